@@ -1,0 +1,153 @@
+//! Command-line arguments (the CLI contract: other tools depend on these names).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Neural time-series forecasting (NHITS, NBEATS, MLP) from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "neuro-divergent", version, about)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// The thread count requested by the command, if any.
+    pub fn threads(&self) -> Option<usize> {
+        match &self.command {
+            Command::Forecast(a) | Command::Fit(a) => a.threads,
+            Command::Cv(c) => c.model.threads,
+            Command::Predict(p) => p.threads,
+            Command::Evaluate(_) => None,
+        }
+    }
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fit the models and forecast the next `horizon` steps of every series.
+    Forecast(ModelArgs),
+    /// Fit the models and save them (`--save DIR` required).
+    Fit(ModelArgs),
+    /// Forecast with saved models.
+    Predict(PredictArgs),
+    /// Rolling-origin cross-validation.
+    Cv(CvArgs),
+    /// Score forecasts against actuals.
+    Evaluate(EvaluateArgs),
+}
+
+/// Data, models and training options shared by `forecast`, `fit` and `cv`.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Long-format CSV with columns unique_id, ds, y.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Forecast horizon h.
+    #[arg(long)]
+    pub horizon: usize,
+    /// Comma-separated models: nhits, nbeats, mlp.
+    #[arg(long, default_value = "nhits", value_delimiter = ',')]
+    pub model: Vec<String>,
+    /// Frequency alias (H, D, W, M, MS, Q, Y, 15min, ... or an integer step for integer ds);
+    /// inferred from the data when omitted.
+    #[arg(long)]
+    pub freq: Option<String>,
+    /// Insample window length (default: 2 x horizon).
+    #[arg(long)]
+    pub input_size: Option<usize>,
+    /// Training steps.
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Adam learning rate.
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    /// Series per training step.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Windows per training step.
+    #[arg(long)]
+    pub windows_batch_size: Option<usize>,
+    /// Window scaler: identity, standard, robust or minmax.
+    #[arg(long)]
+    pub scaler: Option<String>,
+    /// Points at the end of each series held out for validation.
+    #[arg(long, default_value_t = 0)]
+    pub val_size: usize,
+    /// Validation checks without improvement before stopping early.
+    #[arg(long)]
+    pub early_stop_patience: Option<i64>,
+    /// Random seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Any hyperparameter by its NeuralForecast name, KEY=VALUE (repeatable); prefix the key
+    /// with a model name (nhits.mlp_units=...) to set it on that model only.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Threads for tensor work (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Output CSV (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Save the fitted models to this directory.
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+}
+
+/// Options of `predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Checkpoint directory written by `fit --save` or `forecast --save`.
+    #[arg(long)]
+    pub model_dir: PathBuf,
+    /// Forecast these series instead of those seen at fit time.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Output CSV (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Threads for tensor work (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Options of `cv`.
+#[derive(Debug, Args)]
+pub struct CvArgs {
+    /// Data, models and training options.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Number of forecast windows.
+    #[arg(long)]
+    pub n_windows: usize,
+    /// Distance between cutoffs (default: horizon).
+    #[arg(long)]
+    pub step_size: Option<usize>,
+}
+
+/// Options of `evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Forecasts CSV: unique_id, ds, one column per model.
+    #[arg(long)]
+    pub forecasts: PathBuf,
+    /// Actuals CSV: unique_id, ds, y.
+    #[arg(long)]
+    pub actuals: PathBuf,
+    /// Training data (needed by MASE and OWA).
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+    /// Season length of MASE's naive scale.
+    #[arg(long, default_value_t = 1)]
+    pub season_length: usize,
+    /// Naive2 forecasts (needed by OWA).
+    #[arg(long)]
+    pub naive2: Option<PathBuf>,
+    /// Comma-separated metrics: mae, mse, rmse, mape, smape, mase, owa.
+    #[arg(long, default_value = "mae,rmse,smape", value_delimiter = ',')]
+    pub metrics: Vec<String>,
+}

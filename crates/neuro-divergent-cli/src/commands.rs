@@ -1,0 +1,261 @@
+//! The commands: each turns arguments into library calls and writes the result.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use neuro_divergent::data::{read_csv, Freq, TimeSeriesFrame};
+use neuro_divergent::evaluate::{evaluate, read_value_table, EvaluationRow, Metric};
+use neuro_divergent::preprocess::ScalerType;
+use neuro_divergent::{Error, FitOptions, Forecasts, ModelSpec, NeuralForecast, Result};
+
+use crate::args::{Cli, Command, CvArgs, EvaluateArgs, ModelArgs, PredictArgs};
+use crate::progress::TrainingBars;
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Forecast(args) => forecast(&args),
+        Command::Fit(args) => fit(&args),
+        Command::Predict(args) => predict(&args),
+        Command::Cv(args) => cross_validate(&args),
+        Command::Evaluate(args) => evaluate_command(&args),
+    }
+}
+
+fn forecast(args: &ModelArgs) -> Result<()> {
+    let (mut nf, frame) = prepare(args)?;
+    train(&mut nf, &frame, args)?;
+    let forecasts = nf.predict(None)?;
+    write_forecasts(&forecasts, args.out.as_deref())?;
+    if let Some(dir) = &args.save {
+        nf.save(dir)?;
+    }
+    Ok(())
+}
+
+fn fit(args: &ModelArgs) -> Result<()> {
+    let dir = args
+        .save
+        .as_ref()
+        .ok_or_else(|| Error::Config("fit needs --save DIR to keep the fitted models".into()))?;
+    let (mut nf, frame) = prepare(args)?;
+    train(&mut nf, &frame, args)?;
+    nf.save(dir)?;
+    eprintln!("saved {} model(s) to {}", nf.specs().len(), dir.display());
+    Ok(())
+}
+
+fn predict(args: &PredictArgs) -> Result<()> {
+    let nf = NeuralForecast::load(&args.model_dir)?;
+    let frame = match &args.data {
+        Some(path) => Some(read_csv(path, nf.fitted_freq())?),
+        None => None,
+    };
+    let forecasts = nf.predict(frame.as_ref())?;
+    write_forecasts(&forecasts, args.out.as_deref())
+}
+
+fn cross_validate(args: &CvArgs) -> Result<()> {
+    let (mut nf, frame) = prepare(&args.model)?;
+    let step = args.step_size.unwrap_or(args.model.horizon);
+    let bars = TrainingBars::new();
+    let callback = |e: &neuro_divergent::ProgressEvent| bars.update(e);
+    let result = nf.cross_validation(
+        &frame,
+        args.n_windows,
+        step,
+        FitOptions {
+            val_size: args.model.val_size,
+        },
+        Some(&callback),
+    );
+    bars.finish();
+    write_forecasts(&result?, args.model.out.as_deref())?;
+    if let Some(dir) = &args.model.save {
+        nf.save(dir)?;
+    }
+    Ok(())
+}
+
+fn evaluate_command(args: &EvaluateArgs) -> Result<()> {
+    let metrics = args
+        .metrics
+        .iter()
+        .map(|m| Metric::parse(m.trim()))
+        .collect::<Result<Vec<_>>>()?;
+    let forecasts = read_value_table(&args.forecasts)?;
+    let actuals = read_value_table(&args.actuals)?;
+    let train = match &args.train {
+        Some(path) => Some(read_csv(path, None)?),
+        None => None,
+    };
+    let naive2 = match &args.naive2 {
+        Some(path) => Some(read_value_table(path)?),
+        None => None,
+    };
+    let rows = evaluate(
+        &forecasts,
+        &actuals,
+        train.as_ref(),
+        args.season_length,
+        naive2.as_ref(),
+        &metrics,
+    )?;
+    print_evaluation(&rows);
+    Ok(())
+}
+
+/// Prints `metric,<model>...` rows, one per metric, to standard output.
+fn print_evaluation(rows: &[EvaluationRow]) {
+    let mut models: Vec<&str> = Vec::new();
+    let mut metrics: Vec<Metric> = Vec::new();
+    for row in rows {
+        if !models.contains(&row.model.as_str()) {
+            models.push(&row.model);
+        }
+        if !metrics.contains(&row.metric) {
+            metrics.push(row.metric);
+        }
+    }
+    println!("metric,{}", models.join(","));
+    for metric in metrics {
+        let values: Vec<String> = models
+            .iter()
+            .map(|m| {
+                rows.iter()
+                    .find(|r| r.metric == metric && r.model == *m)
+                    .map_or(String::new(), |r| format!("{:.6}", r.value))
+            })
+            .collect();
+        println!("{},{}", metric.name(), values.join(","));
+    }
+}
+
+/// Reads the data and builds the models described by the arguments.
+fn prepare(args: &ModelArgs) -> Result<(NeuralForecast, TimeSeriesFrame)> {
+    let freq = args.freq.as_deref().map(Freq::parse).transpose()?;
+    let specs = model_specs(args)?;
+    let nf = NeuralForecast::new(specs, freq)?;
+    let frame = read_csv(&args.data, freq)?;
+    Ok((nf, frame))
+}
+
+fn train(nf: &mut NeuralForecast, frame: &TimeSeriesFrame, args: &ModelArgs) -> Result<()> {
+    let bars = TrainingBars::new();
+    let callback = |e: &neuro_divergent::ProgressEvent| bars.update(e);
+    let result = nf.fit(
+        frame,
+        FitOptions {
+            val_size: args.val_size,
+        },
+        Some(&callback),
+    );
+    bars.finish();
+    result
+}
+
+/// One spec per `--model`, with the common options and `--param`s applied.
+fn model_specs(args: &ModelArgs) -> Result<Vec<ModelSpec>> {
+    if args.horizon == 0 {
+        return Err(Error::Config("--horizon must be at least 1".into()));
+    }
+    let input_size = args.input_size.unwrap_or(2 * args.horizon);
+    if input_size == 0 {
+        return Err(Error::Config("--input-size must be at least 1".into()));
+    }
+    let mut specs = args
+        .model
+        .iter()
+        .map(|name| ModelSpec::new(name.trim(), args.horizon, input_size))
+        .collect::<Result<Vec<_>>>()?;
+    let scaler = args.scaler.as_deref().map(ScalerType::parse).transpose()?;
+    for spec in &mut specs {
+        let t = &mut spec.train;
+        t.max_steps = args.max_steps.unwrap_or(t.max_steps);
+        t.learning_rate = args.learning_rate.unwrap_or(t.learning_rate);
+        t.batch_size = args.batch_size.unwrap_or(t.batch_size);
+        t.windows_batch_size = args.windows_batch_size.unwrap_or(t.windows_batch_size);
+        t.scaler_type = scaler.unwrap_or(t.scaler_type);
+        t.early_stop_patience_steps = args
+            .early_stop_patience
+            .unwrap_or(t.early_stop_patience_steps);
+        t.random_seed = args.seed.unwrap_or(t.random_seed);
+    }
+    for param in &args.params {
+        apply_param(&mut specs, param)?;
+    }
+    for spec in &specs {
+        spec.validate()?;
+    }
+    Ok(specs)
+}
+
+/// Applies `KEY=VALUE` (or `MODEL.KEY=VALUE`) to every model that has the key.
+fn apply_param(specs: &mut [ModelSpec], param: &str) -> Result<()> {
+    let (key, value) = param
+        .split_once('=')
+        .ok_or_else(|| Error::Config(format!("--param '{param}' must look like KEY=VALUE")))?;
+    let (target, key) = match key.split_once('.') {
+        Some((model, key)) => (Some(model.trim().to_ascii_uppercase()), key.trim()),
+        None => (None, key.trim()),
+    };
+    let mut applied = false;
+    for spec in specs.iter_mut() {
+        let selected = target.as_ref().is_none_or(|t| {
+            *t == spec.model_name() || *t == spec.display_name().to_ascii_uppercase()
+        });
+        if selected && spec.has_param(key) {
+            spec.set_param(key, value.trim())?;
+            applied = true;
+        }
+    }
+    if applied {
+        return Ok(());
+    }
+    match target {
+        Some(t) if !specs.iter().any(|s| s.model_name() == t) => Err(Error::Config(format!(
+            "--param {param}: no model named {t} was requested"
+        ))),
+        _ => {
+            let first = specs
+                .iter()
+                .find(|s| target.as_ref().is_none_or(|t| *t == s.model_name()))
+                .unwrap_or(&specs[0]);
+            Err(Error::Config(format!(
+                "--param {param}: {} has no parameter '{key}'; its parameters are: {}",
+                first.model_name(),
+                first.param_names().join(", ")
+            )))
+        }
+    }
+}
+
+/// Writes CSV to `out` (through a temporary file and a rename) or to standard output.
+fn write_forecasts(forecasts: &Forecasts, out: Option<&Path>) -> Result<()> {
+    match out {
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            forecasts.write_csv(&mut lock)?;
+            lock.flush().map_err(|source| Error::Io {
+                path: "<stdout>".into(),
+                source,
+            })
+        }
+        Some(path) => {
+            let file_name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| "forecasts.csv".into());
+            let temp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+            let io = |source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            };
+            let file = fs::File::create(&temp).map_err(io)?;
+            forecasts.write_csv(std::io::BufWriter::new(file))?;
+            fs::rename(&temp, path).map_err(io)
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Checkpoints: a directory holding `manifest.json` (configs, frequency, series tails, library
+//! version, checksums) and one safetensors file of weights.
+//!
+//! Saving is atomic: the weights go to a new content-named file, then the manifest is written to
+//! a temporary file and renamed over the old one. Until that rename the previous checkpoint stays
+//! whole; after it the new one is. Loading verifies both checksums before using anything.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use crate::data::Freq;
+use crate::error::{Error, Result};
+use crate::forecast::{FittedModel, FittedState, NeuralForecast, SeriesTail};
+use crate::models::ModelSpec;
+
+/// Identifies our manifests.
+const FORMAT: &str = "neuro-divergent-checkpoint";
+/// Version of the checkpoint layout this library writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const MANIFEST: &str = "manifest.json";
+
+/// The outer manifest: the body's exact text travels with its checksum.
+#[derive(Serialize, Deserialize)]
+struct Envelope<'a> {
+    format: String,
+    body_sha256: String,
+    #[serde(borrow)]
+    body: &'a RawValue,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Body {
+    format_version: u32,
+    library_version: String,
+    freq: String,
+    date_only: bool,
+    models: Vec<ModelSpec>,
+    model_names: Vec<String>,
+    weights_file: String,
+    weights_sha256: String,
+    series: Vec<SeriesTail>,
+}
+
+fn checkpoint_error(path: &Path, message: impl Into<String>) -> Error {
+    Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes `bytes` to `dir/name` through a temporary file and a rename.
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let target = dir.join(name);
+    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let io = |source| Error::Io {
+        path: temp.clone(),
+        source,
+    };
+    let mut file = fs::File::create(&temp).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    fs::rename(&temp, &target).map_err(|source| Error::Io {
+        path: target.clone(),
+        source,
+    })
+}
+
+impl NeuralForecast {
+    /// Saves the fitted models to the directory `dir` (created when missing).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let state = self
+            .fitted
+            .as_ref()
+            .ok_or_else(|| Error::Config("nothing to save: the models are not fitted".into()))?;
+        if dir.exists() && !dir.is_dir() {
+            return Err(checkpoint_error(dir, "exists and is not a directory"));
+        }
+        fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut tensors: BTreeMap<String, Tensor> = BTreeMap::new();
+        for (i, model) in state.models.iter().enumerate() {
+            let vars = model
+                .built
+                .varmap
+                .data()
+                .lock()
+                .expect("parameter map lock");
+            for (name, var) in vars.iter() {
+                tensors.insert(format!("{i}.{name}"), var.as_tensor().clone());
+            }
+        }
+        let weights = safetensors::serialize(tensors.iter(), None)
+            .map_err(|e| checkpoint_error(dir, format!("cannot serialise weights: {e}")))?;
+        let weights_sha256 = sha256_hex(&weights);
+        let weights_file = format!("weights-{}.safetensors", &weights_sha256[..16]);
+        write_atomically(dir, &weights_file, &weights)?;
+
+        let body = Body {
+            format_version: FORMAT_VERSION,
+            library_version: env!("CARGO_PKG_VERSION").to_string(),
+            freq: state.freq.alias(),
+            date_only: state.date_only,
+            models: self.specs().to_vec(),
+            model_names: self.model_names().to_vec(),
+            weights_file: weights_file.clone(),
+            weights_sha256,
+            series: state.tails.clone(),
+        };
+        let body_text = serde_json::to_string_pretty(&body)
+            .map_err(|e| checkpoint_error(dir, format!("cannot serialise manifest: {e}")))?;
+        let raw = RawValue::from_string(body_text.clone())
+            .map_err(|e| checkpoint_error(dir, format!("cannot serialise manifest: {e}")))?;
+        let envelope = Envelope {
+            format: FORMAT.into(),
+            body_sha256: sha256_hex(body_text.as_bytes()),
+            body: &raw,
+        };
+        let text = serde_json::to_string(&envelope)
+            .map_err(|e| checkpoint_error(dir, format!("cannot serialise manifest: {e}")))?;
+        write_atomically(dir, MANIFEST, text.as_bytes())?;
+        remove_stale_weights(dir, &weights_file);
+        Ok(())
+    }
+
+    /// Loads a checkpoint written by [`NeuralForecast::save`].
+    pub fn load(dir: &Path) -> Result<NeuralForecast> {
+        if !dir.is_dir() {
+            return Err(checkpoint_error(dir, "no such checkpoint directory"));
+        }
+        let manifest_path = dir.join(MANIFEST);
+        let bytes = fs::read(&manifest_path).map_err(|_| {
+            checkpoint_error(
+                dir,
+                format!("not a neuro-divergent checkpoint: {MANIFEST} is missing"),
+            )
+        })?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            checkpoint_error(
+                &manifest_path,
+                "not a neuro-divergent checkpoint (not UTF-8 text)",
+            )
+        })?;
+        let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|e| {
+            checkpoint_error(
+                &manifest_path,
+                format!("not a neuro-divergent checkpoint, or truncated/corrupt: {e}"),
+            )
+        })?;
+        if envelope.format != FORMAT {
+            return Err(checkpoint_error(
+                &manifest_path,
+                format!(
+                    "not a neuro-divergent checkpoint (format '{}')",
+                    envelope.format
+                ),
+            ));
+        }
+        if sha256_hex(envelope.body.get().as_bytes()) != envelope.body_sha256 {
+            return Err(checkpoint_error(
+                &manifest_path,
+                "checksum mismatch: the manifest is corrupt",
+            ));
+        }
+        let version: serde_json::Value = serde_json::from_str(envelope.body.get())
+            .map_err(|e| checkpoint_error(&manifest_path, format!("corrupt manifest: {e}")))?;
+        let found = version["format_version"].as_u64().unwrap_or(0);
+        if found != u64::from(FORMAT_VERSION) {
+            return Err(checkpoint_error(
+                &manifest_path,
+                format!(
+                    "checkpoint format version {found} (written by neuro-divergent {}) is not \
+                     supported: this is version {} and reads format {FORMAT_VERSION}",
+                    version["library_version"].as_str().unwrap_or("unknown"),
+                    env!("CARGO_PKG_VERSION")
+                ),
+            ));
+        }
+        let body: Body = serde_json::from_str(envelope.body.get())
+            .map_err(|e| checkpoint_error(&manifest_path, format!("corrupt manifest: {e}")))?;
+        let weights = read_weights(dir, &body)?;
+
+        let mut forecaster = NeuralForecast::new(body.models.clone(), None)?;
+        let mut models = Vec::with_capacity(body.models.len());
+        for (i, spec) in body.models.iter().enumerate() {
+            let built = spec.build(1)?;
+            for (name, var) in built
+                .varmap
+                .data()
+                .lock()
+                .expect("parameter map lock")
+                .iter()
+            {
+                let key = format!("{i}.{name}");
+                let tensor = weights.get(&key).ok_or_else(|| {
+                    checkpoint_error(dir, format!("weights file lacks tensor '{key}'"))
+                })?;
+                if tensor.dims() != var.dims() {
+                    return Err(checkpoint_error(
+                        dir,
+                        format!(
+                            "tensor '{key}' has shape {:?}, the model expects {:?}",
+                            tensor.dims(),
+                            var.dims()
+                        ),
+                    ));
+                }
+                var.set(tensor)?;
+            }
+            models.push(FittedModel {
+                built,
+                report: None,
+            });
+        }
+        forecaster.fitted = Some(FittedState {
+            models,
+            freq: Freq::parse(&body.freq)?,
+            date_only: body.date_only,
+            tails: body.series,
+        });
+        Ok(forecaster)
+    }
+}
+
+fn read_weights(dir: &Path, body: &Body) -> Result<HashMap<String, Tensor>> {
+    let path: PathBuf = dir.join(&body.weights_file);
+    let bytes = fs::read(&path)
+        .map_err(|e| checkpoint_error(&path, format!("cannot read the weights file: {e}")))?;
+    if sha256_hex(&bytes) != body.weights_sha256 {
+        return Err(checkpoint_error(
+            &path,
+            "checksum mismatch: the weights file is corrupt or truncated",
+        ));
+    }
+    candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+        .map_err(|e| checkpoint_error(&path, format!("unreadable weights: {e}")))
+}
+
+/// Deletes weights files of earlier saves (best effort: a leftover file is harmless).
+fn remove_stale_weights(dir: &Path, keep: &str) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with("weights-") && name.ends_with(".safetensors") && name != keep {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Collecting rows into series and turning them into a validated [`TimeSeriesFrame`].
+
+use super::id_index::IdIndex;
+use super::infer::infer_freq;
+use super::order::{permute, sort_order};
+use super::validate::{
+    check_duplicates, check_finite, check_id, check_regular, check_single_kind, in_context, RowRef,
+};
+use super::{Freq, Series, TimeSeriesFrame, Timestamp};
+use crate::error::{Error, Result};
+
+/// The rows of one series in arrival order.
+struct Group {
+    ds: Vec<Timestamp>,
+    y: Vec<f64>,
+    lines: Vec<u64>,
+    extra: Vec<Vec<String>>,
+}
+
+/// Accumulates long-format rows; [`FrameBuilder::finish`] sorts and validates them.
+pub(crate) struct FrameBuilder {
+    source: String,
+    extra_names: Vec<String>,
+    index: IdIndex,
+    groups: Vec<Group>,
+    first_int: Option<RowRef>,
+    first_date: Option<RowRef>,
+}
+
+impl FrameBuilder {
+    /// An empty builder for data read from `source` with the given extra columns.
+    pub(crate) fn new(source: &str, extra_names: Vec<String>) -> Self {
+        FrameBuilder {
+            source: source.to_string(),
+            extra_names,
+            index: IdIndex::default(),
+            groups: Vec::new(),
+            first_int: None,
+            first_date: None,
+        }
+    }
+
+    /// True while no row has been added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Adds one row; `extra` must hold one value per extra column.
+    pub(crate) fn push<I, S>(
+        &mut self,
+        line: u64,
+        id: &str,
+        ds: Timestamp,
+        y: f64,
+        extra: I,
+    ) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        check_id(&self.source, line, id)?;
+        check_finite(&self.source, line, id, "y", y)?;
+        let first = match ds {
+            Timestamp::Int(_) => &mut self.first_int,
+            Timestamp::DateTime(_) => &mut self.first_date,
+        };
+        if first.is_none() {
+            *first = Some(RowRef {
+                line,
+                id: id.to_string(),
+                ds,
+            });
+        }
+        let slot = self.index.slot(id);
+        if slot == self.groups.len() {
+            self.groups.push(Group {
+                ds: Vec::new(),
+                y: Vec::new(),
+                lines: Vec::new(),
+                extra: vec![Vec::new(); self.extra_names.len()],
+            });
+        }
+        let group = &mut self.groups[slot];
+        group.ds.push(ds);
+        group.y.push(y);
+        group.lines.push(line);
+        let mut found = 0;
+        for value in extra {
+            if let Some(column) = group.extra.get_mut(found) {
+                column.push(value.into());
+            }
+            found += 1;
+        }
+        if found != self.extra_names.len() {
+            return Err(Error::Data(format!(
+                "{}: line {line}: series '{id}': expected {} extra values ({}), found {found}",
+                self.source,
+                self.extra_names.len(),
+                self.extra_names.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sorts series by id and rows by `ds`, validates them, and settles the frequency
+    /// (inferred when `freq` is `None`).
+    pub(crate) fn finish(self, freq: Option<Freq>) -> Result<TimeSeriesFrame> {
+        let source = self.source;
+        if self.groups.is_empty() {
+            return Err(Error::Data(format!("{source}: no rows")));
+        }
+        check_single_kind(&source, self.first_int.as_ref(), self.first_date.as_ref())?;
+        let mut entries: Vec<(String, Group)> =
+            self.index.into_ids().into_iter().zip(self.groups).collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, group) in &mut entries {
+            if let Some(order) = sort_order(&group.ds, &group.lines) {
+                permute(&mut group.ds, &order);
+                permute(&mut group.y, &order);
+                permute(&mut group.lines, &order);
+                for column in &mut group.extra {
+                    permute(column, &order);
+                }
+            }
+            check_duplicates(&source, id, &group.ds, &group.lines)?;
+        }
+        let freq = match freq {
+            Some(f) => {
+                let first = entries.first().and_then(|(_, g)| g.ds.first());
+                f.check_positive()
+                    .and_then(|()| first.map_or(Ok(()), |&ts| f.check_fits(ts)))
+                    .map_err(|e| in_context(e, &source))?;
+                f
+            }
+            None => infer_freq(&source, entries.iter().map(|(_, g)| g.ds.as_slice()))?,
+        };
+        for (id, group) in &entries {
+            check_regular(&source, id, &group.ds, &group.lines, freq)?;
+        }
+        let series = entries
+            .into_iter()
+            .map(|(id, g)| Series {
+                id,
+                ds: g.ds,
+                y: g.y,
+                extra: g.extra,
+            })
+            .collect();
+        Ok(TimeSeriesFrame::assemble(
+            source,
+            series,
+            self.extra_names,
+            freq,
+        ))
+    }
+}

@@ -1,0 +1,343 @@
+//! A validated long-format panel: many series sharing one frequency.
+
+use super::builder::FrameBuilder;
+use super::{Freq, Timestamp};
+use crate::error::{Error, Result};
+
+/// One series of a panel, sorted by `ds`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// The series id (`unique_id`).
+    pub id: String,
+    /// The time stamps, strictly increasing and evenly spaced by the frame's frequency.
+    pub ds: Vec<Timestamp>,
+    /// The observed values, one per `ds`, all finite.
+    pub y: Vec<f64>,
+    /// The raw text of each extra column (in the frame's `extra_names` order), one value per `ds`.
+    pub extra: Vec<Vec<String>>,
+}
+
+impl Series {
+    /// Number of observations.
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    /// True when the series has no observations (never the case inside a frame).
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+
+    /// The first `n` rows and the remaining rows.
+    fn split_at(&self, n: usize) -> (Series, Series) {
+        let (ds_a, ds_b) = self.ds.split_at(n);
+        let (y_a, y_b) = self.y.split_at(n);
+        let (extra_a, extra_b) = self
+            .extra
+            .iter()
+            .map(|column| {
+                let (a, b) = column.split_at(n);
+                (a.to_vec(), b.to_vec())
+            })
+            .unzip();
+        let part = |ds: &[Timestamp], y: &[f64], extra| Series {
+            id: self.id.clone(),
+            ds: ds.to_vec(),
+            y: y.to_vec(),
+            extra,
+        };
+        (part(ds_a, y_a, extra_a), part(ds_b, y_b, extra_b))
+    }
+}
+
+/// One row of long-format data, as handed to [`TimeSeriesFrame::from_rows`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// 1-based line in the file, or record index for in-memory data; used in error messages.
+    pub line: u64,
+    /// The series id (`unique_id`).
+    pub id: String,
+    /// The time stamp.
+    pub ds: Timestamp,
+    /// The observed value.
+    pub y: f64,
+    /// One raw value per extra column.
+    pub extra: Vec<String>,
+}
+
+/// A validated panel of series in long format (`unique_id, ds, y` plus extra columns).
+///
+/// Series are sorted by id (byte-wise, like pandas), rows by `ds`. Every series is free of
+/// duplicates and gaps with respect to [`TimeSeriesFrame::freq`].
+#[derive(Clone, Debug)]
+pub struct TimeSeriesFrame {
+    source: String,
+    series: Vec<Series>,
+    extra_names: Vec<String>,
+    freq: Freq,
+    date_only: bool,
+    n_rows: usize,
+}
+
+impl TimeSeriesFrame {
+    /// Builds and validates a frame from rows in any order; `source` names the data in error
+    /// messages. The frequency is inferred when `freq` is `None`.
+    pub fn from_rows(
+        source: &str,
+        rows: Vec<Row>,
+        extra_names: Vec<String>,
+        freq: Option<Freq>,
+    ) -> Result<Self> {
+        let mut builder = FrameBuilder::new(source, extra_names);
+        for row in rows {
+            builder.push(row.line, &row.id, row.ds, row.y, row.extra)?;
+        }
+        builder.finish(freq)
+    }
+
+    /// Wraps already validated series.
+    pub(crate) fn assemble(
+        source: String,
+        series: Vec<Series>,
+        extra_names: Vec<String>,
+        freq: Freq,
+    ) -> Self {
+        let date_only = series
+            .iter()
+            .all(|s| s.ds.iter().all(Timestamp::is_midnight));
+        let n_rows = series.iter().map(Series::len).sum();
+        TimeSeriesFrame {
+            source,
+            series,
+            extra_names,
+            freq,
+            date_only,
+            n_rows,
+        }
+    }
+
+    /// The series, sorted by id.
+    pub fn series(&self) -> &[Series] {
+        &self.series
+    }
+
+    /// The frequency shared by all series.
+    pub fn freq(&self) -> Freq {
+        self.freq
+    }
+
+    /// True when every `ds` is a date at midnight, so dates print as `YYYY-MM-DD`.
+    pub fn date_only(&self) -> bool {
+        self.date_only
+    }
+
+    /// Names of the extra columns, in file order.
+    pub fn extra_names(&self) -> &[String] {
+        &self.extra_names
+    }
+
+    /// Where the data came from (a file path or a label).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Total number of rows over all series.
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
+    }
+
+    /// The series with id `id`.
+    pub fn get(&self, id: &str) -> Option<&Series> {
+        self.series
+            .binary_search_by(|s| s.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.series[i])
+    }
+
+    /// Splits every series into all but its last `n` rows (train) and its last `n` rows (test).
+    ///
+    /// Errors when `n` is 0 or when a series has `n` rows or fewer.
+    pub fn split_last(&self, n: usize) -> Result<(TimeSeriesFrame, TimeSeriesFrame)> {
+        if n == 0 {
+            return Err(Error::Config(
+                "cannot hold out the last 0 rows: the test part would be empty".to_string(),
+            ));
+        }
+        let mut train = Vec::with_capacity(self.series.len());
+        let mut test = Vec::with_capacity(self.series.len());
+        for s in &self.series {
+            if s.len() <= n {
+                return Err(Error::Data(format!(
+                    "{}: cannot hold out the last {n} rows: series '{}' has only {} rows \
+                     (needs more than {n})",
+                    self.source,
+                    s.id,
+                    s.len()
+                )));
+            }
+            let (a, b) = s.split_at(s.len() - n);
+            train.push(a);
+            test.push(b);
+        }
+        let part = |series| {
+            TimeSeriesFrame::assemble(
+                self.source.clone(),
+                series,
+                self.extra_names.clone(),
+                self.freq,
+            )
+        };
+        Ok((part(train), part(test)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(line: u64, id: &str, ds: &str, y: f64) -> Row {
+        Row {
+            line,
+            id: id.to_string(),
+            ds: Timestamp::parse(ds).expect("valid test timestamp"),
+            y,
+            extra: Vec::new(),
+        }
+    }
+
+    fn data_message<T: std::fmt::Debug>(r: Result<T>) -> String {
+        match r {
+            Err(Error::Data(m)) => m,
+            other => panic!("expected a data error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sorts_series_and_rows() -> Result<()> {
+        let rows = vec![
+            row(1, "b", "2", 20.0),
+            row(2, "b", "1", 10.0),
+            row(3, "a", "5", 1.0),
+            row(4, "a", "6", 2.0),
+        ];
+        let frame = TimeSeriesFrame::from_rows("mem", rows, Vec::new(), None)?;
+        let ids: Vec<&str> = frame.series().iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, vec!["a", "b"]);
+        let b = frame.get("b").expect("series b");
+        assert_eq!(b.y, vec![10.0, 20.0]);
+        assert_eq!(frame.freq(), Freq::Step(1));
+        assert_eq!(frame.n_rows(), 4);
+        assert!(!frame.date_only());
+        assert_eq!(frame.source(), "mem");
+        assert!(frame.get("c").is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn keeps_extra_columns_aligned_after_sorting() -> Result<()> {
+        let mut rows = vec![
+            row(1, "a", "2020-01-02", 2.0),
+            row(2, "a", "2020-01-01", 1.0),
+        ];
+        rows[0].extra = vec!["x2".into()];
+        rows[1].extra = vec!["x1".into()];
+        let frame = TimeSeriesFrame::from_rows("mem", rows, vec!["promo".into()], None)?;
+        assert_eq!(frame.extra_names(), ["promo"]);
+        assert_eq!(frame.series()[0].extra, vec![vec!["x1", "x2"]]);
+        assert!(frame.date_only());
+        assert_eq!(frame.freq(), Freq::Seconds(86_400));
+        Ok(())
+    }
+
+    #[test]
+    fn rejects_no_rows() {
+        let m = data_message(TimeSeriesFrame::from_rows(
+            "mem",
+            Vec::new(),
+            Vec::new(),
+            None,
+        ));
+        assert!(m.contains("mem") && m.contains("no rows"), "{m}");
+    }
+
+    #[test]
+    fn rejects_bad_values_in_rows() {
+        let m = data_message(TimeSeriesFrame::from_rows(
+            "mem",
+            vec![row(7, "a", "1", f64::NAN)],
+            Vec::new(),
+            None,
+        ));
+        assert!(
+            m.contains("line 7") && m.contains("'a'") && m.contains("'y'"),
+            "{m}"
+        );
+        assert!(m.contains("NaN"), "{m}");
+        let m = data_message(TimeSeriesFrame::from_rows(
+            "mem",
+            vec![row(3, " ", "1", 1.0)],
+            Vec::new(),
+            None,
+        ));
+        assert!(
+            m.contains("line 3") && m.contains("'unique_id' is empty"),
+            "{m}"
+        );
+        let m = data_message(TimeSeriesFrame::from_rows(
+            "mem",
+            vec![row(4, "a", "1", 1.0)],
+            vec!["promo".into()],
+            None,
+        ));
+        assert!(
+            m.contains("line 4") && m.contains("expected 1 extra"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn user_freq_must_fit_the_ds_kind() {
+        let rows = vec![row(1, "a", "1", 1.0), row(2, "a", "2", 1.0)];
+        match TimeSeriesFrame::from_rows("mem", rows, Vec::new(), Some(Freq::Seconds(3600))) {
+            Err(Error::Config(m)) => assert!(m.contains("mem") && m.contains("'H'"), "{m}"),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+        let rows = vec![row(1, "a", "1", 1.0)];
+        assert!(matches!(
+            TimeSeriesFrame::from_rows("mem", rows, Vec::new(), Some(Freq::Step(0))),
+            Err(Error::Config(_))
+        ));
+    }
+
+    #[test]
+    fn single_rows_with_given_freq_are_fine() -> Result<()> {
+        let rows = vec![row(1, "a", "1", 1.0), row(2, "b", "9", 1.0)];
+        let frame = TimeSeriesFrame::from_rows("mem", rows, Vec::new(), Some(Freq::Step(1)))?;
+        assert_eq!(frame.series().len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn splits_last_rows() -> Result<()> {
+        let rows = (1..=5)
+            .map(|i| row(i, "a", &i.to_string(), i as f64))
+            .chain((1..=3).map(|i| row(10 + i, "b", &i.to_string(), -(i as f64))))
+            .collect();
+        let frame = TimeSeriesFrame::from_rows("mem", rows, Vec::new(), None)?;
+        let (train, test) = frame.split_last(2)?;
+        assert_eq!(
+            train.get("a").map(|s| s.y.clone()),
+            Some(vec![1.0, 2.0, 3.0])
+        );
+        assert_eq!(test.get("a").map(|s| s.y.clone()), Some(vec![4.0, 5.0]));
+        assert_eq!(
+            test.get("b").map(|s| s.ds.clone()),
+            Some(vec![Timestamp::Int(2), Timestamp::Int(3)])
+        );
+        assert_eq!(train.n_rows() + test.n_rows(), frame.n_rows());
+        let m = data_message(frame.split_last(3));
+        assert!(m.contains("'b'") && m.contains("only 3 rows"), "{m}");
+        assert!(matches!(frame.split_last(0), Err(Error::Config(_))));
+        Ok(())
+    }
+}

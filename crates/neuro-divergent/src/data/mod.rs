@@ -1,0 +1,22 @@
+//! Long-format panel data (`unique_id, ds, y` plus extra columns): parsing, validation and
+//! frequency handling.
+
+mod builder;
+mod csv_input;
+mod csv_reader;
+mod frame;
+mod freq;
+mod id_index;
+mod infer;
+mod line_tracker;
+mod order;
+mod timestamp;
+pub(crate) mod validate;
+
+pub(crate) use csv_input::{open_file, parse_ds, parse_number, CsvInput};
+pub use csv_reader::{read_csv, read_csv_from};
+pub use frame::{Row, Series, TimeSeriesFrame};
+pub use freq::Freq;
+pub(crate) use id_index::IdIndex;
+pub(crate) use order::{permute, sort_order};
+pub use timestamp::Timestamp;

@@ -1,0 +1,471 @@
+//! `NeuralForecast`: fits several models on a panel, forecasts every series, and runs rolling
+//! cross-validation. The CLI and the Node package are thin wrappers around it.
+
+use std::io::Write;
+
+use candle_core::Device;
+
+use crate::data::{Freq, TimeSeriesFrame, Timestamp};
+use crate::error::{Error, Result};
+use crate::models::{BuiltModel, ModelSpec};
+use crate::train::{train_model, ProgressFn, TrainReport, TrainingData};
+use crate::windows::inference_batch;
+
+/// Options of [`NeuralForecast::fit`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FitOptions {
+    /// Points at the end of each series held out for validation and early stopping.
+    pub val_size: usize,
+}
+
+/// One fitted model.
+pub(crate) struct FittedModel {
+    pub(crate) built: BuiltModel,
+    pub(crate) report: Option<TrainReport>,
+}
+
+/// The end of one series as seen at fit time, enough to forecast it without the data.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SeriesTail {
+    /// Series id.
+    pub id: String,
+    /// Last observed `ds`.
+    pub last_ds: Timestamp,
+    /// The last observations (as many as the longest `input_size`).
+    pub values: Vec<f64>,
+}
+
+/// Everything fitting produced.
+pub(crate) struct FittedState {
+    pub(crate) models: Vec<FittedModel>,
+    pub(crate) freq: Freq,
+    pub(crate) date_only: bool,
+    pub(crate) tails: Vec<SeriesTail>,
+}
+
+/// Forecasts in long format: one row per series and step, one column per model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forecasts {
+    /// Model column names, in model order.
+    pub model_names: Vec<String>,
+    /// Series id of each row.
+    pub ids: Vec<String>,
+    /// Forecast time of each row.
+    pub ds: Vec<Timestamp>,
+    /// Last observed time before each forecast (cross-validation only).
+    pub cutoff: Option<Vec<Timestamp>>,
+    /// Observed value at `ds` (cross-validation only).
+    pub y: Option<Vec<f64>>,
+    /// One vector per model, aligned with the rows.
+    pub values: Vec<Vec<f64>>,
+    /// Write dates without a time of day.
+    pub date_only: bool,
+}
+
+impl Forecasts {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The forecasts of the model column `name`.
+    pub fn column(&self, name: &str) -> Option<&[f64]> {
+        let index = self.model_names.iter().position(|n| n == name)?;
+        Some(&self.values[index])
+    }
+
+    /// Writes CSV: `unique_id,ds[,cutoff][,y],<models>`.
+    pub fn write_csv<W: Write>(&self, out: W) -> Result<()> {
+        let mut writer = csv::Writer::from_writer(out);
+        let io = |e: csv::Error| Error::Io {
+            path: "<forecast output>".into(),
+            source: std::io::Error::other(e.to_string()),
+        };
+        let mut header = vec!["unique_id".to_string(), "ds".to_string()];
+        if self.cutoff.is_some() {
+            header.push("cutoff".into());
+        }
+        if self.y.is_some() {
+            header.push("y".into());
+        }
+        header.extend(self.model_names.iter().cloned());
+        writer.write_record(&header).map_err(io)?;
+        for row in 0..self.len() {
+            let mut record = vec![self.ids[row].clone(), self.ds[row].format(self.date_only)];
+            if let Some(cutoff) = &self.cutoff {
+                record.push(cutoff[row].format(self.date_only));
+            }
+            if let Some(y) = &self.y {
+                record.push(y[row].to_string());
+            }
+            record.extend(self.values.iter().map(|v| v[row].to_string()));
+            writer.write_record(&record).map_err(io)?;
+        }
+        writer.flush().map_err(|e| Error::Io {
+            path: "<forecast output>".into(),
+            source: e,
+        })
+    }
+}
+
+/// Fits and applies a set of models on a panel of series.
+pub struct NeuralForecast {
+    specs: Vec<ModelSpec>,
+    names: Vec<String>,
+    freq: Option<Freq>,
+    pub(crate) fitted: Option<FittedState>,
+}
+
+impl NeuralForecast {
+    /// Prepares the models; `freq` overrides the frequency inferred from the data.
+    pub fn new(specs: Vec<ModelSpec>, freq: Option<Freq>) -> Result<NeuralForecast> {
+        if specs.is_empty() {
+            return Err(Error::Config("no model given".into()));
+        }
+        for spec in &specs {
+            spec.validate()?;
+        }
+        if let Some(other) = specs.iter().find(|s| s.h != specs[0].h) {
+            return Err(Error::Config(format!(
+                "all models must share one horizon: {} has h={} but {} has h={}",
+                specs[0].display_name(),
+                specs[0].h,
+                other.display_name(),
+                other.h
+            )));
+        }
+        let names = unique_names(&specs);
+        Ok(NeuralForecast {
+            specs,
+            names,
+            freq,
+            fitted: None,
+        })
+    }
+
+    /// The model specifications.
+    pub fn specs(&self) -> &[ModelSpec] {
+        &self.specs
+    }
+
+    /// Forecast column names (`NHITS`, `NHITS1`, ... for repeated models).
+    pub fn model_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The forecast horizon.
+    pub fn horizon(&self) -> usize {
+        self.specs[0].h
+    }
+
+    /// The frequency the models were fitted at (None before fitting).
+    pub fn fitted_freq(&self) -> Option<Freq> {
+        self.fitted.as_ref().map(|f| f.freq)
+    }
+
+    /// Training reports of the last fit (one per model; absent for loaded checkpoints).
+    pub fn train_reports(&self) -> Vec<Option<&TrainReport>> {
+        self.fitted
+            .iter()
+            .flat_map(|f| f.models.iter().map(|m| m.report.as_ref()))
+            .collect()
+    }
+
+    /// Trains every model on `data`.
+    pub fn fit(
+        &mut self,
+        data: &TimeSeriesFrame,
+        options: FitOptions,
+        progress: Option<&ProgressFn<'_>>,
+    ) -> Result<()> {
+        let freq = self.check_freq(data)?;
+        let series: Vec<&[f64]> = data.series().iter().map(|s| s.y.as_slice()).collect();
+        if options.val_size > 0 {
+            if let Some(short) = data.series().iter().find(|s| s.y.len() <= options.val_size) {
+                return Err(Error::Data(format!(
+                    "{}: series '{}' has {} observations, not more than val_size {}",
+                    data.source(),
+                    short.id,
+                    short.y.len(),
+                    options.val_size
+                )));
+            }
+        }
+        let models = self.train_all(&series, options.val_size, progress)?;
+        self.fitted = Some(FittedState {
+            models,
+            freq,
+            date_only: data.date_only(),
+            tails: self.tails_of(data),
+        });
+        Ok(())
+    }
+
+    fn train_all(
+        &self,
+        series: &[&[f64]],
+        val_size: usize,
+        progress: Option<&ProgressFn<'_>>,
+    ) -> Result<Vec<FittedModel>> {
+        self.specs
+            .iter()
+            .zip(&self.names)
+            .map(|(spec, name)| {
+                let built = spec.build(1)?;
+                let report = train_model(
+                    name,
+                    built.model.as_ref(),
+                    &built.varmap,
+                    spec.shape(),
+                    &spec.train,
+                    &TrainingData {
+                        series: series.to_vec(),
+                        val_size,
+                    },
+                    progress,
+                )?;
+                Ok(FittedModel {
+                    built,
+                    report: Some(report),
+                })
+            })
+            .collect()
+    }
+
+    fn check_freq(&self, data: &TimeSeriesFrame) -> Result<Freq> {
+        match self.freq {
+            Some(freq) if freq != data.freq() => Err(Error::Config(format!(
+                "{}: the data's frequency is {} but {} was requested",
+                data.source(),
+                data.freq().alias(),
+                freq.alias()
+            ))),
+            _ => Ok(data.freq()),
+        }
+    }
+
+    fn tails_of(&self, data: &TimeSeriesFrame) -> Vec<SeriesTail> {
+        let keep = self.specs.iter().map(|s| s.input_size).max().unwrap_or(0);
+        data.series()
+            .iter()
+            .map(|s| SeriesTail {
+                id: s.id.clone(),
+                last_ds: s.ds[s.ds.len() - 1],
+                values: s.y[s.y.len().saturating_sub(keep)..].to_vec(),
+            })
+            .collect()
+    }
+
+    fn fitted(&self) -> Result<&FittedState> {
+        self.fitted
+            .as_ref()
+            .ok_or_else(|| Error::Config("the models are not fitted: call fit first".into()))
+    }
+
+    /// Forecasts `h` steps after the end of each series: those of `data` when given, else those
+    /// seen at fit time.
+    pub fn predict(&self, data: Option<&TimeSeriesFrame>) -> Result<Forecasts> {
+        let state = self.fitted()?;
+        let tails = match data {
+            Some(frame) => {
+                if frame.freq() != state.freq {
+                    return Err(Error::Config(format!(
+                        "{}: the data's frequency is {} but the models were fitted at {}",
+                        frame.source(),
+                        frame.freq().alias(),
+                        state.freq.alias()
+                    )));
+                }
+                self.tails_of(frame)
+            }
+            None => state.tails.clone(),
+        };
+        let histories: Vec<&[f64]> = tails.iter().map(|t| t.values.as_slice()).collect();
+        let values = self.forecast_histories(state, &histories)?;
+        let h = self.horizon();
+        let mut ids = Vec::with_capacity(tails.len() * h);
+        let mut ds = Vec::with_capacity(tails.len() * h);
+        for tail in &tails {
+            for step in 1..=h {
+                ids.push(tail.id.clone());
+                ds.push(state.freq.advance(tail.last_ds, step as i64)?);
+            }
+        }
+        Ok(Forecasts {
+            model_names: self.names.clone(),
+            ids,
+            ds,
+            cutoff: None,
+            y: None,
+            values,
+            date_only: data.map_or(state.date_only, |d| d.date_only()),
+        })
+    }
+
+    /// Runs every fitted model on each history; one vector per model, `h` values per history.
+    fn forecast_histories(
+        &self,
+        state: &FittedState,
+        histories: &[&[f64]],
+    ) -> Result<Vec<Vec<f64>>> {
+        const CHUNK: usize = 4096;
+        let device = Device::Cpu;
+        let mut out = Vec::with_capacity(state.models.len());
+        for (spec, fitted) in self.specs.iter().zip(&state.models) {
+            let mut column = Vec::with_capacity(histories.len() * spec.h);
+            for chunk in histories.chunks(CHUNK) {
+                let batch = inference_batch(chunk, spec.shape(), spec.train.scaler_type);
+                let t = batch.tensors(&device)?;
+                let output = fitted
+                    .built
+                    .model
+                    .forward(&t.insample, &t.insample_mask, false)?
+                    .squeeze(2)?
+                    .to_vec2::<f32>()?;
+                for (row, stats) in output.iter().zip(&batch.stats) {
+                    column.extend(row.iter().map(|&v| f64::from(stats.invert(v))));
+                }
+            }
+            out.push(column);
+        }
+        Ok(out)
+    }
+
+    /// Rolling-origin evaluation: trains once on each series minus its last
+    /// `h + step_size * (n_windows - 1)` points, then forecasts from `n_windows` cutoffs
+    /// `step_size` apart using the observed history up to each cutoff.
+    pub fn cross_validation(
+        &mut self,
+        data: &TimeSeriesFrame,
+        n_windows: usize,
+        step_size: usize,
+        options: FitOptions,
+        progress: Option<&ProgressFn<'_>>,
+    ) -> Result<Forecasts> {
+        if n_windows == 0 || step_size == 0 {
+            return Err(Error::Config(
+                "n_windows and step_size must be at least 1".into(),
+            ));
+        }
+        let freq = self.check_freq(data)?;
+        let h = self.horizon();
+        let test_size = h + step_size * (n_windows - 1);
+        if let Some(short) = data
+            .series()
+            .iter()
+            .find(|s| s.y.len() <= test_size + options.val_size)
+        {
+            return Err(Error::Data(format!(
+                "{}: series '{}' has {} observations; cross-validation with h={h}, n_windows={n_windows}, \
+                 step_size={step_size} and val_size={} needs more than {}",
+                data.source(),
+                short.id,
+                short.y.len(),
+                options.val_size,
+                test_size + options.val_size
+            )));
+        }
+        let train: Vec<&[f64]> = data
+            .series()
+            .iter()
+            .map(|s| &s.y[..s.y.len() - test_size])
+            .collect();
+        let models = self.train_all(&train, options.val_size, progress)?;
+        let state = FittedState {
+            models,
+            freq,
+            date_only: data.date_only(),
+            tails: Vec::new(),
+        };
+        let mut histories = Vec::new();
+        let mut rows = Vec::new(); // (series index, cutoff index)
+        for (i, s) in data.series().iter().enumerate() {
+            for w in 0..n_windows {
+                let cut = s.y.len() - test_size + w * step_size;
+                histories.push(&s.y[..cut]);
+                rows.push((i, cut));
+            }
+        }
+        let per_window = self.forecast_histories(&state, &histories)?;
+        let mut result = Forecasts {
+            model_names: self.names.clone(),
+            ids: Vec::new(),
+            ds: Vec::new(),
+            cutoff: Some(Vec::new()),
+            y: Some(Vec::new()),
+            values: vec![Vec::new(); self.specs.len()],
+            date_only: data.date_only(),
+        };
+        for (w, &(i, cut)) in rows.iter().enumerate() {
+            let s = &data.series()[i];
+            for step in 0..h {
+                result.ids.push(s.id.clone());
+                result.ds.push(s.ds[cut + step]);
+                if let Some(c) = result.cutoff.as_mut() {
+                    c.push(s.ds[cut - 1]);
+                }
+                if let Some(y) = result.y.as_mut() {
+                    y.push(s.y[cut + step]);
+                }
+                for (m, column) in per_window.iter().enumerate() {
+                    result.values[m].push(column[w * h + step]);
+                }
+            }
+        }
+        self.fitted = Some(FittedState {
+            tails: self.tails_of(data),
+            ..state
+        });
+        Ok(result)
+    }
+}
+
+/// NeuralForecast's naming: the second model of a name gets suffix 1, the third 2, ...
+fn unique_names(specs: &[ModelSpec]) -> Vec<String> {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    specs
+        .iter()
+        .map(|spec| {
+            let name = spec.display_name();
+            let count = seen.entry(name).or_insert(0);
+            let out = if *count == 0 {
+                name.to_string()
+            } else {
+                format!("{name}{count}")
+            };
+            *count += 1;
+            out
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_models_are_numbered() {
+        let specs = vec![
+            ModelSpec::new("NHITS", 2, 4).unwrap(),
+            ModelSpec::new("MLP", 2, 4).unwrap(),
+            ModelSpec::new("NHITS", 2, 4).unwrap(),
+            ModelSpec::new("NHITS", 2, 4).unwrap(),
+        ];
+        assert_eq!(unique_names(&specs), ["NHITS", "MLP", "NHITS1", "NHITS2"]);
+    }
+
+    #[test]
+    fn horizons_must_agree() {
+        let specs = vec![
+            ModelSpec::new("NHITS", 2, 4).unwrap(),
+            ModelSpec::new("MLP", 3, 4).unwrap(),
+        ];
+        let err = NeuralForecast::new(specs, None).err().unwrap().to_string();
+        assert!(err.contains("share one horizon"), "{err}");
+    }
+}

@@ -1,0 +1,44 @@
+//! # neuro-divergent
+//!
+//! Neural time-series forecasting on the Candle tensor framework, following NeuralForecast's
+//! models, names and defaults: long-format panels (`unique_id, ds, y`), window sampling with
+//! per-window scalers, MLP / NBEATS / NHITS models, Adam training with early stopping, rolling
+//! cross-validation, metrics and atomic safetensors checkpoints.
+//!
+//! ```
+//! use neuro_divergent::{data::read_csv_from, FitOptions, ModelSpec, NeuralForecast};
+//!
+//! let csv: String = std::iter::once("unique_id,ds,y".to_string())
+//!     .chain((1..=60).map(|t| format!("s1,{t},{}", (t as f64 * 0.5).sin() * 10.0 + 50.0)))
+//!     .collect::<Vec<_>>()
+//!     .join("\n");
+//! let frame = read_csv_from(csv.as_bytes(), "example", None)?;
+//! let mut nhits = ModelSpec::new("NHITS", 6, 12)?;
+//! nhits.set_param("max_steps", "20")?;
+//! nhits.set_param("mlp_units", "[[32, 32]]")?;
+//! let mut nf = NeuralForecast::new(vec![nhits], None)?;
+//! nf.fit(&frame, FitOptions::default(), None)?;
+//! let forecasts = nf.predict(None)?;
+//! assert_eq!(forecasts.len(), 6);
+//! assert!(forecasts.column("NHITS").unwrap().iter().all(|v| v.is_finite()));
+//! # Ok::<(), neuro_divergent::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod checkpoint;
+pub mod data;
+pub mod error;
+pub mod evaluate;
+pub mod forecast;
+pub mod losses;
+pub mod metrics;
+pub mod models;
+pub mod nn;
+pub mod preprocess;
+pub mod train;
+pub mod windows;
+
+pub use error::{Error, Result};
+pub use forecast::{FitOptions, Forecasts, NeuralForecast};
+pub use models::{ModelSpec, MODEL_NAMES};
+pub use train::{ProgressEvent, ProgressFn, TrainConfig};

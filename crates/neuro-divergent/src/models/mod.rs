@@ -1,0 +1,100 @@
+//! Forecasting models: one file per model, each a typed hyperparameter struct (NeuralForecast's
+//! names and defaults) that builds a [`Model`]. Adding a model means writing its file and adding
+//! one line to the `registry!` invocation below.
+
+mod mlp;
+mod nbeats;
+mod nhits;
+mod spec;
+
+pub use mlp::MlpConfig;
+pub use nbeats::{NbeatsConfig, StackType};
+pub use nhits::{InterpolationMode, NhitsConfig, PoolingMode};
+pub use spec::{BuiltModel, ModelSpec};
+
+use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::nn::ParamStore;
+use crate::train::TrainConfig;
+use crate::windows::WindowShape;
+
+/// A trainable forecaster: maps insample windows to forecasts.
+pub trait Model: Send + Sync {
+    /// Forecasts `[B, H, n_outputs]` from scaled insample values `[B, L]` and their mask.
+    fn forward(&self, insample: &Tensor, insample_mask: &Tensor, train: bool) -> Result<Tensor>;
+
+    /// False when training involves randomness inside the model (dropout): then every drawn
+    /// window must be computed on its own instead of merged with its duplicates.
+    fn is_deterministic(&self) -> bool;
+}
+
+/// What every model's hyperparameter struct provides.
+pub trait ArchitectureConfig {
+    /// The training defaults NeuralForecast uses for this model.
+    fn train_defaults(&self) -> TrainConfig;
+
+    /// Checks the hyperparameters against the window shape.
+    fn validate(&self, shape: WindowShape) -> Result<()>;
+
+    /// Creates the model with fresh parameters in `store`.
+    fn build(
+        &self,
+        shape: WindowShape,
+        n_outputs: usize,
+        store: &mut ParamStore,
+        seed: u64,
+    ) -> Result<Box<dyn Model>>;
+}
+
+macro_rules! registry {
+    ($($name:ident => $config:ty),+ $(,)?) => {
+        /// The architecture of a model and its specific hyperparameters.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "model", content = "params")]
+        #[allow(clippy::upper_case_acronyms)]
+        pub enum Architecture {
+            $(
+                #[doc = concat!("The ", stringify!($name), " model.")]
+                $name($config),
+            )+
+        }
+
+        /// Every model name, spelled as NeuralForecast does.
+        pub const MODEL_NAMES: &[&str] = &[$(stringify!($name)),+];
+
+        impl Architecture {
+            /// The default hyperparameters of the model called `name` (case-insensitive).
+            pub fn default_for(name: &str) -> Option<Architecture> {
+                let upper = name.to_ascii_uppercase();
+                $(
+                    if upper == stringify!($name) {
+                        return Some(Architecture::$name(<$config>::default()));
+                    }
+                )+
+                None
+            }
+
+            /// The model's name.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Architecture::$name(_) => stringify!($name),)+
+                }
+            }
+
+            /// The model's hyperparameters behind the common interface.
+            pub fn config(&self) -> &dyn ArchitectureConfig {
+                match self {
+                    $(Architecture::$name(config) => config,)+
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    MLP => MlpConfig,
+    NBEATS => NbeatsConfig,
+    NHITS => NhitsConfig,
+}

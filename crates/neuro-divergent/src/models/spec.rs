@@ -1,0 +1,239 @@
+//! `ModelSpec`: everything needed to build and train one model, with hyperparameters settable
+//! by their NeuralForecast names.
+
+use candle_core::Device;
+use candle_nn::VarMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Architecture, Model, MODEL_NAMES};
+use crate::error::{Error, Result};
+use crate::losses::PointLoss;
+use crate::nn::ParamStore;
+use crate::train::TrainConfig;
+use crate::windows::WindowShape;
+
+/// One model's full configuration: architecture, window shape and training hyperparameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    /// Column name of the model's forecasts (defaults to the model's name).
+    pub alias: Option<String>,
+    /// Forecast horizon.
+    pub h: usize,
+    /// Insample window length.
+    pub input_size: usize,
+    /// Training hyperparameters.
+    pub train: TrainConfig,
+    /// Architecture hyperparameters.
+    #[serde(flatten)]
+    pub architecture: Architecture,
+}
+
+/// A model with fresh parameters.
+pub struct BuiltModel {
+    /// The model.
+    pub model: Box<dyn Model>,
+    /// Its parameters.
+    pub varmap: VarMap,
+}
+
+/// Keys that live on the spec itself rather than in the training or architecture parameters.
+const SPEC_KEYS: [&str; 3] = ["h", "input_size", "alias"];
+
+impl ModelSpec {
+    /// The model called `name` (case-insensitive) with NeuralForecast's defaults.
+    pub fn new(name: &str, h: usize, input_size: usize) -> Result<ModelSpec> {
+        let architecture = Architecture::default_for(name).ok_or_else(|| {
+            Error::Config(format!(
+                "unknown model '{name}': available models are {}",
+                MODEL_NAMES.join(", ")
+            ))
+        })?;
+        Ok(ModelSpec {
+            alias: None,
+            h,
+            input_size,
+            train: architecture.config().train_defaults(),
+            architecture,
+        })
+    }
+
+    /// The model's name, e.g. `NHITS`.
+    pub fn model_name(&self) -> &'static str {
+        self.architecture.name()
+    }
+
+    /// The forecast column name: the alias, or the model's name.
+    pub fn display_name(&self) -> &str {
+        self.alias.as_deref().unwrap_or(self.model_name())
+    }
+
+    /// The window geometry.
+    pub fn shape(&self) -> WindowShape {
+        WindowShape {
+            input_size: self.input_size,
+            horizon: self.h,
+        }
+    }
+
+    /// Checks every hyperparameter.
+    pub fn validate(&self) -> Result<()> {
+        if self.h == 0 {
+            return Err(Error::Config("horizon h must be at least 1".into()));
+        }
+        if self.input_size == 0 {
+            return Err(Error::Config("input_size must be at least 1".into()));
+        }
+        self.train.validate()?;
+        if let PointLoss::Mase { seasonality } = self.train.loss {
+            if seasonality >= self.input_size {
+                return Err(Error::Config(format!(
+                    "MASE seasonality {seasonality} needs input_size above it (input_size is {})",
+                    self.input_size
+                )));
+            }
+        }
+        self.architecture.config().validate(self.shape())
+    }
+
+    /// Sets one hyperparameter by its NeuralForecast name from text: numbers, booleans, JSON
+    /// lists (`[512,512]`) or plain words (`robust`, `MaxPool1d`).
+    pub fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
+        let parsed: Value =
+            serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
+        let invalid =
+            |e: &dyn std::fmt::Display| Error::Config(format!("parameter {key}={value}: {e}"));
+        if key == "loss" || key == "valid_loss" {
+            let loss = PointLoss::parse(value)?;
+            if key == "loss" {
+                self.train.loss = loss;
+            } else {
+                self.train.valid_loss = Some(loss);
+            }
+            return Ok(());
+        }
+        let mut whole = serde_json::to_value(&*self).map_err(|e| invalid(&e))?;
+        let slot = if SPEC_KEYS.contains(&key) {
+            whole.get_mut(key)
+        } else if whole["train"].get(key).is_some() {
+            whole["train"].get_mut(key)
+        } else {
+            whole["params"].get_mut(key)
+        };
+        match slot {
+            Some(slot) => *slot = parsed,
+            None => return Err(Error::Config(self.unknown_key_message(key))),
+        }
+        *self = serde_json::from_value(whole).map_err(|e| invalid(&e))?;
+        Ok(())
+    }
+
+    /// True when `key` names a hyperparameter of this model.
+    pub fn has_param(&self, key: &str) -> bool {
+        self.param_names().iter().any(|k| k == key)
+    }
+
+    /// Every hyperparameter name this model accepts, sorted.
+    pub fn param_names(&self) -> Vec<String> {
+        let mut keys: Vec<String> = SPEC_KEYS.iter().map(|k| k.to_string()).collect();
+        if let Ok(whole) = serde_json::to_value(self) {
+            for section in ["train", "params"] {
+                if let Some(map) = whole[section].as_object() {
+                    keys.extend(map.keys().cloned());
+                }
+            }
+        }
+        keys.sort();
+        keys
+    }
+
+    fn unknown_key_message(&self, key: &str) -> String {
+        format!(
+            "{} has no parameter '{key}'; its parameters are: {}",
+            self.model_name(),
+            self.param_names().join(", ")
+        )
+    }
+
+    /// Builds the model with parameters initialised from `random_seed`.
+    pub fn build(&self, n_outputs: usize) -> Result<BuiltModel> {
+        self.validate()?;
+        let seed = self.train.random_seed;
+        let mut store = ParamStore::new(seed, &Device::Cpu);
+        let model = self
+            .architecture
+            .config()
+            .build(self.shape(), n_outputs, &mut store, seed)?;
+        Ok(BuiltModel {
+            model,
+            varmap: store.into_varmap(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_neuralforecast() {
+        let nhits = ModelSpec::new("nhits", 12, 24).unwrap();
+        assert_eq!(nhits.display_name(), "NHITS");
+        assert_eq!(nhits.train.num_lr_decays, 3);
+        assert_eq!(nhits.train.windows_batch_size, 1024);
+        let mlp = ModelSpec::new("MLP", 12, 24).unwrap();
+        assert_eq!(mlp.train.num_lr_decays, -1);
+        assert!(ModelSpec::new("prophet", 1, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("available models are MLP, NBEATS, NHITS"));
+    }
+
+    #[test]
+    fn sets_parameters_by_neuralforecast_name() {
+        let mut spec = ModelSpec::new("NHITS", 12, 24).unwrap();
+        spec.set_param("n_pool_kernel_size", "[4,2,1]").unwrap();
+        spec.set_param("mlp_units", "[[64,64]]").unwrap();
+        spec.set_param("scaler_type", "robust").unwrap();
+        spec.set_param("learning_rate", "0.01").unwrap();
+        spec.set_param("pooling_mode", "AvgPool1d").unwrap();
+        spec.set_param("loss", "mase:12").unwrap();
+        spec.set_param("alias", "fast").unwrap();
+        spec.set_param("gradient_clip_val", "1.0").unwrap();
+        assert_eq!(spec.display_name(), "fast");
+        assert_eq!(spec.train.learning_rate, 0.01);
+        assert_eq!(spec.train.gradient_clip_val, Some(1.0));
+        match &spec.architecture {
+            Architecture::NHITS(c) => {
+                assert_eq!(c.n_pool_kernel_size, vec![4, 2, 1]);
+                assert_eq!(c.mlp_units, vec![[64, 64]]);
+            }
+            other => panic!("wrong architecture {other:?}"),
+        }
+        spec.validate().unwrap();
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let mut spec = ModelSpec::new("MLP", 12, 24).unwrap();
+        let err = spec.set_param("n_blocks", "3").unwrap_err().to_string();
+        assert!(err.contains("MLP has no parameter 'n_blocks'"), "{err}");
+        assert!(err.contains("hidden_size"), "{err}");
+        let err = spec
+            .set_param("hidden_size", "big")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("parameter hidden_size=big"), "{err}");
+        let err = spec
+            .set_param("scaler_type", "zscore")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("scaler_type=zscore"), "{err}");
+        spec.set_param("h", "0").unwrap();
+        assert!(spec
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("horizon h"));
+    }
+}

@@ -1,0 +1,11 @@
+//! Layers shared by several models.
+
+mod activation;
+mod dense;
+mod params;
+mod residual;
+
+pub use activation::Activation;
+pub use dense::{Dense, FeedForward};
+pub use params::ParamStore;
+pub use residual::{block_mlp, doubly_residual, BlockMlpSpec, ResidualBlock};

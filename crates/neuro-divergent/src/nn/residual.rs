@@ -1,0 +1,68 @@
+//! The doubly residual stacking of N-BEATS and N-HiTS: each block reads the residual of the
+//! insample window left by the blocks before it, removes its backcast from that residual and adds
+//! its forecast to the running total, which starts from the last observed value (a naive level).
+
+use candle_core::Tensor;
+
+use super::{Activation, FeedForward, ParamStore};
+use crate::error::Result;
+
+/// A block of a doubly residual stack.
+pub trait ResidualBlock {
+    /// `(backcast [B, L], forecast [B, H, n_outputs])` from the current residual `[B, L]`.
+    fn backcast_forecast(&self, residual: &Tensor, train: bool) -> Result<(Tensor, Tensor)>;
+}
+
+/// Runs the blocks over `insample` (`[B, L]`, masked by `mask`) and returns `[B, H, n_outputs]`.
+pub fn doubly_residual<B: ResidualBlock>(
+    blocks: &[B],
+    insample: &Tensor,
+    mask: &Tensor,
+    output_shape: (usize, usize),
+    train: bool,
+) -> Result<Tensor> {
+    let (horizon, n_outputs) = output_shape;
+    let (batch, l) = insample.dims2()?;
+    let level = insample.narrow(1, l - 1, 1)?.reshape((batch, 1, 1))?;
+    let mut forecast = level
+        .broadcast_as((batch, horizon, n_outputs))?
+        .contiguous()?;
+    let mut residual = insample.clone();
+    for block in blocks {
+        let (backcast, block_forecast) = block.backcast_forecast(&residual, train)?;
+        residual = (residual - backcast)?.mul(mask)?;
+        forecast = (forecast + block_forecast)?;
+    }
+    Ok(forecast)
+}
+
+/// Shape and regularisation of the fully connected part of a block.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockMlpSpec<'a> {
+    /// Width of the block's input.
+    pub inputs: usize,
+    /// `[in, out]` widths of each activated hidden layer (`mlp_units`).
+    pub mlp_units: &'a [[usize; 2]],
+    /// Number of basis coefficients produced.
+    pub n_theta: usize,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Dropout probability after each activated layer.
+    pub dropout: f64,
+}
+
+/// The fully connected part of an N-BEATS / N-HiTS block in NeuralForecast's layout: a linear
+/// projection to the first width, then one activated layer per entry of `mlp_units`, then a
+/// linear map to the `n_theta` basis coefficients.
+pub fn block_mlp(
+    store: &mut ParamStore,
+    name: &str,
+    spec: BlockMlpSpec<'_>,
+    seed: u64,
+) -> Result<FeedForward> {
+    let units = spec.mlp_units;
+    let mut layers = vec![(spec.inputs, units[0][0], false)];
+    layers.extend(units.iter().map(|u| (u[0], u[1], true)));
+    layers.push((units[units.len() - 1][1], spec.n_theta, false));
+    FeedForward::new(store, name, &layers, spec.activation, spec.dropout, seed)
+}

@@ -1,0 +1,219 @@
+//! The optimisation loop: Adam with step learning-rate decay, optional gradient clipping,
+//! periodic validation with early stopping, and a progress callback.
+
+use candle_core::{Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::{ProgressEvent, ProgressFn, TrainConfig};
+use crate::error::{Error, Result};
+use crate::losses::PointLoss;
+use crate::models::Model;
+use crate::windows::{validation_batch, SamplerOptions, WindowBatch, WindowSampler, WindowShape};
+
+/// The series a model learns from.
+pub struct TrainingData<'a> {
+    /// Every series in full (training and validation parts).
+    pub series: Vec<&'a [f64]>,
+    /// Points at the end of each series held out for validation (0: no validation).
+    pub val_size: usize,
+}
+
+/// What happened during training.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    /// Steps actually taken (fewer than `max_steps` after an early stop).
+    pub steps: usize,
+    /// Loss of the last training step.
+    pub final_train_loss: f64,
+    /// `(step, validation loss)` of each validation check.
+    pub val_losses: Vec<(usize, f64)>,
+    /// Training stopped because validation stopped improving.
+    pub stopped_early: bool,
+}
+
+/// Separates the sampling stream from the initialisation stream of the same seed.
+const SAMPLING_STREAM: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Trains `model` (whose parameters are `varmap`) on `data`.
+pub fn train_model(
+    name: &str,
+    model: &dyn Model,
+    varmap: &VarMap,
+    shape: WindowShape,
+    config: &TrainConfig,
+    data: &TrainingData<'_>,
+    progress: Option<&ProgressFn<'_>>,
+) -> Result<TrainReport> {
+    config.validate()?;
+    let device = Device::Cpu;
+    let val_size = data.val_size;
+    if val_size > 0 && val_size < shape.horizon {
+        return Err(Error::Config(format!(
+            "val_size ({val_size}) must be at least the horizon h ({}) so that a validation window fits",
+            shape.horizon
+        )));
+    }
+    let train_parts: Vec<&[f64]> = data
+        .series
+        .iter()
+        .map(|s| &s[..s.len().saturating_sub(val_size)])
+        .collect();
+    let mut sampler = WindowSampler::new(
+        &train_parts,
+        SamplerOptions {
+            shape,
+            step_size: config.step_size,
+            scaler: config.scaler_type,
+            batch_size: config.batch_size,
+            windows_batch_size: config.windows_batch_size,
+            merge_duplicates: model.is_deterministic(),
+        },
+    )?;
+    let validation = (val_size > 0)
+        .then(|| {
+            validation_batch(
+                &data.series,
+                val_size,
+                shape,
+                config.step_size,
+                config.scaler_type,
+            )
+        })
+        .filter(|b| b.size > 0);
+    let valid_loss = config.valid_loss.unwrap_or(config.loss);
+
+    let mut optimizer = AdamW::new(
+        varmap.all_vars(),
+        ParamsAdamW {
+            lr: config.learning_rate,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        },
+    )?;
+    let mut rng = StdRng::seed_from_u64(config.random_seed ^ SAMPLING_STREAM);
+    let mut report = TrainReport {
+        steps: 0,
+        final_train_loss: f64::NAN,
+        val_losses: Vec::new(),
+        stopped_early: false,
+    };
+    let mut best = f64::INFINITY;
+    let mut checks_without_improvement = 0i64;
+    for step in 0..config.max_steps {
+        optimizer.set_learning_rate(config.learning_rate_at(step));
+        let batch = sampler.next_batch(&mut rng).tensors(&device)?;
+        let output = model
+            .forward(&batch.insample, &batch.insample_mask, true)?
+            .squeeze(2)?;
+        let loss = config.loss.compute(
+            &batch.outsample,
+            &output,
+            &batch.outsample_weight,
+            &batch.insample,
+            &batch.insample_mask,
+        )?;
+        let value = f64::from(loss.to_scalar::<f32>()?);
+        if !value.is_finite() {
+            return Err(Error::Train(format!(
+                "{name}: the training loss became {value} at step {}; lower learning_rate, \
+                 use a scaler (scaler_type) or set gradient_clip_val",
+                step + 1
+            )));
+        }
+        let mut grads = loss.backward()?;
+        if let Some(clip) = config.gradient_clip_val {
+            clip_gradients(varmap, &mut grads, clip)?;
+        }
+        optimizer.step(&grads)?;
+        report.steps = step + 1;
+        report.final_train_loss = value;
+
+        let mut val_loss = report.val_losses.last().map(|v| v.1);
+        if let Some(val) = &validation {
+            if (step + 1) % config.val_check_steps == 0 {
+                let loss = validation_loss(model, val, valid_loss, &device)?;
+                report.val_losses.push((step + 1, loss));
+                val_loss = Some(loss);
+                if loss < best {
+                    best = loss;
+                    checks_without_improvement = 0;
+                } else {
+                    checks_without_improvement += 1;
+                }
+            }
+        }
+        if let Some(callback) = progress {
+            callback(&ProgressEvent {
+                model: name.to_string(),
+                step: step + 1,
+                max_steps: config.max_steps,
+                train_loss: value,
+                val_loss,
+            });
+        }
+        if config.early_stop_patience_steps > 0
+            && checks_without_improvement >= config.early_stop_patience_steps
+        {
+            report.stopped_early = true;
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// Scales all gradients down so that their global L2 norm is at most `clip`.
+fn clip_gradients(
+    varmap: &VarMap,
+    grads: &mut candle_core::backprop::GradStore,
+    clip: f64,
+) -> Result<()> {
+    let vars = varmap.all_vars();
+    let mut squared = 0.0f64;
+    for var in &vars {
+        if let Some(g) = grads.get(var.as_tensor()) {
+            squared += f64::from(g.sqr()?.sum_all()?.to_scalar::<f32>()?);
+        }
+    }
+    let norm = squared.sqrt();
+    if norm > clip {
+        let factor = clip / (norm + 1e-6);
+        for var in &vars {
+            if let Some(g) = grads.remove(var.as_tensor()) {
+                grads.insert(var.as_tensor(), (g * factor)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The validation loss in the data's own units (outputs and targets mapped back).
+fn validation_loss(
+    model: &dyn Model,
+    batch: &WindowBatch,
+    loss: PointLoss,
+    device: &Device,
+) -> Result<f64> {
+    let t = batch.tensors(device)?;
+    let output = model
+        .forward(&t.insample, &t.insample_mask, false)?
+        .squeeze(2)?
+        .detach();
+    let shift: Vec<f32> = batch.stats.iter().map(|s| s.shift).collect();
+    let scale: Vec<f32> = batch.stats.iter().map(|s| s.scale).collect();
+    let shift = Tensor::from_vec(shift, (batch.size, 1), device)?;
+    let scale = Tensor::from_vec(scale, (batch.size, 1), device)?;
+    let unscale =
+        |x: &Tensor| -> Result<Tensor> { Ok(x.broadcast_mul(&scale)?.broadcast_add(&shift)?) };
+    let value = loss.compute(
+        &unscale(&t.outsample)?,
+        &unscale(&output)?,
+        &t.outsample_weight,
+        &unscale(&t.insample)?,
+        &t.insample_mask,
+    )?;
+    Ok(f64::from(value.to_scalar::<f32>()?))
+}
