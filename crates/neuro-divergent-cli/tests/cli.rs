@@ -1,0 +1,417 @@
+//! End-to-end tests of the `neuro-divergent` binary: outputs, exit codes and error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_neuro-divergent"))
+}
+
+fn air_passengers() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/air_passengers.csv")
+}
+
+/// Small, fast training options.
+const FAST: &[&str] = &[
+    "--horizon",
+    "12",
+    "--input-size",
+    "24",
+    "--max-steps",
+    "30",
+    "--threads",
+    "1",
+];
+
+/// `--param`s that shrink the given models.
+fn small(models: &[&str]) -> Vec<&'static str> {
+    let mut params = Vec::new();
+    if models.iter().any(|m| *m == "nhits" || *m == "nbeats") {
+        params.extend(["--param", "mlp_units=[[32,32]]"]);
+    }
+    if models.contains(&"mlp") {
+        params.extend(["--param", "hidden_size=32"]);
+    }
+    params
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn forecast_writes_one_row_per_step_with_model_columns() {
+    let data = air_passengers();
+    let mut args = vec![
+        "forecast",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "nhits,nbeats,mlp,nhits",
+    ];
+    args.extend_from_slice(FAST);
+    let out = run(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "unique_id,ds,NHITS,NBEATS,MLP,NHITS1");
+    assert_eq!(lines.len(), 13);
+    assert!(
+        lines[1].starts_with("AirPassengers,1961-01-01,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[12].starts_with("AirPassengers,1961-12-01,"),
+        "{}",
+        lines[12]
+    );
+    for line in &lines[1..] {
+        for value in line.split(',').skip(2) {
+            let v: f64 = value.parse().unwrap();
+            assert!(v.is_finite() && v > 0.0 && v < 2000.0, "{line}");
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_forecasts_other_seed_other_forecasts() {
+    let data = air_passengers();
+    let mut args = vec!["forecast", "--data", data.to_str().unwrap(), "--seed", "7"];
+    args.extend_from_slice(FAST);
+    args.extend(small(&["nhits"]));
+    let first = stdout(&run(&args));
+    let second = stdout(&run(&args));
+    assert_eq!(first, second);
+    args[4] = "8";
+    assert_ne!(first, stdout(&run(&args)));
+}
+
+#[test]
+fn fit_then_predict_matches_forecast_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_dir = dir.path().join("model");
+    let data = air_passengers();
+    let mut args = vec![
+        "forecast",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "nhits,mlp",
+        "--save",
+        model_dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(FAST);
+    args.extend(small(&["nhits", "mlp"]));
+    let forecast = run(&args);
+    assert!(forecast.status.success(), "{}", stderr(&forecast));
+    let out_file = dir.path().join("p.csv");
+    let predicted = run(&[
+        "predict",
+        "--model-dir",
+        model_dir.to_str().unwrap(),
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(predicted.status.success(), "{}", stderr(&predicted));
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        stdout(&forecast)
+    );
+    // Forecasting other data with the saved models.
+    let with_data = run(&[
+        "predict",
+        "--model-dir",
+        model_dir.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(stdout(&with_data), stdout(&forecast));
+}
+
+#[test]
+fn fit_requires_save() {
+    let data = air_passengers();
+    let mut args = vec!["fit", "--data", data.to_str().unwrap()];
+    args.extend_from_slice(FAST);
+    args.extend(small(&["nhits"]));
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("fit needs --save DIR"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn cross_validation_reports_cutoffs_and_actuals() {
+    let data = air_passengers();
+    let mut args = vec![
+        "cv",
+        "--data",
+        data.to_str().unwrap(),
+        "--n-windows",
+        "2",
+        "--step-size",
+        "6",
+        "--model",
+        "mlp",
+    ];
+    args.extend_from_slice(FAST);
+    args.extend(small(&["mlp"]));
+    let out = run(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "unique_id,ds,cutoff,y,MLP");
+    assert_eq!(lines.len(), 1 + 2 * 12);
+    // First window: cutoff is 18 months before the end (test size 12 + 6).
+    assert!(
+        lines[1].starts_with("AirPassengers,1959-07-01,1959-06-01,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[13].starts_with("AirPassengers,1960-01-01,1959-12-01,417,"),
+        "{}",
+        lines[13]
+    );
+}
+
+#[test]
+fn evaluate_scores_forecasts() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let fc = write("f.csv", "unique_id,ds,M\na,3,2\na,4,6\n");
+    let ac = write("a.csv", "unique_id,ds,y\na,3,4\na,4,4\n");
+    let tr = write("t.csv", "unique_id,ds,y\na,1,1\na,2,3\n");
+    let out = run(&[
+        "evaluate",
+        "--forecasts",
+        fc.to_str().unwrap(),
+        "--actuals",
+        ac.to_str().unwrap(),
+        "--train",
+        tr.to_str().unwrap(),
+        "--metrics",
+        "mae,rmse,mase",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "metric,M\nmae,2.000000\nrmse,2.000000\nmase,1.000000\n"
+    );
+}
+
+/// Each bad input: exit code 2, the expected message, and no output file.
+#[test]
+fn bad_input_is_reported_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("empty.csv", b"", "the file is empty"),
+        ("header.csv", b"unique_id,ds,y\n", "header but no data rows"),
+        (
+            "misnamed.csv",
+            b"id,ds,y\na,1,2\n",
+            "missing required column(s) 'unique_id'",
+        ),
+        (
+            "semi.csv",
+            b"unique_id;ds;y\na;1;2\n",
+            "looks delimited by ';'",
+        ),
+        (
+            "text.csv",
+            b"unique_id,ds,y\na,1,2\na,2,abc\n",
+            "line 3: series 'a': column 'y' holds 'abc', which is not a number",
+        ),
+        (
+            "nan.csv",
+            b"unique_id,ds,y\na,1,2\na,2,NaN\n",
+            "column 'y' holds 'NaN'; NaN and infinite values are not allowed",
+        ),
+        (
+            "inf.csv",
+            b"unique_id,ds,y\na,1,2\na,2,-inf\n",
+            "holds '-inf'",
+        ),
+        (
+            "blank.csv",
+            b"unique_id,ds,y\na,1,2\na,2,\n",
+            "line 3: series 'a': column 'y' is empty",
+        ),
+        (
+            "ds.csv",
+            b"unique_id,ds,y\na,2020-01-01,2\na,2020-13-45,3\n",
+            "column 'ds' holds '2020-13-45'",
+        ),
+        (
+            "mixed.csv",
+            b"unique_id,ds,y\na,1,2\na,2020-01-02,3\n",
+            "mixes integer and date values",
+        ),
+        (
+            "dup.csv",
+            b"unique_id,ds,y\na,1,2\na,1,3\n",
+            "series 'a' has two rows with ds 1: lines 2 and 3",
+        ),
+        (
+            "gap.csv",
+            b"unique_id,ds,y\na,1,2\na,2,3\na,4,3\n",
+            "ds jumps from 2 (line 3) to 4 (line 4)",
+        ),
+        (
+            "fields.csv",
+            b"unique_id,ds,y\na,1,2\na,2,3,4\n",
+            "line 3: expected 3 fields",
+        ),
+        (
+            "utf8.csv",
+            b"unique_id,ds,y\na,1,2\n\xff,2,3\n",
+            "line 3: column 'unique_id' is not valid UTF-8",
+        ),
+    ];
+    let out_file = dir.path().join("out.csv");
+    for (name, content, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let out = run(&[
+            "forecast",
+            "--data",
+            path.to_str().unwrap(),
+            "--horizon",
+            "2",
+            "--max-steps",
+            "1",
+            "--out",
+            out_file.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{name}: {err}");
+        assert!(err.contains(name), "{name} is not named: {err}");
+        assert!(!out_file.exists(), "{name}: output written");
+    }
+}
+
+#[test]
+fn bad_arguments_exit_with_2() {
+    let data = air_passengers();
+    let d = data.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["forecast", "--data", "missing.csv", "--horizon", "2"],
+            "missing.csv",
+        ),
+        (
+            &["forecast", "--data", d, "--horizon", "0"],
+            "--horizon must be at least 1",
+        ),
+        (
+            &[
+                "forecast",
+                "--data",
+                d,
+                "--horizon",
+                "2",
+                "--input-size",
+                "0",
+            ],
+            "--input-size must be at least 1",
+        ),
+        (
+            &[
+                "forecast",
+                "--data",
+                d,
+                "--horizon",
+                "2",
+                "--model",
+                "prophet",
+            ],
+            "unknown model 'prophet'",
+        ),
+        (
+            &[
+                "forecast",
+                "--data",
+                d,
+                "--horizon",
+                "2",
+                "--param",
+                "n_blocks",
+            ],
+            "must look like KEY=VALUE",
+        ),
+        (
+            &[
+                "forecast",
+                "--data",
+                d,
+                "--horizon",
+                "2",
+                "--model",
+                "mlp",
+                "--param",
+                "n_blocks=[1]",
+            ],
+            "MLP has no parameter 'n_blocks'",
+        ),
+        (
+            &[
+                "forecast",
+                "--data",
+                d,
+                "--horizon",
+                "2",
+                "--scaler",
+                "zscore",
+            ],
+            "unknown scaler_type 'zscore'",
+        ),
+        (
+            &[
+                "forecast",
+                "--data",
+                d,
+                "--horizon",
+                "2",
+                "--freq",
+                "fortnight",
+            ],
+            "fortnight",
+        ),
+        (
+            &["forecast", "--data", d, "--horizon", "2", "--freq", "D"],
+            "frequency",
+        ),
+        (
+            &["predict", "--model-dir", "/nonexistent/model"],
+            "no such checkpoint directory",
+        ),
+        (&["forecast", "--horizon", "2"], "--data"),
+    ];
+    for (args, expected) in cases {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
+}

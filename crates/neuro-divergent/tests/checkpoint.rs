@@ -1,0 +1,190 @@
+//! Checkpoints: exact round trips, atomic replacement, and clear errors for damaged files.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use neuro_divergent::{FitOptions, NeuralForecast};
+
+fn fitted(seed: u64) -> NeuralForecast {
+    let frame = common::air_passengers();
+    let mut specs = vec![
+        common::small("NHITS", 12, 24, 20),
+        common::small("NBEATS", 12, 24, 20),
+        common::small("MLP", 12, 24, 20),
+    ];
+    for s in &mut specs {
+        s.train.random_seed = seed;
+    }
+    let mut nf = NeuralForecast::new(specs, None).unwrap();
+    nf.fit(&frame, FitOptions::default(), None).unwrap();
+    nf
+}
+
+fn weights_file(dir: &Path) -> PathBuf {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .expect("a weights file")
+}
+
+fn load_error(dir: &Path) -> String {
+    match NeuralForecast::load(dir) {
+        Ok(_) => panic!("damaged checkpoint loaded"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn save_load_predict_is_bit_identical() {
+    let nf = fitted(1);
+    let dir = tempfile::tempdir().unwrap();
+    nf.save(dir.path()).unwrap();
+    let loaded = NeuralForecast::load(dir.path()).unwrap();
+    let before = nf.predict(None).unwrap();
+    let after = loaded.predict(None).unwrap();
+    assert_eq!(before.model_names, ["NHITS", "NBEATS", "MLP"]);
+    for (a, b) in before.values.iter().zip(&after.values) {
+        let a: Vec<u64> = a.iter().map(|v| v.to_bits()).collect();
+        let b: Vec<u64> = b.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(a, b);
+    }
+    assert_eq!(before, after);
+}
+
+#[test]
+fn resaving_replaces_the_checkpoint_and_leaves_no_stale_files() {
+    let dir = tempfile::tempdir().unwrap();
+    fitted(1).save(dir.path()).unwrap();
+    let second = fitted(2);
+    second.save(dir.path()).unwrap();
+    let files: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 2, "manifest + one weights file");
+    let loaded = NeuralForecast::load(dir.path()).unwrap();
+    assert_eq!(loaded.predict(None).unwrap(), second.predict(None).unwrap());
+}
+
+#[test]
+fn an_interrupted_save_keeps_the_previous_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = fitted(1);
+    first.save(dir.path()).unwrap();
+    // A save cut short after writing new weights and a partial manifest temp file,
+    // before the rename that commits it.
+    fs::write(
+        dir.path().join("weights-0123456789abcdef.safetensors"),
+        b"partial",
+    )
+    .unwrap();
+    fs::write(dir.path().join(".manifest.json.tmp-999"), b"{\"format\":").unwrap();
+    let loaded = NeuralForecast::load(dir.path()).unwrap();
+    assert_eq!(loaded.predict(None).unwrap(), first.predict(None).unwrap());
+}
+
+#[test]
+fn truncated_weights_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    fitted(1).save(dir.path()).unwrap();
+    let weights = weights_file(dir.path());
+    let bytes = fs::read(&weights).unwrap();
+    fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+    let err = load_error(dir.path());
+    assert!(
+        err.contains("checksum mismatch: the weights file is corrupt or truncated"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bit_flips_are_detected_in_weights_and_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    fitted(1).save(dir.path()).unwrap();
+    let weights = weights_file(dir.path());
+    let mut bytes = fs::read(&weights).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x10;
+    fs::write(&weights, &bytes).unwrap();
+    assert!(load_error(dir.path()).contains("weights file is corrupt"));
+
+    let dir = tempfile::tempdir().unwrap();
+    fitted(1).save(dir.path()).unwrap();
+    let manifest = dir.path().join("manifest.json");
+    let text = fs::read_to_string(&manifest).unwrap();
+    // Change one digit of the horizon: still valid JSON, but not what was saved.
+    let flipped = text.replacen("\"h\": 12", "\"h\": 13", 1);
+    assert_ne!(text, flipped);
+    fs::write(&manifest, flipped).unwrap();
+    let err = load_error(dir.path());
+    assert!(
+        err.contains("checksum mismatch: the manifest is corrupt"),
+        "{err}"
+    );
+}
+
+#[test]
+fn version_mismatch_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    fitted(1).save(dir.path()).unwrap();
+    let manifest = dir.path().join("manifest.json");
+    let text = fs::read_to_string(&manifest).unwrap();
+    let envelope: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let body = serde_json::to_string(&envelope["body"])
+        .unwrap()
+        .replace("\"format_version\":1", "\"format_version\":99");
+    let digest: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(body.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let rewritten = format!(
+        "{{\"format\":\"neuro-divergent-checkpoint\",\"body_sha256\":\"{digest}\",\"body\":{body}}}"
+    );
+    fs::write(&manifest, rewritten).unwrap();
+    let err = load_error(dir.path());
+    assert!(err.contains("checkpoint format version 99"), "{err}");
+    assert!(err.contains("reads format 1"), "{err}");
+}
+
+#[test]
+fn foreign_and_missing_checkpoints_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(load_error(&dir.path().join("absent")).contains("no such checkpoint directory"));
+    assert!(load_error(dir.path()).contains("manifest.json is missing"));
+    fs::write(dir.path().join("manifest.json"), b"\x89PNG\r\n\x1a\n\0\0").unwrap();
+    assert!(load_error(dir.path()).contains("not a neuro-divergent checkpoint"));
+    fs::write(
+        dir.path().join("manifest.json"),
+        b"{\"name\": \"other tool\"}",
+    )
+    .unwrap();
+    assert!(load_error(dir.path()).contains("not a neuro-divergent checkpoint"));
+    fs::write(
+        dir.path().join("manifest.json"),
+        b"{\"format\":\"something-else\",\"body_sha256\":\"\",\"body\":{}}",
+    )
+    .unwrap();
+    assert!(load_error(dir.path()).contains("format 'something-else'"));
+    let file = dir.path().join("plain-file");
+    fs::write(&file, b"x").unwrap();
+    assert!(load_error(&file).contains("no such checkpoint directory"));
+}
+
+#[test]
+fn unfitted_models_cannot_be_saved_or_used() {
+    let nf = NeuralForecast::new(vec![common::small("MLP", 2, 4, 1)], None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    assert!(nf
+        .save(dir.path())
+        .unwrap_err()
+        .to_string()
+        .contains("not fitted"));
+    assert!(nf
+        .predict(None)
+        .unwrap_err()
+        .to_string()
+        .contains("not fitted"));
+}

@@ -1,0 +1,142 @@
+//! Training behaviour on real data: accuracy, reproducibility, validation and failure modes.
+
+mod common;
+
+use std::sync::Mutex;
+
+use neuro_divergent::data::read_csv_from;
+use neuro_divergent::metrics::mae;
+use neuro_divergent::{FitOptions, NeuralForecast, ProgressEvent};
+
+/// AirPassengers with the last 12 months held out: a small NHITS must beat the seasonal naive
+/// forecast (MAE 47.8 for 1960 from 1959's values).
+#[test]
+fn small_nhits_beats_seasonal_naive_on_air_passengers() {
+    let frame = common::air_passengers();
+    let (train, test) = frame.split_last(12).unwrap();
+    let mut spec = common::small("NHITS", 12, 24, 150);
+    spec.set_param("mlp_units", "[[64,64],[64,64]]").unwrap();
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    nf.fit(&train, FitOptions::default(), None).unwrap();
+    let forecasts = nf.predict(None).unwrap();
+    let actual = &test.series()[0].y;
+    let error = mae(actual, forecasts.column("NHITS").unwrap()).unwrap();
+    let y = &train.series()[0].y;
+    let naive = mae(actual, &y[y.len() - 12..]).unwrap();
+    assert!((naive - 47.833).abs() < 0.01, "seasonal naive MAE {naive}");
+    assert!(error < 35.0, "NHITS MAE {error}");
+}
+
+#[test]
+fn validation_and_early_stopping_report_progress() {
+    let frame = common::air_passengers();
+    let mut spec = common::small("MLP", 12, 24, 400);
+    spec.train.val_check_steps = 10;
+    spec.train.early_stop_patience_steps = 2;
+    spec.train.learning_rate = 0.05;
+    let events = Mutex::new(Vec::<ProgressEvent>::new());
+    let callback = |e: &ProgressEvent| events.lock().unwrap().push(e.clone());
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    nf.fit(&frame, FitOptions { val_size: 12 }, Some(&callback))
+        .unwrap();
+    let report = nf.train_reports()[0].unwrap().clone();
+    let events = events.into_inner().unwrap();
+    assert_eq!(events.len(), report.steps);
+    assert_eq!(events[0].step, 1);
+    assert!(events[9].val_loss.is_some() && events[8].val_loss.is_none());
+    assert_eq!(report.val_losses.len(), report.steps / 10);
+    if report.stopped_early {
+        assert!(report.steps < 400);
+        let best = report
+            .val_losses
+            .iter()
+            .map(|v| v.1)
+            .fold(f64::INFINITY, f64::min);
+        let tail = &report.val_losses[report.val_losses.len() - 2..];
+        assert!(tail.iter().all(|v| v.1 >= best));
+    }
+}
+
+#[test]
+fn val_size_must_fit_the_horizon_and_the_series() {
+    let frame = common::air_passengers();
+    let mut nf = NeuralForecast::new(vec![common::small("MLP", 12, 24, 5)], None).unwrap();
+    let err = nf
+        .fit(&frame, FitOptions { val_size: 6 }, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("val_size (6) must be at least the horizon h (12)"),
+        "{err}"
+    );
+    let err = nf
+        .fit(&frame, FitOptions { val_size: 144 }, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("series 'AirPassengers' has 144 observations"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_diverging_loss_stops_training_with_an_error() {
+    let frame = common::air_passengers();
+    let mut spec = common::small("MLP", 12, 24, 50);
+    spec.train.learning_rate = 1e30;
+    spec.set_param("loss", "mse").unwrap();
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    let err = nf
+        .fit(&frame, FitOptions::default(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("training failed: MLP: the training loss became"),
+        "{err}"
+    );
+}
+
+#[test]
+fn short_series_in_a_panel_are_padded_not_rejected() {
+    let mut csv = String::from("unique_id,ds,y\n");
+    for t in 1..=60 {
+        csv.push_str(&format!("long,{t},{}\n", 10.0 + (t as f64).sin()));
+    }
+    for t in 1..=5 {
+        csv.push_str(&format!("short,{t},{}\n", 3.0 + t as f64));
+    }
+    let frame = read_csv_from(csv.as_bytes(), "panel", None).unwrap();
+    let mut nf = NeuralForecast::new(vec![common::small("NHITS", 4, 16, 10)], None).unwrap();
+    nf.fit(&frame, FitOptions::default(), None).unwrap();
+    let forecasts = nf.predict(None).unwrap();
+    assert_eq!(forecasts.len(), 8);
+    assert_eq!(forecasts.ids[0], "long");
+    assert_eq!(forecasts.ids[4], "short");
+    assert_eq!(forecasts.ds[4].to_string(), "6");
+    assert!(forecasts.values[0].iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn scalers_and_losses_train_every_model() {
+    let frame = common::air_passengers();
+    for (model, scaler, loss) in [
+        ("NHITS", "standard", "huber"),
+        ("NBEATS", "robust", "mse"),
+        ("MLP", "minmax", "smape"),
+        ("NHITS", "robust", "mase:12"),
+    ] {
+        let mut spec = common::small(model, 12, 24, 40);
+        spec.set_param("scaler_type", scaler).unwrap();
+        spec.set_param("loss", loss).unwrap();
+        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+        nf.fit(&frame, FitOptions::default(), None).unwrap();
+        let fc = nf.predict(None).unwrap();
+        let values = &fc.values[0];
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        // Scaled models must map forecasts back to the data's level (~400-600 for 1961).
+        assert!(
+            (250.0..900.0).contains(&mean),
+            "{model}/{scaler}/{loss}: mean {mean}"
+        );
+    }
+}
