@@ -21,6 +21,7 @@ impl Cli {
             Command::Cv(c) => c.model.threads,
             Command::Predict(p) => p.threads,
             Command::Evaluate(_) => None,
+            Command::Bench(b) => b.threads,
         }
     }
 }
@@ -38,6 +39,8 @@ pub enum Command {
     Cv(CvArgs),
     /// Score forecasts against actuals.
     Evaluate(EvaluateArgs),
+    /// Measure training throughput, prediction latency and memory (benchmark, not a test).
+    Bench(BenchArgs),
 }
 
 /// Data, models and training options shared by `forecast`, `fit` and `cv`.
@@ -150,4 +153,36 @@ pub struct EvaluateArgs {
     /// Comma-separated metrics: mae, mse, rmse, mape, smape, mase, owa.
     #[arg(long, default_value = "mae,rmse,smape", value_delimiter = ',')]
     pub metrics: Vec<String>,
+}
+
+/// Options of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Long-format CSV to train on.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Forecast horizon h.
+    #[arg(long)]
+    pub horizon: usize,
+    /// Insample window length (default: 2 x horizon).
+    #[arg(long)]
+    pub input_size: Option<usize>,
+    /// Model to measure.
+    #[arg(long, default_value = "nhits")]
+    pub model: String,
+    /// Training steps to time.
+    #[arg(long, default_value_t = 200)]
+    pub steps: usize,
+    /// Series per training step.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Windows per training step.
+    #[arg(long)]
+    pub windows_batch_size: Option<usize>,
+    /// Hyperparameters by NeuralForecast name, KEY=VALUE (repeatable).
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Threads for tensor work (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }

@@ -20,6 +20,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(args) => predict(&args),
         Command::Cv(args) => cross_validate(&args),
         Command::Evaluate(args) => evaluate_command(&args),
+        Command::Bench(args) => crate::bench::run(&args),
     }
 }
 

@@ -2,6 +2,7 @@
 //! runs one command and maps errors to exit codes (2: bad input or arguments, 1: other failure).
 
 mod args;
+mod bench;
 mod commands;
 mod progress;
 

@@ -168,6 +168,22 @@ impl NeuralForecast {
         self.fitted.as_ref().map(|f| f.freq)
     }
 
+    /// Number of trainable parameters of each fitted model.
+    pub fn parameter_counts(&self) -> Vec<usize> {
+        self.fitted
+            .iter()
+            .flat_map(|f| f.models.iter())
+            .map(|m| {
+                m.built
+                    .varmap
+                    .all_vars()
+                    .iter()
+                    .map(|v| v.elem_count())
+                    .sum()
+            })
+            .collect()
+    }
+
     /// Training reports of the last fit (one per model; absent for loaded checkpoints).
     pub fn train_reports(&self) -> Vec<Option<&TrainReport>> {
         self.fitted

@@ -133,7 +133,7 @@ impl PaddedSeries {
         let highest = (pad_left + n).checked_sub(l + 1);
         let first_start = lowest.div_ceil(step) * step;
         let n_windows = match highest {
-            Some(hi) if hi >= first_start && hi + l + h <= total => (hi - first_start) / step + 1,
+            Some(hi) if hi >= first_start => (hi - first_start) / step + 1,
             _ => 0,
         };
         PaddedSeries {
@@ -231,24 +231,16 @@ impl WindowSampler {
         })
     }
 
-    /// The next series of the shuffled walk, reshuffling at the end of each pass.
+    /// The next `batch_size` series of the shuffled walk (fewer at the end of a pass), like a
+    /// shuffling data loader that keeps its last partial batch.
     fn next_series(&mut self, rng: &mut StdRng) -> Vec<usize> {
-        let mut chosen = Vec::with_capacity(self.batch_size);
-        loop {
-            if self.cursor >= self.order.len() {
-                self.order.shuffle(rng);
-                self.cursor = 0;
-                if !chosen.is_empty() {
-                    break;
-                }
-            }
-            let end = (self.cursor + self.batch_size - chosen.len()).min(self.order.len());
-            chosen.extend_from_slice(&self.order[self.cursor..end]);
-            self.cursor = end;
-            if chosen.len() == self.batch_size || self.cursor >= self.order.len() {
-                break;
-            }
+        if self.cursor >= self.order.len() {
+            self.order.shuffle(rng);
+            self.cursor = 0;
         }
+        let end = (self.cursor + self.batch_size).min(self.order.len());
+        let chosen = self.order[self.cursor..end].to_vec();
+        self.cursor = end;
         chosen
     }
 

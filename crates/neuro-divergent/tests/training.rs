@@ -77,6 +77,17 @@ fn val_size_must_fit_the_horizon_and_the_series() {
         err.contains("series 'AirPassengers' has 144 observations"),
         "{err}"
     );
+    let mut spec = common::small("MLP", 12, 24, 5);
+    spec.train.early_stop_patience_steps = 3;
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    let err = nf
+        .fit(&frame, FitOptions::default(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("needs a validation set: set val_size"),
+        "{err}"
+    );
 }
 
 #[test]

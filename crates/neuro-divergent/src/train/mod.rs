@@ -1,5 +1,6 @@
 //! Training: hyperparameters shared by all models, the optimisation loop, progress events.
 
+mod adam;
 mod config;
 mod progress;
 mod trainer;

@@ -2,10 +2,11 @@
 //! periodic validation with early stopping, and a progress callback.
 
 use candle_core::{Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
+use candle_nn::VarMap;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use super::adam::Adam;
 use super::{ProgressEvent, ProgressFn, TrainConfig};
 use crate::error::{Error, Result};
 use crate::losses::PointLoss;
@@ -55,6 +56,12 @@ pub fn train_model(
             shape.horizon
         )));
     }
+    if val_size == 0 && config.early_stop_patience_steps > 0 {
+        return Err(Error::Config(format!(
+            "{name}: early_stop_patience_steps={} needs a validation set: set val_size",
+            config.early_stop_patience_steps
+        )));
+    }
     let train_parts: Vec<&[f64]> = data
         .series
         .iter()
@@ -84,16 +91,7 @@ pub fn train_model(
         .filter(|b| b.size > 0);
     let valid_loss = config.valid_loss.unwrap_or(config.loss);
 
-    let mut optimizer = AdamW::new(
-        varmap.all_vars(),
-        ParamsAdamW {
-            lr: config.learning_rate,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-        },
-    )?;
+    let mut optimizer = Adam::new(varmap.all_vars(), config.learning_rate);
     let mut rng = StdRng::seed_from_u64(config.random_seed ^ SAMPLING_STREAM);
     let mut report = TrainReport {
         steps: 0,

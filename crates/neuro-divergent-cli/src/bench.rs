@@ -1,0 +1,109 @@
+//! `bench`: training throughput with the achieved GEMM-equivalent rate next to a GEMM rate
+//! measured in the same run, single-series prediction latency, and peak memory.
+
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use neuro_divergent::data::read_csv;
+use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast, Result};
+
+use crate::args::BenchArgs;
+
+/// Runs the benchmark and prints one `key: value` line per figure.
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let frame = read_csv(&args.data, None)?;
+    let mut spec = ModelSpec::new(
+        &args.model,
+        args.horizon,
+        args.input_size.unwrap_or(2 * args.horizon),
+    )?;
+    spec.train.max_steps = args.steps;
+    spec.train.batch_size = args.batch_size.unwrap_or(spec.train.batch_size);
+    spec.train.windows_batch_size = args
+        .windows_batch_size
+        .unwrap_or(spec.train.windows_batch_size);
+    for param in &args.params {
+        let (key, value) = param.split_once('=').unwrap_or((param, ""));
+        spec.set_param(key.trim(), value.trim())?;
+    }
+    let windows = spec.train.windows_batch_size;
+    let name = spec.display_name().to_string();
+    let mut nf = NeuralForecast::new(vec![spec], None)?;
+
+    let started = Instant::now();
+    nf.fit(&frame, FitOptions::default(), None)?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let params = nf.parameter_counts()[0];
+    let steps_per_second = args.steps as f64 / fit_seconds;
+    // Forward + backward of a dense network: ~6 FLOP per parameter per window.
+    let flop_per_step = 6.0 * params as f64 * windows as f64;
+    let achieved = flop_per_step * steps_per_second / 1e9;
+    let gemm = gemm_rate()?;
+
+    let one = frame.series()[0].clone();
+    let single = neuro_divergent::data::TimeSeriesFrame::from_rows(
+        "one series",
+        one.ds
+            .iter()
+            .zip(&one.y)
+            .enumerate()
+            .map(|(i, (&ds, &y))| neuro_divergent::data::Row {
+                line: i as u64 + 2,
+                id: one.id.clone(),
+                ds,
+                y,
+                extra: Vec::new(),
+            })
+            .collect(),
+        Vec::new(),
+        Some(frame.freq()),
+    )?;
+    nf.predict(Some(&single))?;
+    let repeats = 200;
+    let started = Instant::now();
+    for _ in 0..repeats {
+        nf.predict(Some(&single))?;
+    }
+    let predict_ms = started.elapsed().as_secs_f64() * 1e3 / repeats as f64;
+
+    println!("model: {name}");
+    println!("threads: {}", candle_core::utils::get_num_threads());
+    println!("parameters: {params}");
+    println!("windows_per_step: {windows}");
+    println!("steps: {}", args.steps);
+    println!("fit_seconds: {fit_seconds:.3}");
+    println!("steps_per_second: {steps_per_second:.3}");
+    println!("achieved_gflops: {achieved:.1}");
+    println!("gemm_gflops: {gemm:.1}");
+    println!("achieved_over_gemm: {:.3}", achieved / gemm);
+    println!("predict_one_series_ms: {predict_ms:.3}");
+    println!("peak_rss_mb: {:.1}", peak_rss_mb());
+    Ok(())
+}
+
+/// f32 GEMM rate of a 1024x512 by 512x512 product, the shape of a wide layer on a full batch.
+fn gemm_rate() -> Result<f64> {
+    let a = Tensor::rand(-1f32, 1f32, (1024, 512), &Device::Cpu)?;
+    let b = Tensor::rand(-1f32, 1f32, (512, 512), &Device::Cpu)?.t()?;
+    a.matmul(&b)?.to_dtype(DType::F32)?;
+    let repeats = 50;
+    let started = Instant::now();
+    for _ in 0..repeats {
+        a.matmul(&b)?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(2.0 * 1024.0 * 512.0 * 512.0 * repeats as f64 / seconds / 1e9)
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in MiB; 0 where unavailable.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
