@@ -29,32 +29,22 @@ AIR = os.path.join(ROOT, "examples", "air_passengers.csv")
 
 
 def run(cmd, cwd=None):
-    """Runs a command; returns (stdout, wall seconds); exits on failure."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = proc.communicate()
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
-    return out, wall
-
-
-def peak_rss_mb(cmd):
-    """Peak RSS of one run of cmd, in MiB, measured with os.wait4."""
-    pid = os.fork()
-    if pid == 0:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        os.execvp(cmd[0], cmd)
-    _, status, usage = os.wait4(pid, 0)
-    if status != 0:
-        sys.exit(f"command failed: {' '.join(cmd)}")
-    return usage.ru_maxrss / 1024.0
+    """Runs a command; returns (stdout, wall seconds, peak RSS in MiB of that process)."""
+    with tempfile.TemporaryFile(mode="w+") as out, tempfile.TemporaryFile(mode="w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err.read()[-2000:]}")
+        return out.read(), wall, usage.ru_maxrss / 1024.0
 
 
 def ours_bench(data, threads):
-    out, _ = run([BIN, "bench", "--data", data, "--horizon", "24", "--input-size", "48",
+    out, _, _ = run([BIN, "bench", "--data", data, "--horizon", "24", "--input-size", "48",
                   "--model", "nhits", "--steps", "200", "--batch-size", "32",
                   "--windows-batch-size", "1024", "--threads", str(threads)])
     return dict(line.split(": ", 1) for line in out.strip().splitlines())
@@ -103,8 +93,7 @@ def main():
     out_csv = os.path.join(work, "air_fc.csv")
     cmd = [BIN, "forecast", "--data", train, "--horizon", "12", "--input-size", "24",
            "--model", "nhits", "--max-steps", "500", "--seed", "1", "--threads", "1", "--out", out_csv]
-    _, our_wall = run(cmd)
-    our_rss = peak_rss_mb(cmd)
+    _, our_wall, our_rss = run(cmd)
     with open(out_csv) as f:
         fc = [float(l.split(",")[2]) for l in f.read().strip().splitlines()[1:]]
     our_mae = sum(abs(a - b) for a, b in zip(actual, fc)) / len(actual)
@@ -112,10 +101,9 @@ def main():
     if venv_python:
         nf_cmd = [venv_python, os.path.join(PEERS, "bench_airpassengers.py"), "--threads", "1",
                   "--models", "NHITS", "--cv-step-sizes", "", "--out", os.path.join(work, "nf_air.json")]
-        run(nf_cmd, cwd=work)
+        _, _, nf_rss = run(nf_cmd, cwd=work)
         with open(os.path.join(work, "nf_air.json")) as f:
             nf = json.load(f)["models"]["NHITS"]
-        nf_rss = peak_rss_mb(nf_cmd)
         line += (f"; NeuralForecast: fit {nf['fit_s']:.2f} s, MAE {nf['mae']:.3f}, peak RSS {nf_rss:.0f} MiB"
                  f"; fit time ratio {our_wall / nf['fit_s']:.3f} (goal <= 0.2), RSS ratio "
                  f"{our_rss / nf_rss:.3f} (goal <= 0.2)")

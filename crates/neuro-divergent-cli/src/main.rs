@@ -13,10 +13,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     keep_freed_memory();
     let cli = args::Cli::parse();
-    if let Some(threads) = cli.threads() {
-        // Read by Candle's kernels and rayon's global pool when they start: set it first.
-        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-    }
+    neuro_divergent::threads::configure_threads(cli.threads());
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod models;
 pub mod nn;
 pub mod preprocess;
+pub mod threads;
 pub mod train;
 pub mod windows;
 

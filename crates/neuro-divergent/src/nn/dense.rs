@@ -1,10 +1,11 @@
 //! Fully connected layers and stacks of them.
 
-use candle_core::{Module, Tensor};
+use candle_core::Tensor;
 use rand::rngs::StdRng;
 use rand::Rng;
 use std::sync::Mutex;
 
+use super::bias_act::BiasActivation;
 use super::{Activation, ParamStore};
 use crate::error::Result;
 
@@ -12,7 +13,8 @@ use crate::error::Result;
 /// (weights and bias uniform in ±1/sqrt(fan_in)).
 #[derive(Debug, Clone)]
 pub struct Dense {
-    inner: candle_nn::Linear,
+    weight: Tensor,
+    bias: Tensor,
 }
 
 impl Dense {
@@ -21,14 +23,23 @@ impl Dense {
         let bound = 1.0 / (inputs.max(1) as f64).sqrt();
         let weight = store.uniform(&format!("{name}.weight"), &[outputs, inputs], bound)?;
         let bias = store.uniform(&format!("{name}.bias"), &[outputs], bound)?;
-        Ok(Dense {
-            inner: candle_nn::Linear::new(weight, Some(bias)),
-        })
+        Ok(Dense { weight, bias })
     }
 
     /// Applies the layer to `[B, inputs]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.inner.forward(x)?)
+        self.forward_activated(x, None)
+    }
+
+    /// Applies the layer and then `activation`; ReLU is fused with the bias addition.
+    pub fn forward_activated(&self, x: &Tensor, activation: Option<Activation>) -> Result<Tensor> {
+        let product = x.matmul(&self.weight.t()?)?;
+        let relu = activation == Some(Activation::ReLU);
+        let out = product.apply_op2(&self.bias, BiasActivation { relu })?;
+        match activation {
+            Some(act) if !relu => act.apply(&out),
+            _ => Ok(out),
+        }
     }
 }
 
@@ -80,12 +91,9 @@ impl FeedForward {
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut x = x.clone();
         for layer in &self.layers {
-            x = layer.dense.forward(&x)?;
-            if let Some(act) = layer.activation {
-                x = act.apply(&x)?;
-                if train && self.dropout > 0.0 {
-                    x = self.drop(&x)?;
-                }
+            x = layer.dense.forward_activated(&x, layer.activation)?;
+            if layer.activation.is_some() && train && self.dropout > 0.0 {
+                x = self.drop(&x)?;
             }
         }
         Ok(x)

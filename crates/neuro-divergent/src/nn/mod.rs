@@ -1,6 +1,7 @@
 //! Layers shared by several models.
 
 mod activation;
+mod bias_act;
 mod dense;
 mod params;
 mod residual;
