@@ -68,6 +68,7 @@ fn cross_validate(args: &CvArgs) -> Result<()> {
         step,
         FitOptions {
             val_size: args.model.val_size,
+            ..FitOptions::default()
         },
         Some(&callback),
     );
@@ -149,6 +150,7 @@ fn train(nf: &mut NeuralForecast, frame: &TimeSeriesFrame, args: &ModelArgs) -> 
         frame,
         FitOptions {
             val_size: args.val_size,
+            ..FitOptions::default()
         },
         Some(&callback),
     );

@@ -85,7 +85,7 @@ impl NeuralForecast {
         let state = self
             .fitted
             .as_ref()
-            .ok_or_else(|| Error::Config("nothing to save: the models are not fitted".into()))?;
+            .ok_or_else(|| Error::NotFitted("nothing to save: call fit first".into()))?;
         if dir.exists() && !dir.is_dir() {
             return Err(checkpoint_error(dir, "exists and is not a directory"));
         }

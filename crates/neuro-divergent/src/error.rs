@@ -22,6 +22,12 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The models must be fitted (or loaded) before this call.
+    #[error("not fitted: {0}")]
+    NotFitted(String),
+    /// The caller asked a running fit to stop.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
     /// Training could not proceed (for example the loss became NaN).
     #[error("training failed: {0}")]
     Train(String),
@@ -44,7 +50,11 @@ impl Error {
     pub fn is_user_error(&self) -> bool {
         matches!(
             self,
-            Error::Data(_) | Error::Config(_) | Error::Checkpoint { .. } | Error::Io { .. }
+            Error::Data(_)
+                | Error::Config(_)
+                | Error::NotFitted(_)
+                | Error::Checkpoint { .. }
+                | Error::Io { .. }
         )
     }
 }

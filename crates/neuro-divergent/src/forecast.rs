@@ -2,6 +2,8 @@
 //! cross-validation. The CLI and the Node package are thin wrappers around it.
 
 use std::io::Write;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use candle_core::Device;
 
@@ -12,10 +14,12 @@ use crate::train::{train_model, ProgressFn, TrainReport, TrainingData};
 use crate::windows::inference_batch;
 
 /// Options of [`NeuralForecast::fit`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct FitOptions {
     /// Points at the end of each series held out for validation and early stopping.
     pub val_size: usize,
+    /// Set from another thread to stop a running fit; it then fails with [`Error::Cancelled`].
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 /// One fitted model.
@@ -212,7 +216,7 @@ impl NeuralForecast {
                 )));
             }
         }
-        let models = self.train_all(&series, options.val_size, progress)?;
+        let models = self.train_all(&series, &options, progress)?;
         self.fitted = Some(FittedState {
             models,
             freq,
@@ -225,7 +229,7 @@ impl NeuralForecast {
     fn train_all(
         &self,
         series: &[&[f64]],
-        val_size: usize,
+        options: &FitOptions,
         progress: Option<&ProgressFn<'_>>,
     ) -> Result<Vec<FittedModel>> {
         self.specs
@@ -241,7 +245,8 @@ impl NeuralForecast {
                     &spec.train,
                     &TrainingData {
                         series: series.to_vec(),
-                        val_size,
+                        val_size: options.val_size,
+                        cancel: options.cancel.as_deref(),
                     },
                     progress,
                 )?;
@@ -280,7 +285,7 @@ impl NeuralForecast {
     fn fitted(&self) -> Result<&FittedState> {
         self.fitted
             .as_ref()
-            .ok_or_else(|| Error::Config("the models are not fitted: call fit first".into()))
+            .ok_or_else(|| Error::NotFitted("call fit (or load a checkpoint) first".into()))
     }
 
     /// Forecasts `h` steps after the end of each series: those of `data` when given, else those
@@ -391,7 +396,7 @@ impl NeuralForecast {
             .iter()
             .map(|s| &s.y[..s.y.len() - test_size])
             .collect();
-        let models = self.train_all(&train, options.val_size, progress)?;
+        let models = self.train_all(&train, &options, progress)?;
         let state = FittedState {
             models,
             freq,

@@ -37,8 +37,15 @@ fn validation_and_early_stopping_report_progress() {
     let events = Mutex::new(Vec::<ProgressEvent>::new());
     let callback = |e: &ProgressEvent| events.lock().unwrap().push(e.clone());
     let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
-    nf.fit(&frame, FitOptions { val_size: 12 }, Some(&callback))
-        .unwrap();
+    nf.fit(
+        &frame,
+        FitOptions {
+            val_size: 12,
+            ..FitOptions::default()
+        },
+        Some(&callback),
+    )
+    .unwrap();
     let report = nf.train_reports()[0].unwrap().clone();
     let events = events.into_inner().unwrap();
     assert_eq!(events.len(), report.steps);
@@ -62,7 +69,14 @@ fn val_size_must_fit_the_horizon_and_the_series() {
     let frame = common::air_passengers();
     let mut nf = NeuralForecast::new(vec![common::small("MLP", 12, 24, 5)], None).unwrap();
     let err = nf
-        .fit(&frame, FitOptions { val_size: 6 }, None)
+        .fit(
+            &frame,
+            FitOptions {
+                val_size: 6,
+                ..FitOptions::default()
+            },
+            None,
+        )
         .unwrap_err()
         .to_string();
     assert!(
@@ -70,7 +84,14 @@ fn val_size_must_fit_the_horizon_and_the_series() {
         "{err}"
     );
     let err = nf
-        .fit(&frame, FitOptions { val_size: 144 }, None)
+        .fit(
+            &frame,
+            FitOptions {
+                val_size: 144,
+                ..FitOptions::default()
+            },
+            None,
+        )
         .unwrap_err()
         .to_string();
     assert!(
@@ -150,4 +171,50 @@ fn scalers_and_losses_train_every_model() {
             "{model}/{scaler}/{loss}: mean {mean}"
         );
     }
+}
+
+#[test]
+fn a_cancelled_fit_stops_with_a_cancelled_error() {
+    let frame = common::air_passengers();
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cancel.clone();
+    let stop_at_five = move |e: &ProgressEvent| {
+        if e.step == 5 {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    let mut nf = NeuralForecast::new(vec![common::small("MLP", 12, 24, 100)], None).unwrap();
+    let options = FitOptions {
+        cancel: Some(cancel),
+        ..FitOptions::default()
+    };
+    let err = nf.fit(&frame, options, Some(&stop_at_five)).unwrap_err();
+    assert!(matches!(err, neuro_divergent::Error::Cancelled(_)), "{err}");
+    assert!(
+        err.to_string().contains("MLP: fit stopped after 5 steps"),
+        "{err}"
+    );
+    assert!(matches!(
+        nf.predict(None).unwrap_err(),
+        neuro_divergent::Error::NotFitted(_)
+    ));
+}
+
+#[test]
+fn columns_build_the_same_frame_as_csv() {
+    use neuro_divergent::data::{TimeSeriesFrame, Timestamp};
+    let ids = vec!["b".to_string(), "a".to_string(), "a".to_string()];
+    let ds = [Timestamp::Int(1), Timestamp::Int(2), Timestamp::Int(1)];
+    let frame = TimeSeriesFrame::from_columns("js", &ids, &ds, &[3.0, 2.0, 1.0], None).unwrap();
+    assert_eq!(frame.series()[0].id, "a");
+    assert_eq!(frame.series()[0].y, vec![1.0, 2.0]);
+    let err = TimeSeriesFrame::from_columns("js", &ids, &ds, &[1.0], None).unwrap_err();
+    assert!(
+        err.to_string().contains("columns have different lengths"),
+        "{err}"
+    );
+    let err = TimeSeriesFrame::from_columns("js", &ids, &ds, &[1.0, f64::NAN, 2.0], None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("js") && err.contains("series 'a'"), "{err}");
 }

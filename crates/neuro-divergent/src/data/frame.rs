@@ -95,6 +95,30 @@ impl TimeSeriesFrame {
         builder.finish(freq)
     }
 
+    /// Builds and validates a frame from columns of equal length (row `i` is numbered `i + 1` in
+    /// error messages); `y` is copied once, into the frame's series.
+    pub fn from_columns(
+        source: &str,
+        ids: &[String],
+        ds: &[Timestamp],
+        y: &[f64],
+        freq: Option<Freq>,
+    ) -> Result<Self> {
+        if ids.len() != y.len() || ds.len() != y.len() {
+            return Err(Error::Data(format!(
+                "{source}: columns have different lengths: unique_id {}, ds {}, y {}",
+                ids.len(),
+                ds.len(),
+                y.len()
+            )));
+        }
+        let mut builder = FrameBuilder::new(source, Vec::new());
+        for (i, ((id, &ds), &y)) in ids.iter().zip(ds).zip(y).enumerate() {
+            builder.push(i as u64 + 1, id, ds, y, std::iter::empty::<String>())?;
+        }
+        builder.finish(freq)
+    }
+
     /// Wraps already validated series.
     pub(crate) fn assemble(
         source: String,

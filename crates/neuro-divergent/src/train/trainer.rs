@@ -1,6 +1,8 @@
 //! The optimisation loop: Adam with step learning-rate decay, optional gradient clipping,
 //! periodic validation with early stopping, and a progress callback.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 use rand::rngs::StdRng;
@@ -19,6 +21,8 @@ pub struct TrainingData<'a> {
     pub series: Vec<&'a [f64]>,
     /// Points at the end of each series held out for validation (0: no validation).
     pub val_size: usize,
+    /// When set (by another thread), training stops with [`Error::Cancelled`].
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 /// What happened during training.
@@ -102,6 +106,11 @@ pub fn train_model(
     let mut best = f64::INFINITY;
     let mut checks_without_improvement = 0i64;
     for step in 0..config.max_steps {
+        if data.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(Error::Cancelled(format!(
+                "{name}: fit stopped after {step} steps"
+            )));
+        }
         optimizer.set_learning_rate(config.learning_rate_at(step));
         let batch = sampler.next_batch(&mut rng).tensors(&device)?;
         let output = model
