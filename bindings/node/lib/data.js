@@ -1,0 +1,107 @@
+'use strict';
+/**
+ * Conversions between the public data shapes (records or columns) and the native columns.
+ */
+const { codes, NeuroDivergentError } = require('./errors.js');
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/** A `ds` value as the native layer takes it: ISO text or an integer. */
+function normalizeDs(value, row) {
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) {
+      throw new NeuroDivergentError(codes.INVALID_DATA, `data: row ${row + 1}: ds is an invalid Date`);
+    }
+    const date = `${value.getUTCFullYear()}-${pad(value.getUTCMonth() + 1)}-${pad(value.getUTCDate())}`;
+    const h = value.getUTCHours();
+    const m = value.getUTCMinutes();
+    const s = value.getUTCSeconds();
+    return h === 0 && m === 0 && s === 0 ? date : `${date} ${pad(h)}:${pad(m)}:${pad(s)}`;
+  }
+  if (typeof value === 'string' || typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  throw new NeuroDivergentError(
+    codes.INVALID_DATA,
+    `data: row ${row + 1}: ds must be a Date, an ISO date string or an integer, got ${typeof value}`,
+  );
+}
+
+/**
+ * Reads records `[{ unique_id, ds, y }]` or columns `{ unique_id, ds, y }` into
+ * `{ ids, ds, y }` with `y` a Float64Array (a Float64Array input is used as is, not copied).
+ */
+function toColumns(data) {
+  if (Array.isArray(data)) {
+    const n = data.length;
+    const ids = new Array(n);
+    const ds = new Array(n);
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = data[i];
+      if (r === null || typeof r !== 'object') {
+        throw new NeuroDivergentError(codes.INVALID_DATA, `data: row ${i + 1} is not an object`);
+      }
+      for (const key of ['unique_id', 'ds', 'y']) {
+        if (!(key in r)) {
+          throw new NeuroDivergentError(codes.INVALID_DATA, `data: row ${i + 1} has no '${key}'`);
+        }
+      }
+      if (typeof r.y !== 'number') {
+        throw new NeuroDivergentError(
+          codes.INVALID_DATA,
+          `data: row ${i + 1}: series '${r.unique_id}': column 'y' must be a number, got ${JSON.stringify(r.y)}`,
+        );
+      }
+      ids[i] = String(r.unique_id);
+      ds[i] = normalizeDs(r.ds, i);
+      y[i] = r.y;
+    }
+    return { ids, ds, y };
+  }
+  if (data && typeof data === 'object' && 'unique_id' in data && 'ds' in data && 'y' in data) {
+    const n = data.y.length;
+    if (data.unique_id.length !== n || data.ds.length !== n) {
+      throw new NeuroDivergentError(
+        codes.INVALID_DATA,
+        `data: columns have different lengths: unique_id ${data.unique_id.length}, ds ${data.ds.length}, y ${n}`,
+      );
+    }
+    const ids = Array.from(data.unique_id, String);
+    const ds = Array.from(data.ds, normalizeDs);
+    const y = data.y instanceof Float64Array ? data.y : Float64Array.from(data.y);
+    return { ids, ds, y };
+  }
+  throw new NeuroDivergentError(
+    codes.INVALID_DATA,
+    'data must be an array of { unique_id, ds, y } records or columns { unique_id: [], ds: [], y: [] }',
+  );
+}
+
+/** Native forecast columns in the requested public shape. */
+function formatForecasts(columns, format) {
+  if (format === 'columns') {
+    const out = { unique_id: columns.uniqueId, ds: columns.ds };
+    if (columns.cutoff) out.cutoff = columns.cutoff;
+    if (columns.y) out.y = Float64Array.from(columns.y);
+    columns.models.forEach((name, k) => {
+      out[name] = Float64Array.from(columns.values[k]);
+    });
+    return out;
+  }
+  if (format !== undefined && format !== 'records') {
+    throw new NeuroDivergentError(codes.INVALID_CONFIG, `format must be 'records' or 'columns', got '${format}'`);
+  }
+  const rows = new Array(columns.uniqueId.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = { unique_id: columns.uniqueId[i], ds: columns.ds[i] };
+    if (columns.cutoff) row.cutoff = columns.cutoff[i];
+    if (columns.y) row.y = columns.y[i];
+    columns.models.forEach((name, k) => {
+      row[name] = columns.values[k][i];
+    });
+    rows[i] = row;
+  }
+  return rows;
+}
+
+module.exports = { toColumns, formatForecasts };

@@ -1,0 +1,164 @@
+'use strict';
+/**
+ * neuro-divergent for Node.js: NeuralForecast-style neural forecasting (NHITS, NBEATS, MLP, ...)
+ * running natively; fit, predict and cross-validation run on worker threads and return Promises.
+ */
+const native = require('./native.js');
+const { codes, NeuroDivergentError, fromFailure, fromNative } = require('./errors.js');
+const { toColumns, formatForecasts } = require('./data.js');
+const models = require('./models.js');
+const { BaseModel } = require('./base-model.js');
+
+/** Resolves a native outcome or throws its failure as a NeuroDivergentError. */
+function unwrap(outcome) {
+  if (outcome.failure) throw fromFailure(outcome.failure);
+  return outcome;
+}
+
+/** Calls a user's progress callback, never letting it throw into the native layer. */
+function safeProgress(onProgress) {
+  if (onProgress === undefined || onProgress === null) return null;
+  if (typeof onProgress !== 'function') {
+    throw new NeuroDivergentError(codes.INVALID_CONFIG, 'onProgress must be a function');
+  }
+  return (event) => {
+    try {
+      onProgress({
+        model: event.model,
+        step: event.step,
+        maxSteps: event.maxSteps,
+        loss: event.trainLoss,
+        valLoss: event.valLoss ?? undefined,
+      });
+    } catch (err) {
+      process.emitWarning(`onProgress threw: ${err && err.message}`);
+    }
+  };
+}
+
+/** Runs `start()` (which begins a cancellable native call) with an optional AbortSignal. */
+async function withSignal(signal, cancel, start) {
+  if (signal) {
+    if (signal.aborted) throw new NeuroDivergentError(codes.ABORTED, 'the operation was aborted before it started');
+    signal.addEventListener('abort', cancel, { once: true });
+  }
+  try {
+    return unwrap(await start());
+  } finally {
+    if (signal) signal.removeEventListener('abort', cancel);
+  }
+}
+
+function positiveInt(value, name, fallback) {
+  const v = value === undefined ? fallback : value;
+  if (!Number.isInteger(v) || v < 0) {
+    throw new NeuroDivergentError(codes.INVALID_CONFIG, `${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+class NeuralForecaster {
+  /**
+   * @param {{ models: BaseModel[], freq?: string|number }} options
+   */
+  constructor(options) {
+    const { models: list, freq } = options || {};
+    if (!Array.isArray(list) || list.length === 0 || !list.every((m) => m instanceof BaseModel)) {
+      throw new NeuroDivergentError(codes.INVALID_CONFIG, 'models must be a non-empty array of model instances (new NHITS({...}), ...)');
+    }
+    try {
+      this._native = new native.NativeForecaster(list.map((m) => m.toNative()), freq === undefined ? null : String(freq));
+    } catch (err) {
+      throw fromNative(err);
+    }
+    this._data = null;
+    this._modelNames = [];
+  }
+
+  /** Forecast column names (`NHITS`, `NHITS1`, ...), known after fit or load. */
+  get modelNames() {
+    return [...this._modelNames];
+  }
+
+  /**
+   * Trains every model.
+   * @param data records or columns
+   * @param {{ valSize?: number, onProgress?: Function, signal?: AbortSignal }} [options]
+   */
+  async fit(data, options = {}) {
+    const { ids, ds, y } = toColumns(data);
+    const valSize = positiveInt(options.valSize, 'valSize', 0);
+    const outcome = await withSignal(options.signal, () => this._native.cancel(), () =>
+      this._native.fit(ids, ds, y, valSize, safeProgress(options.onProgress)),
+    );
+    this._data = { ids, ds, y };
+    this._modelNames = outcome.modelNames;
+    return this;
+  }
+
+  /**
+   * Forecasts `h` steps after each series (those of `options.data` when given).
+   * @param {{ data?: object, format?: 'records'|'columns', level?: number[] }} [options]
+   */
+  async predict(options = {}) {
+    if (options.level !== undefined || options.futrExog !== undefined) {
+      throw new NeuroDivergentError(codes.INVALID_CONFIG, 'prediction intervals (level) and exogenous variables are not supported yet');
+    }
+    const cols = options.data === undefined ? null : toColumns(options.data);
+    const outcome = unwrap(
+      await (cols ? this._native.predict(cols.ids, cols.ds, cols.y) : this._native.predict(null, null, null)),
+    );
+    return formatForecasts(outcome.forecasts, options.format);
+  }
+
+  /**
+   * Rolling-origin cross-validation; uses the data of the last fit unless `data` is given.
+   * @param {{ nWindows: number, stepSize?: number, valSize?: number, data?: object,
+   *           format?: 'records'|'columns', onProgress?: Function, signal?: AbortSignal }} options
+   */
+  async crossValidation(options = {}) {
+    const cols = options.data === undefined ? this._data : toColumns(options.data);
+    if (!cols) throw new NeuroDivergentError(codes.NOT_FITTED, 'crossValidation needs data: pass { data } or call fit first');
+    const nWindows = positiveInt(options.nWindows, 'nWindows', 1);
+    const stepSize = positiveInt(options.stepSize, 'stepSize', 0);
+    const valSize = positiveInt(options.valSize, 'valSize', 0);
+    const outcome = await withSignal(options.signal, () => this._native.cancel(), () =>
+      this._native.crossValidation(cols.ids, cols.ds, cols.y, nWindows, stepSize, valSize, safeProgress(options.onProgress)),
+    );
+    this._modelNames = outcome.modelNames;
+    return formatForecasts(outcome.forecasts, options.format);
+  }
+
+  /** Writes a checkpoint directory (the same format as the CLI's `--save`). */
+  async saveCheckpoint(path) {
+    unwrap(await this._native.save(String(path)));
+  }
+
+  /** Loads a checkpoint directory written by `saveCheckpoint` or the CLI. */
+  static async loadCheckpoint(path) {
+    const forecaster = Object.create(NeuralForecaster.prototype);
+    forecaster._native = new native.NativeForecaster([], null);
+    forecaster._data = null;
+    forecaster._modelNames = unwrap(await forecaster._native.load(String(path))).modelNames;
+    return forecaster;
+  }
+}
+
+/** Forecast accuracy helpers (the library's own definitions; sMAPE in 0-200). */
+function metricFn(name) {
+  return (y, yhat, train, seasonLength) => {
+    const r = native.metric(name, Float64Array.from(y), Float64Array.from(yhat),
+      train === undefined ? null : Float64Array.from(train), seasonLength ?? null);
+    if (r.failure) throw fromFailure(r.failure);
+    return r.value;
+  };
+}
+const metrics = Object.freeze(Object.fromEntries(['mae', 'mse', 'rmse', 'mape', 'smape', 'mase'].map((n) => [n, metricFn(n)])));
+
+/** Sets the number of threads for tensor work; call before the first fit, predict or load. */
+function setThreads(threads) {
+  const failure = native.setThreads(threads);
+  if (failure) throw fromFailure(failure);
+}
+
+module.exports = { NeuralForecaster, NeuroDivergentError, codes, metrics, setThreads, BaseModel, ...models };

@@ -1,0 +1,9 @@
+// ESM entry: re-exports the CommonJS module, so both entry points share one native instance.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const nd = require('./index.js');
+
+export const { NeuralForecaster, NeuroDivergentError, codes, metrics, setThreads, BaseModel } = nd;
+export * from './models.mjs';
+export default nd;

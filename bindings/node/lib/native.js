@@ -1,0 +1,3 @@
+'use strict';
+// Loads the compiled addon (built by `npm run build` into ../native).
+module.exports = require('../native/binding.js');

@@ -1,0 +1,434 @@
+//! `NativeForecaster`: owns the models, runs fit / predict / cross-validation / checkpoint I/O
+//! as `AsyncTask`s on libuv worker threads, so the event loop stays free. One call at a time per
+//! forecaster: a second overlapping call fails with `ND_BUSY`. Results come back as an
+//! [`Outcome`] (`failure` or `forecasts`); the JavaScript layer turns failures into errors.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use napi::bindgen_prelude::{AsyncTask, Float64Array};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, Status, Task};
+use napi_derive::napi;
+use neuro_divergent::data::Freq;
+use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast, ProgressEvent};
+
+use crate::errors::Failure;
+use crate::io::{Columns, ForecastColumns, JsDs};
+use crate::runtime::ensure_started;
+
+/// One model as the JavaScript layer describes it.
+#[napi(object)]
+pub struct ModelConfig {
+    /// Model name (`NHITS`, `NBEATS`, `MLP`).
+    pub model: String,
+    /// Forecast horizon.
+    pub h: u32,
+    /// Insample window length.
+    pub input_size: u32,
+    /// Other hyperparameters by NeuralForecast name, as a JSON object.
+    pub params_json: Option<String>,
+}
+
+/// One training progress report.
+#[napi(object)]
+pub struct ProgressInfo {
+    /// Model column name.
+    pub model: String,
+    /// Steps completed.
+    pub step: u32,
+    /// Steps planned.
+    pub max_steps: u32,
+    /// Latest training loss.
+    pub train_loss: f64,
+    /// Latest validation loss, when validating.
+    pub val_loss: Option<f64>,
+}
+
+/// The progress callback type.
+pub type ProgressCallback = ThreadsafeFunction<ProgressInfo, (), ProgressInfo, Status, false>;
+
+/// The result of any native call.
+#[napi(object)]
+pub struct Outcome {
+    /// Set when the call failed.
+    pub failure: Option<Failure>,
+    /// Forecasts, for predict and cross-validation.
+    pub forecasts: Option<ForecastColumns>,
+    /// Model column names after the call.
+    pub model_names: Vec<String>,
+}
+
+type Shared = Arc<Mutex<Option<NeuralForecast>>>;
+
+/// Native forecaster: models, fitted state and the busy / cancel flags.
+#[napi]
+pub struct NativeForecaster {
+    specs: Vec<ModelSpec>,
+    freq: Option<Freq>,
+    state: Shared,
+    busy: Arc<AtomicBool>,
+    cancel: Arc<AtomicBool>,
+}
+
+fn build_specs(models: Vec<ModelConfig>) -> Result<Vec<ModelSpec>, Failure> {
+    models
+        .into_iter()
+        .map(|m| {
+            let mut spec = ModelSpec::new(&m.model, m.h as usize, m.input_size as usize)?;
+            if let Some(json) = &m.params_json {
+                let params: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+                    .map_err(|e| {
+                        Failure::new("ND_INVALID_CONFIG", format!("model options: {e}"))
+                    })?;
+                for (key, value) in params {
+                    let text = match value {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    spec.set_param(&key, &text)?;
+                }
+            }
+            spec.validate()?;
+            Ok(spec)
+        })
+        .collect()
+}
+
+fn failure_to_error(f: Failure) -> napi::Error {
+    napi::Error::new(Status::InvalidArg, format!("{}: {}", f.code, f.message))
+}
+
+/// Runs `work` catching panics, so a bug fails the call instead of aborting Node.
+fn guarded<T>(work: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+    catch_unwind(AssertUnwindSafe(work))
+        .unwrap_or_else(|_| Err(Failure::new("ND_INTERNAL", "internal error (panic)")))
+}
+
+/// Releases the busy flag when a task is dropped, whatever happened to it.
+struct BusyGuard(Arc<AtomicBool>);
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+#[napi]
+impl NativeForecaster {
+    /// Validates the model configurations. An empty list makes a forecaster for `load`.
+    #[napi(constructor)]
+    pub fn new(models: Vec<ModelConfig>, freq: Option<String>) -> napi::Result<Self> {
+        let specs = build_specs(models).map_err(failure_to_error)?;
+        if !specs.is_empty() {
+            NeuralForecast::new(specs.clone(), None)
+                .map_err(|e| failure_to_error(Failure::from(e)))?;
+        }
+        let freq = freq
+            .map(|f| Freq::parse(&f))
+            .transpose()
+            .map_err(|e| failure_to_error(Failure::from(e)))?;
+        Ok(NativeForecaster {
+            specs,
+            freq,
+            state: Arc::new(Mutex::new(None)),
+            busy: Arc::new(AtomicBool::new(false)),
+            cancel: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Marks the forecaster busy; `None` when another call is running. A claimed training call
+    /// (`trains`) starts with the cancel flag cleared.
+    fn claim(&self, trains: bool) -> Option<BusyGuard> {
+        let claimed = !self.busy.swap(true, Ordering::AcqRel);
+        if claimed && trains {
+            self.cancel.store(false, Ordering::Release);
+        }
+        claimed.then(|| BusyGuard(self.busy.clone()))
+    }
+
+    fn job(&self, kind: JobKind) -> AsyncTask<Job> {
+        let trains = matches!(kind, JobKind::Fit { .. } | JobKind::CrossValidation { .. });
+        AsyncTask::new(Job {
+            guard: self.claim(trains),
+            specs: self.specs.clone(),
+            freq: self.freq,
+            state: self.state.clone(),
+            cancel: self.cancel.clone(),
+            kind: Some(kind),
+        })
+    }
+
+    /// Fits the models on long-format columns.
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    pub fn fit(
+        &self,
+        ids: Vec<String>,
+        ds: Vec<JsDs>,
+        y: Float64Array,
+        val_size: u32,
+        on_progress: Option<ProgressCallback>,
+    ) -> AsyncTask<Job> {
+        self.job(JobKind::Fit {
+            columns: Columns { ids, ds },
+            y,
+            val_size: val_size as usize,
+            progress: on_progress,
+        })
+    }
+
+    /// Forecasts the series seen at fit time, or those given.
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    pub fn predict(
+        &self,
+        ids: Option<Vec<String>>,
+        ds: Option<Vec<JsDs>>,
+        y: Option<Float64Array>,
+    ) -> AsyncTask<Job> {
+        let data = match (ids, ds, y) {
+            (Some(ids), Some(ds), Some(y)) => Some((Columns { ids, ds }, y)),
+            _ => None,
+        };
+        self.job(JobKind::Predict { data })
+    }
+
+    /// Rolling-origin cross-validation on long-format columns.
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn cross_validation(
+        &self,
+        ids: Vec<String>,
+        ds: Vec<JsDs>,
+        y: Float64Array,
+        n_windows: u32,
+        step_size: u32,
+        val_size: u32,
+        on_progress: Option<ProgressCallback>,
+    ) -> AsyncTask<Job> {
+        self.job(JobKind::CrossValidation {
+            columns: Columns { ids, ds },
+            y,
+            n_windows: n_windows as usize,
+            step_size: step_size as usize,
+            val_size: val_size as usize,
+            progress: on_progress,
+        })
+    }
+
+    /// Saves the fitted models to a checkpoint directory.
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    pub fn save(&self, path: String) -> AsyncTask<Job> {
+        self.job(JobKind::Save { path: path.into() })
+    }
+
+    /// Replaces this forecaster's models with those of a checkpoint directory.
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    pub fn load(&self, path: String) -> AsyncTask<Job> {
+        self.job(JobKind::Load { path: path.into() })
+    }
+
+    /// Asks a running fit or cross-validation to stop; it then fails with `ND_ABORTED`.
+    #[napi]
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Release);
+    }
+}
+
+/// What a [`Job`] does.
+pub enum JobKind {
+    /// Train on data.
+    Fit {
+        /// ids and ds.
+        columns: Columns,
+        /// Targets, read on the worker thread.
+        y: Float64Array,
+        /// Validation points per series.
+        val_size: usize,
+        /// Progress callback.
+        progress: Option<ProgressCallback>,
+    },
+    /// Forecast.
+    Predict {
+        /// New data to forecast, if any.
+        data: Option<(Columns, Float64Array)>,
+    },
+    /// Cross-validate.
+    CrossValidation {
+        /// ids and ds.
+        columns: Columns,
+        /// Targets.
+        y: Float64Array,
+        /// Number of windows.
+        n_windows: usize,
+        /// Distance between cutoffs.
+        step_size: usize,
+        /// Validation points per series.
+        val_size: usize,
+        /// Progress callback.
+        progress: Option<ProgressCallback>,
+    },
+    /// Write a checkpoint.
+    Save {
+        /// Directory.
+        path: PathBuf,
+    },
+    /// Read a checkpoint.
+    Load {
+        /// Directory.
+        path: PathBuf,
+    },
+}
+
+/// One native call running on a worker thread.
+pub struct Job {
+    guard: Option<BusyGuard>,
+    specs: Vec<ModelSpec>,
+    freq: Option<Freq>,
+    state: Shared,
+    cancel: Arc<AtomicBool>,
+    kind: Option<JobKind>,
+}
+
+/// Forwards progress to JavaScript at most every 50 ms (and always at the last step).
+fn progress_forwarder(callback: &ProgressCallback) -> impl Fn(&ProgressEvent) + Send + Sync + '_ {
+    let last = Mutex::new(None::<Instant>);
+    move |e: &ProgressEvent| {
+        let mut last = last.lock().expect("progress lock");
+        let due = last.is_none_or(|t| t.elapsed() >= Duration::from_millis(50));
+        if due || e.step == e.max_steps || e.val_loss.is_some() && e.step.is_multiple_of(10) {
+            *last = Some(Instant::now());
+            callback.call(
+                ProgressInfo {
+                    model: e.model.clone(),
+                    step: e.step as u32,
+                    max_steps: e.max_steps as u32,
+                    train_loss: e.train_loss,
+                    val_loss: e.val_loss,
+                },
+                ThreadsafeFunctionCallMode::NonBlocking,
+            );
+        }
+    }
+}
+
+impl Job {
+    fn run(&mut self) -> Result<(Option<ForecastColumns>, Vec<String>), Failure> {
+        if self.guard.is_none() {
+            return Err(Failure::new(
+                "ND_BUSY",
+                "this forecaster is already running a call; await it (or use another forecaster)",
+            ));
+        }
+        ensure_started();
+        let kind = self.kind.take().expect("a job runs once");
+        let names = |nf: &NeuralForecast| nf.model_names().to_vec();
+        match kind {
+            JobKind::Fit {
+                columns,
+                y,
+                val_size,
+                progress,
+            } => {
+                let frame = columns.into_frame(&y, self.freq)?;
+                let mut nf = NeuralForecast::new(self.specs.clone(), self.freq)?;
+                let options = FitOptions {
+                    val_size,
+                    cancel: Some(self.cancel.clone()),
+                };
+                let forward = progress.as_ref().map(progress_forwarder);
+                nf.fit(&frame, options, forward.as_ref().map(|f| f as _))?;
+                let model_names = names(&nf);
+                *self.state.lock().expect("state lock") = Some(nf);
+                Ok((None, model_names))
+            }
+            JobKind::Predict { data } => {
+                let state = self.state.lock().expect("state lock");
+                let nf = state.as_ref().ok_or_else(|| {
+                    Failure::new(
+                        "ND_NOT_FITTED",
+                        "not fitted: call fit (or loadCheckpoint) first",
+                    )
+                })?;
+                let frame = match data {
+                    Some((columns, y)) => Some(columns.into_frame(&y, nf.fitted_freq())?),
+                    None => None,
+                };
+                let forecasts = nf.predict(frame.as_ref())?;
+                Ok((Some(forecasts.into()), names(nf)))
+            }
+            JobKind::CrossValidation {
+                columns,
+                y,
+                n_windows,
+                step_size,
+                val_size,
+                progress,
+            } => {
+                let frame = columns.into_frame(&y, self.freq)?;
+                let mut nf = NeuralForecast::new(self.specs.clone(), self.freq)?;
+                let options = FitOptions {
+                    val_size,
+                    cancel: Some(self.cancel.clone()),
+                };
+                let forward = progress.as_ref().map(progress_forwarder);
+                let cv = nf.cross_validation(
+                    &frame,
+                    n_windows,
+                    step_size,
+                    options,
+                    forward.as_ref().map(|f| f as _),
+                )?;
+                let model_names = names(&nf);
+                *self.state.lock().expect("state lock") = Some(nf);
+                Ok((Some(cv.into()), model_names))
+            }
+            JobKind::Save { path } => {
+                let state = self.state.lock().expect("state lock");
+                let nf = state.as_ref().ok_or_else(|| {
+                    Failure::new(
+                        "ND_NOT_FITTED",
+                        "not fitted: nothing to save, call fit first",
+                    )
+                })?;
+                nf.save(&path)?;
+                Ok((None, names(nf)))
+            }
+            JobKind::Load { path } => {
+                let nf = NeuralForecast::load(&path)?;
+                let model_names = names(&nf);
+                *self.state.lock().expect("state lock") = Some(nf);
+                Ok((None, model_names))
+            }
+        }
+    }
+}
+
+impl Task for Job {
+    type Output = Outcome;
+    type JsValue = Outcome;
+
+    fn compute(&mut self) -> napi::Result<Outcome> {
+        let result = guarded(|| self.run());
+        // Release the forecaster as soon as the work is done.
+        self.guard = None;
+        Ok(match result {
+            Ok((forecasts, model_names)) => Outcome {
+                failure: None,
+                forecasts,
+                model_names,
+            },
+            Err(failure) => Outcome {
+                failure: Some(failure),
+                forecasts: None,
+                model_names: Vec::new(),
+            },
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: Outcome) -> napi::Result<Outcome> {
+        Ok(output)
+    }
+}

@@ -1,0 +1,10 @@
+//! Native half of the `neuro-divergent` npm package: a `NativeForecaster` class whose long calls
+//! run on libuv worker threads, plus the model registry used to generate the TypeScript model
+//! classes. The JavaScript layer in `lib/` turns results and failures into the public API.
+
+pub mod errors;
+pub mod forecaster;
+pub mod io;
+pub mod metrics;
+pub mod registry;
+pub mod runtime;

@@ -1,0 +1,9 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NeuralForecaster, NHITS, codes } from '../lib/index.mjs';
+
+test('the ESM entry exposes the same API', async () => {
+  assert.equal(typeof NeuralForecaster, 'function');
+  assert.equal(typeof NHITS, 'function');
+  assert.equal(codes.BUSY, 'ND_BUSY');
+});

@@ -1,0 +1,178 @@
+'use strict';
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { monitorEventLoopDelay } = require('node:perf_hooks');
+const nd = require('../lib/index.js');
+const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
+
+const { NeuralForecaster, NHITS, NBEATS, MLP, metrics, codes } = nd;
+const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
+
+test('the registry generates one class per Rust model', () => {
+  for (const Model of [NHITS, NBEATS, MLP]) assert.equal(typeof Model, 'function');
+  const m = new NHITS({ h: 6, inputSize: 12, nPoolKernelSize: [4, 2, 1], scalerType: 'robust' });
+  assert.deepEqual(m.params, { n_pool_kernel_size: [4, 2, 1], scaler_type: 'robust' });
+  assert.throws(() => new MLP({ h: 6, inputSize: 12, nBlocks: [1] }), (e) => e.code === codes.INVALID_CONFIG && /MLP has no option 'nBlocks'/.test(e.message));
+  assert.throws(() => new NHITS({ h: 0, inputSize: 12 }), { code: 'ND_INVALID_CONFIG' });
+});
+
+test('fit and predict AirPassengers in records and columns', async () => {
+  const nf = new NeuralForecaster({ models: [new NHITS(small), new MLP({ h: 12, inputSize: 24, maxSteps: 30, hiddenSize: 32 })], freq: 'M' });
+  await nf.fit(airPassengers());
+  assert.deepEqual(nf.modelNames, ['NHITS', 'MLP']);
+  const rows = await nf.predict();
+  assert.equal(rows.length, 12);
+  assert.equal(rows[0].unique_id, 'AirPassengers');
+  assert.equal(rows[0].ds, '1961-01-01');
+  assert.equal(rows[11].ds, '1961-12-01');
+  for (const r of rows) assert.ok(r.NHITS > 200 && r.NHITS < 1000 && Number.isFinite(r.MLP), JSON.stringify(r));
+  const cols = await nf.predict({ format: 'columns' });
+  assert.ok(cols.NHITS instanceof Float64Array);
+  assert.deepEqual(Array.from(cols.NHITS), rows.map((r) => r.NHITS));
+});
+
+test('columnar typed arrays, Date ds and integer ds are accepted', async () => {
+  const records = airPassengers();
+  const columns = {
+    unique_id: records.map((r) => r.unique_id),
+    ds: records.map((r) => new Date(`${r.ds}T00:00:00Z`)),
+    y: Float64Array.from(records, (r) => r.y),
+  };
+  const nf = new NeuralForecaster({ models: [new NHITS(small)] });
+  await nf.fit(columns);
+  const rows = await nf.predict();
+  assert.equal(rows[0].ds, '1961-01-01');
+  const ints = { unique_id: columns.unique_id, ds: records.map((_, i) => i + 1), y: columns.y };
+  await nf.fit(ints);
+  const next = await nf.predict();
+  assert.equal(next[0].ds, 145);
+});
+
+test('progress events carry step, loss and validation loss', async () => {
+  const events = [];
+  const nf = new NeuralForecaster({ models: [new NHITS({ ...small, maxSteps: 40, valCheckSteps: 10 })] });
+  await nf.fit(airPassengers(), { valSize: 12, onProgress: (e) => events.push(e) });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(events.length > 0);
+  const last = events[events.length - 1];
+  assert.equal(last.step, 40);
+  assert.equal(last.maxSteps, 40);
+  assert.ok(Number.isFinite(last.loss));
+  assert.ok(Number.isFinite(last.valLoss));
+});
+
+test('cross-validation returns cutoffs and actuals', async () => {
+  const nf = new NeuralForecaster({ models: [new MLP({ h: 12, inputSize: 24, maxSteps: 20, hiddenSize: 32 })] });
+  await nf.fit(airPassengers());
+  const cv = await nf.crossValidation({ nWindows: 2, stepSize: 6 });
+  assert.equal(cv.length, 24);
+  assert.deepEqual(Object.keys(cv[0]), ['unique_id', 'ds', 'cutoff', 'y', 'MLP']);
+  assert.equal(cv[0].cutoff, '1959-06-01');
+  assert.equal(cv[12].y, 417);
+});
+
+test('the event loop stays responsive during a 500-step NHITS fit', async () => {
+  const nf = new NeuralForecaster({ models: [new NHITS({ ...small, maxSteps: 500, mlpUnits: [[64, 64]] })] });
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  let worst = 0;
+  let last = performance.now();
+  const probe = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last - 5);
+    last = now;
+  }, 5);
+  histogram.enable();
+  await nf.fit(airPassengers());
+  histogram.disable();
+  clearInterval(probe);
+  const maxMs = histogram.max / 1e6;
+  console.log(`worst event-loop delay during fit: probe ${worst.toFixed(1)} ms, histogram max ${maxMs.toFixed(1)} ms`);
+  assert.ok(worst < 50, `setInterval probe saw a ${worst} ms stall`);
+});
+
+test('two forecasters fit at the same time', async () => {
+  const a = new NeuralForecaster({ models: [new NHITS(small)] });
+  const b = new NeuralForecaster({ models: [new NBEATS(small)] });
+  await Promise.all([a.fit(airPassengers()), b.fit(airPassengers())]);
+  const [pa, pb] = await Promise.all([a.predict(), b.predict()]);
+  assert.equal(pa.length, 12);
+  assert.equal(pb.length, 12);
+});
+
+test('error codes: invalid data, not fitted, busy, invalid config, train', async () => {
+  const nf = new NeuralForecaster({ models: [new NHITS(small)] });
+  await assert.rejects(nf.predict(), { code: 'ND_NOT_FITTED' });
+  const bad = airPassengers();
+  bad[5].y = Number.NaN;
+  await assert.rejects(nf.fit(bad), (e) => e.code === 'ND_INVALID_DATA' && /series 'AirPassengers'/.test(e.message) && /NaN/.test(e.message));
+  await assert.rejects(nf.fit([{ unique_id: 'a', ds: 1 }]), { code: 'ND_INVALID_DATA', message: "data: row 1 has no 'y'" });
+  const dup = airPassengers();
+  dup[3].ds = dup[2].ds;
+  await assert.rejects(nf.fit(dup), (e) => e.code === 'ND_INVALID_DATA' && /two rows with ds 1949-03-01/.test(e.message));
+  await assert.rejects(nf.fit({ unique_id: ['a'], ds: [1, 2], y: [1] }), { code: 'ND_INVALID_DATA' });
+  const first = nf.fit(airPassengers());
+  await assert.rejects(nf.fit(airPassengers()), (e) => e.code === 'ND_BUSY' && e instanceof nd.NeuroDivergentError);
+  await first;
+  assert.throws(() => new NeuralForecaster({ models: [new NHITS(small)], freq: 'fortnight' }), { code: 'ND_INVALID_CONFIG' });
+  assert.throws(() => new NeuralForecaster({ models: [new NHITS({ ...small, mlpUnits: 'wide' })] }), { code: 'ND_INVALID_CONFIG' });
+  const diverging = new NeuralForecaster({ models: [new MLP({ h: 12, inputSize: 24, maxSteps: 50, learningRate: 1e30, loss: 'mse' })] });
+  await assert.rejects(diverging.fit(airPassengers()), { code: 'ND_TRAIN' });
+});
+
+test('an AbortSignal cancels a running fit', async () => {
+  const nf = new NeuralForecaster({ models: [new NHITS({ ...small, maxSteps: 100000 })] });
+  const controller = new AbortController();
+  const started = Date.now();
+  setTimeout(() => controller.abort(), 200);
+  await assert.rejects(nf.fit(airPassengers(), { signal: controller.signal }), (e) => e.code === 'ND_ABORTED' && e.name === 'AbortError');
+  assert.ok(Date.now() - started < 20000);
+  await assert.rejects(nf.fit(airPassengers(), { signal: AbortSignal.abort() }), { code: 'ND_ABORTED' });
+  await assert.rejects(nf.predict(), { code: 'ND_NOT_FITTED' });
+});
+
+test('checkpoints: Node to CLI and CLI to Node give identical forecasts', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nd-node-'));
+  const nf = new NeuralForecaster({ models: [new NHITS(small)] });
+  await nf.fit(airPassengers());
+  await nf.saveCheckpoint(path.join(dir, 'air.ndm'));
+  const fromNode = await nf.predict();
+  const cli = execFileSync(cliBinary(), ['predict', '--model-dir', path.join(dir, 'air.ndm')], { encoding: 'utf8' });
+  const cliRows = cli.trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]));
+  assert.deepEqual(cliRows, fromNode.map((r) => r.NHITS));
+
+  const cliDir = path.join(dir, 'cli-model');
+  execFileSync(cliBinary(), ['fit', '--data', path.join(root, 'examples', 'air_passengers.csv'), '--horizon', '12',
+    '--input-size', '24', '--max-steps', '20', '--param', 'mlp_units=[[32,32]]', '--threads', '1', '--save', cliDir], { stdio: 'ignore' });
+  const loaded = await NeuralForecaster.loadCheckpoint(cliDir);
+  assert.deepEqual(loaded.modelNames, ['NHITS']);
+  const cliForecast = execFileSync(cliBinary(), ['predict', '--model-dir', cliDir], { encoding: 'utf8' });
+  const expected = cliForecast.trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]));
+  assert.deepEqual((await loaded.predict()).map((r) => r.NHITS), expected);
+
+  fs.writeFileSync(path.join(dir, 'air.ndm', 'manifest.json'), '{"truncated');
+  await assert.rejects(NeuralForecaster.loadCheckpoint(path.join(dir, 'air.ndm')), { code: 'ND_CHECKPOINT' });
+  await assert.rejects(NeuralForecaster.loadCheckpoint(path.join(dir, 'missing')), { code: 'ND_CHECKPOINT' });
+  const unfitted = new NeuralForecaster({ models: [new NHITS(small)] });
+  await assert.rejects(unfitted.saveCheckpoint(path.join(dir, 'x')), { code: 'ND_NOT_FITTED' });
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('metrics helpers use the library definitions', () => {
+  assert.equal(metrics.mae([1, 2], [2, 4]), 1.5);
+  assert.equal(metrics.smape([1], [3]), 100);
+  assert.equal(metrics.mase([1, 5], [2, 4], [1, 2, 4, 7], 1), 0.5);
+  assert.throws(() => metrics.mase([1], [1]), { code: 'ND_INVALID_CONFIG' });
+});
+
+test('the quickstart prints the same forecasts as the CLI with the same config', () => {
+  const out = execFileSync(process.execPath, [path.join(root, 'examples', 'node', 'quickstart.mjs')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const cli = execFileSync(cliBinary(), ['forecast', '--data', path.join(root, 'examples', 'air_passengers.csv'), '--horizon', '12',
+    '--input-size', '24', '--model', 'nhits', '--max-steps', '100', '--param', 'mlp_units=[[64,64]]', '--seed', '1', '--freq', 'M'], { encoding: 'utf8' });
+  // Same rows; values compared as numbers (JS and Rust may print a tie's last digit differently).
+  const parse = (text) => text.trim().split('\n').map((line) => line.split(',').map((v, i) => (i === 2 && v !== 'NHITS' ? Number(v) : v)));
+  assert.deepEqual(parse(out), parse(cli));
+});
