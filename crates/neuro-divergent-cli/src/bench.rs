@@ -65,6 +65,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         nf.predict(Some(&single))?;
     }
     let predict_ms = started.elapsed().as_secs_f64() * 1e3 / repeats as f64;
+    let all_ms = median_ms(10, || nf.predict(None).map(drop))?;
 
     println!("model: {name}");
     println!("threads: {}", candle_core::utils::get_num_threads());
@@ -77,8 +78,23 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     println!("gemm_gflops: {gemm:.1}");
     println!("achieved_over_gemm: {:.3}", achieved / gemm);
     println!("predict_one_series_ms: {predict_ms:.3}");
+    println!("predict_all_series: {}", frame.series().len());
+    // Forecasting every series seen at fit time (`predict(None)`).
+    println!("predict_all_series_ms: {all_ms:.3}");
     println!("peak_rss_mb: {:.1}", peak_rss_mb());
     Ok(())
+}
+
+/// Median wall time of `repeats` runs of `work`, in milliseconds.
+fn median_ms(repeats: usize, mut work: impl FnMut() -> Result<()>) -> Result<f64> {
+    let mut times = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let started = Instant::now();
+        work()?;
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[repeats / 2])
 }
 
 /// f32 GEMM rate of a 1024x512 by 512x512 product, the shape of a wide layer on a full batch.
