@@ -151,7 +151,7 @@ impl NativeForecaster {
     }
 
     fn job(&self, kind: JobKind) -> AsyncTask<Job> {
-        let trains = matches!(kind, JobKind::Fit { .. } | JobKind::CrossValidation { .. });
+        let trains = matches!(kind, JobKind::Fit(_) | JobKind::CrossValidation { .. });
         AsyncTask::new(Job {
             guard: self.claim(trains),
             specs: self.specs.clone(),
@@ -172,12 +172,12 @@ impl NativeForecaster {
         val_size: u32,
         on_progress: Option<ProgressCallback>,
     ) -> AsyncTask<Job> {
-        self.job(JobKind::Fit {
+        self.job(JobKind::Fit(Training {
             columns: Columns { ids, ds },
             y,
             val_size: val_size as usize,
             progress: on_progress,
-        })
+        }))
     }
 
     /// Forecasts the series seen at fit time, or those given.
@@ -209,12 +209,14 @@ impl NativeForecaster {
         on_progress: Option<ProgressCallback>,
     ) -> AsyncTask<Job> {
         self.job(JobKind::CrossValidation {
-            columns: Columns { ids, ds },
-            y,
+            training: Training {
+                columns: Columns { ids, ds },
+                y,
+                val_size: val_size as usize,
+                progress: on_progress,
+            },
             n_windows: n_windows as usize,
             step_size: step_size as usize,
-            val_size: val_size as usize,
-            progress: on_progress,
         })
     }
 
@@ -237,38 +239,35 @@ impl NativeForecaster {
     }
 }
 
+/// Data and options of a training call (fit or cross-validation).
+pub struct Training {
+    /// ids and ds.
+    columns: Columns,
+    /// Targets, read on the worker thread.
+    y: Float64Array,
+    /// Validation points per series.
+    val_size: usize,
+    /// Progress callback.
+    progress: Option<ProgressCallback>,
+}
+
 /// What a [`Job`] does.
 pub enum JobKind {
     /// Train on data.
-    Fit {
-        /// ids and ds.
-        columns: Columns,
-        /// Targets, read on the worker thread.
-        y: Float64Array,
-        /// Validation points per series.
-        val_size: usize,
-        /// Progress callback.
-        progress: Option<ProgressCallback>,
-    },
+    Fit(Training),
     /// Forecast.
     Predict {
         /// New data to forecast, if any.
         data: Option<(Columns, Float64Array)>,
     },
-    /// Cross-validate.
+    /// Train without the last windows, then forecast them.
     CrossValidation {
-        /// ids and ds.
-        columns: Columns,
-        /// Targets.
-        y: Float64Array,
+        /// Data and options.
+        training: Training,
         /// Number of windows.
         n_windows: usize,
         /// Distance between cutoffs.
         step_size: usize,
-        /// Validation points per series.
-        val_size: usize,
-        /// Progress callback.
-        progress: Option<ProgressCallback>,
     },
     /// Write a checkpoint.
     Save {
@@ -315,6 +314,35 @@ fn progress_forwarder(callback: &ProgressCallback) -> impl Fn(&ProgressEvent) + 
 }
 
 impl Job {
+    /// Fits fresh models (or cross-validates them, given `(n_windows, step_size)`) and keeps them.
+    fn train(
+        &self,
+        training: Training,
+        windows: Option<(usize, usize)>,
+    ) -> Result<(Option<ForecastColumns>, Vec<String>), Failure> {
+        let frame = training.columns.into_frame(&training.y, self.freq)?;
+        let mut nf = NeuralForecast::new(self.specs.clone(), self.freq)?;
+        let options = FitOptions {
+            val_size: training.val_size,
+            cancel: Some(self.cancel.clone()),
+        };
+        let forward = training.progress.as_ref().map(progress_forwarder);
+        let progress = forward.as_ref().map(|f| f as _);
+        let forecasts = match windows {
+            None => {
+                nf.fit(&frame, options, progress)?;
+                None
+            }
+            Some((n_windows, step_size)) => Some(
+                nf.cross_validation(&frame, n_windows, step_size, options, progress)?
+                    .into(),
+            ),
+        };
+        let model_names = nf.model_names().to_vec();
+        *self.state.lock().expect("state lock") = Some(nf);
+        Ok((forecasts, model_names))
+    }
+
     fn run(&mut self) -> Result<(Option<ForecastColumns>, Vec<String>), Failure> {
         if self.guard.is_none() {
             return Err(Failure::new(
@@ -326,24 +354,7 @@ impl Job {
         let kind = self.kind.take().expect("a job runs once");
         let names = |nf: &NeuralForecast| nf.model_names().to_vec();
         match kind {
-            JobKind::Fit {
-                columns,
-                y,
-                val_size,
-                progress,
-            } => {
-                let frame = columns.into_frame(&y, self.freq)?;
-                let mut nf = NeuralForecast::new(self.specs.clone(), self.freq)?;
-                let options = FitOptions {
-                    val_size,
-                    cancel: Some(self.cancel.clone()),
-                };
-                let forward = progress.as_ref().map(progress_forwarder);
-                nf.fit(&frame, options, forward.as_ref().map(|f| f as _))?;
-                let model_names = names(&nf);
-                *self.state.lock().expect("state lock") = Some(nf);
-                Ok((None, model_names))
-            }
+            JobKind::Fit(training) => self.train(training, None),
             JobKind::Predict { data } => {
                 let state = self.state.lock().expect("state lock");
                 let nf = state.as_ref().ok_or_else(|| {
@@ -360,31 +371,10 @@ impl Job {
                 Ok((Some(forecasts.into()), names(nf)))
             }
             JobKind::CrossValidation {
-                columns,
-                y,
+                training,
                 n_windows,
                 step_size,
-                val_size,
-                progress,
-            } => {
-                let frame = columns.into_frame(&y, self.freq)?;
-                let mut nf = NeuralForecast::new(self.specs.clone(), self.freq)?;
-                let options = FitOptions {
-                    val_size,
-                    cancel: Some(self.cancel.clone()),
-                };
-                let forward = progress.as_ref().map(progress_forwarder);
-                let cv = nf.cross_validation(
-                    &frame,
-                    n_windows,
-                    step_size,
-                    options,
-                    forward.as_ref().map(|f| f as _),
-                )?;
-                let model_names = names(&nf);
-                *self.state.lock().expect("state lock") = Some(nf);
-                Ok((Some(cv.into()), model_names))
-            }
+            } => self.train(training, Some((n_windows, step_size))),
             JobKind::Save { path } => {
                 let state = self.state.lock().expect("state lock");
                 let nf = state.as_ref().ok_or_else(|| {

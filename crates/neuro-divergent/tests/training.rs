@@ -64,47 +64,33 @@ fn validation_and_early_stopping_report_progress() {
     }
 }
 
+/// The error message of fitting `spec` on AirPassengers with `val_size`.
+fn fit_error(spec: neuro_divergent::ModelSpec, val_size: usize) -> String {
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    let options = FitOptions {
+        val_size,
+        ..FitOptions::default()
+    };
+    nf.fit(&common::air_passengers(), options, None)
+        .unwrap_err()
+        .to_string()
+}
+
 #[test]
 fn val_size_must_fit_the_horizon_and_the_series() {
-    let frame = common::air_passengers();
-    let mut nf = NeuralForecast::new(vec![common::small("MLP", 12, 24, 5)], None).unwrap();
-    let err = nf
-        .fit(
-            &frame,
-            FitOptions {
-                val_size: 6,
-                ..FitOptions::default()
-            },
-            None,
-        )
-        .unwrap_err()
-        .to_string();
+    let err = fit_error(common::small("MLP", 12, 24, 5), 6);
     assert!(
         err.contains("val_size (6) must be at least the horizon h (12)"),
         "{err}"
     );
-    let err = nf
-        .fit(
-            &frame,
-            FitOptions {
-                val_size: 144,
-                ..FitOptions::default()
-            },
-            None,
-        )
-        .unwrap_err()
-        .to_string();
+    let err = fit_error(common::small("MLP", 12, 24, 5), 144);
     assert!(
         err.contains("series 'AirPassengers' has 144 observations"),
         "{err}"
     );
     let mut spec = common::small("MLP", 12, 24, 5);
     spec.train.early_stop_patience_steps = 3;
-    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
-    let err = nf
-        .fit(&frame, FitOptions::default(), None)
-        .unwrap_err()
-        .to_string();
+    let err = fit_error(spec, 0);
     assert!(
         err.contains("needs a validation set: set val_size"),
         "{err}"
@@ -113,15 +99,10 @@ fn val_size_must_fit_the_horizon_and_the_series() {
 
 #[test]
 fn a_diverging_loss_stops_training_with_an_error() {
-    let frame = common::air_passengers();
     let mut spec = common::small("MLP", 12, 24, 50);
     spec.train.learning_rate = 1e30;
     spec.set_param("loss", "mse").unwrap();
-    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
-    let err = nf
-        .fit(&frame, FitOptions::default(), None)
-        .unwrap_err()
-        .to_string();
+    let err = fit_error(spec, 0);
     assert!(
         err.contains("training failed: MLP: the training loss became"),
         "{err}"
