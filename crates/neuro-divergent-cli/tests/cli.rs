@@ -35,6 +35,23 @@ fn small(models: &[&str]) -> Vec<&'static str> {
     params
 }
 
+/// `command --data AirPassengers --model MODELS` with the fast options, shrunk models and `extra`.
+fn run_small(command: &str, models: &[&str], extra: &[&str]) -> Output {
+    let data = air_passengers();
+    let model_list = models.join(",");
+    let mut args = vec![
+        command,
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        &model_list,
+    ];
+    args.extend_from_slice(FAST);
+    args.extend(small(models));
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("binary runs")
 }
@@ -84,15 +101,13 @@ fn forecast_writes_one_row_per_step_with_model_columns() {
 
 #[test]
 fn same_seed_same_forecasts_other_seed_other_forecasts() {
-    let data = air_passengers();
-    let mut args = vec!["forecast", "--data", data.to_str().unwrap(), "--seed", "7"];
-    args.extend_from_slice(FAST);
-    args.extend(small(&["nhits"]));
-    let first = stdout(&run(&args));
-    let second = stdout(&run(&args));
+    let first = stdout(&run_small("forecast", &["nhits"], &["--seed", "7"]));
+    let second = stdout(&run_small("forecast", &["nhits"], &["--seed", "7"]));
     assert_eq!(first, second);
-    args[4] = "8";
-    assert_ne!(first, stdout(&run(&args)));
+    assert_ne!(
+        first,
+        stdout(&run_small("forecast", &["nhits"], &["--seed", "8"]))
+    );
 }
 
 #[test]
@@ -100,18 +115,11 @@ fn fit_then_predict_matches_forecast_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let model_dir = dir.path().join("model");
     let data = air_passengers();
-    let mut args = vec![
+    let forecast = run_small(
         "forecast",
-        "--data",
-        data.to_str().unwrap(),
-        "--model",
-        "nhits,mlp",
-        "--save",
-        model_dir.to_str().unwrap(),
-    ];
-    args.extend_from_slice(FAST);
-    args.extend(small(&["nhits", "mlp"]));
-    let forecast = run(&args);
+        &["nhits", "mlp"],
+        &["--save", model_dir.to_str().unwrap()],
+    );
     assert!(forecast.status.success(), "{}", stderr(&forecast));
     let out_file = dir.path().join("p.csv");
     let predicted = run(&[
@@ -139,11 +147,7 @@ fn fit_then_predict_matches_forecast_exactly() {
 
 #[test]
 fn fit_requires_save() {
-    let data = air_passengers();
-    let mut args = vec!["fit", "--data", data.to_str().unwrap()];
-    args.extend_from_slice(FAST);
-    args.extend(small(&["nhits"]));
-    let out = run(&args);
+    let out = run_small("fit", &["nhits"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("fit needs --save DIR"),
@@ -154,21 +158,7 @@ fn fit_requires_save() {
 
 #[test]
 fn cross_validation_reports_cutoffs_and_actuals() {
-    let data = air_passengers();
-    let mut args = vec![
-        "cv",
-        "--data",
-        data.to_str().unwrap(),
-        "--n-windows",
-        "2",
-        "--step-size",
-        "6",
-        "--model",
-        "mlp",
-    ];
-    args.extend_from_slice(FAST);
-    args.extend(small(&["mlp"]));
-    let out = run(&args);
+    let out = run_small("cv", &["mlp"], &["--n-windows", "2", "--step-size", "6"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
