@@ -168,8 +168,9 @@ test('metrics helpers use the library definitions', () => {
   assert.throws(() => metrics.mase([1], [1]), { code: 'ND_INVALID_CONFIG' });
 });
 
-test('the quickstart prints the same forecasts as the CLI with the same config', () => {
-  const out = execFileSync(process.execPath, [path.join(root, 'examples', 'node', 'quickstart.mjs')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+test('the TypeScript quickstart type-checks, runs and prints the CLI forecasts for the same config', () => {
+  const quickstart = path.join(root, 'examples', 'node');
+  const out = execFileSync('npm', ['start', '--silent'], { cwd: quickstart, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const cli = execFileSync(cliBinary(), ['forecast', '--data', path.join(root, 'examples', 'air_passengers.csv'), '--horizon', '12',
     '--input-size', '24', '--model', 'nhits', '--max-steps', '100', '--param', 'mlp_units=[[64,64]]', '--seed', '1', '--freq', 'M'], { encoding: 'utf8' });
   // Same rows; values compared as numbers (JS and Rust may print a tie's last digit differently).
