@@ -68,9 +68,9 @@ pub struct ForecastColumns {
     pub cutoff: Option<Vec<JsDs>>,
     /// Observed value of each row (cross-validation only).
     pub y: Option<Vec<f64>>,
-    /// Model column names.
+    /// Forecast column names (`NHITS`, or `NHITS-median`, `NHITS-lo-90`, ... per model).
     pub models: Vec<String>,
-    /// One array per model.
+    /// One array per column.
     pub values: Vec<Vec<f64>>,
 }
 
@@ -92,7 +92,7 @@ impl From<Forecasts> for ForecastColumns {
                 .map(|c| c.iter().map(|t| js_ds(t, date_only)).collect()),
             unique_id: f.ids,
             y: f.y,
-            models: f.model_names,
+            models: f.columns,
             values: f.values,
         }
     }

@@ -35,6 +35,15 @@ test('fit and predict AirPassengers in records and columns', async () => {
   assert.deepEqual(Array.from(cols.NHITS), rows.map((r) => r.NHITS));
 });
 
+test('a quantile loss gives median and interval columns', async () => {
+  const nf = new NeuralForecaster({ models: [new NHITS({ ...small, loss: 'mqloss:80' })] });
+  await nf.fit(airPassengers());
+  assert.deepEqual(nf.modelNames, ['NHITS']);
+  const [row] = await nf.predict();
+  assert.deepEqual(Object.keys(row), ['unique_id', 'ds', 'NHITS-median', 'NHITS-lo-80', 'NHITS-hi-80']);
+  assert.ok(row['NHITS-lo-80'] <= row['NHITS-median'] && row['NHITS-median'] <= row['NHITS-hi-80']);
+});
+
 test('columnar typed arrays, Date ds and integer ds are accepted', async () => {
   const records = airPassengers();
   const columns = {

@@ -146,6 +146,24 @@ fn fit_then_predict_matches_forecast_exactly() {
 }
 
 #[test]
+fn quantile_loss_adds_median_and_interval_columns() {
+    let out = run_small("forecast", &["nhits"], &["--param", "loss=mqloss:80"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(
+        text.lines().next().unwrap(),
+        "unique_id,ds,NHITS-median,NHITS-lo-80,NHITS-hi-80"
+    );
+    let bad = run_small("forecast", &["nhits"], &["--param", "loss=mqloss:120"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("level 120 is out of range"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
 fn fit_requires_save() {
     let out = run_small("fit", &["nhits"], &[]);
     assert_eq!(out.status.code(), Some(2));

@@ -198,7 +198,7 @@ impl NeuralForecast {
         let mut forecaster = NeuralForecast::new(body.models.clone(), None)?;
         let mut models = Vec::with_capacity(body.models.len());
         for (i, spec) in body.models.iter().enumerate() {
-            let built = spec.build(1)?;
+            let built = spec.build()?;
             for (name, var) in built
                 .varmap
                 .data()

@@ -50,8 +50,8 @@ pub(crate) struct FittedState {
 /// Forecasts in long format: one row per series and step, one column per model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forecasts {
-    /// Model column names, in model order.
-    pub model_names: Vec<String>,
+    /// Forecast column names, model by model (`NHITS`, or `NHITS-median`, `NHITS-lo-90`, ...).
+    pub columns: Vec<String>,
     /// Series id of each row.
     pub ids: Vec<String>,
     /// Forecast time of each row.
@@ -60,7 +60,7 @@ pub struct Forecasts {
     pub cutoff: Option<Vec<Timestamp>>,
     /// Observed value at `ds` (cross-validation only).
     pub y: Option<Vec<f64>>,
-    /// One vector per model, aligned with the rows.
+    /// One vector per column, aligned with the rows.
     pub values: Vec<Vec<f64>>,
     /// Write dates without a time of day.
     pub date_only: bool,
@@ -77,9 +77,9 @@ impl Forecasts {
         self.ids.is_empty()
     }
 
-    /// The forecasts of the model column `name`.
+    /// The values of the forecast column `name`.
     pub fn column(&self, name: &str) -> Option<&[f64]> {
-        let index = self.model_names.iter().position(|n| n == name)?;
+        let index = self.columns.iter().position(|n| n == name)?;
         Some(&self.values[index])
     }
 
@@ -97,7 +97,7 @@ impl Forecasts {
         if self.y.is_some() {
             header.push("y".into());
         }
-        header.extend(self.model_names.iter().cloned());
+        header.extend(self.columns.iter().cloned());
         writer.write_record(&header).map_err(io)?;
         for row in 0..self.len() {
             let mut record = vec![self.ids[row].clone(), self.ds[row].format(self.date_only)];
@@ -121,6 +121,7 @@ impl Forecasts {
 pub struct NeuralForecast {
     specs: Vec<ModelSpec>,
     names: Vec<String>,
+    columns: Vec<String>,
     freq: Option<Freq>,
     pub(crate) fitted: Option<FittedState>,
 }
@@ -144,9 +145,15 @@ impl NeuralForecast {
             )));
         }
         let names = unique_names(&specs);
+        let columns = specs
+            .iter()
+            .zip(&names)
+            .flat_map(|(spec, name)| spec.forecast_columns(name))
+            .collect();
         Ok(NeuralForecast {
             specs,
             names,
+            columns,
             freq,
             fitted: None,
         })
@@ -160,6 +167,11 @@ impl NeuralForecast {
     /// Forecast column names (`NHITS`, `NHITS1`, ... for repeated models).
     pub fn model_names(&self) -> &[String] {
         &self.names
+    }
+
+    /// Forecast column names, model by model (`NHITS`, or `NHITS-median`, `NHITS-lo-90`, ...).
+    pub fn forecast_columns(&self) -> &[String] {
+        &self.columns
     }
 
     /// The forecast horizon.
@@ -236,7 +248,7 @@ impl NeuralForecast {
             .iter()
             .zip(&self.names)
             .map(|(spec, name)| {
-                let built = spec.build(1)?;
+                let built = spec.build()?;
                 let report = train_model(
                     name,
                     built.model.as_ref(),
@@ -318,7 +330,7 @@ impl NeuralForecast {
             }
         }
         Ok(Forecasts {
-            model_names: self.names.clone(),
+            columns: self.columns.clone(),
             ids,
             ds,
             cutoff: None,
@@ -328,7 +340,8 @@ impl NeuralForecast {
         })
     }
 
-    /// Runs every fitted model on each history; one vector per model, `h` values per history.
+    /// Runs every fitted model on each history; one vector per forecast column, `h` values per
+    /// history.
     fn forecast_histories(
         &self,
         state: &FittedState,
@@ -336,9 +349,10 @@ impl NeuralForecast {
     ) -> Result<Vec<Vec<f64>>> {
         const CHUNK: usize = 4096;
         let device = Device::Cpu;
-        let mut out = Vec::with_capacity(state.models.len());
+        let mut out = Vec::with_capacity(self.columns.len());
         for (spec, fitted) in self.specs.iter().zip(&state.models) {
-            let mut column = Vec::with_capacity(histories.len() * spec.h);
+            let outputs = spec.train.loss.n_outputs();
+            let mut columns = vec![Vec::with_capacity(histories.len() * spec.h); outputs];
             for chunk in histories.chunks(CHUNK) {
                 let batch = inference_batch(chunk, spec.shape(), spec.train.scaler_type);
                 let t = batch.tensors(&device)?;
@@ -346,13 +360,17 @@ impl NeuralForecast {
                     .built
                     .model
                     .forward(&t.insample, &t.insample_mask, false)?
-                    .squeeze(2)?
-                    .to_vec2::<f32>()?;
-                for (row, stats) in output.iter().zip(&batch.stats) {
-                    column.extend(row.iter().map(|&v| f64::from(stats.invert(v))));
+                    .to_vec3::<f32>()?;
+                for (window, stats) in output.into_iter().zip(&batch.stats) {
+                    for mut step in window {
+                        spec.train.loss.finalize(&mut step);
+                        for (column, &v) in columns.iter_mut().zip(&step) {
+                            column.push(f64::from(stats.invert(v)));
+                        }
+                    }
                 }
             }
-            out.push(column);
+            out.extend(columns);
         }
         Ok(out)
     }
@@ -414,12 +432,12 @@ impl NeuralForecast {
         }
         let per_window = self.forecast_histories(&state, &histories)?;
         let mut result = Forecasts {
-            model_names: self.names.clone(),
+            columns: self.columns.clone(),
             ids: Vec::new(),
             ds: Vec::new(),
             cutoff: Some(Vec::new()),
             y: Some(Vec::new()),
-            values: vec![Vec::new(); self.specs.len()],
+            values: vec![Vec::new(); self.columns.len()],
             date_only: data.date_only(),
         };
         for (w, &(i, cut)) in rows.iter().enumerate() {

@@ -45,7 +45,7 @@ fn save_load_predict_is_bit_identical() {
     let loaded = NeuralForecast::load(dir.path()).unwrap();
     let before = nf.predict(None).unwrap();
     let after = loaded.predict(None).unwrap();
-    assert_eq!(before.model_names, ["NHITS", "NBEATS", "MLP"]);
+    assert_eq!(before.columns, ["NHITS", "NBEATS", "MLP"]);
     for (a, b) in before.values.iter().zip(&after.values) {
         let a: Vec<u64> = a.iter().map(|v| v.to_bits()).collect();
         let b: Vec<u64> = b.iter().map(|v| v.to_bits()).collect();
@@ -187,4 +187,22 @@ fn unfitted_models_cannot_be_saved_or_used() {
         .unwrap_err()
         .to_string()
         .contains("not fitted"));
+}
+
+#[test]
+fn quantile_models_round_trip() {
+    let frame = common::air_passengers();
+    let mut spec = common::small("NHITS", 12, 24, 10);
+    spec.set_param("loss", "mqloss:80").unwrap();
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    nf.fit(&frame, FitOptions::default(), None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    nf.save(dir.path()).unwrap();
+    let loaded = NeuralForecast::load(dir.path()).unwrap();
+    let before = nf.predict(None).unwrap();
+    assert_eq!(
+        before.columns,
+        ["NHITS-median", "NHITS-lo-80", "NHITS-hi-80"]
+    );
+    assert_eq!(before, loaded.predict(None).unwrap());
 }

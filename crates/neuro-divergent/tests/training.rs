@@ -199,3 +199,43 @@ fn columns_build_the_same_frame_as_csv() {
         .to_string();
     assert!(err.contains("js") && err.contains("series 'a'"), "{err}");
 }
+
+#[test]
+fn quantile_losses_give_ordered_named_columns_for_every_model() {
+    let frame = common::air_passengers();
+    for (model, loss) in [
+        ("NHITS", "mqloss:80,95"),
+        ("NBEATS", "huber_mqloss:80,95"),
+        ("MLP", "mqloss:80,95"),
+    ] {
+        let mut spec = common::small(model, 12, 24, 60);
+        spec.set_param("loss", loss).unwrap();
+        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+        nf.fit(&frame, FitOptions::default(), None).unwrap();
+        let fc = nf.predict(None).unwrap();
+        let names =
+            ["-median", "-lo-95", "-lo-80", "-hi-80", "-hi-95"].map(|s| format!("{model}{s}"));
+        assert_eq!(fc.columns, names);
+        let ordered = ["-lo-95", "-lo-80", "-median", "-hi-80", "-hi-95"];
+        for row in 0..fc.len() {
+            let values: Vec<f64> = ordered
+                .iter()
+                .map(|s| fc.column(&format!("{model}{s}")).unwrap()[row])
+                .collect();
+            assert!(
+                values.windows(2).all(|w| w[0] <= w[1]),
+                "{model} row {row}: {values:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_single_quantile_loss_names_its_column_like_neuralforecast() {
+    let frame = common::air_passengers();
+    let mut spec = common::small("MLP", 12, 24, 5);
+    spec.set_param("loss", "quantile:0.9").unwrap();
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    nf.fit(&frame, FitOptions::default(), None).unwrap();
+    assert_eq!(nf.predict(None).unwrap().columns, ["MLP_ql0.9"]);
+}

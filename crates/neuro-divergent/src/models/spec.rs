@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{Architecture, Model, MODEL_NAMES};
 use crate::error::{Error, Result};
-use crate::losses::PointLoss;
+use crate::losses::{Loss, PointLoss};
 use crate::nn::ParamStore;
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
@@ -63,6 +63,17 @@ impl ModelSpec {
         self.architecture.name()
     }
 
+    /// The forecast columns of this model under the column name `name`: the name plus each
+    /// loss output's suffix (`NHITS`, or `NHITS-median`, `NHITS-lo-90`, ... for a quantile loss).
+    pub fn forecast_columns(&self, name: &str) -> Vec<String> {
+        self.train
+            .loss
+            .suffixes()
+            .iter()
+            .map(|s| format!("{name}{s}"))
+            .collect()
+    }
+
     /// The forecast column name: the alias, or the model's name.
     pub fn display_name(&self) -> &str {
         self.alias.as_deref().unwrap_or(self.model_name())
@@ -85,7 +96,7 @@ impl ModelSpec {
             return Err(Error::Config("input_size must be at least 1".into()));
         }
         self.train.validate()?;
-        if let PointLoss::Mase { seasonality } = self.train.loss {
+        if let Some(PointLoss::Mase { seasonality }) = self.train.loss.as_point() {
             if seasonality >= self.input_size {
                 return Err(Error::Config(format!(
                     "MASE seasonality {seasonality} needs input_size above it (input_size is {})",
@@ -104,7 +115,7 @@ impl ModelSpec {
         let invalid =
             |e: &dyn std::fmt::Display| Error::Config(format!("parameter {key}={value}: {e}"));
         if key == "loss" || key == "valid_loss" {
-            let loss = PointLoss::parse(value)?;
+            let loss = Loss::parse(value)?;
             if key == "loss" {
                 self.train.loss = loss;
             } else {
@@ -155,8 +166,10 @@ impl ModelSpec {
         )
     }
 
-    /// Builds the model with parameters initialised from `random_seed`.
-    pub fn build(&self, n_outputs: usize) -> Result<BuiltModel> {
+    /// Builds the model, with one output per step and per loss output, and parameters
+    /// initialised from `random_seed`.
+    pub fn build(&self) -> Result<BuiltModel> {
+        let n_outputs = self.train.loss.n_outputs();
         self.validate()?;
         let seed = self.train.random_seed;
         let mut store = ParamStore::new(seed, &Device::Cpu);

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::losses::PointLoss;
+use crate::losses::{Loss, PointLoss};
 use crate::preprocess::ScalerType;
 
 /// How a model is trained.
@@ -11,9 +11,9 @@ use crate::preprocess::ScalerType;
 #[serde(default)]
 pub struct TrainConfig {
     /// Training loss.
-    pub loss: PointLoss,
+    pub loss: Loss,
     /// Validation loss (the training loss when unset).
-    pub valid_loss: Option<PointLoss>,
+    pub valid_loss: Option<Loss>,
     /// Number of optimisation steps.
     pub max_steps: usize,
     /// Adam learning rate.
@@ -41,7 +41,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            loss: PointLoss::Mae,
+            loss: Loss::Point(PointLoss::Mae),
             valid_loss: None,
             max_steps: 1000,
             learning_rate: 1e-3,

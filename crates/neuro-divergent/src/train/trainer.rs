@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use super::adam::Adam;
 use super::{ProgressEvent, ProgressFn, TrainConfig};
 use crate::error::{Error, Result};
-use crate::losses::PointLoss;
+use crate::losses::Loss;
 use crate::models::Model;
 use crate::windows::{validation_batch, SamplerOptions, WindowBatch, WindowSampler, WindowShape};
 
@@ -93,7 +93,7 @@ pub fn train_model(
             )
         })
         .filter(|b| b.size > 0);
-    let valid_loss = config.valid_loss.unwrap_or(config.loss);
+    let valid_loss = config.valid_loss.as_ref().unwrap_or(&config.loss);
 
     let mut optimizer = Adam::new(varmap.all_vars(), config.learning_rate);
     let mut rng = StdRng::seed_from_u64(config.random_seed ^ SAMPLING_STREAM);
@@ -113,9 +113,7 @@ pub fn train_model(
         }
         optimizer.set_learning_rate(config.learning_rate_at(step));
         let batch = sampler.next_batch(&mut rng).tensors(&device)?;
-        let output = model
-            .forward(&batch.insample, &batch.insample_mask, true)?
-            .squeeze(2)?;
+        let output = model.forward(&batch.insample, &batch.insample_mask, true)?;
         let loss = config.loss.compute(
             &batch.outsample,
             &output,
@@ -201,20 +199,24 @@ fn clip_gradients(
 fn validation_loss(
     model: &dyn Model,
     batch: &WindowBatch,
-    loss: PointLoss,
+    loss: &Loss,
     device: &Device,
 ) -> Result<f64> {
     let t = batch.tensors(device)?;
     let output = model
         .forward(&t.insample, &t.insample_mask, false)?
-        .squeeze(2)?
         .detach();
     let shift: Vec<f32> = batch.stats.iter().map(|s| s.shift).collect();
     let scale: Vec<f32> = batch.stats.iter().map(|s| s.scale).collect();
     let shift = Tensor::from_vec(shift, (batch.size, 1), device)?;
     let scale = Tensor::from_vec(scale, (batch.size, 1), device)?;
-    let unscale =
-        |x: &Tensor| -> Result<Tensor> { Ok(x.broadcast_mul(&scale)?.broadcast_add(&shift)?) };
+    // [B, 1] statistics broadcast over [B, L], [B, H] or, reshaped, [B, H, n_outputs].
+    let unscale = |x: &Tensor| -> Result<Tensor> {
+        let mut dims = vec![batch.size, 1];
+        dims.resize(x.rank(), 1);
+        Ok(x.broadcast_mul(&scale.reshape(dims.as_slice())?)?
+            .broadcast_add(&shift.reshape(dims.as_slice())?)?)
+    };
     let value = loss.compute(
         &unscale(&t.outsample)?,
         &unscale(&output)?,
