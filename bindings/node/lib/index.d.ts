@@ -55,11 +55,15 @@ export interface FitOptions {
   valSize?: number;
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
+  /** Calibrate conformal prediction intervals for the point models (extra cross-validation). */
+  predictionIntervals?: { nWindows?: number; method?: 'conformal_distribution' | 'conformal_error' };
 }
 
 export interface PredictOptions {
   /** Forecast these series instead of those seen at fit time. */
   data?: SeriesData;
+  /** Conformal interval levels in percent (adds `-lo-L` / `-hi-L` columns); needs `predictionIntervals` at fit. */
+  level?: number[];
   format?: 'records' | 'columns';
 }
 

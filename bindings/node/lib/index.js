@@ -83,13 +83,19 @@ class NeuralForecaster {
   /**
    * Trains every model.
    * @param data records or columns
-   * @param {{ valSize?: number, onProgress?: Function, signal?: AbortSignal }} [options]
+   * @param {{ valSize?: number, onProgress?: Function, signal?: AbortSignal,
+   *           predictionIntervals?: { nWindows?: number, method?: string } }} [options]
    */
   async fit(data, options = {}) {
     const { ids, ds, y } = toColumns(data);
     const valSize = positiveInt(options.valSize, 'valSize', 0);
+    const pi = options.predictionIntervals;
+    if (pi && pi.method !== undefined && typeof pi.method !== 'string') {
+      throw new NeuroDivergentError(codes.INVALID_CONFIG, 'predictionIntervals.method must be a string');
+    }
+    const intervals = pi ? { nWindows: positiveInt(pi.nWindows, 'predictionIntervals.nWindows', 2), method: pi.method } : null;
     const outcome = await withSignal(options.signal, () => this._native.cancel(), () =>
-      this._native.fit(ids, ds, y, valSize, safeProgress(options.onProgress)),
+      this._native.fit(ids, ds, y, valSize, safeProgress(options.onProgress), intervals),
     );
     this._data = { ids, ds, y };
     this._modelNames = outcome.modelNames;
@@ -99,14 +105,16 @@ class NeuralForecaster {
   /**
    * Forecasts `h` steps after each series (those of `options.data` when given).
    * @param {{ data?: object, format?: 'records'|'columns', level?: number[] }} [options]
+   *   `level`: conformal interval levels (percent); the fit must have used `predictionIntervals`.
    */
   async predict(options = {}) {
-    if (options.level !== undefined || options.futrExog !== undefined) {
-      throw new NeuroDivergentError(codes.INVALID_CONFIG, 'prediction intervals (level) and exogenous variables are not supported yet');
+    if (options.futrExog !== undefined) {
+      throw new NeuroDivergentError(codes.INVALID_CONFIG, 'exogenous variables are not supported yet');
     }
+    const level = options.level === undefined ? null : Array.from(options.level, Number);
     const cols = options.data === undefined ? null : toColumns(options.data);
     const outcome = unwrap(
-      await (cols ? this._native.predict(cols.ids, cols.ds, cols.y) : this._native.predict(null, null, null)),
+      await (cols ? this._native.predict(cols.ids, cols.ds, cols.y, level) : this._native.predict(null, null, null, level)),
     );
     return formatForecasts(outcome.forecasts, options.format);
   }

@@ -13,6 +13,7 @@ use napi::bindgen_prelude::{AsyncTask, Float64Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status, Task};
 use napi_derive::napi;
+use neuro_divergent::conformal::{ConformalMethod, PredictionIntervals};
 use neuro_divergent::data::Freq;
 use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast, ProgressEvent};
 
@@ -46,6 +47,28 @@ pub struct ProgressInfo {
     pub train_loss: f64,
     /// Latest validation loss, when validating.
     pub val_loss: Option<f64>,
+}
+
+/// Conformal prediction intervals to calibrate during fit.
+#[napi(object)]
+pub struct IntervalsConfig {
+    /// Calibration windows (at least 2).
+    pub n_windows: u32,
+    /// `conformal_distribution` (default) or `conformal_error`.
+    pub method: Option<String>,
+}
+
+impl IntervalsConfig {
+    fn settings(&self) -> Result<PredictionIntervals, Failure> {
+        let method = match &self.method {
+            Some(m) => ConformalMethod::parse(m)?,
+            None => ConformalMethod::ConformalDistribution,
+        };
+        Ok(PredictionIntervals {
+            n_windows: self.n_windows as usize,
+            method,
+        })
+    }
 }
 
 /// The progress callback type.
@@ -171,28 +194,35 @@ impl NativeForecaster {
         y: Float64Array,
         val_size: u32,
         on_progress: Option<ProgressCallback>,
+        intervals: Option<IntervalsConfig>,
     ) -> AsyncTask<Job> {
         self.job(JobKind::Fit(Training {
             columns: Columns { ids, ds },
             y,
             val_size: val_size as usize,
             progress: on_progress,
+            intervals,
         }))
     }
 
-    /// Forecasts the series seen at fit time, or those given.
+    /// Forecasts the series seen at fit time, or those given, with conformal intervals at
+    /// `levels` when the fit calibrated them.
     #[napi(ts_return_type = "Promise<Outcome>")]
     pub fn predict(
         &self,
         ids: Option<Vec<String>>,
         ds: Option<Vec<JsDs>>,
         y: Option<Float64Array>,
+        levels: Option<Vec<f64>>,
     ) -> AsyncTask<Job> {
         let data = match (ids, ds, y) {
             (Some(ids), Some(ds), Some(y)) => Some((Columns { ids, ds }, y)),
             _ => None,
         };
-        self.job(JobKind::Predict { data })
+        self.job(JobKind::Predict {
+            data,
+            levels: levels.unwrap_or_default(),
+        })
     }
 
     /// Rolling-origin cross-validation on long-format columns.
@@ -214,6 +244,7 @@ impl NativeForecaster {
                 y,
                 val_size: val_size as usize,
                 progress: on_progress,
+                intervals: None,
             },
             n_windows: n_windows as usize,
             step_size: step_size as usize,
@@ -249,6 +280,8 @@ pub struct Training {
     val_size: usize,
     /// Progress callback.
     progress: Option<ProgressCallback>,
+    /// Conformal intervals to calibrate (fit only).
+    intervals: Option<IntervalsConfig>,
 }
 
 /// What a [`Job`] does.
@@ -259,6 +292,8 @@ pub enum JobKind {
     Predict {
         /// New data to forecast, if any.
         data: Option<(Columns, Float64Array)>,
+        /// Interval levels (percent); empty for point forecasts only.
+        levels: Vec<f64>,
     },
     /// Train without the last windows, then forecast them.
     CrossValidation {
@@ -325,6 +360,11 @@ impl Job {
         let options = FitOptions {
             val_size: training.val_size,
             cancel: Some(self.cancel.clone()),
+            prediction_intervals: training
+                .intervals
+                .as_ref()
+                .map(IntervalsConfig::settings)
+                .transpose()?,
         };
         let forward = training.progress.as_ref().map(progress_forwarder);
         let progress = forward.as_ref().map(|f| f as _);
@@ -355,7 +395,7 @@ impl Job {
         let names = |nf: &NeuralForecast| nf.model_names().to_vec();
         match kind {
             JobKind::Fit(training) => self.train(training, None),
-            JobKind::Predict { data } => {
+            JobKind::Predict { data, levels } => {
                 let state = self.state.lock().expect("state lock");
                 let nf = state.as_ref().ok_or_else(|| {
                     Failure::new(
@@ -367,7 +407,7 @@ impl Job {
                     Some((columns, y)) => Some(columns.into_frame(&y, nf.fitted_freq())?),
                     None => None,
                 };
-                let forecasts = nf.predict(frame.as_ref())?;
+                let forecasts = nf.predict_with_levels(frame.as_ref(), &levels)?;
                 Ok((Some(forecasts.into()), names(nf)))
             }
             JobKind::CrossValidation {

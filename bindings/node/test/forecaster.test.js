@@ -44,6 +44,18 @@ test('a quantile loss gives median and interval columns', async () => {
   assert.ok(row['NHITS-lo-80'] <= row['NHITS-median'] && row['NHITS-median'] <= row['NHITS-hi-80']);
 });
 
+test('conformal prediction intervals via predictionIntervals and level', async () => {
+  const nf = new NeuralForecaster({ models: [new NHITS(small)] });
+  await assert.rejects(
+    (async () => { await nf.fit(airPassengers()); return nf.predict({ level: [80] }); })(),
+    (e) => e.code === 'ND_INVALID_CONFIG' && /need calibration/.test(e.message),
+  );
+  await nf.fit(airPassengers(), { predictionIntervals: { nWindows: 2 } });
+  const [row] = await nf.predict({ level: [80, 95] });
+  assert.deepEqual(Object.keys(row), ['unique_id', 'ds', 'NHITS', 'NHITS-lo-95', 'NHITS-lo-80', 'NHITS-hi-80', 'NHITS-hi-95']);
+  assert.ok(row['NHITS-lo-95'] <= row['NHITS-lo-80'] && row['NHITS-lo-80'] <= row.NHITS && row.NHITS <= row['NHITS-hi-80']);
+});
+
 test('columnar typed arrays, Date ds and integer ds are accepted', async () => {
   const records = airPassengers();
   const columns = {

@@ -93,6 +93,16 @@ pub struct ModelArgs {
     /// Threads for tensor work (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Conformal prediction-interval levels in percent (e.g. 80,95): calibrates intervals for the
+    /// point models during the fit and adds `-lo-L` / `-hi-L` columns to the forecasts.
+    #[arg(long, value_delimiter = ',')]
+    pub levels: Vec<f64>,
+    /// Calibration windows of the conformal intervals.
+    #[arg(long, default_value_t = 2)]
+    pub conformal_windows: usize,
+    /// conformal_distribution or conformal_error.
+    #[arg(long, default_value = "conformal_distribution")]
+    pub conformal_method: String,
     /// Output CSV (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -110,6 +120,9 @@ pub struct PredictArgs {
     /// Forecast these series instead of those seen at fit time.
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Conformal interval levels in percent (the models must have been fitted with --levels).
+    #[arg(long, value_delimiter = ',')]
+    pub levels: Vec<f64>,
     /// Output CSV (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,

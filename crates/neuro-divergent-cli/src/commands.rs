@@ -4,6 +4,7 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
+use neuro_divergent::conformal::{ConformalMethod, PredictionIntervals};
 use neuro_divergent::data::{read_csv, Freq, TimeSeriesFrame};
 use neuro_divergent::evaluate::{evaluate, read_value_table, EvaluationRow, Metric};
 use neuro_divergent::preprocess::ScalerType;
@@ -27,7 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
 fn forecast(args: &ModelArgs) -> Result<()> {
     let (mut nf, frame) = prepare(args)?;
     train(&mut nf, &frame, args)?;
-    let forecasts = nf.predict(None)?;
+    let forecasts = nf.predict_with_levels(None, &args.levels)?;
     write_forecasts(&forecasts, args.out.as_deref())?;
     if let Some(dir) = &args.save {
         nf.save(dir)?;
@@ -53,7 +54,7 @@ fn predict(args: &PredictArgs) -> Result<()> {
         Some(path) => Some(read_csv(path, nf.fitted_freq())?),
         None => None,
     };
-    let forecasts = nf.predict(frame.as_ref())?;
+    let forecasts = nf.predict_with_levels(frame.as_ref(), &args.levels)?;
     write_forecasts(&forecasts, args.out.as_deref())
 }
 
@@ -66,10 +67,7 @@ fn cross_validate(args: &CvArgs) -> Result<()> {
         &frame,
         args.n_windows,
         step,
-        FitOptions {
-            val_size: args.model.val_size,
-            ..FitOptions::default()
-        },
+        fit_options(&args.model)?,
         Some(&callback),
     );
     bars.finish();
@@ -146,16 +144,26 @@ fn prepare(args: &ModelArgs) -> Result<(NeuralForecast, TimeSeriesFrame)> {
 fn train(nf: &mut NeuralForecast, frame: &TimeSeriesFrame, args: &ModelArgs) -> Result<()> {
     let bars = TrainingBars::new();
     let callback = |e: &neuro_divergent::ProgressEvent| bars.update(e);
-    let result = nf.fit(
-        frame,
-        FitOptions {
-            val_size: args.val_size,
-            ..FitOptions::default()
-        },
-        Some(&callback),
-    );
+    let result = nf.fit(frame, fit_options(args)?, Some(&callback));
     bars.finish();
     result
+}
+
+/// The fit options: validation size and, with `--levels`, conformal calibration.
+fn fit_options(args: &ModelArgs) -> Result<FitOptions> {
+    let prediction_intervals = if args.levels.is_empty() {
+        None
+    } else {
+        Some(PredictionIntervals {
+            n_windows: args.conformal_windows,
+            method: ConformalMethod::parse(&args.conformal_method)?,
+        })
+    };
+    Ok(FitOptions {
+        val_size: args.val_size,
+        prediction_intervals,
+        ..FitOptions::default()
+    })
 }
 
 /// One spec per `--model`, with the common options and `--param`s applied.

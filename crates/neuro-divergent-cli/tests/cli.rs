@@ -164,6 +164,30 @@ fn quantile_loss_adds_median_and_interval_columns() {
 }
 
 #[test]
+fn levels_add_conformal_intervals_that_predict_reproduces() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_dir = dir.path().join("model");
+    let save = ["--levels", "80,95", "--save", model_dir.to_str().unwrap()];
+    let out = run_small("forecast", &["nhits"], &save);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(
+        text.lines().next().unwrap(),
+        "unique_id,ds,NHITS,NHITS-lo-95,NHITS-lo-80,NHITS-hi-80,NHITS-hi-95"
+    );
+    let dir_arg = model_dir.to_str().unwrap();
+    let again = run(&["predict", "--model-dir", dir_arg, "--levels", "80,95"]);
+    assert_eq!(stdout(&again), text);
+    let cv = run_small("cv", &["nhits"], &["--n-windows", "2", "--levels", "80"]);
+    assert_eq!(cv.status.code(), Some(2));
+    assert!(
+        stderr(&cv).contains("cross-validation does not calibrate"),
+        "{}",
+        stderr(&cv)
+    );
+}
+
+#[test]
 fn fit_requires_save() {
     let out = run_small("fit", &["nhits"], &[]);
     assert_eq!(out.status.code(), Some(2));

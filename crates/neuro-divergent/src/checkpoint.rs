@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+use crate::conformal::ConformityScores;
 use crate::data::Freq;
 use crate::error::{Error, Result};
 use crate::forecast::{FittedModel, FittedState, NeuralForecast, SeriesTail};
@@ -46,6 +47,8 @@ struct Body {
     weights_file: String,
     weights_sha256: String,
     series: Vec<SeriesTail>,
+    #[serde(default)]
+    conformity: Option<ConformityScores>,
 }
 
 fn checkpoint_error(path: &Path, message: impl Into<String>) -> Error {
@@ -121,6 +124,7 @@ impl NeuralForecast {
             weights_file: weights_file.clone(),
             weights_sha256,
             series: state.tails.clone(),
+            conformity: state.conformity.clone(),
         };
         let body_text = serde_json::to_string_pretty(&body)
             .map_err(|e| checkpoint_error(dir, format!("cannot serialise manifest: {e}")))?;
@@ -232,6 +236,7 @@ impl NeuralForecast {
             freq: Freq::parse(&body.freq)?,
             date_only: body.date_only,
             tails: body.series,
+            conformity: body.conformity,
         });
         Ok(forecaster)
     }

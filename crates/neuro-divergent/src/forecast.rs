@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use candle_core::Device;
 
+use crate::conformal::{ConformityScores, PredictionIntervals};
 use crate::data::{Freq, TimeSeriesFrame, Timestamp};
 use crate::error::{Error, Result};
 use crate::models::{BuiltModel, ModelSpec};
@@ -20,6 +21,9 @@ pub struct FitOptions {
     pub val_size: usize,
     /// Set from another thread to stop a running fit; it then fails with [`Error::Cancelled`].
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Calibrate conformal prediction intervals for the point models (an extra
+    /// cross-validation before the fit).
+    pub prediction_intervals: Option<PredictionIntervals>,
 }
 
 /// One fitted model.
@@ -45,6 +49,7 @@ pub(crate) struct FittedState {
     pub(crate) freq: Freq,
     pub(crate) date_only: bool,
     pub(crate) tails: Vec<SeriesTail>,
+    pub(crate) conformity: Option<ConformityScores>,
 }
 
 /// Forecasts in long format: one row per series and step, one column per model.
@@ -228,14 +233,77 @@ impl NeuralForecast {
                 )));
             }
         }
+        let conformity = match options.prediction_intervals {
+            Some(settings) => Some(self.conformity_scores(data, settings, &options, progress)?),
+            None => None,
+        };
         let models = self.train_all(&series, &options, progress)?;
         self.fitted = Some(FittedState {
             models,
             freq,
             date_only: data.date_only(),
             tails: self.tails_of(data),
+            conformity,
         });
         Ok(())
+    }
+
+    /// Absolute errors of each point model over `n_windows` cutoffs one step apart.
+    fn conformity_scores(
+        &self,
+        data: &TimeSeriesFrame,
+        settings: PredictionIntervals,
+        options: &FitOptions,
+        progress: Option<&ProgressFn<'_>>,
+    ) -> Result<ConformityScores> {
+        settings.validate()?;
+        let h = self.horizon();
+        let needed = h * settings.n_windows + 1;
+        if let Some(short) = data.series().iter().find(|s| s.y.len() < needed) {
+            return Err(Error::Data(format!(
+                "{}: series '{}' has {} observations; conformal intervals with h={h} and                  n_windows={} need at least {needed}: use fewer windows or a shorter horizon",
+                data.source(),
+                short.id,
+                short.y.len(),
+                settings.n_windows
+            )));
+        }
+        let calibration = FitOptions {
+            prediction_intervals: None,
+            ..options.clone()
+        };
+        let (cv, _) =
+            self.run_cross_validation(data, settings.n_windows, 1, &calibration, progress)?;
+        let actual = cv.y.as_deref().unwrap_or_default();
+        let mut scores = std::collections::HashMap::new();
+        for name in self.point_models() {
+            let Some(values) = cv.column(name) else {
+                continue;
+            };
+            let mut by_series: std::collections::HashMap<String, Vec<f64>> = Default::default();
+            for ((id, y), yhat) in cv.ids.iter().zip(actual).zip(values) {
+                by_series
+                    .entry(id.clone())
+                    .or_default()
+                    .push((y - yhat).abs());
+            }
+            scores.insert(name.clone(), by_series);
+        }
+        Ok(ConformityScores {
+            settings,
+            h,
+            scores,
+        })
+    }
+
+    /// Column names of the models that make point forecasts (conformal intervals apply only to
+    /// those).
+    fn point_models(&self) -> impl Iterator<Item = &String> {
+        self.specs
+            .iter()
+            .zip(&self.names)
+            .filter(|(spec, _)| spec.train.loss.as_point().is_some())
+            .map(|(_, name)| name)
     }
 
     fn train_all(
@@ -340,6 +408,58 @@ impl NeuralForecast {
         })
     }
 
+    /// Forecasts like [`NeuralForecast::predict`], plus conformal prediction intervals at
+    /// `levels` (percent) for the point models, which needs a fit with `prediction_intervals`.
+    /// Interval columns follow their model's column, as in NeuralForecast:
+    /// `NHITS, NHITS-lo-95, NHITS-lo-80, NHITS-hi-80, NHITS-hi-95`.
+    pub fn predict_with_levels(
+        &self,
+        data: Option<&TimeSeriesFrame>,
+        levels: &[f64],
+    ) -> Result<Forecasts> {
+        let point = self.predict(data)?;
+        if levels.is_empty() {
+            return Ok(point);
+        }
+        let scores = self.fitted()?.conformity.as_ref().ok_or_else(|| {
+            Error::Config(
+                "prediction intervals need calibration: fit with prediction_intervals \
+                 (CLI: --levels when fitting)"
+                    .into(),
+            )
+        })?;
+        let h = self.horizon();
+        let mut columns = Vec::new();
+        let mut values = Vec::new();
+        for (name, column) in point.columns.iter().zip(&point.values) {
+            columns.push(name.clone());
+            values.push(column.clone());
+            if !scores.scores.contains_key(name) {
+                continue;
+            }
+            let mut bands: Vec<(String, Vec<f64>)> = Vec::new();
+            for (series, forecast) in column.chunks(h).enumerate() {
+                let id = &point.ids[series * h];
+                let intervals = scores.intervals(name, id, forecast, levels)?;
+                for (k, (suffix, band)) in intervals.into_iter().enumerate() {
+                    if bands.len() == k {
+                        bands.push((format!("{name}{suffix}"), Vec::new()));
+                    }
+                    bands[k].1.extend(band);
+                }
+            }
+            for (band_name, band) in bands {
+                columns.push(band_name);
+                values.push(band);
+            }
+        }
+        Ok(Forecasts {
+            columns,
+            values,
+            ..point
+        })
+    }
+
     /// Runs every fitted model on each history; one vector per forecast column, `h` values per
     /// history.
     fn forecast_histories(
@@ -386,6 +506,31 @@ impl NeuralForecast {
         options: FitOptions,
         progress: Option<&ProgressFn<'_>>,
     ) -> Result<Forecasts> {
+        if options.prediction_intervals.is_some() {
+            return Err(Error::Config(
+                "cross-validation does not calibrate prediction intervals: fit with them instead"
+                    .into(),
+            ));
+        }
+        let (forecasts, state) =
+            self.run_cross_validation(data, n_windows, step_size, &options, progress)?;
+        self.fitted = Some(FittedState {
+            tails: self.tails_of(data),
+            ..state
+        });
+        Ok(forecasts)
+    }
+
+    /// Cross-validation without keeping the models: the forecasts and the state trained on the
+    /// shortened series.
+    fn run_cross_validation(
+        &self,
+        data: &TimeSeriesFrame,
+        n_windows: usize,
+        step_size: usize,
+        options: &FitOptions,
+        progress: Option<&ProgressFn<'_>>,
+    ) -> Result<(Forecasts, FittedState)> {
         if n_windows == 0 || step_size == 0 {
             return Err(Error::Config(
                 "n_windows and step_size must be at least 1".into(),
@@ -414,12 +559,13 @@ impl NeuralForecast {
             .iter()
             .map(|s| &s.y[..s.y.len() - test_size])
             .collect();
-        let models = self.train_all(&train, &options, progress)?;
+        let models = self.train_all(&train, options, progress)?;
         let state = FittedState {
             models,
             freq,
             date_only: data.date_only(),
             tails: Vec::new(),
+            conformity: None,
         };
         let mut histories = Vec::new();
         let mut rows = Vec::new(); // (series index, cutoff index)
@@ -456,11 +602,7 @@ impl NeuralForecast {
                 }
             }
         }
-        self.fitted = Some(FittedState {
-            tails: self.tails_of(data),
-            ..state
-        });
-        Ok(result)
+        Ok((result, state))
     }
 }
 

@@ -239,3 +239,89 @@ fn a_single_quantile_loss_names_its_column_like_neuralforecast() {
     nf.fit(&frame, FitOptions::default(), None).unwrap();
     assert_eq!(nf.predict(None).unwrap().columns, ["MLP_ql0.9"]);
 }
+
+#[test]
+fn conformal_intervals_wrap_point_forecasts_and_survive_checkpoints() {
+    use neuro_divergent::conformal::{ConformalMethod, PredictionIntervals};
+    let frame = common::air_passengers();
+    for method in [
+        ConformalMethod::ConformalDistribution,
+        ConformalMethod::ConformalError,
+    ] {
+        let mut quantile_model = common::small("MLP", 12, 24, 10);
+        quantile_model.set_param("loss", "mqloss:80").unwrap();
+        let specs = vec![common::small("NHITS", 12, 24, 30), quantile_model];
+        let mut nf = NeuralForecast::new(specs, None).unwrap();
+        let options = FitOptions {
+            prediction_intervals: Some(PredictionIntervals {
+                n_windows: 3,
+                method,
+            }),
+            ..FitOptions::default()
+        };
+        nf.fit(&frame, options, None).unwrap();
+        let fc = nf.predict_with_levels(None, &[95.0, 80.0]).unwrap();
+        assert_eq!(
+            fc.columns,
+            [
+                "NHITS",
+                "NHITS-lo-95",
+                "NHITS-lo-80",
+                "NHITS-hi-80",
+                "NHITS-hi-95",
+                "MLP-median",
+                "MLP-lo-80",
+                "MLP-hi-80"
+            ]
+        );
+        let col = |name: &str| fc.column(name).unwrap().to_vec();
+        for i in 0..fc.len() {
+            let row = [
+                col("NHITS-lo-95")[i],
+                col("NHITS-lo-80")[i],
+                col("NHITS")[i],
+                col("NHITS-hi-80")[i],
+                col("NHITS-hi-95")[i],
+            ];
+            assert!(
+                row.windows(2).all(|w| w[0] <= w[1]),
+                "{method:?} row {i}: {row:?}"
+            );
+        }
+        if method == ConformalMethod::ConformalError {
+            let (lo, hi, mid) = (col("NHITS-lo-80"), col("NHITS-hi-80"), col("NHITS"));
+            assert!((0..fc.len()).all(|i| ((hi[i] - mid[i]) - (mid[i] - lo[i])).abs() < 1e-9));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        nf.save(dir.path()).unwrap();
+        let loaded = NeuralForecast::load(dir.path()).unwrap();
+        assert_eq!(loaded.predict_with_levels(None, &[95.0, 80.0]).unwrap(), fc);
+    }
+}
+
+#[test]
+fn conformal_intervals_report_what_is_missing() {
+    use neuro_divergent::conformal::PredictionIntervals;
+    let frame = common::air_passengers();
+    let mut nf = NeuralForecast::new(vec![common::small("MLP", 12, 24, 5)], None).unwrap();
+    nf.fit(&frame, FitOptions::default(), None).unwrap();
+    let err = nf
+        .predict_with_levels(None, &[80.0])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("prediction intervals need calibration"),
+        "{err}"
+    );
+    for (windows, expected) in [(1, "at least two windows"), (20, "need at least 241")] {
+        let options = FitOptions {
+            prediction_intervals: Some(PredictionIntervals {
+                n_windows: windows,
+                ..PredictionIntervals::default()
+            }),
+            ..FitOptions::default()
+        };
+        let err = nf.fit(&frame, options, None).unwrap_err().to_string();
+        assert!(err.contains(expected), "{err}");
+    }
+}

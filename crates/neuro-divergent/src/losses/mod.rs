@@ -15,6 +15,7 @@ use candle_core::Tensor;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use point::PointLoss;
+pub(crate) use quantile::fmt_level;
 pub use quantile::QuantileSet;
 
 use crate::error::{Error, Result};
