@@ -163,7 +163,8 @@ pub struct EvaluateArgs {
     /// Naive2 forecasts (needed by OWA).
     #[arg(long)]
     pub naive2: Option<PathBuf>,
-    /// Comma-separated metrics: mae, mse, rmse, mape, smape, mase, owa.
+    /// Comma-separated metrics: mae, mse, rmse, mape, smape, mase, owa, and for interval
+    /// columns (`NHITS-lo-80`...) coverage, width, quantile_loss, scaled_crps.
     #[arg(long, default_value = "mae,rmse,smape", value_delimiter = ',')]
     pub metrics: Vec<String>,
 }

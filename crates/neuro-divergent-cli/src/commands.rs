@@ -106,29 +106,34 @@ fn evaluate_command(args: &EvaluateArgs) -> Result<()> {
     Ok(())
 }
 
-/// Prints `metric,<model>...` rows, one per metric, to standard output.
+/// Prints `metric,<model>...` rows, one per metric (and level: `coverage-80`), to standard
+/// output.
 fn print_evaluation(rows: &[EvaluationRow]) {
+    let label = |r: &EvaluationRow| match r.level {
+        Some(level) => format!("{}-{level}", r.metric.name()),
+        None => r.metric.name().to_string(),
+    };
     let mut models: Vec<&str> = Vec::new();
-    let mut metrics: Vec<Metric> = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
     for row in rows {
         if !models.contains(&row.model.as_str()) {
             models.push(&row.model);
         }
-        if !metrics.contains(&row.metric) {
-            metrics.push(row.metric);
+        if !labels.contains(&label(row)) {
+            labels.push(label(row));
         }
     }
     println!("metric,{}", models.join(","));
-    for metric in metrics {
+    for name in labels {
         let values: Vec<String> = models
             .iter()
             .map(|m| {
                 rows.iter()
-                    .find(|r| r.metric == metric && r.model == *m)
+                    .find(|r| label(r) == name && r.model == *m)
                     .map_or(String::new(), |r| format!("{:.6}", r.value))
             })
             .collect();
-        println!("{},{}", metric.name(), values.join(","));
+        println!("{name},{}", values.join(","));
     }
 }
 

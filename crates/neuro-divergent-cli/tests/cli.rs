@@ -246,6 +246,24 @@ fn evaluate_scores_forecasts() {
         stdout(&out),
         "metric,M\nmae,2.000000\nrmse,2.000000\nmase,1.000000\n"
     );
+    let bands = write(
+        "b.csv",
+        "unique_id,ds,M,M-lo-90,M-hi-90\na,3,2,1,5\na,4,6,5,9\n",
+    );
+    let out = run(&[
+        "evaluate",
+        "--forecasts",
+        bands.to_str().unwrap(),
+        "--actuals",
+        ac.to_str().unwrap(),
+        "--metrics",
+        "mae,coverage,width",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "metric,M\nmae,2.000000\ncoverage-90,50.000000\nwidth-90,4.000000\n"
+    );
 }
 
 /// Each bad input: exit code 2, the expected message, and no output file.

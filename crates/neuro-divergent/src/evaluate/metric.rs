@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// A point-forecast accuracy metric.
+/// An accuracy metric: point metrics score each forecast column; probabilistic ones
+/// (coverage, width, quantile loss, scaled CRPS) score a model's quantile or interval columns
+/// (`NHITS-median`, `NHITS-lo-80`, `NHITS-hi-80`, ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Metric {
     /// Mean absolute error.
@@ -23,11 +25,19 @@ pub enum Metric {
     Mase,
     /// Overall weighted average relative to Naive2 (needs training data and Naive2 forecasts).
     Owa,
+    /// Share of actual values inside each prediction interval, in percent (one row per level).
+    Coverage,
+    /// Mean width of each prediction interval (one row per level).
+    Width,
+    /// Pinball loss averaged over the model's quantiles.
+    QuantileLoss,
+    /// Scaled CRPS: twice the mean quantile loss divided by the mean absolute actual value.
+    ScaledCrps,
 }
 
 impl Metric {
     /// Every metric, in the order of their names in messages.
-    pub const ALL: [Metric; 7] = [
+    pub const ALL: [Metric; 11] = [
         Metric::Mae,
         Metric::Mse,
         Metric::Rmse,
@@ -35,6 +45,10 @@ impl Metric {
         Metric::Smape,
         Metric::Mase,
         Metric::Owa,
+        Metric::Coverage,
+        Metric::Width,
+        Metric::QuantileLoss,
+        Metric::ScaledCrps,
     ];
 
     /// Reads a metric name (`mae`, `mse`, `rmse`, `mape`, `smape`, `mase`, `owa`; any case).
@@ -62,7 +76,19 @@ impl Metric {
             Metric::Smape => "smape",
             Metric::Mase => "mase",
             Metric::Owa => "owa",
+            Metric::Coverage => "coverage",
+            Metric::Width => "width",
+            Metric::QuantileLoss => "quantile_loss",
+            Metric::ScaledCrps => "scaled_crps",
         }
+    }
+
+    /// True for the metrics of quantile / interval columns.
+    pub fn is_probabilistic(&self) -> bool {
+        matches!(
+            self,
+            Metric::Coverage | Metric::Width | Metric::QuantileLoss | Metric::ScaledCrps
+        )
     }
 }
 

@@ -1,11 +1,13 @@
 //! Scoring forecast tables against actual values, the way the M4 competition does.
 
 mod metric;
+mod probabilistic;
 mod table;
 
 pub use metric::Metric;
 pub use table::{read_value_table, read_value_table_from, ValueTable};
 
+use probabilistic::{role, ColumnRole, QuantileForecasts};
 use table::TableSeries;
 
 use crate::data::validate::in_context;
@@ -20,6 +22,8 @@ pub struct EvaluationRow {
     pub model: String,
     /// The metric.
     pub metric: Metric,
+    /// The interval level, for coverage and width.
+    pub level: Option<f64>,
     /// The score, averaged over series.
     pub value: f64,
 }
@@ -62,7 +66,7 @@ pub fn evaluate(
         .columns()
         .iter()
         .enumerate()
-        .filter(|(_, name)| *name != "y")
+        .filter(|(_, name)| *name != "y" && role(name) == ColumnRole::Point)
         .collect();
     if models.is_empty() {
         return Err(Error::Data(format!(
@@ -81,14 +85,16 @@ pub fn evaluate(
         )?),
         _ => None,
     };
+    let (probabilistic, point): (Vec<Metric>, Vec<Metric>) =
+        metrics.iter().partition(|m| m.is_probabilistic());
     let mut rows = Vec::with_capacity(models.len() * metrics.len());
-    for (col, model) in models {
+    for &(col, model) in models.iter().filter(|_| !point.is_empty()) {
         let aligned: Vec<Aligned> = forecasts
             .series()
             .iter()
             .map(|s| align(forecasts.source(), s, col, actuals, y_col))
             .collect::<Result<_>>()?;
-        for &metric in metrics {
+        for &metric in &point {
             let value = score(metric, &aligned, train, season_length, benchmark).map_err(|e| {
                 in_context(
                     e,
@@ -98,11 +104,132 @@ pub fn evaluate(
             rows.push(EvaluationRow {
                 model: model.clone(),
                 metric,
+                level: None,
                 value,
             });
         }
     }
+    if !probabilistic.is_empty() {
+        rows.extend(probabilistic_rows(
+            forecasts,
+            actuals,
+            y_col,
+            &probabilistic,
+        )?);
+    }
     Ok(rows)
+}
+
+/// Coverage, width, quantile loss and scaled CRPS of every model that has interval columns,
+/// averaged over series.
+fn probabilistic_rows(
+    forecasts: &ValueTable,
+    actuals: &ValueTable,
+    y_col: usize,
+    metrics: &[Metric],
+) -> Result<Vec<EvaluationRow>> {
+    let columns = forecasts.columns();
+    let mut bases: Vec<String> = Vec::new();
+    for name in columns {
+        if let ColumnRole::Bound { base, .. } = role(name) {
+            if !bases.contains(&base) {
+                bases.push(base);
+            }
+        }
+    }
+    if bases.is_empty() {
+        return Err(Error::Data(format!(
+            "{}: probabilistic metrics need interval columns such as NHITS-lo-80 and NHITS-hi-80; \
+             found columns `{}`",
+            forecasts.source(),
+            columns.join(",")
+        )));
+    }
+    let mut rows = Vec::new();
+    for base in bases {
+        let mut sums: Vec<(Metric, Option<f64>, f64)> = Vec::new();
+        let n_series = forecasts.series().len();
+        for s in forecasts.series() {
+            let series = quantile_forecasts(forecasts, s, &base, actuals, y_col)?;
+            for &metric in metrics {
+                let context = format!("{}: model '{base}', series '{}'", forecasts.source(), s.id);
+                for (level, value) in series.score(metric).map_err(|e| in_context(e, &context))? {
+                    match sums
+                        .iter_mut()
+                        .find(|(m, l, _)| *m == metric && *l == level)
+                    {
+                        Some(entry) => entry.2 += value,
+                        None => sums.push((metric, level, value)),
+                    }
+                }
+            }
+        }
+        rows.extend(
+            sums.into_iter()
+                .map(|(metric, level, total)| EvaluationRow {
+                    model: base.clone(),
+                    metric,
+                    level,
+                    value: total / n_series.max(1) as f64,
+                }),
+        );
+    }
+    Ok(rows)
+}
+
+/// The quantile and interval forecasts of model `base` for series `s`, with its actual values.
+fn quantile_forecasts(
+    forecasts: &ValueTable,
+    s: &TableSeries,
+    base: &str,
+    actuals: &ValueTable,
+    y_col: usize,
+) -> Result<QuantileForecasts> {
+    let source = forecasts.source();
+    let mut result = QuantileForecasts {
+        y: Vec::new(),
+        quantiles: Vec::new(),
+        intervals: Vec::new(),
+    };
+    let mut bounds: Vec<(f64, bool, Vec<f64>)> = Vec::new();
+    for (col, name) in forecasts.columns().iter().enumerate() {
+        let quantile = match role(name) {
+            ColumnRole::Bound {
+                base: b,
+                level,
+                upper,
+            } if b == base => {
+                let aligned = align(source, s, col, actuals, y_col)?;
+                result.y = aligned.y;
+                bounds.push((level, upper, aligned.yhat.clone()));
+                if upper {
+                    (100.0 + level) / 200.0
+                } else {
+                    (100.0 - level) / 200.0
+                }
+            }
+            ColumnRole::Point if *name == format!("{base}-median") => 0.5,
+            _ => continue,
+        };
+        result.quantiles.push((quantile, s.values[col].clone()));
+    }
+    for (level, upper, values) in &bounds {
+        if *upper {
+            continue;
+        }
+        let hi = bounds
+            .iter()
+            .find(|(l, u, _)| l == level && *u)
+            .ok_or_else(|| {
+                Error::Data(format!(
+                    "{source}: {base}-lo-{level} has no matching {base}-hi-{level} column"
+                ))
+            })?;
+        result
+            .intervals
+            .push((*level, values.clone(), hi.2.clone()));
+    }
+    Ok(result)
 }
 
 /// Fails early when a requested metric lacks an input it needs.
@@ -160,6 +287,9 @@ fn score(
             let m = mean_mase(aligned, train, season_length)?;
             Ok(owa(s, m, smape_naive2, mase_naive2))
         }
+        probabilistic => Err(Error::Config(format!(
+            "{probabilistic} scores interval columns, not one forecast column"
+        ))),
     }
 }
 
@@ -298,15 +428,12 @@ mod tests {
             "unique_id,ds,Naive2\na,7,6\na,8,6\nb,5,14\nb,6,14\n",
             "n2.csv",
         )?;
-        let rows = evaluate(
-            &forecasts,
-            &actuals,
-            Some(&train),
-            2,
-            Some(&naive2),
-            &Metric::ALL,
-        )?;
-        assert_eq!(rows.len(), 2 * Metric::ALL.len());
+        let point: Vec<Metric> = Metric::ALL
+            .into_iter()
+            .filter(|m| !m.is_probabilistic())
+            .collect();
+        let rows = evaluate(&forecasts, &actuals, Some(&train), 2, Some(&naive2), &point)?;
+        assert_eq!(rows.len(), 2 * point.len());
         // Series a: errors 1, 2 on actuals 7, 8; seasonal (lag 2) scale 2.
         // Series b: errors 2, 4 on actuals 16, 18; scale mean(|12-10|, |14-10|) = 3.
         let smape_a = (200.0 / 13.0 + 400.0 / 14.0) / 2.0;
@@ -353,6 +480,7 @@ mod tests {
             vec![EvaluationRow {
                 model: "M".into(),
                 metric: Metric::Mae,
+                level: None,
                 value: 1.0
             }]
         );
@@ -432,6 +560,41 @@ mod tests {
             &[Metric::Mase],
         ));
         assert!(m.contains("series 'b'") && m.contains("tr.csv"), "{m}");
+        Ok(())
+    }
+
+    #[test]
+    fn interval_columns_get_probabilistic_scores_not_point_scores() -> Result<()> {
+        let forecasts = table(
+            "unique_id,ds,M,M-lo-80,M-hi-80\na,7,7,6,8\na,8,9,8.5,10\nb,5,16,10,20\nb,6,18,19,21\n",
+            "fc.csv",
+        )?;
+        let actuals = table(ACTUALS, "test.csv")?;
+        let metrics = [
+            Metric::Mae,
+            Metric::Coverage,
+            Metric::Width,
+            Metric::ScaledCrps,
+        ];
+        let rows = evaluate(&forecasts, &actuals, None, 1, None, &metrics)?;
+        let models: Vec<&str> = rows.iter().map(|r| r.model.as_str()).collect();
+        assert_eq!(models, ["M", "M", "M", "M"]);
+        let find = |m: Metric| rows.iter().find(|r| r.metric == m).unwrap();
+        // Series a: 7 in [6, 8], 8 outside [8.5, 10] -> 50%; series b: 16 in, 18 outside -> 50%.
+        assert_eq!(find(Metric::Coverage).value, 50.0);
+        assert_eq!(find(Metric::Coverage).level, Some(80.0));
+        assert_eq!(find(Metric::Width).value, (1.75 + 6.0) / 2.0);
+        assert!(find(Metric::ScaledCrps).value > 0.0);
+        let point_only = table(FORECASTS, "p.csv")?;
+        let m = data_error(evaluate(
+            &point_only,
+            &actuals,
+            None,
+            1,
+            None,
+            &[Metric::Coverage],
+        ));
+        assert!(m.contains("need interval columns"), "{m}");
         Ok(())
     }
 
