@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# M4 Hourly probabilistic benchmark: NHITS with MQLoss (levels 80, 95) and a point NHITS with
+# conformal intervals (--levels 80,95); reports interval coverage and width, scaled CRPS, sMAPE
+# and MASE on the 48-hour test horizon. Usage: benches/m4_hourly_intervals.sh [THREADS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data="${ND_DATASETS:-../shared/datasets}"
+if [ ! -f "$data/m4_hourly_train.csv" ]; then
+  echo "skipped: $data/m4_hourly_train.csv not found (M4 Hourly lives in ../shared/datasets)" >&2
+  exit 0
+fi
+threads="${1:-1}"
+cargo build --release -q -p neuro-divergent-cli
+bin=target/release/neuro-divergent
+out="${ND_BENCH_OUT:-target/bench/m4_hourly}"
+mkdir -p "$out"
+common=(--data "$data/m4_hourly_train.csv" --horizon 48 --input-size 96 --model nhits --scaler robust
+        --max-steps 1000 --seed 1 --threads "$threads")
+run() {
+  local name="$1"; shift
+  local start end
+  start=$(date +%s%N)
+  "$bin" forecast "${common[@]}" "$@" --out "$out/$name.csv"
+  end=$(date +%s%N)
+  echo "$name: fit+predict $(( (end - start) / 1000000 )) ms"
+  "$bin" evaluate --forecasts "$out/$name.csv" --actuals "$data/m4_hourly_test.csv" \
+    --train "$data/m4_hourly_train.csv" --season-length 24 \
+    --metrics smape,mase,coverage,width,scaled_crps
+}
+run nhits_mqloss --param loss=mqloss:80,95
+run nhits_conformal --levels 80,95
+echo "nominal coverage: 80 and 95 (acceptance: within 7 points)"
