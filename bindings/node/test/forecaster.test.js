@@ -177,6 +177,9 @@ test('checkpoints: Node to CLI and CLI to Node give identical forecasts', async 
   fs.writeFileSync(path.join(dir, 'air.ndm', 'manifest.json'), '{"truncated');
   await assert.rejects(NeuralForecaster.loadCheckpoint(path.join(dir, 'air.ndm')), { code: 'ND_CHECKPOINT' });
   await assert.rejects(NeuralForecaster.loadCheckpoint(path.join(dir, 'missing')), { code: 'ND_CHECKPOINT' });
+  const blocker = path.join(dir, 'plain-file');
+  fs.writeFileSync(blocker, 'x');
+  await assert.rejects(nf.saveCheckpoint(path.join(blocker, 'model')), { code: 'ND_IO' });
   const unfitted = new NeuralForecaster({ models: [new NHITS(small)] });
   await assert.rejects(unfitted.saveCheckpoint(path.join(dir, 'x')), { code: 'ND_NOT_FITTED' });
   fs.rmSync(dir, { recursive: true, force: true });
