@@ -26,13 +26,9 @@ impl Dense {
         Ok(Dense { weight, bias })
     }
 
-    /// Applies the layer to `[B, inputs]`.
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.forward_activated(x, None)
-    }
-
-    /// Applies the layer and then `activation`; ReLU is fused with the bias addition.
-    pub fn forward_activated(&self, x: &Tensor, activation: Option<Activation>) -> Result<Tensor> {
+    /// Applies the layer to `[B, inputs]`, then `activation` if any; ReLU is fused with the bias
+    /// addition.
+    pub fn forward(&self, x: &Tensor, activation: Option<Activation>) -> Result<Tensor> {
         let product = x.matmul(&self.weight.t()?)?;
         let relu = activation == Some(Activation::ReLU);
         let out = product.apply_op2(&self.bias, BiasActivation { relu })?;
@@ -91,7 +87,7 @@ impl FeedForward {
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut x = x.clone();
         for layer in &self.layers {
-            x = layer.dense.forward_activated(&x, layer.activation)?;
+            x = layer.dense.forward(&x, layer.activation)?;
             if layer.activation.is_some() && train && self.dropout > 0.0 {
                 x = self.drop(&x)?;
             }

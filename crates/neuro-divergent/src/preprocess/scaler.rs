@@ -91,15 +91,15 @@ impl ScalerType {
                 (mean, var.sqrt())
             }
             ScalerType::Robust => {
-                let median = median(observed.clone());
-                let deviations: Vec<f32> = observed.iter().map(|v| (v - median).abs()).collect();
-                let mad = median_of(&deviations);
+                let center = median(observed.clone());
+                let deviations: Vec<f32> = observed.iter().map(|v| (v - center).abs()).collect();
+                let mad = median(deviations.clone());
                 let scale = if mad > MIN_SCALE {
                     mad
                 } else {
                     deviations.iter().sum::<f32>() / deviations.len() as f32
                 };
-                (median, scale)
+                (center, scale)
             }
             ScalerType::Minmax => {
                 let min = observed.iter().copied().fold(f32::INFINITY, f32::min);
@@ -112,10 +112,6 @@ impl ScalerType {
             scale: if scale > MIN_SCALE { scale } else { 1.0 },
         }
     }
-}
-
-fn median_of(values: &[f32]) -> f32 {
-    median(values.to_vec())
 }
 
 fn median(mut values: Vec<f32>) -> f32 {
