@@ -261,7 +261,8 @@ impl NeuralForecast {
         let needed = h * settings.n_windows + 1;
         if let Some(short) = data.series().iter().find(|s| s.y.len() < needed) {
             return Err(Error::Data(format!(
-                "{}: series '{}' has {} observations; conformal intervals with h={h} and                  n_windows={} need at least {needed}: use fewer windows or a shorter horizon",
+                "{}: series '{}' has {} observations; conformal intervals with h={h} and \
+                 n_windows={} need at least {needed}: use fewer windows or a shorter horizon",
                 data.source(),
                 short.id,
                 short.y.len(),

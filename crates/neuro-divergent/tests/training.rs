@@ -313,7 +313,10 @@ fn conformal_intervals_report_what_is_missing() {
         err.contains("prediction intervals need calibration"),
         "{err}"
     );
-    for (windows, expected) in [(1, "at least two windows"), (20, "need at least 241")] {
+    for (windows, expected) in [
+        (1, "at least two windows"),
+        (20, "h=12 and n_windows=20 need at least 241"),
+    ] {
         let options = FitOptions {
             prediction_intervals: Some(PredictionIntervals {
                 n_windows: windows,
