@@ -3,17 +3,8 @@
 # 48-hour test horizon and scores sMAPE, MASE (m=24) and OWA against the official Naive2 forecasts.
 # Usage: benches/m4_hourly.sh [THREADS] [EXTRA forecast ARGS...]   (needs ../shared/datasets)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-data="${ND_DATASETS:-../shared/datasets}"
-if [ ! -f "$data/m4_hourly_train.csv" ]; then
-  echo "skipped: $data/m4_hourly_train.csv not found (M4 Hourly lives in ../shared/datasets)" >&2
-  exit 0
-fi
+source "$(dirname "$0")/m4_common.sh"
 threads="${1:-1}"; shift || true
-cargo build --release -q -p neuro-divergent-cli
-bin=target/release/neuro-divergent
-out="${ND_BENCH_OUT:-target/bench/m4_hourly}"
-mkdir -p "$out"
 for model in nhits nbeats; do
   start=$(date +%s%N)
   "$bin" forecast --data "$data/m4_hourly_train.csv" --horizon 48 --input-size 96 --model "$model" \

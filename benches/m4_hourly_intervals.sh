@@ -3,17 +3,8 @@
 # conformal intervals (--levels 80,95); reports interval coverage and width, scaled CRPS, sMAPE
 # and MASE on the 48-hour test horizon. Usage: benches/m4_hourly_intervals.sh [THREADS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-data="${ND_DATASETS:-../shared/datasets}"
-if [ ! -f "$data/m4_hourly_train.csv" ]; then
-  echo "skipped: $data/m4_hourly_train.csv not found (M4 Hourly lives in ../shared/datasets)" >&2
-  exit 0
-fi
+source "$(dirname "$0")/m4_common.sh"
 threads="${1:-1}"
-cargo build --release -q -p neuro-divergent-cli
-bin=target/release/neuro-divergent
-out="${ND_BENCH_OUT:-target/bench/m4_hourly}"
-mkdir -p "$out"
 common=(--data "$data/m4_hourly_train.csv" --horizon 48 --input-size 96 --model nhits --scaler robust
         --max-steps 1000 --seed 1 --threads "$threads")
 run() {
