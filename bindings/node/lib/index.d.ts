@@ -13,7 +13,10 @@ export interface SeriesRecord {
   y: number;
 }
 
-/** Long-format data as columns; `y` as a Float64Array is read without copying on the JS side. */
+/**
+ * Long-format data as columns. A Float64Array `y` is read in place by the worker thread: as with
+ * `fs.write`, do not modify it until the returned Promise settles.
+ */
 export interface SeriesColumns {
   unique_id: ArrayLike<string | number>;
   ds: ArrayLike<DsValue>;
@@ -63,7 +66,7 @@ export interface PredictOptions {
   /** Forecast these series instead of those seen at fit time. */
   data?: SeriesData;
   /** Conformal interval levels in percent (adds `-lo-L` / `-hi-L` columns); needs `predictionIntervals` at fit. */
-  level?: number[];
+  level?: number | number[];
   format?: 'records' | 'columns';
 }
 

@@ -9,6 +9,16 @@ const { toColumns, formatForecasts } = require('./data.js');
 const models = require('./models.js');
 const { BaseModel } = require('./base-model.js');
 
+/** Interval levels from a number or an array of numbers (`undefined`: none). */
+function levelsOf(level) {
+  if (level === undefined) return null;
+  const list = Array.isArray(level) ? level : [level];
+  if (!list.every((l) => typeof l === 'number' && Number.isFinite(l))) {
+    throw new NeuroDivergentError(codes.INVALID_CONFIG, `level must be a number or an array of numbers, got ${JSON.stringify(level)}`);
+  }
+  return list;
+}
+
 /** Resolves a native outcome or throws its failure as a NeuroDivergentError. */
 function unwrap(outcome) {
   if (outcome.failure) throw fromFailure(outcome.failure);
@@ -73,6 +83,7 @@ class NeuralForecaster {
     }
     this._data = null;
     this._modelNames = [];
+    this._calls = 0;
   }
 
   /** Forecast column names (`NHITS`, `NHITS1`, ...), known after fit or load. */
@@ -94,8 +105,9 @@ class NeuralForecaster {
       throw new NeuroDivergentError(codes.INVALID_CONFIG, 'predictionIntervals.method must be a string');
     }
     const intervals = pi ? { nWindows: positiveInt(pi.nWindows, 'predictionIntervals.nWindows', 2), method: pi.method } : null;
-    const outcome = await withSignal(options.signal, () => this._native.cancel(), () =>
-      this._native.fit(ids, ds, y, valSize, safeProgress(options.onProgress), intervals),
+    const call = ++this._calls;
+    const outcome = await withSignal(options.signal, () => this._native.cancel(call), () =>
+      this._native.fit(ids, ds, y, valSize, safeProgress(options.onProgress), intervals, call),
     );
     this._data = { ids, ds, y };
     this._modelNames = outcome.modelNames;
@@ -111,7 +123,7 @@ class NeuralForecaster {
     if (options.futrExog !== undefined) {
       throw new NeuroDivergentError(codes.INVALID_CONFIG, 'exogenous variables are not supported yet');
     }
-    const level = options.level === undefined ? null : Array.from(options.level, Number);
+    const level = levelsOf(options.level);
     const cols = options.data === undefined ? null : toColumns(options.data);
     const outcome = unwrap(
       await (cols ? this._native.predict(cols.ids, cols.ds, cols.y, level) : this._native.predict(null, null, null, level)),
@@ -130,8 +142,9 @@ class NeuralForecaster {
     const nWindows = positiveInt(options.nWindows, 'nWindows', 1);
     const stepSize = positiveInt(options.stepSize, 'stepSize', 0);
     const valSize = positiveInt(options.valSize, 'valSize', 0);
-    const outcome = await withSignal(options.signal, () => this._native.cancel(), () =>
-      this._native.crossValidation(cols.ids, cols.ds, cols.y, nWindows, stepSize, valSize, safeProgress(options.onProgress)),
+    const call = ++this._calls;
+    const outcome = await withSignal(options.signal, () => this._native.cancel(call), () =>
+      this._native.crossValidation(cols.ids, cols.ds, cols.y, nWindows, stepSize, valSize, safeProgress(options.onProgress), call),
     );
     this._modelNames = outcome.modelNames;
     return formatForecasts(outcome.forecasts, options.format);
@@ -147,6 +160,7 @@ class NeuralForecaster {
     const forecaster = Object.create(NeuralForecaster.prototype);
     forecaster._native = new native.NativeForecaster([], null);
     forecaster._data = null;
+    forecaster._calls = 0;
     forecaster._modelNames = unwrap(await forecaster._native.load(String(path))).modelNames;
     return forecaster;
   }

@@ -87,6 +87,10 @@ pub struct Outcome {
 
 type Shared = Arc<Mutex<Option<NeuralForecast>>>;
 
+/// The cancel flag of the training call that holds the forecaster, with the caller's call id:
+/// an abort reaches only the call it was meant for.
+type CurrentCall = Arc<Mutex<Option<(u32, Arc<AtomicBool>)>>>;
+
 /// Native forecaster: models, fitted state and the busy / cancel flags.
 #[napi]
 pub struct NativeForecaster {
@@ -94,7 +98,7 @@ pub struct NativeForecaster {
     freq: Option<Freq>,
     state: Shared,
     busy: Arc<AtomicBool>,
-    cancel: Arc<AtomicBool>,
+    current: CurrentCall,
 }
 
 fn build_specs(models: Vec<ModelConfig>) -> Result<Vec<ModelSpec>, Failure> {
@@ -159,34 +163,36 @@ impl NativeForecaster {
             freq,
             state: Arc::new(Mutex::new(None)),
             busy: Arc::new(AtomicBool::new(false)),
-            cancel: Arc::new(AtomicBool::new(false)),
+            current: Arc::new(Mutex::new(None)),
         })
     }
 
-    /// Marks the forecaster busy; `None` when another call is running. A claimed training call
-    /// (`trains`) starts with the cancel flag cleared.
-    fn claim(&self, trains: bool) -> Option<BusyGuard> {
-        let claimed = !self.busy.swap(true, Ordering::AcqRel);
-        if claimed && trains {
-            self.cancel.store(false, Ordering::Release);
-        }
-        claimed.then(|| BusyGuard(self.busy.clone()))
+    /// Marks the forecaster busy; `None` when another call is running.
+    fn claim(&self) -> Option<BusyGuard> {
+        (!self.busy.swap(true, Ordering::AcqRel)).then(|| BusyGuard(self.busy.clone()))
     }
 
-    fn job(&self, kind: JobKind) -> AsyncTask<Job> {
-        let trains = matches!(kind, JobKind::Fit(_) | JobKind::CrossValidation { .. });
+    /// Starts a job; a training job that claims the forecaster registers a fresh cancel flag
+    /// under `call_id`.
+    fn job(&self, kind: JobKind, call_id: Option<u32>) -> AsyncTask<Job> {
+        let guard = self.claim();
+        let cancel = Arc::new(AtomicBool::new(false));
+        if let (Some(_), Some(id)) = (&guard, call_id) {
+            *self.current.lock().expect("call lock") = Some((id, cancel.clone()));
+        }
         AsyncTask::new(Job {
-            guard: self.claim(trains),
+            guard,
             specs: self.specs.clone(),
             freq: self.freq,
             state: self.state.clone(),
-            cancel: self.cancel.clone(),
+            cancel,
             kind: Some(kind),
         })
     }
 
     /// Fits the models on long-format columns.
     #[napi(ts_return_type = "Promise<Outcome>")]
+    #[allow(clippy::too_many_arguments)]
     pub fn fit(
         &self,
         ids: Vec<String>,
@@ -195,14 +201,16 @@ impl NativeForecaster {
         val_size: u32,
         on_progress: Option<ProgressCallback>,
         intervals: Option<IntervalsConfig>,
+        call_id: u32,
     ) -> AsyncTask<Job> {
-        self.job(JobKind::Fit(Training {
+        let training = Training {
             columns: Columns { ids, ds },
             y,
             val_size: val_size as usize,
             progress: on_progress,
             intervals,
-        }))
+        };
+        self.job(JobKind::Fit(training), Some(call_id))
     }
 
     /// Forecasts the series seen at fit time, or those given, with conformal intervals at
@@ -219,13 +227,11 @@ impl NativeForecaster {
             (Some(ids), Some(ds), Some(y)) => Some((Columns { ids, ds }, y)),
             _ => None,
         };
-        self.job(JobKind::Predict {
-            data,
-            levels: levels.unwrap_or_default(),
-        })
+        let levels = levels.unwrap_or_default();
+        self.job(JobKind::Predict { data, levels }, None)
     }
 
-    /// Rolling-origin cross-validation on long-format columns.
+    /// Rolling-origin cross-validation on long-format columns (`step_size` 0: the horizon).
     #[napi(ts_return_type = "Promise<Outcome>")]
     #[allow(clippy::too_many_arguments)]
     pub fn cross_validation(
@@ -237,8 +243,9 @@ impl NativeForecaster {
         step_size: u32,
         val_size: u32,
         on_progress: Option<ProgressCallback>,
+        call_id: u32,
     ) -> AsyncTask<Job> {
-        self.job(JobKind::CrossValidation {
+        let kind = JobKind::CrossValidation {
             training: Training {
                 columns: Columns { ids, ds },
                 y,
@@ -247,26 +254,32 @@ impl NativeForecaster {
                 intervals: None,
             },
             n_windows: n_windows as usize,
-            step_size: step_size as usize,
-        })
+            step_size: (step_size > 0).then_some(step_size as usize),
+        };
+        self.job(kind, Some(call_id))
     }
 
     /// Saves the fitted models to a checkpoint directory.
     #[napi(ts_return_type = "Promise<Outcome>")]
     pub fn save(&self, path: String) -> AsyncTask<Job> {
-        self.job(JobKind::Save { path: path.into() })
+        self.job(JobKind::Save { path: path.into() }, None)
     }
 
     /// Replaces this forecaster's models with those of a checkpoint directory.
     #[napi(ts_return_type = "Promise<Outcome>")]
     pub fn load(&self, path: String) -> AsyncTask<Job> {
-        self.job(JobKind::Load { path: path.into() })
+        self.job(JobKind::Load { path: path.into() }, None)
     }
 
-    /// Asks a running fit or cross-validation to stop; it then fails with `ND_ABORTED`.
+    /// Asks the running fit or cross-validation started as `call_id` to stop; it then fails
+    /// with `ND_ABORTED`. Other calls are not affected.
     #[napi]
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Release);
+    pub fn cancel(&self, call_id: u32) {
+        if let Some((id, flag)) = self.current.lock().expect("call lock").as_ref() {
+            if *id == call_id {
+                flag.store(true, Ordering::Release);
+            }
+        }
     }
 }
 
@@ -301,8 +314,8 @@ pub enum JobKind {
         training: Training,
         /// Number of windows.
         n_windows: usize,
-        /// Distance between cutoffs.
-        step_size: usize,
+        /// Distance between cutoffs (default: the horizon).
+        step_size: Option<usize>,
     },
     /// Write a checkpoint.
     Save {
@@ -350,13 +363,23 @@ fn progress_forwarder(callback: &ProgressCallback) -> impl Fn(&ProgressEvent) + 
 
 impl Job {
     /// Fits fresh models (or cross-validates them, given `(n_windows, step_size)`) and keeps them.
+    /// A forecaster made by `load` refits the models of its checkpoint.
     fn train(
         &self,
         training: Training,
-        windows: Option<(usize, usize)>,
+        windows: Option<(usize, Option<usize>)>,
     ) -> Result<(Option<ForecastColumns>, Vec<String>), Failure> {
         let frame = training.columns.into_frame(&training.y, self.freq)?;
-        let mut nf = NeuralForecast::new(self.specs.clone(), self.freq)?;
+        let specs = if self.specs.is_empty() {
+            let state = self.state.lock().expect("state lock");
+            state
+                .as_ref()
+                .map(|nf| nf.specs().to_vec())
+                .unwrap_or_default()
+        } else {
+            self.specs.clone()
+        };
+        let mut nf = NeuralForecast::new(specs, self.freq)?;
         let options = FitOptions {
             val_size: training.val_size,
             cancel: Some(self.cancel.clone()),
@@ -373,10 +396,13 @@ impl Job {
                 nf.fit(&frame, options, progress)?;
                 None
             }
-            Some((n_windows, step_size)) => Some(
-                nf.cross_validation(&frame, n_windows, step_size, options, progress)?
-                    .into(),
-            ),
+            Some((n_windows, step_size)) => {
+                let step_size = step_size.unwrap_or(nf.horizon());
+                Some(
+                    nf.cross_validation(&frame, n_windows, step_size, options, progress)?
+                        .into(),
+                )
+            }
         };
         let model_names = nf.model_names().to_vec();
         *self.state.lock().expect("state lock") = Some(nf);

@@ -51,6 +51,9 @@ test('conformal prediction intervals via predictionIntervals and level', async (
     (e) => e.code === 'ND_INVALID_CONFIG' && /need calibration/.test(e.message),
   );
   await nf.fit(airPassengers(), { predictionIntervals: { nWindows: 2 } });
+  const [single] = await nf.predict({ level: 80 });
+  assert.ok('NHITS-hi-80' in single);
+  await assert.rejects(nf.predict({ level: '80' }), { code: 'ND_INVALID_CONFIG' });
   const [row] = await nf.predict({ level: [80, 95] });
   assert.deepEqual(Object.keys(row), ['unique_id', 'ds', 'NHITS', 'NHITS-lo-95', 'NHITS-lo-80', 'NHITS-hi-80', 'NHITS-hi-95']);
   assert.ok(row['NHITS-lo-95'] <= row['NHITS-lo-80'] && row['NHITS-lo-80'] <= row.NHITS && row.NHITS <= row['NHITS-hi-80']);
@@ -89,6 +92,8 @@ test('progress events carry step, loss and validation loss', async () => {
 test('cross-validation returns cutoffs and actuals', async () => {
   const nf = new NeuralForecaster({ models: [new MLP({ h: 12, inputSize: 24, maxSteps: 20, hiddenSize: 32 })] });
   await nf.fit(airPassengers());
+  const byHorizon = await nf.crossValidation({ nWindows: 2 });
+  assert.equal(byHorizon[0].cutoff, '1958-12-01');
   const cv = await nf.crossValidation({ nWindows: 2, stepSize: 6 });
   assert.equal(cv.length, 24);
   assert.deepEqual(Object.keys(cv[0]), ['unique_id', 'ds', 'cutoff', 'y', 'MLP']);
@@ -170,6 +175,8 @@ test('checkpoints: Node to CLI and CLI to Node give identical forecasts', async 
     '--input-size', '24', '--max-steps', '20', '--param', 'mlp_units=[[32,32]]', '--threads', '1', '--save', cliDir], { stdio: 'ignore' });
   const loaded = await NeuralForecaster.loadCheckpoint(cliDir);
   assert.deepEqual(loaded.modelNames, ['NHITS']);
+  const refit = await NeuralForecaster.loadCheckpoint(cliDir);
+  assert.equal((await refit.crossValidation({ data: airPassengers(), nWindows: 1 })).length, 12);
   const cliForecast = execFileSync(cliBinary(), ['predict', '--model-dir', cliDir], { encoding: 'utf8' });
   const expected = cliForecast.trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]));
   assert.deepEqual((await loaded.predict()).map((r) => r.NHITS), expected);

@@ -452,6 +452,20 @@ fn bad_arguments_exit_with_2() {
             &["predict", "--model-dir", "/nonexistent/model"],
             "no such checkpoint directory",
         ),
+        (
+            &[
+                "cv",
+                "--data",
+                d,
+                "--horizon",
+                "2",
+                "--n-windows",
+                "3",
+                "--step-size",
+                "18446744073709551615",
+            ],
+            "too large",
+        ),
         (&["forecast", "--horizon", "2"], "--data"),
     ];
     for (args, expected) in cases {

@@ -150,6 +150,18 @@ impl NeuralForecast {
             )));
         }
         let names = unique_names(&specs);
+        for (i, name) in names.iter().enumerate() {
+            if ["unique_id", "ds", "cutoff", "y"].contains(&name.as_str()) {
+                return Err(Error::Config(format!(
+                    "model name '{name}' would clash with a forecast column: choose another alias"
+                )));
+            }
+            if names[..i].contains(name) {
+                return Err(Error::Config(format!(
+                    "two models would both be named '{name}': give them distinct aliases"
+                )));
+            }
+        }
         let columns = specs
             .iter()
             .zip(&names)
@@ -258,7 +270,10 @@ impl NeuralForecast {
     ) -> Result<ConformityScores> {
         settings.validate()?;
         let h = self.horizon();
-        let needed = h * settings.n_windows + 1;
+        let needed = h
+            .checked_mul(settings.n_windows)
+            .and_then(|n| n.checked_add(1))
+            .ok_or_else(|| Error::Config("n_windows is too large".into()))?;
         if let Some(short) = data.series().iter().find(|s| s.y.len() < needed) {
             return Err(Error::Data(format!(
                 "{}: series '{}' has {} observations; conformal intervals with h={h} and \
@@ -539,12 +554,12 @@ impl NeuralForecast {
         }
         let freq = self.check_freq(data)?;
         let h = self.horizon();
-        let test_size = h + step_size * (n_windows - 1);
-        if let Some(short) = data
-            .series()
-            .iter()
-            .find(|s| s.y.len() <= test_size + options.val_size)
-        {
+        let test_size = step_size
+            .checked_mul(n_windows - 1)
+            .and_then(|n| n.checked_add(h))
+            .ok_or_else(|| Error::Config("n_windows x step_size is too large".into()))?;
+        let needed = test_size.saturating_add(options.val_size);
+        if let Some(short) = data.series().iter().find(|s| s.y.len() <= needed) {
             return Err(Error::Data(format!(
                 "{}: series '{}' has {} observations; cross-validation with h={h}, n_windows={n_windows}, \
                  step_size={step_size} and val_size={} needs more than {}",
@@ -552,7 +567,7 @@ impl NeuralForecast {
                 short.id,
                 short.y.len(),
                 options.val_size,
-                test_size + options.val_size
+                needed
             )));
         }
         let train: Vec<&[f64]> = data
@@ -639,6 +654,29 @@ mod tests {
             ModelSpec::new("NHITS", 2, 4).unwrap(),
         ];
         assert_eq!(unique_names(&specs), ["NHITS", "MLP", "NHITS1", "NHITS2"]);
+    }
+
+    #[test]
+    fn aliases_must_give_distinct_non_reserved_names() {
+        let mut aliased = ModelSpec::new("NHITS", 2, 4).unwrap();
+        aliased.alias = Some("NHITS1".into());
+        let specs = vec![
+            aliased,
+            ModelSpec::new("NHITS", 2, 4).unwrap(),
+            ModelSpec::new("NHITS", 2, 4).unwrap(),
+        ];
+        let err = NeuralForecast::new(specs, None).err().unwrap().to_string();
+        assert!(
+            err.contains("two models would both be named 'NHITS1'"),
+            "{err}"
+        );
+        let mut reserved = ModelSpec::new("MLP", 2, 4).unwrap();
+        reserved.alias = Some("y".into());
+        let err = NeuralForecast::new(vec![reserved], None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("model name 'y' would clash"), "{err}");
     }
 
     #[test]

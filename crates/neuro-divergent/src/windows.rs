@@ -214,9 +214,10 @@ impl WindowSampler {
             })
             .collect();
         if padded.iter().all(|p| p.n_windows == 0) {
-            return Err(Error::Data(
-                "no training window: every series needs at least 2 observations".into(),
-            ));
+            return Err(Error::Data(format!(
+                "no training window: the longest training series has {longest} observations; \
+                 at least 2 are needed (lower val_size, or use longer series)"
+            )));
         }
         Ok(WindowSampler {
             shape,
