@@ -361,6 +361,16 @@ fn progress_forwarder(callback: &ProgressCallback) -> impl Fn(&ProgressEvent) + 
     }
 }
 
+/// The fitted models, or an `ND_NOT_FITTED` failure ending with `hint`.
+fn fitted<'a>(
+    state: &'a Option<NeuralForecast>,
+    hint: &str,
+) -> Result<&'a NeuralForecast, Failure> {
+    state
+        .as_ref()
+        .ok_or_else(|| Failure::new("ND_NOT_FITTED", format!("not fitted: {hint}")))
+}
+
 impl Job {
     /// Fits fresh models (or cross-validates them, given `(n_windows, step_size)`) and keeps them.
     /// A forecaster made by `load` refits the models of its checkpoint.
@@ -423,12 +433,7 @@ impl Job {
             JobKind::Fit(training) => self.train(training, None),
             JobKind::Predict { data, levels } => {
                 let state = self.state.lock().expect("state lock");
-                let nf = state.as_ref().ok_or_else(|| {
-                    Failure::new(
-                        "ND_NOT_FITTED",
-                        "not fitted: call fit (or loadCheckpoint) first",
-                    )
-                })?;
+                let nf = fitted(&state, "call fit (or loadCheckpoint) first")?;
                 let frame = match data {
                     Some((columns, y)) => Some(columns.into_frame(&y, nf.fitted_freq())?),
                     None => None,
@@ -443,12 +448,7 @@ impl Job {
             } => self.train(training, Some((n_windows, step_size))),
             JobKind::Save { path } => {
                 let state = self.state.lock().expect("state lock");
-                let nf = state.as_ref().ok_or_else(|| {
-                    Failure::new(
-                        "ND_NOT_FITTED",
-                        "not fitted: nothing to save, call fit first",
-                    )
-                })?;
+                let nf = fitted(&state, "nothing to save, call fit first")?;
                 nf.save(&path)?;
                 Ok((None, names(nf)))
             }

@@ -239,9 +239,8 @@ fn apply_param(specs: &mut [ModelSpec], param: &str) -> Result<()> {
                 .find(|s| target.as_ref().is_none_or(|t| *t == s.model_name()))
                 .unwrap_or(&specs[0]);
             Err(Error::Config(format!(
-                "--param {param}: {} has no parameter '{key}'; its parameters are: {}",
-                first.model_name(),
-                first.param_names().join(", ")
+                "--param {param}: {}",
+                first.unknown_param_message(key)
             )))
         }
     }

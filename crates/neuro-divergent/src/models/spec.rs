@@ -133,7 +133,7 @@ impl ModelSpec {
         };
         match slot {
             Some(slot) => *slot = parsed,
-            None => return Err(Error::Config(self.unknown_key_message(key))),
+            None => return Err(Error::Config(self.unknown_param_message(key))),
         }
         *self = serde_json::from_value(whole).map_err(|e| invalid(&e))?;
         Ok(())
@@ -158,7 +158,8 @@ impl ModelSpec {
         keys
     }
 
-    fn unknown_key_message(&self, key: &str) -> String {
+    /// The message for a parameter name this model does not have, listing the ones it has.
+    pub fn unknown_param_message(&self, key: &str) -> String {
         format!(
             "{} has no parameter '{key}'; its parameters are: {}",
             self.model_name(),
