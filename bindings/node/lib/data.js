@@ -26,9 +26,28 @@ function normalizeDs(value, row) {
   );
 }
 
+const KEYS = new Set(['unique_id', 'ds', 'y']);
+
+/** A value of an exogenous column as a number (NaN when it is not one: an error if used). */
+const toNumber = (v) => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : NaN);
+
+/** The columns of records other than `skip`, named from the first record, as numbers. */
+function recordColumns(records, skip) {
+  const names = records.length ? Object.keys(records[0]).filter((k) => !skip.has(k)) : [];
+  return { names, values: names.map((name) => records.map((r) => toNumber(r[name]))) };
+}
+
+/** The array-like columns of a columns object other than `skip`, as numbers. */
+function objectColumns(data, skip, n) {
+  const names = Object.keys(data).filter((k) => !skip.has(k) && data[k] && data[k].length === n);
+  return { names, values: names.map((name) => Array.from(data[name], toNumber)) };
+}
+
 /**
- * Reads records `[{ unique_id, ds, y }]` or columns `{ unique_id, ds, y }` into
- * `{ ids, ds, y }` with `y` a Float64Array (a Float64Array input is used as is, not copied).
+ * Reads records `[{ unique_id, ds, y, ...exogenous }]` or columns `{ unique_id, ds, y, ... }`
+ * into `{ ids, ds, y, extra }` with `y` a Float64Array (a Float64Array input is used as is, not
+ * copied) and `extra` the other columns as `{ names, values }` (numbers; anything else reads as
+ * NaN, an error only when a model uses that column).
  */
 function toColumns(data) {
   if (Array.isArray(data)) {
@@ -56,7 +75,7 @@ function toColumns(data) {
       ds[i] = normalizeDs(r.ds, i);
       y[i] = r.y;
     }
-    return { ids, ds, y };
+    return { ids, ds, y, extra: recordColumns(data, KEYS) };
   }
   if (data && typeof data === 'object' && 'unique_id' in data && 'ds' in data && 'y' in data) {
     const n = data.y.length;
@@ -69,12 +88,43 @@ function toColumns(data) {
     const ids = Array.from(data.unique_id, String);
     const ds = Array.from(data.ds, normalizeDs);
     const y = data.y instanceof Float64Array ? data.y : Float64Array.from(data.y);
-    return { ids, ds, y };
+    return { ids, ds, y, extra: objectColumns(data, KEYS, n) };
   }
   throw new NeuroDivergentError(
     codes.INVALID_DATA,
     'data must be an array of { unique_id, ds, y } records or columns { unique_id: [], ds: [], y: [] }',
   );
+}
+
+/**
+ * Reads exogenous values keyed by series (`withDs` false: static values) or by series and time
+ * (future values), as records or columns, into the native `{ uniqueId, ds, columns }`.
+ */
+function toKeyed(data, name, withDs) {
+  const keys = withDs ? ['unique_id', 'ds'] : ['unique_id'];
+  const skip = new Set(keys);
+  const shape = `${name} must be records [{ ${keys.join(', ')}, ... }] or columns { ${keys.map((k) => `${k}: []`).join(', ')}, ... }`;
+  if (Array.isArray(data)) {
+    data.forEach((r, i) => {
+      if (r === null || typeof r !== 'object' || !keys.every((k) => k in r)) {
+        throw new NeuroDivergentError(codes.INVALID_DATA, `${name}: row ${i + 1} lacks ${keys.join(' or ')}; ${shape}`);
+      }
+    });
+    return {
+      uniqueId: data.map((r) => String(r.unique_id)),
+      ds: withDs ? data.map((r, i) => normalizeDs(r.ds, i)) : undefined,
+      columns: recordColumns(data, skip),
+    };
+  }
+  if (data && typeof data === 'object' && keys.every((k) => k in data)) {
+    const n = data.unique_id.length;
+    return {
+      uniqueId: Array.from(data.unique_id, String),
+      ds: withDs ? Array.from(data.ds, normalizeDs) : undefined,
+      columns: objectColumns(data, skip, n),
+    };
+  }
+  throw new NeuroDivergentError(codes.INVALID_DATA, shape);
 }
 
 /** Native forecast columns in the requested public shape. */
@@ -104,4 +154,4 @@ function formatForecasts(columns, format) {
   return rows;
 }
 
-module.exports = { toColumns, formatForecasts };
+module.exports = { toColumns, toKeyed, formatForecasts };

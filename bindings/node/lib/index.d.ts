@@ -6,11 +6,12 @@ export { BaseModel, CommonModelOptions } from './base-model';
 /** A `ds` value: a Date, an ISO date/datetime string or an integer time index. */
 export type DsValue = Date | string | number;
 
-/** One long-format observation. */
+/** One long-format observation; other numeric fields are exogenous columns. */
 export interface SeriesRecord {
   unique_id: string | number;
   ds: DsValue;
   y: number;
+  [exogenous: string]: string | number | DsValue;
 }
 
 /**
@@ -21,10 +22,34 @@ export interface SeriesColumns {
   unique_id: ArrayLike<string | number>;
   ds: ArrayLike<DsValue>;
   y: Float64Array | ArrayLike<number>;
+  /** Other columns of the same length are exogenous columns. */
+  [exogenous: string]: ArrayLike<string | number | DsValue>;
 }
 
 /** Data in either shape. */
 export type SeriesData = SeriesRecord[] | SeriesColumns;
+
+/** Static exogenous values: one row per series, `{ unique_id, <column>: number, ... }`. */
+export type StaticData =
+  | Array<{ unique_id: string | number; [column: string]: string | number }>
+  | { unique_id: ArrayLike<string | number>; [column: string]: ArrayLike<string | number> };
+
+/** Future exogenous values over the horizon: `{ unique_id, ds, <column>: number, ... }`. */
+export type FutureData =
+  | Array<{ unique_id: string | number; ds: DsValue; [column: string]: string | number | DsValue }>
+  | {
+      unique_id: ArrayLike<string | number>;
+      ds: ArrayLike<DsValue>;
+      [column: string]: ArrayLike<string | number | DsValue>;
+    };
+
+/** Exogenous columns generated from the data; models list them by name. */
+export interface FeatureOptions {
+  /** Calendar features of `ds`, future columns: `minute`, `hour`, `dayofweek`, `day`, `dayofyear`, `week`, `month`. */
+  calendar?: string[];
+  /** Features of `y`, historic columns: `lag:K` (`y_lagK`), `rolling_mean:W`, `rolling_std:W`, `ema:ALPHA`. */
+  derived?: string[];
+}
 
 /** A training progress report. */
 export interface ProgressEvent {
@@ -58,13 +83,24 @@ export interface FitOptions {
   valSize?: number;
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
+  /** Static exogenous values of the series (needed by models with `statExogList`). */
+  staticData?: StaticData;
   /** Calibrate conformal prediction intervals for the point models (extra cross-validation). */
-  predictionIntervals?: { nWindows?: number; method?: 'conformal_distribution' | 'conformal_error' };
+  predictionIntervals?: {
+    nWindows?: number;
+    method?: 'conformal_distribution' | 'conformal_error';
+    /** Distance between calibration cutoffs (default 1). */
+    stepSize?: number;
+  };
 }
 
 export interface PredictOptions {
   /** Forecast these series instead of those seen at fit time. */
   data?: SeriesData;
+  /** Future exogenous values over the horizon (needed by models with `futrExogList`). */
+  futrData?: FutureData;
+  /** Static values replacing those given at fit time. */
+  staticData?: StaticData;
   /** Conformal interval levels in percent (adds `-lo-L` / `-hi-L` columns); needs `predictionIntervals` at fit. */
   level?: number | number[];
   format?: 'records' | 'columns';
@@ -77,6 +113,8 @@ export interface CrossValidationOptions {
   valSize?: number;
   /** Data to cross-validate (default: the data of the last fit). */
   data?: SeriesData;
+  /** Static values (default: those of the last fit). */
+  staticData?: StaticData;
   format?: 'records' | 'columns';
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
@@ -84,7 +122,7 @@ export interface CrossValidationOptions {
 
 /** Fits models on a panel of series and forecasts them. */
 export declare class NeuralForecaster {
-  constructor(options: { models: BaseModel[]; freq?: string | number });
+  constructor(options: { models: BaseModel[]; freq?: string | number; features?: FeatureOptions });
   /** Forecast column names, known after fit or load. */
   readonly modelNames: string[];
   fit(data: SeriesData, options?: FitOptions): Promise<this>;

@@ -5,7 +5,7 @@
  */
 const native = require('./native.js');
 const { codes, NeuroDivergentError, fromFailure, fromNative } = require('./errors.js');
-const { toColumns, formatForecasts } = require('./data.js');
+const { toColumns, toKeyed, formatForecasts } = require('./data.js');
 const models = require('./models.js');
 const { BaseModel } = require('./base-model.js');
 
@@ -69,19 +69,28 @@ function positiveInt(value, name, fallback) {
 
 class NeuralForecaster {
   /**
-   * @param {{ models: BaseModel[], freq?: string|number }} options
+   * @param {{ models: BaseModel[], freq?: string|number,
+   *           features?: { calendar?: string[], derived?: string[] } }} options
+   *   `features`: exogenous columns generated from the data, which models list by name:
+   *   calendar features of `ds` (`month`, `dayofweek`, `hour`, ...) and features of `y`
+   *   (`lag:12` → `y_lag12`, `rolling_mean:24`, `rolling_std:24`, `ema:0.3`).
    */
   constructor(options) {
-    const { models: list, freq } = options || {};
+    const { models: list, freq, features } = options || {};
     if (!Array.isArray(list) || list.length === 0 || !list.every((m) => m instanceof BaseModel)) {
       throw new NeuroDivergentError(codes.INVALID_CONFIG, 'models must be a non-empty array of model instances (new NHITS({...}), ...)');
     }
     try {
-      this._native = new native.NativeForecaster(list.map((m) => m.toNative()), freq === undefined ? null : String(freq));
+      this._native = new native.NativeForecaster(
+        list.map((m) => m.toNative()),
+        freq === undefined ? null : String(freq),
+        features === undefined ? null : { calendar: features.calendar, derived: features.derived },
+      );
     } catch (err) {
       throw fromNative(err);
     }
     this._data = null;
+    this._statics = undefined;
     this._modelNames = [];
     this._calls = 0;
   }
@@ -95,38 +104,56 @@ class NeuralForecaster {
    * Trains every model.
    * @param data records or columns
    * @param {{ valSize?: number, onProgress?: Function, signal?: AbortSignal,
-   *           predictionIntervals?: { nWindows?: number, method?: string } }} [options]
+   *           staticData?: object,
+   *           predictionIntervals?: { nWindows?: number, method?: string,
+   *                                   stepSize?: number } }} [options]
+   *   `staticData`: static exogenous values, records `[{ unique_id, ... }]` or columns.
    */
   async fit(data, options = {}) {
-    const { ids, ds, y } = toColumns(data);
+    const { ids, ds, y, extra } = toColumns(data);
+    const statics = options.staticData === undefined ? undefined : toKeyed(options.staticData, 'staticData', false);
     const valSize = positiveInt(options.valSize, 'valSize', 0);
     const pi = options.predictionIntervals;
     if (pi && pi.method !== undefined && typeof pi.method !== 'string') {
       throw new NeuroDivergentError(codes.INVALID_CONFIG, 'predictionIntervals.method must be a string');
     }
-    const intervals = pi ? { nWindows: positiveInt(pi.nWindows, 'predictionIntervals.nWindows', 2), method: pi.method } : null;
+    const intervals = pi
+      ? {
+          nWindows: positiveInt(pi.nWindows, 'predictionIntervals.nWindows', 2),
+          method: pi.method,
+          stepSize: positiveInt(pi.stepSize, 'predictionIntervals.stepSize', 1),
+        }
+      : null;
     const call = ++this._calls;
     const outcome = await withSignal(options.signal, () => this._native.cancel(call), () =>
-      this._native.fit(ids, ds, y, valSize, safeProgress(options.onProgress), intervals, call),
+      this._native.fit(ids, ds, y, { extra, statics }, valSize, safeProgress(options.onProgress), intervals, call),
     );
-    this._data = { ids, ds, y };
+    this._data = { ids, ds, y, extra };
+    this._statics = statics;
     this._modelNames = outcome.modelNames;
     return this;
   }
 
   /**
    * Forecasts `h` steps after each series (those of `options.data` when given).
-   * @param {{ data?: object, format?: 'records'|'columns', level?: number[] }} [options]
+   * @param {{ data?: object, futrData?: object, staticData?: object,
+   *           format?: 'records'|'columns', level?: number[] }} [options]
+   *   `futrData`: future exogenous values over the horizon, records `[{ unique_id, ds, ... }]`
+   *   or columns; `staticData` replaces the static values of the fit;
    *   `level`: conformal interval levels (percent); the fit must have used `predictionIntervals`.
    */
   async predict(options = {}) {
-    if (options.futrExog !== undefined) {
-      throw new NeuroDivergentError(codes.INVALID_CONFIG, 'exogenous variables are not supported yet');
-    }
     const level = levelsOf(options.level);
     const cols = options.data === undefined ? null : toColumns(options.data);
+    const exog = {
+      extra: cols ? cols.extra : undefined,
+      statics: options.staticData === undefined ? undefined : toKeyed(options.staticData, 'staticData', false),
+      futr: options.futrData === undefined ? undefined : toKeyed(options.futrData, 'futrData', true),
+    };
     const outcome = unwrap(
-      await (cols ? this._native.predict(cols.ids, cols.ds, cols.y, level) : this._native.predict(null, null, null, level)),
+      await (cols
+        ? this._native.predict(cols.ids, cols.ds, cols.y, exog, level)
+        : this._native.predict(null, null, null, exog, level)),
     );
     return formatForecasts(outcome.forecasts, options.format);
   }
@@ -134,17 +161,24 @@ class NeuralForecaster {
   /**
    * Rolling-origin cross-validation; uses the data of the last fit unless `data` is given.
    * @param {{ nWindows: number, stepSize?: number, valSize?: number, data?: object,
-   *           format?: 'records'|'columns', onProgress?: Function, signal?: AbortSignal }} options
+   *           staticData?: object, format?: 'records'|'columns', onProgress?: Function,
+   *           signal?: AbortSignal }} options
+   *   Future exogenous values come from the data itself; static values from `staticData` or the
+   *   last fit.
    */
   async crossValidation(options = {}) {
     const cols = options.data === undefined ? this._data : toColumns(options.data);
+    const statics = options.staticData === undefined ? this._statics : toKeyed(options.staticData, 'staticData', false);
     if (!cols) throw new NeuroDivergentError(codes.NOT_FITTED, 'crossValidation needs data: pass { data } or call fit first');
     const nWindows = positiveInt(options.nWindows, 'nWindows', 1);
     const stepSize = positiveInt(options.stepSize, 'stepSize', 0);
     const valSize = positiveInt(options.valSize, 'valSize', 0);
     const call = ++this._calls;
     const outcome = await withSignal(options.signal, () => this._native.cancel(call), () =>
-      this._native.crossValidation(cols.ids, cols.ds, cols.y, nWindows, stepSize, valSize, safeProgress(options.onProgress), call),
+      this._native.crossValidation(
+        cols.ids, cols.ds, cols.y, { extra: cols.extra, statics }, nWindows, stepSize, valSize,
+        safeProgress(options.onProgress), call,
+      ),
     );
     this._modelNames = outcome.modelNames;
     return formatForecasts(outcome.forecasts, options.format);
@@ -158,8 +192,9 @@ class NeuralForecaster {
   /** Loads a checkpoint directory written by `saveCheckpoint` or the CLI. */
   static async loadCheckpoint(path) {
     const forecaster = Object.create(NeuralForecaster.prototype);
-    forecaster._native = new native.NativeForecaster([], null);
+    forecaster._native = new native.NativeForecaster([], null, null);
     forecaster._data = null;
+    forecaster._statics = undefined;
     forecaster._calls = 0;
     forecaster._modelNames = unwrap(await forecaster._native.load(String(path))).modelNames;
     return forecaster;

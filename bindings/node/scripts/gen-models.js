@@ -6,8 +6,9 @@ const path = require('node:path');
 const { modelRegistry } = require('../native/binding.js');
 const { toCamel } = require('../lib/base-model.js');
 
-const tsType = (value) => {
+const tsType = (key, value) => {
   if (value === null) return 'number | string | null';
+  if (key.endsWith('_exog_list')) return 'string[]';
   if (Array.isArray(value)) return value.length && Array.isArray(value[0]) ? 'number[][]' : (typeof value[0] === 'string' ? 'string[]' : 'number[]');
   return typeof value;
 };
@@ -23,7 +24,7 @@ for (const model of registry) {
   dts += `/** Options of ${model.name}; unset options take NeuralForecast's defaults. */\nexport interface ${model.name}Options extends CommonModelOptions {\n`;
   for (const p of model.params) {
     const value = JSON.parse(p.defaultJson);
-    dts += `  /** \`${p.key}\`, default ${p.defaultJson} */\n  ${toCamel(p.key)}?: ${tsType(value)};\n`;
+    dts += `  /** \`${p.key}\`, default ${p.defaultJson} */\n  ${toCamel(p.key)}?: ${tsType(p.key, value)};\n`;
   }
   dts += `}\n/** The ${model.name} model. */\nexport declare class ${model.name} extends BaseModel {\n  constructor(options: ${model.name}Options);\n}\n\n`;
 }

@@ -15,10 +15,12 @@ use napi::{Env, Status, Task};
 use napi_derive::napi;
 use neuro_divergent::conformal::{ConformalMethod, PredictionIntervals};
 use neuro_divergent::data::Freq;
+use neuro_divergent::forecast::PredictOptions;
+use neuro_divergent::preprocess::{CalendarFeature, DerivedFeature, FeatureConfig};
 use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast, ProgressEvent};
 
 use crate::errors::Failure;
-use crate::io::{Columns, ForecastColumns, JsDs};
+use crate::io::{Columns, ForecastColumns, JsDs, KeyedColumns, NamedColumns};
 use crate::runtime::ensure_started;
 
 /// One model as the JavaScript layer describes it.
@@ -56,6 +58,8 @@ pub struct IntervalsConfig {
     pub n_windows: u32,
     /// `conformal_distribution` (default) or `conformal_error`.
     pub method: Option<String>,
+    /// Distance between calibration cutoffs (default 1).
+    pub step_size: Option<u32>,
 }
 
 impl IntervalsConfig {
@@ -67,6 +71,7 @@ impl IntervalsConfig {
         Ok(PredictionIntervals {
             n_windows: self.n_windows as usize,
             method,
+            step_size: self.step_size.unwrap_or(1) as usize,
         })
     }
 }
@@ -96,6 +101,7 @@ type CurrentCall = Arc<Mutex<Option<(u32, Arc<AtomicBool>)>>>;
 pub struct NativeForecaster {
     specs: Vec<ModelSpec>,
     freq: Option<Freq>,
+    features: FeatureConfig,
     state: Shared,
     busy: Arc<AtomicBool>,
     current: CurrentCall,
@@ -146,12 +152,23 @@ impl Drop for BusyGuard {
 
 #[napi]
 impl NativeForecaster {
-    /// Validates the model configurations. An empty list makes a forecaster for `load`.
+    /// Validates the model configurations and the generated features. An empty list makes a
+    /// forecaster for `load`.
     #[napi(constructor)]
-    pub fn new(models: Vec<ModelConfig>, freq: Option<String>) -> napi::Result<Self> {
+    pub fn new(
+        models: Vec<ModelConfig>,
+        freq: Option<String>,
+        features: Option<FeatureOptions>,
+    ) -> napi::Result<Self> {
         let specs = build_specs(models).map_err(failure_to_error)?;
+        let features = features
+            .map(FeatureOptions::config)
+            .transpose()
+            .map_err(failure_to_error)?
+            .unwrap_or_default();
         if !specs.is_empty() {
             NeuralForecast::new(specs.clone(), None)
+                .and_then(|nf| nf.with_features(features.clone()))
                 .map_err(|e| failure_to_error(Failure::from(e)))?;
         }
         let freq = freq
@@ -161,6 +178,7 @@ impl NativeForecaster {
         Ok(NativeForecaster {
             specs,
             freq,
+            features,
             state: Arc::new(Mutex::new(None)),
             busy: Arc::new(AtomicBool::new(false)),
             current: Arc::new(Mutex::new(None)),
@@ -184,6 +202,7 @@ impl NativeForecaster {
             guard,
             specs: self.specs.clone(),
             freq: self.freq,
+            features: self.features.clone(),
             state: self.state.clone(),
             cancel,
             kind: Some(kind),
@@ -198,13 +217,20 @@ impl NativeForecaster {
         ids: Vec<String>,
         ds: Vec<JsDs>,
         y: Float64Array,
+        exog: Option<ExogInput>,
         val_size: u32,
         on_progress: Option<ProgressCallback>,
         intervals: Option<IntervalsConfig>,
         call_id: u32,
     ) -> AsyncTask<Job> {
+        let exog = exog.unwrap_or_default();
         let training = Training {
-            columns: Columns { ids, ds },
+            columns: Columns {
+                ids,
+                ds,
+                extra: exog.extra,
+            },
+            statics: exog.statics,
             y,
             val_size: val_size as usize,
             progress: on_progress,
@@ -213,22 +239,38 @@ impl NativeForecaster {
         self.job(JobKind::Fit(training), Some(call_id))
     }
 
-    /// Forecasts the series seen at fit time, or those given, with conformal intervals at
-    /// `levels` when the fit calibrated them.
+    /// Forecasts the series seen at fit time, or those given, with future and static
+    /// exogenous values from `exog` and conformal intervals at `levels` when the fit calibrated
+    /// them.
     #[napi(ts_return_type = "Promise<Outcome>")]
     pub fn predict(
         &self,
         ids: Option<Vec<String>>,
         ds: Option<Vec<JsDs>>,
         y: Option<Float64Array>,
+        exog: Option<ExogInput>,
         levels: Option<Vec<f64>>,
     ) -> AsyncTask<Job> {
+        let exog = exog.unwrap_or_default();
         let data = match (ids, ds, y) {
-            (Some(ids), Some(ds), Some(y)) => Some((Columns { ids, ds }, y)),
+            (Some(ids), Some(ds), Some(y)) => Some((
+                Columns {
+                    ids,
+                    ds,
+                    extra: exog.extra,
+                },
+                y,
+            )),
             _ => None,
         };
         let levels = levels.unwrap_or_default();
-        self.job(JobKind::Predict { data, levels }, None)
+        let kind = JobKind::Predict {
+            data,
+            statics: exog.statics,
+            futr: exog.futr,
+            levels,
+        };
+        self.job(kind, None)
     }
 
     /// Rolling-origin cross-validation on long-format columns (`step_size` 0: the horizon).
@@ -239,15 +281,22 @@ impl NativeForecaster {
         ids: Vec<String>,
         ds: Vec<JsDs>,
         y: Float64Array,
+        exog: Option<ExogInput>,
         n_windows: u32,
         step_size: u32,
         val_size: u32,
         on_progress: Option<ProgressCallback>,
         call_id: u32,
     ) -> AsyncTask<Job> {
+        let exog = exog.unwrap_or_default();
         let kind = JobKind::CrossValidation {
             training: Training {
-                columns: Columns { ids, ds },
+                columns: Columns {
+                    ids,
+                    ds,
+                    extra: exog.extra,
+                },
+                statics: exog.statics,
                 y,
                 val_size: val_size as usize,
                 progress: on_progress,
@@ -283,10 +332,53 @@ impl NativeForecaster {
     }
 }
 
+/// Exogenous inputs of a call: extra data columns, static values per series and future values
+/// over the horizon (predict only).
+#[napi(object)]
+#[derive(Default)]
+pub struct ExogInput {
+    /// Extra numeric columns of the data.
+    pub extra: Option<NamedColumns>,
+    /// Static values: `unique_id` plus one column per static variable.
+    pub statics: Option<KeyedColumns>,
+    /// Future values: `unique_id`, `ds` plus one column per future variable.
+    pub futr: Option<KeyedColumns>,
+}
+
+/// Generated exogenous columns.
+#[napi(object)]
+pub struct FeatureOptions {
+    /// Calendar features of `ds` (`month`, `dayofweek`, `hour`, ...).
+    pub calendar: Option<Vec<String>>,
+    /// Features of `y` (`lag:12`, `rolling_mean:24`, `rolling_std:24`, `ema:0.3`).
+    pub derived: Option<Vec<String>>,
+}
+
+impl FeatureOptions {
+    fn config(self) -> Result<FeatureConfig, Failure> {
+        Ok(FeatureConfig {
+            calendar: self
+                .calendar
+                .unwrap_or_default()
+                .iter()
+                .map(|n| CalendarFeature::parse(n))
+                .collect::<Result<_, _>>()?,
+            derived: self
+                .derived
+                .unwrap_or_default()
+                .iter()
+                .map(|n| DerivedFeature::parse(n))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
 /// Data and options of a training call (fit or cross-validation).
 pub struct Training {
-    /// ids and ds.
+    /// ids, ds and extra columns.
     columns: Columns,
+    /// Static values per series.
+    statics: Option<KeyedColumns>,
     /// Targets, read on the worker thread.
     y: Float64Array,
     /// Validation points per series.
@@ -305,6 +397,10 @@ pub enum JobKind {
     Predict {
         /// New data to forecast, if any.
         data: Option<(Columns, Float64Array)>,
+        /// Static values replacing those of the fit.
+        statics: Option<KeyedColumns>,
+        /// Future exogenous values.
+        futr: Option<KeyedColumns>,
         /// Interval levels (percent); empty for point forecasts only.
         levels: Vec<f64>,
     },
@@ -334,6 +430,7 @@ pub struct Job {
     guard: Option<BusyGuard>,
     specs: Vec<ModelSpec>,
     freq: Option<Freq>,
+    features: FeatureConfig,
     state: Shared,
     cancel: Arc<AtomicBool>,
     kind: Option<JobKind>,
@@ -380,17 +477,22 @@ impl Job {
         windows: Option<(usize, Option<usize>)>,
     ) -> Result<(Option<ForecastColumns>, Vec<String>), Failure> {
         let frame = training.columns.into_frame(&training.y, self.freq)?;
-        let specs = if self.specs.is_empty() {
+        let statics = training
+            .statics
+            .map(|s| s.into_static("staticData"))
+            .transpose()?;
+        let (specs, features) = if self.specs.is_empty() {
             let state = self.state.lock().expect("state lock");
             state
                 .as_ref()
-                .map(|nf| nf.specs().to_vec())
+                .map(|nf| (nf.specs().to_vec(), nf.features().clone()))
                 .unwrap_or_default()
         } else {
-            self.specs.clone()
+            (self.specs.clone(), self.features.clone())
         };
-        let mut nf = NeuralForecast::new(specs, self.freq)?;
+        let mut nf = NeuralForecast::new(specs, self.freq)?.with_features(features)?;
         let options = FitOptions {
+            statics: statics.map(Arc::new),
             val_size: training.val_size,
             cancel: Some(self.cancel.clone()),
             prediction_intervals: training
@@ -431,14 +533,26 @@ impl Job {
         let names = |nf: &NeuralForecast| nf.model_names().to_vec();
         match kind {
             JobKind::Fit(training) => self.train(training, None),
-            JobKind::Predict { data, levels } => {
+            JobKind::Predict {
+                data,
+                statics,
+                futr,
+                levels,
+            } => {
                 let state = self.state.lock().expect("state lock");
                 let nf = fitted(&state, "call fit (or loadCheckpoint) first")?;
                 let frame = match data {
                     Some((columns, y)) => Some(columns.into_frame(&y, nf.fitted_freq())?),
                     None => None,
                 };
-                let forecasts = nf.predict_with_levels(frame.as_ref(), &levels)?;
+                let statics = statics.map(|s| s.into_static("staticData")).transpose()?;
+                let futr = futr.map(|f| f.into_future("futrData")).transpose()?;
+                let forecasts = nf.predict_with(PredictOptions {
+                    data: frame.as_ref(),
+                    futr: futr.as_ref(),
+                    statics: statics.as_ref(),
+                    levels: &levels,
+                })?;
                 Ok((Some(forecasts.into()), names(nf)))
             }
             JobKind::CrossValidation {

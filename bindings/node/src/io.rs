@@ -3,6 +3,7 @@
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 use neuro_divergent::data::{Freq, TimeSeriesFrame, Timestamp};
+use neuro_divergent::exog::{FutureTable, StaticTable};
 use neuro_divergent::Forecasts;
 
 use crate::errors::Failure;
@@ -16,17 +17,84 @@ pub struct Columns {
     pub ids: Vec<String>,
     /// `ds` of each row.
     pub ds: Vec<JsDs>,
+    /// Extra numeric columns (exogenous variables), if any.
+    pub extra: Option<NamedColumns>,
+}
+
+/// Numeric columns by name, one array per name.
+#[napi(object)]
+pub struct NamedColumns {
+    /// Column names.
+    pub names: Vec<String>,
+    /// One array of values per name.
+    pub values: Vec<Vec<f64>>,
+}
+
+impl NamedColumns {
+    /// `(name, values)` pairs.
+    fn into_pairs(self, source: &str) -> Result<Vec<(String, Vec<f64>)>, Failure> {
+        if self.names.len() != self.values.len() {
+            return Err(Failure::new(
+                "ND_INVALID_DATA",
+                format!(
+                    "{source}: {} column names for {} columns",
+                    self.names.len(),
+                    self.values.len()
+                ),
+            ));
+        }
+        Ok(self.names.into_iter().zip(self.values).collect())
+    }
+}
+
+/// Exogenous values keyed by series (static values) or by series and time (future values).
+#[napi(object)]
+pub struct KeyedColumns {
+    /// Series id of each row.
+    pub unique_id: Vec<String>,
+    /// Time of each row (future values only).
+    pub ds: Option<Vec<JsDs>>,
+    /// The value columns.
+    pub columns: NamedColumns,
+}
+
+impl KeyedColumns {
+    /// Static values per series (`source` names them in errors).
+    pub fn into_static(self, source: &str) -> Result<StaticTable, Failure> {
+        let columns = self.columns.into_pairs(source)?;
+        Ok(StaticTable::from_columns(
+            source,
+            &self.unique_id,
+            &columns,
+        )?)
+    }
+
+    /// Future values per series and time (`source` names them in errors).
+    pub fn into_future(self, source: &str) -> Result<FutureTable, Failure> {
+        let ds = parse_all_ds(
+            source,
+            &self.unique_id,
+            self.ds.as_deref().unwrap_or_default(),
+        )?;
+        let columns = self.columns.into_pairs(source)?;
+        Ok(FutureTable::from_columns(
+            source,
+            &self.unique_id,
+            &ds,
+            &columns,
+        )?)
+    }
 }
 
 /// Source name used in error messages about JavaScript data.
 const SOURCE: &str = "data";
 
-fn parse_ds(value: &JsDs, row: usize, id: &str) -> Result<Timestamp, Failure> {
+fn parse_ds(source: &str, value: &JsDs, row: usize, id: &str) -> Result<Timestamp, Failure> {
     let invalid = |shown: String| {
         Failure::new(
             "ND_INVALID_DATA",
             format!(
-                "{SOURCE}: row {}: series '{id}': ds {shown} is neither an integer nor a date \
+                "{source}: row {}: series '{id}': ds {shown} is neither an integer nor a date \
                  (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)",
                 row + 1
             ),
@@ -41,19 +109,27 @@ fn parse_ds(value: &JsDs, row: usize, id: &str) -> Result<Timestamp, Failure> {
     }
 }
 
+/// Every `ds` of `ids`' rows, parsed.
+fn parse_all_ds(source: &str, ids: &[String], ds: &[JsDs]) -> Result<Vec<Timestamp>, Failure> {
+    ds.iter()
+        .enumerate()
+        .map(|(row, value)| {
+            let id = ids.get(row).map_or("", String::as_str);
+            parse_ds(source, value, row, id)
+        })
+        .collect()
+}
+
 impl Columns {
     /// Validates the columns into a frame; `y` is copied once, into the frame.
     pub fn into_frame(self, y: &[f64], freq: Option<Freq>) -> Result<TimeSeriesFrame, Failure> {
-        let ds = self
-            .ds
-            .iter()
-            .enumerate()
-            .map(|(row, value)| {
-                let id = self.ids.get(row).map_or("", String::as_str);
-                parse_ds(value, row, id)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        TimeSeriesFrame::from_columns(SOURCE, &self.ids, &ds, y, freq).map_err(Failure::from)
+        let ds = parse_all_ds(SOURCE, &self.ids, &self.ds)?;
+        let extra = match self.extra {
+            Some(columns) => columns.into_pairs(SOURCE)?,
+            None => Vec::new(),
+        };
+        TimeSeriesFrame::from_columns_with_extra(SOURCE, &self.ids, &ds, y, &extra, freq)
+            .map_err(Failure::from)
     }
 }
 

@@ -18,7 +18,8 @@ pub struct ParamInfo {
 pub struct ModelInfo {
     /// Model name (`NHITS`, ...).
     pub name: String,
-    /// Every hyperparameter except `h`, `input_size` and `alias`.
+    /// Every hyperparameter except `h`, `input_size` and `alias` (the exogenous lists only for
+    /// models that read exogenous inputs).
     pub params: Vec<ParamInfo>,
 }
 
@@ -45,6 +46,14 @@ pub fn model_registry() -> Vec<ModelInfo> {
                         }
                     }));
                 }
+            }
+            if spec.reads_exogenous() {
+                params.extend(
+                    ["hist_exog_list", "futr_exog_list", "stat_exog_list"].map(|key| ParamInfo {
+                        key: key.to_string(),
+                        default_json: "[]".to_string(),
+                    }),
+                );
             }
             params.sort_by(|a, b| a.key.cmp(&b.key));
             ModelInfo {

@@ -208,3 +208,51 @@ test('the TypeScript quickstart type-checks, runs and prints the CLI forecasts f
   const parse = (text) => text.trim().split('\n').map((line) => line.split(',').map((v, i) => (i === 2 && v !== 'NHITS' ? Number(v) : v)));
   assert.deepEqual(parse(out), parse(cli));
 });
+
+test('exogenous columns, static and future values and calendar features', async () => {
+  // y = level + 10 * promo, with promo known ahead.
+  const promo = (t) => ((t * 37 + 11) % 7 < 3 ? 1 : 0);
+  const day = (t) => new Date(Date.UTC(2024, 0, 1 + t));
+  const data = [];
+  const futrData = [];
+  for (const [id, level] of [['a', 20], ['b', 50]]) {
+    for (let t = 0; t < 60; t++) data.push({ unique_id: id, ds: day(t), y: level + 10 * promo(t), promo: promo(t) });
+    for (let t = 60; t < 64; t++) futrData.push({ unique_id: id, ds: day(t), promo: promo(t) });
+  }
+  const staticData = [{ unique_id: 'a', level: 20 }, { unique_id: 'b', level: 50 }];
+  const model = new MLP({ h: 4, inputSize: 8, maxSteps: 40, hiddenSize: 16, futrExogList: ['promo'], statExogList: ['level'] });
+  assert.deepEqual(model.params, { hidden_size: 16, max_steps: 40, futr_exog_list: ['promo'], stat_exog_list: ['level'] });
+  const nf = new NeuralForecaster({ models: [model] });
+  await nf.fit(data, { staticData });
+  await assert.rejects(nf.predict(), (e) => e.code === codes.INVALID_DATA && /future exogenous column 'promo'/.test(e.message));
+  await assert.rejects(
+    nf.predict({ futrData: futrData.slice(0, 2) }),
+    (e) => e.code === codes.INVALID_DATA && /futrData: series 'a' has no future value of 'promo' at ds 2024-03-03/.test(e.message),
+  );
+  const rows = await nf.predict({ futrData });
+  assert.equal(rows.length, 8);
+  assert.ok(rows.every((r) => Number.isFinite(r.MLP)));
+  const cv = await nf.crossValidation({ nWindows: 2, stepSize: 4 });
+  assert.equal(cv.length, 16);
+
+  await assert.rejects(
+    new NeuralForecaster({ models: [model] }).fit(data, { staticData: [...staticData, { unique_id: 'c', level: 1 }] }),
+    (e) => e.code === codes.INVALID_DATA && /series 'c', which is not in the data/.test(e.message),
+  );
+  const broken = data.map((r, i) => (i === 5 ? { ...r, promo: 'n/a' } : r));
+  await assert.rejects(
+    new NeuralForecaster({ models: [model] }).fit(broken, { staticData }),
+    (e) => e.code === codes.INVALID_DATA && /series 'a' at ds 2024-01-06: exogenous column 'promo' holds 'NaN'/.test(e.message),
+  );
+
+  const calendar = new NeuralForecaster({
+    models: [new NHITS({ ...small, futrExogList: ['month'], histExogList: ['y_lag12'] })],
+    features: { calendar: ['month'], derived: ['lag:12'] },
+  });
+  await calendar.fit(airPassengers());
+  assert.equal((await calendar.predict()).length, 12);
+  assert.throws(
+    () => new NeuralForecaster({ models: [new NHITS(small)], features: { calendar: ['season'] } }),
+    (e) => e.code === codes.INVALID_CONFIG && /unknown calendar feature 'season'/.test(e.message),
+  );
+});

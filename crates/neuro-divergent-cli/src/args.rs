@@ -52,9 +52,34 @@ pub struct ModelArgs {
     /// Forecast horizon h.
     #[arg(long)]
     pub horizon: usize,
-    /// Comma-separated models: nhits, nbeats, mlp.
+    /// Comma-separated models: nhits, nbeats, nbeatsx, mlp.
     #[arg(long, default_value = "nhits", value_delimiter = ',')]
     pub model: Vec<String>,
+    /// Historic exogenous columns of the data (comma-separated), read by every model that takes
+    /// exogenous inputs (MLP, NHITS, NBEATSx).
+    #[arg(long, value_delimiter = ',')]
+    pub hist_exog: Vec<String>,
+    /// Future exogenous columns of the data (comma-separated); forecasting needs their values
+    /// over the horizon (--futr).
+    #[arg(long, value_delimiter = ',')]
+    pub futr_exog: Vec<String>,
+    /// Static exogenous columns (comma-separated) of the --static file.
+    #[arg(long, value_delimiter = ',')]
+    pub stat_exog: Vec<String>,
+    /// Static values: CSV with unique_id and one numeric column per static variable.
+    #[arg(long = "static", value_name = "FILE.csv")]
+    pub statics: Option<PathBuf>,
+    /// Future exogenous values over the horizon: CSV with unique_id, ds and the future columns.
+    #[arg(long, value_name = "FILE.csv")]
+    pub futr: Option<PathBuf>,
+    /// Calendar features generated from ds as future exogenous columns (comma-separated):
+    /// minute, hour, dayofweek, day, dayofyear, week, month.
+    #[arg(long, value_delimiter = ',')]
+    pub calendar: Vec<String>,
+    /// Features of y generated as historic exogenous columns (comma-separated): lag:K,
+    /// rolling_mean:W, rolling_std:W, ema:ALPHA.
+    #[arg(long, value_delimiter = ',')]
+    pub features: Vec<String>,
     /// Frequency alias (H, D, W, M, MS, Q, Y, 15min, ... or an integer step for integer ds);
     /// inferred from the data when omitted.
     #[arg(long)]
@@ -100,6 +125,10 @@ pub struct ModelArgs {
     /// Calibration windows of the conformal intervals.
     #[arg(long, default_value_t = 2)]
     pub conformal_windows: usize,
+    /// Distance between the calibration cutoffs (1 as NeuralForecast; the horizon for windows
+    /// that do not overlap).
+    #[arg(long, default_value_t = 1)]
+    pub conformal_step: usize,
     /// conformal_distribution or conformal_error.
     #[arg(long, default_value = "conformal_distribution")]
     pub conformal_method: String,
@@ -109,6 +138,9 @@ pub struct ModelArgs {
     /// Save the fitted models to this directory.
     #[arg(long)]
     pub save: Option<PathBuf>,
+    /// Draw history, forecasts and interval bands of a few series to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
 }
 
 /// Options of `predict`.
@@ -123,6 +155,12 @@ pub struct PredictArgs {
     /// Conformal interval levels in percent (the models must have been fitted with --levels).
     #[arg(long, value_delimiter = ',')]
     pub levels: Vec<f64>,
+    /// Future exogenous values over the horizon: CSV with unique_id, ds and the future columns.
+    #[arg(long, value_name = "FILE.csv")]
+    pub futr: Option<PathBuf>,
+    /// Static values replacing those saved with the models (CSV: unique_id, columns).
+    #[arg(long = "static", value_name = "FILE.csv")]
+    pub statics: Option<PathBuf>,
     /// Output CSV (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,

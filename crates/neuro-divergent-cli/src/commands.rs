@@ -3,11 +3,14 @@
 use std::fs;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use neuro_divergent::conformal::{ConformalMethod, PredictionIntervals};
 use neuro_divergent::data::{read_csv, Freq, TimeSeriesFrame};
 use neuro_divergent::evaluate::{evaluate, read_value_table, EvaluationRow, Metric};
-use neuro_divergent::preprocess::ScalerType;
+use neuro_divergent::exog::{FutureTable, StaticTable};
+use neuro_divergent::forecast::PredictOptions;
+use neuro_divergent::preprocess::{CalendarFeature, DerivedFeature, FeatureConfig, ScalerType};
 use neuro_divergent::{Error, FitOptions, Forecasts, ModelSpec, NeuralForecast, Result};
 
 use crate::args::{Cli, Command, CvArgs, EvaluateArgs, ModelArgs, PredictArgs};
@@ -27,13 +30,52 @@ pub fn run(cli: Cli) -> Result<()> {
 
 fn forecast(args: &ModelArgs) -> Result<()> {
     let (mut nf, frame) = prepare(args)?;
+    let futr = read_optional(args.futr.as_deref(), FutureTable::read_csv)?;
+    if futr.is_none() {
+        check_no_future_file_needed(&nf)?;
+    }
+    if let Some(path) = &args.plot {
+        crate::plotting::check_path(path)?;
+    }
     train(&mut nf, &frame, args)?;
-    let forecasts = nf.predict_with_levels(None, &args.levels)?;
+    let forecasts = nf.predict_with(PredictOptions {
+        futr: futr.as_ref(),
+        levels: &args.levels,
+        ..PredictOptions::default()
+    })?;
     write_forecasts(&forecasts, args.out.as_deref())?;
+    if let Some(path) = &args.plot {
+        crate::plotting::plot_forecasts(path, &frame, &forecasts)?;
+    }
     if let Some(dir) = &args.save {
         nf.save(dir)?;
     }
     Ok(())
+}
+
+/// Fails before training when a model reads future columns that only a `--futr` file can give.
+fn check_no_future_file_needed(nf: &NeuralForecast) -> Result<()> {
+    let generated = nf.features().names();
+    for spec in nf.specs() {
+        if let Some(name) = spec
+            .exog
+            .futr_exog_list
+            .iter()
+            .find(|n| !generated.contains(n))
+        {
+            return Err(Error::Config(format!(
+                "{}: future exogenous column '{name}' needs its values over the horizon: pass \
+                 --futr FILE.csv",
+                spec.display_name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the file at `path` with `read`, when a path is given.
+fn read_optional<T>(path: Option<&Path>, read: fn(&Path) -> Result<T>) -> Result<Option<T>> {
+    path.map(read).transpose()
 }
 
 fn fit(args: &ModelArgs) -> Result<()> {
@@ -54,7 +96,14 @@ fn predict(args: &PredictArgs) -> Result<()> {
         Some(path) => Some(read_csv(path, nf.fitted_freq())?),
         None => None,
     };
-    let forecasts = nf.predict_with_levels(frame.as_ref(), &args.levels)?;
+    let futr = read_optional(args.futr.as_deref(), FutureTable::read_csv)?;
+    let statics = read_optional(args.statics.as_deref(), StaticTable::read_csv)?;
+    let forecasts = nf.predict_with(PredictOptions {
+        data: frame.as_ref(),
+        futr: futr.as_ref(),
+        statics: statics.as_ref(),
+        levels: &args.levels,
+    })?;
     write_forecasts(&forecasts, args.out.as_deref())
 }
 
@@ -141,9 +190,61 @@ fn print_evaluation(rows: &[EvaluationRow]) {
 fn prepare(args: &ModelArgs) -> Result<(NeuralForecast, TimeSeriesFrame)> {
     let freq = args.freq.as_deref().map(Freq::parse).transpose()?;
     let specs = model_specs(args)?;
-    let nf = NeuralForecast::new(specs, freq)?;
+    let nf = NeuralForecast::new(specs, freq)?.with_features(feature_config(args)?)?;
     let frame = read_csv(&args.data, freq)?;
     Ok((nf, frame))
+}
+
+/// The generated features requested by `--calendar` and `--features`.
+fn feature_config(args: &ModelArgs) -> Result<FeatureConfig> {
+    Ok(FeatureConfig {
+        calendar: args
+            .calendar
+            .iter()
+            .map(|n| CalendarFeature::parse(n))
+            .collect::<Result<_>>()?,
+        derived: args
+            .features
+            .iter()
+            .map(|f| DerivedFeature::parse(f))
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// Adds the exogenous columns of `--hist-exog`, `--futr-exog`, `--stat-exog`, `--features` and
+/// `--calendar` to every model that reads exogenous inputs.
+fn apply_exog_options(specs: &mut [ModelSpec], args: &ModelArgs) -> Result<()> {
+    let features = feature_config(args)?;
+    let hist: Vec<String> = args
+        .hist_exog
+        .iter()
+        .cloned()
+        .chain(features.derived.iter().map(DerivedFeature::name))
+        .collect();
+    let futr: Vec<String> = args
+        .futr_exog
+        .iter()
+        .cloned()
+        .chain(features.calendar.iter().map(|f| f.name().to_string()))
+        .collect();
+    if hist.is_empty() && futr.is_empty() && args.stat_exog.is_empty() {
+        return Ok(());
+    }
+    if !specs.iter().any(ModelSpec::reads_exogenous) {
+        return Err(Error::Config(
+            "exogenous columns were given but none of the models reads them: use mlp, nhits or \
+             nbeatsx"
+                .into(),
+        ));
+    }
+    for spec in specs.iter_mut().filter(|s| s.reads_exogenous()) {
+        spec.exog.hist_exog_list.extend(hist.iter().cloned());
+        spec.exog.futr_exog_list.extend(futr.iter().cloned());
+        spec.exog
+            .stat_exog_list
+            .extend(args.stat_exog.iter().cloned());
+    }
+    Ok(())
 }
 
 fn train(nf: &mut NeuralForecast, frame: &TimeSeriesFrame, args: &ModelArgs) -> Result<()> {
@@ -162,11 +263,13 @@ fn fit_options(args: &ModelArgs) -> Result<FitOptions> {
         Some(PredictionIntervals {
             n_windows: args.conformal_windows,
             method: ConformalMethod::parse(&args.conformal_method)?,
+            step_size: args.conformal_step,
         })
     };
     Ok(FitOptions {
         val_size: args.val_size,
         prediction_intervals,
+        statics: read_optional(args.statics.as_deref(), StaticTable::read_csv)?.map(Arc::new),
         ..FitOptions::default()
     })
 }
@@ -198,6 +301,7 @@ fn model_specs(args: &ModelArgs) -> Result<Vec<ModelSpec>> {
             .unwrap_or(t.early_stop_patience_steps);
         t.random_seed = args.seed.unwrap_or(t.random_seed);
     }
+    apply_exog_options(&mut specs, args)?;
     for param in &args.params {
         apply_param(&mut specs, param)?;
     }
@@ -213,13 +317,13 @@ fn apply_param(specs: &mut [ModelSpec], param: &str) -> Result<()> {
         .split_once('=')
         .ok_or_else(|| Error::Config(format!("--param '{param}' must look like KEY=VALUE")))?;
     let (target, key) = match key.split_once('.') {
-        Some((model, key)) => (Some(model.trim().to_ascii_uppercase()), key.trim()),
+        Some((model, key)) => (Some(model.trim().to_string()), key.trim()),
         None => (None, key.trim()),
     };
     let mut applied = false;
     for spec in specs.iter_mut() {
         let selected = target.as_ref().is_none_or(|t| {
-            *t == spec.model_name() || *t == spec.display_name().to_ascii_uppercase()
+            t.eq_ignore_ascii_case(spec.model_name()) || t.eq_ignore_ascii_case(spec.display_name())
         });
         if selected && spec.has_param(key) {
             spec.set_param(key, value.trim())?;
@@ -230,13 +334,17 @@ fn apply_param(specs: &mut [ModelSpec], param: &str) -> Result<()> {
         return Ok(());
     }
     match target {
-        Some(t) if !specs.iter().any(|s| s.model_name() == t) => Err(Error::Config(format!(
-            "--param {param}: no model named {t} was requested"
-        ))),
+        Some(t) if !specs.iter().any(|s| t.eq_ignore_ascii_case(s.model_name())) => Err(
+            Error::Config(format!("--param {param}: no model named {t} was requested")),
+        ),
         _ => {
             let first = specs
                 .iter()
-                .find(|s| target.as_ref().is_none_or(|t| *t == s.model_name()))
+                .find(|s| {
+                    target
+                        .as_ref()
+                        .is_none_or(|t| t.eq_ignore_ascii_case(s.model_name()))
+                })
                 .unwrap_or(&specs[0]);
             Err(Error::Config(format!(
                 "--param {param}: {}",

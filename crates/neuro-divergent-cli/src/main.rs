@@ -4,6 +4,8 @@
 mod args;
 mod bench;
 mod commands;
+mod plot;
+mod plotting;
 mod progress;
 
 use std::process::ExitCode;

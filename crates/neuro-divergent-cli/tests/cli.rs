@@ -479,3 +479,118 @@ fn bad_arguments_exit_with_2() {
         assert!(stdout(&out).is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn forecast_draws_a_plot_with_interval_bands() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["plot.svg", "plot.png"] {
+        let path = dir.path().join(name);
+        let out = run_small(
+            "forecast",
+            &["nhits"],
+            &["--levels", "80,95", "--plot", path.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            std::fs::metadata(&path).unwrap().len() > 1000,
+            "{name} is too small"
+        );
+        if name.ends_with(".svg") {
+            let svg = std::fs::read_to_string(&path).unwrap();
+            for text in ["AirPassengers", "NHITS 80%", "NHITS 95%", "history"] {
+                assert!(svg.contains(text), "{text} not in the SVG");
+            }
+        }
+    }
+    let bad = dir.path().join("plot.jpg");
+    let out = run_small("forecast", &["nhits"], &["--plot", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("must end in .svg or .png"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn exogenous_options_reach_the_models() {
+    let dir = tempfile::tempdir().unwrap();
+    // Calendar and lag features need no extra files.
+    let out = run_small(
+        "forecast",
+        &["nhits", "mlp"],
+        &["--calendar", "month", "--features", "lag:12,rolling_mean:3"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 1 + 12);
+
+    // A data column as future exogenous needs its future values before any training.
+    let data = dir.path().join("data.csv");
+    let mut text = String::from("unique_id,ds,y,promo\n");
+    for t in 0..60 {
+        text.push_str(&format!("s,{},{},{}\n", t + 1, 10 + t % 7, t % 2));
+    }
+    std::fs::write(&data, text).unwrap();
+    let base = [
+        "forecast",
+        "--data",
+        data.to_str().unwrap(),
+        "--horizon",
+        "3",
+        "--input-size",
+        "6",
+        "--model",
+        "mlp",
+        "--param",
+        "hidden_size=16",
+        "--max-steps",
+        "20",
+        "--threads",
+        "1",
+        "--futr-exog",
+        "promo",
+    ];
+    let out = run(&base);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("pass --futr FILE.csv"),
+        "{}",
+        stderr(&out)
+    );
+    let futr = dir.path().join("futr.csv");
+    std::fs::write(&futr, "unique_id,ds,promo\ns,61,0\ns,62,1\n").unwrap();
+    let mut short = base.to_vec();
+    short.extend(["--futr", futr.to_str().unwrap()]);
+    let out = run(&short);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("series 's' has no future value of 'promo' at ds 63"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&futr, "unique_id,ds,promo\ns,61,0\ns,62,1\ns,63,0\n").unwrap();
+    let out = run(&short);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Static values: an id the data lacks is a typo worth reporting.
+    let statics = dir.path().join("static.csv");
+    std::fs::write(&statics, "unique_id,size\ns,1\nt,2\n").unwrap();
+    let mut with_static = short.clone();
+    with_static.extend(["--stat-exog", "size", "--static", statics.to_str().unwrap()]);
+    let out = run(&with_static);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("series 't', which is not in the data"),
+        "{}",
+        stderr(&out)
+    );
+
+    // NBEATS reads no exogenous columns.
+    let out = run_small("forecast", &["nbeats"], &["--hist-exog", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("none of the models reads them"),
+        "{}",
+        stderr(&out)
+    );
+}

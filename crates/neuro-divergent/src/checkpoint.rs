@@ -18,8 +18,10 @@ use sha2::{Digest, Sha256};
 use crate::conformal::ConformityScores;
 use crate::data::Freq;
 use crate::error::{Error, Result};
+use crate::exog::StaticTable;
 use crate::forecast::{FittedModel, FittedState, NeuralForecast, SeriesTail};
 use crate::models::ModelSpec;
+use crate::preprocess::FeatureConfig;
 
 /// Identifies our manifests.
 const FORMAT: &str = "neuro-divergent-checkpoint";
@@ -49,6 +51,10 @@ struct Body {
     series: Vec<SeriesTail>,
     #[serde(default)]
     conformity: Option<ConformityScores>,
+    #[serde(default)]
+    features: FeatureConfig,
+    #[serde(default)]
+    statics: Option<StaticTable>,
 }
 
 fn checkpoint_error(path: &Path, message: impl Into<String>) -> Error {
@@ -125,6 +131,8 @@ impl NeuralForecast {
             weights_sha256,
             series: state.tails.clone(),
             conformity: state.conformity.clone(),
+            features: self.features().clone(),
+            statics: state.statics.clone(),
         };
         let body_text = serde_json::to_string_pretty(&body)
             .map_err(|e| checkpoint_error(dir, format!("cannot serialise manifest: {e}")))?;
@@ -199,7 +207,8 @@ impl NeuralForecast {
             .map_err(|e| checkpoint_error(&manifest_path, format!("corrupt manifest: {e}")))?;
         let weights = read_weights(dir, &body)?;
 
-        let mut forecaster = NeuralForecast::new(body.models.clone(), None)?;
+        let mut forecaster =
+            NeuralForecast::new(body.models.clone(), None)?.with_features(body.features.clone())?;
         let mut models = Vec::with_capacity(body.models.len());
         for (i, spec) in body.models.iter().enumerate() {
             let built = spec.build()?;
@@ -237,6 +246,7 @@ impl NeuralForecast {
             date_only: body.date_only,
             tails: body.series,
             conformity: body.conformity,
+            statics: body.statics,
         });
         Ok(forecaster)
     }

@@ -1,7 +1,8 @@
 //! Conformal prediction intervals for point models, as NeuralForecast's `PredictionIntervals`:
-//! at fit time a rolling cross-validation (`n_windows` cutoffs one step apart, models trained
-//! without the last `h + n_windows - 1` points) records each series' absolute errors per horizon
-//! step; at predict time they turn point forecasts into intervals for the requested levels.
+//! at fit time a rolling cross-validation (`n_windows` cutoffs `step_size` apart, models trained
+//! without the last `h + step_size * (n_windows - 1)` points) records each series' absolute
+//! errors per horizon step; at predict time they turn point forecasts into intervals for the
+//! requested levels.
 
 use std::collections::HashMap;
 
@@ -40,6 +41,14 @@ pub struct PredictionIntervals {
     pub n_windows: usize,
     /// How errors become intervals.
     pub method: ConformalMethod,
+    /// Distance between calibration cutoffs (NeuralForecast's default 1; the horizon gives
+    /// windows that do not overlap).
+    #[serde(default = "one_step")]
+    pub step_size: usize,
+}
+
+fn one_step() -> usize {
+    1
 }
 
 impl Default for PredictionIntervals {
@@ -47,6 +56,7 @@ impl Default for PredictionIntervals {
         PredictionIntervals {
             n_windows: 2,
             method: ConformalMethod::ConformalDistribution,
+            step_size: 1,
         }
     }
 }
@@ -57,6 +67,11 @@ impl PredictionIntervals {
         if self.n_windows < 2 {
             return Err(Error::Config(
                 "conformal intervals need at least two windows (n_windows >= 2)".into(),
+            ));
+        }
+        if self.step_size == 0 {
+            return Err(Error::Config(
+                "conformal intervals need step_size >= 1".into(),
             ));
         }
         Ok(())
@@ -155,6 +170,7 @@ mod tests {
             settings: PredictionIntervals {
                 n_windows: 2,
                 method,
+                step_size: 1,
             },
             h: 1,
             scores: HashMap::from([("M".to_string(), by_series)]),

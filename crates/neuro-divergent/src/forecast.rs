@@ -1,18 +1,23 @@
 //! `NeuralForecast`: fits several models on a panel, forecasts every series, and runs rolling
 //! cross-validation. The CLI and the Node package are thin wrappers around it.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use candle_core::Device;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 
 use crate::conformal::{ConformityScores, PredictionIntervals};
 use crate::data::{Freq, TimeSeriesFrame, Timestamp};
 use crate::error::{Error, Result};
+use crate::exog::{FutureTable, Needs, Panel, StaticTable};
 use crate::models::{BuiltModel, ModelSpec};
+use crate::preprocess::FeatureConfig;
 use crate::train::{train_model, ProgressFn, TrainReport, TrainingData};
-use crate::windows::inference_batch;
+use crate::windows::{inference_batch, SeriesView};
 
 /// Options of [`NeuralForecast::fit`].
 #[derive(Debug, Clone, Default)]
@@ -24,6 +29,23 @@ pub struct FitOptions {
     /// Calibrate conformal prediction intervals for the point models (an extra
     /// cross-validation before the fit).
     pub prediction_intervals: Option<PredictionIntervals>,
+    /// Static exogenous values per series (needed when a model has a `stat_exog_list`); they
+    /// are kept with the fitted models.
+    pub statics: Option<Arc<StaticTable>>,
+}
+
+/// What [`NeuralForecast::predict_with`] forecasts from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PredictOptions<'a> {
+    /// Forecast after the end of these series instead of those seen at fit time.
+    pub data: Option<&'a TimeSeriesFrame>,
+    /// Future exogenous values over the horizon (needed when a model has a `futr_exog_list`
+    /// beyond calendar features).
+    pub futr: Option<&'a FutureTable>,
+    /// Static values replacing those given at fit time (needed for series not seen then).
+    pub statics: Option<&'a StaticTable>,
+    /// Conformal interval levels in percent (needs a fit with prediction intervals).
+    pub levels: &'a [f64],
 }
 
 /// One fitted model.
@@ -41,6 +63,9 @@ pub struct SeriesTail {
     pub last_ds: Timestamp,
     /// The last observations (as many as the longest `input_size`).
     pub values: Vec<f64>,
+    /// The temporal exogenous columns over the same points, by name.
+    #[serde(default)]
+    pub exog: BTreeMap<String, Vec<f32>>,
 }
 
 /// Everything fitting produced.
@@ -50,6 +75,7 @@ pub(crate) struct FittedState {
     pub(crate) date_only: bool,
     pub(crate) tails: Vec<SeriesTail>,
     pub(crate) conformity: Option<ConformityScores>,
+    pub(crate) statics: Option<StaticTable>,
 }
 
 /// Forecasts in long format: one row per series and step, one column per model.
@@ -128,6 +154,7 @@ pub struct NeuralForecast {
     names: Vec<String>,
     columns: Vec<String>,
     freq: Option<Freq>,
+    features: FeatureConfig,
     pub(crate) fitted: Option<FittedState>,
 }
 
@@ -172,8 +199,54 @@ impl NeuralForecast {
             names,
             columns,
             freq,
+            features: FeatureConfig::default(),
             fitted: None,
         })
+    }
+
+    /// Generates exogenous columns (calendar features, features of `y`) that the models can
+    /// list by name; checked against the models' lists.
+    pub fn with_features(mut self, features: FeatureConfig) -> Result<NeuralForecast> {
+        Needs::of(&self.specs, &features)?;
+        self.features = features;
+        Ok(self)
+    }
+
+    /// The generated exogenous columns.
+    pub fn features(&self) -> &FeatureConfig {
+        &self.features
+    }
+
+    fn needs(&self) -> Result<Needs> {
+        Needs::of(&self.specs, &self.features)
+    }
+
+    /// Count distributions need non-negative targets.
+    fn check_targets(&self, data: &TimeSeriesFrame) -> Result<()> {
+        let counts = self.specs.iter().find(|s| {
+            s.train
+                .loss
+                .as_distribution()
+                .is_some_and(|d| d.family.is_count())
+        });
+        let Some(spec) = counts else {
+            return Ok(());
+        };
+        for s in data.series() {
+            if let Some(t) = s.y.iter().position(|&v| v < 0.0) {
+                return Err(Error::Data(format!(
+                    "{}: series '{}' at ds {}: y is {}, but {} counts with loss {} need \
+                     non-negative targets",
+                    data.source(),
+                    s.id,
+                    s.ds[t],
+                    s.y[t],
+                    spec.display_name(),
+                    spec.train.loss
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The model specifications.
@@ -233,7 +306,13 @@ impl NeuralForecast {
         progress: Option<&ProgressFn<'_>>,
     ) -> Result<()> {
         let freq = self.check_freq(data)?;
-        let series: Vec<&[f64]> = data.series().iter().map(|s| s.y.as_slice()).collect();
+        self.check_targets(data)?;
+        let needs = self.needs()?;
+        let statics = options.statics.as_deref();
+        if let Some(table) = statics {
+            table.check_ids(data.series().iter().map(|s| s.id.as_str()))?;
+        }
+        let panel = Panel::from_frame(data, &needs, &self.features, statics)?;
         if options.val_size > 0 {
             if let Some(short) = data.series().iter().find(|s| s.y.len() <= options.val_size) {
                 return Err(Error::Data(format!(
@@ -246,16 +325,19 @@ impl NeuralForecast {
             }
         }
         let conformity = match options.prediction_intervals {
-            Some(settings) => Some(self.conformity_scores(data, settings, &options, progress)?),
+            Some(settings) => {
+                Some(self.conformity_scores(data, &panel, settings, &options, progress)?)
+            }
             None => None,
         };
-        let models = self.train_all(&series, &options, progress)?;
+        let models = self.train_all(&panel, 0, &options, progress)?;
         self.fitted = Some(FittedState {
             models,
             freq,
             date_only: data.date_only(),
-            tails: self.tails_of(data),
+            tails: self.tails_of(data, &panel),
             conformity,
+            statics: statics.map(|t| t.subset(panel.ids.iter().copied())),
         });
         Ok(())
     }
@@ -264,32 +346,45 @@ impl NeuralForecast {
     fn conformity_scores(
         &self,
         data: &TimeSeriesFrame,
+        panel: &Panel<'_>,
         settings: PredictionIntervals,
         options: &FitOptions,
         progress: Option<&ProgressFn<'_>>,
     ) -> Result<ConformityScores> {
         settings.validate()?;
         let h = self.horizon();
+        let span = settings
+            .step_size
+            .checked_mul(settings.n_windows - 1)
+            .and_then(|n| n.checked_add(h));
         let needed = h
             .checked_mul(settings.n_windows)
-            .and_then(|n| n.checked_add(1))
+            .zip(span)
+            .and_then(|(a, b)| a.max(b).checked_add(1))
             .ok_or_else(|| Error::Config("n_windows is too large".into()))?;
         if let Some(short) = data.series().iter().find(|s| s.y.len() < needed) {
             return Err(Error::Data(format!(
-                "{}: series '{}' has {} observations; conformal intervals with h={h} and \
-                 n_windows={} need at least {needed}: use fewer windows or a shorter horizon",
+                "{}: series '{}' has {} observations; conformal intervals with h={h}, \
+                 n_windows={} and step_size={} need at least {needed}: use fewer windows or a \
+                 shorter horizon",
                 data.source(),
                 short.id,
                 short.y.len(),
-                settings.n_windows
+                settings.n_windows,
+                settings.step_size
             )));
         }
         let calibration = FitOptions {
             prediction_intervals: None,
             ..options.clone()
         };
-        let (cv, _) =
-            self.run_cross_validation(data, settings.n_windows, 1, &calibration, progress)?;
+        let (cv, _) = self.run_cross_validation(
+            data,
+            panel,
+            (settings.n_windows, settings.step_size),
+            &calibration,
+            progress,
+        )?;
         let actual = cv.y.as_deref().unwrap_or_default();
         let mut scores = std::collections::HashMap::new();
         for name in self.point_models() {
@@ -322,9 +417,11 @@ impl NeuralForecast {
             .map(|(_, name)| name)
     }
 
+    /// Trains every model on the series of `panel` less their last `held_out` points.
     fn train_all(
         &self,
-        series: &[&[f64]],
+        panel: &Panel<'_>,
+        held_out: usize,
         options: &FitOptions,
         progress: Option<&ProgressFn<'_>>,
     ) -> Result<Vec<FittedModel>> {
@@ -332,6 +429,11 @@ impl NeuralForecast {
             .iter()
             .zip(&self.names)
             .map(|(spec, name)| {
+                let series = panel
+                    .views(&spec.exog)?
+                    .into_iter()
+                    .map(|v| v.truncated(v.y.len() - held_out))
+                    .collect();
                 let built = spec.build()?;
                 let report = train_model(
                     name,
@@ -340,7 +442,7 @@ impl NeuralForecast {
                     spec.shape(),
                     &spec.train,
                     &TrainingData {
-                        series: series.to_vec(),
+                        series,
                         val_size: options.val_size,
                         cancel: options.cancel.as_deref(),
                     },
@@ -366,14 +468,23 @@ impl NeuralForecast {
         }
     }
 
-    fn tails_of(&self, data: &TimeSeriesFrame) -> Vec<SeriesTail> {
+    /// The end of each series of `data` (whose columns `panel` holds), enough to forecast it.
+    fn tails_of(&self, data: &TimeSeriesFrame, panel: &Panel<'_>) -> Vec<SeriesTail> {
         let keep = self.specs.iter().map(|s| s.input_size).max().unwrap_or(0);
         data.series()
             .iter()
-            .map(|s| SeriesTail {
-                id: s.id.clone(),
-                last_ds: s.ds[s.ds.len() - 1],
-                values: s.y[s.y.len().saturating_sub(keep)..].to_vec(),
+            .zip(&panel.temporal)
+            .map(|(s, columns)| {
+                let from = s.y.len().saturating_sub(keep);
+                SeriesTail {
+                    id: s.id.clone(),
+                    last_ds: s.ds[s.ds.len() - 1],
+                    values: s.y[from..].to_vec(),
+                    exog: columns
+                        .iter()
+                        .map(|(name, v)| (name.clone(), v[from..s.y.len()].to_vec()))
+                        .collect(),
+                }
             })
             .collect()
     }
@@ -387,8 +498,36 @@ impl NeuralForecast {
     /// Forecasts `h` steps after the end of each series: those of `data` when given, else those
     /// seen at fit time.
     pub fn predict(&self, data: Option<&TimeSeriesFrame>) -> Result<Forecasts> {
+        self.predict_with(PredictOptions {
+            data,
+            ..PredictOptions::default()
+        })
+    }
+
+    /// Forecasts like [`NeuralForecast::predict`], plus conformal prediction intervals at
+    /// `levels` (percent) for the point models, which needs a fit with `prediction_intervals`.
+    pub fn predict_with_levels(
+        &self,
+        data: Option<&TimeSeriesFrame>,
+        levels: &[f64],
+    ) -> Result<Forecasts> {
+        self.predict_with(PredictOptions {
+            data,
+            levels,
+            ..PredictOptions::default()
+        })
+    }
+
+    /// Forecasts `h` steps after the end of each series, with future and static exogenous
+    /// values and conformal intervals as `options` gives them. Interval columns follow their
+    /// model's column, as in NeuralForecast: `NHITS, NHITS-lo-95, NHITS-lo-80, NHITS-hi-80,
+    /// NHITS-hi-95`.
+    pub fn predict_with(&self, options: PredictOptions<'_>) -> Result<Forecasts> {
         let state = self.fitted()?;
-        let tails = match data {
+        let needs = self.needs()?;
+        let statics = options.statics.or(state.statics.as_ref());
+        let h = self.horizon();
+        let (mut panel, last_ds) = match options.data {
             Some(frame) => {
                 if frame.freq() != state.freq {
                     return Err(Error::Config(format!(
@@ -398,45 +537,61 @@ impl NeuralForecast {
                         state.freq.alias()
                     )));
                 }
-                self.tails_of(frame)
+                let panel = Panel::from_frame(frame, &needs, &self.features, statics)?;
+                let last: Vec<Timestamp> = frame
+                    .series()
+                    .iter()
+                    .map(|s| s.ds[s.ds.len() - 1])
+                    .collect();
+                (panel, last)
             }
-            None => state.tails.clone(),
+            None => {
+                let tails = &state.tails;
+                let panel = Panel::from_parts(
+                    tails.iter().map(|t| t.id.as_str()).collect(),
+                    tails.iter().map(|t| t.values.as_slice()).collect(),
+                    tails.iter().map(|t| t.exog.clone()).collect(),
+                    &needs,
+                    statics,
+                )?;
+                (panel, tails.iter().map(|t| t.last_ds).collect())
+            }
         };
-        let histories: Vec<&[f64]> = tails.iter().map(|t| t.values.as_slice()).collect();
-        let values = self.forecast_histories(state, &histories)?;
-        let h = self.horizon();
-        let mut ids = Vec::with_capacity(tails.len() * h);
-        let mut ds = Vec::with_capacity(tails.len() * h);
-        for tail in &tails {
+        panel.extend_future(
+            &last_ds,
+            state.freq,
+            h,
+            &needs,
+            &self.features,
+            options.futr,
+        )?;
+        let cuts: Vec<(usize, usize)> = panel.y.iter().map(|y| y.len()).enumerate().collect();
+        let values = self.forecast_windows(state, &panel, &cuts)?;
+        let mut ids = Vec::with_capacity(cuts.len() * h);
+        let mut ds = Vec::with_capacity(cuts.len() * h);
+        for (id, &last) in panel.ids.iter().zip(&last_ds) {
             for step in 1..=h {
-                ids.push(tail.id.clone());
-                ds.push(state.freq.advance(tail.last_ds, step as i64)?);
+                ids.push(id.to_string());
+                ds.push(state.freq.advance(last, step as i64)?);
             }
         }
-        Ok(Forecasts {
+        let point = Forecasts {
             columns: self.columns.clone(),
             ids,
             ds,
             cutoff: None,
             y: None,
             values,
-            date_only: data.map_or(state.date_only, |d| d.date_only()),
-        })
-    }
-
-    /// Forecasts like [`NeuralForecast::predict`], plus conformal prediction intervals at
-    /// `levels` (percent) for the point models, which needs a fit with `prediction_intervals`.
-    /// Interval columns follow their model's column, as in NeuralForecast:
-    /// `NHITS, NHITS-lo-95, NHITS-lo-80, NHITS-hi-80, NHITS-hi-95`.
-    pub fn predict_with_levels(
-        &self,
-        data: Option<&TimeSeriesFrame>,
-        levels: &[f64],
-    ) -> Result<Forecasts> {
-        let point = self.predict(data)?;
-        if levels.is_empty() {
+            date_only: options.data.map_or(state.date_only, |d| d.date_only()),
+        };
+        if options.levels.is_empty() {
             return Ok(point);
         }
+        self.with_conformal_intervals(point, options.levels)
+    }
+
+    /// Adds conformal interval columns at `levels` after each point model's column.
+    fn with_conformal_intervals(&self, point: Forecasts, levels: &[f64]) -> Result<Forecasts> {
         let scores = self.fitted()?.conformity.as_ref().ok_or_else(|| {
             Error::Config(
                 "prediction intervals need calibration: fit with prediction_intervals \
@@ -476,34 +631,41 @@ impl NeuralForecast {
         })
     }
 
-    /// Runs every fitted model on each history; one vector per forecast column, `h` values per
-    /// history.
-    fn forecast_histories(
+    /// Runs every fitted model on the windows ending at each `(series, cut)` of `panel` (the
+    /// series' first `cut` points as history); one vector per forecast column, `h` values per
+    /// window.
+    fn forecast_windows(
         &self,
         state: &FittedState,
-        histories: &[&[f64]],
+        panel: &Panel<'_>,
+        cuts: &[(usize, usize)],
     ) -> Result<Vec<Vec<f64>>> {
         const CHUNK: usize = 4096;
         let device = Device::Cpu;
         let mut out = Vec::with_capacity(self.columns.len());
         for (spec, fitted) in self.specs.iter().zip(&state.models) {
-            let outputs = spec.train.loss.n_outputs();
-            let mut columns = vec![Vec::with_capacity(histories.len() * spec.h); outputs];
-            for chunk in histories.chunks(CHUNK) {
-                let batch = inference_batch(chunk, spec.shape(), spec.train.scaler_type);
+            let views = panel.views(&spec.exog)?;
+            let windows: Vec<SeriesView<'_>> = cuts
+                .iter()
+                .map(|&(i, cut)| views[i].truncated(cut))
+                .collect();
+            let loss = &spec.train.loss;
+            let mut rng = StdRng::seed_from_u64(spec.train.random_seed);
+            let mut columns =
+                vec![Vec::with_capacity(windows.len() * spec.h); loss.suffixes().len()];
+            for chunk in windows.chunks(CHUNK) {
+                let batch = inference_batch(chunk, spec.shape(), spec.train.scaler_type)?;
                 let t = batch.tensors(&device)?;
-                let output = fitted
-                    .built
-                    .model
-                    .forward(&t.insample, &t.insample_mask, false)?
-                    .to_vec3::<f32>()?;
-                for (window, stats) in output.into_iter().zip(&batch.stats) {
-                    for mut step in window {
-                        spec.train.loss.finalize(&mut step);
-                        for (column, &v) in columns.iter_mut().zip(&step) {
-                            column.push(f64::from(stats.invert(v)));
-                        }
-                    }
+                let output = fitted.built.model.forward(&t.input, false)?;
+                let chunk_columns = loss.forecast_columns(
+                    &output,
+                    &batch.stats,
+                    &t.window,
+                    spec.train.num_samples,
+                    &mut rng,
+                )?;
+                for (column, values) in columns.iter_mut().zip(chunk_columns) {
+                    column.extend(values);
                 }
             }
             out.extend(columns);
@@ -513,7 +675,8 @@ impl NeuralForecast {
 
     /// Rolling-origin evaluation: trains once on each series minus its last
     /// `h + step_size * (n_windows - 1)` points, then forecasts from `n_windows` cutoffs
-    /// `step_size` apart using the observed history up to each cutoff.
+    /// `step_size` apart using the observed history up to each cutoff (and the data's future
+    /// exogenous values after it).
     pub fn cross_validation(
         &mut self,
         data: &TimeSeriesFrame,
@@ -528,25 +691,33 @@ impl NeuralForecast {
                     .into(),
             ));
         }
+        self.check_targets(data)?;
+        let statics = options.statics.as_deref();
+        if let Some(table) = statics {
+            table.check_ids(data.series().iter().map(|s| s.id.as_str()))?;
+        }
+        let panel = Panel::from_frame(data, &self.needs()?, &self.features, statics)?;
         let (forecasts, state) =
-            self.run_cross_validation(data, n_windows, step_size, &options, progress)?;
+            self.run_cross_validation(data, &panel, (n_windows, step_size), &options, progress)?;
         self.fitted = Some(FittedState {
-            tails: self.tails_of(data),
+            tails: self.tails_of(data, &panel),
+            statics: statics.map(|t| t.subset(panel.ids.iter().copied())),
             ..state
         });
         Ok(forecasts)
     }
 
     /// Cross-validation without keeping the models: the forecasts and the state trained on the
-    /// shortened series.
+    /// shortened series. `windows` is `(n_windows, step_size)`.
     fn run_cross_validation(
         &self,
         data: &TimeSeriesFrame,
-        n_windows: usize,
-        step_size: usize,
+        panel: &Panel<'_>,
+        windows: (usize, usize),
         options: &FitOptions,
         progress: Option<&ProgressFn<'_>>,
     ) -> Result<(Forecasts, FittedState)> {
+        let (n_windows, step_size) = windows;
         if n_windows == 0 || step_size == 0 {
             return Err(Error::Config(
                 "n_windows and step_size must be at least 1".into(),
@@ -570,29 +741,22 @@ impl NeuralForecast {
                 needed
             )));
         }
-        let train: Vec<&[f64]> = data
-            .series()
-            .iter()
-            .map(|s| &s.y[..s.y.len() - test_size])
-            .collect();
-        let models = self.train_all(&train, options, progress)?;
+        let models = self.train_all(panel, test_size, options, progress)?;
         let state = FittedState {
             models,
             freq,
             date_only: data.date_only(),
             tails: Vec::new(),
             conformity: None,
+            statics: None,
         };
-        let mut histories = Vec::new();
-        let mut rows = Vec::new(); // (series index, cutoff index)
+        let mut cuts = Vec::new(); // (series index, cutoff index)
         for (i, s) in data.series().iter().enumerate() {
             for w in 0..n_windows {
-                let cut = s.y.len() - test_size + w * step_size;
-                histories.push(&s.y[..cut]);
-                rows.push((i, cut));
+                cuts.push((i, s.y.len() - test_size + w * step_size));
             }
         }
-        let per_window = self.forecast_histories(&state, &histories)?;
+        let per_window = self.forecast_windows(&state, panel, &cuts)?;
         let mut result = Forecasts {
             columns: self.columns.clone(),
             ids: Vec::new(),
@@ -602,7 +766,7 @@ impl NeuralForecast {
             values: vec![Vec::new(); self.columns.len()],
             date_only: data.date_only(),
         };
-        for (w, &(i, cut)) in rows.iter().enumerate() {
+        for (w, &(i, cut)) in cuts.iter().enumerate() {
             let s = &data.series()[i];
             for step in 0..h {
                 result.ids.push(s.id.clone());

@@ -30,6 +30,7 @@ pub mod conformal;
 pub mod data;
 pub mod error;
 pub mod evaluate;
+pub mod exog;
 pub mod forecast;
 pub mod losses;
 pub mod metrics;

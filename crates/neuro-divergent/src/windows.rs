@@ -1,13 +1,20 @@
 //! Window sampling, as NeuralForecast's windowed models do it.
 //!
-//! A training window is `input_size` insample points followed by `h` outsample points. Series are
-//! padded with masked zeros: `h` at the end (so the last windows may be partly unobserved) and, for
-//! series shorter than the longest one, up to `input_size - 1` at the start. A window is usable when
-//! both its insample and outsample parts hold at least one observation. Each training step takes
-//! `batch_size` series (walking a shuffled order, as a data loader does) and draws
-//! `windows_batch_size` of their windows: without replacement when enough exist, with replacement
-//! otherwise. With replacement, identical draws can be merged into one window whose loss weight is
-//! its draw count: the loss and gradient are the same, the work is not.
+//! A window ending at position `end` of a series holds `input_size` insample points before `end`
+//! and `h` outsample points from `end` on. Positions before the series' start or after its end
+//! are masked zeros: series are padded by `h` at the end (so the last training windows may be
+//! partly unobserved) and, for series shorter than the longest one, by up to `input_size - 1` at
+//! the start. A training window is usable when both its insample and outsample parts hold an
+//! observation. Each training step takes `batch_size` series (walking a shuffled order, as a
+//! data loader does) and draws `windows_batch_size` of their windows: without replacement when
+//! enough exist, with replacement otherwise. With replacement, identical draws can be merged into
+//! one window whose loss weight is its draw count: the loss and gradient are the same, the work
+//! is not.
+//!
+//! Exogenous columns travel with the target: historic ones over the insample part, future ones
+//! over the insample and outsample parts, static ones once per window. Each temporal column is
+//! scaled with its own statistics over the window's observed insample points, as NeuralForecast
+//! scales every temporal column; static values are not scaled.
 
 use candle_core::{Device, Tensor};
 use rand::rngs::StdRng;
@@ -15,7 +22,27 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use crate::error::{Error, Result};
+use crate::losses::WindowScale;
+use crate::models::ModelInput;
 use crate::preprocess::{ScalerType, WindowStats};
+
+/// How many exogenous inputs of each kind a model reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExogDims {
+    /// Historic temporal columns (known up to the forecast origin).
+    pub hist: usize,
+    /// Future temporal columns (known over the horizon too).
+    pub futr: usize,
+    /// Static columns (one value per series).
+    pub stat: usize,
+}
+
+impl ExogDims {
+    /// True when the model reads no exogenous input.
+    pub fn is_empty(&self) -> bool {
+        self.hist + self.futr + self.stat == 0
+    }
+}
 
 /// Window geometry shared by sampling, validation and inference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +51,62 @@ pub struct WindowShape {
     pub input_size: usize,
     /// Outsample length (`h`).
     pub horizon: usize,
+    /// Exogenous inputs per window.
+    pub exog: ExogDims,
+}
+
+impl WindowShape {
+    /// A window of `input_size` insample and `horizon` outsample points without exogenous inputs.
+    pub fn new(input_size: usize, horizon: usize) -> WindowShape {
+        WindowShape {
+            input_size,
+            horizon,
+            exog: ExogDims::default(),
+        }
+    }
+}
+
+/// One series as a model sees it: its target values and the exogenous columns the model reads.
+///
+/// Temporal columns are aligned with `y` (position `t` of a column belongs to `y[t]`); future
+/// columns extend past the end of `y` when forecasting. Positions a column does not cover read as
+/// zero.
+#[derive(Debug, Clone, Default)]
+pub struct SeriesView<'a> {
+    /// Observed values.
+    pub y: &'a [f64],
+    /// Historic exogenous columns.
+    pub hist: Vec<&'a [f32]>,
+    /// Future exogenous columns.
+    pub futr: Vec<&'a [f32]>,
+    /// Static exogenous values.
+    pub stat: Vec<f32>,
+}
+
+impl<'a> SeriesView<'a> {
+    /// A series without exogenous columns.
+    pub fn target(y: &'a [f64]) -> SeriesView<'a> {
+        SeriesView {
+            y,
+            ..SeriesView::default()
+        }
+    }
+
+    /// The same series with only its first `n` observations.
+    pub fn truncated(&self, n: usize) -> SeriesView<'a> {
+        SeriesView {
+            y: &self.y[..n],
+            ..self.clone()
+        }
+    }
+
+    fn exog_dims(&self) -> ExogDims {
+        ExogDims {
+            hist: self.hist.len(),
+            futr: self.futr.len(),
+            stat: self.stat.len(),
+        }
+    }
 }
 
 /// A batch of scaled windows, ready to become tensors.
@@ -41,94 +124,183 @@ pub struct WindowBatch {
     pub outsample: Vec<f32>,
     /// Loss weight of each outsample point: observation mask times the window's draw count.
     pub outsample_weight: Vec<f32>,
-    /// Scaler statistics of each window, to map outputs back.
+    /// Scaled historic exogenous values, `[size, input_size, hist]`.
+    pub hist: Vec<f32>,
+    /// Scaled future exogenous values, `[size, input_size + horizon, futr]`.
+    pub futr: Vec<f32>,
+    /// Static exogenous values, `[size, stat]`.
+    pub stat: Vec<f32>,
+    /// Scaler statistics of each window's target, to map outputs back.
     pub stats: Vec<WindowStats>,
 }
 
 /// The tensors of a [`WindowBatch`].
 #[derive(Debug, Clone)]
 pub struct BatchTensors {
-    /// `[B, L]` scaled insample values.
-    pub insample: Tensor,
-    /// `[B, L]` insample observation mask.
-    pub insample_mask: Tensor,
+    /// What the model reads.
+    pub input: ModelInput,
     /// `[B, H]` scaled targets.
     pub outsample: Tensor,
     /// `[B, H]` loss weights.
     pub outsample_weight: Tensor,
+    /// Each window's target scaler statistics.
+    pub window: WindowScale,
+}
+
+/// Where a window sits in its series and how much its loss counts.
+#[derive(Debug, Clone, Copy)]
+struct Placement {
+    /// Position of the first outsample point.
+    end: isize,
+    /// Whether the outsample part may be observed (false at inference).
+    with_target: bool,
+    /// Draw count multiplying the outsample mask.
+    weight: f32,
 }
 
 impl WindowBatch {
     fn with_capacity(shape: WindowShape, windows: usize) -> WindowBatch {
+        let (l, h, e) = (shape.input_size, shape.horizon, shape.exog);
         WindowBatch {
             size: 0,
             shape,
-            insample: Vec::with_capacity(windows * shape.input_size),
-            insample_mask: Vec::with_capacity(windows * shape.input_size),
-            outsample: Vec::with_capacity(windows * shape.horizon),
-            outsample_weight: Vec::with_capacity(windows * shape.horizon),
+            insample: Vec::with_capacity(windows * l),
+            insample_mask: Vec::with_capacity(windows * l),
+            outsample: Vec::with_capacity(windows * h),
+            outsample_weight: Vec::with_capacity(windows * h),
+            hist: Vec::with_capacity(windows * l * e.hist),
+            futr: Vec::with_capacity(windows * (l + h) * e.futr),
+            stat: Vec::with_capacity(windows * e.stat),
             stats: Vec::with_capacity(windows),
         }
     }
 
-    /// Appends one window given its raw values and masks; `weight` multiplies the outsample mask.
-    fn push(
-        &mut self,
-        scaler: ScalerType,
-        insample: (&[f32], &[f32]),
-        outsample: (&[f32], &[f32]),
-        weight: f32,
-    ) {
-        let stats = scaler.window_stats(insample.0, insample.1);
-        for (&v, &m) in insample.0.iter().zip(insample.1) {
+    /// Appends the window of `series` placed at `at`, scaled with `scaler`.
+    fn push(&mut self, scaler: ScalerType, series: &SeriesView<'_>, at: Placement) {
+        let (l, h) = (self.shape.input_size as isize, self.shape.horizon as isize);
+        let n = series.y.len() as isize;
+        let start = at.end - l;
+        let observed = |p: isize| (0..n).contains(&p);
+        let value = |p: isize| {
+            if observed(p) {
+                series.y[p as usize] as f32
+            } else {
+                0.0
+            }
+        };
+        let mask: Vec<f32> = (start..at.end)
+            .map(|p| f32::from(u8::from(observed(p))))
+            .collect();
+        let raw: Vec<f32> = (start..at.end).map(value).collect();
+        let stats = scaler.window_stats(&raw, &mask);
+        for (&v, &m) in raw.iter().zip(&mask) {
             self.insample
                 .push(if m > 0.0 { stats.apply(v) } else { 0.0 });
-            self.insample_mask.push(m);
         }
-        for (&v, &m) in outsample.0.iter().zip(outsample.1) {
+        self.insample_mask.extend_from_slice(&mask);
+        for p in at.end..at.end + h {
+            let known = at.with_target && observed(p);
             self.outsample
-                .push(if m > 0.0 { stats.apply(v) } else { 0.0 });
-            self.outsample_weight.push(m * weight);
+                .push(if known { stats.apply(value(p)) } else { 0.0 });
+            self.outsample_weight
+                .push(if known { at.weight } else { 0.0 });
         }
+        push_temporal(&mut self.hist, scaler, &series.hist, start..at.end, &mask);
+        push_temporal(
+            &mut self.futr,
+            scaler,
+            &series.futr,
+            start..at.end + h,
+            &mask,
+        );
+        self.stat.extend_from_slice(&series.stat);
         self.stats.push(stats);
         self.size += 1;
     }
 
     /// Copies the batch into tensors on `device`.
     pub fn tensors(&self, device: &Device) -> Result<BatchTensors> {
-        let (b, l, h) = (self.size, self.shape.input_size, self.shape.horizon);
+        let (b, l, h, e) = (
+            self.size,
+            self.shape.input_size,
+            self.shape.horizon,
+            self.shape.exog,
+        );
+        let optional = |values: &[f32], dims: &[usize], width: usize| -> Result<Option<Tensor>> {
+            Ok(if width == 0 {
+                None
+            } else {
+                Some(Tensor::from_slice(values, dims, device)?)
+            })
+        };
         Ok(BatchTensors {
-            insample: Tensor::from_slice(&self.insample, (b, l), device)?,
-            insample_mask: Tensor::from_slice(&self.insample_mask, (b, l), device)?,
+            input: ModelInput {
+                insample: Tensor::from_slice(&self.insample, (b, l), device)?,
+                insample_mask: Tensor::from_slice(&self.insample_mask, (b, l), device)?,
+                hist: optional(&self.hist, &[b, l, e.hist], e.hist)?,
+                futr: optional(&self.futr, &[b, l + h, e.futr], e.futr)?,
+                stat: optional(&self.stat, &[b, e.stat], e.stat)?,
+            },
             outsample: Tensor::from_slice(&self.outsample, (b, h), device)?,
             outsample_weight: Tensor::from_slice(&self.outsample_weight, (b, h), device)?,
+            window: WindowScale {
+                shift: Tensor::from_iter(self.stats.iter().map(|s| s.shift), device)?
+                    .reshape((b, 1))?,
+                scale: Tensor::from_iter(self.stats.iter().map(|s| s.scale), device)?
+                    .reshape((b, 1))?,
+            },
         })
     }
 }
 
-/// One series laid out for windowing: masked zero padding on both sides.
-#[derive(Debug, Clone)]
-struct PaddedSeries {
-    values: Vec<f32>,
-    mask: Vec<f32>,
-    /// Padded position of the first usable window start.
-    first_start: usize,
-    /// Number of usable windows (starts `first_start`, `first_start + step`, ...).
+/// Appends the columns' values over `positions`, time-major (`[time, column]`), each column
+/// scaled by its own statistics over the first `mask.len()` positions where `mask` is set.
+fn push_temporal(
+    out: &mut Vec<f32>,
+    scaler: ScalerType,
+    columns: &[&[f32]],
+    positions: std::ops::Range<isize>,
+    mask: &[f32],
+) {
+    if columns.is_empty() {
+        return;
+    }
+    let at = |column: &[f32], p: isize| {
+        usize::try_from(p)
+            .ok()
+            .and_then(|p| column.get(p).copied())
+            .unwrap_or(0.0)
+    };
+    let insample = positions.start..positions.start + mask.len() as isize;
+    let stats: Vec<WindowStats> = columns
+        .iter()
+        .map(|c| {
+            let raw: Vec<f32> = insample.clone().map(|p| at(c, p)).collect();
+            scaler.window_stats(&raw, mask)
+        })
+        .collect();
+    for p in positions {
+        for (column, s) in columns.iter().zip(&stats) {
+            out.push(s.apply(at(column, p)));
+        }
+    }
+}
+
+/// Where the usable training windows of one series lie: window `i` ends at
+/// `first_end + i * step` (the position of its first outsample point).
+#[derive(Debug, Clone, Copy)]
+struct WindowRange {
+    first_end: isize,
     n_windows: usize,
 }
 
-impl PaddedSeries {
-    fn new(y: &[f64], pad_left: usize, shape: WindowShape, step: usize) -> PaddedSeries {
-        let (l, h, n) = (shape.input_size, shape.horizon, y.len());
-        let total = pad_left + n + h;
-        let mut values = vec![0.0f32; total];
-        let mut mask = vec![0.0f32; total];
-        for (i, &v) in y.iter().enumerate() {
-            values[pad_left + i] = v as f32;
-            mask[pad_left + i] = 1.0;
-        }
-        // Usable starts s: the insample part [s, s+L) and the outsample part [s+L, s+L+h) must
-        // each hold an observation, and the window must fit the padded series.
+impl WindowRange {
+    /// The windows of a series of `n` points left-padded by `pad_left`, starting on multiples
+    /// of `step` in padded positions, as NeuralForecast unfolds its padded series.
+    fn new(n: usize, pad_left: usize, shape: WindowShape, step: usize) -> WindowRange {
+        let l = shape.input_size;
+        // Usable padded starts s: the insample part [s, s+L) and the outsample part
+        // [s+L, s+L+h) must each hold an observation.
         let lowest = (pad_left + 1).saturating_sub(l);
         let highest = (pad_left + n).checked_sub(l + 1);
         let first_start = lowest.div_ceil(step) * step;
@@ -136,35 +308,23 @@ impl PaddedSeries {
             Some(hi) if hi >= first_start => (hi - first_start) / step + 1,
             _ => 0,
         };
-        PaddedSeries {
-            values,
-            mask,
-            first_start,
+        WindowRange {
+            first_end: (first_start + l) as isize - pad_left as isize,
             n_windows,
         }
     }
 
-    fn window(&self, index: usize, step: usize, shape: WindowShape) -> [(&[f32], &[f32]); 2] {
-        let s = self.first_start + index * step;
-        let mid = s + shape.input_size;
-        let end = mid + shape.horizon;
-        [
-            (&self.values[s..mid], &self.mask[s..mid]),
-            (&self.values[mid..end], &self.mask[mid..end]),
-        ]
+    fn end(&self, index: usize, step: usize) -> isize {
+        self.first_end + (index * step) as isize
     }
 }
 
 /// Draws training batches: `batch_size` series per step, `windows_batch_size` windows from them.
 #[derive(Debug, Clone)]
-pub struct WindowSampler {
-    shape: WindowShape,
-    step_size: usize,
-    scaler: ScalerType,
-    batch_size: usize,
-    windows_batch_size: usize,
-    merge_duplicates: bool,
-    series: Vec<PaddedSeries>,
+pub struct WindowSampler<'a> {
+    options: SamplerOptions,
+    series: Vec<SeriesView<'a>>,
+    ranges: Vec<WindowRange>,
     order: Vec<usize>,
     cursor: usize,
 }
@@ -186,9 +346,21 @@ pub struct SamplerOptions {
     pub merge_duplicates: bool,
 }
 
-impl WindowSampler {
+/// Checks that every series carries the exogenous columns the shape asks for.
+fn check_exog(series: &[SeriesView<'_>], shape: WindowShape) -> Result<()> {
+    match series.iter().find(|s| s.exog_dims() != shape.exog) {
+        Some(s) => Err(Error::Config(format!(
+            "a series has {:?} exogenous columns where the model reads {:?}",
+            s.exog_dims(),
+            shape.exog
+        ))),
+        None => Ok(()),
+    }
+}
+
+impl<'a> WindowSampler<'a> {
     /// Prepares the training series (already cut before any validation part).
-    pub fn new(series: &[&[f64]], options: SamplerOptions) -> Result<WindowSampler> {
+    pub fn new(series: Vec<SeriesView<'a>>, options: SamplerOptions) -> Result<WindowSampler<'a>> {
         let SamplerOptions {
             shape, step_size, ..
         } = options;
@@ -202,33 +374,30 @@ impl WindowSampler {
                 "batch_size and windows_batch_size must be at least 1".into(),
             ));
         }
-        let longest = series.iter().map(|s| s.len()).max().unwrap_or(0);
-        let padded: Vec<PaddedSeries> = series
+        check_exog(&series, shape)?;
+        let longest = series.iter().map(|s| s.y.len()).max().unwrap_or(0);
+        let ranges: Vec<WindowRange> = series
             .iter()
-            .map(|y| {
-                let n = y.len();
+            .map(|s| {
+                let n = s.y.len();
                 let pad = (longest - n)
                     .min(shape.input_size - 1)
                     .max(shape.input_size.saturating_sub(n));
-                PaddedSeries::new(y, pad, shape, step_size)
+                WindowRange::new(n, pad, shape, step_size)
             })
             .collect();
-        if padded.iter().all(|p| p.n_windows == 0) {
+        if ranges.iter().all(|r| r.n_windows == 0) {
             return Err(Error::Data(format!(
                 "no training window: the longest training series has {longest} observations; \
                  at least 2 are needed (lower val_size, or use longer series)"
             )));
         }
         Ok(WindowSampler {
-            shape,
-            step_size,
-            scaler: options.scaler,
-            batch_size: options.batch_size,
-            windows_batch_size: options.windows_batch_size,
-            merge_duplicates: options.merge_duplicates,
-            order: (0..padded.len()).collect(),
-            cursor: padded.len(),
-            series: padded,
+            options,
+            order: (0..series.len()).collect(),
+            cursor: series.len(),
+            series,
+            ranges,
         })
     }
 
@@ -239,7 +408,7 @@ impl WindowSampler {
             self.order.shuffle(rng);
             self.cursor = 0;
         }
-        let end = (self.cursor + self.batch_size).min(self.order.len());
+        let end = (self.cursor + self.options.batch_size).min(self.order.len());
         let chosen = self.order[self.cursor..end].to_vec();
         self.cursor = end;
         chosen
@@ -248,16 +417,16 @@ impl WindowSampler {
     /// Draws the windows of one training step.
     pub fn next_batch(&mut self, rng: &mut StdRng) -> WindowBatch {
         let mut chosen = self.next_series(rng);
-        chosen.retain(|&i| self.series[i].n_windows > 0);
+        chosen.retain(|&i| self.ranges[i].n_windows > 0);
         while chosen.is_empty() {
             chosen = self.next_series(rng);
-            chosen.retain(|&i| self.series[i].n_windows > 0);
+            chosen.retain(|&i| self.ranges[i].n_windows > 0);
         }
         // Windows of the chosen series, numbered consecutively.
         let mut ends = Vec::with_capacity(chosen.len());
         let mut total = 0usize;
         for &i in &chosen {
-            total += self.series[i].n_windows;
+            total += self.ranges[i].n_windows;
             ends.push(total);
         }
         let locate = |global: usize| {
@@ -265,7 +434,7 @@ impl WindowSampler {
             let before = if k == 0 { 0 } else { ends[k - 1] };
             (chosen[k], global - before)
         };
-        let wanted = self.windows_batch_size;
+        let wanted = self.options.windows_batch_size;
         // (global index, draw count)
         let draws: Vec<(usize, usize)> = if total >= wanted {
             rand::seq::index::sample(rng, total, wanted)
@@ -274,7 +443,7 @@ impl WindowSampler {
                 .collect()
         } else {
             let picks: Vec<usize> = (0..wanted).map(|_| rng.random_range(0..total)).collect();
-            if self.merge_duplicates {
+            if self.options.merge_duplicates {
                 let mut counts = vec![0usize; total];
                 for &g in &picks {
                     counts[g] += 1;
@@ -288,11 +457,15 @@ impl WindowSampler {
                 picks.into_iter().map(|g| (g, 1)).collect()
             }
         };
-        let mut batch = WindowBatch::with_capacity(self.shape, draws.len());
+        let mut batch = WindowBatch::with_capacity(self.options.shape, draws.len());
         for (global, count) in draws {
             let (series, window) = locate(global);
-            let [ins, outs] = self.series[series].window(window, self.step_size, self.shape);
-            batch.push(self.scaler, ins, outs, count as f32);
+            let placement = Placement {
+                end: self.ranges[series].end(window, self.options.step_size),
+                with_target: true,
+                weight: count as f32,
+            };
+            batch.push(self.options.scaler, &self.series[series], placement);
         }
         batch
     }
@@ -301,56 +474,49 @@ impl WindowSampler {
 /// The validation windows of each series: those whose outsample lies in its last `val_size`
 /// points, `step_size` apart (NeuralForecast's validation windows).
 pub fn validation_batch(
-    series: &[&[f64]],
+    series: &[SeriesView<'_>],
     val_size: usize,
     shape: WindowShape,
     step_size: usize,
     scaler: ScalerType,
-) -> WindowBatch {
+) -> Result<WindowBatch> {
+    check_exog(series, shape)?;
     let mut batch = WindowBatch::with_capacity(shape, series.len());
-    let ones = vec![1.0f32; shape.horizon];
-    for y in series {
-        let n = y.len();
+    for s in series {
+        let n = s.y.len();
         let mut origin = n - val_size;
         while origin + shape.horizon <= n {
-            let (values, mask) = history_window(&y[..origin], shape.input_size);
-            let target: Vec<f32> = y[origin..origin + shape.horizon]
-                .iter()
-                .map(|&v| v as f32)
-                .collect();
-            batch.push(scaler, (&values, &mask), (&target, &ones), 1.0);
+            let placement = Placement {
+                end: origin as isize,
+                with_target: true,
+                weight: 1.0,
+            };
+            // The insample part must not see the outsample: cut the series at the origin.
+            batch.push(scaler, &s.truncated(origin + shape.horizon), placement);
             origin += step_size;
         }
     }
-    batch
+    Ok(batch)
 }
 
-/// One inference window per history: its last `input_size` points, left-padded when shorter.
+/// One inference window per series: its last `input_size` points (left-padded when shorter) and,
+/// for future exogenous columns, the `h` positions after them.
 pub fn inference_batch(
-    histories: &[&[f64]],
+    series: &[SeriesView<'_>],
     shape: WindowShape,
     scaler: ScalerType,
-) -> WindowBatch {
-    let mut batch = WindowBatch::with_capacity(shape, histories.len());
-    let zeros = vec![0.0f32; shape.horizon];
-    for y in histories {
-        let (values, mask) = history_window(y, shape.input_size);
-        batch.push(scaler, (&values, &mask), (&zeros, &zeros), 0.0);
+) -> Result<WindowBatch> {
+    check_exog(series, shape)?;
+    let mut batch = WindowBatch::with_capacity(shape, series.len());
+    for s in series {
+        let placement = Placement {
+            end: s.y.len() as isize,
+            with_target: false,
+            weight: 0.0,
+        };
+        batch.push(scaler, s, placement);
     }
-    batch
-}
-
-/// The last `len` values of `y` with their mask, zero-padded at the start when `y` is shorter.
-fn history_window(y: &[f64], len: usize) -> (Vec<f32>, Vec<f32>) {
-    let take = y.len().min(len);
-    let pad = len - take;
-    let mut values = vec![0.0f32; len];
-    let mut mask = vec![0.0f32; len];
-    for (i, &v) in y[y.len() - take..].iter().enumerate() {
-        values[pad + i] = v as f32;
-        mask[pad + i] = 1.0;
-    }
-    (values, mask)
+    Ok(batch)
 }
 
 #[cfg(test)]
@@ -360,10 +526,7 @@ mod tests {
 
     fn options(l: usize, h: usize, windows: usize, merge: bool) -> SamplerOptions {
         SamplerOptions {
-            shape: WindowShape {
-                input_size: l,
-                horizon: h,
-            },
+            shape: WindowShape::new(l, h),
             step_size: 1,
             scaler: ScalerType::Identity,
             batch_size: 32,
@@ -376,14 +539,21 @@ mod tests {
     fn counts_windows_like_neuralforecast() {
         // 132 points, L=24, h=12: starts 0..=107 have an observed outsample point.
         let y: Vec<f64> = (0..132).map(f64::from).collect();
-        let p = PaddedSeries::new(&y, 0, options(24, 12, 1, false).shape, 1);
-        assert_eq!(p.n_windows, 108);
-        let [ins, outs] = p.window(107, 1, options(24, 12, 1, false).shape);
-        assert_eq!(ins.0[0], 107.0);
-        assert_eq!(outs.0[0], 131.0);
+        let shape = WindowShape::new(24, 12);
+        let range = WindowRange::new(132, 0, shape, 1);
+        assert_eq!(range.n_windows, 108);
+        let mut batch = WindowBatch::with_capacity(shape, 1);
+        let placement = Placement {
+            end: range.end(107, 1),
+            with_target: true,
+            weight: 1.0,
+        };
+        batch.push(ScalerType::Identity, &SeriesView::target(&y), placement);
+        assert_eq!(batch.insample[0], 107.0);
+        assert_eq!(batch.outsample[0], 131.0);
         assert_eq!(
-            outs.1,
-            &[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+            batch.outsample_weight,
+            [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
         );
     }
 
@@ -391,22 +561,32 @@ mod tests {
     fn short_series_are_left_padded_and_masked() {
         let long: Vec<f64> = (0..50).map(f64::from).collect();
         let short = vec![1.0, 2.0, 3.0];
-        let sampler = WindowSampler::new(&[&long, &short], options(10, 2, 64, false)).unwrap();
-        let padded = &sampler.series[1];
+        let views = vec![SeriesView::target(&long), SeriesView::target(&short)];
+        let sampler = WindowSampler::new(views, options(10, 2, 64, false)).unwrap();
         // pad 9: starts 0 and 1 (the outsample part must reach an observation).
-        assert_eq!(padded.n_windows, 2);
-        assert_eq!(&padded.mask[..9], &[0.0; 9]);
+        let range = sampler.ranges[1];
+        assert_eq!(range.n_windows, 2);
+        let mut batch = WindowBatch::with_capacity(sampler.options.shape, 1);
+        let placement = Placement {
+            end: range.end(0, 1),
+            with_target: true,
+            weight: 1.0,
+        };
+        batch.push(ScalerType::Identity, &sampler.series[1], placement);
+        assert_eq!(&batch.insample_mask[..9], &[0.0; 9]);
+        assert_eq!(batch.insample[9], 1.0);
     }
 
     #[test]
     fn merged_draws_keep_total_weight() {
         let y: Vec<f64> = (0..40).map(f64::from).collect();
         let mut rng = StdRng::seed_from_u64(1);
-        let mut merged = WindowSampler::new(&[&y], options(8, 4, 1024, true)).unwrap();
+        let views = vec![SeriesView::target(&y)];
+        let mut merged = WindowSampler::new(views.clone(), options(8, 4, 1024, true)).unwrap();
         let batch = merged.next_batch(&mut rng);
         assert!(batch.size <= 32);
         let mut rng = StdRng::seed_from_u64(1);
-        let mut plain = WindowSampler::new(&[&y], options(8, 4, 1024, false)).unwrap();
+        let mut plain = WindowSampler::new(views, options(8, 4, 1024, false)).unwrap();
         let full = plain.next_batch(&mut rng);
         assert_eq!(full.size, 1024);
         let total = |b: &WindowBatch| b.outsample_weight.iter().sum::<f32>();
@@ -416,13 +596,48 @@ mod tests {
     #[test]
     fn validation_windows_cover_the_tail() {
         let y: Vec<f64> = (0..30).map(f64::from).collect();
-        let shape = WindowShape {
-            input_size: 5,
-            horizon: 3,
-        };
-        let batch = validation_batch(&[&y], 6, shape, 1, ScalerType::Identity);
+        let shape = WindowShape::new(5, 3);
+        let batch =
+            validation_batch(&[SeriesView::target(&y)], 6, shape, 1, ScalerType::Identity).unwrap();
         assert_eq!(batch.size, 4);
         assert_eq!(batch.outsample[..3], [24.0, 25.0, 26.0]);
         assert_eq!(batch.insample[..5], [19.0, 20.0, 21.0, 22.0, 23.0]);
+    }
+
+    #[test]
+    fn exogenous_columns_are_windowed_and_scaled_per_column() {
+        let y: Vec<f64> = (0..6).map(f64::from).collect();
+        let hist: Vec<f32> = vec![10.0, 20.0, 30.0, 40.0, 50.0, 60.0];
+        // The future column reaches two steps past the end of y.
+        let futr: Vec<f32> = (0..8).map(|t| t as f32 * 2.0).collect();
+        let view = SeriesView {
+            y: &y,
+            hist: vec![&hist],
+            futr: vec![&futr],
+            stat: vec![7.0],
+        };
+        let shape = WindowShape {
+            input_size: 3,
+            horizon: 2,
+            exog: ExogDims {
+                hist: 1,
+                futr: 1,
+                stat: 1,
+            },
+        };
+        let batch = inference_batch(&[view], shape, ScalerType::Minmax).unwrap();
+        // y window 3,4,5 -> min 3, range 2.
+        assert_eq!(batch.insample, [0.0, 0.5, 1.0]);
+        // hist window 40,50,60 -> its own min 40 and range 20.
+        assert_eq!(batch.hist, [0.0, 0.5, 1.0]);
+        // futr positions 3..8 -> 6,8,10 | 12,14, scaled by the insample part (min 6, range 4).
+        assert_eq!(batch.futr, [0.0, 0.5, 1.0, 1.5, 2.0]);
+        assert_eq!(batch.stat, [7.0]);
+        let t = batch.tensors(&Device::Cpu).unwrap();
+        assert_eq!(t.input.futr.unwrap().dims(), &[1, 5, 1]);
+        let err = inference_batch(&[SeriesView::target(&y)], shape, ScalerType::Identity)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("exogenous"), "{err}");
     }
 }

@@ -256,6 +256,7 @@ fn conformal_intervals_wrap_point_forecasts_and_survive_checkpoints() {
             prediction_intervals: Some(PredictionIntervals {
                 n_windows: 3,
                 method,
+                step_size: 1,
             }),
             ..FitOptions::default()
         };
@@ -315,7 +316,7 @@ fn conformal_intervals_report_what_is_missing() {
     );
     for (windows, expected) in [
         (1, "at least two windows"),
-        (20, "h=12 and n_windows=20 need at least 241"),
+        (20, "h=12, n_windows=20 and step_size=1 need at least 241"),
     ] {
         let options = FitOptions {
             prediction_intervals: Some(PredictionIntervals {

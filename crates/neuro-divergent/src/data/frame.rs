@@ -104,17 +104,39 @@ impl TimeSeriesFrame {
         y: &[f64],
         freq: Option<Freq>,
     ) -> Result<Self> {
-        if ids.len() != y.len() || ds.len() != y.len() {
+        Self::from_columns_with_extra(source, ids, ds, y, &[], freq)
+    }
+
+    /// Like [`TimeSeriesFrame::from_columns`] with extra numeric columns `(name, values)` kept
+    /// for exogenous use.
+    pub fn from_columns_with_extra(
+        source: &str,
+        ids: &[String],
+        ds: &[Timestamp],
+        y: &[f64],
+        extra: &[(String, Vec<f64>)],
+        freq: Option<Freq>,
+    ) -> Result<Self> {
+        let lengths_differ = ids.len() != y.len()
+            || ds.len() != y.len()
+            || extra.iter().any(|(_, v)| v.len() != y.len());
+        if lengths_differ {
+            let extra_lengths: String = extra
+                .iter()
+                .map(|(name, v)| format!(", {name} {}", v.len()))
+                .collect();
             return Err(Error::Data(format!(
-                "{source}: columns have different lengths: unique_id {}, ds {}, y {}",
+                "{source}: columns have different lengths: unique_id {}, ds {}, y {}{extra_lengths}",
                 ids.len(),
                 ds.len(),
                 y.len()
             )));
         }
-        let mut builder = FrameBuilder::new(source, Vec::new());
+        let names = extra.iter().map(|(name, _)| name.clone()).collect();
+        let mut builder = FrameBuilder::new(source, names);
         for (i, ((id, &ds), &y)) in ids.iter().zip(ds).zip(y).enumerate() {
-            builder.push(i as u64 + 1, id, ds, y, std::iter::empty::<String>())?;
+            let row = extra.iter().map(|(_, v)| v[i].to_string());
+            builder.push(i as u64 + 1, id, ds, y, row)?;
         }
         builder.finish(freq)
     }

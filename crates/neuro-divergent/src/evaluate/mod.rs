@@ -5,9 +5,10 @@ mod probabilistic;
 mod table;
 
 pub use metric::Metric;
+pub use probabilistic::{role as column_role, ColumnRole};
 pub use table::{read_value_table, read_value_table_from, ValueTable};
 
-use probabilistic::{role, ColumnRole, QuantileForecasts};
+use probabilistic::{role, QuantileForecasts};
 use table::TableSeries;
 
 use crate::data::validate::in_context;

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 
 /// What a forecast column holds, read from its name.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum ColumnRole {
+pub enum ColumnRole {
     /// A point forecast (including a `-median` column).
     Point,
     /// A bound of the `level`% interval of model `base`.
@@ -22,8 +22,8 @@ pub(crate) enum ColumnRole {
     },
 }
 
-/// The role of the column `name`.
-pub(crate) fn role(name: &str) -> ColumnRole {
+/// The role of the forecast column `name`.
+pub fn role(name: &str) -> ColumnRole {
     for (marker, upper) in [("-lo-", false), ("-hi-", true)] {
         if let Some((base, level)) = name.rsplit_once(marker) {
             if let Ok(level) = level.parse::<f64>() {

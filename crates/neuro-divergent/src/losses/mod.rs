@@ -4,21 +4,27 @@
 //!
 //! Losses are written as text everywhere (CLI `--param loss=...`, checkpoints, Node options):
 //! `mae`, `mse`, `rmse`, `huber[:delta]`, `mape`, `smape`, `mase:M`, `quantile:Q`,
-//! `mqloss[:LEVELS]`, `huber_mqloss[:LEVELS]` (levels comma-separated, default `80,90`).
+//! `mqloss[:LEVELS]`, `huber_mqloss[:LEVELS]`, and the distribution losses `normal[:LEVELS]`,
+//! `studentt[:LEVELS]`, `poisson[:LEVELS]`, `negbin[:LEVELS]` (levels comma-separated, default
+//! `80,90`).
 
+mod distribution;
 mod point;
 mod quantile;
 
 use std::fmt;
 
 use candle_core::Tensor;
+use rand::rngs::StdRng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use distribution::{DistributionLoss, Family, WindowScale};
 pub use point::PointLoss;
 pub(crate) use quantile::fmt_level;
 pub use quantile::QuantileSet;
 
 use crate::error::{Error, Result};
+use crate::preprocess::WindowStats;
 
 /// A training loss.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +35,8 @@ pub enum Loss {
     Quantiles(QuantileSet),
     /// One output per quantile with the Huberised pinball loss (`HuberMQLoss`, delta 1).
     HuberQuantiles(QuantileSet),
+    /// Distribution parameters trained by likelihood (`DistributionLoss`).
+    Distribution(DistributionLoss),
 }
 
 /// NeuralForecast's default levels of `MQLoss`.
@@ -63,31 +71,54 @@ impl Loss {
             "quantile" | "quantileloss" => {
                 let q = arg
                     .and_then(|a| a.trim().parse::<f64>().ok())
-                    .ok_or_else(|| Error::Config(format!("loss '{text}': write quantile:Q, e.g. quantile:0.9")))?;
+                    .ok_or_else(|| {
+                        Error::Config(format!(
+                            "loss '{text}': write quantile:Q, e.g. quantile:0.9"
+                        ))
+                    })?;
                 Ok(Loss::Quantiles(QuantileSet::single(q)?))
             }
-            _ => PointLoss::parse(text).map(Loss::Point).map_err(|_| {
-                Error::Config(format!(
-                    "unknown loss '{text}': expected mae, mse, rmse, huber[:delta], mape, smape, mase:M, \
-                     quantile:Q, mqloss[:80,90] or huber_mqloss[:80,90]"
-                ))
-            }),
+            _ => {
+                if let Some(family) = Family::parse(name) {
+                    return Ok(Loss::Distribution(DistributionLoss {
+                        family,
+                        outputs: parse_levels(text, arg)?,
+                    }));
+                }
+                PointLoss::parse(text).map(Loss::Point).map_err(|_| {
+                    Error::Config(format!(
+                        "unknown loss '{text}': expected mae, mse, rmse, huber[:delta], mape, smape, \
+                         mase:M, quantile:Q, mqloss[:80,90], huber_mqloss[:80,90], normal[:80,90], \
+                         studentt[:80,90], poisson[:80,90] or negbin[:80,90]"
+                    ))
+                })
+            }
         }
     }
 
-    /// Outputs per forecast step.
+    /// Model outputs per forecast step.
     pub fn n_outputs(&self) -> usize {
         match self {
             Loss::Point(_) => 1,
             Loss::Quantiles(set) | Loss::HuberQuantiles(set) => set.quantiles.len(),
+            Loss::Distribution(d) => d.family.n_params(),
         }
     }
 
-    /// Column suffix of each output (`""` for a point loss).
+    /// Suffix of each forecast column (`""` for a point loss).
     pub fn suffixes(&self) -> Vec<String> {
         match self {
             Loss::Point(_) => vec![String::new()],
             Loss::Quantiles(set) | Loss::HuberQuantiles(set) => set.suffixes.clone(),
+            Loss::Distribution(d) => d.suffixes(),
+        }
+    }
+
+    /// The distribution loss, if this is one.
+    pub fn as_distribution(&self) -> Option<&DistributionLoss> {
+        match self {
+            Loss::Distribution(d) => Some(d),
+            _ => None,
         }
     }
 
@@ -99,7 +130,9 @@ impl Loss {
         }
     }
 
-    /// The weighted mean loss of `y_hat` (`[B, H, n_outputs]`) against `y` (`[B, H]`).
+    /// The weighted mean loss of `y_hat` (`[B, H, n_outputs]`) against `y` (`[B, H]`), both
+    /// scaled by the windows' scalers `window` (which a distribution loss undoes, to score the
+    /// data on its own scale).
     pub fn compute(
         &self,
         y: &Tensor,
@@ -107,19 +140,47 @@ impl Loss {
         weight: &Tensor,
         insample: &Tensor,
         insample_mask: &Tensor,
+        window: &WindowScale,
     ) -> Result<Tensor> {
         match self {
             Loss::Point(p) => p.compute(y, &y_hat.squeeze(2)?, weight, insample, insample_mask),
             Loss::Quantiles(set) => set.compute(y, y_hat, weight, None),
             Loss::HuberQuantiles(set) => set.compute(y, y_hat, weight, Some(1.0)),
+            Loss::Distribution(d) => {
+                let original = y
+                    .broadcast_mul(&window.scale)?
+                    .broadcast_add(&window.shift)?;
+                d.compute(&original, y_hat, weight, window)
+            }
         }
     }
 
-    /// Puts one step's outputs in final form: quantile forecasts are made non-crossing.
-    pub fn finalize(&self, values: &mut [f32]) {
-        if let Loss::Quantiles(set) | Loss::HuberQuantiles(set) = self {
-            set.uncross(values);
+    /// The forecast columns of model outputs `y_hat` (`[B, H, n_outputs]`) in the data's units,
+    /// `B * H` values each in window-then-step order. Quantile outputs are made non-crossing;
+    /// distributions are sampled `num_samples` times per step with `rng`.
+    pub fn forecast_columns(
+        &self,
+        y_hat: &Tensor,
+        stats: &[WindowStats],
+        window: &WindowScale,
+        num_samples: usize,
+        rng: &mut StdRng,
+    ) -> Result<Vec<Vec<f64>>> {
+        if let Loss::Distribution(d) = self {
+            return d.forecast_columns(y_hat, window, num_samples, rng);
         }
+        let mut columns = vec![Vec::with_capacity(y_hat.elem_count()); self.n_outputs()];
+        for (steps, stats) in y_hat.to_vec3::<f32>()?.into_iter().zip(stats) {
+            for mut step in steps {
+                if let Loss::Quantiles(set) | Loss::HuberQuantiles(set) = self {
+                    set.uncross(&mut step);
+                }
+                for (column, &v) in columns.iter_mut().zip(&step) {
+                    column.push(f64::from(stats.invert(v)));
+                }
+            }
+        }
+        Ok(columns)
     }
 }
 
@@ -139,6 +200,7 @@ impl fmt::Display for Loss {
             }
             Loss::Quantiles(set) => write!(f, "mqloss:{}", levels(set)),
             Loss::HuberQuantiles(set) => write!(f, "huber_mqloss:{}", levels(set)),
+            Loss::Distribution(d) => write!(f, "{}:{}", d.family.name(), levels(&d.outputs)),
         }
     }
 }
@@ -169,6 +231,8 @@ mod tests {
             "quantile:0.9",
             "mqloss:80,95",
             "huber_mqloss:90",
+            "studentt:80,95",
+            "negbin:90",
         ] {
             let loss = Loss::parse(text).unwrap();
             assert_eq!(loss.to_string(), text);
@@ -176,6 +240,9 @@ mod tests {
         }
         assert_eq!(Loss::parse("MQLoss").unwrap().n_outputs(), 5);
         assert_eq!(Loss::parse("mae").unwrap().suffixes(), [""]);
+        let normal = Loss::parse("Normal").unwrap();
+        assert_eq!((normal.n_outputs(), normal.suffixes().len()), (2, 6));
+        assert_eq!(Loss::parse("poisson").unwrap().to_string(), "poisson:80,90");
         let err = Loss::parse("crps").unwrap_err().to_string();
         assert!(
             err.contains("unknown loss 'crps'") && err.contains("mqloss"),

@@ -1,10 +1,12 @@
 //! MLP: a plain multilayer perceptron from the insample window to all `h` outputs at once
-//! (NeuralForecast's `MLP`).
+//! (NeuralForecast's `MLP`). Exogenous inputs are flattened and appended to the window: historic
+//! values over the insample part, future values over the insample part and the horizon, static
+//! values once.
 
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{ArchitectureConfig, Model};
+use super::{no_pooling, ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{Activation, FeedForward, ParamStore};
 use crate::preprocess::ScalerType;
@@ -48,6 +50,10 @@ impl ArchitectureConfig for MlpConfig {
         Ok(())
     }
 
+    fn reads_exogenous(&self) -> bool {
+        true
+    }
+
     fn build(
         &self,
         shape: WindowShape,
@@ -55,7 +61,9 @@ impl ArchitectureConfig for MlpConfig {
         store: &mut ParamStore,
         seed: u64,
     ) -> Result<Box<dyn Model>> {
-        let mut layers = vec![(shape.input_size, self.hidden_size, true)];
+        let (l, h, e) = (shape.input_size, shape.horizon, shape.exog);
+        let inputs = l * (1 + e.hist) + (l + h) * e.futr + e.stat;
+        let mut layers = vec![(inputs, self.hidden_size, true)];
         layers.extend((1..self.num_layers).map(|_| (self.hidden_size, self.hidden_size, true)));
         layers.push((self.hidden_size, shape.horizon * n_outputs, false));
         let net = FeedForward::new(store, "mlp", &layers, Activation::ReLU, 0.0, seed)?;
@@ -74,9 +82,10 @@ struct Mlp {
 }
 
 impl Model for Mlp {
-    fn forward(&self, insample: &Tensor, _mask: &Tensor, train: bool) -> Result<Tensor> {
-        let batch = insample.dim(0)?;
-        let out = self.net.forward(insample, train)?;
+    fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
+        let batch = input.insample.dim(0)?;
+        let features = input.with_exog(&input.insample, &no_pooling)?;
+        let out = self.net.forward(&features, train)?;
         Ok(out.reshape((batch, self.horizon, self.n_outputs))?)
     }
 

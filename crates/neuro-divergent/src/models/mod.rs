@@ -2,15 +2,19 @@
 //! names and defaults) that builds a [`Model`]. Adding a model means writing its file and adding
 //! one line to the `registry!` invocation below.
 
+mod input;
 mod mlp;
 mod nbeats;
+mod nbeatsx;
 mod nhits;
 mod spec;
 
+pub use input::{no_pooling, ModelInput};
 pub use mlp::MlpConfig;
 pub use nbeats::{NbeatsConfig, StackType};
+pub use nbeatsx::NbeatsxConfig;
 pub use nhits::{InterpolationMode, NhitsConfig, PoolingMode};
-pub use spec::{BuiltModel, ModelSpec};
+pub use spec::{BuiltModel, ExogLists, ModelSpec};
 
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
@@ -20,10 +24,10 @@ use crate::nn::ParamStore;
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
 
-/// A trainable forecaster: maps insample windows to forecasts.
+/// A trainable forecaster: maps insample windows (and exogenous inputs) to forecasts.
 pub trait Model: Send + Sync {
-    /// Forecasts `[B, H, n_outputs]` from scaled insample values `[B, L]` and their mask.
-    fn forward(&self, insample: &Tensor, insample_mask: &Tensor, train: bool) -> Result<Tensor>;
+    /// Forecasts `[B, H, n_outputs]` from a batch of scaled inputs.
+    fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor>;
 
     /// False when training involves randomness inside the model (dropout): then every drawn
     /// window must be computed on its own instead of merged with its duplicates.
@@ -37,6 +41,11 @@ pub trait ArchitectureConfig {
 
     /// Checks the hyperparameters against the window shape.
     fn validate(&self, shape: WindowShape) -> Result<()>;
+
+    /// True when the model reads exogenous inputs (historic, future and static).
+    fn reads_exogenous(&self) -> bool {
+        false
+    }
 
     /// Creates the model with fresh parameters in `store`.
     fn build(
@@ -67,9 +76,8 @@ macro_rules! registry {
         impl Architecture {
             /// The default hyperparameters of the model called `name` (case-insensitive).
             pub fn default_for(name: &str) -> Option<Architecture> {
-                let upper = name.to_ascii_uppercase();
                 $(
-                    if upper == stringify!($name) {
+                    if name.eq_ignore_ascii_case(stringify!($name)) {
                         return Some(Architecture::$name(<$config>::default()));
                     }
                 )+
@@ -96,5 +104,6 @@ macro_rules! registry {
 registry! {
     MLP => MlpConfig,
     NBEATS => NbeatsConfig,
+    NBEATSx => NbeatsxConfig,
     NHITS => NhitsConfig,
 }

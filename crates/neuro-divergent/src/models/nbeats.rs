@@ -4,13 +4,16 @@
 //!
 //! As in `nhits.rs`, the insample window is kept in time order rather than reversed; the trend and
 //! seasonality backcast bases are reversed in time instead, which yields the same backcasts.
+//!
+//! The stacks are shared with NBEATSx (`nbeatsx.rs`), whose blocks also read exogenous inputs
+//! and may use the exogenous basis.
 
 use std::f64::consts::PI;
 
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{ArchitectureConfig, Model};
+use super::{no_pooling, ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{
     block_mlp, doubly_residual, Activation, BlockMlpSpec, FeedForward, ParamStore, ResidualBlock,
@@ -28,6 +31,8 @@ pub enum StackType {
     Trend,
     /// Cosines and sines of `n_harmonics`-spaced frequencies.
     Seasonality,
+    /// The future and static exogenous columns themselves (NBEATSx only).
+    Exogenous,
 }
 
 /// NBEATS hyperparameters (NeuralForecast defaults).
@@ -79,30 +84,13 @@ impl ArchitectureConfig for NbeatsConfig {
         }
     }
 
-    fn validate(&self, _shape: WindowShape) -> Result<()> {
-        if self.stack_types.is_empty() || self.stack_types.len() != self.n_blocks.len() {
-            return Err(Error::Config(format!(
-                "NBEATS: n_blocks has {} entries for {} stack types (need one per stack, at least one stack)",
-                self.n_blocks.len(),
-                self.stack_types.len()
-            )));
-        }
-        if self.mlp_units.is_empty() || self.mlp_units.iter().flatten().any(|&u| u == 0) {
+    fn validate(&self, shape: WindowShape) -> Result<()> {
+        if self.stack_types.contains(&StackType::Exogenous) {
             return Err(Error::Config(
-                "NBEATS: mlp_units needs at least one layer of positive widths".into(),
+                "NBEATS: the exogenous stack type needs exogenous inputs: use NBEATSx".into(),
             ));
         }
-        if self.n_harmonics == 0 {
-            return Err(Error::Config(
-                "NBEATS: n_harmonics must be at least 1".into(),
-            ));
-        }
-        if !(0.0..1.0).contains(&self.dropout_prob_theta) {
-            return Err(Error::Config(
-                "NBEATS: dropout_prob_theta must be in [0, 1)".into(),
-            ));
-        }
-        Ok(())
+        self.check("NBEATS", shape)
     }
 
     fn build(
@@ -112,6 +100,56 @@ impl ArchitectureConfig for NbeatsConfig {
         store: &mut ParamStore,
         seed: u64,
     ) -> Result<Box<dyn Model>> {
+        self.build_stacks(shape, n_outputs, store, seed)
+    }
+}
+
+impl NbeatsConfig {
+    /// Checks the stacks of model `model` (NBEATS or NBEATSx) against the window shape.
+    pub(crate) fn check(&self, model: &str, shape: WindowShape) -> Result<()> {
+        if self.stack_types.is_empty() || self.stack_types.len() != self.n_blocks.len() {
+            return Err(Error::Config(format!(
+                "{model}: n_blocks has {} entries for {} stack types (need one per stack, at least one stack)",
+                self.n_blocks.len(),
+                self.stack_types.len()
+            )));
+        }
+        if self.mlp_units.is_empty() || self.mlp_units.iter().flatten().any(|&u| u == 0) {
+            return Err(Error::Config(format!(
+                "{model}: mlp_units needs at least one layer of positive widths"
+            )));
+        }
+        if self.n_harmonics == 0 {
+            return Err(Error::Config(format!(
+                "{model}: n_harmonics must be at least 1"
+            )));
+        }
+        if !(0.0..1.0).contains(&self.dropout_prob_theta) {
+            return Err(Error::Config(format!(
+                "{model}: dropout_prob_theta must be in [0, 1)"
+            )));
+        }
+        if self.stack_types.contains(&StackType::Exogenous)
+            && shape.exog.futr + shape.exog.stat == 0
+        {
+            return Err(Error::Config(format!(
+                "{model}: the exogenous stack needs future or static exogenous columns \
+                 (futr_exog_list, stat_exog_list)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Builds the doubly residual stacks.
+    pub(crate) fn build_stacks(
+        &self,
+        shape: WindowShape,
+        n_outputs: usize,
+        store: &mut ParamStore,
+        seed: u64,
+    ) -> Result<Box<dyn Model>> {
+        let (l, h, e) = (shape.input_size, shape.horizon, shape.exog);
+        let inputs = l * (1 + e.hist) + (l + h) * e.futr + e.stat;
         let mut blocks: Vec<NbeatsBlock> = Vec::new();
         for (stack, (&kind, &n_blocks)) in self.stack_types.iter().zip(&self.n_blocks).enumerate() {
             let basis = Basis::new(kind, shape, self, store.device())?;
@@ -122,7 +160,7 @@ impl ArchitectureConfig for NbeatsConfig {
                 } else {
                     let index = blocks.len();
                     let spec = BlockMlpSpec {
-                        inputs: shape.input_size,
+                        inputs,
                         mlp_units: &self.mlp_units,
                         n_theta,
                         activation: self.activation,
@@ -148,11 +186,14 @@ impl ArchitectureConfig for NbeatsConfig {
     }
 }
 
-/// Fixed basis of a block; `Projected` holds `[P, L]` (time-reversed) and `[P, H]` matrices.
+/// Fixed basis of a block; `Projected` holds `[P, L]` (time-reversed) and `[P, H]` matrices;
+/// `Exogenous` reads its `channels` basis rows from the batch (future columns, then static ones
+/// held constant over time).
 #[derive(Debug, Clone)]
 enum Basis {
     Identity,
     Projected { backcast: Tensor, forecast: Tensor },
+    Exogenous { channels: usize },
 }
 
 impl Basis {
@@ -166,6 +207,11 @@ impl Basis {
         // rows[p] evaluated at backcast times 0..L and forecast times 0..H.
         let (backcast_rows, forecast_rows): (Vec<Vec<f64>>, Vec<Vec<f64>>) = match kind {
             StackType::Identity => return Ok(Basis::Identity),
+            StackType::Exogenous => {
+                return Ok(Basis::Exogenous {
+                    channels: shape.exog.futr + shape.exog.stat,
+                })
+            }
             StackType::Trend => (0..=config.n_polynomials as i32)
                 .map(|p| {
                     let back = (0..l).map(|t| (t as f64 / l as f64).powi(p)).collect();
@@ -216,6 +262,7 @@ impl Basis {
         match self {
             Basis::Identity => shape.input_size,
             Basis::Projected { backcast, .. } => backcast.dims()[0],
+            Basis::Exogenous { channels } => *channels,
         }
     }
 
@@ -223,6 +270,7 @@ impl Basis {
         match self {
             Basis::Identity => shape.horizon,
             Basis::Projected { forecast, .. } => forecast.dims()[0],
+            Basis::Exogenous { channels } => *channels,
         }
     }
 }
@@ -234,10 +282,35 @@ struct NbeatsBlock {
     n_outputs: usize,
 }
 
+/// The exogenous basis `[B, L + H, channels]`: future columns, then static values repeated over
+/// time.
+fn exogenous_basis(input: &ModelInput, time: usize) -> Result<Tensor> {
+    let mut parts = Vec::with_capacity(2);
+    if let Some(futr) = &input.futr {
+        parts.push(futr.clone());
+    }
+    if let Some(stat) = &input.stat {
+        let (batch, columns) = stat.dims2()?;
+        parts.push(
+            stat.unsqueeze(1)?
+                .broadcast_as((batch, time, columns))?
+                .contiguous()?,
+        );
+    }
+    Ok(Tensor::cat(&parts, 2)?)
+}
+
 impl ResidualBlock for NbeatsBlock {
-    fn backcast_forecast(&self, residual: &Tensor, train: bool) -> Result<(Tensor, Tensor)> {
+    fn backcast_forecast(
+        &self,
+        residual: &Tensor,
+        input: &ModelInput,
+        train: bool,
+    ) -> Result<(Tensor, Tensor)> {
         let batch = residual.dim(0)?;
-        let theta = self.mlp.forward(residual, train)?;
+        let theta = self
+            .mlp
+            .forward(&input.with_exog(residual, &no_pooling)?, train)?;
         let nb = self.basis.backcast_len(self.shape);
         let nf = self.basis.forecast_len(self.shape);
         let h = self.shape.horizon;
@@ -257,6 +330,21 @@ impl ResidualBlock for NbeatsBlock {
                     .transpose(1, 2)?;
                 (back, fore)
             }
+            Basis::Exogenous { channels } => {
+                let (l, c) = (self.shape.input_size, *channels);
+                let basis = exogenous_basis(input, l + h)?;
+                // [B, L, C] x [B, C, 1] -> [B, L]; [B, H, C] x [B, C, Q] -> [B, H, Q]
+                let back = basis
+                    .narrow(1, 0, l)?
+                    .matmul(&back_theta.unsqueeze(2)?)?
+                    .squeeze(2)?;
+                let fore = basis.narrow(1, l, h)?.matmul(&fore_theta.reshape((
+                    batch,
+                    c,
+                    self.n_outputs,
+                ))?)?;
+                (back, fore)
+            }
         })
     }
 }
@@ -269,11 +357,10 @@ struct Nbeats {
 }
 
 impl Model for Nbeats {
-    fn forward(&self, insample: &Tensor, mask: &Tensor, train: bool) -> Result<Tensor> {
+    fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
         doubly_residual(
             &self.blocks,
-            insample,
-            mask,
+            input,
             (self.shape.horizon, self.n_outputs),
             train,
         )
@@ -291,10 +378,7 @@ mod tests {
     #[test]
     fn seasonality_basis_has_neuralforecast_size() {
         // NF: n_theta = 2 * (1 + 1) * (ceil(2 / 2 * 12) - (2 - 1)) = 44 for h = 12, 2 harmonics.
-        let shape = WindowShape {
-            input_size: 24,
-            horizon: 12,
-        };
+        let shape = WindowShape::new(24, 12);
         let config = NbeatsConfig::default();
         let basis = Basis::new(StackType::Seasonality, shape, &config, &Device::Cpu).unwrap();
         assert_eq!(basis.backcast_len(shape) + basis.forecast_len(shape), 44);
@@ -304,10 +388,7 @@ mod tests {
 
     #[test]
     fn builds_and_forecasts_all_stack_types() {
-        let shape = WindowShape {
-            input_size: 8,
-            horizon: 4,
-        };
+        let shape = WindowShape::new(8, 4);
         let config = NbeatsConfig {
             mlp_units: vec![[8, 8]],
             shared_weights: true,
@@ -317,7 +398,9 @@ mod tests {
         let mut store = ParamStore::new(3, &Device::Cpu);
         let model = config.build(shape, 2, &mut store, 3).unwrap();
         let x = Tensor::ones((5, 8), candle_core::DType::F32, &Device::Cpu).unwrap();
-        let out = model.forward(&x, &x, false).unwrap();
+        let out = model
+            .forward(&ModelInput::target_only(x.clone(), x), false)
+            .unwrap();
         assert_eq!(out.dims(), &[5, 4, 2]);
         // Shared weights: the identity stack's two blocks own one set of parameters.
         let names = store.into_varmap().data().lock().unwrap().len();

@@ -7,11 +7,15 @@
 //! window stays in time order and the pooling is anchored at the window's end instead, which
 //! gives the same pooled values. The only other difference is the order of the first layer's
 //! inputs and of the backcast outputs, a relabelling of identically initialised weights.
+//!
+//! Exogenous inputs enter every block as NeuralForecast feeds them: historic columns pooled over
+//! the insample part, future columns pooled over the insample part and the horizon, static values
+//! as they are.
 
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{ArchitectureConfig, Model};
+use super::{ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{
     block_mlp, doubly_residual, Activation, BlockMlpSpec, FeedForward, ParamStore, ResidualBlock,
@@ -125,6 +129,10 @@ impl ArchitectureConfig for NhitsConfig {
         Ok(())
     }
 
+    fn reads_exogenous(&self) -> bool {
+        true
+    }
+
     fn build(
         &self,
         shape: WindowShape,
@@ -138,8 +146,11 @@ impl ArchitectureConfig for NhitsConfig {
             let n_knots = (shape.horizon / self.n_freq_downsample[stack]).max(1);
             for _ in 0..n_blocks {
                 let index = blocks.len();
+                let (l, h, e) = (shape.input_size, shape.horizon, shape.exog);
                 let spec = BlockMlpSpec {
-                    inputs: shape.input_size.div_ceil(kernel),
+                    inputs: l.div_ceil(kernel) * (1 + e.hist)
+                        + (l + h).div_ceil(kernel) * e.futr
+                        + e.stat,
                     mlp_units: &self.mlp_units,
                     n_theta: shape.input_size + n_knots * n_outputs,
                     activation: self.activation,
@@ -209,10 +220,16 @@ impl NhitsBlock {
 }
 
 impl ResidualBlock for NhitsBlock {
-    fn backcast_forecast(&self, residual: &Tensor, train: bool) -> Result<(Tensor, Tensor)> {
+    fn backcast_forecast(
+        &self,
+        residual: &Tensor,
+        input: &ModelInput,
+        train: bool,
+    ) -> Result<(Tensor, Tensor)> {
         let batch = residual.dim(0)?;
         let (l, h) = (self.shape.input_size, self.shape.horizon);
-        let theta = self.mlp.forward(&self.pool(residual)?, train)?;
+        let features = input.with_exog(&self.pool(residual)?, &|x| self.pool(x))?;
+        let theta = self.mlp.forward(&features, train)?;
         let backcast = theta.narrow(1, 0, l)?;
         let knots = theta
             .narrow(1, l, self.n_knots * self.n_outputs)?
@@ -233,11 +250,10 @@ struct Nhits {
 }
 
 impl Model for Nhits {
-    fn forward(&self, insample: &Tensor, mask: &Tensor, train: bool) -> Result<Tensor> {
+    fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
         doubly_residual(
             &self.blocks,
-            insample,
-            mask,
+            input,
             (self.shape.horizon, self.n_outputs),
             train,
         )
@@ -296,10 +312,7 @@ mod tests {
     #[test]
     fn pooling_is_anchored_at_the_end() {
         let mut store = ParamStore::new(0, &Device::Cpu);
-        let shape = WindowShape {
-            input_size: 5,
-            horizon: 2,
-        };
+        let shape = WindowShape::new(5, 2);
         let config = NhitsConfig {
             n_pool_kernel_size: vec![2, 2, 2],
             mlp_units: vec![[4, 4]],
@@ -332,7 +345,8 @@ mod tests {
         let pooled = block.pool(&x).unwrap().to_vec2::<f32>().unwrap();
         assert_eq!(pooled, vec![vec![5.0, 2.0, 4.0]]);
         let model = config.build(shape, 1, &mut store, 0).unwrap();
-        let out = model.forward(&x, &x.ones_like().unwrap(), false).unwrap();
+        let input = ModelInput::target_only(x.clone(), x.ones_like().unwrap());
+        let out = model.forward(&input, false).unwrap();
         assert_eq!(out.dims(), &[1, 2, 1]);
     }
 }

@@ -11,7 +11,53 @@ use crate::error::{Error, Result};
 use crate::losses::{Loss, PointLoss};
 use crate::nn::ParamStore;
 use crate::train::TrainConfig;
-use crate::windows::WindowShape;
+use crate::windows::{ExogDims, WindowShape};
+
+/// The exogenous columns a model reads, by name (NeuralForecast's `*_exog_list`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExogLists {
+    /// Temporal columns known only up to the forecast origin.
+    pub hist_exog_list: Vec<String>,
+    /// Temporal columns known over the horizon too (given at predict time, or calendar
+    /// features).
+    pub futr_exog_list: Vec<String>,
+    /// Per-series constants.
+    pub stat_exog_list: Vec<String>,
+}
+
+impl ExogLists {
+    /// The number of columns of each kind.
+    pub fn dims(&self) -> ExogDims {
+        ExogDims {
+            hist: self.hist_exog_list.len(),
+            futr: self.futr_exog_list.len(),
+            stat: self.stat_exog_list.len(),
+        }
+    }
+
+    /// Temporal column names (historic, then future).
+    pub fn temporal(&self) -> impl Iterator<Item = &String> {
+        self.hist_exog_list.iter().chain(&self.futr_exog_list)
+    }
+
+    fn check(&self, model: &str) -> Result<()> {
+        let all: Vec<&String> = self.temporal().chain(&self.stat_exog_list).collect();
+        for (i, name) in all.iter().enumerate() {
+            if ["unique_id", "ds", "y"].contains(&name.as_str()) || name.trim().is_empty() {
+                return Err(Error::Config(format!(
+                    "{model}: '{name}' cannot be an exogenous column"
+                )));
+            }
+            if all[..i].contains(name) {
+                return Err(Error::Config(format!(
+                    "{model}: exogenous column '{name}' is listed twice"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// One model's full configuration: architecture, window shape and training hyperparameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +70,9 @@ pub struct ModelSpec {
     pub input_size: usize,
     /// Training hyperparameters.
     pub train: TrainConfig,
+    /// Exogenous columns the model reads.
+    #[serde(flatten)]
+    pub exog: ExogLists,
     /// Architecture hyperparameters.
     #[serde(flatten)]
     pub architecture: Architecture,
@@ -38,7 +87,14 @@ pub struct BuiltModel {
 }
 
 /// Keys that live on the spec itself rather than in the training or architecture parameters.
-const SPEC_KEYS: [&str; 3] = ["h", "input_size", "alias"];
+const SPEC_KEYS: [&str; 6] = [
+    "h",
+    "input_size",
+    "alias",
+    "hist_exog_list",
+    "futr_exog_list",
+    "stat_exog_list",
+];
 
 impl ModelSpec {
     /// The model called `name` (case-insensitive) with NeuralForecast's defaults.
@@ -54,6 +110,7 @@ impl ModelSpec {
             h,
             input_size,
             train: architecture.config().train_defaults(),
+            exog: ExogLists::default(),
             architecture,
         })
     }
@@ -74,6 +131,11 @@ impl ModelSpec {
             .collect()
     }
 
+    /// True when the model can read exogenous columns.
+    pub fn reads_exogenous(&self) -> bool {
+        self.architecture.config().reads_exogenous()
+    }
+
     /// The forecast column name: the alias, or the model's name.
     pub fn display_name(&self) -> &str {
         self.alias.as_deref().unwrap_or(self.model_name())
@@ -84,6 +146,7 @@ impl ModelSpec {
         WindowShape {
             input_size: self.input_size,
             horizon: self.h,
+            exog: self.exog.dims(),
         }
     }
 
@@ -104,14 +167,31 @@ impl ModelSpec {
                 )));
             }
         }
+        self.exog.check(self.model_name())?;
+        if !self.exog.dims().is_empty() && !self.architecture.config().reads_exogenous() {
+            return Err(Error::Config(format!(
+                "{} does not read exogenous columns (hist_exog_list, futr_exog_list, \
+                 stat_exog_list); use MLP, NHITS or NBEATSx",
+                self.model_name()
+            )));
+        }
         self.architecture.config().validate(self.shape())
     }
 
     /// Sets one hyperparameter by its NeuralForecast name from text: numbers, booleans, JSON
     /// lists (`[512,512]`) or plain words (`robust`, `MaxPool1d`).
     pub fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
-        let parsed: Value =
+        let mut parsed: Value =
             serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
+        if key.ends_with("_exog_list") && parsed.is_string() {
+            // Plain text: comma-separated column names.
+            parsed = value
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(|n| Value::String(n.to_string()))
+                .collect();
+        }
         let invalid =
             |e: &dyn std::fmt::Display| Error::Config(format!("parameter {key}={value}: {e}"));
         if key == "loss" || key == "valid_loss" {
@@ -200,7 +280,7 @@ mod tests {
         assert!(ModelSpec::new("prophet", 1, 1)
             .unwrap_err()
             .to_string()
-            .contains("available models are MLP, NBEATS, NHITS"));
+            .contains("available models are MLP, NBEATS, NBEATSx, NHITS"));
     }
 
     #[test]
@@ -214,6 +294,11 @@ mod tests {
         spec.set_param("loss", "mase:12").unwrap();
         spec.set_param("alias", "fast").unwrap();
         spec.set_param("gradient_clip_val", "1.0").unwrap();
+        spec.set_param("hist_exog_list", "a, b").unwrap();
+        spec.set_param("futr_exog_list", r#"["hour"]"#).unwrap();
+        assert_eq!(spec.exog.hist_exog_list, ["a", "b"]);
+        assert_eq!(spec.exog.futr_exog_list, ["hour"]);
+        assert_eq!(spec.shape().exog.hist, 2);
         assert_eq!(spec.display_name(), "fast");
         assert_eq!(spec.train.learning_rate, 0.01);
         assert_eq!(spec.train.gradient_clip_val, Some(1.0));
@@ -243,6 +328,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("scaler_type=zscore"), "{err}");
+        spec.set_param("hist_exog_list", "x").unwrap();
+        spec.validate().unwrap();
+        let mut nbeats = ModelSpec::new("NBEATS", 12, 24).unwrap();
+        nbeats.set_param("stat_exog_list", "s").unwrap();
+        let err = nbeats.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("NBEATS does not read exogenous columns"),
+            "{err}"
+        );
+        spec.set_param("hist_exog_list", "x,x").unwrap();
+        let err = spec.validate().unwrap_err().to_string();
+        assert!(err.contains("'x' is listed twice"), "{err}");
+        spec.set_param("hist_exog_list", "").unwrap();
         spec.set_param("h", "0").unwrap();
         assert!(spec
             .validate()

@@ -12,7 +12,7 @@ pub(crate) struct BiasActivation {
     pub(crate) relu: bool,
 }
 
-fn f32_slice<'a>(
+pub(crate) fn f32_slice<'a>(
     storage: &'a CpuStorage,
     layout: &Layout,
     what: &str,

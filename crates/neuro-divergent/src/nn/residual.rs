@@ -6,22 +6,30 @@ use candle_core::Tensor;
 
 use super::{Activation, FeedForward, ParamStore};
 use crate::error::Result;
+use crate::models::ModelInput;
 
 /// A block of a doubly residual stack.
 pub trait ResidualBlock {
-    /// `(backcast [B, L], forecast [B, H, n_outputs])` from the current residual `[B, L]`.
-    fn backcast_forecast(&self, residual: &Tensor, train: bool) -> Result<(Tensor, Tensor)>;
+    /// `(backcast [B, L], forecast [B, H, n_outputs])` from the current residual `[B, L]`; the
+    /// block may also read the batch's exogenous inputs from `input`.
+    fn backcast_forecast(
+        &self,
+        residual: &Tensor,
+        input: &ModelInput,
+        train: bool,
+    ) -> Result<(Tensor, Tensor)>;
 }
 
-/// Runs the blocks over `insample` (`[B, L]`, masked by `mask`) and returns `[B, H, n_outputs]`.
+/// Runs the blocks over the insample window of `input` (masked by its mask) and returns
+/// `[B, H, n_outputs]`.
 pub fn doubly_residual<B: ResidualBlock>(
     blocks: &[B],
-    insample: &Tensor,
-    mask: &Tensor,
+    input: &ModelInput,
     output_shape: (usize, usize),
     train: bool,
 ) -> Result<Tensor> {
     let (horizon, n_outputs) = output_shape;
+    let (insample, mask) = (&input.insample, &input.insample_mask);
     let (batch, l) = insample.dims2()?;
     let level = insample.narrow(1, l - 1, 1)?.reshape((batch, 1, 1))?;
     let mut forecast = level
@@ -29,7 +37,7 @@ pub fn doubly_residual<B: ResidualBlock>(
         .contiguous()?;
     let mut residual = insample.clone();
     for block in blocks {
-        let (backcast, block_forecast) = block.backcast_forecast(&residual, train)?;
+        let (backcast, block_forecast) = block.backcast_forecast(&residual, input, train)?;
         residual = (residual - backcast)?.mul(mask)?;
         forecast = (forecast + block_forecast)?;
     }

@@ -36,6 +36,8 @@ pub struct TrainConfig {
     pub random_seed: u64,
     /// Clip the global gradient norm to this value (unset: no clipping).
     pub gradient_clip_val: Option<f64>,
+    /// Samples drawn per forecast step by a distribution loss.
+    pub num_samples: usize,
 }
 
 impl Default for TrainConfig {
@@ -54,6 +56,7 @@ impl Default for TrainConfig {
             scaler_type: ScalerType::Identity,
             random_seed: 1,
             gradient_clip_val: None,
+            num_samples: 1000,
         }
     }
 }
@@ -67,6 +70,7 @@ impl TrainConfig {
             ("batch_size", self.batch_size),
             ("windows_batch_size", self.windows_batch_size),
             ("step_size", self.step_size),
+            ("num_samples", self.num_samples),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(Error::Config(format!("{name} must be at least 1")));
@@ -76,6 +80,14 @@ impl TrainConfig {
                 "learning_rate must be a positive number, got {}",
                 self.learning_rate
             )));
+        }
+        if let Some(valid) = &self.valid_loss {
+            if valid.as_distribution().is_some() != self.loss.as_distribution().is_some() {
+                return Err(Error::Config(format!(
+                    "valid_loss {valid} and loss {} must both be distribution losses or neither",
+                    self.loss
+                )));
+            }
         }
         if let Some(clip) = self.gradient_clip_val {
             if !(clip.is_finite() && clip > 0.0) {

@@ -11,14 +11,16 @@ use rand::SeedableRng;
 use super::adam::Adam;
 use super::{ProgressEvent, ProgressFn, TrainConfig};
 use crate::error::{Error, Result};
-use crate::losses::Loss;
+use crate::losses::{Loss, WindowScale};
 use crate::models::Model;
-use crate::windows::{validation_batch, SamplerOptions, WindowBatch, WindowSampler, WindowShape};
+use crate::windows::{
+    validation_batch, SamplerOptions, SeriesView, WindowBatch, WindowSampler, WindowShape,
+};
 
 /// The series a model learns from.
 pub struct TrainingData<'a> {
-    /// Every series in full (training and validation parts).
-    pub series: Vec<&'a [f64]>,
+    /// Every series in full (training and validation parts), with its exogenous columns.
+    pub series: Vec<SeriesView<'a>>,
     /// Points at the end of each series held out for validation (0: no validation).
     pub val_size: usize,
     /// When set (by another thread), training stops with [`Error::Cancelled`].
@@ -66,13 +68,13 @@ pub fn train_model(
             config.early_stop_patience_steps
         )));
     }
-    let train_parts: Vec<&[f64]> = data
+    let train_parts: Vec<SeriesView<'_>> = data
         .series
         .iter()
-        .map(|s| &s[..s.len().saturating_sub(val_size)])
+        .map(|s| s.truncated(s.y.len().saturating_sub(val_size)))
         .collect();
     let mut sampler = WindowSampler::new(
-        &train_parts,
+        train_parts,
         SamplerOptions {
             shape,
             step_size: config.step_size,
@@ -82,17 +84,18 @@ pub fn train_model(
             merge_duplicates: model.is_deterministic(),
         },
     )?;
-    let validation = (val_size > 0)
-        .then(|| {
-            validation_batch(
-                &data.series,
-                val_size,
-                shape,
-                config.step_size,
-                config.scaler_type,
-            )
-        })
-        .filter(|b| b.size > 0);
+    let validation = if val_size > 0 {
+        Some(validation_batch(
+            &data.series,
+            val_size,
+            shape,
+            config.step_size,
+            config.scaler_type,
+        )?)
+        .filter(|b| b.size > 0)
+    } else {
+        None
+    };
     let valid_loss = config.valid_loss.as_ref().unwrap_or(&config.loss);
 
     let mut optimizer = Adam::new(varmap.all_vars(), config.learning_rate);
@@ -113,13 +116,14 @@ pub fn train_model(
         }
         optimizer.set_learning_rate(config.learning_rate_at(step));
         let batch = sampler.next_batch(&mut rng).tensors(&device)?;
-        let output = model.forward(&batch.insample, &batch.insample_mask, true)?;
+        let output = model.forward(&batch.input, true)?;
         let loss = config.loss.compute(
             &batch.outsample,
             &output,
             &batch.outsample_weight,
-            &batch.insample,
-            &batch.insample_mask,
+            &batch.input.insample,
+            &batch.input.insample_mask,
+            &batch.window,
         )?;
         let value = f64::from(loss.to_scalar::<f32>()?);
         if !value.is_finite() {
@@ -195,7 +199,8 @@ fn clip_gradients(
     Ok(())
 }
 
-/// The validation loss in the data's own units (outputs and targets mapped back).
+/// The validation loss in the data's own units (outputs and targets mapped back; a
+/// distribution loss maps its parameters itself).
 fn validation_loss(
     model: &dyn Model,
     batch: &WindowBatch,
@@ -203,13 +208,19 @@ fn validation_loss(
     device: &Device,
 ) -> Result<f64> {
     let t = batch.tensors(device)?;
-    let output = model
-        .forward(&t.insample, &t.insample_mask, false)?
-        .detach();
-    let shift: Vec<f32> = batch.stats.iter().map(|s| s.shift).collect();
-    let scale: Vec<f32> = batch.stats.iter().map(|s| s.scale).collect();
-    let shift = Tensor::from_vec(shift, (batch.size, 1), device)?;
-    let scale = Tensor::from_vec(scale, (batch.size, 1), device)?;
+    let output = model.forward(&t.input, false)?.detach();
+    if loss.as_distribution().is_some() {
+        let value = loss.compute(
+            &t.outsample,
+            &output,
+            &t.outsample_weight,
+            &t.input.insample,
+            &t.input.insample_mask,
+            &t.window,
+        )?;
+        return Ok(f64::from(value.to_scalar::<f32>()?));
+    }
+    let (shift, scale) = (&t.window.shift, &t.window.scale);
     // [B, 1] statistics broadcast over [B, L], [B, H] or, reshaped, [B, H, n_outputs].
     let unscale = |x: &Tensor| -> Result<Tensor> {
         let mut dims = vec![batch.size, 1];
@@ -217,12 +228,17 @@ fn validation_loss(
         Ok(x.broadcast_mul(&scale.reshape(dims.as_slice())?)?
             .broadcast_add(&shift.reshape(dims.as_slice())?)?)
     };
+    let identity = WindowScale {
+        shift: shift.zeros_like()?,
+        scale: scale.ones_like()?,
+    };
     let value = loss.compute(
         &unscale(&t.outsample)?,
         &unscale(&output)?,
         &t.outsample_weight,
-        &unscale(&t.insample)?,
-        &t.insample_mask,
+        &unscale(&t.input.insample)?,
+        &t.input.insample_mask,
+        &identity,
     )?;
     Ok(f64::from(value.to_scalar::<f32>()?))
 }

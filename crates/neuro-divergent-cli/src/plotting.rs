@@ -1,0 +1,148 @@
+//! `--plot`: turns the history and the forecasts into the plot module's series panels.
+
+use std::path::Path;
+
+use chrono::DateTime;
+use neuro_divergent::data::{TimeSeriesFrame, Timestamp};
+use neuro_divergent::evaluate::{column_role, ColumnRole};
+use neuro_divergent::{Error, Forecasts, Result};
+
+use crate::plot::{draw, Band, ForecastLine, SeriesPlot};
+
+/// Series drawn at most; the first ones by id (the plot notes how many were left out).
+const MAX_SERIES: usize = 6;
+/// History points drawn before the forecasts at most.
+const MAX_HISTORY: usize = 240;
+
+/// Checks that `path` names a format the plot can be written in, before any work is done.
+pub fn check_path(path: &Path) -> Result<()> {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("svg" | "png") => Ok(()),
+        _ => Err(Error::Config(format!(
+            "--plot {}: the file name must end in .svg or .png",
+            path.display()
+        ))),
+    }
+}
+
+/// Draws the last part of each series' history with its forecasts and interval bands.
+pub fn plot_forecasts(path: &Path, history: &TimeSeriesFrame, forecasts: &Forecasts) -> Result<()> {
+    let lines = line_columns(forecasts);
+    let mut panels = Vec::new();
+    let mut row = 0;
+    while row < forecasts.len() {
+        let id = &forecasts.ids[row];
+        let end = row + forecasts.ids[row..].iter().take_while(|i| *i == id).count();
+        let (history_x, history_y) = match history.get(id) {
+            Some(s) => {
+                let from = s.len().saturating_sub(MAX_HISTORY);
+                (
+                    s.ds[from..].iter().map(position).collect(),
+                    s.y[from..].to_vec(),
+                )
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        panels.push(SeriesPlot {
+            id: id.clone(),
+            history_x,
+            history_y,
+            forecast_x: forecasts.ds[row..end].iter().map(position).collect(),
+            lines: lines
+                .iter()
+                .map(|line| ForecastLine {
+                    model: line.model.clone(),
+                    values: forecasts.values[line.column][row..end].to_vec(),
+                    bands: line
+                        .bands
+                        .iter()
+                        .map(|&(level, lo, hi)| Band {
+                            level,
+                            lower: forecasts.values[lo][row..end].to_vec(),
+                            upper: forecasts.values[hi][row..end].to_vec(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        });
+        row = end;
+    }
+    let dates = forecasts
+        .ds
+        .first()
+        .is_some_and(|t| matches!(t, Timestamp::DateTime(_)));
+    let label = move |x: f64| label(x, dates);
+    draw(path, &panels, MAX_SERIES, &label).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
+/// One forecast line: its model, its column and its bands as `(level, lower column, upper
+/// column)`.
+struct LineColumns {
+    model: String,
+    column: usize,
+    bands: Vec<(f64, usize, usize)>,
+}
+
+/// Every column that is not an interval bound, with the bounds of its model.
+fn line_columns(forecasts: &Forecasts) -> Vec<LineColumns> {
+    let roles: Vec<ColumnRole> = forecasts.columns.iter().map(|c| column_role(c)).collect();
+    let mut lines = Vec::new();
+    for (column, name) in forecasts.columns.iter().enumerate() {
+        if roles[column] != ColumnRole::Point {
+            continue;
+        }
+        let model = name.strip_suffix("-median").unwrap_or(name);
+        // A model with a mean column and a median column keeps its bands on the mean.
+        if name.ends_with("-median") && forecasts.columns.iter().any(|c| c == model) {
+            continue;
+        }
+        let bound = |level: f64, upper: bool| {
+            roles.iter().position(|r| {
+                matches!(r, ColumnRole::Bound { base, level: l, upper: u }
+                    if base == model && *l == level && *u == upper)
+            })
+        };
+        let bands = roles
+            .iter()
+            .filter_map(|r| match r {
+                ColumnRole::Bound {
+                    base,
+                    level,
+                    upper: false,
+                } if base == model => Some(*level),
+                _ => None,
+            })
+            .filter_map(|level| Some((level, bound(level, false)?, bound(level, true)?)))
+            .collect();
+        lines.push(LineColumns {
+            model: model.to_string(),
+            column,
+            bands,
+        });
+    }
+    lines
+}
+
+/// A time stamp as a number: seconds since 1970 for date-times, the index for integers.
+fn position(ds: &Timestamp) -> f64 {
+    match ds {
+        Timestamp::Int(v) => *v as f64,
+        Timestamp::DateTime(dt) => dt.and_utc().timestamp() as f64,
+    }
+}
+
+/// The axis label of a position.
+fn label(x: f64, dates: bool) -> String {
+    if !dates {
+        return format!("{x:.0}");
+    }
+    DateTime::from_timestamp(x as i64, 0)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,9 @@
+//! Exogenous variables: columns of the panel and static and future values given beside it (plus
+//! the generated features of [`crate::preprocess`]), turned into the numeric columns each model
+//! reads through its `hist_exog_list`, `futr_exog_list` and `stat_exog_list`.
+
+mod assemble;
+mod tables;
+
+pub(crate) use assemble::{Needs, Panel};
+pub use tables::{FutureTable, StaticTable};

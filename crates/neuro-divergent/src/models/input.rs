@@ -1,0 +1,102 @@
+//! What a model reads for a batch of windows, and the one way models turn exogenous inputs into
+//! features: flattened (optionally pooled along time) and concatenated after the target.
+
+use candle_core::Tensor;
+
+use crate::error::Result;
+
+/// One batch of model inputs, all scaled.
+#[derive(Debug, Clone)]
+pub struct ModelInput {
+    /// `[B, L]` insample target values.
+    pub insample: Tensor,
+    /// `[B, L]` 1 where the insample value is observed.
+    pub insample_mask: Tensor,
+    /// `[B, L, X]` historic exogenous values, when the model reads any.
+    pub hist: Option<Tensor>,
+    /// `[B, L + H, F]` future exogenous values, when the model reads any.
+    pub futr: Option<Tensor>,
+    /// `[B, S]` static exogenous values, when the model reads any.
+    pub stat: Option<Tensor>,
+}
+
+impl ModelInput {
+    /// A batch without exogenous inputs.
+    pub fn target_only(insample: Tensor, insample_mask: Tensor) -> ModelInput {
+        ModelInput {
+            insample,
+            insample_mask,
+            hist: None,
+            futr: None,
+            stat: None,
+        }
+    }
+
+    /// The exogenous inputs as flat `[B, n]` feature blocks (historic, future, static, those
+    /// present), each temporal one first reduced along time by `pool`, which maps `[N, T]` to
+    /// `[N, T']`. Temporal blocks are laid out column by column.
+    pub fn exog_features(&self, pool: &dyn Fn(&Tensor) -> Result<Tensor>) -> Result<Vec<Tensor>> {
+        let mut blocks = Vec::with_capacity(3);
+        for temporal in [&self.hist, &self.futr].into_iter().flatten() {
+            let (batch, time, columns) = temporal.dims3()?;
+            let series = temporal
+                .transpose(1, 2)?
+                .contiguous()?
+                .reshape((batch * columns, time))?;
+            let pooled = pool(&series)?;
+            blocks.push(pooled.reshape((batch, ()))?);
+        }
+        if let Some(stat) = &self.stat {
+            blocks.push(stat.clone());
+        }
+        Ok(blocks)
+    }
+
+    /// `first` followed by the exogenous feature blocks, concatenated along features.
+    pub fn with_exog(
+        &self,
+        first: &Tensor,
+        pool: &dyn Fn(&Tensor) -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        let blocks = self.exog_features(pool)?;
+        if blocks.is_empty() {
+            return Ok(first.clone());
+        }
+        let mut all = Vec::with_capacity(blocks.len() + 1);
+        all.push(first.clone());
+        all.extend(blocks);
+        Ok(Tensor::cat(&all, 1)?)
+    }
+}
+
+/// The identity pooling, for models that read exogenous values at full resolution.
+pub fn no_pooling(x: &Tensor) -> Result<Tensor> {
+    Ok(x.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn exogenous_blocks_are_flattened_column_by_column() {
+        let dev = Device::Cpu;
+        let insample = Tensor::new(&[[1.0f32, 2.0]], &dev).unwrap();
+        let mut input = ModelInput::target_only(insample.clone(), insample.ones_like().unwrap());
+        // [1, 2, 2]: time-major columns a = (10, 20), b = (30, 40).
+        input.hist = Some(Tensor::new(&[[[10.0f32, 30.0], [20.0, 40.0]]], &dev).unwrap());
+        input.stat = Some(Tensor::new(&[[5.0f32]], &dev).unwrap());
+        let all = input.with_exog(&insample, &no_pooling).unwrap();
+        assert_eq!(
+            all.to_vec2::<f32>().unwrap(),
+            vec![vec![1.0, 2.0, 10.0, 20.0, 30.0, 40.0, 5.0]]
+        );
+        let last = |x: &Tensor| -> Result<Tensor> { Ok(x.narrow(1, 1, 1)?) };
+        let pooled = input.with_exog(&insample, &last).unwrap();
+        assert_eq!(
+            pooled.to_vec2::<f32>().unwrap(),
+            vec![vec![1.0, 2.0, 20.0, 40.0, 5.0]]
+        );
+    }
+}
