@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # M4 Hourly probabilistic benchmark: NHITS with MQLoss (levels 80, 95), NHITS with a StudentT
 # DistributionLoss, and a point NHITS with conformal intervals (--levels 80,95; NeuralForecast's
-# 2 windows one step apart, and 14 windows one horizon apart); reports interval coverage and
+# 2 windows one step apart, and 14 windows one horizon apart with both conformal methods);
+# reports interval coverage and
 # width, scaled CRPS, sMAPE and MASE on the 48-hour test horizon.
 # Usage: benches/m4_hourly_intervals.sh [THREADS]
 set -euo pipefail
@@ -24,4 +25,6 @@ run nhits_mqloss --param loss=mqloss:80,95
 run nhits_studentt --param loss=studentt:80,95
 run nhits_conformal --levels 80,95
 run nhits_conformal_14x48 --levels 80,95 --conformal-windows 14 --conformal-step 48
+run nhits_conformal_error_14x48 --levels 80,95 --conformal-windows 14 --conformal-step 48 \
+  --conformal-method conformal_error
 echo "nominal coverage: 80 and 95 (acceptance: within 7 points)"

@@ -28,18 +28,33 @@ function normalizeDs(value, row) {
 
 const KEYS = new Set(['unique_id', 'ds', 'y']);
 
-/** A value of an exogenous column as a number (NaN when it is not one: an error if used). */
-const toNumber = (v) => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : NaN);
-
-/** The columns of records other than `skip`, named from the first record, as numbers. */
-function recordColumns(records, skip) {
-  const names = records.length ? Object.keys(records[0]).filter((k) => !skip.has(k)) : [];
-  return { names, values: names.map((name) => records.map((r) => toNumber(r[name]))) };
+/**
+ * A value of an exogenous column as a number: numbers, bigints and numeric strings; anything
+ * else reads as NaN, an error naming the series, time and column if a model uses the column.
+ */
+function toNumber(v) {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string' && v.trim() !== '') return Number(v);
+  return NaN;
 }
 
-/** The array-like columns of a columns object other than `skip`, as numbers. */
-function objectColumns(data, skip, n) {
-  const names = Object.keys(data).filter((k) => !skip.has(k) && data[k] && data[k].length === n);
+/** The fields of records other than `skip` (over all records), as numeric columns. */
+function recordColumns(records, skip) {
+  const names = new Set();
+  for (const r of records) for (const k of Object.keys(r)) if (!skip.has(k)) names.add(k);
+  const list = [...names];
+  return { names: list, values: list.map((name) => records.map((r) => toNumber(r[name]))) };
+}
+
+/** The array-like columns of a columns object other than `skip`, as numbers; each must have `n` values. */
+function objectColumns(data, skip, n, source) {
+  const names = Object.keys(data).filter((k) => !skip.has(k) && data[k] != null && typeof data[k] === 'object' && 'length' in data[k]);
+  for (const name of names) {
+    if (data[name].length !== n) {
+      throw new NeuroDivergentError(codes.INVALID_DATA, `${source}: column '${name}' has ${data[name].length} values for ${n} rows`);
+    }
+  }
   return { names, values: names.map((name) => Array.from(data[name], toNumber)) };
 }
 
@@ -88,7 +103,7 @@ function toColumns(data) {
     const ids = Array.from(data.unique_id, String);
     const ds = Array.from(data.ds, normalizeDs);
     const y = data.y instanceof Float64Array ? data.y : Float64Array.from(data.y);
-    return { ids, ds, y, extra: objectColumns(data, KEYS, n) };
+    return { ids, ds, y, extra: objectColumns(data, KEYS, n, 'data') };
   }
   throw new NeuroDivergentError(
     codes.INVALID_DATA,
@@ -121,7 +136,7 @@ function toKeyed(data, name, withDs) {
     return {
       uniqueId: Array.from(data.unique_id, String),
       ds: withDs ? Array.from(data.ds, normalizeDs) : undefined,
-      columns: objectColumns(data, skip, n),
+      columns: objectColumns(data, skip, n, name),
     };
   }
   throw new NeuroDivergentError(codes.INVALID_DATA, shape);

@@ -236,9 +236,12 @@ test('exogenous columns, static and future values and calendar features', async 
   assert.equal(cv.length, 16);
 
   await assert.rejects(
-    new NeuralForecaster({ models: [model] }).fit(data, { staticData: [...staticData, { unique_id: 'c', level: 1 }] }),
-    (e) => e.code === codes.INVALID_DATA && /series 'c', which is not in the data/.test(e.message),
+    new NeuralForecaster({ models: [model] }).fit(data, { staticData: [staticData[0], { unique_id: 'B', level: 1 }] }),
+    (e) => e.code === codes.INVALID_DATA && /staticData: no static values for series 'b'/.test(e.message),
   );
+  // Numeric strings are numbers; other text is an error once a model reads the column.
+  const text = data.map((r) => ({ ...r, promo: String(r.promo) }));
+  await new NeuralForecaster({ models: [model] }).fit(text, { staticData });
   const broken = data.map((r, i) => (i === 5 ? { ...r, promo: 'n/a' } : r));
   await assert.rejects(
     new NeuralForecaster({ models: [model] }).fit(broken, { staticData }),

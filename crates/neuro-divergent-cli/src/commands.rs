@@ -31,13 +31,15 @@ pub fn run(cli: Cli) -> Result<()> {
 fn forecast(args: &ModelArgs) -> Result<()> {
     let (mut nf, frame) = prepare(args)?;
     let futr = read_optional(args.futr.as_deref(), FutureTable::read_csv)?;
-    if futr.is_none() {
-        check_no_future_file_needed(&nf)?;
-    }
+    // Fail on missing future values or a bad plot path before any training.
+    nf.check_future_values(&frame, futr.as_ref())?;
     if let Some(path) = &args.plot {
         crate::plotting::check_path(path)?;
     }
     train(&mut nf, &frame, args)?;
+    if let Some(dir) = &args.save {
+        nf.save(dir)?;
+    }
     let forecasts = nf.predict_with(PredictOptions {
         futr: futr.as_ref(),
         levels: &args.levels,
@@ -47,26 +49,18 @@ fn forecast(args: &ModelArgs) -> Result<()> {
     if let Some(path) = &args.plot {
         crate::plotting::plot_forecasts(path, &frame, &forecasts)?;
     }
-    if let Some(dir) = &args.save {
-        nf.save(dir)?;
-    }
     Ok(())
 }
 
-/// Fails before training when a model reads future columns that only a `--futr` file can give.
-fn check_no_future_file_needed(nf: &NeuralForecast) -> Result<()> {
-    let generated = nf.features().names();
-    for spec in nf.specs() {
-        if let Some(name) = spec
-            .exog
-            .futr_exog_list
-            .iter()
-            .find(|n| !generated.contains(n))
-        {
+/// Rejects the options only `forecast` uses, which `command` would otherwise ignore.
+fn reject_forecast_only(args: &ModelArgs, command: &str) -> Result<()> {
+    for (given, option) in [
+        (args.futr.is_some(), "--futr"),
+        (args.plot.is_some(), "--plot"),
+    ] {
+        if given {
             return Err(Error::Config(format!(
-                "{}: future exogenous column '{name}' needs its values over the horizon: pass \
-                 --futr FILE.csv",
-                spec.display_name()
+                "{option} is used by forecast, not by {command}"
             )));
         }
     }
@@ -83,6 +77,7 @@ fn fit(args: &ModelArgs) -> Result<()> {
         .save
         .as_ref()
         .ok_or_else(|| Error::Config("fit needs --save DIR to keep the fitted models".into()))?;
+    reject_forecast_only(args, "fit")?;
     let (mut nf, frame) = prepare(args)?;
     train(&mut nf, &frame, args)?;
     nf.save(dir)?;
@@ -108,6 +103,7 @@ fn predict(args: &PredictArgs) -> Result<()> {
 }
 
 fn cross_validate(args: &CvArgs) -> Result<()> {
+    reject_forecast_only(&args.model, "cv (future values come from the data)")?;
     let (mut nf, frame) = prepare(&args.model)?;
     let step = args.step_size.unwrap_or(args.model.horizon);
     let bars = TrainingBars::new();
@@ -341,9 +337,10 @@ fn apply_param(specs: &mut [ModelSpec], param: &str) -> Result<()> {
             let first = specs
                 .iter()
                 .find(|s| {
-                    target
-                        .as_ref()
-                        .is_none_or(|t| t.eq_ignore_ascii_case(s.model_name()))
+                    target.as_ref().is_none_or(|t| {
+                        t.eq_ignore_ascii_case(s.model_name())
+                            || t.eq_ignore_ascii_case(s.display_name())
+                    })
                 })
                 .unwrap_or(&specs[0]);
             Err(Error::Config(format!(

@@ -19,12 +19,19 @@ pub fn check_path(path: &Path) -> Result<()> {
     let extension = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase());
-    match extension.as_deref() {
-        Some("svg" | "png") => Ok(()),
-        _ => Err(Error::Config(format!(
+    if !matches!(extension.as_deref(), Some("svg" | "png")) {
+        return Err(Error::Config(format!(
             "--plot {}: the file name must end in .svg or .png",
             path.display()
+        )));
+    }
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => Err(Error::Config(format!(
+            "--plot {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
         ))),
+        _ => Ok(()),
     }
 }
 

@@ -553,7 +553,7 @@ fn exogenous_options_reach_the_models() {
     let out = run(&base);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("pass --futr FILE.csv"),
+        stderr(&out).contains("CLI --futr FILE.csv"),
         "{}",
         stderr(&out)
     );
@@ -572,15 +572,16 @@ fn exogenous_options_reach_the_models() {
     let out = run(&short);
     assert!(out.status.success(), "{}", stderr(&out));
 
-    // Static values: an id the data lacks is a typo worth reporting.
+    // Static values: a mistyped id leaves the series without its values.
     let statics = dir.path().join("static.csv");
-    std::fs::write(&statics, "unique_id,size\ns,1\nt,2\n").unwrap();
+    std::fs::write(&statics, "unique_id,size\nS,1\nt,2\n").unwrap();
     let mut with_static = short.clone();
     with_static.extend(["--stat-exog", "size", "--static", statics.to_str().unwrap()]);
     let out = run(&with_static);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("series 't', which is not in the data"),
+        stderr(&out)
+            .contains("no static values for series 's' (the static table has 2 series: S, t)"),
         "{}",
         stderr(&out)
     );

@@ -221,6 +221,48 @@ impl NeuralForecast {
         Needs::of(&self.specs, &self.features)
     }
 
+    /// The static values kept by the last fit (or checkpoint), used when a refit gives none.
+    fn saved_statics(&self) -> Option<StaticTable> {
+        self.fitted.as_ref().and_then(|f| f.statics.clone())
+    }
+
+    /// Checks, before any training, that `futr` covers the `h` steps after each series of `data`
+    /// for every future column that is not generated.
+    pub fn check_future_values(
+        &self,
+        data: &TimeSeriesFrame,
+        futr: Option<&FutureTable>,
+    ) -> Result<()> {
+        let future = self.needs()?.future;
+        let only_future = Needs {
+            temporal: future.clone(),
+            future,
+            ..Needs::default()
+        };
+        let empty: BTreeMap<String, Vec<f32>> = only_future
+            .future
+            .iter()
+            .map(|n| (n.clone(), Vec::new()))
+            .collect();
+        let series = data.series();
+        let mut panel = Panel::from_parts(
+            series.iter().map(|s| s.id.as_str()).collect(),
+            series.iter().map(|s| &s.y[..0]).collect(),
+            vec![empty; series.len()],
+            &only_future,
+            None,
+        )?;
+        let last: Vec<Timestamp> = series.iter().map(|s| s.ds[s.ds.len() - 1]).collect();
+        panel.extend_future(
+            &last,
+            data.freq(),
+            self.horizon(),
+            &only_future,
+            &self.features,
+            futr,
+        )
+    }
+
     /// Count distributions need non-negative targets.
     fn check_targets(&self, data: &TimeSeriesFrame) -> Result<()> {
         let counts = self.specs.iter().find(|s| {
@@ -308,10 +350,8 @@ impl NeuralForecast {
         let freq = self.check_freq(data)?;
         self.check_targets(data)?;
         let needs = self.needs()?;
-        let statics = options.statics.as_deref();
-        if let Some(table) = statics {
-            table.check_ids(data.series().iter().map(|s| s.id.as_str()))?;
-        }
+        let saved = self.saved_statics();
+        let statics = options.statics.as_deref().or(saved.as_ref());
         let panel = Panel::from_frame(data, &needs, &self.features, statics)?;
         if options.val_size > 0 {
             if let Some(short) = data.series().iter().find(|s| s.y.len() <= options.val_size) {
@@ -657,13 +697,8 @@ impl NeuralForecast {
                 let batch = inference_batch(chunk, spec.shape(), spec.train.scaler_type)?;
                 let t = batch.tensors(&device)?;
                 let output = fitted.built.model.forward(&t.input, false)?;
-                let chunk_columns = loss.forecast_columns(
-                    &output,
-                    &batch.stats,
-                    &t.window,
-                    spec.train.num_samples,
-                    &mut rng,
-                )?;
+                let chunk_columns =
+                    loss.forecast_columns(&output, &t.window, spec.train.num_samples, &mut rng)?;
                 for (column, values) in columns.iter_mut().zip(chunk_columns) {
                     column.extend(values);
                 }
@@ -692,10 +727,8 @@ impl NeuralForecast {
             ));
         }
         self.check_targets(data)?;
-        let statics = options.statics.as_deref();
-        if let Some(table) = statics {
-            table.check_ids(data.series().iter().map(|s| s.id.as_str()))?;
-        }
+        let saved = self.saved_statics();
+        let statics = options.statics.as_deref().or(saved.as_ref());
         let panel = Panel::from_frame(data, &self.needs()?, &self.features, statics)?;
         let (forecasts, state) =
             self.run_cross_validation(data, &panel, (n_windows, step_size), &options, progress)?;

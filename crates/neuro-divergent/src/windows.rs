@@ -22,7 +22,6 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use crate::error::{Error, Result};
-use crate::losses::WindowScale;
 use crate::models::ModelInput;
 use crate::preprocess::{ScalerType, WindowStats};
 
@@ -56,6 +55,13 @@ pub struct WindowShape {
 }
 
 impl WindowShape {
+    /// Width of the target window followed by the exogenous feature blocks of
+    /// [`ModelInput::with_exog`], when a span of `t` time steps becomes `pooled(t)` values.
+    pub fn flat_input_width(&self, pooled: impl Fn(usize) -> usize) -> usize {
+        let (l, h, e) = (self.input_size, self.horizon, self.exog);
+        pooled(l) * (1 + e.hist) + pooled(l + h) * e.futr + e.stat
+    }
+
     /// A window of `input_size` insample and `horizon` outsample points without exogenous inputs.
     pub fn new(input_size: usize, horizon: usize) -> WindowShape {
         WindowShape {
@@ -132,6 +138,33 @@ pub struct WindowBatch {
     pub stat: Vec<f32>,
     /// Scaler statistics of each window's target, to map outputs back.
     pub stats: Vec<WindowStats>,
+}
+
+/// Each window's target scaler statistics as `[B, 1]` tensors.
+#[derive(Debug, Clone)]
+pub struct WindowScale {
+    /// Subtracted before scaling.
+    pub shift: Tensor,
+    /// Divisor.
+    pub scale: Tensor,
+}
+
+impl WindowScale {
+    /// Maps scaled values `[B, ...]` back to the data's units.
+    pub fn unscale(&self, x: &Tensor) -> Result<Tensor> {
+        let mut dims = vec![x.dim(0)?, 1];
+        dims.resize(x.rank().max(2), 1);
+        Ok(x.broadcast_mul(&self.scale.reshape(dims.as_slice())?)?
+            .broadcast_add(&self.shift.reshape(dims.as_slice())?)?)
+    }
+
+    /// Statistics that leave `[B, ...]` values unchanged.
+    pub fn identity(&self) -> Result<WindowScale> {
+        Ok(WindowScale {
+            shift: self.shift.zeros_like()?,
+            scale: self.scale.ones_like()?,
+        })
+    }
 }
 
 /// The tensors of a [`WindowBatch`].

@@ -182,12 +182,13 @@ fn exogenous_errors_name_the_problem() {
         };
         nf.fit(&frame, options, None).unwrap_err().to_string()
     };
+    // Unknown ids: a typo leaves a series without static values; extra ids are fine.
     let err = fit_error(
         spec_with("MLP", "", "level"),
-        Some("unique_id,level\na,1\nb,2\nc,3\n"),
+        Some("unique_id,level\na,1\nB,2\n"),
     );
     assert!(
-        err.contains("series 'c', which is not in the data"),
+        err.contains("no static values for series 'b' (the static table has 2 series: B, a)"),
         "{err}"
     );
     let err = fit_error(
@@ -269,6 +270,27 @@ fn distribution_losses_forecast_ordered_seeded_columns() {
             "{loss}: sampling is seeded"
         );
     }
+    // A point valid_loss scores the distribution's mean, in the data's units.
+    let mut spec = common::small("NHITS", 12, 24, 40);
+    spec.set_param("loss", "studentt").unwrap();
+    spec.set_param("valid_loss", "mae").unwrap();
+    spec.set_param("val_check_steps", "20").unwrap();
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    let options = FitOptions {
+        val_size: 12,
+        ..FitOptions::default()
+    };
+    nf.fit(&air, options, None).unwrap();
+    let report = nf.train_reports()[0].unwrap();
+    assert_eq!(report.val_losses.len(), 2);
+    assert!(
+        report
+            .val_losses
+            .iter()
+            .all(|(_, v)| *v > 1.0 && *v < 300.0),
+        "{report:?}"
+    );
+
     let mut negative = common::small("MLP", 2, 4, 5);
     negative.set_param("loss", "poisson").unwrap();
     let frame = read_csv_from(

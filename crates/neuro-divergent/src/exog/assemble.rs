@@ -139,7 +139,8 @@ impl<'a> Panel<'a> {
                     (None, None) => {
                         return Err(Error::Data(format!(
                             "future exogenous column '{name}' needs values for the {h} steps \
-                             after each series' end: give them (CLI: --futr FILE.csv)"
+                             after each series' end: give a table of future values (CLI --futr \
+                             FILE.csv, Node futrData)"
                         )))
                     }
                 };
@@ -260,7 +261,8 @@ fn static_values(
     }
     let table = table.ok_or_else(|| {
         Error::Data(format!(
-            "static exogenous columns ({}) need static values per series (CLI: --static FILE.csv)",
+            "static exogenous columns ({}) need static values per series (CLI --static FILE.csv, \
+             Node staticData)",
             needs.statics.join(", ")
         ))
     })?;

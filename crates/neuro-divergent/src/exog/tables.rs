@@ -90,9 +90,17 @@ impl StaticTable {
     /// The values of columns `columns` for series `id`.
     pub fn values(&self, id: &str, columns: &[String]) -> Result<Vec<f32>> {
         let row = self.rows.get(id).ok_or_else(|| {
+            let known: Vec<&str> = self.rows.keys().take(3).map(String::as_str).collect();
             Error::Data(format!(
-                "{}: no static values for series '{id}'",
-                self.source
+                "{}: no static values for series '{id}' (the static table has {} series: {}{})",
+                self.source,
+                self.rows.len(),
+                known.join(", "),
+                if self.rows.len() > known.len() {
+                    ", ..."
+                } else {
+                    ""
+                }
             ))
         })?;
         columns
@@ -112,18 +120,6 @@ impl StaticTable {
                 self.names.join(", ")
             ))
         })
-    }
-
-    /// Errors when the table names a series outside `ids` (a typo would otherwise go unseen).
-    pub fn check_ids<'a>(&self, ids: impl Iterator<Item = &'a str>) -> Result<()> {
-        let known: std::collections::HashSet<&str> = ids.collect();
-        match self.rows.keys().find(|id| !known.contains(id.as_str())) {
-            Some(id) => Err(Error::Data(format!(
-                "{}: static values are given for series '{id}', which is not in the data",
-                self.source
-            ))),
-            None => Ok(()),
-        }
     }
 
     /// The table restricted to the series `ids`.
@@ -309,16 +305,13 @@ mod tests {
         );
         let err = table.values("z", &["a".into()]).unwrap_err().to_string();
         assert!(
-            err.contains("s.csv: no static values for series 'z'"),
+            err.contains(
+                "s.csv: no static values for series 'z' (the static table has 2 series: x, y)"
+            ),
             "{err}"
         );
         let err = table.values("x", &["c".into()]).unwrap_err().to_string();
         assert!(err.contains("static column 'c' is missing"), "{err}");
-        let err = table.check_ids(["x"].into_iter()).unwrap_err().to_string();
-        assert!(
-            err.contains("series 'y', which is not in the data"),
-            "{err}"
-        );
         let err = StaticTable::read_csv_from("unique_id,a\nx,NaN\n".as_bytes(), "s.csv")
             .unwrap_err()
             .to_string();

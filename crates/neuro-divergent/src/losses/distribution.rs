@@ -21,6 +21,7 @@ use rand_distr::{Distribution as _, Gamma, Normal, Poisson, StudentT};
 use super::QuantileSet;
 use crate::error::{Error, Result};
 use crate::nn::{ln_gamma_tensor, softplus};
+use crate::windows::WindowScale;
 
 /// A distribution family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,15 +82,6 @@ pub struct DistributionLoss {
     pub outputs: QuantileSet,
 }
 
-/// Each window's scaler statistics as `[B, 1]` tensors.
-#[derive(Debug, Clone)]
-pub struct WindowScale {
-    /// Subtracted before scaling.
-    pub shift: Tensor,
-    /// Divisor.
-    pub scale: Tensor,
-}
-
 impl DistributionLoss {
     /// Column suffixes: the mean (`""`), then the quantile outputs (`-median`, `-lo-90`, ...).
     pub fn suffixes(&self) -> Vec<String> {
@@ -121,9 +113,21 @@ impl DistributionLoss {
                 let alpha = (softplus(&out(1)?)? + 1e-8)?.div(&(scale + 1.0)?)?;
                 let total_count = alpha.recip()?;
                 let mu_alpha = mu.mul(&alpha)?;
-                let probs = (mu_alpha.div(&(&mu_alpha + 1.0)?)? + 1e-8)?;
+                // Clamped below 1 so that ln(1 - p) stays finite for very large means in f32.
+                let probs = (mu_alpha.div(&(&mu_alpha + 1.0)?)? + 1e-8)?.clamp(1e-8, 1.0 - 1e-6)?;
                 vec![total_count, probs]
             }
+        })
+    }
+
+    /// The distribution's mean (`[B, H]`, the data's scale) from raw outputs `[B, H, P]`.
+    pub fn mean(&self, raw: &Tensor, window: &WindowScale) -> Result<Tensor> {
+        let p = self.params(raw, window)?;
+        Ok(match self.family {
+            Family::Normal | Family::Poisson => p[0].clone(),
+            Family::StudentT => p[1].clone(),
+            // r p / (1 - p)
+            Family::NegativeBinomial => p[0].mul(&p[1])?.div(&p[1].affine(-1.0, 1.0)?)?,
         })
     }
 

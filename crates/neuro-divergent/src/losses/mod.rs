@@ -18,13 +18,13 @@ use candle_core::Tensor;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use distribution::{DistributionLoss, Family, WindowScale};
+pub use distribution::{DistributionLoss, Family};
 pub use point::PointLoss;
 pub(crate) use quantile::fmt_level;
 pub use quantile::QuantileSet;
 
 use crate::error::{Error, Result};
-use crate::preprocess::WindowStats;
+use crate::windows::WindowScale;
 
 /// A training loss.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +130,30 @@ impl Loss {
         }
     }
 
+    /// Checks that `valid` can score this loss's outputs: a point loss scores point outputs or a
+    /// distribution's mean; a quantile loss needs the same quantiles; a distribution loss the
+    /// same family.
+    pub fn check_valid_loss(&self, valid: &Loss) -> Result<()> {
+        let compatible = match (self, valid) {
+            (Loss::Point(_), Loss::Point(_)) => true,
+            (Loss::Distribution(_), Loss::Point(_)) => true,
+            (Loss::Distribution(a), Loss::Distribution(b)) => a.family == b.family,
+            (
+                Loss::Quantiles(a) | Loss::HuberQuantiles(a),
+                Loss::Quantiles(b) | Loss::HuberQuantiles(b),
+            ) => a.quantiles == b.quantiles,
+            _ => false,
+        };
+        if compatible {
+            return Ok(());
+        }
+        Err(Error::Config(format!(
+            "valid_loss {valid} cannot score the outputs of loss {self}: use a point loss with a \
+             point or distribution loss, the same quantiles with a quantile loss, or the same \
+             distribution"
+        )))
+    }
+
     /// The weighted mean loss of `y_hat` (`[B, H, n_outputs]`) against `y` (`[B, H]`), both
     /// scaled by the windows' scalers `window` (which a distribution loss undoes, to score the
     /// data on its own scale).
@@ -161,7 +185,6 @@ impl Loss {
     pub fn forecast_columns(
         &self,
         y_hat: &Tensor,
-        stats: &[WindowStats],
         window: &WindowScale,
         num_samples: usize,
         rng: &mut StdRng,
@@ -169,14 +192,15 @@ impl Loss {
         if let Loss::Distribution(d) = self {
             return d.forecast_columns(y_hat, window, num_samples, rng);
         }
+        let unscaled = window.unscale(y_hat)?;
         let mut columns = vec![Vec::with_capacity(y_hat.elem_count()); self.n_outputs()];
-        for (steps, stats) in y_hat.to_vec3::<f32>()?.into_iter().zip(stats) {
+        for steps in unscaled.to_vec3::<f32>()? {
             for mut step in steps {
                 if let Loss::Quantiles(set) | Loss::HuberQuantiles(set) = self {
                     set.uncross(&mut step);
                 }
                 for (column, &v) in columns.iter_mut().zip(&step) {
-                    column.push(f64::from(stats.invert(v)));
+                    column.push(f64::from(v));
                 }
             }
         }
@@ -253,5 +277,34 @@ mod tests {
             .to_string()
             .contains("level 'abc'"));
         assert!(Loss::parse("quantile:1.5").is_err());
+    }
+
+    #[test]
+    fn valid_losses_must_fit_the_outputs() {
+        let loss = |t: &str| Loss::parse(t).unwrap();
+        for (train, valid) in [
+            ("mae", "mse"),
+            ("studentt", "mae"),
+            ("studentt:80", "studentt:95"),
+            ("mqloss:80", "huber_mqloss:80"),
+        ] {
+            loss(train).check_valid_loss(&loss(valid)).unwrap();
+        }
+        for (train, valid) in [
+            ("mae", "studentt"),
+            ("normal", "studentt"),
+            ("mqloss:80", "mae"),
+            ("mqloss:80", "mqloss:90"),
+            ("studentt", "mqloss"),
+        ] {
+            let err = loss(train)
+                .check_valid_loss(&loss(valid))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("cannot score the outputs"),
+                "{train}/{valid}: {err}"
+            );
+        }
     }
 }

@@ -61,8 +61,7 @@ impl ArchitectureConfig for MlpConfig {
         store: &mut ParamStore,
         seed: u64,
     ) -> Result<Box<dyn Model>> {
-        let (l, h, e) = (shape.input_size, shape.horizon, shape.exog);
-        let inputs = l * (1 + e.hist) + (l + h) * e.futr + e.stat;
+        let inputs = shape.flat_input_width(|t| t);
         let mut layers = vec![(inputs, self.hidden_size, true)];
         layers.extend((1..self.num_layers).map(|_| (self.hidden_size, self.hidden_size, true)));
         layers.push((self.hidden_size, shape.horizon * n_outputs, false));

@@ -148,8 +148,7 @@ impl NbeatsConfig {
         store: &mut ParamStore,
         seed: u64,
     ) -> Result<Box<dyn Model>> {
-        let (l, h, e) = (shape.input_size, shape.horizon, shape.exog);
-        let inputs = l * (1 + e.hist) + (l + h) * e.futr + e.stat;
+        let inputs = shape.flat_input_width(|t| t);
         let mut blocks: Vec<NbeatsBlock> = Vec::new();
         for (stack, (&kind, &n_blocks)) in self.stack_types.iter().zip(&self.n_blocks).enumerate() {
             let basis = Basis::new(kind, shape, self, store.device())?;

@@ -8,9 +8,10 @@
 //! gives the same pooled values. The only other difference is the order of the first layer's
 //! inputs and of the backcast outputs, a relabelling of identically initialised weights.
 //!
-//! Exogenous inputs enter every block as NeuralForecast feeds them: historic columns pooled over
-//! the insample part, future columns pooled over the insample part and the horizon, static values
-//! as they are.
+//! Exogenous inputs enter every block as in NeuralForecast: historic columns pooled over the
+//! insample part, future columns pooled over the insample part and the horizon, static values as
+//! they are. Their pooling windows are anchored at the end like the target's (NeuralForecast
+//! anchors them at the start); the pooled widths are the same.
 
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -146,11 +147,8 @@ impl ArchitectureConfig for NhitsConfig {
             let n_knots = (shape.horizon / self.n_freq_downsample[stack]).max(1);
             for _ in 0..n_blocks {
                 let index = blocks.len();
-                let (l, h, e) = (shape.input_size, shape.horizon, shape.exog);
                 let spec = BlockMlpSpec {
-                    inputs: l.div_ceil(kernel) * (1 + e.hist)
-                        + (l + h).div_ceil(kernel) * e.futr
-                        + e.stat,
+                    inputs: shape.flat_input_width(|t| t.div_ceil(kernel)),
                     mlp_units: &self.mlp_units,
                     n_theta: shape.input_size + n_knots * n_outputs,
                     activation: self.activation,

@@ -34,9 +34,17 @@ pub fn ln_gamma(x: f64) -> f64 {
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + series.ln()
 }
 
-/// The digamma function `ψ(x) = d/dx ln Γ(x)` for `x > 0` (recurrence up to 10, then the
-/// asymptotic series).
+/// The digamma function `ψ(x) = d/dx ln Γ(x)` (recurrence up to 10, then the asymptotic
+/// series; reflection for negative `x`). NaN at the poles `0, -1, -2, ...` and for non-finite
+/// `x`.
 pub fn digamma(x: f64) -> f64 {
+    if !x.is_finite() || (x <= 0.0 && x.fract() == 0.0) {
+        return f64::NAN;
+    }
+    if x < 0.0 {
+        let pi = std::f64::consts::PI;
+        return digamma(1.0 - x) - pi / (pi * x).tan();
+    }
     let mut x = x;
     let mut shift = 0.0;
     while x < 10.0 {
@@ -131,6 +139,9 @@ mod tests {
         let euler = 0.577_215_664_901_532_9;
         assert!((digamma(1.0) + euler).abs() < 1e-10);
         assert!((digamma(0.5) + euler + 2.0 * 2f64.ln()).abs() < 1e-10);
+        // ψ(-0.5) = ψ(1.5) + π cot(-π/2)... = 2 - γ - 2 ln 2
+        assert!((digamma(-0.5) - (2.0 - euler - 2.0 * 2f64.ln())).abs() < 1e-9);
+        assert!(digamma(-2.0).is_nan() && digamma(f64::NEG_INFINITY).is_nan());
     }
 
     #[test]

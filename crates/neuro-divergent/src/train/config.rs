@@ -82,12 +82,7 @@ impl TrainConfig {
             )));
         }
         if let Some(valid) = &self.valid_loss {
-            if valid.as_distribution().is_some() != self.loss.as_distribution().is_some() {
-                return Err(Error::Config(format!(
-                    "valid_loss {valid} and loss {} must both be distribution losses or neither",
-                    self.loss
-                )));
-            }
+            self.loss.check_valid_loss(valid)?;
         }
         if let Some(clip) = self.gradient_clip_val {
             if !(clip.is_finite() && clip > 0.0) {

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use candle_nn::VarMap;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use super::adam::Adam;
 use super::{ProgressEvent, ProgressFn, TrainConfig};
 use crate::error::{Error, Result};
-use crate::losses::{Loss, WindowScale};
+
 use crate::models::Model;
 use crate::windows::{
     validation_batch, SamplerOptions, SeriesView, WindowBatch, WindowSampler, WindowShape,
@@ -96,7 +96,6 @@ pub fn train_model(
     } else {
         None
     };
-    let valid_loss = config.valid_loss.as_ref().unwrap_or(&config.loss);
 
     let mut optimizer = Adam::new(varmap.all_vars(), config.learning_rate);
     let mut rng = StdRng::seed_from_u64(config.random_seed ^ SAMPLING_STREAM);
@@ -144,7 +143,7 @@ pub fn train_model(
         let mut val_loss = report.val_losses.last().map(|v| v.1);
         if let Some(val) = &validation {
             if (step + 1) % config.val_check_steps == 0 {
-                let loss = validation_loss(model, val, valid_loss, &device)?;
+                let loss = validation_loss(model, val, config, &device)?;
                 report.val_losses.push((step + 1, loss));
                 val_loss = Some(loss);
                 if loss < best {
@@ -199,46 +198,42 @@ fn clip_gradients(
     Ok(())
 }
 
-/// The validation loss in the data's own units (outputs and targets mapped back; a
-/// distribution loss maps its parameters itself).
+/// The validation loss in the data's own units: targets and point or quantile outputs mapped
+/// back; a distribution's parameters are mapped by the distribution itself and, for a point
+/// `valid_loss`, its mean is scored.
 fn validation_loss(
     model: &dyn Model,
     batch: &WindowBatch,
-    loss: &Loss,
+    config: &TrainConfig,
     device: &Device,
 ) -> Result<f64> {
+    let valid = config.valid_loss.as_ref().unwrap_or(&config.loss);
     let t = batch.tensors(device)?;
     let output = model.forward(&t.input, false)?.detach();
-    if loss.as_distribution().is_some() {
-        let value = loss.compute(
+    let inputs = (&t.outsample_weight, &t.input.insample_mask);
+    let value = match (config.loss.as_distribution(), valid.as_distribution()) {
+        (Some(_), Some(_)) => valid.compute(
             &t.outsample,
             &output,
-            &t.outsample_weight,
+            inputs.0,
             &t.input.insample,
-            &t.input.insample_mask,
+            inputs.1,
             &t.window,
-        )?;
-        return Ok(f64::from(value.to_scalar::<f32>()?));
-    }
-    let (shift, scale) = (&t.window.shift, &t.window.scale);
-    // [B, 1] statistics broadcast over [B, L], [B, H] or, reshaped, [B, H, n_outputs].
-    let unscale = |x: &Tensor| -> Result<Tensor> {
-        let mut dims = vec![batch.size, 1];
-        dims.resize(x.rank(), 1);
-        Ok(x.broadcast_mul(&scale.reshape(dims.as_slice())?)?
-            .broadcast_add(&shift.reshape(dims.as_slice())?)?)
+        )?,
+        (train, _) => {
+            let forecast = match train {
+                Some(d) => d.mean(&output, &t.window)?.unsqueeze(2)?,
+                None => t.window.unscale(&output)?,
+            };
+            valid.compute(
+                &t.window.unscale(&t.outsample)?,
+                &forecast,
+                inputs.0,
+                &t.window.unscale(&t.input.insample)?,
+                inputs.1,
+                &t.window.identity()?,
+            )?
+        }
     };
-    let identity = WindowScale {
-        shift: shift.zeros_like()?,
-        scale: scale.ones_like()?,
-    };
-    let value = loss.compute(
-        &unscale(&t.outsample)?,
-        &unscale(&output)?,
-        &t.outsample_weight,
-        &unscale(&t.input.insample)?,
-        &t.input.insample_mask,
-        &identity,
-    )?;
     Ok(f64::from(value.to_scalar::<f32>()?))
 }
