@@ -2,8 +2,7 @@
 # M4 Hourly probabilistic benchmark: NHITS with MQLoss (levels 80, 95), NHITS with a StudentT
 # DistributionLoss, and a point NHITS with conformal intervals (--levels 80,95; NeuralForecast's
 # 2 windows one step apart, and 14 windows one horizon apart with both conformal methods);
-# reports interval coverage and
-# width, scaled CRPS, sMAPE and MASE on the 48-hour test horizon.
+# reports interval coverage and width, scaled CRPS, sMAPE and MASE on the 48-hour test horizon.
 # Usage: benches/m4_hourly_intervals.sh [THREADS]
 set -euo pipefail
 source "$(dirname "$0")/m4_common.sh"
