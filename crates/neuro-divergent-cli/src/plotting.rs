@@ -81,7 +81,8 @@ pub fn plot_forecasts(path: &Path, history: &TimeSeriesFrame, forecasts: &Foreca
         .ds
         .first()
         .is_some_and(|t| matches!(t, Timestamp::DateTime(_)));
-    let label = move |x: f64| label(x, dates);
+    let format = dates.then(|| date_format(panels.first()));
+    let label = move |x: f64| label(x, format);
     draw(path, &panels, MAX_SERIES, &label).map_err(|e| Error::Io {
         path: path.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
@@ -144,12 +145,31 @@ fn position(ds: &Timestamp) -> f64 {
     }
 }
 
-/// The axis label of a position.
-fn label(x: f64, dates: bool) -> String {
-    if !dates {
-        return format!("{x:.0}");
+/// How precisely dates are labelled: months over years, days over weeks, hours below.
+fn date_format(panel: Option<&SeriesPlot>) -> &'static str {
+    const DAY: f64 = 86_400.0;
+    let span = panel.map_or(0.0, |p| {
+        let xs = p.history_x.iter().chain(&p.forecast_x);
+        let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        });
+        hi - lo
+    });
+    if span > 730.0 * DAY {
+        "%Y-%m"
+    } else if span > 3.0 * DAY {
+        "%Y-%m-%d"
+    } else {
+        "%m-%d %H:%M"
     }
+}
+
+/// The axis label of a position: a date in `format` for date-times, else the index.
+fn label(x: f64, format: Option<&str>) -> String {
+    let Some(format) = format else {
+        return format!("{x:.0}");
+    };
     DateTime::from_timestamp(x as i64, 0)
-        .map(|d| d.format("%Y-%m-%d").to_string())
+        .map(|d| d.format(format).to_string())
         .unwrap_or_default()
 }
