@@ -28,14 +28,19 @@ function normalizeDs(value, row) {
 
 const KEYS = new Set(['unique_id', 'ds', 'y']);
 
+/** Decimal number text, as the CSV reader accepts it. */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
 /**
- * A value of an exogenous column as a number: numbers, bigints and numeric strings; anything
- * else reads as NaN, an error naming the series, time and column if a model uses the column.
+ * A value of an exogenous column as a number: numbers, bigints and decimal strings; anything
+ * else (a missing field included) reads as NaN. In the data that is an error naming the series,
+ * time and column once a model uses the column; in `staticData` and `futrData` every column must
+ * be numeric (an error naming the row and column).
  */
 function toNumber(v) {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'string' && v.trim() !== '') return Number(v);
+  if (typeof v === 'string' && DECIMAL.test(v)) return Number(v);
   return NaN;
 }
 

@@ -69,7 +69,8 @@ pub struct ModelArgs {
     /// Static values: CSV with unique_id and one numeric column per static variable.
     #[arg(long = "static", value_name = "FILE.csv")]
     pub statics: Option<PathBuf>,
-    /// Future exogenous values over the horizon: CSV with unique_id, ds and the future columns.
+    /// Future exogenous values over the horizon: CSV with unique_id, ds and the future columns
+    /// (forecast only; cv reads them from the data).
     #[arg(long, value_name = "FILE.csv")]
     pub futr: Option<PathBuf>,
     /// Calendar features generated from ds as future exogenous columns (comma-separated):
@@ -138,7 +139,8 @@ pub struct ModelArgs {
     /// Save the fitted models to this directory.
     #[arg(long)]
     pub save: Option<PathBuf>,
-    /// Draw history, forecasts and interval bands of a few series to FILE.svg or FILE.png.
+    /// Draw history, forecasts and interval bands of a few series to FILE.svg or FILE.png
+    /// (forecast only).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
 }

@@ -54,15 +54,20 @@ fn forecast(args: &ModelArgs) -> Result<()> {
 
 /// Rejects the options only `forecast` uses, which `command` would otherwise ignore.
 fn reject_forecast_only(args: &ModelArgs, command: &str) -> Result<()> {
-    for (given, option) in [
-        (args.futr.is_some(), "--futr"),
-        (args.plot.is_some(), "--plot"),
-    ] {
-        if given {
-            return Err(Error::Config(format!(
-                "{option} is used by forecast, not by {command}"
-            )));
-        }
+    if args.futr.is_some() {
+        let why = if command == "cv" {
+            " (cross-validation reads future values from the data)"
+        } else {
+            ""
+        };
+        return Err(Error::Config(format!(
+            "--futr is used by forecast, not by {command}{why}"
+        )));
+    }
+    if args.plot.is_some() {
+        return Err(Error::Config(format!(
+            "--plot is used by forecast, not by {command}"
+        )));
     }
     Ok(())
 }
@@ -103,7 +108,7 @@ fn predict(args: &PredictArgs) -> Result<()> {
 }
 
 fn cross_validate(args: &CvArgs) -> Result<()> {
-    reject_forecast_only(&args.model, "cv (future values come from the data)")?;
+    reject_forecast_only(&args.model, "cv")?;
     let (mut nf, frame) = prepare(&args.model)?;
     let step = args.step_size.unwrap_or(args.model.horizon);
     let bars = TrainingBars::new();

@@ -145,7 +145,7 @@ fn position(ds: &Timestamp) -> f64 {
     }
 }
 
-/// How precisely dates are labelled: months over years, days over weeks, hours below.
+/// How precisely dates are labelled: months over two years, days over three days, hours below.
 fn date_format(panel: Option<&SeriesPlot>) -> &'static str {
     const DAY: f64 = 86_400.0;
     let span = panel.map_or(0.0, |p| {

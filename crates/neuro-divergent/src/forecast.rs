@@ -30,7 +30,8 @@ pub struct FitOptions {
     /// cross-validation before the fit).
     pub prediction_intervals: Option<PredictionIntervals>,
     /// Static exogenous values per series (needed when a model has a `stat_exog_list`); they
-    /// are kept with the fitted models.
+    /// are kept with the fitted models, and a later fit or cross-validation without them reuses
+    /// the kept ones.
     pub statics: Option<Arc<StaticTable>>,
 }
 
@@ -233,6 +234,7 @@ impl NeuralForecast {
         data: &TimeSeriesFrame,
         futr: Option<&FutureTable>,
     ) -> Result<()> {
+        let freq = self.check_freq(data)?;
         let future = self.needs()?.future;
         let only_future = Needs {
             temporal: future.clone(),
@@ -255,7 +257,7 @@ impl NeuralForecast {
         let last: Vec<Timestamp> = series.iter().map(|s| s.ds[s.ds.len() - 1]).collect();
         panel.extend_future(
             &last,
-            data.freq(),
+            freq,
             self.horizon(),
             &only_future,
             &self.features,

@@ -152,8 +152,8 @@ pub struct WindowScale {
 impl WindowScale {
     /// Maps scaled values `[B, ...]` back to the data's units.
     pub fn unscale(&self, x: &Tensor) -> Result<Tensor> {
-        let mut dims = vec![x.dim(0)?, 1];
-        dims.resize(x.rank().max(2), 1);
+        let mut dims = vec![1; x.rank()];
+        dims[0] = x.dim(0)?;
         Ok(x.broadcast_mul(&self.scale.reshape(dims.as_slice())?)?
             .broadcast_add(&self.shift.reshape(dims.as_slice())?)?)
     }

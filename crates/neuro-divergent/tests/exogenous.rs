@@ -182,7 +182,16 @@ fn exogenous_errors_name_the_problem() {
         };
         nf.fit(&frame, options, None).unwrap_err().to_string()
     };
-    // Unknown ids: a typo leaves a series without static values; extra ids are fine.
+    // Extra ids are fine; a typo leaves a series without static values.
+    let mut nf = NeuralForecast::new(vec![spec_with("MLP", "", "level")], None).unwrap();
+    let options = FitOptions {
+        statics: Some(Arc::new(
+            StaticTable::read_csv_from("unique_id,level\na,1\nb,2\nc,3\n".as_bytes(), "static.csv")
+                .unwrap(),
+        )),
+        ..FitOptions::default()
+    };
+    nf.fit(&frame, options, None).unwrap();
     let err = fit_error(
         spec_with("MLP", "", "level"),
         Some("unique_id,level\na,1\nB,2\n"),

@@ -23,8 +23,10 @@ pub use point::PointLoss;
 pub(crate) use quantile::fmt_level;
 pub use quantile::QuantileSet;
 
+/// The windows' scaler statistics, which losses use to map outputs back.
+pub use crate::windows::WindowScale;
+
 use crate::error::{Error, Result};
-use crate::windows::WindowScale;
 
 /// A training loss.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,12 +132,15 @@ impl Loss {
         }
     }
 
-    /// Checks that `valid` can score this loss's outputs: a point loss scores point outputs or a
-    /// distribution's mean; a quantile loss needs the same quantiles; a distribution loss the
-    /// same family.
+    /// Checks that `valid` can score this loss's outputs: a point loss scores point outputs, a
+    /// single quantile or a distribution's mean; a quantile loss scores the same quantiles or a
+    /// point forecast (at every quantile); a distribution loss needs the same family.
     pub fn check_valid_loss(&self, valid: &Loss) -> Result<()> {
         let compatible = match (self, valid) {
-            (Loss::Point(_), Loss::Point(_)) => true,
+            (Loss::Point(_), Loss::Point(_) | Loss::Quantiles(_) | Loss::HuberQuantiles(_)) => true,
+            (Loss::Quantiles(a) | Loss::HuberQuantiles(a), Loss::Point(_)) => {
+                a.quantiles.len() == 1
+            }
             (Loss::Distribution(_), Loss::Point(_)) => true,
             (Loss::Distribution(a), Loss::Distribution(b)) => a.family == b.family,
             (
@@ -287,6 +292,8 @@ mod tests {
             ("studentt", "mae"),
             ("studentt:80", "studentt:95"),
             ("mqloss:80", "huber_mqloss:80"),
+            ("mae", "mqloss:80"),
+            ("quantile:0.5", "mae"),
         ] {
             loss(train).check_valid_loss(&loss(valid)).unwrap();
         }

@@ -139,7 +139,7 @@ mod tests {
         let euler = 0.577_215_664_901_532_9;
         assert!((digamma(1.0) + euler).abs() < 1e-10);
         assert!((digamma(0.5) + euler + 2.0 * 2f64.ln()).abs() < 1e-10);
-        // ψ(-0.5) = ψ(1.5) + π cot(-π/2)... = 2 - γ - 2 ln 2
+        // ψ(-0.5) = ψ(1.5) - π cot(-π/2) = ψ(1.5) = 2 - γ - 2 ln 2
         assert!((digamma(-0.5) - (2.0 - euler - 2.0 * 2f64.ln())).abs() < 1e-9);
         assert!(digamma(-2.0).is_nan() && digamma(f64::NEG_INFINITY).is_nan());
     }
