@@ -223,18 +223,9 @@ impl NativeForecaster {
         intervals: Option<IntervalsConfig>,
         call_id: u32,
     ) -> AsyncTask<Job> {
-        let exog = exog.unwrap_or_default();
         let training = Training {
-            columns: Columns {
-                ids,
-                ds,
-                extra: exog.extra,
-            },
-            statics: exog.statics,
-            y,
-            val_size: val_size as usize,
-            progress: on_progress,
             intervals,
+            ..Training::new(ids, ds, y, exog, val_size, on_progress)
         };
         self.job(JobKind::Fit(training), Some(call_id))
     }
@@ -288,20 +279,8 @@ impl NativeForecaster {
         on_progress: Option<ProgressCallback>,
         call_id: u32,
     ) -> AsyncTask<Job> {
-        let exog = exog.unwrap_or_default();
         let kind = JobKind::CrossValidation {
-            training: Training {
-                columns: Columns {
-                    ids,
-                    ds,
-                    extra: exog.extra,
-                },
-                statics: exog.statics,
-                y,
-                val_size: val_size as usize,
-                progress: on_progress,
-                intervals: None,
-            },
+            training: Training::new(ids, ds, y, exog, val_size, on_progress),
             n_windows: n_windows as usize,
             step_size: (step_size > 0).then_some(step_size as usize),
         };
@@ -387,6 +366,32 @@ pub struct Training {
     progress: Option<ProgressCallback>,
     /// Conformal intervals to calibrate (fit only).
     intervals: Option<IntervalsConfig>,
+}
+
+impl Training {
+    /// The data and options of a training call, without conformal intervals.
+    fn new(
+        ids: Vec<String>,
+        ds: Vec<JsDs>,
+        y: Float64Array,
+        exog: Option<ExogInput>,
+        val_size: u32,
+        progress: Option<ProgressCallback>,
+    ) -> Training {
+        let exog = exog.unwrap_or_default();
+        Training {
+            columns: Columns {
+                ids,
+                ds,
+                extra: exog.extra,
+            },
+            statics: exog.statics,
+            y,
+            val_size: val_size as usize,
+            progress,
+            intervals: None,
+        }
+    }
 }
 
 /// What a [`Job`] does.

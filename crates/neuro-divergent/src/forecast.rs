@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use crate::conformal::{ConformityScores, PredictionIntervals};
 use crate::data::{Freq, TimeSeriesFrame, Timestamp};
 use crate::error::{Error, Result};
-use crate::exog::{FutureTable, Needs, Panel, StaticTable};
+use crate::exog::{future_values, FutureTable, Needs, Panel, StaticTable};
 use crate::models::{BuiltModel, ModelSpec};
 use crate::preprocess::FeatureConfig;
 use crate::train::{train_model, ProgressFn, TrainReport, TrainingData};
@@ -222,9 +222,20 @@ impl NeuralForecast {
         Needs::of(&self.specs, &self.features)
     }
 
-    /// The static values kept by the last fit (or checkpoint), used when a refit gives none.
-    fn saved_statics(&self) -> Option<StaticTable> {
-        self.fitted.as_ref().and_then(|f| f.statics.clone())
+    /// The series of `data` with the exogenous columns the models read, after checking the
+    /// targets, and the static values to keep for them: those of `options`, else those kept by
+    /// the last fit (or checkpoint).
+    fn training_panel<'a>(
+        &self,
+        data: &'a TimeSeriesFrame,
+        options: &FitOptions,
+    ) -> Result<(Panel<'a>, Option<StaticTable>)> {
+        self.check_targets(data)?;
+        let saved = self.fitted.as_ref().and_then(|f| f.statics.as_ref());
+        let statics = options.statics.as_deref().or(saved);
+        let panel = Panel::from_frame(data, &self.needs()?, &self.features, statics)?;
+        let kept = statics.map(|t| t.subset(panel.ids.iter().copied()));
+        Ok((panel, kept))
     }
 
     /// Checks, before any training, that `futr` covers the `h` steps after each series of `data`
@@ -235,34 +246,20 @@ impl NeuralForecast {
         futr: Option<&FutureTable>,
     ) -> Result<()> {
         let freq = self.check_freq(data)?;
-        let future = self.needs()?.future;
-        let only_future = Needs {
-            temporal: future.clone(),
-            future,
-            ..Needs::default()
-        };
-        let empty: BTreeMap<String, Vec<f32>> = only_future
-            .future
-            .iter()
-            .map(|n| (n.clone(), Vec::new()))
-            .collect();
-        let series = data.series();
-        let mut panel = Panel::from_parts(
-            series.iter().map(|s| s.id.as_str()).collect(),
-            series.iter().map(|s| &s.y[..0]).collect(),
-            vec![empty; series.len()],
-            &only_future,
-            None,
-        )?;
-        let last: Vec<Timestamp> = series.iter().map(|s| s.ds[s.ds.len() - 1]).collect();
-        panel.extend_future(
-            &last,
-            freq,
-            self.horizon(),
-            &only_future,
-            &self.features,
-            futr,
-        )
+        let needs = self.needs()?;
+        for s in data.series() {
+            let last = s.ds[s.ds.len() - 1];
+            future_values(
+                &s.id,
+                last,
+                freq,
+                self.horizon(),
+                &needs,
+                &self.features,
+                futr,
+            )?;
+        }
+        Ok(())
     }
 
     /// Count distributions need non-negative targets.
@@ -350,11 +347,7 @@ impl NeuralForecast {
         progress: Option<&ProgressFn<'_>>,
     ) -> Result<()> {
         let freq = self.check_freq(data)?;
-        self.check_targets(data)?;
-        let needs = self.needs()?;
-        let saved = self.saved_statics();
-        let statics = options.statics.as_deref().or(saved.as_ref());
-        let panel = Panel::from_frame(data, &needs, &self.features, statics)?;
+        let (panel, statics) = self.training_panel(data, &options)?;
         if options.val_size > 0 {
             if let Some(short) = data.series().iter().find(|s| s.y.len() <= options.val_size) {
                 return Err(Error::Data(format!(
@@ -379,12 +372,12 @@ impl NeuralForecast {
             date_only: data.date_only(),
             tails: self.tails_of(data, &panel),
             conformity,
-            statics: statics.map(|t| t.subset(panel.ids.iter().copied())),
+            statics,
         });
         Ok(())
     }
 
-    /// Absolute errors of each point model over `n_windows` cutoffs one step apart.
+    /// Absolute errors of each point model over `n_windows` cutoffs `step_size` apart.
     fn conformity_scores(
         &self,
         data: &TimeSeriesFrame,
@@ -728,15 +721,12 @@ impl NeuralForecast {
                     .into(),
             ));
         }
-        self.check_targets(data)?;
-        let saved = self.saved_statics();
-        let statics = options.statics.as_deref().or(saved.as_ref());
-        let panel = Panel::from_frame(data, &self.needs()?, &self.features, statics)?;
+        let (panel, statics) = self.training_panel(data, &options)?;
         let (forecasts, state) =
             self.run_cross_validation(data, &panel, (n_windows, step_size), &options, progress)?;
         self.fitted = Some(FittedState {
             tails: self.tails_of(data, &panel),
-            statics: statics.map(|t| t.subset(panel.ids.iter().copied())),
+            statics,
             ..state
         });
         Ok(forecasts)

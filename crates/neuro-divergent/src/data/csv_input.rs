@@ -11,6 +11,14 @@ use super::validate::non_finite;
 use super::Timestamp;
 use crate::error::{Error, Result};
 
+/// Columns of a file besides its key columns: their indices and names, in file order.
+pub(crate) struct OtherColumns {
+    /// Column indices.
+    pub(crate) indices: Vec<usize>,
+    /// Column names.
+    pub(crate) names: Vec<String>,
+}
+
 /// Delimiters people commonly use instead of a comma, with a printable name.
 const OTHER_DELIMITERS: [(char, &str); 3] = [(';', "';'"), ('\t', "a tab"), ('|', "'|'")];
 
@@ -99,6 +107,26 @@ impl<R: Read> CsvInput<R> {
     /// Field `i` of the current record (empty when out of range).
     pub(crate) fn field(&self, i: usize) -> &str {
         self.record.get(i).unwrap_or_default()
+    }
+
+    /// Every column except those in `skip` (the key columns), in file order.
+    pub(crate) fn columns_except(&self, skip: &[usize]) -> OtherColumns {
+        let indices: Vec<usize> = (0..self.names.len())
+            .filter(|i| !skip.contains(i))
+            .collect();
+        let names = indices.iter().map(|&i| self.names[i].clone()).collect();
+        OtherColumns { indices, names }
+    }
+
+    /// The current record's `columns` parsed as finite numbers; errors name the line `line`,
+    /// the series `id` and the column.
+    pub(crate) fn numbers(&self, line: u64, id: &str, columns: &OtherColumns) -> Result<Vec<f64>> {
+        columns
+            .indices
+            .iter()
+            .zip(&columns.names)
+            .map(|(&c, name)| parse_number(&self.source, line, id, name, self.field(c)))
+            .collect()
     }
 
     /// The 1-based line on which the current record starts.

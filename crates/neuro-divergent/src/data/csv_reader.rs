@@ -29,20 +29,20 @@ pub fn read_csv_from<R: Read>(
 ) -> Result<TimeSeriesFrame> {
     let (mut input, columns) = CsvInput::open(reader, source, &REQUIRED)?;
     let [id_col, ds_col, y_col] = columns;
-    let extra_cols: Vec<usize> = (0..input.names().len())
-        .filter(|i| !columns.contains(i))
-        .collect();
-    let extra_names = extra_cols
-        .iter()
-        .map(|&i| input.names()[i].clone())
-        .collect();
-    let mut builder = FrameBuilder::new(source, extra_names);
+    let extra = input.columns_except(&columns);
+    let mut builder = FrameBuilder::new(source, extra.names.clone());
     while let Some(line) = input.next_row()? {
         let id = input.field(id_col);
         check_id(source, line, id)?;
         let ds = parse_ds(source, line, id, input.field(ds_col))?;
         let y = parse_number(source, line, id, "y", input.field(y_col))?;
-        builder.push(line, id, ds, y, extra_cols.iter().map(|&i| input.field(i)))?;
+        builder.push(
+            line,
+            id,
+            ds,
+            y,
+            extra.indices.iter().map(|&i| input.field(i)),
+        )?;
     }
     if builder.is_empty() {
         return Err(Error::Data(format!(

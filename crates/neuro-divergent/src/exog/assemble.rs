@@ -129,21 +129,8 @@ impl<'a> Panel<'a> {
             return Ok(());
         }
         for ((id, columns), &last) in self.ids.iter().zip(&mut self.temporal).zip(last_ds) {
-            let ds = (1..=h as i64)
-                .map(|k| freq.advance(last, k))
-                .collect::<Result<Vec<_>>>()?;
-            for name in &needs.future {
-                let values = match (features.calendar_named(name), future) {
-                    (Some(feature), _) => feature.values(&ds)?,
-                    (None, Some(table)) => table.values(id, name, &ds)?,
-                    (None, None) => {
-                        return Err(Error::Data(format!(
-                            "future exogenous column '{name}' needs values for the {h} steps \
-                             after each series' end: give a table of future values (CLI --futr \
-                             FILE.csv, Node futrData)"
-                        )))
-                    }
-                };
+            let values = future_values(id, last, freq, h, needs, features, future)?;
+            for (name, values) in needs.future.iter().zip(values) {
                 columns
                     .get_mut(name)
                     .ok_or_else(|| missing_internal(name))?
@@ -188,6 +175,34 @@ impl<'a> Panel<'a> {
     pub(crate) fn views(&self, lists: &ExogLists) -> Result<Vec<SeriesView<'_>>> {
         (0..self.y.len()).map(|i| self.view(i, lists)).collect()
     }
+}
+
+/// The `h` values after `last` of each future column of `needs` (in its order) for series `id`:
+/// calendar features from the future `ds`, other columns from `future`.
+pub(crate) fn future_values(
+    id: &str,
+    last: Timestamp,
+    freq: Freq,
+    h: usize,
+    needs: &Needs,
+    features: &FeatureConfig,
+    future: Option<&FutureTable>,
+) -> Result<Vec<Vec<f32>>> {
+    let ds = (1..=h as i64)
+        .map(|k| freq.advance(last, k))
+        .collect::<Result<Vec<_>>>()?;
+    needs
+        .future
+        .iter()
+        .map(|name| match (features.calendar_named(name), future) {
+            (Some(feature), _) => feature.values(&ds),
+            (None, Some(table)) => table.values(id, name, &ds),
+            (None, None) => Err(Error::Data(format!(
+                "future exogenous column '{name}' needs values for the {h} steps after each \
+                 series' end: give a table of future values (CLI --futr FILE.csv, Node futrData)"
+            ))),
+        })
+        .collect()
 }
 
 fn missing_internal(name: &str) -> Error {

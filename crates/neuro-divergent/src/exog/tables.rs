@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{open_file, parse_ds, parse_number, CsvInput, Timestamp};
+use crate::data::{open_file, parse_ds, CsvInput, Timestamp};
 use crate::error::{Error, Result};
 
 /// Static exogenous values: one row of numbers per series.
@@ -29,20 +29,12 @@ impl StaticTable {
 
     /// Like [`StaticTable::read_csv`] from any reader; `source` names it in errors.
     pub fn read_csv_from<R: Read>(reader: R, source: &str) -> Result<StaticTable> {
-        let (mut input, [id_col]) = CsvInput::open(reader, source, &["unique_id"])?;
-        let value_cols: Vec<usize> = (0..input.names().len()).filter(|&i| i != id_col).collect();
-        let names: Vec<String> = value_cols
-            .iter()
-            .map(|&i| input.names()[i].clone())
-            .collect();
+        let (mut input, keys) = CsvInput::open(reader, source, &["unique_id"])?;
+        let columns = input.columns_except(&keys);
         let mut rows = BTreeMap::new();
         while let Some(line) = input.next_row()? {
-            let id = input.field(id_col).to_string();
-            let values = value_cols
-                .iter()
-                .zip(&names)
-                .map(|(&c, name)| parse_number(source, line, &id, name, input.field(c)))
-                .collect::<Result<Vec<f64>>>()?;
+            let id = input.field(keys[0]).to_string();
+            let values = input.numbers(line, &id, &columns)?;
             if rows.insert(id.clone(), values).is_some() {
                 return Err(Error::Data(format!(
                     "{source}: line {line}: series '{id}' appears twice; static values need one \
@@ -57,7 +49,7 @@ impl StaticTable {
         }
         Ok(StaticTable {
             source: source.to_string(),
-            names,
+            names: columns.names,
             rows,
         })
     }
@@ -154,23 +146,13 @@ impl FutureTable {
 
     /// Like [`FutureTable::read_csv`] from any reader; `source` names it in errors.
     pub fn read_csv_from<R: Read>(reader: R, source: &str) -> Result<FutureTable> {
-        let (mut input, [id_col, ds_col]) = CsvInput::open(reader, source, &["unique_id", "ds"])?;
-        let value_cols: Vec<usize> = (0..input.names().len())
-            .filter(|&i| i != id_col && i != ds_col)
-            .collect();
-        let names: Vec<String> = value_cols
-            .iter()
-            .map(|&i| input.names()[i].clone())
-            .collect();
+        let (mut input, keys) = CsvInput::open(reader, source, &["unique_id", "ds"])?;
+        let columns = input.columns_except(&keys);
         let mut rows: HashMap<String, HashMap<Timestamp, Vec<f64>>> = HashMap::new();
         while let Some(line) = input.next_row()? {
-            let id = input.field(id_col).to_string();
-            let ds = parse_ds(source, line, &id, input.field(ds_col))?;
-            let values = value_cols
-                .iter()
-                .zip(&names)
-                .map(|(&c, name)| parse_number(source, line, &id, name, input.field(c)))
-                .collect::<Result<Vec<f64>>>()?;
+            let id = input.field(keys[0]).to_string();
+            let ds = parse_ds(source, line, &id, input.field(keys[1]))?;
+            let values = input.numbers(line, &id, &columns)?;
             if rows
                 .entry(id.clone())
                 .or_default()
@@ -184,7 +166,7 @@ impl FutureTable {
         }
         Ok(FutureTable {
             source: source.to_string(),
-            names,
+            names: columns.names,
             rows,
         })
     }

@@ -18,7 +18,7 @@ use candle_core::Tensor;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution as _, Gamma, Normal, Poisson, StudentT};
 
-use super::QuantileSet;
+use super::{weighted_mean, QuantileSet};
 use crate::error::{Error, Result};
 use crate::nn::{ln_gamma_tensor, softplus};
 use crate::windows::WindowScale;
@@ -171,8 +171,7 @@ impl DistributionLoss {
         };
         // Unobserved points may hold any value: keep them out of the sum entirely.
         let nll = weight.gt(0.0)?.where_cond(&nll, &nll.zeros_like()?)?;
-        let total = nll.mul(weight)?.sum_all()?;
-        Ok(total.div(&weight.sum_all()?.maximum(1e-12)?)?)
+        weighted_mean(&nll, weight)
     }
 
     /// Forecast columns from raw outputs `[B, H, P]`: the sample mean and the quantiles, each

@@ -59,6 +59,12 @@ fn parse_levels(text: &str, arg: Option<&str>) -> Result<QuantileSet> {
     QuantileSet::from_levels(&levels).map_err(|e| Error::Config(format!("loss '{text}': {e}")))
 }
 
+/// `Σ w·v / Σ w` over all points (0 when every weight is 0): the mean every loss reports.
+pub(crate) fn weighted_mean(per_point: &Tensor, weight: &Tensor) -> Result<Tensor> {
+    let total = per_point.mul(weight)?.sum_all()?;
+    Ok(total.div(&weight.sum_all()?.maximum(1e-12)?)?)
+}
+
 impl Loss {
     /// Parses a loss written as text (see the module documentation).
     pub fn parse(text: &str) -> Result<Loss> {

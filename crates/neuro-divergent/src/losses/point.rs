@@ -5,6 +5,7 @@ use std::fmt;
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
+use super::weighted_mean;
 use crate::error::{Error, Result};
 
 /// A loss on point forecasts.
@@ -121,8 +122,7 @@ impl PointLoss {
                 diff.abs()?.broadcast_mul(&inverse)?
             }
         };
-        let total = per_point.mul(weight)?.sum_all()?;
-        let mean = total.div(&weight.sum_all()?.maximum(1e-12)?)?;
+        let mean = weighted_mean(&per_point, weight)?;
         Ok(match self {
             PointLoss::Rmse => mean.sqrt()?,
             _ => mean,

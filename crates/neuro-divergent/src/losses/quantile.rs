@@ -3,6 +3,7 @@
 
 use candle_core::{Device, Tensor};
 
+use super::weighted_mean;
 use crate::error::{Error, Result};
 
 /// A set of quantiles with the column suffix of each, in output order.
@@ -82,9 +83,7 @@ impl QuantileSet {
             None => (a + b)?,
             Some(d) => (huber(&a, d)? + huber(&b, d)?)?,
         };
-        let per_point = per_quantile.mean(2)?;
-        let total = per_point.mul(weight)?.sum_all()?;
-        Ok(total.div(&weight.sum_all()?.maximum(1e-12)?)?)
+        weighted_mean(&per_quantile.mean(2)?, weight)
     }
 
     fn quantile_tensor(&self, device: &Device) -> Result<Tensor> {
