@@ -109,7 +109,7 @@ pub struct ModelArgs {
     /// Validation checks without improvement before stopping early.
     #[arg(long)]
     pub early_stop_patience: Option<i64>,
-    /// Random seed.
+    /// Random seed (NeuralForecast's random_seed: the same initial weights and windows).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Any hyperparameter by its NeuralForecast name, KEY=VALUE (repeatable); prefix the key

@@ -25,8 +25,11 @@ use crate::preprocess::FeatureConfig;
 
 /// Identifies our manifests.
 const FORMAT: &str = "neuro-divergent-checkpoint";
-/// Version of the checkpoint layout this library writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the checkpoint layout this library writes and reads. Version 2: N-BEATS, NBEATSx
+/// and N-HiTS read the insample window newest point first and N-HiTS pools from its start,
+/// exogenous inputs are flattened time step by time step, and NBEATSx's exogenous stack takes its
+/// forecast coefficients first (all as NeuralForecast does); version 1 weights would be misread.
+pub const FORMAT_VERSION: u32 = 2;
 const MANIFEST: &str = "manifest.json";
 
 /// The outer manifest: the body's exact text travels with its checksum.
@@ -197,7 +200,8 @@ impl NeuralForecast {
                 &manifest_path,
                 format!(
                     "checkpoint format version {found} (written by neuro-divergent {}) is not \
-                     supported: this is version {} and reads format {FORMAT_VERSION}",
+                     supported: this is version {} and reads format {FORMAT_VERSION}; refit \
+                     the models and save them again",
                     version["library_version"].as_str().unwrap_or("unknown"),
                     env!("CARGO_PKG_VERSION")
                 ),

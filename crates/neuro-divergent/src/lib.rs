@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod models;
 pub mod nn;
 pub mod preprocess;
+pub mod random;
 pub mod threads;
 pub mod train;
 pub mod windows;

@@ -7,9 +7,10 @@
 //! the start. A training window is usable when both its insample and outsample parts hold an
 //! observation. Each training step takes `batch_size` series (walking a shuffled order, as a
 //! data loader does) and draws `windows_batch_size` of their windows: without replacement when
-//! enough exist, with replacement otherwise. With replacement, identical draws can be merged into
-//! one window whose loss weight is its draw count: the loss and gradient are the same, the work
-//! is not.
+//! enough exist, with replacement otherwise. The draws come from PyTorch's random stream
+//! ([`TorchGenerator`]) in the order NeuralForecast makes them, so the same seed picks the same
+//! windows. With replacement, identical draws can be merged into one window whose loss weight is
+//! its draw count: the loss and gradient are the same, the work is not.
 //!
 //! Exogenous columns travel with the target: historic ones over the insample part, future ones
 //! over the insample and outsample parts, static ones once per window. Each temporal column is
@@ -17,13 +18,11 @@
 //! scales every temporal column; static values are not scaled.
 
 use candle_core::{Device, Tensor};
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-use rand::Rng;
 
 use crate::error::{Error, Result};
 use crate::models::ModelInput;
 use crate::preprocess::{ScalerType, WindowStats};
+use crate::random::TorchGenerator;
 
 /// How many exogenous inputs of each kind a model reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -434,11 +433,13 @@ impl<'a> WindowSampler<'a> {
         })
     }
 
-    /// The next `batch_size` series of the shuffled walk (fewer at the end of a pass), like a
-    /// shuffling data loader that keeps its last partial batch.
-    fn next_series(&mut self, rng: &mut StdRng) -> Vec<usize> {
+    /// The next `batch_size` series of the shuffled walk (fewer at the end of a pass), as
+    /// PyTorch's shuffling data loader gives them: each pass draws the loader's base seed, then
+    /// the seed of the private generator that permutes the series.
+    fn next_series(&mut self, rng: &mut TorchGenerator) -> Vec<usize> {
         if self.cursor >= self.order.len() {
-            self.order.shuffle(rng);
+            let _loader_base_seed = rng.next_u64();
+            self.order = rng.fork().permutation(self.series.len());
             self.cursor = 0;
         }
         let end = (self.cursor + self.options.batch_size).min(self.order.len());
@@ -447,8 +448,10 @@ impl<'a> WindowSampler<'a> {
         chosen
     }
 
-    /// Draws the windows of one training step.
-    pub fn next_batch(&mut self, rng: &mut StdRng) -> WindowBatch {
+    /// Draws the windows of one training step from `rng`, as NeuralForecast draws them from
+    /// PyTorch's stream: window indices over the chosen series' usable windows in batch order,
+    /// by `randperm` when enough exist, by `randint` otherwise.
+    pub fn next_batch(&mut self, rng: &mut TorchGenerator) -> WindowBatch {
         let mut chosen = self.next_series(rng);
         chosen.retain(|&i| self.ranges[i].n_windows > 0);
         while chosen.is_empty() {
@@ -470,12 +473,11 @@ impl<'a> WindowSampler<'a> {
         let wanted = self.options.windows_batch_size;
         // (global index, draw count)
         let draws: Vec<(usize, usize)> = if total >= wanted {
-            rand::seq::index::sample(rng, total, wanted)
-                .into_iter()
-                .map(|g| (g, 1))
-                .collect()
+            let mut order = rng.permutation(total);
+            order.truncate(wanted);
+            order.into_iter().map(|g| (g, 1)).collect()
         } else {
-            let picks: Vec<usize> = (0..wanted).map(|_| rng.random_range(0..total)).collect();
+            let picks: Vec<usize> = (0..wanted).map(|_| rng.below(total)).collect();
             if self.options.merge_duplicates {
                 let mut counts = vec![0usize; total];
                 for &g in &picks {
@@ -555,7 +557,6 @@ pub fn inference_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
 
     fn options(l: usize, h: usize, windows: usize, merge: bool) -> SamplerOptions {
         SamplerOptions {
@@ -613,17 +614,37 @@ mod tests {
     #[test]
     fn merged_draws_keep_total_weight() {
         let y: Vec<f64> = (0..40).map(f64::from).collect();
-        let mut rng = StdRng::seed_from_u64(1);
+        let mut rng = TorchGenerator::new(1);
         let views = vec![SeriesView::target(&y)];
         let mut merged = WindowSampler::new(views.clone(), options(8, 4, 1024, true)).unwrap();
         let batch = merged.next_batch(&mut rng);
         assert!(batch.size <= 32);
-        let mut rng = StdRng::seed_from_u64(1);
+        let mut rng = TorchGenerator::new(1);
         let mut plain = WindowSampler::new(views, options(8, 4, 1024, false)).unwrap();
         let full = plain.next_batch(&mut rng);
         assert_eq!(full.size, 1024);
         let total = |b: &WindowBatch| b.outsample_weight.iter().sum::<f32>();
         assert_eq!(total(&batch), total(&full));
+    }
+
+    #[test]
+    fn sampler_draws_the_windows_neuralforecast_draws() {
+        // AirPassengers without its last 12 months, h=12, input_size=24, random_seed=1: the
+        // window indices NeuralForecast 3.3 drew (torch.randint) at its first two steps.
+        let y: Vec<f64> = (0..132).map(f64::from).collect();
+        let mut sampler =
+            WindowSampler::new(vec![SeriesView::target(&y)], options(24, 12, 1024, false)).unwrap();
+        assert_eq!(sampler.ranges[0].n_windows, 108);
+        let mut rng = TorchGenerator::new(1);
+        let torch = [
+            [79, 73, 83, 77, 107, 36, 20, 93],
+            [83, 28, 52, 38, 98, 36, 20, 16],
+        ];
+        for drawn in torch {
+            let batch = sampler.next_batch(&mut rng);
+            let starts: Vec<usize> = (0..8).map(|k| batch.insample[k * 24] as usize).collect();
+            assert_eq!(starts, drawn);
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use neuro_divergent::{FitOptions, NeuralForecast};
+use neuro_divergent::{checkpoint, FitOptions, NeuralForecast};
 
 fn fitted(seed: u64) -> NeuralForecast {
     let frame = common::air_passengers();
@@ -130,9 +130,10 @@ fn version_mismatch_is_explained() {
     let manifest = dir.path().join("manifest.json");
     let text = fs::read_to_string(&manifest).unwrap();
     let envelope: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let body = serde_json::to_string(&envelope["body"])
-        .unwrap()
-        .replace("\"format_version\":1", "\"format_version\":99");
+    let body = serde_json::to_string(&envelope["body"]).unwrap().replace(
+        &format!("\"format_version\":{}", checkpoint::FORMAT_VERSION),
+        "\"format_version\":99",
+    );
     let digest: String = {
         use sha2::Digest;
         sha2::Sha256::digest(body.as_bytes())
@@ -146,7 +147,8 @@ fn version_mismatch_is_explained() {
     fs::write(&manifest, rewritten).unwrap();
     let err = load_error(dir.path());
     assert!(err.contains("checkpoint format version 99"), "{err}");
-    assert!(err.contains("reads format 1"), "{err}");
+    let supported = format!("reads format {}", checkpoint::FORMAT_VERSION);
+    assert!(err.contains(&supported), "{err}");
 }
 
 #[test]

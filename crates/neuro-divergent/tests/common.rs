@@ -12,6 +12,7 @@ pub fn air_passengers() -> TimeSeriesFrame {
 }
 
 /// A small, fast version of a model.
+#[allow(dead_code)] // each test crate compiles this module; not all of them use every helper
 pub fn small(name: &str, h: usize, input_size: usize, steps: usize) -> ModelSpec {
     let mut spec = ModelSpec::new(name, h, input_size).unwrap();
     spec.train.max_steps = steps;

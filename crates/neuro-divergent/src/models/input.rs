@@ -34,7 +34,8 @@ impl ModelInput {
 
     /// The exogenous inputs as flat `[B, n]` feature blocks (historic, future, static, those
     /// present), each temporal one first reduced along time by `pool`, which maps `[N, T]` to
-    /// `[N, T']`. Temporal blocks are laid out column by column.
+    /// `[N, T']`. Temporal blocks are laid out time step by time step (all columns of the first
+    /// step, then of the next), as NeuralForecast flattens them.
     pub fn exog_features(&self, pool: &dyn Fn(&Tensor) -> Result<Tensor>) -> Result<Vec<Tensor>> {
         let mut blocks = Vec::with_capacity(3);
         for temporal in [&self.hist, &self.futr].into_iter().flatten() {
@@ -44,7 +45,13 @@ impl ModelInput {
                 .contiguous()?
                 .reshape((batch * columns, time))?;
             let pooled = pool(&series)?;
-            blocks.push(pooled.reshape((batch, ()))?);
+            let steps = pooled.dim(1)?;
+            let flat = pooled
+                .reshape((batch, columns, steps))?
+                .transpose(1, 2)?
+                .contiguous()?
+                .reshape((batch, steps * columns))?;
+            blocks.push(flat);
         }
         if let Some(stat) = &self.stat {
             blocks.push(stat.clone());
@@ -80,7 +87,7 @@ mod tests {
     use candle_core::Device;
 
     #[test]
-    fn exogenous_blocks_are_flattened_column_by_column() {
+    fn exogenous_blocks_are_flattened_step_by_step() {
         let dev = Device::Cpu;
         let insample = Tensor::new(&[[1.0f32, 2.0]], &dev).unwrap();
         let mut input = ModelInput::target_only(insample.clone(), insample.ones_like().unwrap());
@@ -90,7 +97,7 @@ mod tests {
         let all = input.with_exog(&insample, &no_pooling).unwrap();
         assert_eq!(
             all.to_vec2::<f32>().unwrap(),
-            vec![vec![1.0, 2.0, 10.0, 20.0, 30.0, 40.0, 5.0]]
+            vec![vec![1.0, 2.0, 10.0, 30.0, 20.0, 40.0, 5.0]]
         );
         let last = |x: &Tensor| -> Result<Tensor> { Ok(x.narrow(1, 1, 1)?) };
         let pooled = input.with_exog(&insample, &last).unwrap();

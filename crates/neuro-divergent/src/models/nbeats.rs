@@ -2,8 +2,8 @@
 //! coefficients of a basis: identity (generic), polynomial trend or Fourier seasonality.
 //! Defaults follow NeuralForecast's `NBEATS` (identity, trend and seasonality stacks).
 //!
-//! As in `nhits.rs`, the insample window is kept in time order rather than reversed; the trend and
-//! seasonality backcast bases are reversed in time instead, which yields the same backcasts.
+//! As in NeuralForecast, blocks read the residual newest point first (see `nn::residual`): column
+//! `t` of a trend or seasonality backcast basis multiplies the `t`-th newest point.
 //!
 //! The stacks are shared with NBEATSx (`nbeatsx.rs`), whose blocks also read exogenous inputs
 //! and may use the exogenous basis.
@@ -185,9 +185,12 @@ impl NbeatsConfig {
     }
 }
 
-/// Fixed basis of a block; `Projected` holds `[P, L]` (time-reversed) and `[P, H]` matrices;
-/// `Exogenous` reads its `channels` basis rows from the batch (future columns, then static ones
-/// held constant over time).
+/// Fixed basis of a block; `Projected` holds `[P, L]` and `[P, H]` matrices; `Exogenous` reads
+/// its `channels` basis rows from the batch (future columns, then static ones held constant over
+/// time) in time order, as NeuralForecast's `ExogenousBasis` does; as there, its backcast is
+/// removed from the newest-first residual as it is. Its coefficients are `C * n_outputs` for the
+/// forecast, then `C` for the backcast (NeuralForecast's layout for one output; it has no
+/// per-output forecast coefficients).
 #[derive(Debug, Clone)]
 enum Basis {
     Identity,
@@ -238,22 +241,14 @@ impl Basis {
                 rows
             }
         };
-        let to_tensor = |rows: Vec<Vec<f64>>, reverse: bool| -> Result<Tensor> {
+        let to_tensor = |rows: Vec<Vec<f64>>| -> Result<Tensor> {
             let (p, n) = (rows.len(), rows[0].len());
-            let flat: Vec<f32> = rows
-                .into_iter()
-                .flat_map(|mut r| {
-                    if reverse {
-                        r.reverse();
-                    }
-                    r.into_iter().map(|v| v as f32)
-                })
-                .collect();
+            let flat: Vec<f32> = rows.into_iter().flatten().map(|v| v as f32).collect();
             Ok(Tensor::from_vec(flat, (p, n), dev)?)
         };
         Ok(Basis::Projected {
-            backcast: to_tensor(backcast_rows, true)?,
-            forecast: to_tensor(forecast_rows, false)?,
+            backcast: to_tensor(backcast_rows)?,
+            forecast: to_tensor(forecast_rows)?,
         })
     }
 
@@ -313,8 +308,14 @@ impl ResidualBlock for NbeatsBlock {
         let nb = self.basis.backcast_len(self.shape);
         let nf = self.basis.forecast_len(self.shape);
         let h = self.shape.horizon;
-        let back_theta = theta.narrow(1, 0, nb)?;
-        let fore_theta = theta.narrow(1, nb, nf * self.n_outputs)?;
+        // NeuralForecast's exogenous basis reads its forecast coefficients first, the others
+        // their backcast coefficients first.
+        let (back_start, fore_start) = match self.basis {
+            Basis::Exogenous { .. } => (nf * self.n_outputs, 0),
+            _ => (0, nb),
+        };
+        let back_theta = theta.narrow(1, back_start, nb)?;
+        let fore_theta = theta.narrow(1, fore_start, nf * self.n_outputs)?;
         Ok(match &self.basis {
             Basis::Identity => (back_theta, fore_theta.reshape((batch, h, self.n_outputs))?),
             Basis::Projected { backcast, forecast } => {

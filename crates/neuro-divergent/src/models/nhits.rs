@@ -3,15 +3,12 @@
 //! so that each stack specialises in a band of frequencies. Defaults follow NeuralForecast's
 //! `NHITS`.
 //!
-//! NeuralForecast reverses the time axis of the insample window before the blocks; here the
-//! window stays in time order and the pooling is anchored at the window's end instead, which
-//! gives the same pooled values. The only other difference is the order of the first layer's
-//! inputs and of the backcast outputs, a relabelling of identically initialised weights.
+//! As in NeuralForecast, blocks read the residual newest point first (see `nn::residual`) and
+//! pool it with windows from its start, the last window taking the leftover points.
 //!
 //! Exogenous inputs enter every block as in NeuralForecast: historic columns pooled over the
-//! insample part, future columns pooled over the insample part and the horizon, static values as
-//! they are. Their pooling windows are anchored at the end like the target's (NeuralForecast
-//! anchors them at the start); the pooled widths are the same.
+//! insample part, future columns pooled over the insample part and the horizon (both in time
+//! order, pooled the same way), static values as they are.
 
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -192,8 +189,8 @@ struct NhitsBlock {
 }
 
 impl NhitsBlock {
-    /// Pools `[B, L]` into `[B, ceil(L / k)]` with windows anchored at the end of the input, the
-    /// first window taking the `L mod k` leftover points.
+    /// Pools `[B, L]` into `[B, ceil(L / k)]` with windows from the start of the input, the last
+    /// window taking the `L mod k` leftover points (PyTorch's pooling with `ceil_mode`).
     fn pool(&self, x: &Tensor) -> Result<Tensor> {
         let k = self.kernel;
         if k == 1 {
@@ -207,13 +204,13 @@ impl NhitsBlock {
             })
         };
         let rest = l % k;
-        let full = x.narrow(1, rest, l - rest)?.reshape((batch, l / k, k))?;
+        let full = x.narrow(1, 0, l - rest)?.reshape((batch, l / k, k))?;
         let pooled = reduce(&full)?.squeeze(2)?;
         if rest == 0 {
             return Ok(pooled);
         }
-        let head = reduce(&x.narrow(1, 0, rest)?.unsqueeze(1)?)?.squeeze(2)?;
-        Ok(Tensor::cat(&[&head, &pooled], 1)?)
+        let tail = reduce(&x.narrow(1, l - rest, rest)?.unsqueeze(1)?)?.squeeze(2)?;
+        Ok(Tensor::cat(&[&pooled, &tail], 1)?)
     }
 }
 
@@ -308,7 +305,7 @@ mod tests {
     }
 
     #[test]
-    fn pooling_is_anchored_at_the_end() {
+    fn pooling_leaves_the_partial_window_last() {
         let mut store = ParamStore::new(0, &Device::Cpu);
         let shape = WindowShape::new(5, 2);
         let config = NhitsConfig {
@@ -341,7 +338,8 @@ mod tests {
         };
         let x = Tensor::new(&[[5.0f32, 1.0, 2.0, 4.0, 3.0]], &Device::Cpu).unwrap();
         let pooled = block.pool(&x).unwrap().to_vec2::<f32>().unwrap();
-        assert_eq!(pooled, vec![vec![5.0, 2.0, 4.0]]);
+        // torch: F.max_pool1d([[5., 1., 2., 4., 3.]], 2, ceil_mode=True) -> [5, 4, 3]
+        assert_eq!(pooled, vec![vec![5.0, 4.0, 3.0]]);
         let model = config.build(shape, 1, &mut store, 0).unwrap();
         let input = ModelInput::target_only(x.clone(), x.ones_like().unwrap());
         let out = model.forward(&input, false).unwrap();

@@ -9,8 +9,9 @@ use super::bias_act::BiasActivation;
 use super::{Activation, ParamStore};
 use crate::error::Result;
 
-/// A linear layer `y = x W^T + b`, initialised like `torch.nn.Linear`
-/// (weights and bias uniform in ±1/sqrt(fan_in)).
+/// A linear layer `y = x W^T + b`, initialised as `torch.nn.Linear` is: weights by Kaiming
+/// uniform with `a = sqrt(5)`, bias uniform in ±1/sqrt(fan_in), both ±1/sqrt(fan_in) computed as
+/// PyTorch computes them so that the drawn values are bit-identical.
 #[derive(Debug, Clone)]
 pub struct Dense {
     weight: Tensor,
@@ -20,9 +21,13 @@ pub struct Dense {
 impl Dense {
     /// Creates the layer's parameters as `{name}.weight` and `{name}.bias`.
     pub fn new(store: &mut ParamStore, name: &str, inputs: usize, outputs: usize) -> Result<Dense> {
-        let bound = 1.0 / (inputs.max(1) as f64).sqrt();
-        let weight = store.uniform(&format!("{name}.weight"), &[outputs, inputs], bound)?;
-        let bias = store.uniform(&format!("{name}.bias"), &[outputs], bound)?;
+        // torch.nn.init.kaiming_uniform_(a=sqrt(5)), step by step as PyTorch computes it.
+        let fan_in = inputs.max(1) as f64;
+        let a = 5f64.sqrt();
+        let gain = (2.0 / (1.0 + a * a)).sqrt();
+        let weight_bound = 3f64.sqrt() * (gain / fan_in.sqrt());
+        let weight = store.uniform(&format!("{name}.weight"), &[outputs, inputs], weight_bound)?;
+        let bias = store.uniform(&format!("{name}.bias"), &[outputs], 1.0 / fan_in.sqrt())?;
         Ok(Dense { weight, bias })
     }
 
@@ -109,5 +114,66 @@ impl FeedForward {
             .collect();
         let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
         Ok(x.mul(&mask)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn leading(t: &Tensor) -> Vec<f32> {
+        t.flatten_all().unwrap().to_vec1::<f32>().unwrap()[..3].to_vec()
+    }
+
+    #[test]
+    fn layers_start_from_the_weights_torch_draws() {
+        // NeuralForecast's MLP(h=12, input_size=24, random_seed=1): the first values of each
+        // parameter, in creation order, as PyTorch initialised them.
+        let mut store = ParamStore::new(1, &Device::Cpu);
+        let layers = [(24, 1024, true), (1024, 1024, true), (1024, 12, false)];
+        let net = FeedForward::new(&mut store, "mlp", &layers, Activation::ReLU, 0.0, 1).unwrap();
+        let torch: [[f64; 3]; 6] = [
+            [
+                0.10517766326665878,
+                -0.09009595960378647,
+                -0.03957181051373482,
+            ],
+            [
+                -0.1097460612654686,
+                0.08695691078901291,
+                -0.017204461619257927,
+            ],
+            [
+                0.007295519113540649,
+                -0.011912841349840164,
+                0.01654703915119171,
+            ],
+            [
+                0.010424409061670303,
+                0.004929903894662857,
+                -0.016705520451068878,
+            ],
+            [
+                -0.004940100014209747,
+                0.00563618540763855,
+                0.01763138175010681,
+            ],
+            [
+                -0.0037665963172912598,
+                -0.020372986793518066,
+                -0.00896870344877243,
+            ],
+        ];
+        let ours: Vec<Vec<f32>> = net
+            .layers
+            .iter()
+            .flat_map(|l| [leading(&l.dense.weight), leading(&l.dense.bias)])
+            .collect();
+        let expected: Vec<Vec<f32>> = torch
+            .iter()
+            .map(|p| p.iter().map(|&v| v as f32).collect())
+            .collect();
+        assert_eq!(ours, expected);
     }
 }

@@ -1,17 +1,17 @@
-//! Parameter creation with seeded, PyTorch-like initialisation.
+//! Parameter creation with seeded, PyTorch-identical initialisation.
 
 use candle_core::{Device, Tensor, Var};
 use candle_nn::VarMap;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 use crate::error::Result;
+use crate::random::TorchGenerator;
 
-/// Creates a model's parameters inside one [`VarMap`], drawing initial values from a seeded RNG so
-/// that the same `random_seed` builds the same model.
+/// Creates a model's parameters inside one [`VarMap`], drawing initial values from PyTorch's
+/// random stream for `seed`: parameters created in the order NeuralForecast's modules create
+/// theirs get the values NeuralForecast's get.
 pub struct ParamStore {
     varmap: VarMap,
-    rng: StdRng,
+    rng: TorchGenerator,
     device: Device,
 }
 
@@ -20,18 +20,17 @@ impl ParamStore {
     pub fn new(seed: u64, device: &Device) -> ParamStore {
         ParamStore {
             varmap: VarMap::new(),
-            rng: StdRng::seed_from_u64(seed),
+            rng: TorchGenerator::new(seed),
             device: device.clone(),
         }
     }
 
-    /// A parameter of `shape` drawn uniformly from `[-bound, bound]`, registered as `name`.
+    /// A parameter of `shape` drawn uniformly from `[-bound, bound)` in row-major order,
+    /// registered as `name`.
     pub fn uniform(&mut self, name: &str, shape: &[usize], bound: f64) -> Result<Tensor> {
         let count: usize = shape.iter().product();
-        let bound = bound as f32;
-        let values: Vec<f32> = (0..count)
-            .map(|_| self.rng.random_range(-bound..=bound))
-            .collect();
+        let (from, to) = (-bound as f32, bound as f32);
+        let values: Vec<f32> = (0..count).map(|_| self.rng.uniform(from, to)).collect();
         let var = Var::from_tensor(&Tensor::from_vec(values, shape, &self.device)?)?;
         let tensor = var.as_tensor().clone();
         self.varmap

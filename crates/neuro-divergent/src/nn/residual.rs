@@ -1,8 +1,12 @@
 //! The doubly residual stacking of N-BEATS and N-HiTS: each block reads the residual of the
 //! insample window left by the blocks before it, removes its backcast from that residual and adds
 //! its forecast to the running total, which starts from the last observed value (a naive level).
+//!
+//! As in NeuralForecast, the residual runs newest point first (the insample window and its mask
+//! are reversed in time before the first block), so that identically initialised blocks compute
+//! what NeuralForecast's compute. Exogenous inputs stay in time order.
 
-use candle_core::Tensor;
+use candle_core::{Device, Tensor};
 
 use super::{Activation, FeedForward, ParamStore};
 use crate::error::Result;
@@ -10,8 +14,9 @@ use crate::models::ModelInput;
 
 /// A block of a doubly residual stack.
 pub trait ResidualBlock {
-    /// `(backcast [B, L], forecast [B, H, n_outputs])` from the current residual `[B, L]`; the
-    /// block may also read the batch's exogenous inputs from `input`.
+    /// `(backcast [B, L], forecast [B, H, n_outputs])` from the current residual `[B, L]`
+    /// (newest point first; the backcast in the same order); the block may also read the batch's
+    /// exogenous inputs (in time order) from `input`.
     fn backcast_forecast(
         &self,
         residual: &Tensor,
@@ -35,13 +40,21 @@ pub fn doubly_residual<B: ResidualBlock>(
     let mut forecast = level
         .broadcast_as((batch, horizon, n_outputs))?
         .contiguous()?;
-    let mut residual = insample.clone();
+    let newest_first = reversed_time(l, insample.device())?;
+    let mask = mask.index_select(&newest_first, 1)?;
+    let mut residual = insample.index_select(&newest_first, 1)?;
     for block in blocks {
         let (backcast, block_forecast) = block.backcast_forecast(&residual, input, train)?;
-        residual = (residual - backcast)?.mul(mask)?;
+        residual = (residual - backcast)?.mul(&mask)?;
         forecast = (forecast + block_forecast)?;
     }
     Ok(forecast)
+}
+
+/// The indices `L-1, ..., 0` that reverse a `[B, L]` window in time.
+fn reversed_time(l: usize, device: &Device) -> Result<Tensor> {
+    let indices: Vec<u32> = (0..l as u32).rev().collect();
+    Ok(Tensor::from_vec(indices, l, device)?)
 }
 
 /// Shape and regularisation of the fully connected part of a block.

@@ -32,7 +32,8 @@ pub struct TrainConfig {
     pub step_size: usize,
     /// Per-window scaler.
     pub scaler_type: ScalerType,
-    /// Seed of parameter initialisation and window sampling.
+    /// Seed of parameter initialisation and window sampling, drawn as PyTorch draws them for
+    /// the same seed (see [`crate::random`]).
     pub random_seed: u64,
     /// Clip the global gradient norm to this value (unset: no clipping).
     pub gradient_clip_val: Option<f64>,
@@ -79,6 +80,13 @@ impl TrainConfig {
             return Err(Error::Config(format!(
                 "learning_rate must be a positive number, got {}",
                 self.learning_rate
+            )));
+        }
+        if self.random_seed > u64::from(u32::MAX) {
+            return Err(Error::Config(format!(
+                "random_seed must be at most {} (seeds are 32-bit, as in PyTorch), got {}",
+                u32::MAX,
+                self.random_seed
             )));
         }
         if let Some(valid) = &self.valid_loss {
@@ -147,5 +155,14 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("learning_rate"));
+        let wide_seed = TrainConfig {
+            random_seed: 1 << 32,
+            ..TrainConfig::default()
+        };
+        assert!(wide_seed
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("random_seed must be at most 4294967295"));
     }
 }

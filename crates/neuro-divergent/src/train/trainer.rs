@@ -5,14 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::Device;
 use candle_nn::VarMap;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
 use super::adam::Adam;
 use super::{ProgressEvent, ProgressFn, TrainConfig};
 use crate::error::{Error, Result};
 
 use crate::models::Model;
+use crate::random::TorchGenerator;
 use crate::windows::{
     validation_batch, SamplerOptions, SeriesView, WindowBatch, WindowSampler, WindowShape,
 };
@@ -39,9 +38,6 @@ pub struct TrainReport {
     /// Training stopped because validation stopped improving.
     pub stopped_early: bool,
 }
-
-/// Separates the sampling stream from the initialisation stream of the same seed.
-const SAMPLING_STREAM: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// Trains `model` (whose parameters are `varmap`) on `data`.
 pub fn train_model(
@@ -98,7 +94,8 @@ pub fn train_model(
     };
 
     let mut optimizer = Adam::new(varmap.all_vars(), config.learning_rate);
-    let mut rng = StdRng::seed_from_u64(config.random_seed ^ SAMPLING_STREAM);
+    // NeuralForecast re-seeds PyTorch when a fit starts; every draw below follows its stream.
+    let mut rng = TorchGenerator::new(config.random_seed);
     let mut report = TrainReport {
         steps: 0,
         final_train_loss: f64::NAN,
@@ -141,17 +138,22 @@ pub fn train_model(
         report.final_train_loss = value;
 
         let mut val_loss = report.val_losses.last().map(|v| v.1);
-        if let Some(val) = &validation {
-            if (step + 1) % config.val_check_steps == 0 {
-                let loss = validation_loss(model, val, config, &device)?;
-                report.val_losses.push((step + 1, loss));
-                val_loss = Some(loss);
-                if loss < best {
-                    best = loss;
-                    checks_without_improvement = 0;
-                } else {
-                    checks_without_improvement += 1;
-                }
+        // NeuralForecast checks every `val_check_steps`, or at the end when that is later.
+        let check_due = (step + 1) % config.val_check_steps.min(config.max_steps) == 0;
+        if check_due {
+            // NeuralForecast's validation loader draws its base seed at every check, even
+            // without validation data.
+            let _loader_base_seed = rng.next_u64();
+        }
+        if let Some(val) = validation.as_ref().filter(|_| check_due) {
+            let loss = validation_loss(model, val, config, &device)?;
+            report.val_losses.push((step + 1, loss));
+            val_loss = Some(loss);
+            if loss < best {
+                best = loss;
+                checks_without_improvement = 0;
+            } else {
+                checks_without_improvement += 1;
             }
         }
         if let Some(callback) = progress {

@@ -1,0 +1,179 @@
+//! A random stream that draws what PyTorch's CPU generator draws for the same seed.
+//!
+//! NeuralForecast seeds PyTorch with `random_seed`, initialises its layers from that stream and,
+//! on every fit, re-seeds it and draws its training windows from it. [`TorchGenerator`]
+//! reproduces that stream: a 32-bit Mersenne Twister (MT19937, seeded with the low 32 bits of
+//! the seed) and PyTorch's transforms from raw 32-bit draws to uniform floats, bounded integers
+//! and permutations. Initialising parameters and sampling windows from it makes a model start
+//! from the weights NeuralForecast's starts from, and train on the same windows, for the same
+//! `random_seed`, so that results can be compared seed for seed.
+
+/// Words of MT19937 state.
+const STATE_WORDS: usize = 624;
+/// Offset of the word mixed into each twisted word.
+const SHIFT: usize = 397;
+/// Coefficients of the twist matrix.
+const MATRIX_A: u32 = 0x9908_b0df;
+/// The most significant bit of a word.
+const UPPER_MASK: u32 = 0x8000_0000;
+/// The 31 low bits of a word.
+const LOWER_MASK: u32 = 0x7fff_ffff;
+/// Bits of randomness in an `f32` draw (its mantissa width).
+const F32_DIGITS: u32 = 24;
+
+/// PyTorch's CPU random stream (see the module documentation).
+#[derive(Clone)]
+pub struct TorchGenerator {
+    state: Box<[u32; STATE_WORDS]>,
+    next: usize,
+}
+
+impl std::fmt::Debug for TorchGenerator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TorchGenerator")
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TorchGenerator {
+    /// The stream `torch.manual_seed(seed)` starts.
+    pub fn new(seed: u64) -> TorchGenerator {
+        let mut state = Box::new([0u32; STATE_WORDS]);
+        state[0] = seed as u32;
+        for i in 1..STATE_WORDS {
+            let previous = state[i - 1];
+            state[i] = 1_812_433_253u32
+                .wrapping_mul(previous ^ (previous >> 30))
+                .wrapping_add(i as u32);
+        }
+        TorchGenerator {
+            state,
+            next: STATE_WORDS,
+        }
+    }
+
+    /// The next raw 32-bit draw.
+    pub fn next_u32(&mut self) -> u32 {
+        if self.next >= STATE_WORDS {
+            self.twist();
+        }
+        let mut y = self.state[self.next];
+        self.next += 1;
+        y ^= y >> 11;
+        y ^= (y << 7) & 0x9d2c_5680;
+        y ^= (y << 15) & 0xefc6_0000;
+        y ^ (y >> 18)
+    }
+
+    /// The next 64-bit draw: two 32-bit draws, the first one high.
+    pub fn next_u64(&mut self) -> u64 {
+        let high = u64::from(self.next_u32());
+        let low = u64::from(self.next_u32());
+        (high << 32) | low
+    }
+
+    /// A float uniform in `[from, to)`, as `Tensor.uniform_(from, to)` draws each element.
+    /// PyTorch's vectorised CPU kernels evaluate `unit * (to - from) + from` with one fused
+    /// multiply-add; computing it in `f64` and rounding once gives the same `f32`.
+    pub fn uniform(&mut self, from: f32, to: f32) -> f32 {
+        let mask = (1u32 << F32_DIGITS) - 1;
+        let unit = (self.next_u32() & mask) as f32 / (1u32 << F32_DIGITS) as f32;
+        (f64::from(unit) * f64::from(to - from) + f64::from(from)) as f32
+    }
+
+    /// An integer uniform in `[0, n)`, as `torch.randint(0, n)` draws each element (a draw
+    /// modulo `n`). `n` must be at least 1.
+    pub fn below(&mut self, n: usize) -> usize {
+        assert!(n > 0, "TorchGenerator::below needs a non-empty range");
+        let n = n as u64;
+        let draw = if n >= 1 << 32 {
+            self.next_u64()
+        } else {
+            u64::from(self.next_u32())
+        };
+        (draw % n) as usize
+    }
+
+    /// A random permutation of `0..n`, as `torch.randperm(n)` shuffles for `n` below
+    /// `u32::MAX / 20` (Fisher-Yates from the front, one draw per position; PyTorch shuffles
+    /// larger ranges another way).
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in 0..n.saturating_sub(1) {
+            let j = i + self.below(n - i);
+            order.swap(i, j);
+        }
+        order
+    }
+
+    /// A new generator seeded from this one, as a shuffling PyTorch `DataLoader` seeds the
+    /// private generator of each pass (a 63-bit integer draw).
+    pub fn fork(&mut self) -> TorchGenerator {
+        TorchGenerator::new(self.next_u64() % (1 << 63))
+    }
+
+    /// Regenerates the state words after every 624 draws.
+    fn twist(&mut self) {
+        for i in 0..STATE_WORDS {
+            let y = (self.state[i] & UPPER_MASK) | (self.state[(i + 1) % STATE_WORDS] & LOWER_MASK);
+            let mut word = self.state[(i + SHIFT) % STATE_WORDS] ^ (y >> 1);
+            if y & 1 != 0 {
+                word ^= MATRIX_A;
+            }
+            self.state[i] = word;
+        }
+        self.next = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_draws_follow_the_reference_mersenne_twister() {
+        // The reference implementation's 10000th output for the default seed 5489.
+        let mut rng = TorchGenerator::new(5489);
+        let last = (0..10_000).map(|_| rng.next_u32()).last().unwrap();
+        assert_eq!(last, 4_123_659_995);
+    }
+
+    #[test]
+    fn uniform_draws_match_torch() {
+        // torch.manual_seed(1); torch.empty(5).uniform_(-b, b) with b = 1/sqrt(24).
+        let bound = (1.0 / 24f64.sqrt()) as f32;
+        let mut rng = TorchGenerator::new(1);
+        let drawn: Vec<f32> = (0..5).map(|_| rng.uniform(-bound, bound)).collect();
+        let torch = [
+            0.105_177_663_266_658_78,
+            -0.090_095_959_603_786_47,
+            -0.039_571_810_513_734_82,
+            0.095_809_534_192_085_27,
+            -0.192_170_009_016_990_66,
+        ];
+        assert_eq!(drawn, torch.map(|v: f64| v as f32));
+    }
+
+    #[test]
+    fn permutations_and_forks_match_torch() {
+        // g = torch.Generator(); g.manual_seed(12345); torch.randperm(10, generator=g)
+        let mut rng = TorchGenerator::new(12_345);
+        assert_eq!(rng.permutation(10), [0, 7, 1, 6, 4, 2, 8, 9, 5, 3]);
+        // torch.manual_seed(1); torch.empty((), dtype=torch.int64).random_()
+        let mut rng = TorchGenerator::new(1);
+        assert_eq!(rng.next_u64() % (1 << 63), 7_692_698_082_559_361_259);
+        let mut rng = TorchGenerator::new(1);
+        let mut expected = TorchGenerator::new(7_692_698_082_559_361_259);
+        assert_eq!(rng.fork().next_u32(), expected.next_u32());
+    }
+
+    #[test]
+    fn bounded_draws_stay_in_range() {
+        let mut rng = TorchGenerator::new(3);
+        assert!((0..1000).all(|_| rng.below(7) < 7));
+        let mut order = rng.permutation(50);
+        order.sort_unstable();
+        assert_eq!(order, (0..50).collect::<Vec<_>>());
+    }
+}
