@@ -426,8 +426,9 @@ impl<'a> WindowSampler<'a> {
         }
         Ok(WindowSampler {
             options,
-            order: (0..series.len()).collect(),
-            cursor: series.len(),
+            // Empty: the first draw starts a pass and permutes the series.
+            order: Vec::new(),
+            cursor: 0,
             series,
             ranges,
         })

@@ -32,6 +32,24 @@ fn assert_close(ours: &[f64], theirs: &[f64], what: &str) {
     }
 }
 
+/// Fits each model of `references` (h=12, `input_size`, `params`, NF defaults otherwise) for 5
+/// steps on `frame` and compares its forecasts with NeuralForecast's.
+fn assert_five_steps_match(
+    frame: &TimeSeriesFrame,
+    input_size: usize,
+    params: &[(&str, &str)],
+    references: &[(&str, [f64; 12])],
+) {
+    for (model, reference) in references {
+        let mut spec = ModelSpec::new(model, 12, input_size).unwrap();
+        spec.train.max_steps = 5;
+        for (key, value) in params {
+            spec.set_param(key, value).unwrap();
+        }
+        assert_close(&forecast(spec, frame, 0), reference, model);
+    }
+}
+
 #[test]
 fn five_steps_on_air_passengers_match_neuralforecast() {
     let (train, _) = common::air_passengers().split_last(12).unwrap();
@@ -59,11 +77,7 @@ fn five_steps_on_air_passengers_match_neuralforecast() {
             ],
         ),
     ];
-    for (model, reference) in references {
-        let mut spec = ModelSpec::new(model, 12, 24).unwrap();
-        spec.train.max_steps = 5;
-        assert_close(&forecast(spec, &train, 0), &reference, model);
-    }
+    assert_five_steps_match(&train, 24, &[], &references);
 }
 
 #[test]
@@ -104,12 +118,7 @@ fn models_with_historic_exogenous_columns_match_neuralforecast() {
             ],
         ),
     ];
-    for (model, reference) in references {
-        let mut spec = ModelSpec::new(model, 12, 25).unwrap();
-        spec.train.max_steps = 5;
-        spec.set_param("hist_exog_list", "x1,x2").unwrap();
-        assert_close(&forecast(spec, &frame, 0), &reference, model);
-    }
+    assert_five_steps_match(&frame, 25, &[("hist_exog_list", "x1,x2")], &references);
 }
 
 /// Four slices of AirPassengers of different lengths, each point shifted by its row number

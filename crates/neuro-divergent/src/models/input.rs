@@ -5,6 +5,9 @@ use candle_core::Tensor;
 
 use crate::error::Result;
 
+/// Reduces `[N, T]` series along time to `[N, T']` (a model's pooling of exogenous inputs).
+pub type Pooling<'a> = dyn Fn(&Tensor) -> Result<Tensor> + 'a;
+
 /// One batch of model inputs, all scaled.
 #[derive(Debug, Clone)]
 pub struct ModelInput {
@@ -33,24 +36,30 @@ impl ModelInput {
     }
 
     /// The exogenous inputs as flat `[B, n]` feature blocks (historic, future, static, those
-    /// present), each temporal one first reduced along time by `pool`, which maps `[N, T]` to
-    /// `[N, T']`. Temporal blocks are laid out time step by time step (all columns of the first
-    /// step, then of the next), as NeuralForecast flattens them.
-    pub fn exog_features(&self, pool: &dyn Fn(&Tensor) -> Result<Tensor>) -> Result<Vec<Tensor>> {
+    /// present), each temporal one first reduced along time by `pool` when given, which maps
+    /// `[N, T]` to `[N, T']`. Temporal blocks are laid out time step by time step (all columns of
+    /// the first step, then of the next), as NeuralForecast flattens them.
+    pub fn exog_features(&self, pool: Option<&Pooling<'_>>) -> Result<Vec<Tensor>> {
         let mut blocks = Vec::with_capacity(3);
         for temporal in [&self.hist, &self.futr].into_iter().flatten() {
             let (batch, time, columns) = temporal.dims3()?;
-            let series = temporal
-                .transpose(1, 2)?
-                .contiguous()?
-                .reshape((batch * columns, time))?;
-            let pooled = pool(&series)?;
-            let steps = pooled.dim(1)?;
-            let flat = pooled
-                .reshape((batch, columns, steps))?
-                .transpose(1, 2)?
-                .contiguous()?
-                .reshape((batch, steps * columns))?;
+            let flat = match pool {
+                // `[B, T, C]` in row-major order is already time step by time step.
+                None => temporal.reshape((batch, time * columns))?,
+                Some(pool) => {
+                    let series = temporal
+                        .transpose(1, 2)?
+                        .contiguous()?
+                        .reshape((batch * columns, time))?;
+                    let pooled = pool(&series)?;
+                    let steps = pooled.dim(1)?;
+                    pooled
+                        .reshape((batch, columns, steps))?
+                        .transpose(1, 2)?
+                        .contiguous()?
+                        .reshape((batch, steps * columns))?
+                }
+            };
             blocks.push(flat);
         }
         if let Some(stat) = &self.stat {
@@ -59,12 +68,9 @@ impl ModelInput {
         Ok(blocks)
     }
 
-    /// `first` followed by the exogenous feature blocks, concatenated along features.
-    pub fn with_exog(
-        &self,
-        first: &Tensor,
-        pool: &dyn Fn(&Tensor) -> Result<Tensor>,
-    ) -> Result<Tensor> {
+    /// `first` followed by the exogenous feature blocks (see [`ModelInput::exog_features`]),
+    /// concatenated along features.
+    pub fn with_exog(&self, first: &Tensor, pool: Option<&Pooling<'_>>) -> Result<Tensor> {
         let blocks = self.exog_features(pool)?;
         if blocks.is_empty() {
             return Ok(first.clone());
@@ -74,11 +80,6 @@ impl ModelInput {
         all.extend(blocks);
         Ok(Tensor::cat(&all, 1)?)
     }
-}
-
-/// The identity pooling, for models that read exogenous values at full resolution.
-pub fn no_pooling(x: &Tensor) -> Result<Tensor> {
-    Ok(x.clone())
 }
 
 #[cfg(test)]
@@ -94,13 +95,13 @@ mod tests {
         // [1, 2, 2]: time-major columns a = (10, 20), b = (30, 40).
         input.hist = Some(Tensor::new(&[[[10.0f32, 30.0], [20.0, 40.0]]], &dev).unwrap());
         input.stat = Some(Tensor::new(&[[5.0f32]], &dev).unwrap());
-        let all = input.with_exog(&insample, &no_pooling).unwrap();
+        let all = input.with_exog(&insample, None).unwrap();
         assert_eq!(
             all.to_vec2::<f32>().unwrap(),
             vec![vec![1.0, 2.0, 10.0, 30.0, 20.0, 40.0, 5.0]]
         );
         let last = |x: &Tensor| -> Result<Tensor> { Ok(x.narrow(1, 1, 1)?) };
-        let pooled = input.with_exog(&insample, &last).unwrap();
+        let pooled = input.with_exog(&insample, Some(&last)).unwrap();
         assert_eq!(
             pooled.to_vec2::<f32>().unwrap(),
             vec![vec![1.0, 2.0, 20.0, 40.0, 5.0]]

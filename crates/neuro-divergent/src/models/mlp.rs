@@ -6,7 +6,7 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{no_pooling, ArchitectureConfig, Model, ModelInput};
+use super::{ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{Activation, FeedForward, ParamStore};
 use crate::preprocess::ScalerType;
@@ -83,7 +83,7 @@ struct Mlp {
 impl Model for Mlp {
     fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
         let batch = input.insample.dim(0)?;
-        let features = input.with_exog(&input.insample, &no_pooling)?;
+        let features = input.with_exog(&input.insample, None)?;
         let out = self.net.forward(&features, train)?;
         Ok(out.reshape((batch, self.horizon, self.n_outputs))?)
     }

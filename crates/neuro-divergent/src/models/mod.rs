@@ -9,7 +9,7 @@ mod nbeatsx;
 mod nhits;
 mod spec;
 
-pub use input::{no_pooling, ModelInput};
+pub use input::{ModelInput, Pooling};
 pub use mlp::MlpConfig;
 pub use nbeats::{NbeatsConfig, StackType};
 pub use nbeatsx::NbeatsxConfig;

@@ -13,7 +13,7 @@ use std::f64::consts::PI;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{no_pooling, ArchitectureConfig, Model, ModelInput};
+use super::{ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{
     block_mlp, doubly_residual, Activation, BlockMlpSpec, FeedForward, ParamStore, ResidualBlock,
@@ -302,9 +302,7 @@ impl ResidualBlock for NbeatsBlock {
         train: bool,
     ) -> Result<(Tensor, Tensor)> {
         let batch = residual.dim(0)?;
-        let theta = self
-            .mlp
-            .forward(&input.with_exog(residual, &no_pooling)?, train)?;
+        let theta = self.mlp.forward(&input.with_exog(residual, None)?, train)?;
         let nb = self.basis.backcast_len(self.shape);
         let nf = self.basis.forecast_len(self.shape);
         let h = self.shape.horizon;

@@ -223,7 +223,7 @@ impl ResidualBlock for NhitsBlock {
     ) -> Result<(Tensor, Tensor)> {
         let batch = residual.dim(0)?;
         let (l, h) = (self.shape.input_size, self.shape.horizon);
-        let features = input.with_exog(&self.pool(residual)?, &|x| self.pool(x))?;
+        let features = input.with_exog(&self.pool(residual)?, Some(&|x| self.pool(x)))?;
         let theta = self.mlp.forward(&features, train)?;
         let backcast = theta.narrow(1, 0, l)?;
         let knots = theta
