@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 use neuro_divergent::data::read_csv;
-use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast, Result};
+use neuro_divergent::{threads, FitOptions, ModelSpec, NeuralForecast, Result};
 
 use crate::args::BenchArgs;
 
@@ -68,7 +68,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let all_ms = median_ms(10, || nf.predict(None).map(drop))?;
 
     println!("model: {name}");
-    println!("threads: {}", candle_core::utils::get_num_threads());
+    println!("threads: {}", threads::workers());
     println!("parameters: {params}");
     println!("windows_per_step: {windows}");
     println!("steps: {}", args.steps);
@@ -97,18 +97,25 @@ fn median_ms(repeats: usize, mut work: impl FnMut() -> Result<()>) -> Result<f64
     Ok(times[repeats / 2])
 }
 
-/// f32 GEMM rate of a 1024x512 by 512x512 product, the shape of a wide layer on a full batch.
+/// f32 GEMM rate of a 1024x512 by 512x512 product, the shape of a wide layer on a full batch,
+/// with every worker multiplying at once (as training runs its chunks): the machine's rate for
+/// this work at the configured thread count.
 fn gemm_rate() -> Result<f64> {
     let a = Tensor::rand(-1f32, 1f32, (1024, 512), &Device::Cpu)?;
     let b = Tensor::rand(-1f32, 1f32, (512, 512), &Device::Cpu)?.t()?;
     a.matmul(&b)?.to_dtype(DType::F32)?;
     let repeats = 50;
     let started = Instant::now();
-    for _ in 0..repeats {
-        a.matmul(&b)?;
-    }
+    let products = threads::broadcast(|_| -> Result<usize> {
+        for _ in 0..repeats {
+            a.matmul(&b)?;
+        }
+        Ok(repeats)
+    })
+    .into_iter()
+    .sum::<Result<usize>>()?;
     let seconds = started.elapsed().as_secs_f64();
-    Ok(2.0 * 1024.0 * 512.0 * 512.0 * repeats as f64 / seconds / 1e9)
+    Ok(2.0 * 1024.0 * 512.0 * 512.0 * products as f64 / seconds / 1e9)
 }
 
 /// Peak resident memory of this process (Linux `VmHWM`), in MiB; 0 where unavailable.

@@ -110,6 +110,51 @@ fn same_seed_same_forecasts_other_seed_other_forecasts() {
     );
 }
 
+/// The forecast values of `forecast` on AirPassengers with a small NHITS on `threads` threads.
+fn small_nhits_forecast(threads: &str) -> Vec<f64> {
+    let data = air_passengers();
+    let out = run(&[
+        "forecast",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "nhits",
+        "--horizon",
+        "12",
+        "--input-size",
+        "24",
+        "--max-steps",
+        "30",
+        "--param",
+        "mlp_units=[[32,32]]",
+        "--threads",
+        threads,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .skip(1)
+        .map(|line| line.rsplit(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn two_threads_split_each_batch_and_stay_reproducible() {
+    // About 110 distinct windows per step: two chunks of rows, one per thread.
+    let two = small_nhits_forecast("2");
+    assert_eq!(two, small_nhits_forecast("2"));
+    let one = small_nhits_forecast("1");
+    assert_eq!(one.len(), 12);
+    // Summing the gradient in two parts rounds differently, and only that.
+    assert_ne!(one, two);
+    for (a, b) in one.iter().zip(&two) {
+        assert!(
+            (a - b).abs() < 0.05,
+            "1 thread: {one:?}\n2 threads: {two:?}"
+        );
+    }
+}
+
 #[test]
 fn fit_then_predict_matches_forecast_exactly() {
     let dir = tempfile::tempdir().unwrap();

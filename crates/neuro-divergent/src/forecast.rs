@@ -10,6 +10,7 @@ use candle_core::Device;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use crate::chunks;
 use crate::conformal::{ConformityScores, PredictionIntervals};
 use crate::data::{Freq, TimeSeriesFrame, Timestamp};
 use crate::error::{Error, Result};
@@ -691,7 +692,7 @@ impl NeuralForecast {
             for chunk in windows.chunks(CHUNK) {
                 let batch = inference_batch(chunk, spec.shape(), spec.train.scaler_type)?;
                 let t = batch.tensors(&device)?;
-                let output = fitted.built.model.forward(&t.input, false)?;
+                let output = chunks::forward(fitted.built.model.as_ref(), &t.input, false)?;
                 let chunk_columns =
                     loss.forecast_columns(&output, &t.window, spec.train.num_samples, &mut rng)?;
                 for (column, values) in columns.iter_mut().zip(chunk_columns) {

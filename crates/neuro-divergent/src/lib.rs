@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod checkpoint;
+mod chunks;
 pub mod conformal;
 pub mod data;
 pub mod error;

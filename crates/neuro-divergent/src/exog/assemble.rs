@@ -75,10 +75,12 @@ impl<'a> Panel<'a> {
         let temporal = if needs.temporal.is_empty() {
             vec![BTreeMap::new(); series.len()]
         } else {
-            series
-                .par_iter()
-                .map(|s| history_columns(frame, s, needs, features))
-                .collect::<Result<Vec<_>>>()?
+            crate::threads::install(|| {
+                series
+                    .par_iter()
+                    .map(|s| history_columns(frame, s, needs, features))
+                    .collect::<Result<Vec<_>>>()
+            })?
         };
         let ids: Vec<&str> = series.iter().map(|s| s.id.as_str()).collect();
         Ok(Panel {

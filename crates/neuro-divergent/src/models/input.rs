@@ -35,6 +35,19 @@ impl ModelInput {
         }
     }
 
+    /// The windows `rows` of the batch (views, no copy).
+    pub fn rows(&self, rows: std::ops::Range<usize>) -> Result<ModelInput> {
+        let narrow = |t: &Tensor| t.narrow(0, rows.start, rows.len());
+        let optional = |t: &Option<Tensor>| t.as_ref().map(narrow).transpose();
+        Ok(ModelInput {
+            insample: narrow(&self.insample)?,
+            insample_mask: narrow(&self.insample_mask)?,
+            hist: optional(&self.hist)?,
+            futr: optional(&self.futr)?,
+            stat: optional(&self.stat)?,
+        })
+    }
+
     /// The exogenous inputs as flat `[B, n]` feature blocks (historic, future, static, those
     /// present), each temporal one first reduced along time by `pool` when given, which maps
     /// `[N, T]` to `[N, T']`. Temporal blocks are laid out time step by time step (all columns of

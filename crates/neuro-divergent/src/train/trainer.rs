@@ -8,6 +8,7 @@ use candle_nn::VarMap;
 
 use super::adam::Adam;
 use super::{ProgressEvent, ProgressFn, TrainConfig};
+use crate::chunks;
 use crate::error::{Error, Result};
 
 use crate::models::Model;
@@ -112,15 +113,16 @@ pub fn train_model(
         }
         optimizer.set_learning_rate(config.learning_rate_at(step));
         let batch = sampler.next_batch(&mut rng).tensors(&device)?;
-        let output = model.forward(&batch.input, true)?;
-        let loss = config.loss.compute(
-            &batch.outsample,
-            &output,
-            &batch.outsample_weight,
-            &batch.input.insample,
-            &batch.input.insample_mask,
-            &batch.window,
-        )?;
+        let (loss, mut grads) = chunks::loss_and_gradients(model, &batch.input, |output| {
+            config.loss.compute(
+                &batch.outsample,
+                output,
+                &batch.outsample_weight,
+                &batch.input.insample,
+                &batch.input.insample_mask,
+                &batch.window,
+            )
+        })?;
         let value = f64::from(loss.to_scalar::<f32>()?);
         if !value.is_finite() {
             return Err(Error::Train(format!(
@@ -129,7 +131,6 @@ pub fn train_model(
                 step + 1
             )));
         }
-        let mut grads = loss.backward()?;
         if let Some(clip) = config.gradient_clip_val {
             clip_gradients(varmap, &mut grads, clip)?;
         }
@@ -211,7 +212,7 @@ fn validation_loss(
 ) -> Result<f64> {
     let valid = config.valid_loss.as_ref().unwrap_or(&config.loss);
     let t = batch.tensors(device)?;
-    let output = model.forward(&t.input, false)?.detach();
+    let output = chunks::forward(model, &t.input, false)?.detach();
     let inputs = (&t.outsample_weight, &t.input.insample_mask);
     let value = match (config.loss.as_distribution(), valid.as_distribution()) {
         (Some(_), Some(_)) => valid.compute(

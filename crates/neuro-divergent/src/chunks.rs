@@ -1,0 +1,186 @@
+//! Batches computed in row chunks, the chunks side by side on the configured workers
+//! (`crate::threads`).
+//!
+//! Windows of a batch do not interact inside a model, so each chunk of rows runs its own
+//! forward pass. For training, the loss is taken over the joined outputs of all chunks, its
+//! gradient with respect to those outputs is handed back to each chunk, and each chunk runs its
+//! own backward pass; the parameter gradients are summed chunk by chunk in order. By the chain
+//! rule that is the gradient of the loss over the whole batch, for any loss.
+//!
+//! There is one chunk per worker, so with one thread a batch is a single chunk and gives bit for
+//! bit what a single pass over it gives. As with any multi-threaded library, results then differ
+//! with the thread count in the last bits; with the same seed and threads they are identical.
+
+use std::ops::Range;
+
+use candle_core::backprop::GradStore;
+use candle_core::{Tensor, Var};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::models::{Model, ModelInput};
+use crate::threads;
+
+/// Fewest windows worth a chunk of their own: below that, splitting costs more than it saves.
+const MIN_CHUNK_ROWS: usize = 32;
+
+/// The row ranges of a batch of `rows` windows: one per worker, of (nearly) equal size.
+fn row_ranges(rows: usize, workers: usize) -> Vec<Range<usize>> {
+    let chunks = workers.min(rows / MIN_CHUNK_ROWS).max(1);
+    let size = rows.div_ceil(chunks);
+    (0..chunks)
+        .map(|i| (i * size).min(rows)..((i + 1) * size).min(rows))
+        .collect()
+}
+
+/// Applies `work` to every row range, in parallel when `parallel` is set; results in row order.
+fn map_ranges<T: Send>(
+    ranges: &[Range<usize>],
+    parallel: bool,
+    work: impl Fn(usize, &Range<usize>) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    if parallel && ranges.len() > 1 {
+        threads::install(|| {
+            ranges
+                .par_iter()
+                .enumerate()
+                .map(|(i, r)| work(i, r))
+                .collect()
+        })
+    } else {
+        ranges.iter().enumerate().map(|(i, r)| work(i, r)).collect()
+    }
+}
+
+/// Forward passes over the chunks of `input`. Models that draw random numbers while training
+/// (dropout) run their chunks in row order so that the draws do not depend on scheduling.
+fn chunk_outputs(
+    model: &dyn Model,
+    input: &ModelInput,
+    train: bool,
+    ranges: &[Range<usize>],
+) -> Result<Vec<Tensor>> {
+    let parallel = !train || model.is_deterministic();
+    map_ranges(ranges, parallel, |_, rows| {
+        model.forward(&input.rows(rows.clone())?, train)
+    })
+}
+
+/// The model's output for the whole batch (`train` as in [`Model::forward`]), computed chunk by
+/// chunk.
+pub(crate) fn forward(model: &dyn Model, input: &ModelInput, train: bool) -> Result<Tensor> {
+    let ranges = row_ranges(input.insample.dim(0)?, threads::workers());
+    let outputs = chunk_outputs(model, input, train, &ranges)?;
+    Ok(Tensor::cat(&outputs, 0)?)
+}
+
+/// A training pass: the loss that `loss_of` computes from the model's output for the whole batch,
+/// and the gradients of that loss with respect to the model's parameters.
+pub(crate) fn loss_and_gradients(
+    model: &dyn Model,
+    input: &ModelInput,
+    loss_of: impl FnOnce(&Tensor) -> Result<Tensor>,
+) -> Result<(Tensor, GradStore)> {
+    let ranges = row_ranges(input.insample.dim(0)?, threads::workers());
+    loss_and_gradients_over(model, input, loss_of, &ranges)
+}
+
+/// [`loss_and_gradients`] with the batch cut into `ranges`.
+fn loss_and_gradients_over(
+    model: &dyn Model,
+    input: &ModelInput,
+    loss_of: impl FnOnce(&Tensor) -> Result<Tensor>,
+    ranges: &[Range<usize>],
+) -> Result<(Tensor, GradStore)> {
+    let outputs = chunk_outputs(model, input, true, ranges)?;
+    let detached: Vec<Tensor> = outputs.iter().map(Tensor::detach).collect();
+    let joined = Var::from_tensor(&Tensor::cat(&detached, 0)?)?;
+    let loss = loss_of(joined.as_tensor())?;
+    let output_grad = loss
+        .backward()?
+        .remove(joined.as_tensor())
+        .ok_or_else(|| Error::Train("the loss does not depend on the model's output".into()))?;
+    let stores = map_ranges(ranges, true, |i, rows| {
+        let chunk_grad = output_grad.narrow(0, rows.start, rows.len())?;
+        Ok((&outputs[i] * chunk_grad)?.sum_all()?.backward()?)
+    })?;
+    let mut stores = stores.into_iter();
+    let mut total = stores
+        .next()
+        .ok_or_else(|| Error::Train("an empty batch has no gradients".into()))?;
+    for store in stores {
+        total.extend(store)?;
+    }
+    Ok((loss, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small NHITS, a batch of `rows` windows and the loss of the MAE of its output.
+    fn nhits_batch(rows: usize) -> (crate::models::BuiltModel, ModelInput, Tensor) {
+        let mut spec = crate::ModelSpec::new("NHITS", 3, 8).unwrap();
+        spec.set_param("mlp_units", "[[16, 16]]").unwrap();
+        let built = spec.build().unwrap();
+        let device = candle_core::Device::Cpu;
+        let insample = Tensor::randn(0f32, 1f32, (rows, 8), &device).unwrap();
+        let input = ModelInput::target_only(insample.clone(), insample.ones_like().unwrap());
+        let target = Tensor::randn(0f32, 1f32, (rows, 3, 1), &device).unwrap();
+        (built, input, target)
+    }
+
+    #[test]
+    fn chunked_gradients_are_those_of_the_whole_batch() {
+        let (built, input, target) = nhits_batch(70);
+        let mae = |output: &Tensor| Ok((output - &target)?.abs()?.mean_all()?);
+        let model = built.model.as_ref();
+        let whole = loss_and_gradients_over(model, &input, mae, &row_ranges(70, 1)).unwrap();
+        let chunked =
+            loss_and_gradients_over(model, &input, mae, &[0..30, 30..31, 31..70]).unwrap();
+        let loss = |l: &Tensor| l.to_scalar::<f32>().unwrap();
+        assert!((loss(&whole.0) - loss(&chunked.0)).abs() < 1e-6);
+        let vars = built.varmap.all_vars();
+        assert!(!vars.is_empty());
+        for var in &vars {
+            let a = whole
+                .1
+                .get(var.as_tensor())
+                .expect("gradient of the whole batch");
+            let b = chunked
+                .1
+                .get(var.as_tensor())
+                .expect("gradient of the chunks");
+            let gap = (a - b).unwrap().abs().unwrap().max_all().unwrap();
+            let size = a.abs().unwrap().max_all().unwrap();
+            assert!(
+                loss(&gap) <= 1e-5 * (1.0 + loss(&size)),
+                "gradients differ by {} (largest {})",
+                loss(&gap),
+                loss(&size)
+            );
+        }
+        let direct = mae(&model.forward(&input, true).unwrap()).unwrap();
+        assert_eq!(loss(&direct), loss(&whole.0));
+    }
+
+    #[test]
+    fn chunked_forward_joins_the_rows_in_order() {
+        let (built, input, _) = nhits_batch(70);
+        let model = built.model.as_ref();
+        let whole = model.forward(&input, false).unwrap();
+        let chunks = chunk_outputs(model, &input, false, &[0..30, 30..70]).unwrap();
+        let joined = Tensor::cat(&chunks, 0).unwrap();
+        let gap = (whole - joined).unwrap().abs().unwrap().max_all().unwrap();
+        assert!(gap.to_scalar::<f32>().unwrap() < 1e-5);
+    }
+
+    #[test]
+    fn one_chunk_per_worker_unless_the_chunks_would_be_too_small() {
+        assert_eq!(row_ranges(1024, 1), vec![0..1024]);
+        assert_eq!(row_ranges(1024, 2), vec![0..512, 512..1024]);
+        assert_eq!(row_ranges(97, 4), vec![0..33, 33..66, 66..97]);
+        assert_eq!(row_ranges(40, 2), vec![0..40]);
+        assert_eq!(row_ranges(0, 2), vec![0..0]);
+    }
+}
