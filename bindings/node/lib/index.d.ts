@@ -156,5 +156,10 @@ type Metric = (y: ArrayLike<number>, yhat: ArrayLike<number>, train?: ArrayLike<
 /** Accuracy metrics with the library's definitions (sMAPE in 0-200; MASE needs train). */
 export declare const metrics: { mae: Metric; mse: Metric; rmse: Metric; mape: Metric; smape: Metric; mase: Metric };
 
-/** Sets the threads for tensor work; call before the first fit, predict or load. */
+/**
+ * Sets the threads for tensor work (default: the physical cores); call before the first fit,
+ * predict or load. Each batch of windows is split across them. Candle's own kernels then run
+ * single-threaded: this sets RAYON_NUM_THREADS=1 and CANDLE_NUM_THREADS=1 in the process
+ * environment, which child processes inherit.
+ */
 export declare function setThreads(threads: number): void;

@@ -212,7 +212,11 @@ function metricFn(name) {
 }
 const metrics = Object.freeze(Object.fromEntries(['mae', 'mse', 'rmse', 'mape', 'smape', 'mase'].map((n) => [n, metricFn(n)])));
 
-/** Sets the number of threads for tensor work; call before the first fit, predict or load. */
+/**
+ * Sets the number of threads for tensor work (default: the physical cores); call before the
+ * first fit, predict or load. Sets RAYON_NUM_THREADS=1 and CANDLE_NUM_THREADS=1 in the process
+ * environment (see index.d.ts).
+ */
 function setThreads(threads) {
   const failure = native.setThreads(threads);
   if (failure) throw fromFailure(failure);

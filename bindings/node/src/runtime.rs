@@ -10,12 +10,12 @@ use crate::errors::Failure;
 static STARTED: AtomicBool = AtomicBool::new(false);
 static REQUESTED: Mutex<Option<usize>> = Mutex::new(None);
 
-/// Applies the thread settings; called by every operation before it touches tensors.
+/// Applies the thread settings; called by every operation before it touches tensors. The first
+/// call configures; calls on other worker threads meanwhile wait until it has.
 pub fn ensure_started() {
-    if !STARTED.swap(true, Ordering::AcqRel) {
-        let threads = *REQUESTED.lock().expect("thread settings lock");
-        neuro_divergent::threads::configure_threads(threads);
-    }
+    STARTED.store(true, Ordering::Release);
+    let threads = *REQUESTED.lock().expect("thread settings lock");
+    neuro_divergent::threads::configure_threads(threads);
 }
 
 /// Sets the number of threads used for tensor work. Must be called before the first fit,

@@ -116,7 +116,7 @@ pub struct ModelArgs {
     /// with a model name (nhits.mlp_units=...) to set it on that model only.
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
-    /// Threads for tensor work (default: all cores).
+    /// Threads for tensor work (default: the physical cores).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Conformal prediction-interval levels in percent (e.g. 80,95): calibrates intervals for the
@@ -166,7 +166,7 @@ pub struct PredictArgs {
     /// Output CSV (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Threads for tensor work (default: all cores).
+    /// Threads for tensor work (default: the physical cores).
     #[arg(long)]
     pub threads: Option<usize>,
 }
@@ -236,7 +236,7 @@ pub struct BenchArgs {
     /// Hyperparameters by NeuralForecast name, KEY=VALUE (repeatable).
     #[arg(long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
-    /// Threads for tensor work (default: all cores).
+    /// Threads for tensor work (default: the physical cores).
     #[arg(long)]
     pub threads: Option<usize>,
 }

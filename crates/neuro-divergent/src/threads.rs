@@ -1,67 +1,78 @@
-//! Thread configuration: one pool of workers that computes row chunks of a batch side by side.
+//! Thread configuration: one pool of workers that computes chunks of a batch's rows side by side.
 //!
 //! Candle parallelises inside each kernel: every matrix product is split across threads, and
 //! elementwise kernels run on a second pool whose workers spin between jobs. On this workload
 //! (dense layers over a batch of windows) that scaled poorly: NHITS training ran 1.4x faster on
 //! 2 threads than on 1, while two single-threaded runs side by side each kept their full speed.
 //! So, once configured, Candle's kernels run single-threaded and the parallelism is across
-//! chunks of batch rows instead (see `crate::chunks`): each worker runs whole forward and backward
-//! passes, with no synchronisation inside a pass.
+//! chunks of rows instead (`crate::chunks`): each worker runs whole forward and backward passes,
+//! with no synchronisation inside a pass.
+//!
+//! Candle reads its thread count from the process environment, so configuring sets
+//! `RAYON_NUM_THREADS=1` and `CANDLE_NUM_THREADS=1` for the whole process and the processes it
+//! starts. This library's own default ignores those variables; other rayon users in the process
+//! or its children that start after configuration see them.
 
 use std::sync::OnceLock;
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
-/// The chunk workers, created by [`configure_threads`].
-static POOL: OnceLock<ThreadPool> = OnceLock::new();
+/// The chunk workers, once [`configure_threads`] has run (`None` when they could not start).
+static POOL: OnceLock<Option<ThreadPool>> = OnceLock::new();
 
-/// Sets the number of threads for tensor work: `threads`, or when `None` the number Candle
-/// would use by default (`RAYON_NUM_THREADS`, else the physical cores). Creates that many chunk
-/// workers and makes Candle's own kernels single-threaded, so that the two never compete for
-/// cores.
+/// Sets the number of threads for tensor work: `threads`, or when `None` the physical cores
+/// available to the process. Starts that many chunk workers and makes Candle's own kernels
+/// single-threaded, so that the two never compete for cores.
 ///
-/// Candle reads its setting when it first starts its pools, so call this before any tensor
-/// work, typically first thing in `main`, while the process has one thread. Later calls keep
-/// the first setting. Without a call, chunks are computed one after another, each with Candle's
-/// own threading.
+/// Only the first call configures; later calls, from any thread, wait for it and keep its
+/// setting. Call it before any tensor work and while no other thread reads the environment,
+/// typically first thing in `main`. Without a call, every batch is a single chunk computed with
+/// Candle's own threading.
 pub fn configure_threads(threads: Option<usize>) {
-    if POOL.get().is_some() {
-        return;
-    }
-    let workers = threads
-        .unwrap_or_else(candle_core::utils::get_num_threads)
-        .max(1);
-    let pool = ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .thread_name(|i| format!("neuro-divergent-{i}"))
-        .build();
-    // Where the workers cannot start, Candle keeps threading its own kernels.
-    if let Ok(pool) = pool {
+    POOL.get_or_init(|| {
+        let workers = threads.unwrap_or_else(default_threads).max(1);
+        let pool = ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|i| format!("neuro-divergent-{i}"))
+            .build()
+            // Where the workers cannot start, Candle keeps threading its own kernels.
+            .ok()?;
         std::env::set_var("RAYON_NUM_THREADS", "1");
         std::env::set_var("CANDLE_NUM_THREADS", "1");
-        let _ = POOL.set(pool);
-    }
+        Some(pool)
+    });
 }
 
-/// Number of threads tensor work runs on: the configured workers, or 1 when
-/// [`configure_threads`] was not called (Candle then threads its own kernels).
+/// The physical cores this process may run on.
+fn default_threads() -> usize {
+    let allowed = std::thread::available_parallelism().map_or(1, usize::from);
+    num_cpus::get_physical().clamp(1, allowed)
+}
+
+/// The chunk workers, when configured.
+fn pool() -> Option<&'static ThreadPool> {
+    POOL.get().and_then(Option::as_ref)
+}
+
+/// Number of chunk workers: the configured thread count, or 1 when [`configure_threads`] was
+/// not called (batches are then single chunks and Candle threads its own kernels).
 pub fn workers() -> usize {
-    POOL.get().map_or(1, ThreadPool::current_num_threads)
+    pool().map_or(1, ThreadPool::current_num_threads)
 }
 
-/// Runs `work` on the configured workers, where rayon's parallel iterators inside it use them;
-/// runs it on the calling thread when none are configured.
+/// Runs `work` on the chunk workers, where rayon's parallel iterators inside it use them; runs
+/// it on the calling thread when none are configured.
 pub fn install<R: Send>(work: impl FnOnce() -> R + Send) -> R {
-    match POOL.get() {
+    match pool() {
         Some(pool) => pool.install(work),
         None => work(),
     }
 }
 
-/// Runs `work` once on each configured worker at the same time, passing the worker's index;
-/// once on the calling thread (index 0) when none are configured.
+/// Runs `work` once on each chunk worker at the same time, passing the worker's index; once on
+/// the calling thread (index 0) when none are configured.
 pub fn broadcast<R: Send>(work: impl Fn(usize) -> R + Sync) -> Vec<R> {
-    match POOL.get() {
+    match pool() {
         Some(pool) => pool.broadcast(|context| work(context.index())),
         None => vec![work(0)],
     }

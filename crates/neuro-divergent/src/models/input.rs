@@ -36,7 +36,7 @@ impl ModelInput {
     }
 
     /// The windows `rows` of the batch (views, no copy).
-    pub fn rows(&self, rows: std::ops::Range<usize>) -> Result<ModelInput> {
+    pub(crate) fn rows(&self, rows: std::ops::Range<usize>) -> Result<ModelInput> {
         let narrow = |t: &Tensor| t.narrow(0, rows.start, rows.len());
         let optional = |t: &Option<Tensor>| t.as_ref().map(narrow).transpose();
         Ok(ModelInput {

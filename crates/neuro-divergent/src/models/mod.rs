@@ -30,7 +30,9 @@ pub trait Model: Send + Sync {
     fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor>;
 
     /// False when training involves randomness inside the model (dropout): then every drawn
-    /// window must be computed on its own instead of merged with its duplicates.
+    /// window must be computed on its own instead of merged with its duplicates, and the chunks
+    /// of a training batch run their forward passes one after another, in row order, so that
+    /// the draws do not depend on thread scheduling.
     fn is_deterministic(&self) -> bool;
 }
 
