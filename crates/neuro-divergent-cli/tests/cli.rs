@@ -11,17 +11,8 @@ fn air_passengers() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/air_passengers.csv")
 }
 
-/// Small, fast training options.
-const FAST: &[&str] = &[
-    "--horizon",
-    "12",
-    "--input-size",
-    "24",
-    "--max-steps",
-    "30",
-    "--threads",
-    "1",
-];
+/// Small, fast training options (the thread count is set next to them).
+const FAST: &[&str] = &["--horizon", "12", "--input-size", "24", "--max-steps", "30"];
 
 /// `--param`s that shrink the given models.
 fn small(models: &[&str]) -> Vec<&'static str> {
@@ -37,6 +28,11 @@ fn small(models: &[&str]) -> Vec<&'static str> {
 
 /// `command --data AirPassengers --model MODELS` with the fast options, shrunk models and `extra`.
 fn run_small(command: &str, models: &[&str], extra: &[&str]) -> Output {
+    run_small_on("1", command, models, extra)
+}
+
+/// [`run_small`] on `threads` threads.
+fn run_small_on(threads: &str, command: &str, models: &[&str], extra: &[&str]) -> Output {
     let data = air_passengers();
     let model_list = models.join(",");
     let mut args = vec![
@@ -47,6 +43,7 @@ fn run_small(command: &str, models: &[&str], extra: &[&str]) -> Output {
         &model_list,
     ];
     args.extend_from_slice(FAST);
+    args.extend(["--threads", threads]);
     args.extend(small(models));
     args.extend_from_slice(extra);
     run(&args)
@@ -75,6 +72,7 @@ fn forecast_writes_one_row_per_step_with_model_columns() {
         "nhits,nbeats,mlp,nhits",
     ];
     args.extend_from_slice(FAST);
+    args.extend(["--threads", "1"]);
     let out = run(&args);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -112,24 +110,7 @@ fn same_seed_same_forecasts_other_seed_other_forecasts() {
 
 /// The forecast values of `forecast` on AirPassengers with a small NHITS on `threads` threads.
 fn small_nhits_forecast(threads: &str) -> Vec<f64> {
-    let data = air_passengers();
-    let out = run(&[
-        "forecast",
-        "--data",
-        data.to_str().unwrap(),
-        "--model",
-        "nhits",
-        "--horizon",
-        "12",
-        "--input-size",
-        "24",
-        "--max-steps",
-        "30",
-        "--param",
-        "mlp_units=[[32,32]]",
-        "--threads",
-        threads,
-    ]);
+    let out = run_small_on(threads, "forecast", &["nhits"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     stdout(&out)
         .lines()

@@ -137,32 +137,32 @@ mod tests {
 
     #[test]
     fn rejects_zero_steps_and_bad_rates() {
-        let zero = TrainConfig {
-            max_steps: 0,
-            ..TrainConfig::default()
-        };
-        assert!(zero
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("max_steps"));
-        let nan = TrainConfig {
-            learning_rate: f64::NAN,
-            ..TrainConfig::default()
-        };
-        assert!(nan
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("learning_rate"));
-        let wide_seed = TrainConfig {
-            random_seed: 1 << 32,
-            ..TrainConfig::default()
-        };
-        assert!(wide_seed
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("random_seed must be at most 4294967295"));
+        let cases = [
+            (
+                TrainConfig {
+                    max_steps: 0,
+                    ..TrainConfig::default()
+                },
+                "max_steps",
+            ),
+            (
+                TrainConfig {
+                    learning_rate: f64::NAN,
+                    ..TrainConfig::default()
+                },
+                "learning_rate",
+            ),
+            (
+                TrainConfig {
+                    random_seed: 1 << 32,
+                    ..TrainConfig::default()
+                },
+                "random_seed must be at most 4294967295",
+            ),
+        ];
+        for (config, expected) in cases {
+            let message = config.validate().unwrap_err().to_string();
+            assert!(message.contains(expected), "{expected}: {message}");
+        }
     }
 }
