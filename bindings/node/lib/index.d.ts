@@ -163,3 +163,18 @@ export declare const metrics: { mae: Metric; mse: Metric; rmse: Metric; mape: Me
  * environment, which child processes inherit.
  */
 export declare function setThreads(threads: number): void;
+
+/** The machine speed figures are measured on. */
+export interface SystemInfo {
+  /** The CPU's model name, or 'unknown'. */
+  cpu: string;
+  /** Vector extensions the CPU has that matter to the matrix kernels ('avx2', 'fma', 'avx512f', ...). */
+  simd: string[];
+  /** The matrix-multiplication kernels in use, chosen at run time from the CPU. */
+  kernelPath: 'avx512' | 'avx2-fma' | 'neon' | 'scalar';
+  /** Whether this addon was built with the AVX-512 kernels (used where the CPU has AVX-512F). */
+  avx512Build: boolean;
+}
+
+/** Describes the CPU and the matrix kernels that run on it; configures nothing. */
+export declare function systemInfo(): SystemInfo;

@@ -222,4 +222,9 @@ function setThreads(threads) {
   if (failure) throw fromFailure(failure);
 }
 
-module.exports = { NeuralForecaster, NeuroDivergentError, codes, metrics, setThreads, BaseModel, ...models };
+/** The CPU, its vector extensions and the matrix kernels in use (see index.d.ts). */
+function systemInfo() {
+  return native.systemInfo();
+}
+
+module.exports = { NeuralForecaster, NeuroDivergentError, codes, metrics, setThreads, systemInfo, BaseModel, ...models };

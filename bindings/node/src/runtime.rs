@@ -37,3 +37,28 @@ pub fn set_threads(threads: u32) -> Option<Failure> {
     *REQUESTED.lock().expect("thread settings lock") = Some(threads as usize);
     None
 }
+
+/// The machine speed figures are measured on (see the library's `cpu` module).
+#[napi(object)]
+pub struct SystemInfo {
+    /// The CPU's model name, or `unknown`.
+    pub cpu: String,
+    /// The vector extensions relevant to the matrix kernels that the CPU has.
+    pub simd: Vec<String>,
+    /// The matrix-multiplication kernels in use: `avx512`, `avx2-fma`, `neon` or `scalar`.
+    pub kernel_path: String,
+    /// Whether this addon was built with the AVX-512 kernels (used where the CPU has them).
+    pub avx512_build: bool,
+}
+
+/// Describes the CPU and the matrix kernels that run on it; starts nothing.
+#[napi(js_name = "systemInfo")]
+pub fn system_info() -> SystemInfo {
+    use neuro_divergent::cpu;
+    SystemInfo {
+        cpu: cpu::cpu_model(),
+        simd: cpu::simd_features().into_iter().map(String::from).collect(),
+        kernel_path: cpu::KernelPath::current().name().to_string(),
+        avx512_build: cpu::avx512_built(),
+    }
+}

@@ -259,3 +259,30 @@ test('exogenous columns, static and future values and calendar features', async 
     (e) => e.code === codes.INVALID_CONFIG && /unknown calendar feature 'season'/.test(e.message),
   );
 });
+
+test('saveCheckpoint through a link to a folder writes the folder and keeps the link', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nd-node-'));
+  const real = path.join(dir, 'models-v1');
+  fs.mkdirSync(real);
+  const link = path.join(dir, 'current');
+  fs.symlinkSync(real, link);
+  const nf = new NeuralForecaster({ models: [new NHITS(small)] });
+  await nf.fit(airPassengers());
+  await nf.saveCheckpoint(link);
+  await nf.saveCheckpoint(link);
+  assert.ok(fs.lstatSync(link).isSymbolicLink(), 'the link was replaced');
+  assert.equal(fs.readdirSync(real).length, 2);
+  const loaded = await NeuralForecaster.loadCheckpoint(link);
+  assert.deepEqual(await loaded.predict(), await nf.predict());
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('systemInfo names the CPU and the matrix kernels chosen for it', () => {
+  const info = nd.systemInfo();
+  assert.equal(typeof info.cpu, 'string');
+  assert.equal(info.avx512Build, true, 'the addon is built with the AVX-512 kernels by default');
+  const expected = info.simd.includes('avx512f') ? 'avx512'
+    : info.simd.includes('fma') ? 'avx2-fma'
+      : info.simd.includes('neon') ? 'neon' : 'scalar';
+  assert.equal(info.kernelPath, expected);
+});

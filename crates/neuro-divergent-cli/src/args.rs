@@ -20,7 +20,7 @@ impl Cli {
             Command::Forecast(a) | Command::Fit(a) => a.threads,
             Command::Cv(c) => c.model.threads,
             Command::Predict(p) => p.threads,
-            Command::Evaluate(_) => None,
+            Command::Evaluate(_) | Command::Info => None,
             Command::Bench(b) => b.threads,
         }
     }
@@ -41,6 +41,8 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Measure training throughput, prediction latency and memory (benchmark, not a test).
     Bench(BenchArgs),
+    /// Print the CPU, its vector extensions, the matrix kernels that run on it and the threads.
+    Info,
 }
 
 /// Data, models and training options shared by `forecast`, `fit` and `cv`.

@@ -68,7 +68,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let all_ms = median_ms(10, || nf.predict(None).map(drop))?;
 
     println!("model: {name}");
-    println!("threads: {}", threads::workers());
+    crate::machine::print();
     println!("parameters: {params}");
     println!("windows_per_step: {windows}");
     println!("steps: {}", args.steps);

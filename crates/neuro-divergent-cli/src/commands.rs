@@ -1,7 +1,5 @@
 //! The commands: each turns arguments into library calls and writes the result.
 
-use std::fs;
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,6 +8,7 @@ use neuro_divergent::data::{read_csv, Freq, TimeSeriesFrame};
 use neuro_divergent::evaluate::{evaluate, read_value_table, EvaluationRow, Metric};
 use neuro_divergent::exog::{FutureTable, StaticTable};
 use neuro_divergent::forecast::PredictOptions;
+use neuro_divergent::output;
 use neuro_divergent::preprocess::{CalendarFeature, DerivedFeature, FeatureConfig, ScalerType};
 use neuro_divergent::{Error, FitOptions, Forecasts, ModelSpec, NeuralForecast, Result};
 
@@ -25,17 +24,23 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cv(args) => cross_validate(&args),
         Command::Evaluate(args) => evaluate_command(&args),
         Command::Bench(args) => crate::bench::run(&args),
+        Command::Info => {
+            crate::machine::print();
+            Ok(())
+        }
     }
 }
 
 fn forecast(args: &ModelArgs) -> Result<()> {
     let (mut nf, frame) = prepare(args)?;
     let futr = read_optional(args.futr.as_deref(), FutureTable::read_csv)?;
-    // Fail on missing future values or a bad plot path before any training.
+    // Fail on missing future values or an unwritable output before any training.
     nf.check_future_values(&frame, futr.as_ref())?;
-    if let Some(path) = &args.plot {
-        crate::plotting::check_path(path)?;
-    }
+    check_outputs(
+        args.out.as_deref(),
+        args.plot.as_deref(),
+        args.save.as_deref(),
+    )?;
     train(&mut nf, &frame, args)?;
     if let Some(dir) = &args.save {
         nf.save(dir)?;
@@ -84,6 +89,7 @@ fn fit(args: &ModelArgs) -> Result<()> {
         .ok_or_else(|| Error::Config("fit needs --save DIR to keep the fitted models".into()))?;
     reject_forecast_only(args, "fit")?;
     let (mut nf, frame) = prepare(args)?;
+    check_outputs(None, None, Some(dir))?;
     train(&mut nf, &frame, args)?;
     nf.save(dir)?;
     eprintln!("saved {} model(s) to {}", nf.specs().len(), dir.display());
@@ -91,6 +97,7 @@ fn fit(args: &ModelArgs) -> Result<()> {
 }
 
 fn predict(args: &PredictArgs) -> Result<()> {
+    check_outputs(args.out.as_deref(), None, None)?;
     let nf = NeuralForecast::load(&args.model_dir)?;
     let frame = match &args.data {
         Some(path) => Some(read_csv(path, nf.fitted_freq())?),
@@ -110,6 +117,7 @@ fn predict(args: &PredictArgs) -> Result<()> {
 fn cross_validate(args: &CvArgs) -> Result<()> {
     reject_forecast_only(&args.model, "cv")?;
     let (mut nf, frame) = prepare(&args.model)?;
+    check_outputs(args.model.out.as_deref(), None, args.model.save.as_deref())?;
     let step = args.step_size.unwrap_or(args.model.horizon);
     let bars = TrainingBars::new();
     let callback = |e: &neuro_divergent::ProgressEvent| bars.update(e);
@@ -356,31 +364,21 @@ fn apply_param(specs: &mut [ModelSpec], param: &str) -> Result<()> {
     }
 }
 
-/// Writes CSV to `out` (through a temporary file and a rename) or to standard output.
+/// Writes CSV to `out` (`-` or none: standard output) through the library's one output path.
 fn write_forecasts(forecasts: &Forecasts, out: Option<&Path>) -> Result<()> {
-    match out {
-        None => {
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
-            forecasts.write_csv(&mut lock)?;
-            lock.flush().map_err(|source| Error::Io {
-                path: "<stdout>".into(),
-                source,
-            })
-        }
-        Some(path) => {
-            let file_name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_else(|| "forecasts.csv".into());
-            let temp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
-            let io = |source| Error::Io {
-                path: path.to_path_buf(),
-                source,
-            };
-            let file = fs::File::create(&temp).map_err(io)?;
-            forecasts.write_csv(std::io::BufWriter::new(file))?;
-            fs::rename(&temp, path).map_err(io)
-        }
+    output::write_with(out.unwrap_or(Path::new("-")), |w| forecasts.write_csv(w))
+}
+
+/// Fails on an `--out`, `--plot` or `--save` that cannot be written, before any training.
+fn check_outputs(out: Option<&Path>, plot: Option<&Path>, save: Option<&Path>) -> Result<()> {
+    if let Some(path) = out {
+        output::check_writable(path)?;
     }
+    if let Some(path) = plot {
+        crate::plotting::check_path(path)?;
+    }
+    if let Some(dir) = save {
+        neuro_divergent::checkpoint::check_save_dir(dir)?;
+    }
+    Ok(())
 }

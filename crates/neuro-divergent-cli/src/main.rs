@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod commands;
+mod machine;
 mod plot;
 mod plotting;
 mod progress;

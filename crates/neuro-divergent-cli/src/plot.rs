@@ -1,5 +1,6 @@
 //! Forecast plots: history, forecast lines and prediction-interval bands, one
-//! panel per series, rendered with `plotters` into an SVG or PNG file.
+//! panel per series, rendered with `plotters` in memory as SVG or PNG and written through the
+//! library's one output path (`neuro_divergent::output`).
 //!
 //! The module is data-only: callers convert their forecasts into
 //! [`SeriesPlot`] values and call [`draw`]. Text is drawn with an embedded
@@ -94,7 +95,12 @@ pub enum PlotError {
         /// The requested output path.
         path: PathBuf,
     },
-    /// Plotters failed to lay out, draw or write the picture.
+    /// The picture was drawn but could not be written (the message names the path).
+    Write {
+        /// The output layer's description of the failure.
+        message: String,
+    },
+    /// Plotters failed to lay out or draw the picture.
     Backend {
         /// The requested output path.
         path: PathBuf,
@@ -116,6 +122,7 @@ impl fmt::Display for PlotError {
                 "cannot plot to {}: no finite values to draw",
                 path.display()
             ),
+            Self::Write { message } => write!(f, "cannot write plot: {message}"),
             Self::Backend { path, message } => {
                 write!(f, "failed to draw plot {}: {message}", path.display())
             }
@@ -154,7 +161,8 @@ type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoor
 /// Draws up to `max_series` series (one panel each, stacked vertically) into
 /// `path` (`.svg` or `.png`). `x_label` formats an x position for the axis
 /// ticks (e.g. as a date). NaN, infinite and absurdly large (beyond ±1e300)
-/// values are skipped; lines and bands break where they occur.
+/// values are skipped; lines and bands break where they occur. The picture is drawn in memory
+/// first, so a failed drawing leaves `path` untouched.
 pub fn draw(
     path: &Path,
     series: &[SeriesPlot],
@@ -179,16 +187,33 @@ pub fn draw(
     }
     let size = (PANEL_WIDTH, PANEL_HEIGHT * shown.len() as u32);
     let titles = panel_titles(shown, series.len());
-    match format {
+    let bytes = match format {
         Format::Svg => {
-            let root = SVGBackend::new(path, size).into_drawing_area();
-            draw_panels(root, shown, &titles, x_label).map_err(|e| backend_error(e.to_string()))
+            let mut svg = String::new();
+            let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+            draw_panels(root, shown, &titles, x_label).map_err(|e| backend_error(e.to_string()))?;
+            svg.into_bytes()
         }
         Format::Png => {
-            let root = BitMapBackend::new(path, size).into_drawing_area();
-            draw_panels(root, shown, &titles, x_label).map_err(|e| backend_error(e.to_string()))
+            let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
+            let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+            draw_panels(root, shown, &titles, x_label).map_err(|e| backend_error(e.to_string()))?;
+            encode_png(&pixels, size).map_err(backend_error)?
         }
-    }
+    };
+    neuro_divergent::output::write_bytes(path, &bytes).map_err(|e| PlotError::Write {
+        message: e.to_string(),
+    })
+}
+
+/// Encodes RGB pixels of a `size` picture as PNG.
+fn encode_png(pixels: &[u8], size: (u32, u32)) -> Result<Vec<u8>, String> {
+    use image::ImageEncoder;
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(pixels, size.0, size.1, image::ColorType::Rgb8)
+        .map_err(|e| e.to_string())?;
+    Ok(png)
 }
 
 /// Registers the embedded font with plotters once; false if it was rejected.
@@ -580,12 +605,14 @@ mod tests {
     }
 
     #[test]
-    fn backend_failure_is_reported() {
+    fn write_failure_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing_dir").join("plot.png");
         let err = draw(&path, &[series("a")], 1, &label).unwrap_err();
-        assert!(matches!(err, PlotError::Backend { .. }), "{err}");
-        assert!(err.to_string().contains("missing_dir"));
+        assert!(matches!(err, PlotError::Write { .. }), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("missing_dir"), "{message}");
+        assert!(message.contains("does not exist"), "{message}");
     }
 
     #[test]

@@ -14,7 +14,8 @@ const MAX_SERIES: usize = 6;
 /// History points drawn before the forecasts at most.
 const MAX_HISTORY: usize = 240;
 
-/// Checks that `path` names a format the plot can be written in, before any work is done.
+/// Checks, before any work is done, that `path` names a format the plot can be written in and
+/// a target the output layer can write.
 pub fn check_path(path: &Path) -> Result<()> {
     let extension = path
         .extension()
@@ -25,14 +26,7 @@ pub fn check_path(path: &Path) -> Result<()> {
             path.display()
         )));
     }
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(dir) if !dir.is_dir() => Err(Error::Config(format!(
-            "--plot {}: the folder {} does not exist",
-            path.display(),
-            dir.display()
-        ))),
-        _ => Ok(()),
-    }
+    neuro_divergent::output::check_writable(path)
 }
 
 /// Draws the last part of each series' history with its forecasts and interval bands.

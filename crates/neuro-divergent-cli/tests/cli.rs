@@ -1,5 +1,6 @@
 //! End-to-end tests of the `neuro-divergent` binary: outputs, exit codes and error messages.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -620,4 +621,193 @@ fn exogenous_options_reach_the_models() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `predict` from a model fitted once, with `extra` arguments.
+fn predict_from(model: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["predict", "--model-dir", model.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// A small NHITS fitted and saved into `dir/model`.
+fn saved_model(dir: &Path) -> PathBuf {
+    let model = dir.join("model");
+    let fit = run_small("fit", &["nhits"], &["--save", model.to_str().unwrap()]);
+    assert!(fit.status.success(), "{}", stderr(&fit));
+    model
+}
+
+#[test]
+fn out_dash_and_a_link_to_stdout_print_what_no_out_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = saved_model(dir.path());
+    // What /dev/stdout is on Linux, made here so that a regression cannot replace the real one.
+    let stdout_link = dir.path().join("stdout");
+    std::os::unix::fs::symlink("/proc/self/fd/1", &stdout_link).unwrap();
+    let plain = predict_from(&model, &[]);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert!(stdout(&plain).starts_with("unique_id,ds,NHITS\n"));
+    for target in ["-", stdout_link.to_str().unwrap()] {
+        let out = predict_from(&model, &["--out", target]);
+        assert!(out.status.success(), "{target}: {}", stderr(&out));
+        assert_eq!(out.stdout, plain.stdout, "--out {target}");
+    }
+    let link = std::fs::symlink_metadata(&stdout_link).unwrap();
+    assert!(link.file_type().is_symlink(), "the link was replaced");
+}
+
+#[test]
+fn out_to_a_device_or_a_fifo_writes_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let model = saved_model(dir.path());
+    let expected = predict_from(&model, &[]).stdout;
+
+    let fifo = dir.path().join("pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader_path = fifo.clone();
+    let reader = std::thread::spawn(move || std::fs::read(reader_path).unwrap());
+    let out = predict_from(&model, &["--out", fifo.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        reader.join().unwrap(),
+        expected,
+        "the FIFO's reader got other bytes"
+    );
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+
+    let null = dir.path().join("null");
+    let made = Command::new("mknod")
+        .args([null.to_str().unwrap(), "c", "1", "3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        // Written to the real standard error, which the test harness does not capture.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: --out to a device node: mknod needs root here"
+        );
+        return;
+    }
+    let out = predict_from(&model, &["--out", null.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let meta = std::fs::symlink_metadata(&null).unwrap();
+    assert!(meta.file_type().is_char_device(), "the device was replaced");
+}
+
+#[test]
+fn unwritable_outputs_exit_with_2_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("results");
+    std::fs::create_dir(&folder).unwrap();
+    let missing = dir.path().join("missing").join("out.csv");
+    let missing_plot = dir.path().join("missing").join("plot.svg");
+    let blocker = dir.path().join("plain-file");
+    std::fs::write(&blocker, "x").unwrap();
+    let f = folder.to_str().unwrap();
+    let m = missing.to_str().unwrap();
+    let b = blocker.to_str().unwrap();
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("fit", &["--save", b], "exists and is not a directory"),
+        ("forecast", &["--out", f], "is a directory, not a file"),
+        ("forecast", &["--out", m], "does not exist"),
+        (
+            "forecast",
+            &["--plot", missing_plot.to_str().unwrap()],
+            "does not exist",
+        ),
+        ("cv", &["--n-windows", "1", "--out", f], "is a directory"),
+    ];
+    let data = air_passengers();
+    for (command, extra, expected) in cases {
+        // A fit this long would show as a time-out if the check came after training.
+        let mut args = vec![*command, "--data", data.to_str().unwrap(), "--model", "mlp"];
+        args.extend([
+            "--horizon",
+            "12",
+            "--input-size",
+            "24",
+            "--max-steps",
+            "100000",
+        ]);
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{command} {extra:?}: {}",
+            stderr(&out)
+        );
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{command} {extra:?}: {err}");
+        assert!(
+            err.contains(extra[extra.len() - 1]),
+            "the path is not named: {err}"
+        );
+    }
+    let model = saved_model(dir.path());
+    let out = predict_from(&model, &["--out", f]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    assert!(std::fs::metadata(&folder).unwrap().is_dir());
+    assert!(std::fs::read_dir(&folder).unwrap().next().is_none());
+    assert!(!dir.path().join("missing").exists());
+}
+
+#[test]
+fn out_through_a_link_writes_its_target_and_keeps_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.csv");
+    std::fs::write(&real, "old\n").unwrap();
+    let link = dir.path().join("link.csv");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = run_small(
+        "cv",
+        &["mlp"],
+        &["--n-windows", "1", "--out", link.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let text = std::fs::read_to_string(&real).unwrap();
+    assert!(text.starts_with("unique_id,ds,cutoff,y,MLP\n"), "{text}");
+}
+
+#[test]
+fn info_names_the_cpu_and_the_kernels_chosen_for_it() {
+    let out = run(&["info"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+            .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
+            .to_string()
+    };
+    let simd = field("simd");
+    let features: Vec<&str> = simd.split_whitespace().collect();
+    // The AVX-512 kernels are built in by default and used wherever the CPU has AVX-512F.
+    assert_eq!(field("avx512_build"), "true");
+    let expected = if features.contains(&"avx512f") {
+        "avx512"
+    } else if features.contains(&"fma") {
+        "avx2-fma"
+    } else if features.contains(&"neon") {
+        "neon"
+    } else {
+        "scalar"
+    };
+    assert_eq!(field("kernel_path"), expected);
+    assert!(!field("cpu").is_empty());
 }

@@ -2,12 +2,12 @@
 //! version, checksums) and one safetensors file of weights.
 //!
 //! Saving is atomic: the weights go to a new content-named file, then the manifest is written to
-//! a temporary file and renamed over the old one. Until that rename the previous checkpoint stays
+//! a temporary file and renamed over the old one (both through [`crate::output`], so a checkpoint
+//! directory given as a symbolic link stays a link). Until that rename the previous checkpoint stays
 //! whole; after it the new one is. Loading verifies both checksums before using anything.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::exog::StaticTable;
 use crate::forecast::{FittedModel, FittedState, NeuralForecast, SeriesTail};
 use crate::models::ModelSpec;
+use crate::output;
 use crate::preprocess::FeatureConfig;
 
 /// Identifies our manifests.
@@ -74,21 +75,25 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Writes `bytes` to `dir/name` through a temporary file and a rename.
-fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    let target = dir.join(name);
-    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let io = |source| Error::Io {
-        path: temp.clone(),
-        source,
-    };
-    let mut file = fs::File::create(&temp).map_err(io)?;
-    file.write_all(bytes).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    fs::rename(&temp, &target).map_err(|source| Error::Io {
-        path: target.clone(),
-        source,
-    })
+/// Checks, before any training, that a checkpoint can be saved to `dir`: it is a directory (or a
+/// link to one), or the nearest part of it that exists is one, so that `save` can create it.
+pub fn check_save_dir(dir: &Path) -> Result<()> {
+    let existing = dir
+        .ancestors()
+        .find(|p| p.as_os_str().is_empty() || p.exists());
+    match existing {
+        Some(p) if p == dir && !p.is_dir() => {
+            Err(checkpoint_error(dir, "exists and is not a directory"))
+        }
+        Some(p) if !p.as_os_str().is_empty() && !p.is_dir() => Err(Error::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                format!("cannot be created: {} is not a directory", p.display()),
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 impl NeuralForecast {
@@ -98,9 +103,7 @@ impl NeuralForecast {
             .fitted
             .as_ref()
             .ok_or_else(|| Error::NotFitted("nothing to save: call fit first".into()))?;
-        if dir.exists() && !dir.is_dir() {
-            return Err(checkpoint_error(dir, "exists and is not a directory"));
-        }
+        check_save_dir(dir)?;
         fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,
@@ -121,7 +124,7 @@ impl NeuralForecast {
             .map_err(|e| checkpoint_error(dir, format!("cannot serialise weights: {e}")))?;
         let weights_sha256 = sha256_hex(&weights);
         let weights_file = format!("weights-{}.safetensors", &weights_sha256[..16]);
-        write_atomically(dir, &weights_file, &weights)?;
+        output::write_bytes(&dir.join(&weights_file), &weights)?;
 
         let body = Body {
             format_version: FORMAT_VERSION,
@@ -148,7 +151,7 @@ impl NeuralForecast {
         };
         let text = serde_json::to_string(&envelope)
             .map_err(|e| checkpoint_error(dir, format!("cannot serialise manifest: {e}")))?;
-        write_atomically(dir, MANIFEST, text.as_bytes())?;
+        output::write_bytes(&dir.join(MANIFEST), text.as_bytes())?;
         remove_stale_weights(dir, &weights_file);
         Ok(())
     }

@@ -28,6 +28,7 @@
 pub mod checkpoint;
 mod chunks;
 pub mod conformal;
+pub mod cpu;
 pub mod data;
 pub mod error;
 pub mod evaluate;
@@ -37,6 +38,7 @@ pub mod losses;
 pub mod metrics;
 pub mod models;
 pub mod nn;
+pub mod output;
 pub mod preprocess;
 pub mod random;
 pub mod threads;

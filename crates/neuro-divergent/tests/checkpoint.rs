@@ -208,3 +208,48 @@ fn quantile_models_round_trip() {
     );
     assert_eq!(before, loaded.predict(None).unwrap());
 }
+
+#[test]
+fn a_checkpoint_directory_given_as_a_link_keeps_the_link() {
+    let nf = fitted(1);
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("models-v1");
+    fs::create_dir(&real).unwrap();
+    let link = dir.path().join("current");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    nf.save(&link).unwrap();
+    nf.save(&link).unwrap(); // a second save replaces files inside the target
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(real.join("manifest.json").is_file());
+    let loaded = NeuralForecast::load(&link).unwrap();
+    assert_eq!(loaded.predict(None).unwrap(), nf.predict(None).unwrap());
+    // Through the link or not, the checkpoint is one manifest and one weights file.
+    let names: Vec<_> = fs::read_dir(&real).unwrap().collect();
+    assert_eq!(names.len(), 2);
+}
+
+#[test]
+fn save_directories_are_checked_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    fs::write(&file, b"x").unwrap();
+    let message = checkpoint::check_save_dir(&file).unwrap_err().to_string();
+    assert!(
+        message.contains("exists and is not a directory"),
+        "{message}"
+    );
+    let under = file.join("model");
+    let message = checkpoint::check_save_dir(&under).unwrap_err().to_string();
+    assert!(
+        message.contains(&format!("{} is not a directory", file.display())),
+        "{message}"
+    );
+    checkpoint::check_save_dir(&dir.path().join("new").join("model")).unwrap();
+    checkpoint::check_save_dir(dir.path()).unwrap();
+    checkpoint::check_save_dir(Path::new("relative-model")).unwrap();
+    assert_eq!(fs::read(&file).unwrap(), b"x");
+    assert!(!dir.path().join("new").exists());
+}

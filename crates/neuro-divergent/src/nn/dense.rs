@@ -5,7 +5,7 @@ use rand::rngs::StdRng;
 use rand::Rng;
 use std::sync::Mutex;
 
-use super::bias_act::BiasActivation;
+use super::dense_op::DenseOp;
 use super::{Activation, ParamStore};
 use crate::error::Result;
 
@@ -31,12 +31,13 @@ impl Dense {
         Ok(Dense { weight, bias })
     }
 
-    /// Applies the layer to `[B, inputs]`, then `activation` if any; ReLU is fused with the bias
-    /// addition.
+    /// Applies the layer to `[..., inputs]`, then `activation` if any; the product, the bias and
+    /// a ReLU are one fused op (`DenseOp`).
     pub fn forward(&self, x: &Tensor, activation: Option<Activation>) -> Result<Tensor> {
-        let product = x.matmul(&self.weight.t()?)?;
         let relu = activation == Some(Activation::ReLU);
-        let out = product.apply_op2(&self.bias, BiasActivation { relu })?;
+        let out = x
+            .contiguous()?
+            .apply_op3(&self.weight, &self.bias, DenseOp { relu })?;
         match activation {
             Some(act) if !relu => act.apply(&out),
             _ => Ok(out),

@@ -1,8 +1,8 @@
 //! Layers shared by several models.
 
 mod activation;
-mod bias_act;
 mod dense;
+mod dense_op;
 mod params;
 mod residual;
 mod special;
