@@ -95,11 +95,8 @@ pub enum PlotError {
         /// The requested output path.
         path: PathBuf,
     },
-    /// The picture was drawn but could not be written (the message names the path).
-    Write {
-        /// The output layer's description of the failure.
-        message: String,
-    },
+    /// The picture was drawn but could not be written (the error names the path).
+    Write(neuro_divergent::Error),
     /// Plotters failed to lay out or draw the picture.
     Backend {
         /// The requested output path.
@@ -122,7 +119,7 @@ impl fmt::Display for PlotError {
                 "cannot plot to {}: no finite values to draw",
                 path.display()
             ),
-            Self::Write { message } => write!(f, "cannot write plot: {message}"),
+            Self::Write(error) => write!(f, "cannot write plot {error}"),
             Self::Backend { path, message } => {
                 write!(f, "failed to draw plot {}: {message}", path.display())
             }
@@ -201,9 +198,7 @@ pub fn draw(
             encode_png(&pixels, size).map_err(backend_error)?
         }
     };
-    neuro_divergent::output::write_bytes(path, &bytes).map_err(|e| PlotError::Write {
-        message: e.to_string(),
-    })
+    neuro_divergent::output::write_bytes(path, &bytes).map_err(PlotError::Write)
 }
 
 /// Encodes RGB pixels of a `size` picture as PNG.
@@ -609,7 +604,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing_dir").join("plot.png");
         let err = draw(&path, &[series("a")], 1, &label).unwrap_err();
-        assert!(matches!(err, PlotError::Write { .. }), "{err}");
+        assert!(matches!(err, PlotError::Write(_)), "{err}");
         let message = err.to_string();
         assert!(message.contains("missing_dir"), "{message}");
         assert!(message.contains("does not exist"), "{message}");

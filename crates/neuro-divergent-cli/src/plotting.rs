@@ -7,7 +7,7 @@ use neuro_divergent::data::{TimeSeriesFrame, Timestamp};
 use neuro_divergent::evaluate::{column_role, ColumnRole};
 use neuro_divergent::{Error, Forecasts, Result};
 
-use crate::plot::{draw, Band, ForecastLine, SeriesPlot};
+use crate::plot::{draw, Band, ForecastLine, PlotError, SeriesPlot};
 
 /// Series drawn at most; the first ones by id (the plot notes how many were left out).
 const MAX_SERIES: usize = 6;
@@ -77,9 +77,12 @@ pub fn plot_forecasts(path: &Path, history: &TimeSeriesFrame, forecasts: &Foreca
         .is_some_and(|t| matches!(t, Timestamp::DateTime(_)));
     let format = dates.then(|| date_format(panels.first()));
     let label = move |x: f64| label(x, format);
-    draw(path, &panels, MAX_SERIES, &label).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
+    draw(path, &panels, MAX_SERIES, &label).map_err(|e| match e {
+        PlotError::Write(error) => error,
+        other => Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(other.to_string()),
+        },
     })
 }
 

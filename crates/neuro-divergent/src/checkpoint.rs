@@ -2,8 +2,8 @@
 //! version, checksums) and one safetensors file of weights.
 //!
 //! Saving is atomic: the weights go to a new content-named file, then the manifest is written to
-//! a temporary file and renamed over the old one (both through [`crate::output`], so a checkpoint
-//! directory given as a symbolic link stays a link). Until that rename the previous checkpoint stays
+//! a temporary file and renamed over the old one, both through [`crate::output`] (so a file of
+//! the checkpoint that is a link to a file elsewhere stays a link and its target is replaced). Until that rename the previous checkpoint stays
 //! whole; after it the new one is. Loading verifies both checksums before using anything.
 
 use std::collections::{BTreeMap, HashMap};
@@ -76,24 +76,50 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Checks, before any training, that a checkpoint can be saved to `dir`: it is a directory (or a
-/// link to one), or the nearest part of it that exists is one, so that `save` can create it.
+/// link to one) that files can be made in, or it is missing and the nearest part of it that
+/// exists is such a directory, so that `save` can create it. Nothing is left behind.
 pub fn check_save_dir(dir: &Path) -> Result<()> {
-    let existing = dir
-        .ancestors()
-        .find(|p| p.as_os_str().is_empty() || p.exists());
-    match existing {
-        Some(p) if p == dir && !p.is_dir() => {
-            Err(checkpoint_error(dir, "exists and is not a directory"))
+    for part in dir.ancestors() {
+        let part = if part.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            part
+        };
+        match fs::symlink_metadata(part) {
+            Ok(_) => {}
+            // Missing, or under a file: the parts above say which.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                continue
+            }
+            Err(source) => {
+                return Err(Error::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                })
+            }
         }
-        Some(p) if !p.as_os_str().is_empty() && !p.is_dir() => Err(Error::Io {
-            path: dir.to_path_buf(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotADirectory,
-                format!("cannot be created: {} is not a directory", p.display()),
-            ),
-        }),
-        _ => Ok(()),
+        return match fs::metadata(part) {
+            Ok(meta) if meta.is_dir() => output::check_folder_writable(dir, part),
+            Ok(_) if part == dir => Err(checkpoint_error(dir, "exists and is not a directory")),
+            Ok(_) => Err(Error::Io {
+                path: dir.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    format!("cannot be created: {} is not a directory", part.display()),
+                ),
+            }),
+            Err(_) => Err(checkpoint_error(
+                dir,
+                format!("{} is a link to nothing", part.display()),
+            )),
+        };
     }
+    Ok(())
 }
 
 impl NeuralForecast {

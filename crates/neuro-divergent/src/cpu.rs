@@ -70,18 +70,24 @@ pub fn avx512_built() -> bool {
     cfg!(feature = "avx512")
 }
 
-/// The CPU's model name as the operating system reports it (Linux `/proc/cpuinfo`), or
-/// `"unknown"`.
+/// The CPU's model name as the operating system reports it (Linux `/proc/cpuinfo`: the model
+/// name, or on Arm the implementer and part numbers), or `"unknown"`.
 pub fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name") || line.starts_with("Model"))
-                .and_then(|line| line.split_once(':'))
-                .map(|(_, name)| name.trim().to_string())
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |key: &str| {
+        info.lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(name, value)| name.trim() == key && !value.trim().is_empty())
+            .map(|(_, value)| value.trim().to_string())
+    };
+    field("model name")
+        .or_else(|| field("Model"))
+        .or_else(|| match (field("CPU implementer"), field("CPU part")) {
+            (Some(implementer), Some(part)) => {
+                Some(format!("Arm implementer {implementer} part {part}"))
+            }
+            _ => None,
         })
-        .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "unknown".into())
 }
 

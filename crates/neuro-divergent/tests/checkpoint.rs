@@ -232,6 +232,28 @@ fn a_checkpoint_directory_given_as_a_link_keeps_the_link() {
 }
 
 #[test]
+fn a_manifest_that_is_a_link_stays_a_link_and_its_target_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    let shared = dir.path().join("shared");
+    fs::create_dir_all(&model).unwrap();
+    fs::create_dir_all(&shared).unwrap();
+    let target = shared.join("manifest.json");
+    fs::write(&target, b"placeholder").unwrap();
+    std::os::unix::fs::symlink(&target, model.join("manifest.json")).unwrap();
+    let nf = fitted(1);
+    nf.save(&model).unwrap();
+    let link = fs::symlink_metadata(model.join("manifest.json")).unwrap();
+    assert!(
+        link.file_type().is_symlink(),
+        "the manifest link was replaced"
+    );
+    assert_ne!(fs::read(&target).unwrap(), b"placeholder");
+    let loaded = NeuralForecast::load(&model).unwrap();
+    assert_eq!(loaded.predict(None).unwrap(), nf.predict(None).unwrap());
+}
+
+#[test]
 fn save_directories_are_checked_before_training() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plain-file");
@@ -250,6 +272,22 @@ fn save_directories_are_checked_before_training() {
     checkpoint::check_save_dir(&dir.path().join("new").join("model")).unwrap();
     checkpoint::check_save_dir(dir.path()).unwrap();
     checkpoint::check_save_dir(Path::new("relative-model")).unwrap();
+    let dangling = dir.path().join("dangling");
+    std::os::unix::fs::symlink(dir.path().join("gone"), &dangling).unwrap();
+    let message = checkpoint::check_save_dir(&dangling)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("is a link to nothing"), "{message}");
     assert_eq!(fs::read(&file).unwrap(), b"x");
     assert!(!dir.path().join("new").exists());
+    let mut names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["dangling", "plain-file"],
+        "the check left files behind"
+    );
 }

@@ -10,6 +10,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{symlink, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use neuro_divergent::output::{check_writable, write_bytes, write_with};
 use neuro_divergent::Error;
@@ -38,6 +40,30 @@ fn make_node(tool: &str, args: &[&str], what: &str) -> bool {
             false
         }
     }
+}
+
+/// Runs `work` on its own thread and returns its result, failing the test instead of hanging
+/// when it blocks (a reader waiting on a FIFO that was replaced never wakes).
+fn within<T: Send + 'static>(
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> mpsc::Receiver<T> {
+    let (send, receive) = mpsc::channel();
+    let what = what.to_string();
+    std::thread::Builder::new()
+        .name(what)
+        .spawn(move || {
+            let _ = send.send(work());
+        })
+        .unwrap();
+    receive
+}
+
+/// The result of a [`within`] thread, waiting at most a few seconds.
+fn wait<T>(receiver: &mpsc::Receiver<T>, what: &str) -> T {
+    receiver
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what} did not finish: the target was not written in place"))
 }
 
 /// The names in `dir`, sorted: shows that no temporary file was left behind.
@@ -126,6 +152,44 @@ fn a_link_to_a_file_stays_a_link_and_its_target_is_written() {
 }
 
 #[test]
+fn a_relative_link_is_read_from_its_own_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("links")).unwrap();
+    fs::create_dir(dir.path().join("data")).unwrap();
+    let real = dir.path().join("data").join("real.csv");
+    fs::write(&real, b"old\n").unwrap();
+    let link = dir.path().join("links").join("out.csv");
+    symlink("../data/real.csv", &link).unwrap();
+    // A second link elsewhere pointing at the first, relative to *its* folder.
+    let outer = dir.path().join("outer.csv");
+    symlink("links/out.csv", &outer).unwrap();
+    write_bytes(&outer, TABLE).unwrap();
+    assert_eq!(fs::read(&real).unwrap(), TABLE);
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(fs::symlink_metadata(&outer)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(names(&dir.path().join("data")), ["real.csv"]);
+}
+
+#[test]
+fn paths_that_name_no_file_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(message(write_bytes(Path::new(""), TABLE)).contains("empty path"));
+    let slash = PathBuf::from(format!("{}/out.csv/", dir.path().display()));
+    let text = message(check_writable(&slash));
+    assert!(text.contains("ends with a separator"), "{text}");
+    assert!(message(write_bytes(&slash, TABLE)).contains("ends with a separator"));
+    let folder = PathBuf::from(format!("{}/", dir.path().display()));
+    assert!(message(write_bytes(&folder, TABLE)).contains("is a directory"));
+    assert!(names(dir.path()).is_empty());
+}
+
+#[test]
 fn a_dangling_link_gets_its_target_made() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("link.csv");
@@ -203,11 +267,17 @@ fn a_fifo_is_streamed_to_its_reader_and_stays_a_fifo() {
     if !make_node("mkfifo", &[fifo.to_str().unwrap()], "a FIFO") {
         return;
     }
-    check_writable(&fifo).unwrap(); // must not open it: that would wait for a reader
+    // Checking must not open the FIFO: with no reader yet, that would wait for ever.
+    let checked = fifo.clone();
+    wait(
+        &within("check", move || check_writable(&checked)),
+        "check_writable",
+    )
+    .unwrap();
     let reader_path = fifo.clone();
-    let reader = std::thread::spawn(move || fs::read(reader_path).unwrap());
+    let reader = within("reader", move || fs::read(reader_path).unwrap());
     write_bytes(&fifo, TABLE).unwrap();
-    assert_eq!(reader.join().unwrap(), TABLE);
+    assert_eq!(wait(&reader, "the FIFO's reader"), TABLE);
     assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     assert_eq!(names(dir.path()), ["pipe"]);
 }
@@ -217,18 +287,39 @@ fn a_socket_is_connected_to_and_stays_a_socket() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("sock");
     let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
-    let server = std::thread::spawn(move || {
+    let server = within("server", move || {
         let (mut stream, _) = listener.accept().unwrap();
         let mut received = Vec::new();
         stream.read_to_end(&mut received).unwrap();
         received
     });
+    check_writable(&socket).unwrap();
     write_bytes(&socket, TABLE).unwrap();
-    assert_eq!(server.join().unwrap(), TABLE);
+    assert_eq!(wait(&server, "the socket's server"), TABLE);
     assert!(fs::symlink_metadata(&socket)
         .unwrap()
         .file_type()
         .is_socket());
+}
+
+#[test]
+fn descriptors_that_are_closed_or_read_only_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.csv");
+    fs::write(&data, TABLE).unwrap();
+    let reading = fs::File::open(&data).unwrap();
+    let read_only = PathBuf::from(format!("/dev/fd/{}", reading.as_raw_fd()));
+    let text = message(check_writable(&read_only));
+    assert!(text.contains("open for reading only"), "{text}");
+    let text = message(write_bytes(&read_only, b"x"));
+    assert!(text.contains("open for reading only"), "{text}");
+    assert_eq!(fs::read(&data).unwrap(), TABLE);
+    // A number far above any descriptor this test process holds.
+    let closed = Path::new("/proc/self/fd/987654");
+    assert!(message(check_writable(closed)).contains("987654"));
+    // A name the kernel does not give descriptor 1 is not standard output (which would pass).
+    assert!(check_writable(Path::new("/dev/fd/+1")).is_err());
+    assert!(check_writable(Path::new("/dev/fd/01")).is_err());
 }
 
 #[test]

@@ -273,14 +273,39 @@ mod tests {
     }
 
     #[test]
-    fn leading_dimensions_are_kept() {
+    fn leading_dimensions_are_kept_forward_and_backward() {
         let dev = Device::Cpu;
-        let x = Tensor::randn(0f32, 1f32, (2, 3, 4), &dev).unwrap();
-        let w = Tensor::randn(0f32, 1f32, (5, 4), &dev).unwrap();
-        let b = Tensor::zeros(5, candle_core::DType::F32, &dev).unwrap();
-        let y = x.apply_op3(&w, &b, DenseOp { relu: false }).unwrap();
+        let x = Var::from_tensor(&Tensor::randn(0f32, 1f32, (2, 3, 4), &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(&Tensor::randn(0f32, 1f32, (5, 4), &dev).unwrap()).unwrap();
+        let b = Var::from_tensor(&Tensor::randn(0f32, 1f32, 5, &dev).unwrap()).unwrap();
+        let y = x
+            .as_tensor()
+            .apply_op3(w.as_tensor(), b.as_tensor(), DenseOp { relu: true })
+            .unwrap();
         assert_eq!(y.dims(), &[2, 3, 5]);
-        let expected = x.broadcast_matmul(&w.t().unwrap()).unwrap();
+        let expected = x
+            .as_tensor()
+            .broadcast_matmul(&w.as_tensor().t().unwrap())
+            .unwrap()
+            .broadcast_add(b.as_tensor())
+            .unwrap()
+            .relu()
+            .unwrap();
         assert_close(&values(&y), &values(&expected), "3-d input");
+        let weights = Tensor::randn(0f32, 1f32, (2, 3, 5), &dev).unwrap();
+        let loss = |y: Tensor| {
+            (y * &weights)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap()
+        };
+        let (g1, g2) = (loss(y), loss(expected));
+        for var in [&x, &w, &b] {
+            let (a, e) = (g1.get(var.as_tensor()), g2.get(var.as_tensor()));
+            assert_eq!(a.unwrap().dims(), var.as_tensor().dims());
+            assert_close(&values(a.unwrap()), &values(e.unwrap()), "3-d gradient");
+        }
     }
 }
