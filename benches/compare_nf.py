@@ -117,12 +117,12 @@ def main():
     print("kernel_build:", args.kernels)
     if venv_python:
         print(run([venv_python, "-c", TORCH_INFO])[0].strip())
-    # The best GEMM rate of the machine at each thread count: ours (every worker multiplying at
-    # once, as training runs its chunks) and torch's (MKL, one product threaded), whichever is higher.
-    best_gemm = {}
+    # torch's GEMM rate (MKL, one product threaded) at each thread count; each round divides by the
+    # higher of it and ours (every worker multiplying at once, as training runs its chunks).
+    torch_gemm = {}
     for threads in (1, 2):
         torch_rate = float(run([venv_python, "-c", TORCH_GEMM, str(threads)])[0]) if venv_python else 0.0
-        best_gemm[threads] = torch_rate
+        torch_gemm[threads] = torch_rate
         print(f"threads={threads}: torch GEMM {torch_rate:.1f} GFLOP/s (1024x512x512, best of 5)", flush=True)
 
     print(f"== training throughput: h=24 L=48 batch 32 x 1024 windows, 200 steps, "
@@ -132,7 +132,7 @@ def main():
             ratios, shares = [], []
             for round_index in range(args.rounds):
                 ours = ours_bench(binary, synthetic, threads, model.lower())
-                gemm = max(float(ours["gemm_gflops"]), best_gemm[threads])
+                gemm = max(float(ours["gemm_gflops"]), torch_gemm[threads])
                 shares.append(float(ours["achieved_gflops"]) / gemm)
                 line = (f"{model} threads={threads} round {round_index + 1}: neuro-divergent "
                         f"{float(ours['steps_per_second']):.2f} steps/s, {ours['achieved_gflops']} GFLOP/s "

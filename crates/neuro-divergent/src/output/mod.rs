@@ -47,8 +47,8 @@ pub fn write_with(path: &Path, write: impl FnOnce(&mut dyn Write) -> Result<()>)
             path: real,
             existing,
         } => replace_atomically(path, &real, existing, write),
-        special => {
-            let mut out = BufWriter::new(stream::open(path, special)?);
+        Kind::InPlace(in_place) => {
+            let mut out = BufWriter::new(stream::open(path, in_place)?);
             write(&mut out)?;
             out.flush().map_err(|source| io_error(path, source))
         }
@@ -77,9 +77,9 @@ pub fn check_writable(path: &Path) -> Result<()> {
             if existing.is_some() {
                 open_existing_for_writing(path, &real)?;
             }
-            temp_file_beside(path, &real, existing.as_ref()).map(drop)
+            check_folder_writable(path, target::parent_folder(&real))
         }
-        special => stream::check(path, &special),
+        Kind::InPlace(in_place) => stream::check(path, &in_place),
     }
 }
 

@@ -3,48 +3,44 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::target::{naming, Kind};
+use super::target::{naming, InPlace};
 use super::{io_error, refusal};
 use crate::error::Result;
 
-/// Opens a target that is written in place (any [`Kind`] but `Stdout` and `File`).
+/// Opens a target that is written in place.
 #[cfg(unix)]
-pub(super) fn open(path: &Path, kind: Kind) -> Result<Box<dyn Write>> {
-    Ok(match kind {
-        Kind::Descriptor(fd) => Box::new(unix::duplicate(path, fd)?),
-        Kind::Device(real) => Box::new(unix::open_device(path, &real, false)?),
-        Kind::ProcLink(link) => Box::new(unix::open_device(path, &link, true)?),
-        Kind::Socket(real) => Box::new(
+pub(super) fn open(path: &Path, target: InPlace) -> Result<Box<dyn Write>> {
+    Ok(match target {
+        InPlace::Descriptor(fd) => Box::new(unix::duplicate(path, fd)?),
+        InPlace::Device(real) => Box::new(unix::open_device(path, &real, false)?),
+        InPlace::ProcLink(link) => Box::new(unix::open_device(path, &link, true)?),
+        InPlace::Socket(real) => Box::new(
             std::os::unix::net::UnixStream::connect(&real)
                 .map_err(|source| io_error(path, source))?,
         ),
-        Kind::Stdout | Kind::File { .. } => {
-            return Err(refusal(path, "not a target written in place".into()))
-        }
     })
 }
 
 /// Checks, without opening it, that a target written in place can be written.
 #[cfg(unix)]
-pub(super) fn check(path: &Path, kind: &Kind) -> Result<()> {
-    match kind {
-        Kind::Descriptor(fd) => unix::check_descriptor(path, *fd),
-        Kind::Device(real) | Kind::Socket(real) => unix::check_access(path, real),
-        Kind::ProcLink(link) => {
-            unix::check_special_type(path, link, &std::fs::metadata(link))?;
+pub(super) fn check(path: &Path, target: &InPlace) -> Result<()> {
+    match target {
+        InPlace::Descriptor(fd) => unix::check_descriptor(path, *fd),
+        InPlace::Device(real) | InPlace::Socket(real) => unix::check_access(path, real),
+        InPlace::ProcLink(link) => {
+            unix::check_special_type(path, link, std::fs::metadata(link))?;
             unix::check_access(path, link)
         }
-        Kind::Stdout | Kind::File { .. } => Ok(()),
     }
 }
 
 #[cfg(not(unix))]
-pub(super) fn open(path: &Path, _kind: Kind) -> Result<Box<dyn Write>> {
+pub(super) fn open(path: &Path, _target: InPlace) -> Result<Box<dyn Write>> {
     Err(refusal(path, "only files can be written here".into()))
 }
 
 #[cfg(not(unix))]
-pub(super) fn check(path: &Path, _kind: &Kind) -> Result<()> {
+pub(super) fn check(path: &Path, _target: &InPlace) -> Result<()> {
     Err(refusal(path, "only files can be written here".into()))
 }
 
@@ -103,7 +99,7 @@ mod unix {
             .custom_flags(flags)
             .open(real)
             .map_err(|source| io_error(path, source))?;
-        check_special_type(path, real, &file.metadata())?;
+        check_special_type(path, real, file.metadata())?;
         Ok(file)
     }
 
@@ -111,7 +107,7 @@ mod unix {
     pub(super) fn check_special_type(
         path: &Path,
         real: &Path,
-        meta: &io::Result<Metadata>,
+        meta: io::Result<Metadata>,
     ) -> Result<()> {
         match meta {
             Ok(meta) if meta.file_type().is_char_device() || meta.file_type().is_fifo() => Ok(()),
@@ -123,7 +119,7 @@ mod unix {
                     "is not a device or FIFO that can be written in place",
                 ),
             )),
-            Err(e) => Err(io_error(path, io::Error::new(e.kind(), e.to_string()))),
+            Err(source) => Err(io_error(path, source)),
         }
     }
 

@@ -14,20 +14,26 @@ const MAX_LINK_HOPS: usize = 40;
 pub(super) enum Kind {
     /// Standard output (`-`, or a name of descriptor 1).
     Stdout,
-    /// Descriptor `N` of this process, named as `/dev/fd/N` or `/proc/self/fd/N`.
-    Descriptor(i32),
-    /// A character device or FIFO at the end of the links, written in place.
-    Device(PathBuf),
-    /// A link under `/proc` whose target is not a path (another process's pipe, socket or
-    /// terminal): opened through the link itself and written in place.
-    ProcLink(PathBuf),
-    /// A Unix socket, connected to.
-    Socket(PathBuf),
     /// A regular file (with its metadata) or a new path, at the end of any links.
     File {
         path: PathBuf,
         existing: Option<Metadata>,
     },
+    /// Something written in place, never renamed over.
+    InPlace(InPlace),
+}
+
+/// The targets written in place.
+pub(super) enum InPlace {
+    /// Descriptor `N` of this process, named as `/dev/fd/N` or `/proc/self/fd/N`.
+    Descriptor(i32),
+    /// A character device or FIFO at the end of the links.
+    Device(PathBuf),
+    /// A link under `/proc` whose target is not a path (another process's pipe, socket or
+    /// terminal): opened through the link itself.
+    ProcLink(PathBuf),
+    /// A Unix socket, connected to.
+    Socket(PathBuf),
 }
 
 /// Follows `path` link by link until it reaches what it names; refuses what must not be written.
@@ -51,7 +57,7 @@ pub(super) fn classify(path: &Path) -> Result<Kind> {
             return Ok(if fd == 1 {
                 Kind::Stdout
             } else {
-                Kind::Descriptor(fd)
+                Kind::InPlace(InPlace::Descriptor(fd))
             });
         }
         let meta = match fs::symlink_metadata(&current) {
@@ -70,7 +76,7 @@ pub(super) fn classify(path: &Path) -> Result<Kind> {
             let target = fs::read_link(&current).map_err(|source| io_error(path, source))?;
             if current.starts_with("/proc") && !target.has_root() {
                 // `pipe:[123]`, `socket:[…]`, `/dev/pts/0`'s kin: no path to follow.
-                return Ok(Kind::ProcLink(current));
+                return Ok(Kind::InPlace(InPlace::ProcLink(current)));
             }
             current = match current.parent() {
                 Some(parent) if target.is_relative() => parent.join(target),
@@ -104,9 +110,9 @@ pub(super) fn classify(path: &Path) -> Result<Kind> {
 fn special_kind(path: &Path, real: PathBuf, file_type: &fs::FileType) -> Result<Kind> {
     use std::os::unix::fs::FileTypeExt;
     if file_type.is_char_device() || file_type.is_fifo() {
-        Ok(Kind::Device(real))
+        Ok(Kind::InPlace(InPlace::Device(real)))
     } else if file_type.is_socket() {
-        Ok(Kind::Socket(real))
+        Ok(Kind::InPlace(InPlace::Socket(real)))
     } else if file_type.is_block_device() {
         Err(refusal(
             path,
