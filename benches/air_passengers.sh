@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # AirPassengers accuracy benchmark (issue setup): last 12 months held out, h=12, input_size=24,
-# 500 steps, NeuralForecast defaults otherwise; MAE and sMAPE of NHITS, NBEATS and MLP for seeds
-# 1-3 and their mean. Usage: benches/air_passengers.sh [THREADS] [SEEDS...]
+# 500 steps, NeuralForecast defaults otherwise; MAE and sMAPE of each model (NHITS, NBEATS and MLP
+# unless MODELS lists others, e.g. MODELS="lstm gru") for seeds 1-3 and their mean.
+# Usage: [MODELS="..."] benches/air_passengers.sh [THREADS] [SEEDS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${1:-1}"; shift || true
@@ -13,7 +14,8 @@ out="${ND_BENCH_OUT:-target/bench/air_passengers}"
 mkdir -p "$out"
 head -n 133 examples/air_passengers.csv > "$out/train.csv"
 { echo "unique_id,ds,y"; tail -n 12 examples/air_passengers.csv; } > "$out/test.csv"
-for model in nhits nbeats mlp; do
+read -r -a models <<< "${MODELS:-nhits nbeats mlp}"
+for model in "${models[@]}"; do
   total=0
   for seed in "${seeds[@]}"; do
     start=$(date +%s%N)

@@ -5,16 +5,18 @@ Runs, in one go and on the same machine state:
   0. the machine: our `neuro-divergent info` (CPU model, vector extensions, the matrix kernels
      chosen at run time) and torch's (version, BLAS, CPU capability), then the best f32 GEMM rate
      of each library at 1 and 2 threads (1024x512 by 512x512);
-  1. training throughput of NHITS and NBEATS (--models), h=24 input_size=48 batch_size=32
-     windows_batch_size=1024 on the synthetic 100x1000 panel, 200 steps, at 1 and 2 threads: NF's
-     bench_throughput.py and `neuro-divergent bench`, alternating for --rounds rounds; prints
-     steps/s of each, their ratio per round and the median ratio, and our achieved GFLOP/s as a
-     share of the best GEMM rate measured in the same run (ours or torch's, whichever is higher);
+  1. training throughput of NHITS and NBEATS (--models; LSTM too), h=24 input_size=48
+     batch_size=32 windows_batch_size=1024 (LSTM: 128, its default) on the synthetic 100x1000
+     panel, 200 steps (LSTM: 100), at 1 and 2 threads: NF's bench_throughput.py and
+     `neuro-divergent bench` (LSTM on the fused and the generic recurrent kernels), alternating
+     for --rounds rounds; prints steps/s of each, their ratio per round and the median ratio, and
+     our achieved GFLOP/s as a share of the best GEMM rate measured in the same run (ours or
+     torch's, whichever is higher);
   2. AirPassengers NHITS (h=12, input_size=24, 500 steps, seed 1, 1 thread): fit wall time, MAE and
      peak RSS of each process, and their ratios;
   3. our fixed overheads: `forecast --max-steps 1` wall time and single-series predict latency.
 
-Usage: python3 benches/compare_nf.py [--skip-nf] [--rounds N] [--models NHITS,NBEATS] [--kernels avx2]
+Usage: python3 benches/compare_nf.py [--skip-nf] [--rounds N] [--models NHITS,NBEATS,LSTM] [--kernels avx2]
     [--skip-air]
 (needs ../shared/peers/neuralforecast; NF installs itself there on first use, ~6.5 GB). Standard
 library only. `--kernels avx2` builds the CLI without its `avx512` feature into target/avx2 and
@@ -73,10 +75,17 @@ def run(cmd, cwd=None):
         return out.read(), wall, usage.ru_maxrss / 1024.0
 
 
-def ours_bench(binary, data, threads, model="nhits"):
+# Windows per step of each model's configuration in the peer's bench_throughput.py (its defaults
+# for the recurrent models, 1024 for the others); recurrent models are measured on both kernels.
+WINDOWS = {"LSTM": 128}
+RECURRENT = {"LSTM"}
+
+
+def ours_bench(binary, data, threads, model="nhits", windows=1024, kernel="fused", steps=200):
     out, _, _ = run([binary, "bench", "--data", data, "--horizon", "24", "--input-size", "48",
-                  "--model", model, "--steps", "200", "--batch-size", "32",
-                  "--windows-batch-size", "1024", "--threads", str(threads)])
+                  "--model", model, "--steps", str(steps), "--batch-size", "32",
+                  "--windows-batch-size", str(windows), "--threads", str(threads),
+                  "--recurrent-kernel", kernel])
     return dict(line.split(": ", 1) for line in out.strip().splitlines())
 
 
@@ -125,19 +134,18 @@ def main():
         torch_gemm[threads] = torch_rate
         print(f"threads={threads}: torch GEMM {torch_rate:.1f} GFLOP/s (1024x512x512, best of 5)", flush=True)
 
-    print(f"== training throughput: h=24 L=48 batch 32 x 1024 windows, 200 steps, "
+    print(f"== training throughput: h=24 L=48 batch 32, 200 steps (100 for recurrent models), "
           f"{args.rounds} rounds alternating the two libraries")
     for model in args.models.split(","):
+        windows = WINDOWS.get(model, 1024)
+        kernels = ["fused", "generic"] if model in RECURRENT else ["fused"]
+        steps = 100 if model in RECURRENT else 200
         for threads in (1, 2):
-            ratios, shares = [], []
+            ratios = {k: [] for k in kernels}
+            shares = {k: [] for k in kernels}
             for round_index in range(args.rounds):
-                ours = ours_bench(binary, synthetic, threads, model.lower())
-                gemm = max(float(ours["gemm_gflops"]), torch_gemm[threads])
-                shares.append(float(ours["achieved_gflops"]) / gemm)
-                line = (f"{model} threads={threads} round {round_index + 1}: neuro-divergent "
-                        f"{float(ours['steps_per_second']):.2f} steps/s, {ours['achieved_gflops']} GFLOP/s "
-                        f"= {shares[-1] * 100:.0f}% of the best GEMM rate of this run ({gemm:.1f} GFLOP/s; "
-                        f"ours {ours['gemm_gflops']} with every thread multiplying at once)")
+                line = f"{model} ({windows} windows) threads={threads} round {round_index + 1}:"
+                nf_rate = None
                 if venv_python:
                     nf_json = os.path.join(work, f"nf_{model}_t{threads}.json")
                     run([venv_python, os.path.join(PEERS, "bench_throughput.py"), "--threads", str(threads),
@@ -145,15 +153,32 @@ def main():
                     with open(nf_json) as f:
                         nf = json.load(f)["runs"][model][0]
                     nf_rate = nf["steps_per_s_fit"]
-                    ratios.append(float(ours['steps_per_second']) / nf_rate)
-                    line += (f"; NeuralForecast {nf_rate:.2f} steps/s (steady {nf['steps_per_s_steady']:.2f});"
-                             f" ratio {ratios[-1]:.2f}x")
+                    line += (f" NeuralForecast {nf_rate:.2f} steps/s (steady {nf['steps_per_s_steady']:.2f});")
+                for kernel in kernels:
+                    ours = ours_bench(binary, synthetic, threads, model.lower(), windows, kernel, steps)
+                    gemm = max(float(ours["gemm_gflops"]), torch_gemm[threads])
+                    shares[kernel].append(float(ours["achieved_gflops"]) / gemm)
+                    label = "neuro-divergent" + (f" ({kernel} recurrence)" if model in RECURRENT else "")
+                    line += (f" {label} {float(ours['steps_per_second']):.2f} steps/s, "
+                             f"{ours['achieved_gflops']} GFLOP/s = {shares[kernel][-1] * 100:.0f}% of the best "
+                             f"GEMM rate of this run ({gemm:.1f} GFLOP/s; ours {ours['gemm_gflops']} with every "
+                             f"thread multiplying at once)")
+                    if nf_rate:
+                        ratios[kernel].append(float(ours['steps_per_second']) / nf_rate)
+                        line += f", ratio {ratios[kernel][-1]:.2f}x"
+                    line += ";"
                 print(line, flush=True)
-            summary = (f"{model} threads={threads}: median efficiency {statistics.median(shares) * 100:.0f}% "
-                       f"of the best GEMM rate (goal >= 85% at 1 thread)")
-            if ratios:
-                summary += f", median ratio {statistics.median(ratios):.2f}x NeuralForecast (goal >= 1.1x)"
-            print(summary, flush=True)
+            for kernel in kernels:
+                label = f"{model} ({kernel} recurrence)" if model in RECURRENT else model
+                goal = "1.5x" if model in RECURRENT else "1.1x"
+                summary = (f"{label} threads={threads}: median efficiency "
+                           f"{statistics.median(shares[kernel]) * 100:.0f}% of the best GEMM rate")
+                if model not in RECURRENT:
+                    summary += " (goal >= 85% at 1 thread)"
+                if ratios[kernel]:
+                    summary += (f", median ratio {statistics.median(ratios[kernel]):.2f}x NeuralForecast"
+                                f" (goal >= {goal})")
+                print(summary, flush=True)
     if args.skip_air:
         return
 

@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -18,6 +18,20 @@ test('the registry generates one class per Rust model', () => {
   assert.deepEqual(m.params, { n_pool_kernel_size: [4, 2, 1], scaler_type: 'robust' });
   assert.throws(() => new MLP({ h: 6, inputSize: 12, nBlocks: [1] }), (e) => e.code === codes.INVALID_CONFIG && /MLP has no option 'nBlocks'/.test(e.message));
   assert.throws(() => new NHITS({ h: 0, inputSize: 12 }), { code: 'ND_INVALID_CONFIG' });
+});
+
+test('recurrent models train with their own options and NeuralForecast defaults', async () => {
+  for (const Model of [RNN, LSTM, GRU]) assert.equal(typeof Model, 'function');
+  const gru = new GRU({ h: 12, inputSize: 24, maxSteps: 20, encoderHiddenSize: 16, decoderHiddenSize: 16 });
+  assert.deepEqual(gru.params, { max_steps: 20, encoder_hidden_size: 16, decoder_hidden_size: 16 });
+  assert.throws(() => new LSTM({ h: 12, inputSize: 24, encoderActivation: 'relu' }), (e) => e.code === codes.INVALID_CONFIG && /LSTM has no option 'encoderActivation'/.test(e.message));
+  const rnn = new RNN({ h: 12, inputSize: 24, maxSteps: 20, encoderHiddenSize: 16, encoderActivation: 'relu' });
+  const nf = new NeuralForecaster({ models: [gru, rnn], freq: 'M' });
+  await nf.fit(airPassengers());
+  const rows = await nf.predict();
+  assert.equal(rows.length, 12);
+  // The robust scaler (their default) maps forecasts back to the series' level.
+  for (const r of rows) assert.ok(r.GRU > 200 && r.GRU < 1000 && r.RNN > 200 && r.RNN < 1000, JSON.stringify(r));
 });
 
 test('fit and predict AirPassengers in records and columns', async () => {

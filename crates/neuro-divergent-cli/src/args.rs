@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Neural time-series forecasting (NHITS, NBEATS, MLP) from the command line.
 #[derive(Debug, Parser)]
@@ -54,11 +54,11 @@ pub struct ModelArgs {
     /// Forecast horizon h.
     #[arg(long)]
     pub horizon: usize,
-    /// Comma-separated models: nhits, nbeats, nbeatsx, mlp.
+    /// Comma-separated models: nhits, nbeats, nbeatsx, mlp, rnn, lstm, gru.
     #[arg(long, default_value = "nhits", value_delimiter = ',')]
     pub model: Vec<String>,
     /// Historic exogenous columns of the data (comma-separated), read by every model that takes
-    /// exogenous inputs (MLP, NHITS, NBEATSx).
+    /// exogenous inputs (MLP, NHITS, NBEATSx, RNN, LSTM, GRU).
     #[arg(long, value_delimiter = ',')]
     pub hist_exog: Vec<String>,
     /// Future exogenous columns of the data (comma-separated); forecasting needs their values
@@ -241,4 +241,17 @@ pub struct BenchArgs {
     /// Threads for tensor work (default: the physical cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Kernel of the recurrent layers (RNN, LSTM, GRU): the fused recurrence, or Candle's
+    /// generic ops one step at a time, to compare the two.
+    #[arg(long, value_enum, default_value_t = RecurrentKernelArg::Fused)]
+    pub recurrent_kernel: RecurrentKernelArg,
+}
+
+/// `--recurrent-kernel` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecurrentKernelArg {
+    /// The whole sequence as one op with its own backward pass.
+    Fused,
+    /// Candle's generic ops, one step at a time.
+    Generic,
 }

@@ -5,12 +5,18 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 use neuro_divergent::data::read_csv;
+use neuro_divergent::nn::RecurrentKernel;
 use neuro_divergent::{threads, FitOptions, ModelSpec, NeuralForecast, Result};
 
-use crate::args::BenchArgs;
+use crate::args::{BenchArgs, RecurrentKernelArg};
 
 /// Runs the benchmark and prints one `key: value` line per figure.
 pub fn run(args: &BenchArgs) -> Result<()> {
+    let kernel = match args.recurrent_kernel {
+        RecurrentKernelArg::Fused => RecurrentKernel::Fused,
+        RecurrentKernelArg::Generic => RecurrentKernel::Generic,
+    };
+    RecurrentKernel::set_default(kernel);
     let frame = read_csv(&args.data, None)?;
     let mut spec = ModelSpec::new(
         &args.model,
@@ -28,6 +34,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     let windows = spec.train.windows_batch_size;
     let name = spec.display_name().to_string();
+    let flop_model = spec.clone();
     let mut nf = NeuralForecast::new(vec![spec], None)?;
 
     let started = Instant::now();
@@ -35,8 +42,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let fit_seconds = started.elapsed().as_secs_f64();
     let params = nf.parameter_counts()[0];
     let steps_per_second = args.steps as f64 / fit_seconds;
-    // Forward + backward of a dense network: ~6 FLOP per parameter per window.
-    let flop_per_step = 6.0 * params as f64 * windows as f64;
+    let flop_per_step = flop_model.training_flops_per_window(params) * windows as f64;
     let achieved = flop_per_step * steps_per_second / 1e9;
     let gemm = gemm_rate()?;
 
@@ -70,6 +76,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     println!("model: {name}");
     crate::machine::print();
     println!("parameters: {params}");
+    println!("recurrent_kernel: {}", format!("{kernel:?}").to_lowercase());
     println!("windows_per_step: {windows}");
     println!("steps: {}", args.steps);
     println!("fit_seconds: {fit_seconds:.3}");

@@ -240,11 +240,10 @@ fn apply_exog_options(specs: &mut [ModelSpec], args: &ModelArgs) -> Result<()> {
         return Ok(());
     }
     if !specs.iter().any(ModelSpec::reads_exogenous) {
-        return Err(Error::Config(
-            "exogenous columns were given but none of the models reads them: use mlp, nhits or \
-             nbeatsx"
-                .into(),
-        ));
+        return Err(Error::Config(format!(
+            "exogenous columns were given but none of the models reads them; models that do: {}",
+            neuro_divergent::exogenous_readers().join(", ")
+        )));
     }
     for spec in specs.iter_mut().filter(|s| s.reads_exogenous()) {
         spec.exog.hist_exog_list.extend(hist.iter().cloned());

@@ -638,7 +638,9 @@ fn exogenous_options_reach_the_models() {
     let out = run_small("forecast", &["nbeats"], &["--hist-exog", "x"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("none of the models reads them"),
+        stderr(&out).contains(
+            "none of the models reads them; models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU"
+        ),
         "{}",
         stderr(&out)
     );

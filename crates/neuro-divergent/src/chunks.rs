@@ -15,7 +15,7 @@
 use std::ops::Range;
 
 use candle_core::backprop::GradStore;
-use candle_core::{Tensor, Var};
+use candle_core::{Tensor, TensorId, Var};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -105,14 +105,51 @@ fn loss_and_gradients_over(
         let chunk_grad = output_grad.narrow(0, rows.start, rows.len())?;
         Ok((&outputs[i] * chunk_grad)?.sum_all()?.backward()?)
     })?;
+    Ok((loss, sum_stores(stores)?))
+}
+
+/// The gradients of all chunks summed: each tensor's gradients added chunk by chunk in row order
+/// (so the sums do not depend on scheduling), different tensors side by side on the workers.
+fn sum_stores(stores: Vec<GradStore>) -> Result<GradStore> {
     let mut stores = stores.into_iter();
     let mut total = stores
         .next()
         .ok_or_else(|| Error::Train("an empty batch has no gradients".into()))?;
-    for store in stores {
-        total.extend(store)?;
+    let rest: Vec<GradStore> = stores.collect();
+    // Tensors with a gradient in several chunks: the parameters.
+    let shared: Vec<(TensorId, &Tensor, Vec<&Tensor>)> = total
+        .get_ids()
+        .filter_map(|&id| {
+            let others: Vec<&Tensor> = rest.iter().filter_map(|s| s.get_id(id)).collect();
+            let first = total.get_id(id)?;
+            (!others.is_empty()).then_some((id, first, others))
+        })
+        .collect();
+    let sums = threads::install(|| {
+        shared
+            .par_iter()
+            .map(|(id, first, others)| {
+                let mut sum = (*first).clone();
+                for grad in others {
+                    sum = (sum + *grad)?;
+                }
+                Ok((*id, sum))
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    for (id, sum) in sums {
+        total.insert_id(id, sum);
     }
-    Ok((loss, total))
+    for store in &rest {
+        for &id in store.get_ids() {
+            if total.get_id(id).is_none() {
+                if let Some(grad) = store.get_id(id) {
+                    total.insert_id(id, grad.clone());
+                }
+            }
+        }
+    }
+    Ok(total)
 }
 
 #[cfg(test)]

@@ -47,5 +47,5 @@ pub mod windows;
 
 pub use error::{Error, Result};
 pub use forecast::{FitOptions, Forecasts, NeuralForecast};
-pub use models::{ModelSpec, MODEL_NAMES};
+pub use models::{exogenous_readers, ModelSpec, MODEL_NAMES};
 pub use train::{ProgressEvent, ProgressFn, TrainConfig};

@@ -54,7 +54,7 @@ fn assert_five_steps_match(
 fn five_steps_on_air_passengers_match_neuralforecast() {
     let (train, _) = common::air_passengers().split_last(12).unwrap();
     // NeuralForecast 3.3, max_steps=5, random_seed=1, on all but the last 12 months.
-    let references: [(&str, [f64; 12]); 3] = [
+    let references: [(&str, [f64; 12]); 6] = [
         (
             "MLP",
             [
@@ -76,8 +76,41 @@ fn five_steps_on_air_passengers_match_neuralforecast() {
                 538.498, 617.58, 459.772,
             ],
         ),
+        // The recurrent models train with the robust scaler by default.
+        (
+            "RNN",
+            [
+                439.823, 440.485, 443.759, 445.455, 447.129, 449.9, 453.659, 455.571, 453.036,
+                448.905, 444.489, 444.056,
+            ],
+        ),
+        (
+            "LSTM",
+            [
+                401.952, 401.901, 401.986, 402.071, 402.185, 402.379, 402.678, 402.96, 403.025,
+                402.908, 402.677, 402.537,
+            ],
+        ),
+        (
+            "GRU",
+            [
+                410.047, 409.171, 409.856, 410.725, 412.036, 414.433, 418.367, 422.397, 423.611,
+                422.516, 419.905, 418.337,
+            ],
+        ),
     ];
     assert_five_steps_match(&train, 24, &[], &references);
+}
+
+#[test]
+fn a_recurrent_model_with_a_window_shorter_than_the_horizon_matches_neuralforecast() {
+    // input_size 8 < h = 12: the encoder's 8 states are stretched to 12 by a linear layer.
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let reference = [
+        421.272, 416.531, 448.021, 436.701, 429.044, 443.73, 431.797, 434.868, 440.148, 437.287,
+        441.169, 432.052,
+    ];
+    assert_five_steps_match(&train, 8, &[], &[("RNN", reference)]);
 }
 
 #[test]
@@ -95,7 +128,7 @@ fn models_with_historic_exogenous_columns_match_neuralforecast() {
         csv += &format!("a,{ds},{y},{},{}\n", t % 5, (t % 3) * 10);
     }
     let frame = read_csv_from(csv.as_bytes(), "exogenous", None).unwrap();
-    let references: [(&str, [f64; 12]); 3] = [
+    let references: [(&str, [f64; 12]); 5] = [
         (
             "NHITS",
             [
@@ -115,6 +148,20 @@ fn models_with_historic_exogenous_columns_match_neuralforecast() {
             [
                 567.505, 653.539, 615.988, 614.871, 635.721, 597.433, 594.427, 605.751, 656.077,
                 623.372, 667.527, 657.376,
+            ],
+        ),
+        (
+            "LSTM",
+            [
+                399.374, 399.229, 399.354, 399.488, 399.721, 400.003, 400.402, 400.934, 401.2,
+                401.096, 400.629, 400.349,
+            ],
+        ),
+        (
+            "GRU",
+            [
+                413.518, 412.992, 413.27, 413.855, 414.59, 416.061, 419.033, 421.989, 422.904,
+                422.151, 420.233, 418.833,
             ],
         ),
     ];

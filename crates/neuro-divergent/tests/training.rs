@@ -119,14 +119,16 @@ fn short_series_in_a_panel_are_padded_not_rejected() {
         csv.push_str(&format!("short,{t},{}\n", 3.0 + t as f64));
     }
     let frame = read_csv_from(csv.as_bytes(), "panel", None).unwrap();
-    let mut nf = NeuralForecast::new(vec![common::small("NHITS", 4, 16, 10)], None).unwrap();
-    nf.fit(&frame, FitOptions::default(), None).unwrap();
-    let forecasts = nf.predict(None).unwrap();
-    assert_eq!(forecasts.len(), 8);
-    assert_eq!(forecasts.ids[0], "long");
-    assert_eq!(forecasts.ids[4], "short");
-    assert_eq!(forecasts.ds[4].to_string(), "6");
-    assert!(forecasts.values[0].iter().all(|v| v.is_finite()));
+    for model in ["NHITS", "GRU"] {
+        let mut nf = NeuralForecast::new(vec![common::small(model, 4, 16, 10)], None).unwrap();
+        nf.fit(&frame, FitOptions::default(), None).unwrap();
+        let forecasts = nf.predict(None).unwrap();
+        assert_eq!(forecasts.len(), 8);
+        assert_eq!(forecasts.ids[0], "long");
+        assert_eq!(forecasts.ids[4], "short");
+        assert_eq!(forecasts.ds[4].to_string(), "6");
+        assert!(forecasts.values[0].iter().all(|v| v.is_finite()), "{model}");
+    }
 }
 
 #[test]
@@ -137,6 +139,9 @@ fn scalers_and_losses_train_every_model() {
         ("NBEATS", "robust", "mse"),
         ("MLP", "minmax", "smape"),
         ("NHITS", "robust", "mase:12"),
+        ("GRU", "standard", "mae"),
+        ("RNN", "minmax", "huber"),
+        ("LSTM", "robust", "mse"),
     ] {
         let mut spec = common::small(model, 12, 24, 40);
         spec.set_param("scaler_type", scaler).unwrap();
@@ -207,6 +212,7 @@ fn quantile_losses_give_ordered_named_columns_for_every_model() {
         ("NHITS", "mqloss:80,95"),
         ("NBEATS", "huber_mqloss:80,95"),
         ("MLP", "mqloss:80,95"),
+        ("LSTM", "mqloss:80,95"),
     ] {
         let mut spec = common::small(model, 12, 24, 60);
         spec.set_param("loss", loss).unwrap();

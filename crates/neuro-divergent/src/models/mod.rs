@@ -7,6 +7,7 @@ mod mlp;
 mod nbeats;
 mod nbeatsx;
 mod nhits;
+mod recurrent;
 mod spec;
 
 pub use input::{ModelInput, Pooling};
@@ -14,6 +15,10 @@ pub use mlp::MlpConfig;
 pub use nbeats::{NbeatsConfig, StackType};
 pub use nbeatsx::NbeatsxConfig;
 pub use nhits::{InterpolationMode, NhitsConfig, PoolingMode};
+pub use recurrent::{
+    GruCell, GruConfig, LstmCell, LstmConfig, RecurrentCell, RecurrentConfig, RnnActivation,
+    RnnCell, RnnConfig,
+};
 pub use spec::{BuiltModel, ExogLists, ModelSpec};
 
 use candle_core::Tensor;
@@ -47,6 +52,14 @@ pub trait ArchitectureConfig {
     /// True when the model reads exogenous inputs (historic, future and static).
     fn reads_exogenous(&self) -> bool {
         false
+    }
+
+    /// Floating-point operations of one training pass (forward and backward) over one window,
+    /// for throughput reports: by default ~6 per parameter, as for a network that applies each
+    /// weight once per window.
+    fn training_flops_per_window(&self, shape: WindowShape, parameters: usize) -> f64 {
+        let _ = shape;
+        6.0 * parameters as f64
     }
 
     /// Creates the model with fresh parameters in `store`.
@@ -103,9 +116,23 @@ macro_rules! registry {
     };
 }
 
+/// The models that read exogenous inputs, in registry order.
+pub fn exogenous_readers() -> Vec<&'static str> {
+    MODEL_NAMES
+        .iter()
+        .copied()
+        .filter(|name| {
+            Architecture::default_for(name).is_some_and(|a| a.config().reads_exogenous())
+        })
+        .collect()
+}
+
 registry! {
     MLP => MlpConfig,
     NBEATS => NbeatsConfig,
     NBEATSx => NbeatsxConfig,
     NHITS => NhitsConfig,
+    RNN => RnnConfig,
+    LSTM => LstmConfig,
+    GRU => GruConfig,
 }

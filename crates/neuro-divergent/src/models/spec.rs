@@ -150,6 +150,14 @@ impl ModelSpec {
         }
     }
 
+    /// Floating-point operations of one training pass over one window of a model with
+    /// `parameters` parameters (see [`super::ArchitectureConfig::training_flops_per_window`]).
+    pub fn training_flops_per_window(&self, parameters: usize) -> f64 {
+        self.architecture
+            .config()
+            .training_flops_per_window(self.shape(), parameters)
+    }
+
     /// Checks every hyperparameter.
     pub fn validate(&self) -> Result<()> {
         if self.h == 0 {
@@ -171,8 +179,9 @@ impl ModelSpec {
         if !self.exog.dims().is_empty() && !self.architecture.config().reads_exogenous() {
             return Err(Error::Config(format!(
                 "{} does not read exogenous columns (hist_exog_list, futr_exog_list, \
-                 stat_exog_list); use MLP, NHITS or NBEATSx",
-                self.model_name()
+                 stat_exog_list); models that do: {}",
+                self.model_name(),
+                super::exogenous_readers().join(", ")
             )));
         }
         self.architecture.config().validate(self.shape())
@@ -334,7 +343,8 @@ mod tests {
         nbeats.set_param("stat_exog_list", "s").unwrap();
         let err = nbeats.validate().unwrap_err().to_string();
         assert!(
-            err.contains("NBEATS does not read exogenous columns"),
+            err.contains("NBEATS does not read exogenous columns")
+                && err.ends_with("models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU"),
             "{err}"
         );
         spec.set_param("hist_exog_list", "x,x").unwrap();

@@ -1,12 +1,9 @@
 //! Fully connected layers and stacks of them.
 
 use candle_core::Tensor;
-use rand::rngs::StdRng;
-use rand::Rng;
-use std::sync::Mutex;
 
 use super::dense_op::DenseOp;
-use super::{Activation, ParamStore};
+use super::{Activation, Dropout, ParamStore};
 use crate::error::Result;
 
 /// A linear layer `y = x W^T + b`, initialised as `torch.nn.Linear` is: weights by Kaiming
@@ -58,8 +55,7 @@ struct Layer {
 #[derive(Debug)]
 pub struct FeedForward {
     layers: Vec<Layer>,
-    dropout: f32,
-    rng: Mutex<StdRng>,
+    dropout: Dropout,
 }
 
 impl FeedForward {
@@ -84,8 +80,7 @@ impl FeedForward {
             .collect::<Result<Vec<_>>>()?;
         Ok(FeedForward {
             layers,
-            dropout: dropout as f32,
-            rng: Mutex::new(rand::SeedableRng::seed_from_u64(seed)),
+            dropout: Dropout::new(dropout, seed),
         })
     }
 
@@ -94,27 +89,11 @@ impl FeedForward {
         let mut x = x.clone();
         for layer in &self.layers {
             x = layer.dense.forward(&x, layer.activation)?;
-            if layer.activation.is_some() && train && self.dropout > 0.0 {
-                x = self.drop(&x)?;
+            if layer.activation.is_some() {
+                x = self.dropout.apply(&x, train)?;
             }
         }
         Ok(x)
-    }
-
-    fn drop(&self, x: &Tensor) -> Result<Tensor> {
-        let keep = 1.0 - self.dropout;
-        let mut rng = self.rng.lock().expect("dropout rng lock poisoned");
-        let mask: Vec<f32> = (0..x.elem_count())
-            .map(|_| {
-                if rng.random::<f32>() < keep {
-                    1.0 / keep
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
-        Ok(x.mul(&mask)?)
     }
 }
 

@@ -5,29 +5,17 @@
 //! accumulates a gradient for each of them (the product's `[B, N]`, the transposed weight's, then
 //! the weight's through a strided transpose), and computes a gradient even for an input that
 //! needs none. Measured here those passes were a tenth of an N-HiTS training step. As one node the
-//! forward writes the bias into the output and has the GEMM add the product onto it (ReLU in the
-//! same pass), and the backward computes the input, weight and bias gradients directly: the
-//! masked output gradient `G`, `G W`, `G^T x` and the column sums of `G`.
+//! forward writes the product and then adds the bias (and applies ReLU) in one pass over it, and
+//! the backward computes the masked output gradient `G` with its column sums (the bias gradient)
+//! in one pass, then `G W` and `G^T x` straight into new buffers.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
+
+use super::product::{f32_slice, matrix_dims, product, Operand};
 
 /// `y = x W^T + b` (or `relu(x W^T + b)`) for `x: [..., K]`, `W: [N, K]`, `b: [N]`.
 pub(crate) struct DenseOp {
     pub(crate) relu: bool,
-}
-
-pub(crate) fn f32_slice<'a>(
-    storage: &'a CpuStorage,
-    layout: &Layout,
-    what: &str,
-) -> candle_core::Result<&'a [f32]> {
-    let CpuStorage::F32(values) = storage else {
-        candle_core::bail!("{what}: expected f32 data");
-    };
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&values[start..end]),
-        None => candle_core::bail!("{what}: expected contiguous data"),
-    }
 }
 
 impl CustomOp3 for DenseOp {
@@ -64,43 +52,28 @@ impl CustomOp3 for DenseOp {
                 bias.len()
             );
         }
-        let rows: usize = x_dims[..x_dims.len() - 1].iter().product();
-        let mut out = Vec::with_capacity(rows * outputs);
-        for _ in 0..rows {
-            out.extend_from_slice(bias);
-        }
-        if rows > 0 && inputs > 0 && outputs > 0 {
-            // SAFETY: `out` holds rows x outputs values (row stride `outputs`), `x_values`
-            // rows x inputs (row stride `inputs`), and `weight` outputs x inputs, read as the
-            // inputs x outputs matrix W^T (row stride 1, column stride `inputs`): every index
-            // gemm forms lies inside its slice.
-            unsafe {
-                gemm::gemm(
-                    rows,
-                    outputs,
-                    inputs,
-                    out.as_mut_ptr(),
-                    1,
-                    outputs as isize,
-                    true,
-                    x_values.as_ptr(),
-                    1,
-                    inputs as isize,
-                    weight.as_ptr(),
-                    inputs as isize,
-                    1,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    parallelism(),
-                );
-            }
-        }
+        let (rows, _) = matrix_dims(x_layout);
+        // x (rows x inputs) times W^T, W read as its own transpose.
+        let mut out = product(
+            rows,
+            outputs,
+            inputs,
+            Operand::rows(x_values, inputs),
+            Operand::transposed(weight, inputs),
+            self.name(),
+        )?;
+        let rows_of_out = out.chunks_exact_mut(outputs.max(1));
         if self.relu {
-            for v in &mut out {
-                *v = v.max(0.0);
+            for row in rows_of_out {
+                for (v, b) in row.iter_mut().zip(bias) {
+                    *v = (*v + b).max(0.0);
+                }
+            }
+        } else {
+            for row in rows_of_out {
+                for (v, b) in row.iter_mut().zip(bias) {
+                    *v += b;
+                }
             }
         }
         let mut dims = x_dims.to_vec();
@@ -119,41 +92,96 @@ impl CustomOp3 for DenseOp {
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
-        let grad = if self.relu {
-            out.apply_op2_no_bwd(&grad, &ReluGrad)?
+        let (outputs, _) = weight.dims2()?;
+        let rows = grad.elem_count() / outputs.max(1);
+        let (masked, grad_bias) = if self.relu {
+            // The masked gradient's rows, then its column sums as one more row.
+            let both = out.apply_op2_no_bwd(&grad, &ReluBackward)?;
+            (both.narrow(0, 0, rows)?, both.get(rows)?)
         } else {
-            grad
+            let sums = grad.apply_op1_no_bwd(&ColumnSum)?;
+            (grad.reshape((rows, outputs))?, sums)
         };
-        let (outputs, inputs) = weight.dims2()?;
-        let rows_grad = grad.reshape(((), outputs))?;
         // An input that is neither a variable nor computed from one (the model's input) needs
         // no gradient.
         let grad_x = if x.track_op() {
-            Some(rows_grad.matmul(weight)?.reshape(x.shape())?)
+            Some(
+                masked
+                    .apply_op2_no_bwd(weight, &GradProduct::Input)?
+                    .reshape(x.shape())?,
+            )
         } else {
             None
         };
-        let grad_weight = rows_grad.t()?.matmul(&x.reshape(((), inputs))?)?;
-        let grad_bias = grad.apply_op1_no_bwd(&ColumnSum)?;
+        let grad_weight = masked.apply_op2_no_bwd(x, &GradProduct::Weight)?;
         Ok((grad_x, Some(grad_weight), Some(grad_bias)))
     }
 }
 
-/// Candle's own threading of a product: its kernels' thread count (1 once
-/// `crate::threads::configure_threads` has run, which threads across chunks instead).
-fn parallelism() -> gemm::Parallelism {
-    match candle_core::utils::get_num_threads() {
-        0 | 1 => gemm::Parallelism::None,
-        n => gemm::Parallelism::Rayon(n),
+/// The two products of a dense layer's backward pass, from the masked output gradient
+/// `G: [B, N]`.
+enum GradProduct {
+    /// `G W` for `W: [N, K]`: the input gradient, `[B, K]`.
+    Input,
+    /// `G^T x` for `x: [..., K]` with `B` rows: the weight gradient, `[N, K]`.
+    Weight,
+}
+
+impl CustomOp2 for GradProduct {
+    fn name(&self) -> &'static str {
+        match self {
+            GradProduct::Input => "dense-input-grad",
+            GradProduct::Weight => "dense-weight-grad",
+        }
+    }
+
+    fn cpu_fwd(
+        &self,
+        grad: &CpuStorage,
+        grad_layout: &Layout,
+        other: &CpuStorage,
+        other_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let grad_values = f32_slice(grad, grad_layout, self.name())?;
+        let other_values = f32_slice(other, other_layout, self.name())?;
+        let (rows, outputs) = matrix_dims(grad_layout);
+        let (other_rows, inputs) = matrix_dims(other_layout);
+        let (m, n, inner, lhs) = match self {
+            GradProduct::Input if other_rows == outputs => {
+                (rows, inputs, outputs, Operand::rows(grad_values, outputs))
+            }
+            GradProduct::Weight if other_rows == rows => (
+                outputs,
+                inputs,
+                rows,
+                Operand::transposed(grad_values, outputs),
+            ),
+            _ => candle_core::bail!(
+                "{}: gradient {:?} and operand {:?} do not fit",
+                self.name(),
+                grad_layout.dims(),
+                other_layout.dims()
+            ),
+        };
+        let values = product(
+            m,
+            n,
+            inner,
+            lhs,
+            Operand::rows(other_values, inputs),
+            self.name(),
+        )?;
+        Ok((CpuStorage::F32(values), Shape::from((m, n))))
     }
 }
 
-/// `grad * (out > 0)`: the gradient through a ReLU given its output.
-struct ReluGrad;
+/// `grad * (out > 0)`, the gradient through a ReLU given its output, as `[B, N]` rows followed
+/// by one row of their column sums: both in one pass.
+struct ReluBackward;
 
-impl CustomOp2 for ReluGrad {
+impl CustomOp2 for ReluBackward {
     fn name(&self) -> &'static str {
-        "relu-grad"
+        "relu-backward"
     }
 
     fn cpu_fwd(
@@ -165,12 +193,28 @@ impl CustomOp2 for ReluGrad {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let out = f32_slice(out, out_layout, self.name())?;
         let grad = f32_slice(grad, grad_layout, self.name())?;
-        let masked = out
-            .iter()
-            .zip(grad)
-            .map(|(&o, &g)| if o > 0.0 { g } else { 0.0 })
-            .collect();
-        Ok((CpuStorage::F32(masked), grad_layout.shape().clone()))
+        let (rows, n) = matrix_dims(grad_layout);
+        if out.len() != grad.len() {
+            candle_core::bail!("{}: output and gradient sizes differ", self.name());
+        }
+        let mut masked = Vec::with_capacity((rows + 1) * n);
+        let mut sums = vec![0.0f32; n];
+        if n > 0 {
+            for (out_row, grad_row) in out.chunks_exact(n).zip(grad.chunks_exact(n)) {
+                let start = masked.len();
+                masked.extend(
+                    out_row
+                        .iter()
+                        .zip(grad_row)
+                        .map(|(&o, &g)| if o > 0.0 { g } else { 0.0 }),
+                );
+                for (s, m) in sums.iter_mut().zip(&masked[start..]) {
+                    *s += m;
+                }
+            }
+        }
+        masked.extend_from_slice(&sums);
+        Ok((CpuStorage::F32(masked), Shape::from((rows + 1, n))))
     }
 }
 

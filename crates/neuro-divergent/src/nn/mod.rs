@@ -3,12 +3,19 @@
 mod activation;
 mod dense;
 mod dense_op;
+mod dropout;
+mod fast_math;
 mod params;
+mod product;
+mod recurrent;
+mod recurrent_op;
 mod residual;
 mod special;
 
 pub use activation::Activation;
 pub use dense::{Dense, FeedForward};
+pub use dropout::Dropout;
 pub use params::ParamStore;
+pub use recurrent::{Cell, RecurrentEncoder, RecurrentKernel};
 pub use residual::{block_mlp, doubly_residual, BlockMlpSpec, ResidualBlock};
 pub use special::{digamma, ln_gamma, ln_gamma_tensor, softplus, LnGamma};

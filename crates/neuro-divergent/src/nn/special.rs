@@ -3,7 +3,7 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
-use super::dense_op::f32_slice;
+use super::product::f32_slice;
 use crate::error::Result;
 
 /// Lanczos coefficients (g = 7, n = 9).

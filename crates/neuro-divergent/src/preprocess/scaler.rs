@@ -80,26 +80,19 @@ impl ScalerType {
         }
         let (shift, scale) = match self {
             ScalerType::Identity => (0.0, 1.0),
-            ScalerType::Standard => {
-                let n = observed.len() as f32;
-                let mean = observed.iter().sum::<f32>() / n;
-                let var = observed
-                    .iter()
-                    .map(|v| (v - mean) * (v - mean))
-                    .sum::<f32>()
-                    / n;
-                (mean, var.sqrt())
-            }
+            ScalerType::Standard => mean_and_std(&observed),
             ScalerType::Robust => {
+                // NeuralForecast's robust statistics: the median absolute deviation, or where
+                // it is zero the standard deviation times its ratio to the MAD under normality,
+                // then 1 where that is zero too, plus 1e-6.
                 let center = median(observed.clone());
-                let deviations: Vec<f32> = observed.iter().map(|v| (v - center).abs()).collect();
-                let mad = median(deviations.clone());
-                let scale = if mad > MIN_SCALE {
+                let mad = median(observed.iter().map(|v| (v - center).abs()).collect());
+                let scale = if mad > 0.0 {
                     mad
                 } else {
-                    deviations.iter().sum::<f32>() / deviations.len() as f32
+                    mean_and_std(&observed).1 * 0.674_489_75
                 };
-                (center, scale)
+                (center, if scale == 0.0 { 1.0 } else { scale } + 1e-6)
             }
             ScalerType::Minmax => {
                 let min = observed.iter().copied().fold(f32::INFINITY, f32::min);
@@ -114,14 +107,22 @@ impl ScalerType {
     }
 }
 
+/// The mean and the (population) standard deviation of non-empty `values`.
+fn mean_and_std(values: &[f32]) -> (f32, f32) {
+    let n = values.len() as f32;
+    let mean = values.iter().sum::<f32>() / n;
+    let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    (mean, var.sqrt())
+}
+
+/// The median as PyTorch's `nanmedian` (which NeuralForecast's robust scaler uses) takes it: for
+/// an even count, the lower of the two middle values rather than their mean.
 fn median(mut values: Vec<f32>) -> f32 {
     values.sort_by(|a, b| a.total_cmp(b));
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        0.5 * (values[n / 2 - 1] + values[n / 2])
-    }
+    values
+        .get(values.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(0.0)
 }
 
 #[cfg(test)]
@@ -140,8 +141,17 @@ mod tests {
         let values = [1.0, 2.0, 3.0, 10.0];
         let mask = [1.0; 4];
         let robust = ScalerType::Robust.window_stats(&values, &mask);
-        assert_eq!(robust.shift, 2.5);
-        assert_eq!(robust.scale, 1.0);
+        // The lower middle value as the median (PyTorch's), the MAD plus NeuralForecast's 1e-6.
+        assert_eq!(robust.shift, 2.0);
+        assert_eq!(robust.scale, 1.0 + 1e-6);
+        // A window whose MAD is zero falls back on 0.6745 standard deviations.
+        let flat = ScalerType::Robust.window_stats(&[1.0, 1.0, 1.0, 5.0], &mask);
+        assert_eq!(flat.shift, 1.0);
+        assert!(
+            (flat.scale - (3f32.sqrt() * 0.674_489_75 + 1e-6)).abs() < 1e-6,
+            "{}",
+            flat.scale
+        );
         let minmax = ScalerType::Minmax.window_stats(&values, &mask);
         assert_eq!((minmax.shift, minmax.scale), (1.0, 9.0));
         assert_eq!(minmax.apply(10.0), 1.0);

@@ -7,8 +7,10 @@ use std::cell::RefCell;
 
 use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, InplaceOp2, Layout, Var};
+use rayon::prelude::*;
 
 use crate::error::Result;
+use crate::threads;
 
 /// Adam hyperparameters (PyTorch defaults).
 const BETA1: f32 = 0.9;
@@ -42,27 +44,32 @@ impl Adam {
         self.learning_rate = learning_rate;
     }
 
-    /// Applies one update from `grads`; parameters without a gradient are left alone.
+    /// Applies one update from `grads`; parameters without a gradient are left alone. The
+    /// parameters are updated side by side on the chunk workers (`crate::threads`); each one's
+    /// update is independent of the others, so the result does not depend on scheduling.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         self.steps += 1;
-        let update = |m, v| AdamUpdate {
-            moments: RefCell::new((m, v)),
-            learning_rate: self.learning_rate as f32,
-            bias1: 1.0 - BETA1.powi(self.steps),
-            bias2: 1.0 - BETA2.powi(self.steps),
-        };
-        for ((var, m), v) in self
+        let learning_rate = self.learning_rate as f32;
+        let bias1 = 1.0 - BETA1.powi(self.steps);
+        let bias2 = 1.0 - BETA2.powi(self.steps);
+        let updates: Vec<_> = self
             .vars
             .iter()
             .zip(self.first_moment.iter_mut())
             .zip(self.second_moment.iter_mut())
-        {
-            if let Some(grad) = grads.get(var.as_tensor()) {
-                let grad = grad.contiguous()?;
-                var.as_tensor().inplace_op2(&grad, &update(m, v))?;
-            }
-        }
-        Ok(())
+            .filter_map(|((var, m), v)| Some((var, grads.get(var.as_tensor())?, m, v)))
+            .collect();
+        threads::install(|| {
+            updates.into_par_iter().try_for_each(|(var, grad, m, v)| {
+                let update = AdamUpdate {
+                    moments: RefCell::new((m, v)),
+                    learning_rate,
+                    bias1,
+                    bias2,
+                };
+                Ok(var.as_tensor().inplace_op2(&grad.contiguous()?, &update)?)
+            })
+        })
     }
 }
 

@@ -1,0 +1,288 @@
+//! RNN, LSTM and GRU: NeuralForecast's recurrent encoder with an MLP decoder, in its default
+//! direct mode (`recurrent=False`). The encoder reads the insample window one step at a time,
+//! each step's target value followed by that step's historic, static and future exogenous
+//! values; the decoder maps the encoder's hidden state at each of the window's last `h` steps
+//! (or all steps linearly stretched to `h` when the window is shorter than the horizon),
+//! followed by the future exogenous values of the matching forecast step, to that step's
+//! outputs. The three models differ only in their cell ([`RecurrentCell`]).
+
+use std::fmt::Debug;
+
+use candle_core::Tensor;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::{ArchitectureConfig, Model, ModelInput};
+use crate::error::{Error, Result};
+use crate::nn::{
+    Activation, Cell, Dense, FeedForward, ParamStore, RecurrentEncoder, RecurrentKernel,
+};
+use crate::preprocess::ScalerType;
+use crate::train::TrainConfig;
+use crate::windows::WindowShape;
+
+/// What sets RNN, LSTM and GRU apart: the cell, the default width, and any cell-specific
+/// hyperparameters (serialised alongside the shared ones).
+pub trait RecurrentCell:
+    Default + Clone + PartialEq + Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// NeuralForecast's default `encoder_hidden_size` for this model.
+    const HIDDEN_SIZE: usize;
+
+    /// The cell the encoder's layers use.
+    fn cell(&self) -> Cell;
+}
+
+/// LSTM's cell: no hyperparameters of its own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LstmCell {}
+
+impl RecurrentCell for LstmCell {
+    const HIDDEN_SIZE: usize = 128;
+
+    fn cell(&self) -> Cell {
+        Cell::Lstm
+    }
+}
+
+/// GRU's cell: no hyperparameters of its own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GruCell {}
+
+impl RecurrentCell for GruCell {
+    const HIDDEN_SIZE: usize = 200;
+
+    fn cell(&self) -> Cell {
+        Cell::Gru
+    }
+}
+
+/// The non-linearity of an Elman RNN (`encoder_activation`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RnnActivation {
+    /// Hyperbolic tangent (PyTorch's and NeuralForecast's default).
+    #[default]
+    Tanh,
+    /// max(x, 0).
+    Relu,
+}
+
+/// RNN's cell: the Elman cell with its activation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RnnCell {
+    /// The cell's non-linearity.
+    pub encoder_activation: RnnActivation,
+}
+
+impl RecurrentCell for RnnCell {
+    const HIDDEN_SIZE: usize = 128;
+
+    fn cell(&self) -> Cell {
+        match self.encoder_activation {
+            RnnActivation::Tanh => Cell::RnnTanh,
+            RnnActivation::Relu => Cell::RnnRelu,
+        }
+    }
+}
+
+/// Hyperparameters of a recurrent model (NeuralForecast's names and defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, bound = "")]
+pub struct RecurrentConfig<C: RecurrentCell> {
+    /// Number of stacked recurrent layers.
+    pub encoder_n_layers: usize,
+    /// Units of each recurrent layer's state.
+    pub encoder_hidden_size: usize,
+    /// Whether the recurrent layers have biases.
+    pub encoder_bias: bool,
+    /// Dropout on the outputs of every recurrent layer but the last, while training.
+    pub encoder_dropout: f64,
+    /// Width of the decoder's hidden layers.
+    pub decoder_hidden_size: usize,
+    /// Number of decoder layers (1: a single linear map).
+    pub decoder_layers: usize,
+    /// Activation after each hidden decoder layer.
+    pub decoder_activation: Activation,
+    /// The model's own cell hyperparameters.
+    #[serde(flatten)]
+    pub cell: C,
+}
+
+/// LSTM hyperparameters.
+pub type LstmConfig = RecurrentConfig<LstmCell>;
+/// GRU hyperparameters.
+pub type GruConfig = RecurrentConfig<GruCell>;
+/// RNN hyperparameters.
+pub type RnnConfig = RecurrentConfig<RnnCell>;
+
+impl<C: RecurrentCell> Default for RecurrentConfig<C> {
+    fn default() -> Self {
+        RecurrentConfig {
+            encoder_n_layers: 2,
+            encoder_hidden_size: C::HIDDEN_SIZE,
+            encoder_bias: true,
+            encoder_dropout: 0.0,
+            decoder_hidden_size: 128,
+            decoder_layers: 2,
+            decoder_activation: Activation::ReLU,
+            cell: C::default(),
+        }
+    }
+}
+
+impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
+    fn train_defaults(&self) -> TrainConfig {
+        TrainConfig {
+            windows_batch_size: 128,
+            scaler_type: ScalerType::Robust,
+            ..TrainConfig::default()
+        }
+    }
+
+    fn validate(&self, _shape: WindowShape) -> Result<()> {
+        let positive = [
+            ("encoder_n_layers", self.encoder_n_layers),
+            ("encoder_hidden_size", self.encoder_hidden_size),
+            ("decoder_layers", self.decoder_layers),
+            ("decoder_hidden_size", self.decoder_hidden_size),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(Error::Config(format!("{name} must be at least 1")));
+        }
+        if !(0.0..1.0).contains(&self.encoder_dropout) {
+            return Err(Error::Config(format!(
+                "encoder_dropout must be in [0, 1), got {}",
+                self.encoder_dropout
+            )));
+        }
+        Ok(())
+    }
+
+    fn reads_exogenous(&self) -> bool {
+        true
+    }
+
+    /// The encoder's weights apply at every insample step, the decoder's at every horizon step
+    /// (the upsampling layer's once per hidden unit).
+    fn training_flops_per_window(&self, shape: WindowShape, parameters: usize) -> f64 {
+        let exog = shape.exog;
+        let (hidden, layers) = (self.encoder_hidden_size, self.encoder_n_layers);
+        let rows = self.cell.cell().gates() * hidden;
+        let inputs = 1 + exog.hist + exog.stat + exog.futr;
+        let bias = if self.encoder_bias { 2 * rows } else { 0 };
+        let encoder =
+            rows * (inputs + hidden) + bias + layers.saturating_sub(1) * (rows * 2 * hidden + bias);
+        let upsample = if shape.horizon > shape.input_size {
+            (shape.input_size + 1) * shape.horizon
+        } else {
+            0
+        };
+        let decoder = parameters.saturating_sub(encoder + upsample);
+        6.0 * (shape.input_size * encoder + shape.horizon * decoder + hidden * upsample) as f64
+    }
+
+    fn build(
+        &self,
+        shape: WindowShape,
+        n_outputs: usize,
+        store: &mut ParamStore,
+        seed: u64,
+    ) -> Result<Box<dyn Model>> {
+        let exog = shape.exog;
+        // Created in NeuralForecast's order: encoder, decoder, then the upsampling layer.
+        let encoder = RecurrentEncoder::new(
+            store,
+            "hist_encoder",
+            self.cell.cell(),
+            1 + exog.hist + exog.stat + exog.futr,
+            self.encoder_hidden_size,
+            self.encoder_n_layers,
+            self.encoder_bias,
+            self.encoder_dropout,
+            seed,
+            RecurrentKernel::default_kernel(),
+        )?;
+        let decoder_inputs = self.encoder_hidden_size + exog.futr;
+        let layers: Vec<(usize, usize, bool)> = if self.decoder_layers == 1 {
+            vec![(decoder_inputs, n_outputs, false)]
+        } else {
+            let hidden = self.decoder_hidden_size;
+            std::iter::once((decoder_inputs, hidden, true))
+                .chain((2..self.decoder_layers).map(|_| (hidden, hidden, true)))
+                .chain(std::iter::once((hidden, n_outputs, false)))
+                .collect()
+        };
+        let decoder = FeedForward::new(
+            store,
+            "mlp_decoder.layers",
+            &layers,
+            self.decoder_activation,
+            0.0,
+            seed,
+        )?;
+        let upsample = (shape.horizon > shape.input_size)
+            .then(|| Dense::new(store, "upsample_sequence", shape.input_size, shape.horizon))
+            .transpose()?;
+        Ok(Box::new(RecurrentForecaster {
+            encoder,
+            decoder,
+            upsample,
+            horizon: shape.horizon,
+        }))
+    }
+}
+
+/// A fitted-or-fresh recurrent model.
+struct RecurrentForecaster {
+    encoder: RecurrentEncoder,
+    decoder: FeedForward,
+    /// Stretches the window's `L` hidden states to `h` when `h > L`.
+    upsample: Option<Dense>,
+    horizon: usize,
+}
+
+impl RecurrentForecaster {
+    /// The encoder's input `[B, L, 1 + X + S + F]`: each step's target, historic values, the
+    /// static values and the step's future values.
+    fn encoder_input(&self, input: &ModelInput) -> Result<Tensor> {
+        let (batch, steps) = input.insample.dims2()?;
+        let mut parts = vec![input.insample.unsqueeze(2)?];
+        if let Some(hist) = &input.hist {
+            parts.push(hist.clone());
+        }
+        if let Some(stat) = &input.stat {
+            let width = stat.dim(1)?;
+            parts.push(stat.unsqueeze(1)?.broadcast_as((batch, steps, width))?);
+        }
+        if let Some(futr) = &input.futr {
+            parts.push(futr.narrow(1, 0, steps)?);
+        }
+        Ok(Tensor::cat(&parts, 2)?)
+    }
+}
+
+impl Model for RecurrentForecaster {
+    fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
+        // [B, L, H]
+        let states = self.encoder.forward(&self.encoder_input(input)?, train)?;
+        let steps = states.dim(1)?;
+        let hidden = match &self.upsample {
+            // [B, H, L] -> [B, H, h] -> [B, h, H]
+            Some(upsample) => upsample
+                .forward(&states.transpose(1, 2)?, None)?
+                .transpose(1, 2)?,
+            None => states.narrow(1, steps - self.horizon, self.horizon)?,
+        };
+        let features = match &input.futr {
+            Some(futr) => Tensor::cat(&[hidden, futr.narrow(1, steps, self.horizon)?], 2)?,
+            None => hidden,
+        };
+        self.decoder.forward(&features, train)
+    }
+
+    fn is_deterministic(&self) -> bool {
+        self.encoder.is_deterministic()
+    }
+}

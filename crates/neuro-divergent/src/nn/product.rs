@@ -1,0 +1,262 @@
+//! Matrix products written straight into a new buffer, for the custom ops of this module.
+//!
+//! Candle's own `matmul` zero-fills its output before the GEMM overwrites it; in the backward
+//! pass of a dense layer those fills were a sixtieth of an N-HiTS training step. Here the output
+//! is allocated uninitialised and the GEMM writes every element (the same kernel call Candle
+//! makes, so the values are the same bit for bit).
+
+use candle_core::{CpuStorage, Layout};
+
+/// A row-major-or-strided f32 matrix operand: element `(i, j)` is `values[i * row_stride + j *
+/// col_stride]`.
+#[derive(Clone, Copy)]
+pub(crate) struct Operand<'a> {
+    pub(crate) values: &'a [f32],
+    pub(crate) row_stride: usize,
+    pub(crate) col_stride: usize,
+}
+
+impl<'a> Operand<'a> {
+    /// A row-major matrix whose rows lie `row_stride` apart (one time step of `[B, T, N]`
+    /// data, for instance).
+    pub(crate) fn strided(values: &'a [f32], row_stride: usize) -> Operand<'a> {
+        Operand {
+            values,
+            row_stride,
+            col_stride: 1,
+        }
+    }
+
+    /// A contiguous row-major matrix with `cols` columns.
+    pub(crate) fn rows(values: &'a [f32], cols: usize) -> Operand<'a> {
+        Operand {
+            values,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose of a contiguous row-major matrix with `cols` columns.
+    pub(crate) fn transposed(values: &'a [f32], cols: usize) -> Operand<'a> {
+        Operand {
+            values,
+            row_stride: 1,
+            col_stride: cols,
+        }
+    }
+
+    /// Whether a `rows x cols` matrix with these strides lies inside `values`.
+    fn holds(&self, rows: usize, cols: usize) -> bool {
+        rows == 0
+            || cols == 0
+            || (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.values.len()
+    }
+}
+
+/// `lhs (rows x inner) * rhs (inner x cols)` as a new row-major `rows x cols` buffer.
+pub(crate) fn product(
+    rows: usize,
+    cols: usize,
+    inner: usize,
+    lhs: Operand,
+    rhs: Operand,
+    what: &str,
+) -> candle_core::Result<Vec<f32>> {
+    if !lhs.holds(rows, inner) || !rhs.holds(inner, cols) {
+        candle_core::bail!(
+            "{what}: operands smaller than a {rows}x{inner} by {inner}x{cols} product"
+        );
+    }
+    let len = rows * cols;
+    if inner == 0 {
+        return Ok(vec![0.0; len]);
+    }
+    let mut out = Vec::with_capacity(len);
+    if len > 0 {
+        // SAFETY: `out` has room for rows x cols values written with row stride `cols`; the
+        // operands hold every index the product reads (checked above). Without `accumulate`
+        // the kernel writes every destination element without reading it, so all `len` values
+        // are initialised before `set_len`.
+        unsafe {
+            gemm_raw(rows, cols, inner, lhs, rhs, out.as_mut_ptr(), cols, false);
+            out.set_len(len);
+        }
+    }
+    Ok(out)
+}
+
+/// `dst (rows x cols, row stride dst_row_stride) = lhs * rhs`, or `+=` when `accumulate` is set:
+/// a product written into part of an existing buffer (one time step of a sequence).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn multiply_into(
+    rows: usize,
+    cols: usize,
+    inner: usize,
+    lhs: Operand,
+    rhs: Operand,
+    dst: &mut [f32],
+    dst_row_stride: usize,
+    accumulate: bool,
+) -> candle_core::Result<()> {
+    let target = Operand {
+        values: dst,
+        row_stride: dst_row_stride,
+        col_stride: 1,
+    };
+    if !lhs.holds(rows, inner) || !rhs.holds(inner, cols) || !target.holds(rows, cols) {
+        candle_core::bail!("operands smaller than a {rows}x{inner} by {inner}x{cols} product");
+    }
+    if rows == 0 || cols == 0 {
+        return Ok(());
+    }
+    if inner == 0 {
+        if !accumulate {
+            for row in dst.chunks_mut(dst_row_stride.max(1)).take(rows) {
+                row[..cols].fill(0.0);
+            }
+        }
+        return Ok(());
+    }
+    // SAFETY: every index the product reads from `lhs` and `rhs` and writes in `dst` lies
+    // inside its slice (checked above); `dst` is initialised, so reading it to accumulate is
+    // sound.
+    unsafe {
+        gemm_raw(
+            rows,
+            cols,
+            inner,
+            lhs,
+            rhs,
+            dst.as_mut_ptr(),
+            dst_row_stride,
+            accumulate,
+        )
+    };
+    Ok(())
+}
+
+/// `dst = lhs * rhs` (or `+=` when `accumulate`), the kernel call Candle's `matmul` makes.
+///
+/// # Safety
+/// The operands must hold every index of their `rows x inner` and `inner x cols` matrices, and
+/// `dst` must be valid for writes (and, when accumulating, reads) of a `rows x cols` matrix with
+/// row stride `dst_row_stride`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_raw(
+    rows: usize,
+    cols: usize,
+    inner: usize,
+    lhs: Operand,
+    rhs: Operand,
+    dst: *mut f32,
+    dst_row_stride: usize,
+    accumulate: bool,
+) {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        gemm::gemm(
+            rows,
+            cols,
+            inner,
+            dst,
+            1,
+            dst_row_stride as isize,
+            accumulate,
+            lhs.values.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.values.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(),
+        )
+    }
+}
+
+/// Candle's own threading of a product: its kernels' thread count (1 once
+/// `crate::threads::configure_threads` has run, which threads across chunks instead).
+fn parallelism() -> gemm::Parallelism {
+    match candle_core::utils::get_num_threads() {
+        0 | 1 => gemm::Parallelism::None,
+        n => gemm::Parallelism::Rayon(n),
+    }
+}
+
+/// The contiguous f32 values of a storage as its layout places them.
+pub(crate) fn f32_slice<'a>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    what: &str,
+) -> candle_core::Result<&'a [f32]> {
+    let CpuStorage::F32(values) = storage else {
+        candle_core::bail!("{what}: expected f32 data");
+    };
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&values[start..end]),
+        None => candle_core::bail!("{what}: expected contiguous data"),
+    }
+}
+
+/// A layout's shape as a matrix: the last dimension as columns, all others as rows.
+pub(crate) fn matrix_dims(layout: &Layout) -> (usize, usize) {
+    let dims = layout.dims();
+    let cols = dims.last().copied().unwrap_or(1);
+    let rows = dims[..dims.len().saturating_sub(1)].iter().product();
+    (rows, cols)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every layout of the operands against the schoolbook product.
+    #[test]
+    fn strided_products_match_the_definition() {
+        let a: Vec<f32> = (0..12).map(|v| v as f32 * 0.5 - 2.0).collect(); // 3 x 4
+        let b: Vec<f32> = (0..20).map(|v| (v % 7) as f32 - 3.0).collect(); // 4 x 5
+        let expected: Vec<f32> = (0..3)
+            .flat_map(|i| {
+                let (a, b) = (&a, &b);
+                (0..5).map(move |j| (0..4).map(|k| a[i * 4 + k] * b[k * 5 + j]).sum())
+            })
+            .collect();
+        let got = product(3, 5, 4, Operand::rows(&a, 4), Operand::rows(&b, 5), "t").unwrap();
+        assert_eq!(got, expected);
+        // The same product from the transposes as stored: a^T is 4 x 3, b^T is 5 x 4.
+        let at: Vec<f32> = (0..12).map(|i| a[(i % 3) * 4 + i / 3]).collect();
+        let bt: Vec<f32> = (0..20).map(|i| b[(i % 4) * 5 + i / 4]).collect();
+        let got = product(
+            3,
+            5,
+            4,
+            Operand::transposed(&at, 3),
+            Operand::transposed(&bt, 4),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn empty_inner_dimension_gives_zeros_and_short_operands_are_refused() {
+        assert_eq!(
+            product(2, 3, 0, Operand::rows(&[], 0), Operand::rows(&[], 3), "t").unwrap(),
+            vec![0.0; 6]
+        );
+        let err = product(
+            2,
+            2,
+            2,
+            Operand::rows(&[1.0; 3], 2),
+            Operand::rows(&[1.0; 4], 2),
+            "t",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("operands smaller"), "{err}");
+    }
+}

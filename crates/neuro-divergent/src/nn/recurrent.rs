@@ -1,0 +1,487 @@
+//! Stacked recurrent encoders: Elman RNN, LSTM and GRU layers as PyTorch's `nn.RNN`, `nn.LSTM`
+//! and `nn.GRU` define them (gate order, an input and a hidden bias, initialisation).
+//!
+//! Each layer runs on one of two kernels ([`RecurrentKernel`]): the fused recurrence
+//! (`recurrent_op.rs`, the default: the input projection of all steps as one product, then the
+//! whole recurrence forward and backward as one graph node), or Candle's generic ops unrolled one
+//! step at a time, kept as the reference the fused kernel is tested against. In the generic
+//! version every step's tensors stay separate, so Candle's backward pass is linear in the
+//! sequence length (slicing one whole-sequence tensor per step would make it quadratic).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use candle_core::{Tensor, D};
+use serde::{Deserialize, Serialize};
+
+use super::dense_op::DenseOp;
+use super::recurrent_op::FusedRecurrence;
+use super::{Dropout, ParamStore};
+use crate::error::Result;
+
+/// How recurrent layers are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecurrentKernel {
+    /// The whole sequence as one op with its own backward pass (the default).
+    Fused,
+    /// Candle's generic ops, one step at a time (the reference, for tests and benchmarks).
+    Generic,
+}
+
+/// Set when models built from now on should use [`RecurrentKernel::Generic`].
+static GENERIC_KERNEL: AtomicBool = AtomicBool::new(false);
+
+impl RecurrentKernel {
+    /// The kernel recurrent models built from now on use (fused unless
+    /// [`RecurrentKernel::set_default`] chose otherwise).
+    pub fn default_kernel() -> RecurrentKernel {
+        if GENERIC_KERNEL.load(Ordering::Relaxed) {
+            RecurrentKernel::Generic
+        } else {
+            RecurrentKernel::Fused
+        }
+    }
+
+    /// Chooses the kernel of recurrent models built from now on, process-wide: for comparing
+    /// the two (`neuro-divergent bench --recurrent-kernel generic`). Results agree up to float
+    /// rounding.
+    pub fn set_default(kernel: RecurrentKernel) {
+        GENERIC_KERNEL.store(kernel == RecurrentKernel::Generic, Ordering::Relaxed);
+    }
+}
+
+/// The recurrent cell of every layer of an encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cell {
+    /// Elman cell `h' = tanh(W_ih x + b_ih + W_hh h + b_hh)`.
+    RnnTanh,
+    /// Elman cell with ReLU in place of tanh.
+    RnnRelu,
+    /// Long short-term memory, gates in PyTorch's order input, forget, cell, output.
+    Lstm,
+    /// Gated recurrent unit, gates in PyTorch's order reset, update, new.
+    Gru,
+}
+
+impl Cell {
+    /// Rows of the stacked gate weights per hidden unit.
+    pub(crate) fn gates(self) -> usize {
+        match self {
+            Cell::RnnTanh | Cell::RnnRelu => 1,
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+        }
+    }
+}
+
+/// One layer's parameters: `W_ih: [G*H, I]`, `W_hh: [G*H, H]` and, unless disabled, the biases
+/// `b_ih` and `b_hh: [G*H]`.
+#[derive(Debug)]
+struct Layer {
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Option<Tensor>,
+    b_hh: Option<Tensor>,
+}
+
+/// The state carried from one step to the next.
+struct State {
+    h: Tensor,
+    /// The LSTM cell state (carried unchanged, as zeros, by the other cells).
+    c: Tensor,
+}
+
+/// A stack of recurrent layers over `[B, T, I]` sequences; each layer's outputs at every step
+/// are the next layer's inputs, with dropout between layers while training.
+#[derive(Debug)]
+pub struct RecurrentEncoder {
+    cell: Cell,
+    hidden: usize,
+    layers: Vec<Layer>,
+    dropout: Dropout,
+    kernel: RecurrentKernel,
+}
+
+impl RecurrentEncoder {
+    /// Creates `n_layers` layers of `hidden` units reading `inputs` features, parameters named
+    /// as PyTorch names them (`{name}.weight_ih_l0`, `{name}.weight_hh_l0`, `{name}.bias_ih_l0`,
+    /// `{name}.bias_hh_l0`, then layer 1, ...) and drawn in that order from U(±1/sqrt(hidden)),
+    /// as `reset_parameters` draws them. The layers run on `kernel`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: &mut ParamStore,
+        name: &str,
+        cell: Cell,
+        inputs: usize,
+        hidden: usize,
+        n_layers: usize,
+        bias: bool,
+        dropout: f64,
+        seed: u64,
+        kernel: RecurrentKernel,
+    ) -> Result<RecurrentEncoder> {
+        let bound = if hidden > 0 {
+            1.0 / (hidden as f64).sqrt()
+        } else {
+            0.0
+        };
+        let rows = cell.gates() * hidden;
+        let layers = (0..n_layers)
+            .map(|l| {
+                let width = if l == 0 { inputs } else { hidden };
+                let w_ih =
+                    store.uniform(&format!("{name}.weight_ih_l{l}"), &[rows, width], bound)?;
+                let w_hh =
+                    store.uniform(&format!("{name}.weight_hh_l{l}"), &[rows, hidden], bound)?;
+                let (b_ih, b_hh) = if bias {
+                    (
+                        Some(store.uniform(&format!("{name}.bias_ih_l{l}"), &[rows], bound)?),
+                        Some(store.uniform(&format!("{name}.bias_hh_l{l}"), &[rows], bound)?),
+                    )
+                } else {
+                    (None, None)
+                };
+                Ok(Layer {
+                    w_ih,
+                    w_hh,
+                    b_ih,
+                    b_hh,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(RecurrentEncoder {
+            cell,
+            hidden,
+            layers,
+            dropout: Dropout::new(dropout, seed),
+            kernel,
+        })
+    }
+
+    /// True when training draws random numbers (dropout between layers).
+    pub fn is_deterministic(&self) -> bool {
+        self.dropout.is_identity() || self.layers.len() < 2
+    }
+
+    /// The last layer's hidden state at every step of `x: [B, T, I]`, as `[B, T, H]`, starting
+    /// from zero states.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        match self.kernel {
+            RecurrentKernel::Fused => self.forward_fused(x, train),
+            RecurrentKernel::Generic => self.forward_generic(x, train),
+        }
+    }
+
+    fn forward_fused(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let mut sequence = x.contiguous()?;
+        for (l, layer) in self.layers.iter().enumerate() {
+            let projection = linear(&sequence, &layer.w_ih, layer.b_ih.as_ref())?;
+            let bias = match &layer.b_hh {
+                Some(bias) => bias.clone(),
+                None => Tensor::zeros(layer.w_hh.dim(0)?, x.dtype(), x.device())?,
+            };
+            sequence = projection.apply_op3(&layer.w_hh, &bias, FusedRecurrence::new(self.cell))?;
+            if l + 1 < self.layers.len() {
+                sequence = self.dropout.apply(&sequence, train)?;
+            }
+        }
+        Ok(sequence)
+    }
+
+    /// The generic version: `x` is read one step at a time through views, so it is meant to be
+    /// data, not a tensor that needs a gradient.
+    fn forward_generic(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let steps = x.dim(1)?;
+        let mut sequence = (0..steps)
+            .map(|t| Ok(x.narrow(1, t, 1)?.squeeze(1)?.contiguous()?))
+            .collect::<Result<Vec<_>>>()?;
+        for (l, layer) in self.layers.iter().enumerate() {
+            sequence = self.run_layer(layer, &sequence)?;
+            if l + 1 < self.layers.len() {
+                sequence = sequence
+                    .iter()
+                    .map(|h| self.dropout.apply(h, train))
+                    .collect::<Result<_>>()?;
+            }
+        }
+        Ok(Tensor::stack(&sequence, 1)?)
+    }
+
+    /// One layer over a sequence of `[B, I]` inputs.
+    fn run_layer(&self, layer: &Layer, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
+        let batch = match inputs.first() {
+            Some(first) => first.dim(0)?,
+            None => return Ok(Vec::new()),
+        };
+        let zeros = Tensor::zeros((batch, self.hidden), inputs[0].dtype(), inputs[0].device())?;
+        let mut state = State {
+            h: zeros.clone(),
+            c: zeros,
+        };
+        let mut outputs = Vec::with_capacity(inputs.len());
+        for x in inputs {
+            let from_input = linear(x, &layer.w_ih, layer.b_ih.as_ref())?;
+            let from_state = linear(&state.h, &layer.w_hh, layer.b_hh.as_ref())?;
+            state = self.step(&from_input, &from_state, &state)?;
+            outputs.push(state.h.clone());
+        }
+        Ok(outputs)
+    }
+
+    /// The next state from the input's and the previous state's gate pre-activations
+    /// (`[B, G*H]` each).
+    fn step(&self, from_input: &Tensor, from_state: &Tensor, state: &State) -> Result<State> {
+        let gate = |t: &Tensor, k: usize| t.narrow(D::Minus1, k * self.hidden, self.hidden);
+        let sigmoid = |t: &Tensor| candle_nn::ops::sigmoid(t);
+        Ok(match self.cell {
+            Cell::RnnTanh => State {
+                h: (from_input + from_state)?.tanh()?,
+                c: state.c.clone(),
+            },
+            Cell::RnnRelu => State {
+                h: (from_input + from_state)?.relu()?,
+                c: state.c.clone(),
+            },
+            Cell::Lstm => {
+                let sum = (from_input + from_state)?;
+                let input = sigmoid(&gate(&sum, 0)?)?;
+                let forget = sigmoid(&gate(&sum, 1)?)?;
+                let candidate = gate(&sum, 2)?.tanh()?;
+                let output = sigmoid(&gate(&sum, 3)?)?;
+                let c = ((forget * &state.c)? + (input * candidate)?)?;
+                State {
+                    h: (output * c.tanh()?)?,
+                    c,
+                }
+            }
+            Cell::Gru => {
+                let reset = sigmoid(&(gate(from_input, 0)? + gate(from_state, 0)?)?)?;
+                let update = sigmoid(&(gate(from_input, 1)? + gate(from_state, 1)?)?)?;
+                let new = (gate(from_input, 2)? + (reset * gate(from_state, 2)?)?)?.tanh()?;
+                // (1 - z) n + z h, as PyTorch writes it.
+                let h = ((update.affine(-1.0, 1.0)? * new)? + (update * &state.h)?)?;
+                State {
+                    h,
+                    c: state.c.clone(),
+                }
+            }
+        })
+    }
+}
+
+/// `x W^T + b` over the last dimension of `x`, with the bias when there is one.
+fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    Ok(match bias {
+        Some(bias) => x.apply_op3(weight, bias, DenseOp { relu: false })?,
+        None => x.broadcast_matmul(&weight.t()?)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    /// PyTorch's outputs and gradients for a 2-layer encoder of 4 units over 3 inputs, created
+    /// after `torch.manual_seed(1)`, on `x[b, t, i] = sin(b + 2t + 3i)` (2 x 5 x 3), with the
+    /// loss `sum(out * cos(b + t + h))`: the last step of both windows, the first step of the
+    /// second, then the first gradient values of `weight_ih_l0`, `weight_hh_l1`, `bias_hh_l0`.
+    struct Reference {
+        cell: Cell,
+        last: [f32; 8],
+        first: [f32; 4],
+        grads: [[f32; 4]; 3],
+    }
+
+    const REFERENCES: [Reference; 4] = [
+        Reference {
+            cell: Cell::RnnTanh,
+            last: [
+                0.0798769, -0.3519045, 0.6424388, 0.0171294, 0.013548, -0.3707304, 0.6393135,
+                0.1875419,
+            ],
+            first: [-0.2370599, -0.5039916, 0.5936049, 0.1638201],
+            grads: [
+                [1.5821307, -1.5707883, 1.5280063, -0.4251609],
+                [-0.3308336, 1.2316122, -3.8406038, -1.3913128],
+                [-1.499006, 0.4026666, 0.3681486, 1.9292431],
+            ],
+        },
+        Reference {
+            cell: Cell::RnnRelu,
+            last: [
+                0.2087343, 0.0, 0.7848357, 0.0, 0.1939406, 0.0, 0.7527952, 0.0,
+            ],
+            first: [0.0, 0.0, 0.5628383, 0.0],
+            grads: [
+                [0.0831296, -0.1576652, 0.2290451, -0.2824833],
+                [-0.6303978, 0.0, -3.8193774, 0.0],
+                [-0.0234341, -0.3872365, 0.0, 1.3016583],
+            ],
+        },
+        Reference {
+            cell: Cell::Lstm,
+            last: [
+                -0.1420867, 0.0978618, 0.1172363, -0.0205176, -0.1401429, 0.0960627, 0.1229161,
+                -0.0266535,
+            ],
+            first: [-0.0880964, 0.0479422, 0.0561038, -0.0243537],
+            grads: [
+                [-0.0069894, 0.0074367, -0.007735, -0.0036917],
+                [-0.0215989, 0.0138448, 0.0163423, -0.0051896],
+                [0.0043278, -0.0001907, 0.0152417, 0.0238086],
+            ],
+        },
+        Reference {
+            cell: Cell::Gru,
+            last: [
+                -0.3062997, 0.0912356, 0.2176145, 0.6181368, -0.3150903, 0.0827167, 0.2403363,
+                0.6218871,
+            ],
+            first: [-0.1801444, 0.0440183, 0.2019886, 0.3245887],
+            grads: [
+                [0.0200858, -0.0197939, 0.0191058, -0.0024815],
+                [0.0204169, -0.0063486, -0.0194556, -0.0415522],
+                [-0.0391498, -0.0360254, -0.0220956, 0.0109941],
+            ],
+        },
+    ];
+
+    fn grid(dims: (usize, usize, usize), f: impl Fn(usize, usize, usize) -> f64) -> Tensor {
+        let values: Vec<f32> = (0..dims.0)
+            .flat_map(|a| (0..dims.1).flat_map(move |b| (0..dims.2).map(move |c| (a, b, c))))
+            .map(|(a, b, c)| f(a, b, c) as f32)
+            .collect();
+        Tensor::from_vec(values, dims, &Device::Cpu).unwrap()
+    }
+
+    fn assert_close(ours: &[f32], theirs: &[f32], what: &str) {
+        assert_eq!(ours.len(), theirs.len(), "{what}");
+        for (a, b) in ours.iter().zip(theirs) {
+            assert!(
+                (a - b).abs() < 2e-5 * (1.0 + b.abs()),
+                "{what}: ours {a}, PyTorch {b}"
+            );
+        }
+    }
+
+    /// The gradients of `sum(out * weights)`.
+    fn weighted_sum_gradients(out: &Tensor, weights: &Tensor) -> candle_core::backprop::GradStore {
+        (out * weights)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap()
+    }
+
+    #[test]
+    fn every_cell_on_both_kernels_matches_pytorch_forward_and_backward() {
+        let x = grid((2, 5, 3), |b, t, i| ((b + 2 * t + 3 * i) as f64).sin());
+        let weights = grid((2, 5, 4), |b, t, h| ((b + t + h) as f64).cos());
+        for kernel in [RecurrentKernel::Fused, RecurrentKernel::Generic] {
+            for reference in &REFERENCES {
+                let mut store = ParamStore::new(1, &Device::Cpu);
+                let cell = reference.cell;
+                let encoder =
+                    RecurrentEncoder::new(&mut store, "rnn", cell, 3, 4, 2, true, 0.0, 1, kernel)
+                        .unwrap();
+                let out = encoder.forward(&x, true).unwrap();
+                assert_eq!(out.dims(), &[2, 5, 4]);
+                let what = format!("{cell:?} on {kernel:?}");
+                let last = out.narrow(1, 4, 1).unwrap().flatten_all().unwrap();
+                assert_close(&last.to_vec1::<f32>().unwrap(), &reference.last, &what);
+                let first = out
+                    .get(1)
+                    .unwrap()
+                    .get(0)
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap();
+                assert_close(&first, &reference.first, &what);
+                let grads = weighted_sum_gradients(&out, &weights);
+                let varmap = store.into_varmap();
+                let vars = varmap.data().lock().unwrap();
+                for (name, expected) in ["weight_ih_l0", "weight_hh_l1", "bias_hh_l0"]
+                    .iter()
+                    .zip(&reference.grads)
+                {
+                    let var: &Var = &vars[&format!("rnn.{name}")];
+                    let grad = grads.get(var.as_tensor()).unwrap().flatten_all().unwrap();
+                    let grad = grad.to_vec1::<f32>().unwrap();
+                    assert_close(&grad[..4], expected, &format!("{what} {name}"));
+                }
+            }
+        }
+    }
+
+    /// Every gradient of the fused kernel (parameters and a computed input) equals the generic
+    /// kernel's, without biases, over three layers and a longer sequence.
+    #[test]
+    fn fused_and_generic_kernels_give_the_same_gradients() {
+        let x = Var::from_tensor(&grid((3, 9, 2), |b, t, i| {
+            ((3 * b + t) as f64 * 0.7 + i as f64).cos()
+        }))
+        .unwrap();
+        let weights = grid((3, 9, 5), |b, t, h| ((b * 7 + t * 3 + h) as f64).sin());
+        for cell in [Cell::RnnTanh, Cell::RnnRelu, Cell::Lstm, Cell::Gru] {
+            let run = |kernel| {
+                let mut store = ParamStore::new(7, &Device::Cpu);
+                let encoder =
+                    RecurrentEncoder::new(&mut store, "e", cell, 2, 5, 3, false, 0.0, 1, kernel)
+                        .unwrap();
+                let out = encoder.forward(x.as_tensor(), true).unwrap();
+                let grads = weighted_sum_gradients(&out, &weights);
+                let varmap = store.into_varmap();
+                let vars = varmap.data().lock().unwrap();
+                let mut names: Vec<&String> = vars.keys().collect();
+                names.sort();
+                let mut all = vec![out.flatten_all().unwrap().to_vec1::<f32>().unwrap()];
+                for name in names {
+                    let grad = grads.get(vars[name].as_tensor()).unwrap();
+                    all.push(grad.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+                }
+                let dx = grads.get(x.as_tensor()).unwrap();
+                all.push(dx.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+                all
+            };
+            let (fused, generic) = (run(RecurrentKernel::Fused), run(RecurrentKernel::Generic));
+            assert_eq!(fused.len(), 8, "output, 6 weights and the input's gradient");
+            for (i, (a, b)) in fused.iter().zip(&generic).enumerate() {
+                assert_close(a, b, &format!("{cell:?}, tensor {i}"));
+            }
+        }
+    }
+
+    #[test]
+    fn layers_without_bias_have_no_bias_parameters_and_dropout_only_while_training() {
+        for kernel in [RecurrentKernel::Fused, RecurrentKernel::Generic] {
+            let mut store = ParamStore::new(1, &Device::Cpu);
+            let encoder =
+                RecurrentEncoder::new(&mut store, "e", Cell::Gru, 3, 4, 2, false, 0.5, 1, kernel)
+                    .unwrap();
+            assert!(!encoder.is_deterministic());
+            let x = grid((2, 5, 3), |b, t, i| ((b + t + i) as f64).sin());
+            let a = encoder.forward(&x, false).unwrap();
+            let b = encoder.forward(&x, false).unwrap();
+            let c = encoder.forward(&x, true).unwrap();
+            let gap = |p: &Tensor, q: &Tensor| {
+                let d = (p - q).unwrap().abs().unwrap().max_all().unwrap();
+                d.to_scalar::<f32>().unwrap()
+            };
+            assert_eq!(gap(&a, &b), 0.0);
+            assert!(gap(&a, &c) > 0.0, "dropout changes training outputs");
+            let vars = store.into_varmap();
+            let mut names: Vec<String> = vars.data().lock().unwrap().keys().cloned().collect();
+            names.sort();
+            assert_eq!(
+                names,
+                [
+                    "e.weight_hh_l0",
+                    "e.weight_hh_l1",
+                    "e.weight_ih_l0",
+                    "e.weight_ih_l1"
+                ]
+            );
+        }
+    }
+}
