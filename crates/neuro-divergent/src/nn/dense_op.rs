@@ -268,12 +268,20 @@ mod tests {
     /// input is computed (gradient wanted) and one whose input is data (no gradient).
     #[test]
     fn matches_generic_ops_forward_and_backward() {
+        // A small layer, and one whose inner dimension spans several of the GEMM's blocks.
+        for (rows, inputs, outputs) in [(37, 19, 23), (70, 1100, 600)] {
+            matches_generic_ops(rows, inputs, outputs);
+        }
+    }
+
+    fn matches_generic_ops(rows: usize, inputs: usize, outputs: usize) {
         let dev = Device::Cpu;
-        let data = Tensor::randn(0f32, 1f32, (37, 19), &dev).unwrap();
+        let data = Tensor::randn(0f32, 1f32, (rows, inputs), &dev).unwrap();
         let x = Var::from_tensor(&data).unwrap();
-        let w = Var::from_tensor(&Tensor::randn(0f32, 1f32, (23, 19), &dev).unwrap()).unwrap();
-        let b = Var::from_tensor(&Tensor::randn(0f32, 1f32, 23, &dev).unwrap()).unwrap();
-        let target = Tensor::randn(0f32, 1f32, (37, 23), &dev).unwrap();
+        let w = Tensor::randn(0f32, 1f32, (outputs, inputs), &dev).unwrap();
+        let w = Var::from_tensor(&w).unwrap();
+        let b = Var::from_tensor(&Tensor::randn(0f32, 1f32, outputs, &dev).unwrap()).unwrap();
+        let target = Tensor::randn(0f32, 1f32, (rows, outputs), &dev).unwrap();
         for relu in [true, false] {
             for input in [x.as_tensor(), &data] {
                 let fused = input
