@@ -34,7 +34,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     let windows = spec.train.windows_batch_size;
     let name = spec.display_name().to_string();
-    let flop_model = spec.clone();
     let mut nf = NeuralForecast::new(vec![spec], None)?;
 
     let started = Instant::now();
@@ -42,7 +41,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let fit_seconds = started.elapsed().as_secs_f64();
     let params = nf.parameter_counts()[0];
     let steps_per_second = args.steps as f64 / fit_seconds;
-    let flop_per_step = flop_model.training_flops_per_window(params) * windows as f64;
+    let flop_per_step = nf.specs()[0].training_flops_per_window(params) * windows as f64;
     let achieved = flop_per_step * steps_per_second / 1e9;
     let gemm = gemm_rate()?;
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
-use crate::nn::{Activation, FeedForward, ParamStore};
+use crate::nn::{perceptron_layers, Activation, FeedForward, ParamStore};
 use crate::preprocess::ScalerType;
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
@@ -62,9 +62,8 @@ impl ArchitectureConfig for MlpConfig {
         seed: u64,
     ) -> Result<Box<dyn Model>> {
         let inputs = shape.flat_input_width(|t| t);
-        let mut layers = vec![(inputs, self.hidden_size, true)];
-        layers.extend((1..self.num_layers).map(|_| (self.hidden_size, self.hidden_size, true)));
-        layers.push((self.hidden_size, shape.horizon * n_outputs, false));
+        let outputs = shape.horizon * n_outputs;
+        let layers = perceptron_layers(inputs, self.hidden_size, self.num_layers, outputs);
         let net = FeedForward::new(store, "mlp", &layers, Activation::ReLU, 0.0, seed)?;
         Ok(Box::new(Mlp {
             net,

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::{ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{
-    Activation, Cell, Dense, FeedForward, ParamStore, RecurrentEncoder, RecurrentKernel,
+    perceptron_layers, Activation, Cell, Dense, FeedForward, ParamStore, RecurrentEncoder,
+    RecurrentKernel,
 };
 use crate::preprocess::ScalerType;
 use crate::train::TrainConfig;
@@ -167,10 +168,9 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
     /// The encoder's weights apply at every insample step, the decoder's at every horizon step
     /// (the upsampling layer's once per hidden unit).
     fn training_flops_per_window(&self, shape: WindowShape, parameters: usize) -> f64 {
-        let exog = shape.exog;
         let (hidden, layers) = (self.encoder_hidden_size, self.encoder_n_layers);
         let rows = self.cell.cell().gates() * hidden;
-        let inputs = 1 + exog.hist + exog.stat + exog.futr;
+        let inputs = encoder_inputs(shape);
         let bias = if self.encoder_bias { 2 * rows } else { 0 };
         let encoder =
             rows * (inputs + hidden) + bias + layers.saturating_sub(1) * (rows * 2 * hidden + bias);
@@ -190,13 +190,12 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
         store: &mut ParamStore,
         seed: u64,
     ) -> Result<Box<dyn Model>> {
-        let exog = shape.exog;
         // Created in NeuralForecast's order: encoder, decoder, then the upsampling layer.
         let encoder = RecurrentEncoder::new(
             store,
             "hist_encoder",
             self.cell.cell(),
-            1 + exog.hist + exog.stat + exog.futr,
+            encoder_inputs(shape),
             self.encoder_hidden_size,
             self.encoder_n_layers,
             self.encoder_bias,
@@ -204,16 +203,13 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
             seed,
             RecurrentKernel::default_kernel(),
         )?;
-        let decoder_inputs = self.encoder_hidden_size + exog.futr;
-        let layers: Vec<(usize, usize, bool)> = if self.decoder_layers == 1 {
-            vec![(decoder_inputs, n_outputs, false)]
-        } else {
-            let hidden = self.decoder_hidden_size;
-            std::iter::once((decoder_inputs, hidden, true))
-                .chain((2..self.decoder_layers).map(|_| (hidden, hidden, true)))
-                .chain(std::iter::once((hidden, n_outputs, false)))
-                .collect()
-        };
+        // NeuralForecast's decoder counts its output layer among `decoder_layers`.
+        let layers = perceptron_layers(
+            self.encoder_hidden_size + shape.exog.futr,
+            self.decoder_hidden_size,
+            self.decoder_layers - 1,
+            n_outputs,
+        );
         let decoder = FeedForward::new(
             store,
             "mlp_decoder.layers",
@@ -232,6 +228,12 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
             horizon: shape.horizon,
         }))
     }
+}
+
+/// Features the encoder reads per step: the target, then the historic, static and future
+/// exogenous values.
+fn encoder_inputs(shape: WindowShape) -> usize {
+    1 + shape.exog.hist + shape.exog.stat + shape.exog.futr
 }
 
 /// A fitted-or-fresh recurrent model.

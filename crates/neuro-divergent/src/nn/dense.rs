@@ -50,6 +50,24 @@ struct Layer {
     activation: Option<Activation>,
 }
 
+/// The `(inputs, outputs, activated)` layers of a plain perceptron for [`FeedForward::new`]:
+/// `hidden_layers` activated layers of width `hidden` (the first reading `inputs`), then a linear
+/// map to `outputs`; with no hidden layers, a single linear map from `inputs`.
+pub fn perceptron_layers(
+    inputs: usize,
+    hidden: usize,
+    hidden_layers: usize,
+    outputs: usize,
+) -> Vec<(usize, usize, bool)> {
+    let widths: Vec<usize> = std::iter::once(inputs)
+        .chain(std::iter::repeat_n(hidden, hidden_layers))
+        .collect();
+    let activated = widths.windows(2).map(|w| (w[0], w[1], true));
+    activated
+        .chain(std::iter::once((widths[hidden_layers], outputs, false)))
+        .collect()
+}
+
 /// A sequence of dense layers with activations where requested and inverted dropout after each
 /// activated layer during training. Dropout draws from its own seeded RNG.
 #[derive(Debug)]

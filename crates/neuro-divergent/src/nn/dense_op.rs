@@ -11,7 +11,7 @@
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
-use super::product::{f32_slice, matrix_dims, product, Operand};
+use super::product::{add_rows, f32_slice, matrix_dims, product, Operand};
 
 /// `y = x W^T + b` (or `relu(x W^T + b)`) for `x: [..., K]`, `W: [N, K]`, `b: [N]`.
 pub(crate) struct DenseOp {
@@ -208,9 +208,7 @@ impl CustomOp2 for ReluBackward {
                         .zip(grad_row)
                         .map(|(&o, &g)| if o > 0.0 { g } else { 0.0 }),
                 );
-                for (s, m) in sums.iter_mut().zip(&masked[start..]) {
-                    *s += m;
-                }
+                add_rows(&mut sums, &masked[start..]);
             }
         }
         masked.extend_from_slice(&sums);
@@ -234,13 +232,7 @@ impl CustomOp1 for ColumnSum {
         let values = f32_slice(storage, layout, self.name())?;
         let n = *layout.dims().last().unwrap_or(&0);
         let mut sums = vec![0.0f32; n];
-        if n > 0 {
-            for row in values.chunks_exact(n) {
-                for (s, v) in sums.iter_mut().zip(row) {
-                    *s += v;
-                }
-            }
-        }
+        add_rows(&mut sums, values);
         Ok((CpuStorage::F32(sums), Shape::from(n)))
     }
 }

@@ -13,7 +13,7 @@ mod residual;
 mod special;
 
 pub use activation::Activation;
-pub use dense::{Dense, FeedForward};
+pub use dense::{perceptron_layers, Dense, FeedForward};
 pub use dropout::Dropout;
 pub use params::ParamStore;
 pub use recurrent::{Cell, RecurrentEncoder, RecurrentKernel};

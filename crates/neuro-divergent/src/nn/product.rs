@@ -17,21 +17,12 @@ pub(crate) struct Operand<'a> {
 }
 
 impl<'a> Operand<'a> {
-    /// A row-major matrix whose rows lie `row_stride` apart (one time step of `[B, T, N]`
-    /// data, for instance).
-    pub(crate) fn strided(values: &'a [f32], row_stride: usize) -> Operand<'a> {
+    /// A row-major matrix whose rows lie `row_stride` apart: contiguous when that is its column
+    /// count, one time step of `[B, T, N]` data when it is `T * N`.
+    pub(crate) fn rows(values: &'a [f32], row_stride: usize) -> Operand<'a> {
         Operand {
             values,
             row_stride,
-            col_stride: 1,
-        }
-    }
-
-    /// A contiguous row-major matrix with `cols` columns.
-    pub(crate) fn rows(values: &'a [f32], cols: usize) -> Operand<'a> {
-        Operand {
-            values,
-            row_stride: cols,
             col_stride: 1,
         }
     }
@@ -199,6 +190,15 @@ pub(crate) fn f32_slice<'a>(
     match layout.contiguous_offsets() {
         Some((start, end)) => Ok(&values[start..end]),
         None => candle_core::bail!("{what}: expected contiguous data"),
+    }
+}
+
+/// Adds every `sums.len()`-wide row of `rows` onto `sums`, in row order.
+pub(crate) fn add_rows(sums: &mut [f32], rows: &[f32]) {
+    for row in rows.chunks_exact(sums.len().max(1)) {
+        for (s, v) in sums.iter_mut().zip(row) {
+            *s += v;
+        }
     }
 }
 

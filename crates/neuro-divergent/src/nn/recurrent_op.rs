@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
 use super::fast_math::{sigmoid, tanh};
-use super::product::{f32_slice, matrix_dims, multiply_into, Operand};
+use super::product::{add_rows, f32_slice, matrix_dims, multiply_into, Operand};
 use super::Cell;
 
 /// What the forward pass keeps for the backward pass, `[B, T, ·]` like the output.
@@ -47,8 +47,9 @@ struct ForwardRow<'a> {
 /// One row of one backward step: the hidden state's gradient `dh` (the output's plus the one
 /// carried from the next step), what the forward pass kept for the row and for the previous
 /// step, the carried cell-state gradient `dc` (updated for the previous step), and where the
-/// gradients of the input projection (`dp`), of the recurrent product (`drec`) and, for GRU,
-/// the one reaching the previous state directly (`direct`) go.
+/// gradients of the input projection (`dp`) and, for GRU, of the recurrent product (`drec`;
+/// for the other cells it equals `dp`, which serves for both, and `drec` is empty) and of the
+/// previous state directly (`direct`) go.
 struct BackwardRow<'a> {
     dh: &'a [f32],
     gates: &'a [f32],
@@ -195,24 +196,17 @@ impl FusedRecurrence {
             direct,
         } = row;
         let width = self.cell.gates() * n;
-        let (dh, gates, dp, drec) = (
-            &dh[..n],
-            &gates[..width],
-            &mut dp[..width],
-            &mut drec[..width],
-        );
+        let (dh, gates, dp) = (&dh[..n], &gates[..width], &mut dp[..width]);
         match self.cell {
             Cell::RnnTanh => {
                 for ((d, &g), &v) in dp.iter_mut().zip(dh).zip(&h[..n]) {
                     *d = g * (1.0 - v * v);
                 }
-                drec.copy_from_slice(dp);
             }
             Cell::RnnRelu => {
                 for ((d, &g), &v) in dp.iter_mut().zip(dh).zip(&h[..n]) {
                     *d = if v > 0.0 { g } else { 0.0 };
                 }
-                drec.copy_from_slice(dp);
             }
             Cell::Lstm => {
                 let (input, rest) = gates.split_at(n);
@@ -247,7 +241,6 @@ impl FusedRecurrence {
                     *d_g = d_cell * i * (1.0 - g * g);
                     *d_o = g_h * tanh_c * o * (1.0 - o);
                 }
-                drec.copy_from_slice(dp);
             }
             Cell::Gru => {
                 let (reset, rest) = gates.split_at(n);
@@ -274,6 +267,7 @@ impl FusedRecurrence {
                     *direct = g_h * z;
                     *d_r = *d_n * r_new * r * (1.0 - r);
                 }
+                let drec = &mut drec[..width];
                 drec[..2 * n].copy_from_slice(&dp[..2 * n]);
                 for ((d, &d_n), &r) in drec[2 * n..].iter_mut().zip(&dp[2 * n..]).zip(reset) {
                     *d = d_n * r;
@@ -366,7 +360,7 @@ impl CustomOp3 for FusedRecurrence {
                     d.batch,
                     width,
                     hidden,
-                    Operand::strided(&out[(t - 1) * hidden..], steps * hidden),
+                    Operand::rows(&out[(t - 1) * hidden..], steps * hidden),
                     Operand::transposed(w_hh, hidden),
                     &mut recurrent,
                     width,
@@ -485,7 +479,9 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         }
         let (gates, extra) = (&self.saved.gates, &self.saved.extra);
         let mut d_projection = vec![0.0f32; rows * width];
-        let mut d_recurrent = vec![0.0f32; rows * width];
+        // GRU's recurrent-product gradient differs from the projection's in its new gate; the
+        // other cells use the projection's for both.
+        let mut gru_recurrent = (self.op.cell == Cell::Gru).then(|| vec![0.0f32; rows * width]);
         let mut dh_carry = vec![0.0f32; batch * hidden];
         let mut dc_carry = vec![0.0f32; batch * hidden];
         let mut direct = vec![0.0f32; batch * hidden];
@@ -509,18 +505,22 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                         h_prev: previous_step(out, q, hidden, t, &zeros),
                         dc: &mut dc_carry[b * hidden..(b + 1) * hidden],
                         dp: &mut d_projection[q * width..(q + 1) * width],
-                        drec: &mut d_recurrent[q * width..(q + 1) * width],
+                        drec: match &mut gru_recurrent {
+                            Some(values) => &mut values[q * width..(q + 1) * width],
+                            None => &mut [],
+                        },
                         direct: &mut direct[b * hidden..(b + 1) * hidden],
                     },
                 );
             }
             if t > 0 {
                 // The gradient reaching h_{t-1}: through W_hh, plus GRU's direct path.
+                let d_recurrent = gru_recurrent.as_deref().unwrap_or(&d_projection);
                 multiply_into(
                     batch,
                     hidden,
                     width,
-                    Operand::strided(&d_recurrent[t * width..], steps * width),
+                    Operand::rows(&d_recurrent[t * width..], steps * width),
                     Operand::rows(w_hh, hidden),
                     &mut dh_carry,
                     hidden,
@@ -541,25 +541,22 @@ impl CustomOp3 for RecurrenceBackward<'_> {
             previous[start + hidden..start + steps * hidden]
                 .copy_from_slice(&out[start..start + (steps - 1) * hidden]);
         }
-        let mut result = d_projection;
-        let weight_start = result.len();
-        result.resize(weight_start + width * hidden, 0.0);
+        let d_recurrent = gru_recurrent.as_deref().unwrap_or(&d_projection);
+        let mut d_weight = vec![0.0f32; width * hidden];
         multiply_into(
             width,
             hidden,
             rows,
-            Operand::transposed(&d_recurrent, width),
+            Operand::transposed(d_recurrent, width),
             Operand::rows(&previous, hidden),
-            &mut result[weight_start..],
+            &mut d_weight,
             hidden,
             false,
         )?;
         let mut bias = vec![0.0f32; width];
-        for row in d_recurrent.chunks_exact(width.max(1)) {
-            for (s, v) in bias.iter_mut().zip(row) {
-                *s += v;
-            }
-        }
+        add_rows(&mut bias, d_recurrent);
+        let mut result = d_projection;
+        result.extend_from_slice(&d_weight);
         result.extend_from_slice(&bias);
         let len = result.len();
         Ok((CpuStorage::F32(result), Shape::from(len)))
