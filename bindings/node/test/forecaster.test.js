@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -32,6 +32,23 @@ test('recurrent models train with their own options and NeuralForecast defaults'
   assert.equal(rows.length, 12);
   // The robust scaler (their default) maps forecasts back to the series' level.
   for (const r of rows) assert.ok(r.GRU > 200 && r.GRU < 1000 && r.RNN > 200 && r.RNN < 1000, JSON.stringify(r));
+});
+
+test('convolutional and dilated recurrent models train with their own options and NeuralForecast defaults', async () => {
+  const tcn = new TCN({ h: 12, inputSize: 24, maxSteps: 20, dilations: [1, 2, 4], encoderHiddenSize: 16 });
+  assert.deepEqual(tcn.params, { max_steps: 20, dilations: [1, 2, 4], encoder_hidden_size: 16 });
+  assert.throws(() => new TCN({ h: 12, inputSize: 24, dilations: [] }), (e) => e.code === codes.INVALID_CONFIG && /dilations/.test(e.message));
+  const bitcn = new BiTCN({ h: 12, inputSize: 24, maxSteps: 20, hiddenSize: 8, dropout: 0.1 });
+  const drnn = new DilatedRNN({ h: 12, inputSize: 24, maxSteps: 20, cellType: 'GRU', dilations: [[1, 2], [4]], encoderHiddenSize: 16 });
+  assert.throws(() => new DilatedRNN({ h: 12, inputSize: 24, cellType: 'ResLSTM' }), (e) => e.code === codes.INVALID_CONFIG && /ResLSTM/.test(e.message));
+  const nf = new NeuralForecaster({ models: [tcn, bitcn, drnn], freq: 'M' });
+  await nf.fit(airPassengers());
+  const rows = await nf.predict();
+  assert.deepEqual(nf.modelNames, ['TCN', 'BiTCN', 'DilatedRNN']);
+  assert.equal(rows.length, 12);
+  for (const r of rows) assert.ok(Number.isFinite(r.BiTCN), JSON.stringify(r));
+  // The robust scaler (TCN's and DilatedRNN's default) maps forecasts back to the series' level.
+  for (const r of rows) assert.ok(r.TCN > 200 && r.TCN < 1000 && r.DilatedRNN > 200 && r.DilatedRNN < 1000, JSON.stringify(r));
 });
 
 test('fit and predict AirPassengers in records and columns', async () => {

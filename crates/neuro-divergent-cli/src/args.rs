@@ -54,11 +54,11 @@ pub struct ModelArgs {
     /// Forecast horizon h.
     #[arg(long)]
     pub horizon: usize,
-    /// Comma-separated models: nhits, nbeats, nbeatsx, mlp, rnn, lstm, gru.
+    /// Comma-separated models: nhits, nbeats, nbeatsx, mlp, rnn, lstm, gru, dilated_rnn, tcn, bitcn.
     #[arg(long, default_value = "nhits", value_delimiter = ',')]
     pub model: Vec<String>,
     /// Historic exogenous columns of the data (comma-separated), read by every model that takes
-    /// exogenous inputs (MLP, NHITS, NBEATSx, RNN, LSTM, GRU).
+    /// exogenous inputs (MLP, NHITS, NBEATSx, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN).
     #[arg(long, value_delimiter = ',')]
     pub hist_exog: Vec<String>,
     /// Future exogenous columns of the data (comma-separated); forecasting needs their values

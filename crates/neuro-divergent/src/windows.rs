@@ -54,6 +54,12 @@ pub struct WindowShape {
 }
 
 impl WindowShape {
+    /// Features per step of [`ModelInput::per_step_features`](crate::models::ModelInput::per_step_features):
+    /// the target, then the historic, static and future exogenous values.
+    pub fn per_step_width(&self) -> usize {
+        1 + self.exog.hist + self.exog.stat + self.exog.futr
+    }
+
     /// Width of the target window followed by the exogenous feature blocks of
     /// [`ModelInput::with_exog`], when a span of `t` time steps becomes `pooled(t)` values.
     pub fn flat_input_width(&self, pooled: impl Fn(usize) -> usize) -> usize {

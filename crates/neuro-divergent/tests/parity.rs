@@ -8,6 +8,8 @@
 mod common;
 
 use neuro_divergent::data::{read_csv_from, TimeSeriesFrame};
+use neuro_divergent::exog::FutureTable;
+use neuro_divergent::forecast::PredictOptions;
 use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast};
 
 /// Fits `spec` on `frame` and returns its forecasts.
@@ -32,8 +34,9 @@ fn assert_close(ours: &[f64], theirs: &[f64], what: &str) {
     }
 }
 
-/// Fits each model of `references` (h=12, `input_size`, `params`, NF defaults otherwise) for 5
-/// steps on `frame` and compares its forecasts with NeuralForecast's.
+/// Fits each model of `references` (h=12, `input_size`, NF defaults otherwise, with those of
+/// `params` that the model has) for 5 steps on `frame` and compares its forecasts with
+/// NeuralForecast's.
 fn assert_five_steps_match(
     frame: &TimeSeriesFrame,
     input_size: usize,
@@ -44,7 +47,9 @@ fn assert_five_steps_match(
         let mut spec = ModelSpec::new(model, 12, input_size).unwrap();
         spec.train.max_steps = 5;
         for (key, value) in params {
-            spec.set_param(key, value).unwrap();
+            if spec.has_param(key) {
+                spec.set_param(key, value).unwrap();
+            }
         }
         assert_close(&forecast(spec, frame, 0), reference, model);
     }
@@ -54,7 +59,7 @@ fn assert_five_steps_match(
 fn five_steps_on_air_passengers_match_neuralforecast() {
     let (train, _) = common::air_passengers().split_last(12).unwrap();
     // NeuralForecast 3.3, max_steps=5, random_seed=1, on all but the last 12 months.
-    let references: [(&str, [f64; 12]); 6] = [
+    let references: [(&str, [f64; 12]); 9] = [
         (
             "MLP",
             [
@@ -98,8 +103,31 @@ fn five_steps_on_air_passengers_match_neuralforecast() {
                 422.516, 419.905, 418.337,
             ],
         ),
+        (
+            "TCN",
+            [
+                404.43, 399.673, 398.484, 401.347, 401.934, 402.157, 399.312, 402.416, 407.778,
+                398.68, 400.514, 398.363,
+            ],
+        ),
+        (
+            "DilatedRNN",
+            [
+                399.624, 407.338, 400.773, 399.952, 399.760, 408.910, 400.839, 399.467, 407.067,
+                399.889, 408.531, 403.809,
+            ],
+        ),
+        // BiTCN trains on unscaled values by default; dropout off (PyTorch's dropout stream is
+        // not reproduced).
+        (
+            "BiTCN",
+            [
+                22.682, 37.139, -2.985, 6.33, 4.128, 12.031, 1.287, 12.074, -31.739, 17.547,
+                41.605, -22.629,
+            ],
+        ),
     ];
-    assert_five_steps_match(&train, 24, &[], &references);
+    assert_five_steps_match(&train, 24, &[("dropout", "0")], &references);
 }
 
 #[test]
@@ -113,10 +141,9 @@ fn a_recurrent_model_with_a_window_shorter_than_the_horizon_matches_neuralforeca
     assert_five_steps_match(&train, 8, &[], &[("RNN", reference)]);
 }
 
-#[test]
-fn models_with_historic_exogenous_columns_match_neuralforecast() {
-    // Two historic columns (so that their flattening order matters) and an odd input size (so
-    // that N-HiTS pools a partial window): NeuralForecast 3.3, max_steps=5, random_seed=1.
+/// AirPassengers without its last 12 months, with historic columns `x1 = t mod 5` and
+/// `x2 = 10 (t mod 3)`.
+fn with_two_historic_columns() -> TimeSeriesFrame {
     let (train, _) = common::air_passengers().split_last(12).unwrap();
     let mut csv = String::from("unique_id,ds,y,x1,x2\n");
     for (t, (ds, y)) in train.series()[0]
@@ -127,8 +154,15 @@ fn models_with_historic_exogenous_columns_match_neuralforecast() {
     {
         csv += &format!("a,{ds},{y},{},{}\n", t % 5, (t % 3) * 10);
     }
-    let frame = read_csv_from(csv.as_bytes(), "exogenous", None).unwrap();
-    let references: [(&str, [f64; 12]); 5] = [
+    read_csv_from(csv.as_bytes(), "exogenous", None).unwrap()
+}
+
+#[test]
+fn models_with_historic_exogenous_columns_match_neuralforecast() {
+    // Two historic columns (so that their flattening order matters) and an odd input size (so
+    // that N-HiTS pools a partial window): NeuralForecast 3.3, max_steps=5, random_seed=1.
+    let frame = with_two_historic_columns();
+    let references: [(&str, [f64; 12]); 7] = [
         (
             "NHITS",
             [
@@ -164,8 +198,101 @@ fn models_with_historic_exogenous_columns_match_neuralforecast() {
                 422.151, 420.233, 418.833,
             ],
         ),
+        (
+            "TCN",
+            [
+                404.988, 399.709, 398.114, 407.754, 399.978, 408.024, 402.543, 397.018, 397.92,
+                409.47, 397.348, 399.902,
+            ],
+        ),
+        (
+            "BiTCN",
+            [
+                -10.985, 17.253, 9.049, 0.853, 19.305, 3.022, 10.785, 0.081, -3.976, 26.224, 2.882,
+                0.448,
+            ],
+        ),
     ];
-    assert_five_steps_match(&frame, 25, &[("hist_exog_list", "x1,x2")], &references);
+    let params = [("hist_exog_list", "x1,x2"), ("dropout", "0")];
+    assert_five_steps_match(&frame, 25, &params, &references);
+}
+
+#[test]
+fn convolutional_models_with_future_exogenous_columns_match_neuralforecast() {
+    // Two future columns, known over the horizon; BiTCN encodes them with its forward-looking
+    // stack. NeuralForecast 3.3, input_size=20, max_steps=5, random_seed=1.
+    let air = common::air_passengers();
+    let series = &air.series()[0];
+    let futr_values = |t: usize| format!("{},{}", t % 4, (t as f64 / 3.0).sin());
+    let (mut data, mut future) = (
+        String::from("unique_id,ds,y,f1,f2\n"),
+        String::from("unique_id,ds,f1,f2\n"),
+    );
+    let train_len = series.y.len() - 12;
+    for (t, (ds, y)) in series.ds.iter().zip(&series.y).enumerate() {
+        if t < train_len {
+            data += &format!("a,{ds},{y},{}\n", futr_values(t));
+        } else {
+            future += &format!("a,{ds},{}\n", futr_values(t));
+        }
+    }
+    let frame = read_csv_from(data.as_bytes(), "future exogenous", None).unwrap();
+    let futr = FutureTable::read_csv_from(future.as_bytes(), "future.csv").unwrap();
+    let references: [(&str, [f64; 12]); 2] = [
+        (
+            "TCN",
+            [
+                413.25, 408.11, 414.08, 418.021, 416.813, 422.989, 424.342, 410.807, 420.946,
+                422.226, 417.466, 417.727,
+            ],
+        ),
+        (
+            "BiTCN",
+            [
+                11.968, -9.44, -8.21, -5.043, 8.384, 9.407, 8.186, 2.345, -0.673, -5.198, 18.46,
+                14.464,
+            ],
+        ),
+    ];
+    for (model, reference) in references {
+        let mut spec = ModelSpec::new(model, 12, 20).unwrap();
+        spec.train.max_steps = 5;
+        spec.set_param("futr_exog_list", "f1,f2").unwrap();
+        if spec.has_param("dropout") {
+            spec.set_param("dropout", "0").unwrap();
+        }
+        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+        nf.fit(&frame, FitOptions::default(), None).unwrap();
+        let forecasts = nf
+            .predict_with(PredictOptions {
+                futr: Some(&futr),
+                ..PredictOptions::default()
+            })
+            .unwrap();
+        assert_close(forecasts.column(model).unwrap(), &reference, model);
+    }
+}
+
+#[test]
+fn convolution_kernels_dilations_and_short_windows_match_neuralforecast() {
+    // TCN with three-tap kernels, dilations [1, 3] and tanh; BiTCN on an 8-step window (three
+    // cells). NeuralForecast 3.3, max_steps=5, random_seed=1.
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let tcn = [
+        417.114, 400.187, 417.384, 415.587, 412.438, 411.147, 411.457, 412.448, 414.406, 412.02,
+        409.724, 406.142,
+    ];
+    let params = [
+        ("kernel_size", "3"),
+        ("dilations", "[1, 3]"),
+        ("encoder_activation", "Tanh"),
+    ];
+    assert_five_steps_match(&train, 24, &params, &[("TCN", tcn)]);
+    let bitcn = [
+        37.322, -10.923, -11.079, 7.464, 48.147, 54.518, 28.854, -44.04, 31.148, 6.194, -23.057,
+        70.62,
+    ];
+    assert_five_steps_match(&train, 8, &[("dropout", "0")], &[("BiTCN", bitcn)]);
 }
 
 /// Four slices of AirPassengers of different lengths, each point shifted by its row number
@@ -221,4 +348,32 @@ fn a_panel_matches_neuralforecast_with_and_without_validation_data() {
         [328.488, 377.273, 354.520],
     ];
     assert_panel_close(&panel_mlp(0), unvalidated);
+}
+
+#[test]
+fn dilated_rnn_cells_and_dilations_match_neuralforecast() {
+    // GRU cells with dilations [[1, 3], [5]] (a padded last subsequence, a residual group) and
+    // two historic columns; Elman cells with the default dilations. NeuralForecast 3.3,
+    // max_steps=5, random_seed=1.
+    let gru = [
+        405.646, 400.622, 395.205, 405.657, 401.652, 399.138, 400.151, 396.758, 399.005, 401.384,
+        404.337, 397.939,
+    ];
+    let params = [
+        ("cell_type", "GRU"),
+        ("dilations", "[[1, 3], [5]]"),
+        ("hist_exog_list", "x1,x2"),
+    ];
+    assert_five_steps_match(
+        &with_two_historic_columns(),
+        25,
+        &params,
+        &[("DilatedRNN", gru)],
+    );
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let rnn = [
+        408.892, 404.648, 408.570, 402.291, 400.960, 406.510, 414.881, 407.724, 412.325, 402.952,
+        402.412, 409.047,
+    ];
+    assert_five_steps_match(&train, 24, &[("cell_type", "RNN")], &[("DilatedRNN", rnn)]);
 }

@@ -119,7 +119,7 @@ fn short_series_in_a_panel_are_padded_not_rejected() {
         csv.push_str(&format!("short,{t},{}\n", 3.0 + t as f64));
     }
     let frame = read_csv_from(csv.as_bytes(), "panel", None).unwrap();
-    for model in ["NHITS", "GRU"] {
+    for model in ["NHITS", "GRU", "TCN", "BiTCN", "DilatedRNN"] {
         let mut nf = NeuralForecast::new(vec![common::small(model, 4, 16, 10)], None).unwrap();
         nf.fit(&frame, FitOptions::default(), None).unwrap();
         let forecasts = nf.predict(None).unwrap();
@@ -142,6 +142,9 @@ fn scalers_and_losses_train_every_model() {
         ("GRU", "standard", "mae"),
         ("RNN", "minmax", "huber"),
         ("LSTM", "robust", "mse"),
+        ("TCN", "standard", "huber"),
+        ("BiTCN", "robust", "mae"),
+        ("DilatedRNN", "minmax", "mse"),
     ] {
         let mut spec = common::small(model, 12, 24, 40);
         spec.set_param("scaler_type", scaler).unwrap();
@@ -213,6 +216,8 @@ fn quantile_losses_give_ordered_named_columns_for_every_model() {
         ("NBEATS", "huber_mqloss:80,95"),
         ("MLP", "mqloss:80,95"),
         ("LSTM", "mqloss:80,95"),
+        ("TCN", "mqloss:80,95"),
+        ("BiTCN", "mqloss:80,95"),
     ] {
         let mut spec = common::small(model, 12, 24, 60);
         spec.set_param("loss", loss).unwrap();

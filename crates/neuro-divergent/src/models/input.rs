@@ -81,6 +81,40 @@ impl ModelInput {
         Ok(blocks)
     }
 
+    /// The insample window as per-step features `[B, L, 1 + X + S + F]`, the input of sequence
+    /// encoders (recurrent and convolutional): at each step the target, that step's historic
+    /// values, the static values and that step's future values (width
+    /// [`WindowShape::per_step_width`](crate::windows::WindowShape::per_step_width)).
+    pub fn per_step_features(&self) -> Result<Tensor> {
+        let (batch, steps) = self.insample.dims2()?;
+        let mut parts = vec![self.insample.unsqueeze(2)?];
+        if let Some(hist) = &self.hist {
+            parts.push(hist.clone());
+        }
+        if let Some(stat) = &self.stat {
+            let width = stat.dim(1)?;
+            parts.push(stat.unsqueeze(1)?.broadcast_as((batch, steps, width))?);
+        }
+        if let Some(futr) = &self.futr {
+            parts.push(futr.narrow(1, 0, steps)?);
+        }
+        Ok(Tensor::cat(&parts, 2)?)
+    }
+
+    /// `features` (`[B, H, C]`, one row per horizon step) followed by the future exogenous
+    /// values of each horizon step, when the model reads any (`[B, H, C + F]`).
+    pub fn append_futr_horizon(&self, features: Tensor) -> Result<Tensor> {
+        let Some(futr) = &self.futr else {
+            return Ok(features);
+        };
+        let steps = self.insample.dim(1)?;
+        let horizon = futr.dim(1)? - steps;
+        Ok(Tensor::cat(
+            &[features, futr.narrow(1, steps, horizon)?],
+            2,
+        )?)
+    }
+
     /// `first` followed by the exogenous feature blocks (see [`ModelInput::exog_features`]),
     /// concatenated along features.
     pub fn with_exog(&self, first: &Tensor, pool: Option<&Pooling<'_>>) -> Result<Tensor> {

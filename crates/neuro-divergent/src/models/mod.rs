@@ -2,6 +2,8 @@
 //! names and defaults) that builds a [`Model`]. Adding a model means writing its file and adding
 //! one line to the `registry!` invocation below.
 
+mod bitcn;
+mod dilated_rnn;
 mod input;
 mod mlp;
 mod nbeats;
@@ -9,7 +11,10 @@ mod nbeatsx;
 mod nhits;
 mod recurrent;
 mod spec;
+mod tcn;
 
+pub use bitcn::BitcnConfig;
+pub use dilated_rnn::{DilatedCellType, DilatedRnnConfig};
 pub use input::{ModelInput, Pooling};
 pub use mlp::MlpConfig;
 pub use nbeats::{NbeatsConfig, StackType};
@@ -20,6 +25,7 @@ pub use recurrent::{
     RnnCell, RnnConfig,
 };
 pub use spec::{BuiltModel, ExogLists, ModelSpec};
+pub use tcn::TcnConfig;
 
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
@@ -89,8 +95,10 @@ macro_rules! registry {
         pub const MODEL_NAMES: &[&str] = &[$(stringify!($name)),+];
 
         impl Architecture {
-            /// The default hyperparameters of the model called `name` (case-insensitive).
+            /// The default hyperparameters of the model called `name` (ignoring case, `_` and
+            /// `-`: `dilated_rnn` is `DilatedRNN`).
             pub fn default_for(name: &str) -> Option<Architecture> {
+                let name: String = name.chars().filter(|c| !matches!(c, '_' | '-')).collect();
                 $(
                     if name.eq_ignore_ascii_case(stringify!($name)) {
                         return Some(Architecture::$name(<$config>::default()));
@@ -135,4 +143,7 @@ registry! {
     RNN => RnnConfig,
     LSTM => LstmConfig,
     GRU => GruConfig,
+    TCN => TcnConfig,
+    BiTCN => BitcnConfig,
+    DilatedRNN => DilatedRnnConfig,
 }

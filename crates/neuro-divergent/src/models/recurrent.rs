@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::{ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{
-    perceptron_layers, Activation, Cell, Dense, FeedForward, ParamStore, RecurrentEncoder,
+    mlp_decoder, Activation, Cell, Dense, FeedForward, ParamStore, RecurrentEncoder,
     RecurrentKernel,
 };
 use crate::preprocess::ScalerType;
@@ -170,7 +170,7 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
     fn training_flops_per_window(&self, shape: WindowShape, parameters: usize) -> f64 {
         let (hidden, layers) = (self.encoder_hidden_size, self.encoder_n_layers);
         let rows = self.cell.cell().gates() * hidden;
-        let inputs = encoder_inputs(shape);
+        let inputs = shape.per_step_width();
         let bias = if self.encoder_bias { 2 * rows } else { 0 };
         let encoder =
             rows * (inputs + hidden) + bias + layers.saturating_sub(1) * (rows * 2 * hidden + bias);
@@ -195,7 +195,7 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
             store,
             "hist_encoder",
             self.cell.cell(),
-            encoder_inputs(shape),
+            shape.per_step_width(),
             self.encoder_hidden_size,
             self.encoder_n_layers,
             self.encoder_bias,
@@ -203,19 +203,13 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
             seed,
             RecurrentKernel::default_kernel(),
         )?;
-        // NeuralForecast's decoder counts its output layer among `decoder_layers`.
-        let layers = perceptron_layers(
+        let decoder = mlp_decoder(
+            store,
             self.encoder_hidden_size + shape.exog.futr,
             self.decoder_hidden_size,
-            self.decoder_layers - 1,
+            self.decoder_layers,
             n_outputs,
-        );
-        let decoder = FeedForward::new(
-            store,
-            "mlp_decoder.layers",
-            &layers,
             self.decoder_activation,
-            0.0,
             seed,
         )?;
         let upsample = (shape.horizon > shape.input_size)
@@ -230,12 +224,6 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
     }
 }
 
-/// Features the encoder reads per step: the target, then the historic, static and future
-/// exogenous values.
-fn encoder_inputs(shape: WindowShape) -> usize {
-    1 + shape.exog.hist + shape.exog.stat + shape.exog.futr
-}
-
 /// A fitted-or-fresh recurrent model.
 struct RecurrentForecaster {
     encoder: RecurrentEncoder,
@@ -245,42 +233,16 @@ struct RecurrentForecaster {
     horizon: usize,
 }
 
-impl RecurrentForecaster {
-    /// The encoder's input `[B, L, 1 + X + S + F]`: each step's target, historic values, the
-    /// static values and the step's future values.
-    fn encoder_input(&self, input: &ModelInput) -> Result<Tensor> {
-        let (batch, steps) = input.insample.dims2()?;
-        let mut parts = vec![input.insample.unsqueeze(2)?];
-        if let Some(hist) = &input.hist {
-            parts.push(hist.clone());
-        }
-        if let Some(stat) = &input.stat {
-            let width = stat.dim(1)?;
-            parts.push(stat.unsqueeze(1)?.broadcast_as((batch, steps, width))?);
-        }
-        if let Some(futr) = &input.futr {
-            parts.push(futr.narrow(1, 0, steps)?);
-        }
-        Ok(Tensor::cat(&parts, 2)?)
-    }
-}
-
 impl Model for RecurrentForecaster {
     fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
         // [B, L, H]
-        let states = self.encoder.forward(&self.encoder_input(input)?, train)?;
+        let states = self.encoder.forward(&input.per_step_features()?, train)?;
         let steps = states.dim(1)?;
         let hidden = match &self.upsample {
-            // [B, H, L] -> [B, H, h] -> [B, h, H]
-            Some(upsample) => upsample
-                .forward(&states.transpose(1, 2)?, None)?
-                .transpose(1, 2)?,
+            Some(upsample) => upsample.forward_over_steps(&states)?,
             None => states.narrow(1, steps - self.horizon, self.horizon)?,
         };
-        let features = match &input.futr {
-            Some(futr) => Tensor::cat(&[hidden, futr.narrow(1, steps, self.horizon)?], 2)?,
-            None => hidden,
-        };
+        let features = input.append_futr_horizon(hidden)?;
         self.decoder.forward(&features, train)
     }
 

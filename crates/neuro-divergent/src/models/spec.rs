@@ -344,7 +344,9 @@ mod tests {
         let err = nbeats.validate().unwrap_err().to_string();
         assert!(
             err.contains("NBEATS does not read exogenous columns")
-                && err.ends_with("models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU"),
+                && err.ends_with(
+                    "models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN"
+                ),
             "{err}"
         );
         spec.set_param("hist_exog_list", "x,x").unwrap();

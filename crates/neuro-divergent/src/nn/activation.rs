@@ -18,6 +18,8 @@ pub enum Activation {
     Softplus,
     /// max(x, 0.01 x).
     LeakyReLU,
+    /// x Φ(x), with Φ the standard normal distribution function (PyTorch's exact GELU).
+    GELU,
 }
 
 impl Activation {
@@ -33,6 +35,7 @@ impl Activation {
                 (x.relu()? + tail)?
             }
             Activation::LeakyReLU => x.maximum(&(x * 0.01)?)?,
+            Activation::GELU => x.gelu_erf()?,
         })
     }
 }

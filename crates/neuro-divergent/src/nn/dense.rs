@@ -18,27 +18,58 @@ pub struct Dense {
 impl Dense {
     /// Creates the layer's parameters as `{name}.weight` and `{name}.bias`.
     pub fn new(store: &mut ParamStore, name: &str, inputs: usize, outputs: usize) -> Result<Dense> {
-        // torch.nn.init.kaiming_uniform_(a=sqrt(5)), step by step as PyTorch computes it.
-        let fan_in = inputs.max(1) as f64;
-        let a = 5f64.sqrt();
-        let gain = (2.0 / (1.0 + a * a)).sqrt();
-        let weight_bound = 3f64.sqrt() * (gain / fan_in.sqrt());
-        let weight = store.uniform(&format!("{name}.weight"), &[outputs, inputs], weight_bound)?;
-        let bias = store.uniform(&format!("{name}.bias"), &[outputs], 1.0 / fan_in.sqrt())?;
+        let (weight, bias) = torch_default_parameters(store, name, &[outputs, inputs])?;
         Ok(Dense { weight, bias })
     }
 
     /// Applies the layer to `[..., inputs]`, then `activation` if any; the product, the bias and
     /// a ReLU are one fused op (`DenseOp`).
     pub fn forward(&self, x: &Tensor, activation: Option<Activation>) -> Result<Tensor> {
-        let relu = activation == Some(Activation::ReLU);
-        let out = x
-            .contiguous()?
-            .apply_op3(&self.weight, &self.bias, DenseOp { relu })?;
-        match activation {
-            Some(act) if !relu => act.apply(&out),
-            _ => Ok(out),
-        }
+        linear(x, &self.weight, &self.bias, activation)
+    }
+
+    /// Applies the layer along time to every channel of a sequence: `[B, inputs, C]` to
+    /// `[B, outputs, C]` (a map from one sequence length to another).
+    pub fn forward_over_steps(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.forward(&x.transpose(1, 2)?, None)?.transpose(1, 2)?)
+    }
+}
+
+/// Draws `{name}.weight` of `weight_shape` (outputs first, then the inputs each output reads) and
+/// `{name}.bias` as PyTorch's `Linear` and `Conv1d` initialise theirs: the weight by Kaiming
+/// uniform with `a = sqrt(5)` and the bias uniform in ±1/sqrt(fan_in), the bounds computed step
+/// by step as PyTorch computes them so that the drawn values are bit-identical.
+pub(crate) fn torch_default_parameters(
+    store: &mut ParamStore,
+    name: &str,
+    weight_shape: &[usize],
+) -> Result<(Tensor, Tensor)> {
+    let fan_in = weight_shape[1..].iter().product::<usize>().max(1) as f64;
+    let a = 5f64.sqrt();
+    let gain = (2.0 / (1.0 + a * a)).sqrt();
+    let weight_bound = 3f64.sqrt() * (gain / fan_in.sqrt());
+    let weight = store.uniform(&format!("{name}.weight"), weight_shape, weight_bound)?;
+    let bias = store.uniform(
+        &format!("{name}.bias"),
+        &weight_shape[..1],
+        1.0 / fan_in.sqrt(),
+    )?;
+    Ok((weight, bias))
+}
+
+/// `x W^T + b` over the last axis of `x` (`weight` is `[outputs, inputs]`), then `activation` if
+/// any; the product, the bias and a ReLU are one fused op (`DenseOp`).
+pub(crate) fn linear(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    activation: Option<Activation>,
+) -> Result<Tensor> {
+    let relu = activation == Some(Activation::ReLU);
+    let out = x.contiguous()?.apply_op3(weight, bias, DenseOp { relu })?;
+    match activation {
+        Some(act) if !relu => act.apply(&out),
+        _ => Ok(out),
     }
 }
 
@@ -66,6 +97,22 @@ pub fn perceptron_layers(
     activated
         .chain(std::iter::once((widths[hidden_layers], outputs, false)))
         .collect()
+}
+
+/// NeuralForecast's `MLP` decoder of the sequence models (recurrent, TCN, DilatedRNN), named
+/// `mlp_decoder.layers`: `layers` dense layers counting the output layer (1: a single linear
+/// map), the hidden ones `hidden` wide and activated, without dropout.
+pub fn mlp_decoder(
+    store: &mut ParamStore,
+    inputs: usize,
+    hidden: usize,
+    layers: usize,
+    outputs: usize,
+    activation: Activation,
+    seed: u64,
+) -> Result<FeedForward> {
+    let layers = perceptron_layers(inputs, hidden, layers.saturating_sub(1), outputs);
+    FeedForward::new(store, "mlp_decoder.layers", &layers, activation, 0.0, seed)
 }
 
 /// A sequence of dense layers with activations where requested and inverted dropout after each

@@ -1,6 +1,7 @@
 //! Layers shared by several models.
 
 mod activation;
+mod conv;
 mod dense;
 mod dense_op;
 mod dropout;
@@ -13,7 +14,8 @@ mod residual;
 mod special;
 
 pub use activation::Activation;
-pub use dense::{perceptron_layers, Dense, FeedForward};
+pub use conv::{Reach, TemporalConv};
+pub use dense::{mlp_decoder, perceptron_layers, Dense, FeedForward};
 pub use dropout::Dropout;
 pub use params::ParamStore;
 pub use recurrent::{Cell, RecurrentEncoder, RecurrentKernel};
