@@ -84,15 +84,7 @@ fn future_and_static_exogenous_columns_are_learned_and_checkpointed() {
             level + 10.0 * f[2].parse::<f64>().unwrap()
         })
         .collect();
-    for model in [
-        "MLP",
-        "NHITS",
-        "NBEATSx",
-        "LSTM",
-        "TCN",
-        "BiTCN",
-        "DilatedRNN",
-    ] {
+    for model in ["MLP", "NHITS", "NBEATSx", "LSTM", "TCN"] {
         let mut with = NeuralForecast::new(vec![spec_with(model, "promo", "level")], None).unwrap();
         let options = FitOptions {
             statics: Some(statics.clone()),

@@ -281,7 +281,11 @@ mod tests {
                 .encoder
                 .forward(&x.index_select(&index, 1).unwrap(), false)
                 .unwrap();
-            let ours = dilated.index_select(&index, 1).unwrap();
+            let ours = dilated
+                .contiguous()
+                .unwrap()
+                .index_select(&index, 1)
+                .unwrap();
             let diff = (alone - ours)
                 .unwrap()
                 .abs()
