@@ -37,10 +37,11 @@ test('recurrent models train with their own options and NeuralForecast defaults'
 test('convolutional and dilated recurrent models train with their own options and NeuralForecast defaults', async () => {
   const tcn = new TCN({ h: 12, inputSize: 24, maxSteps: 20, dilations: [1, 2, 4], encoderHiddenSize: 16 });
   assert.deepEqual(tcn.params, { max_steps: 20, dilations: [1, 2, 4], encoder_hidden_size: 16 });
-  assert.throws(() => new TCN({ h: 12, inputSize: 24, dilations: [] }), (e) => e.code === codes.INVALID_CONFIG && /dilations/.test(e.message));
+  // Values are checked when a forecaster is made from the models.
+  assert.throws(() => new NeuralForecaster({ models: [new TCN({ h: 12, inputSize: 24, dilations: [] })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /dilations/.test(e.message));
   const bitcn = new BiTCN({ h: 12, inputSize: 24, maxSteps: 20, hiddenSize: 8, dropout: 0.1 });
   const drnn = new DilatedRNN({ h: 12, inputSize: 24, maxSteps: 20, cellType: 'GRU', dilations: [[1, 2], [4]], encoderHiddenSize: 16 });
-  assert.throws(() => new DilatedRNN({ h: 12, inputSize: 24, cellType: 'ResLSTM' }), (e) => e.code === codes.INVALID_CONFIG && /ResLSTM/.test(e.message));
+  assert.throws(() => new NeuralForecaster({ models: [new DilatedRNN({ h: 12, inputSize: 24, cellType: 'ResLSTM' })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /ResLSTM/.test(e.message));
   const nf = new NeuralForecaster({ models: [tcn, bitcn, drnn], freq: 'M' });
   await nf.fit(airPassengers());
   const rows = await nf.predict();
