@@ -9,7 +9,7 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{ArchitectureConfig, Model, ModelInput};
+use super::{require_at_least_one, ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Dense, Dropout, ParamStore, Reach, TemporalConv};
 use crate::preprocess::ScalerType;
@@ -55,11 +55,7 @@ impl ArchitectureConfig for BitcnConfig {
     }
 
     fn validate(&self, shape: WindowShape) -> Result<()> {
-        if self.hidden_size == 0 {
-            return Err(Error::Config(
-                "BiTCN: hidden_size must be at least 1".into(),
-            ));
-        }
+        require_at_least_one("BiTCN: ", &[("hidden_size", self.hidden_size)])?;
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(Error::Config(format!(
                 "BiTCN: dropout must be in [0, 1), got {}",

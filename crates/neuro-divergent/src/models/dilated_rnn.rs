@@ -8,7 +8,7 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{ArchitectureConfig, Model, ModelInput};
+use super::{require_at_least_one, ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{
     mlp_decoder, Activation, Cell, Dense, FeedForward, ParamStore, RecurrentEncoder,
@@ -85,16 +85,14 @@ impl ArchitectureConfig for DilatedRnnConfig {
     }
 
     fn validate(&self, _shape: WindowShape) -> Result<()> {
-        let positive = [
-            ("encoder_hidden_size", self.encoder_hidden_size),
-            ("decoder_layers", self.decoder_layers),
-            ("decoder_hidden_size", self.decoder_hidden_size),
-        ];
-        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
-            return Err(Error::Config(format!(
-                "DilatedRNN: {name} must be at least 1"
-            )));
-        }
+        require_at_least_one(
+            "DilatedRNN: ",
+            &[
+                ("encoder_hidden_size", self.encoder_hidden_size),
+                ("decoder_layers", self.decoder_layers),
+                ("decoder_hidden_size", self.decoder_hidden_size),
+            ],
+        )?;
         let empty_group = self.dilations.iter().any(Vec::is_empty);
         if self.dilations.is_empty()
             || empty_group

@@ -124,6 +124,17 @@ macro_rules! registry {
     };
 }
 
+/// Checks that every named count in `fields` is at least 1; the error names the first that is
+/// not, after `prefix` (e.g. `"TCN: "`).
+pub(crate) fn require_at_least_one(prefix: &str, fields: &[(&str, usize)]) -> Result<()> {
+    match fields.iter().find(|(_, value)| *value == 0) {
+        Some((name, _)) => Err(crate::error::Error::Config(format!(
+            "{prefix}{name} must be at least 1"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The models that read exogenous inputs, in registry order.
 pub fn exogenous_readers() -> Vec<&'static str> {
     MODEL_NAMES

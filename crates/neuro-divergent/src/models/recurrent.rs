@@ -12,7 +12,7 @@ use candle_core::Tensor;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{ArchitectureConfig, Model, ModelInput};
+use super::{require_at_least_one, ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{
     mlp_decoder, Activation, Cell, Dense, FeedForward, ParamStore, RecurrentEncoder,
@@ -143,15 +143,15 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
     }
 
     fn validate(&self, _shape: WindowShape) -> Result<()> {
-        let positive = [
-            ("encoder_n_layers", self.encoder_n_layers),
-            ("encoder_hidden_size", self.encoder_hidden_size),
-            ("decoder_layers", self.decoder_layers),
-            ("decoder_hidden_size", self.decoder_hidden_size),
-        ];
-        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
-            return Err(Error::Config(format!("{name} must be at least 1")));
-        }
+        require_at_least_one(
+            "",
+            &[
+                ("encoder_n_layers", self.encoder_n_layers),
+                ("encoder_hidden_size", self.encoder_hidden_size),
+                ("decoder_layers", self.decoder_layers),
+                ("decoder_hidden_size", self.decoder_hidden_size),
+            ],
+        )?;
         if !(0.0..1.0).contains(&self.encoder_dropout) {
             return Err(Error::Config(format!(
                 "encoder_dropout must be in [0, 1), got {}",

@@ -7,7 +7,7 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{ArchitectureConfig, Model, ModelInput};
+use super::{require_at_least_one, ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{mlp_decoder, Activation, Dense, FeedForward, ParamStore, Reach, TemporalConv};
 use crate::preprocess::ScalerType;
@@ -58,15 +58,15 @@ impl ArchitectureConfig for TcnConfig {
     }
 
     fn validate(&self, _shape: WindowShape) -> Result<()> {
-        let positive = [
-            ("kernel_size", self.kernel_size),
-            ("encoder_hidden_size", self.encoder_hidden_size),
-            ("decoder_layers", self.decoder_layers),
-            ("decoder_hidden_size", self.decoder_hidden_size),
-        ];
-        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
-            return Err(Error::Config(format!("TCN: {name} must be at least 1")));
-        }
+        require_at_least_one(
+            "TCN: ",
+            &[
+                ("kernel_size", self.kernel_size),
+                ("encoder_hidden_size", self.encoder_hidden_size),
+                ("decoder_layers", self.decoder_layers),
+                ("decoder_hidden_size", self.decoder_hidden_size),
+            ],
+        )?;
         if self.dilations.is_empty() || self.dilations.contains(&0) {
             return Err(Error::Config(format!(
                 "TCN: dilations must list at least one dilation, each at least 1, got {:?}",
