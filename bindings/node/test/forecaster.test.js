@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -50,6 +50,20 @@ test('convolutional and dilated recurrent models train with their own options an
   for (const r of rows) assert.ok(Number.isFinite(r.BiTCN), JSON.stringify(r));
   // The robust scaler (TCN's and DilatedRNN's default) maps forecasts back to the series' level.
   for (const r of rows) assert.ok(r.TCN > 200 && r.TCN < 1000 && r.DilatedRNN > 200 && r.DilatedRNN < 1000, JSON.stringify(r));
+});
+
+test('DeepAR forecasts sample paths with its distribution columns', async () => {
+  const deepar = new DeepAR({ h: 12, inputSize: 24, maxSteps: 20, lstmHiddenSize: 16, trajectorySamples: 50, scalerType: 'robust', loss: 'normal:80' });
+  assert.deepEqual(deepar.params, { max_steps: 20, lstm_hidden_size: 16, trajectory_samples: 50, scaler_type: 'robust', loss: 'normal:80' });
+  assert.throws(() => new NeuralForecaster({ models: [new DeepAR({ h: 12, inputSize: 24, hTrain: 0 })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /h_train/.test(e.message));
+  const nf = new NeuralForecaster({ models: [deepar], freq: 'M' });
+  await nf.fit(airPassengers());
+  const rows = await nf.predict();
+  assert.equal(rows.length, 12);
+  assert.deepEqual(Object.keys(rows[0]).filter((k) => k.startsWith('DeepAR')), ['DeepAR', 'DeepAR-median', 'DeepAR-lo-80', 'DeepAR-hi-80']);
+  for (const r of rows) assert.ok(r['DeepAR-lo-80'] <= r['DeepAR-median'] && r['DeepAR-median'] <= r['DeepAR-hi-80'], JSON.stringify(r));
+  // Sampling is seeded: the same forecasts again.
+  assert.deepEqual(await nf.predict(), rows);
 });
 
 test('fit and predict AirPassengers in records and columns', async () => {

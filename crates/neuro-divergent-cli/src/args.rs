@@ -58,7 +58,7 @@ pub struct ModelArgs {
     #[arg(long, default_value = "nhits", value_delimiter = ',')]
     pub model: Vec<String>,
     /// Historic exogenous columns of the data (comma-separated), read by every model that takes
-    /// exogenous inputs (MLP, NHITS, NBEATSx, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN).
+    /// exogenous inputs (MLP, NHITS, NBEATSx, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR).
     #[arg(long, value_delimiter = ',')]
     pub hist_exog: Vec<String>,
     /// Future exogenous columns of the data (comma-separated); forecasting needs their values

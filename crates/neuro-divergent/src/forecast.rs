@@ -10,6 +10,7 @@ use candle_core::Device;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use crate::autoregressive::{point_path, sample_forecast_columns};
 use crate::chunks;
 use crate::conformal::{ConformityScores, PredictionIntervals};
 use crate::data::{Freq, TimeSeriesFrame, Timestamp};
@@ -63,7 +64,7 @@ pub struct SeriesTail {
     pub id: String,
     /// Last observed `ds`.
     pub last_ds: Timestamp,
-    /// The last observations (as many as the longest `input_size`).
+    /// The last observations (as many as the longest inference window reads).
     pub values: Vec<f64>,
     /// The temporal exogenous columns over the same points, by name.
     #[serde(default)]
@@ -475,7 +476,7 @@ impl NeuralForecast {
                     name,
                     built.model.as_ref(),
                     &built.varmap,
-                    spec.shape(),
+                    spec.window_shapes(),
                     &spec.train,
                     &TrainingData {
                         series,
@@ -506,7 +507,12 @@ impl NeuralForecast {
 
     /// The end of each series of `data` (whose columns `panel` holds), enough to forecast it.
     fn tails_of(&self, data: &TimeSeriesFrame, panel: &Panel<'_>) -> Vec<SeriesTail> {
-        let keep = self.specs.iter().map(|s| s.input_size).max().unwrap_or(0);
+        let keep = self
+            .specs
+            .iter()
+            .map(|s| s.window_shapes().inference.input_size)
+            .max()
+            .unwrap_or(0);
         data.series()
             .iter()
             .zip(&panel.temporal)
@@ -689,12 +695,31 @@ impl NeuralForecast {
             let mut rng = StdRng::seed_from_u64(spec.train.random_seed);
             let mut columns =
                 vec![Vec::with_capacity(windows.len() * spec.h); loss.suffixes().len()];
+            let model = fitted.built.model.as_ref();
+            let shape = spec.window_shapes().inference;
             for chunk in windows.chunks(CHUNK) {
-                let batch = inference_batch(chunk, spec.shape(), spec.train.scaler_type)?;
+                let batch = inference_batch(chunk, shape, spec.train.scaler_type)?;
                 let t = batch.tensors(&device)?;
-                let output = chunks::forward(fitted.built.model.as_ref(), &t.input, false)?;
-                let chunk_columns =
-                    loss.forecast_columns(&output, &t.window, spec.train.num_samples, &mut rng)?;
+                let steps = model.autoregressive();
+                let chunk_columns = match (steps, loss.as_distribution(), spec.step_windows()) {
+                    (Some(steps), Some(distribution), Some(windowing)) => sample_forecast_columns(
+                        steps,
+                        &t.input,
+                        spec.h,
+                        distribution,
+                        &t.window,
+                        windowing.trajectory_samples,
+                        &mut rng,
+                    )?,
+                    _ => {
+                        let output = match steps {
+                            Some(steps) => point_path(steps, &t.input, spec.h, loss, &t.window)?,
+                            None => chunks::forward(model, &t.input, false)?,
+                        };
+                        let samples = spec.train.num_samples;
+                        loss.forecast_columns(&output, &t.window, samples, &mut rng)?
+                    }
+                };
                 for (column, values) in columns.iter_mut().zip(chunk_columns) {
                     column.extend(values);
                 }

@@ -25,6 +25,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod autoregressive;
 pub mod checkpoint;
 mod chunks;
 pub mod conformal;

@@ -77,6 +77,18 @@ impl WindowShape {
     }
 }
 
+/// The windows of one model's three uses; they differ only for models that forecast one step at
+/// a time (see [`crate::models::StepWindows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowShapes {
+    /// Training windows.
+    pub train: WindowShape,
+    /// Validation windows (the full horizon).
+    pub validation: WindowShape,
+    /// Inference windows (the full horizon).
+    pub inference: WindowShape,
+}
+
 /// One series as a model sees it: its target values and the exogenous columns the model reads.
 ///
 /// Temporal columns are aligned with `y` (position `t` of a column belongs to `y[t]`); future
@@ -278,6 +290,7 @@ impl WindowBatch {
                 hist: optional(&self.hist, &[b, l, e.hist], e.hist)?,
                 futr: optional(&self.futr, &[b, l + h, e.futr], e.futr)?,
                 stat: optional(&self.stat, &[b, e.stat], e.stat)?,
+                teacher: None,
             },
             outsample: Tensor::from_slice(&self.outsample, (b, h), device)?,
             outsample_weight: Tensor::from_slice(&self.outsample_weight, (b, h), device)?,

@@ -21,7 +21,12 @@ pub fn small(name: &str, h: usize, input_size: usize, steps: usize) -> ModelSpec
             spec.set_param(key, "[[32,32]]").unwrap();
         }
     }
-    for key in ["hidden_size", "encoder_hidden_size", "decoder_hidden_size"] {
+    for key in [
+        "hidden_size",
+        "encoder_hidden_size",
+        "decoder_hidden_size",
+        "lstm_hidden_size",
+    ] {
         if spec.has_param(key) {
             spec.set_param(key, "32").unwrap();
         }

@@ -217,27 +217,39 @@ fn models_with_historic_exogenous_columns_match_neuralforecast() {
     assert_five_steps_match(&frame, 25, &params, &references);
 }
 
-#[test]
-fn convolutional_models_with_future_exogenous_columns_match_neuralforecast() {
-    // Two future columns, known over the horizon; BiTCN encodes them with its forward-looking
-    // stack. NeuralForecast 3.3, input_size=20, max_steps=5, random_seed=1.
+/// AirPassengers less its last 12 months with future columns f1 = t % 4 and f2 = sin(t / 3)
+/// (and, when `historic`, x1 = t % 5 and x2 = 10 (t % 3) before them), and the future columns'
+/// values over the last 12 months.
+fn with_future_columns(historic: bool) -> (TimeSeriesFrame, FutureTable) {
     let air = common::air_passengers();
     let series = &air.series()[0];
     let futr_values = |t: usize| format!("{},{}", t % 4, (t as f64 / 3.0).sin());
+    let header = if historic { "x1,x2,f1,f2" } else { "f1,f2" };
     let (mut data, mut future) = (
-        String::from("unique_id,ds,y,f1,f2\n"),
+        format!("unique_id,ds,y,{header}\n"),
         String::from("unique_id,ds,f1,f2\n"),
     );
     let train_len = series.y.len() - 12;
     for (t, (ds, y)) in series.ds.iter().zip(&series.y).enumerate() {
-        if t < train_len {
-            data += &format!("a,{ds},{y},{}\n", futr_values(t));
-        } else {
+        if t >= train_len {
             future += &format!("a,{ds},{}\n", futr_values(t));
+        } else if historic {
+            let hist = format!("{},{}", t % 5, (t % 3) * 10);
+            data += &format!("a,{ds},{y},{hist},{}\n", futr_values(t));
+        } else {
+            data += &format!("a,{ds},{y},{}\n", futr_values(t));
         }
     }
     let frame = read_csv_from(data.as_bytes(), "future exogenous", None).unwrap();
     let futr = FutureTable::read_csv_from(future.as_bytes(), "future.csv").unwrap();
+    (frame, futr)
+}
+
+#[test]
+fn convolutional_models_with_future_exogenous_columns_match_neuralforecast() {
+    // Two future columns, known over the horizon; BiTCN encodes them with its forward-looking
+    // stack. NeuralForecast 3.3, input_size=20, max_steps=5, random_seed=1.
+    let (frame, futr) = with_future_columns(false);
     let references: [(&str, [f64; 12]); 2] = [
         (
             "TCN",
@@ -376,4 +388,99 @@ fn dilated_rnn_cells_and_dilations_match_neuralforecast() {
         402.412, 409.047,
     ];
     assert_five_steps_match(&train, 24, &[("cell_type", "RNN")], &[("DilatedRNN", rnn)]);
+}
+
+/// DeepAR's first forecast values against NeuralForecast's: trained for 5 steps without dropout
+/// (`lstm_dropout=0`), with a point loss so that forecasts are fed back one step at a time
+/// without sampling. NeuralForecast 3.3, random_seed=1, robust scaler.
+#[test]
+fn deepar_trained_with_a_point_loss_matches_neuralforecast() {
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let base = [
+        ("lstm_dropout", "0"),
+        ("loss", "mae"),
+        ("scaler_type", "robust"),
+    ];
+    let mae24 = [
+        398.434, 398.230, 398.104, 398.028, 397.983, 397.957, 397.942, 397.934, 397.929, 397.927,
+        397.925, 397.925,
+    ];
+    assert_five_steps_match(&train, 24, &base, &[("DeepAR", mae24)]);
+    // Three teacher-forced outsample steps per training window, a hidden decoder layer.
+    let mut params = base.to_vec();
+    params.extend([
+        ("h_train", "3"),
+        ("decoder_hidden_layers", "1"),
+        ("decoder_hidden_size", "16"),
+    ]);
+    let h_train3 = [
+        407.333, 407.294, 407.274, 407.264, 407.259, 407.256, 407.255, 407.254, 407.254, 407.253,
+        407.253, 407.253,
+    ];
+    assert_five_steps_match(&train, 24, &params, &[("DeepAR", h_train3)]);
+    // Forecasting from the last 12 values of a model trained on windows of 24.
+    let mut params = base.to_vec();
+    params.push(("inference_input_size", "12"));
+    let infer12 = [
+        408.146, 407.991, 407.914, 407.876, 407.858, 407.850, 407.846, 407.844, 407.844, 407.844,
+        407.844, 407.844,
+    ];
+    assert_five_steps_match(&train, 24, &params, &[("DeepAR", infer12)]);
+}
+
+#[test]
+fn deepar_with_historic_and_future_columns_matches_neuralforecast() {
+    // Historic x1 = t % 5, x2 = 10 (t % 3); future f1 = t % 4, f2 = sin(t / 3). Each step the
+    // LSTM reads the value, then the historic (zero past the insample part) and future values
+    // of the step it predicts. NeuralForecast 3.3, input_size=20, MAE, robust scaler.
+    let (frame, futr) = with_future_columns(true);
+    let mut spec = ModelSpec::new("DeepAR", 12, 20).unwrap();
+    spec.train.max_steps = 5;
+    for (key, value) in [
+        ("lstm_dropout", "0"),
+        ("loss", "mae"),
+        ("scaler_type", "robust"),
+        ("hist_exog_list", "x1,x2"),
+        ("futr_exog_list", "f1,f2"),
+    ] {
+        spec.set_param(key, value).unwrap();
+    }
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    nf.fit(&frame, FitOptions::default(), None).unwrap();
+    let forecasts = nf
+        .predict_with(PredictOptions {
+            futr: Some(&futr),
+            ..PredictOptions::default()
+        })
+        .unwrap();
+    let reference = [
+        405.380, 405.572, 405.670, 405.623, 405.839, 406.027, 406.054, 405.874, 405.914, 405.909,
+        405.736, 405.364,
+    ];
+    assert_close(forecasts.column("DeepAR").unwrap(), &reference, "DeepAR");
+}
+
+#[test]
+fn deepar_distribution_losses_train_like_neuralforecast() {
+    // The negative log-likelihood of the fifth training step (StudentT with the identity scaler,
+    // DeepAR's defaults; Normal with the robust scaler), NeuralForecast 3.3, lstm_dropout=0.
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    for (loss, scaler, reference) in [
+        ("studentt", "identity", 23.92827),
+        ("normal", "robust", 6.46262),
+    ] {
+        let mut spec = ModelSpec::new("DeepAR", 12, 24).unwrap();
+        spec.train.max_steps = 5;
+        spec.set_param("lstm_dropout", "0").unwrap();
+        spec.set_param("loss", loss).unwrap();
+        spec.set_param("scaler_type", scaler).unwrap();
+        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+        nf.fit(&train, FitOptions::default(), None).unwrap();
+        let report = nf.train_reports()[0].unwrap();
+        assert!(
+            (report.final_train_loss - reference).abs() < 1e-3 * reference,
+            "{loss}: ours {}, NeuralForecast {reference}",
+            report.final_train_loss
+        );
+    }
 }

@@ -119,7 +119,7 @@ fn short_series_in_a_panel_are_padded_not_rejected() {
         csv.push_str(&format!("short,{t},{}\n", 3.0 + t as f64));
     }
     let frame = read_csv_from(csv.as_bytes(), "panel", None).unwrap();
-    for model in ["NHITS", "GRU", "TCN", "BiTCN", "DilatedRNN"] {
+    for model in ["NHITS", "GRU", "TCN", "BiTCN", "DilatedRNN", "DeepAR"] {
         let mut nf = NeuralForecast::new(vec![common::small(model, 4, 16, 10)], None).unwrap();
         nf.fit(&frame, FitOptions::default(), None).unwrap();
         let forecasts = nf.predict(None).unwrap();

@@ -194,13 +194,41 @@ impl DistributionLoss {
         for i in 0..points {
             let args: Vec<f64> = params.iter().map(|p| f64::from(p[i])).collect();
             self.sample(&args, &mut draws, rng)?;
-            columns[0].push(draws.iter().sum::<f64>() / draws.len() as f64);
-            draws.sort_by(f64::total_cmp);
-            for (column, &q) in columns[1..].iter_mut().zip(&self.outputs.quantiles) {
-                column.push(quantile_of_sorted(&draws, q));
-            }
+            self.summarize_draws(&mut draws, &mut columns);
         }
         Ok(columns)
+    }
+
+    /// One draw per row of raw outputs `[N, 1, P]`, on the data's scale, in row order.
+    pub fn draw_once_per_row(
+        &self,
+        raw: &Tensor,
+        window: &WindowScale,
+        rng: &mut StdRng,
+    ) -> Result<Vec<f64>> {
+        let params: Vec<Vec<f32>> = self
+            .params(raw, window)?
+            .into_iter()
+            .map(|t| t.flatten_all()?.to_vec1::<f32>())
+            .collect::<candle_core::Result<_>>()?;
+        let mut draw = [0.0f64];
+        (0..params[0].len())
+            .map(|i| {
+                let args: Vec<f64> = params.iter().map(|p| f64::from(p[i])).collect();
+                self.sample(&args, &mut draw, rng)?;
+                Ok(draw[0])
+            })
+            .collect()
+    }
+
+    /// Appends the mean of `draws` to `columns[0]` and their quantiles (this loss's outputs) to
+    /// the columns after it; `draws` ends up sorted.
+    pub fn summarize_draws(&self, draws: &mut [f64], columns: &mut [Vec<f64>]) {
+        columns[0].push(draws.iter().sum::<f64>() / draws.len() as f64);
+        draws.sort_by(f64::total_cmp);
+        for (column, &q) in columns[1..].iter_mut().zip(&self.outputs.quantiles) {
+            column.push(quantile_of_sorted(draws, q));
+        }
     }
 
     /// Fills `draws` with samples of the distribution with parameters `args`.

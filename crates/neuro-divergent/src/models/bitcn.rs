@@ -9,7 +9,7 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{require_at_least_one, ArchitectureConfig, Model, ModelInput};
+use super::{require_at_least_one, require_dropout_rate, ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Dense, Dropout, ParamStore, Reach, TemporalConv};
 use crate::preprocess::ScalerType;
@@ -56,12 +56,7 @@ impl ArchitectureConfig for BitcnConfig {
 
     fn validate(&self, shape: WindowShape) -> Result<()> {
         require_at_least_one("BiTCN: ", &[("hidden_size", self.hidden_size)])?;
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Error::Config(format!(
-                "BiTCN: dropout must be in [0, 1), got {}",
-                self.dropout
-            )));
-        }
+        require_dropout_rate("BiTCN: ", "dropout", self.dropout)?;
         if shape.input_size < 2 {
             return Err(Error::Config(format!(
                 "BiTCN needs an input_size of at least 2 (its convolutions read pairs of steps), \

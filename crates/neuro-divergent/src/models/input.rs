@@ -21,6 +21,9 @@ pub struct ModelInput {
     pub futr: Option<Tensor>,
     /// `[B, S]` static exogenous values, when the model reads any.
     pub stat: Option<Tensor>,
+    /// `[B, H]` scaled outsample targets, given while training to models that forecast one
+    /// step at a time (teacher forcing; see [`crate::autoregressive`]); `None` otherwise.
+    pub teacher: Option<Tensor>,
 }
 
 impl ModelInput {
@@ -32,19 +35,26 @@ impl ModelInput {
             hist: None,
             futr: None,
             stat: None,
+            teacher: None,
         }
     }
 
     /// The windows `rows` of the batch (views, no copy).
     pub(crate) fn rows(&self, rows: std::ops::Range<usize>) -> Result<ModelInput> {
-        let narrow = |t: &Tensor| t.narrow(0, rows.start, rows.len());
-        let optional = |t: &Option<Tensor>| t.as_ref().map(narrow).transpose();
+        self.map_rows(|t| Ok(t.narrow(0, rows.start, rows.len())?))
+    }
+
+    /// The batch with `f` applied to every tensor (each `[B, ...]`, windows along the first
+    /// dimension), e.g. to select or repeat windows.
+    pub(crate) fn map_rows(&self, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<ModelInput> {
+        let optional = |t: &Option<Tensor>| t.as_ref().map(&f).transpose();
         Ok(ModelInput {
-            insample: narrow(&self.insample)?,
-            insample_mask: narrow(&self.insample_mask)?,
+            insample: f(&self.insample)?,
+            insample_mask: f(&self.insample_mask)?,
             hist: optional(&self.hist)?,
             futr: optional(&self.futr)?,
             stat: optional(&self.stat)?,
+            teacher: optional(&self.teacher)?,
         })
     }
 

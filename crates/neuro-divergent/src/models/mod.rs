@@ -3,6 +3,7 @@
 //! one line to the `registry!` invocation below.
 
 mod bitcn;
+mod deepar;
 mod dilated_rnn;
 mod input;
 mod mlp;
@@ -14,6 +15,7 @@ mod spec;
 mod tcn;
 
 pub use bitcn::BitcnConfig;
+pub use deepar::DeepArConfig;
 pub use dilated_rnn::{DilatedCellType, DilatedRnnConfig};
 pub use input::{ModelInput, Pooling};
 pub use mlp::MlpConfig;
@@ -30,6 +32,7 @@ pub use tcn::TcnConfig;
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
+use crate::autoregressive::Autoregressive;
 use crate::error::Result;
 use crate::nn::ParamStore;
 use crate::train::TrainConfig;
@@ -45,6 +48,25 @@ pub trait Model: Send + Sync {
     /// of a training batch run their forward passes one after another, in row order, so that
     /// the draws do not depend on thread scheduling.
     fn is_deterministic(&self) -> bool;
+
+    /// The model's one-step-at-a-time form, for models that forecast autoregressively (then
+    /// [`Model::forward`] is the teacher-forced training pass); `None` for direct models.
+    fn autoregressive(&self) -> Option<&dyn Autoregressive> {
+        None
+    }
+}
+
+/// How a model that forecasts one step at a time (NeuralForecast's `RECURRENT` models) is
+/// windowed: it trains on windows of `input_size + 1` insample steps and `h_train` outsample
+/// steps, and forecasts from the last `inference_input_size + 1` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepWindows {
+    /// Outsample steps of each training window.
+    pub h_train: usize,
+    /// Insample length at inference (unset: `input_size`).
+    pub inference_input_size: Option<usize>,
+    /// Sample paths drawn per series when forecasting with a distribution loss.
+    pub trajectory_samples: usize,
 }
 
 /// What every model's hyperparameter struct provides.
@@ -54,6 +76,11 @@ pub trait ArchitectureConfig {
 
     /// Checks the hyperparameters against the window shape.
     fn validate(&self, shape: WindowShape) -> Result<()>;
+
+    /// Set for models that forecast one step at a time: how they are windowed.
+    fn step_windows(&self) -> Option<StepWindows> {
+        None
+    }
 
     /// True when the model reads exogenous inputs (historic, future and static).
     fn reads_exogenous(&self) -> bool {
@@ -135,6 +162,17 @@ pub(crate) fn require_at_least_one(prefix: &str, fields: &[(&str, usize)]) -> Re
     }
 }
 
+/// Checks that the dropout rate `value` of hyperparameter `name` is in `[0, 1)`; the error names
+/// it after `prefix`.
+pub(crate) fn require_dropout_rate(prefix: &str, name: &str, value: f64) -> Result<()> {
+    if (0.0..1.0).contains(&value) {
+        return Ok(());
+    }
+    Err(crate::error::Error::Config(format!(
+        "{prefix}{name} must be in [0, 1), got {value}"
+    )))
+}
+
 /// The models that read exogenous inputs, in registry order.
 pub fn exogenous_readers() -> Vec<&'static str> {
     MODEL_NAMES
@@ -157,4 +195,5 @@ registry! {
     TCN => TcnConfig,
     BiTCN => BitcnConfig,
     DilatedRNN => DilatedRnnConfig,
+    DeepAR => DeepArConfig,
 }

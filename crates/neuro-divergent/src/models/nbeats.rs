@@ -13,7 +13,7 @@ use std::f64::consts::PI;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{ArchitectureConfig, Model, ModelInput};
+use super::{require_dropout_rate, ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{
     block_mlp, doubly_residual, Activation, BlockMlpSpec, FeedForward, ParamStore, ResidualBlock,
@@ -124,11 +124,11 @@ impl NbeatsConfig {
                 "{model}: n_harmonics must be at least 1"
             )));
         }
-        if !(0.0..1.0).contains(&self.dropout_prob_theta) {
-            return Err(Error::Config(format!(
-                "{model}: dropout_prob_theta must be in [0, 1)"
-            )));
-        }
+        require_dropout_rate(
+            &format!("{model}: "),
+            "dropout_prob_theta",
+            self.dropout_prob_theta,
+        )?;
         if self.stack_types.contains(&StackType::Exogenous)
             && shape.exog.futr + shape.exog.stat == 0
         {

@@ -80,6 +80,7 @@ mod tests {
             hist: Some(Tensor::ones((4, 6, 1), DType::F32, &dev).unwrap()),
             futr: Some(Tensor::ones((4, 9, 2), DType::F32, &dev).unwrap()),
             stat: Some(Tensor::ones((4, 1), DType::F32, &dev).unwrap()),
+            teacher: None,
         };
         assert_eq!(model.forward(&input, false).unwrap().dims(), &[4, 3, 2]);
         // Without future or static columns the exogenous stack has no basis.

@@ -13,7 +13,7 @@
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{ArchitectureConfig, Model, ModelInput};
+use super::{require_dropout_rate, ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{
     block_mlp, doubly_residual, Activation, BlockMlpSpec, FeedForward, ParamStore, ResidualBlock,
@@ -119,12 +119,7 @@ impl ArchitectureConfig for NhitsConfig {
                 "NHITS: pooling kernels and downsampling factors must be at least 1".into(),
             ));
         }
-        if !(0.0..1.0).contains(&self.dropout_prob_theta) {
-            return Err(Error::Config(
-                "NHITS: dropout_prob_theta must be in [0, 1)".into(),
-            ));
-        }
-        Ok(())
+        require_dropout_rate("NHITS: ", "dropout_prob_theta", self.dropout_prob_theta)
     }
 
     fn reads_exogenous(&self) -> bool {

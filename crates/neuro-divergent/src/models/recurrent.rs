@@ -12,8 +12,8 @@ use candle_core::Tensor;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{require_at_least_one, ArchitectureConfig, Model, ModelInput};
-use crate::error::{Error, Result};
+use super::{require_at_least_one, require_dropout_rate, ArchitectureConfig, Model, ModelInput};
+use crate::error::Result;
 use crate::nn::{
     mlp_decoder, Activation, Cell, Dense, FeedForward, ParamStore, RecurrentEncoder,
     RecurrentKernel,
@@ -152,13 +152,7 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
                 ("decoder_hidden_size", self.decoder_hidden_size),
             ],
         )?;
-        if !(0.0..1.0).contains(&self.encoder_dropout) {
-            return Err(Error::Config(format!(
-                "encoder_dropout must be in [0, 1), got {}",
-                self.encoder_dropout
-            )));
-        }
-        Ok(())
+        require_dropout_rate("", "encoder_dropout", self.encoder_dropout)
     }
 
     fn reads_exogenous(&self) -> bool {

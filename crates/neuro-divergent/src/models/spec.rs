@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::losses::{Loss, PointLoss};
 use crate::nn::ParamStore;
 use crate::train::TrainConfig;
-use crate::windows::{ExogDims, WindowShape};
+use crate::windows::{ExogDims, WindowShape, WindowShapes};
 
 /// The exogenous columns a model reads, by name (NeuralForecast's `*_exog_list`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -147,6 +147,38 @@ impl ModelSpec {
             input_size: self.input_size,
             horizon: self.h,
             exog: self.exog.dims(),
+        }
+    }
+
+    /// How the model is windowed when it forecasts one step at a time; `None` for direct models.
+    pub fn step_windows(&self) -> Option<super::StepWindows> {
+        self.architecture.config().step_windows()
+    }
+
+    /// The windows of training, validation and inference: all [`ModelSpec::shape`], except for
+    /// models that forecast one step at a time, which read one more insample value (the value
+    /// their first step is fed), train on `h_train` outsample steps and may forecast from
+    /// `inference_input_size` values.
+    pub fn window_shapes(&self) -> WindowShapes {
+        let shape = self.shape();
+        match self.step_windows() {
+            None => WindowShapes {
+                train: shape,
+                validation: shape,
+                inference: shape,
+            },
+            Some(step) => {
+                let with = |input_size: usize, horizon: usize| WindowShape {
+                    input_size: input_size + 1,
+                    horizon,
+                    ..shape
+                };
+                WindowShapes {
+                    train: with(self.input_size, step.h_train),
+                    validation: with(self.input_size, self.h),
+                    inference: with(step.inference_input_size.unwrap_or(self.input_size), self.h),
+                }
+            }
         }
     }
 
@@ -345,7 +377,7 @@ mod tests {
         assert!(
             err.contains("NBEATS does not read exogenous columns")
                 && err.ends_with(
-                    "models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN"
+                    "models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR"
                 ),
             "{err}"
         );

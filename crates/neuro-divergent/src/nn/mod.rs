@@ -18,6 +18,7 @@ pub use conv::{Reach, TemporalConv};
 pub use dense::{mlp_decoder, perceptron_layers, Dense, FeedForward};
 pub use dropout::Dropout;
 pub use params::ParamStore;
-pub use recurrent::{Cell, RecurrentEncoder, RecurrentKernel};
+pub(crate) use recurrent::repeat_rows;
+pub use recurrent::{Cell, RecurrentEncoder, RecurrentKernel, RecurrentState};
 pub use residual::{block_mlp, doubly_residual, BlockMlpSpec, ResidualBlock};
 pub use special::{digamma, ln_gamma, ln_gamma_tensor, softplus, LnGamma};

@@ -84,10 +84,36 @@ struct Layer {
 }
 
 /// The state carried from one step to the next.
+#[derive(Debug, Clone)]
 struct State {
     h: Tensor,
     /// The LSTM cell state (carried unchanged, as zeros, by the other cells).
     c: Tensor,
+}
+
+/// Every layer's state after the steps read so far, for stepping an encoder one step at a time
+/// ([`RecurrentEncoder::advance`]): what autoregressive forecasting carries between steps.
+#[derive(Debug, Clone)]
+pub struct RecurrentState {
+    layers: Vec<State>,
+}
+
+impl RecurrentState {
+    /// Each row repeated `times` times in a row (row `r` becomes rows `r * times ..
+    /// (r + 1) * times`): one copy of a series' state per sample path.
+    pub fn repeat_rows(&self, times: usize) -> Result<RecurrentState> {
+        let layers = self
+            .layers
+            .iter()
+            .map(|s| {
+                Ok(State {
+                    h: repeat_rows(&s.h, times)?,
+                    c: repeat_rows(&s.c, times)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(RecurrentState { layers })
+    }
 }
 
 /// A stack of recurrent layers over `[B, T, I]` sequences; each layer's outputs at every step
@@ -187,6 +213,33 @@ impl RecurrentEncoder {
         Ok(sequence)
     }
 
+    /// Zero states for `batch` rows, the state before the first step.
+    pub fn zero_state(&self, batch: usize, like: &Tensor) -> Result<RecurrentState> {
+        let zeros = Tensor::zeros((batch, self.hidden), like.dtype(), like.device())?;
+        Ok(RecurrentState {
+            layers: vec![
+                State {
+                    h: zeros.clone(),
+                    c: zeros,
+                };
+                self.layers.len()
+            ],
+        })
+    }
+
+    /// Reads one step `x: [B, I]` from `state` (updated in place) and returns the last layer's
+    /// hidden state `[B, H]`, as [`RecurrentEncoder::forward`] in inference mode computes it.
+    pub fn advance(&self, x: &Tensor, state: &mut RecurrentState) -> Result<Tensor> {
+        let mut input = x.contiguous()?;
+        for (layer, layer_state) in self.layers.iter().zip(state.layers.iter_mut()) {
+            let from_input = linear(&input, &layer.w_ih, layer.b_ih.as_ref())?;
+            let from_state = linear(&layer_state.h, &layer.w_hh, layer.b_hh.as_ref())?;
+            *layer_state = self.step(&from_input, &from_state, layer_state)?;
+            input = layer_state.h.clone();
+        }
+        Ok(input)
+    }
+
     /// The generic version: `x` is read one step at a time through views, so it is meant to be
     /// data, not a tensor that needs a gradient.
     fn forward_generic(&self, x: &Tensor, train: bool) -> Result<Tensor> {
@@ -266,6 +319,19 @@ impl RecurrentEncoder {
             }
         })
     }
+}
+
+/// `x: [B, ...]` with each row repeated `times` times in a row (`[B * times, ...]`).
+pub(crate) fn repeat_rows(x: &Tensor, times: usize) -> Result<Tensor> {
+    let dims = x.dims();
+    let mut expanded = vec![dims[0], times];
+    expanded.extend_from_slice(&dims[1..]);
+    let mut merged = vec![dims[0] * times];
+    merged.extend_from_slice(&dims[1..]);
+    Ok(x.unsqueeze(1)?
+        .broadcast_as(expanded.as_slice())?
+        .contiguous()?
+        .reshape(merged.as_slice())?)
 }
 
 /// `x W^T + b` over the last dimension of `x`, with the bias when there is one.
@@ -450,6 +516,23 @@ mod tests {
                 assert_close(a, b, &format!("{cell:?}, tensor {i}"));
             }
         }
+    }
+
+    #[test]
+    fn rows_are_repeated_in_place() {
+        let x = Tensor::new(&[[1.0f32, 2.0], [3.0, 4.0]], &Device::Cpu).unwrap();
+        let repeated = repeat_rows(&x, 3).unwrap();
+        assert_eq!(
+            repeated.to_vec2::<f32>().unwrap(),
+            [
+                [1.0, 2.0],
+                [1.0, 2.0],
+                [1.0, 2.0],
+                [3.0, 4.0],
+                [3.0, 4.0],
+                [3.0, 4.0]
+            ]
+        );
     }
 
     #[test]

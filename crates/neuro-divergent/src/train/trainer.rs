@@ -8,13 +8,14 @@ use candle_nn::VarMap;
 
 use super::adam::Adam;
 use super::{ProgressEvent, ProgressFn, TrainConfig};
+use crate::autoregressive::point_path;
 use crate::chunks;
 use crate::error::{Error, Result};
 
 use crate::models::Model;
 use crate::random::TorchGenerator;
 use crate::windows::{
-    validation_batch, SamplerOptions, SeriesView, WindowBatch, WindowSampler, WindowShape,
+    validation_batch, SamplerOptions, SeriesView, WindowBatch, WindowSampler, WindowShapes,
 };
 
 /// The series a model learns from.
@@ -45,7 +46,7 @@ pub fn train_model(
     name: &str,
     model: &dyn Model,
     varmap: &VarMap,
-    shape: WindowShape,
+    shapes: WindowShapes,
     config: &TrainConfig,
     data: &TrainingData<'_>,
     progress: Option<&ProgressFn<'_>>,
@@ -53,6 +54,7 @@ pub fn train_model(
     config.validate()?;
     let device = Device::Cpu;
     let val_size = data.val_size;
+    let shape = shapes.validation;
     if val_size > 0 && val_size < shape.horizon {
         return Err(Error::Config(format!(
             "val_size ({val_size}) must be at least the horizon h ({}) so that a validation window fits",
@@ -73,7 +75,7 @@ pub fn train_model(
     let mut sampler = WindowSampler::new(
         train_parts,
         SamplerOptions {
-            shape,
+            shape: shapes.train,
             step_size: config.step_size,
             scaler: config.scaler_type,
             batch_size: config.batch_size,
@@ -112,7 +114,10 @@ pub fn train_model(
             )));
         }
         optimizer.set_learning_rate(config.learning_rate_at(step));
-        let batch = sampler.next_batch(&mut rng).tensors(&device)?;
+        let mut batch = sampler.next_batch(&mut rng).tensors(&device)?;
+        if model.autoregressive().is_some() {
+            batch.input.teacher = Some(batch.outsample.clone());
+        }
         let (loss, mut grads) = chunks::loss_and_gradients(model, &batch.input, |output| {
             config.loss.compute(
                 &batch.outsample,
@@ -212,7 +217,17 @@ fn validation_loss(
 ) -> Result<f64> {
     let valid = config.valid_loss.as_ref().unwrap_or(&config.loss);
     let t = batch.tensors(device)?;
-    let output = chunks::forward(model, &t.input, false)?.detach();
+    let output = match model.autoregressive() {
+        Some(stepper) => point_path(
+            stepper,
+            &t.input,
+            batch.shape.horizon,
+            &config.loss,
+            &t.window,
+        )?,
+        None => chunks::forward(model, &t.input, false)?,
+    }
+    .detach();
     let inputs = (&t.outsample_weight, &t.input.insample_mask);
     let value = match (config.loss.as_distribution(), valid.as_distribution()) {
         (Some(_), Some(_)) => valid.compute(
