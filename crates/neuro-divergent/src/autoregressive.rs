@@ -84,8 +84,8 @@ const PATH_ROWS_PER_GROUP: usize = 8192;
 /// values in window-then-step order): the paths' mean, then the quantiles of `loss`'s outputs.
 ///
 /// Windows are taken in groups of a fixed size, side by side on the configured workers; each
-/// group draws from its own generator, seeded in group order from `rng`, so the forecasts depend
-/// on the seed alone, not on the thread count.
+/// group draws from its own generator, seeded in group order from `rng`, so which draws a series
+/// gets depends on the seed alone, not on the thread count or on scheduling.
 pub fn sample_forecast_columns(
     model: &dyn Autoregressive,
     input: &ModelInput,
