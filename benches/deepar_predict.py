@@ -59,10 +59,9 @@ with tempfile.TemporaryDirectory() as tmp:
     data = os.path.join(tmp, "panel.csv")
     panel.to_csv(data, index=False)
     ckpt = os.path.join(tmp, "deepar")
-    subprocess.run([BIN, "forecast", "--data", data, "--horizon", str(H), "--input-size", str(INPUT),
+    subprocess.run([BIN, "fit", "--data", data, "--horizon", str(H), "--input-size", str(INPUT),
                     "--model", "deepar", "--max-steps", str(args.steps), "--threads", str(args.threads),
-                    "--save", ckpt, "--out", os.path.join(tmp, "fit.csv")],
-                   check=True, stderr=subprocess.DEVNULL)
+                    "--save", ckpt], check=True, stderr=subprocess.DEVNULL)
     start = time.perf_counter()
     subprocess.run([BIN, "predict", "--model-dir", ckpt, "--threads", str(args.threads),
                     "--out", os.path.join(tmp, "ours.csv")], check=True, stderr=subprocess.DEVNULL)
