@@ -6,7 +6,7 @@
 //! - [`point_path`] feeds back each step's point forecast: a point output, the mean of quantile
 //!   outputs, or a distribution's mean. Validation uses it (as NeuralForecast does), and so do
 //!   forecasts of models trained with point or quantile losses.
-//! - [`sample_path_columns`] draws `samples` sample paths per series (ancestral sampling, as in
+//! - [`sample_forecast_columns`] draws `samples` sample paths per series (ancestral sampling, as in
 //!   the DeepAR paper): every path is fed its own draw at every step, so the spread of later
 //!   steps carries the uncertainty of earlier ones. The forecast columns are the paths' mean and
 //!   quantiles at each step.
@@ -105,12 +105,8 @@ pub fn sample_forecast_columns(
         groups
             .par_iter()
             .map(|(rows, seed)| {
-                let narrow =
-                    |t: &Tensor| -> Result<Tensor> { Ok(t.narrow(0, rows.start, rows.len())?) };
-                let group_window = WindowScale {
-                    shift: narrow(&window.shift)?,
-                    scale: narrow(&window.scale)?,
-                };
+                let group_window =
+                    window.map_rows(|t| Ok(t.narrow(0, rows.start, rows.len())?))?;
                 sample_path_columns(
                     model,
                     &input.rows(rows.clone())?,
@@ -148,10 +144,7 @@ fn sample_path_columns(
     let mut state = state.repeat_rows(samples)?;
     let mut raw = repeat_rows(&first, samples)?;
     let paths = input.map_rows(|t| repeat_rows(t, samples))?;
-    let path_window = WindowScale {
-        shift: repeat_rows(&window.shift, samples)?,
-        scale: repeat_rows(&window.scale, samples)?,
-    };
+    let path_window = window.map_rows(|t| repeat_rows(t, samples))?;
     let shift = path_window.shift.flatten_all()?.to_vec1::<f32>()?;
     let scale = path_window.scale.flatten_all()?.to_vec1::<f32>()?;
     // draws[step][path row], the data's scale.

@@ -175,6 +175,15 @@ impl WindowScale {
             .broadcast_add(&self.shift.reshape(dims.as_slice())?)?)
     }
 
+    /// The statistics with `f` applied to both `[B, 1]` tensors, e.g. to select or repeat
+    /// windows as [`ModelInput`]'s rows are.
+    pub(crate) fn map_rows(&self, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<WindowScale> {
+        Ok(WindowScale {
+            shift: f(&self.shift)?,
+            scale: f(&self.scale)?,
+        })
+    }
+
     /// Statistics that leave `[B, ...]` values unchanged.
     pub fn identity(&self) -> Result<WindowScale> {
         Ok(WindowScale {
