@@ -2,7 +2,7 @@
 export interface CommonModelOptions {
   /** Forecast horizon. */
   h: number;
-  /** Insample window length. */
+  /** Insample window length; -1 for 3 x h (NeuralForecast's convention). */
   inputSize: number;
   /** Column name of this model's forecasts (default: the model name). */
   alias?: string;

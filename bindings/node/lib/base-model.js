@@ -9,19 +9,20 @@ const toCamel = (key) => key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 class BaseModel {
   /**
    * @param {string} name model name as in the Rust registry
-   * @param {object} options `{ h, inputSize, alias?, ...hyperparameters in camelCase }`
+   * @param {object} options `{ h, inputSize (-1: 3 x h), alias?, ...hyperparameters in camelCase }`
    * @param {string[]} paramKeys the model's NeuralForecast hyperparameter names
    */
   constructor(name, options, paramKeys) {
     const opts = options || {};
     const byCamel = new Map(paramKeys.map((k) => [toCamel(k), k]));
-    for (const required of ['h', 'inputSize']) {
-      if (!Number.isInteger(opts[required]) || opts[required] < 1) {
-        throw new NeuroDivergentError(
-          codes.INVALID_CONFIG,
-          `${name}: ${required} must be a positive integer, got ${JSON.stringify(opts[required])}`,
-        );
-      }
+    if (!Number.isInteger(opts.h) || opts.h < 1) {
+      throw new NeuroDivergentError(codes.INVALID_CONFIG, `${name}: h must be a positive integer, got ${JSON.stringify(opts.h)}`);
+    }
+    if (!Number.isInteger(opts.inputSize) || (opts.inputSize < 1 && opts.inputSize !== -1)) {
+      throw new NeuroDivergentError(
+        codes.INVALID_CONFIG,
+        `${name}: inputSize must be a positive integer, or -1 for 3 x h, got ${JSON.stringify(opts.inputSize)}`,
+      );
     }
     const params = {};
     for (const [key, value] of Object.entries(opts)) {

@@ -17,7 +17,7 @@ use neuro_divergent::conformal::{ConformalMethod, PredictionIntervals};
 use neuro_divergent::data::Freq;
 use neuro_divergent::forecast::PredictOptions;
 use neuro_divergent::preprocess::{CalendarFeature, DerivedFeature, FeatureConfig};
-use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast, ProgressEvent};
+use neuro_divergent::{input_size_for, FitOptions, ModelSpec, NeuralForecast, ProgressEvent};
 
 use crate::errors::Failure;
 use crate::io::{Columns, ForecastColumns, JsDs, KeyedColumns, NamedColumns};
@@ -30,8 +30,8 @@ pub struct ModelConfig {
     pub model: String,
     /// Forecast horizon.
     pub h: u32,
-    /// Insample window length.
-    pub input_size: u32,
+    /// Insample window length; -1 for 3 x `h`.
+    pub input_size: i64,
     /// Other hyperparameters by NeuralForecast name, as a JSON object.
     pub params_json: Option<String>,
 }
@@ -111,7 +111,8 @@ fn build_specs(models: Vec<ModelConfig>) -> Result<Vec<ModelSpec>, Failure> {
     models
         .into_iter()
         .map(|m| {
-            let mut spec = ModelSpec::new(&m.model, m.h as usize, m.input_size as usize)?;
+            let input_size = input_size_for(m.h as usize, m.input_size)?;
+            let mut spec = ModelSpec::new(&m.model, m.h as usize, input_size)?;
             if let Some(json) = &m.params_json {
                 let params: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
                     .map_err(|e| {

@@ -26,12 +26,16 @@ test('recurrent models train with their own options and NeuralForecast defaults'
   assert.deepEqual(gru.params, { max_steps: 20, encoder_hidden_size: 16, decoder_hidden_size: 16 });
   assert.throws(() => new LSTM({ h: 12, inputSize: 24, encoderActivation: 'relu' }), (e) => e.code === codes.INVALID_CONFIG && /LSTM has no option 'encoderActivation'/.test(e.message));
   const rnn = new RNN({ h: 12, inputSize: 24, maxSteps: 20, encoderHiddenSize: 16, encoderActivation: 'relu' });
-  const nf = new NeuralForecaster({ models: [gru, rnn], freq: 'M' });
+  // One step at a time, over NeuralForecast's default window of 3 x h.
+  const stepwise = new LSTM({ h: 12, inputSize: -1, maxSteps: 20, encoderHiddenSize: 16, recurrent: true, hTrain: 2, alias: 'LSTMr' });
+  assert.deepEqual(stepwise.params, { max_steps: 20, encoder_hidden_size: 16, recurrent: true, h_train: 2, alias: 'LSTMr' });
+  assert.throws(() => new LSTM({ h: 12, inputSize: -2 }), (e) => e.code === codes.INVALID_CONFIG && /inputSize must be a positive integer, or -1/.test(e.message));
+  const nf = new NeuralForecaster({ models: [gru, rnn, stepwise], freq: 'M' });
   await nf.fit(airPassengers());
   const rows = await nf.predict();
   assert.equal(rows.length, 12);
   // The robust scaler (their default) maps forecasts back to the series' level.
-  for (const r of rows) assert.ok(r.GRU > 200 && r.GRU < 1000 && r.RNN > 200 && r.RNN < 1000, JSON.stringify(r));
+  for (const r of rows) assert.ok([r.GRU, r.RNN, r.LSTMr].every((v) => v > 200 && v < 1000), JSON.stringify(r));
 });
 
 test('convolutional and dilated recurrent models train with their own options and NeuralForecast defaults', async () => {

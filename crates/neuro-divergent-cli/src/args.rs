@@ -87,9 +87,11 @@ pub struct ModelArgs {
     /// inferred from the data when omitted.
     #[arg(long)]
     pub freq: Option<String>,
-    /// Insample window length (default: 2 x horizon).
-    #[arg(long)]
-    pub input_size: Option<usize>,
+    /// Insample window length; -1 for 3 x horizon, as in NeuralForecast (default: 3 x horizon
+    /// for the models NeuralForecast gives that default: RNN, LSTM, GRU, TCN, DilatedRNN,
+    /// DeepAR; 2 x horizon for the others).
+    #[arg(long, allow_negative_numbers = true)]
+    pub input_size: Option<i64>,
     /// Training steps.
     #[arg(long)]
     pub max_steps: Option<usize>,
@@ -220,9 +222,11 @@ pub struct BenchArgs {
     /// Forecast horizon h.
     #[arg(long)]
     pub horizon: usize,
-    /// Insample window length (default: 2 x horizon).
-    #[arg(long)]
-    pub input_size: Option<usize>,
+    /// Insample window length; -1 for 3 x horizon, as in NeuralForecast (default: 3 x horizon
+    /// for the models NeuralForecast gives that default: RNN, LSTM, GRU, TCN, DilatedRNN,
+    /// DeepAR; 2 x horizon for the others).
+    #[arg(long, allow_negative_numbers = true)]
+    pub input_size: Option<i64>,
     /// Model to measure.
     #[arg(long, default_value = "nhits")]
     pub model: String,

@@ -18,11 +18,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     };
     RecurrentKernel::set_default(kernel);
     let frame = read_csv(&args.data, None)?;
-    let mut spec = ModelSpec::new(
-        &args.model,
-        args.horizon,
-        args.input_size.unwrap_or(2 * args.horizon),
-    )?;
+    let input_size = crate::commands::input_size(&args.model, args.horizon, args.input_size)?;
+    let mut spec = ModelSpec::new(&args.model, args.horizon, input_size)?;
     spec.train.max_steps = args.steps;
     spec.train.batch_size = args.batch_size.unwrap_or(spec.train.batch_size);
     spec.train.windows_batch_size = args

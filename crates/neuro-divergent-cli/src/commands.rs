@@ -10,7 +10,9 @@ use neuro_divergent::exog::{FutureTable, StaticTable};
 use neuro_divergent::forecast::PredictOptions;
 use neuro_divergent::output;
 use neuro_divergent::preprocess::{CalendarFeature, DerivedFeature, FeatureConfig, ScalerType};
-use neuro_divergent::{Error, FitOptions, Forecasts, ModelSpec, NeuralForecast, Result};
+use neuro_divergent::{
+    input_size_for, Error, FitOptions, Forecasts, ModelSpec, NeuralForecast, Result,
+};
 
 use crate::args::{Cli, Command, CvArgs, EvaluateArgs, ModelArgs, PredictArgs};
 use crate::progress::TrainingBars;
@@ -282,19 +284,30 @@ fn fit_options(args: &ModelArgs) -> Result<FitOptions> {
     })
 }
 
+/// The insample length of model `name` for `--input-size` (`given`): the given length, 3 x
+/// `horizon` for -1, and when not given the model's NeuralForecast default (3 x `horizon`) or,
+/// for models without one, 2 x `horizon`.
+pub(crate) fn input_size(name: &str, horizon: usize, given: Option<i64>) -> Result<usize> {
+    match given {
+        Some(n) => input_size_for(horizon, n)
+            .map_err(|_| Error::Config(format!("--input-size must be at least 1 or -1, got {n}"))),
+        None => Ok(ModelSpec::default_input_size(name, horizon).unwrap_or(2 * horizon)),
+    }
+}
+
 /// One spec per `--model`, with the common options and `--param`s applied.
 fn model_specs(args: &ModelArgs) -> Result<Vec<ModelSpec>> {
     if args.horizon == 0 {
         return Err(Error::Config("--horizon must be at least 1".into()));
     }
-    let input_size = args.input_size.unwrap_or(2 * args.horizon);
-    if input_size == 0 {
-        return Err(Error::Config("--input-size must be at least 1".into()));
-    }
     let mut specs = args
         .model
         .iter()
-        .map(|name| ModelSpec::new(name.trim(), args.horizon, input_size))
+        .map(|name| {
+            let name = name.trim();
+            let input_size = input_size(name, args.horizon, args.input_size)?;
+            ModelSpec::new(name, args.horizon, input_size)
+        })
         .collect::<Result<Vec<_>>>()?;
     let scaler = args.scaler.as_deref().map(ScalerType::parse).transpose()?;
     for spec in &mut specs {

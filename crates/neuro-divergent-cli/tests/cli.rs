@@ -437,6 +437,18 @@ fn bad_arguments_exit_with_2() {
                 d,
                 "--horizon",
                 "2",
+                "--input-size",
+                "-2",
+            ],
+            "--input-size must be at least 1 or -1, got -2",
+        ),
+        (
+            &[
+                "forecast",
+                "--data",
+                d,
+                "--horizon",
+                "2",
                 "--model",
                 "prophet",
             ],

@@ -701,14 +701,15 @@ impl NeuralForecast {
                 let batch = inference_batch(chunk, shape, spec.train.scaler_type)?;
                 let t = batch.tensors(&device)?;
                 let steps = model.autoregressive();
-                let chunk_columns = match (steps, loss.as_distribution(), spec.step_windows()) {
-                    (Some(steps), Some(distribution), Some(windowing)) => sample_forecast_columns(
+                let paths = spec.step_windows().and_then(|w| w.trajectory_samples);
+                let chunk_columns = match (steps, loss.as_distribution(), paths) {
+                    (Some(steps), Some(distribution), Some(paths)) => sample_forecast_columns(
                         steps,
                         &t.input,
                         spec.h,
                         distribution,
                         &t.window,
-                        windowing.trajectory_samples,
+                        paths,
                         &mut rng,
                     )?,
                     _ => {
@@ -717,7 +718,21 @@ impl NeuralForecast {
                             None => chunks::forward(model, &t.input, false)?,
                         };
                         let samples = spec.train.num_samples;
-                        loss.forecast_columns(&output, &t.window, samples, &mut rng)?
+                        let mut columns =
+                            loss.forecast_columns(&output, &t.window, samples, &mut rng)?;
+                        if let (Some(_), Some(distribution)) = (steps, loss.as_distribution()) {
+                            // The mean path's means are known exactly (they were fed back):
+                            // they, not the draws' mean, are the mean column, as in
+                            // NeuralForecast.
+                            let means = distribution.mean(&output, &t.window)?;
+                            columns[0] = means
+                                .flatten_all()?
+                                .to_vec1::<f32>()?
+                                .into_iter()
+                                .map(f64::from)
+                                .collect();
+                        }
+                        columns
                     }
                 };
                 for (column, values) in columns.iter_mut().zip(chunk_columns) {

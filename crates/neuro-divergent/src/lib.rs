@@ -48,5 +48,5 @@ pub mod windows;
 
 pub use error::{Error, Result};
 pub use forecast::{FitOptions, Forecasts, NeuralForecast};
-pub use models::{exogenous_readers, ModelSpec, MODEL_NAMES};
+pub use models::{exogenous_readers, input_size_for, ModelSpec, MODEL_NAMES};
 pub use train::{ProgressEvent, ProgressFn, TrainConfig};

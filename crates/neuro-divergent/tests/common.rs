@@ -6,6 +6,7 @@ use neuro_divergent::data::{read_csv, TimeSeriesFrame};
 use neuro_divergent::ModelSpec;
 
 /// The bundled AirPassengers series.
+#[allow(dead_code)] // each test crate compiles this module; not all of them use every helper
 pub fn air_passengers() -> TimeSeriesFrame {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/air_passengers.csv");
     read_csv(&path, None).expect("bundled data loads")

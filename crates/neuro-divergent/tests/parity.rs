@@ -484,3 +484,139 @@ fn deepar_distribution_losses_train_like_neuralforecast() {
         );
     }
 }
+
+/// RNN, LSTM and GRU forecasting one step at a time (`recurrent=true`): the LSTM's layers
+/// projected to the loss's outputs, RNN and GRU with a linear output map, trained
+/// teacher-forced and fed back their own forecasts. NeuralForecast 3.3, 5 steps, random_seed=1.
+#[test]
+fn recurrent_models_forecasting_one_step_at_a_time_match_neuralforecast() {
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let references: [(&str, [f64; 12]); 3] = [
+        (
+            "RNN",
+            [
+                445.643, 451.805, 458.530, 461.980, 463.684, 464.636, 464.835, 464.867, 464.890,
+                464.932, 464.987, 465.035,
+            ],
+        ),
+        ("LSTM", [399.557; 12]),
+        (
+            "GRU",
+            [
+                445.216, 444.274, 444.597, 445.347, 446.193, 447.010, 447.755, 448.419, 449.001,
+                449.508, 449.948, 450.328,
+            ],
+        ),
+    ];
+    let recurrent = [("recurrent", "true")];
+    assert_five_steps_match(&train, 24, &recurrent, &references);
+    // Three teacher-forced steps per training window, forecasting from the last 12 values.
+    let params = [
+        ("recurrent", "true"),
+        ("h_train", "3"),
+        ("inference_input_size", "12"),
+    ];
+    assert_five_steps_match(&train, 24, &params, &[("LSTM", [409.411; 12])]);
+    // With historic and future columns (input_size=20): each step reads the value, then the
+    // historic (zero past the insample part), static and future values of the step it predicts.
+    let (frame, futr) = with_future_columns(true);
+    let exog_references: [(&str, [f64; 12]); 2] = [
+        (
+            "LSTM",
+            [
+                407.961, 407.961, 407.970, 407.986, 407.998, 408.007, 408.015, 408.018, 408.011,
+                407.997, 407.981, 407.963,
+            ],
+        ),
+        (
+            "GRU",
+            [
+                451.428, 454.145, 458.178, 461.776, 466.435, 471.040, 474.668, 476.660, 478.791,
+                480.218, 480.201, 478.297,
+            ],
+        ),
+    ];
+    for (model, reference) in exog_references {
+        let mut spec = ModelSpec::new(model, 12, 20).unwrap();
+        spec.train.max_steps = 5;
+        for (key, value) in [
+            ("recurrent", "true"),
+            ("hist_exog_list", "x1,x2"),
+            ("futr_exog_list", "f1,f2"),
+        ] {
+            spec.set_param(key, value).unwrap();
+        }
+        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+        nf.fit(&frame, FitOptions::default(), None).unwrap();
+        let options = PredictOptions {
+            futr: Some(&futr),
+            ..PredictOptions::default()
+        };
+        let forecasts = nf.predict_with(options).unwrap();
+        assert_close(forecasts.column(model).unwrap(), &reference, model);
+    }
+}
+
+/// Quantile and distribution losses one step at a time feed back the quantiles' mean or the
+/// distribution's mean, as NeuralForecast does. NeuralForecast 3.3 then reports that mean in
+/// every quantile column of a quantile loss; here each quantile keeps its own forecast, so their
+/// mean is what is compared. A distribution's mean is compared directly (its quantiles are
+/// sampled).
+#[test]
+fn recurrent_models_with_quantile_and_distribution_losses_feed_back_means_like_neuralforecast() {
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let mut gru = ModelSpec::new("GRU", 12, 24).unwrap();
+    gru.train.max_steps = 5;
+    gru.set_param("recurrent", "true").unwrap();
+    gru.set_param("loss", "mqloss:80").unwrap();
+    let mut nf = NeuralForecast::new(vec![gru], None).unwrap();
+    nf.fit(&train, FitOptions::default(), None).unwrap();
+    let forecasts = nf.predict(None).unwrap();
+    let columns: Vec<&[f64]> = ["GRU-median", "GRU-lo-80", "GRU-hi-80"]
+        .iter()
+        .map(|c| forecasts.column(c).unwrap())
+        .collect();
+    let mean: Vec<f64> = (0..12)
+        .map(|i| columns.iter().map(|c| c[i]).sum::<f64>() / 3.0)
+        .collect();
+    let reference = [
+        411.901, 410.888, 410.177, 409.646, 409.238, 408.923, 408.678, 408.488, 408.342, 408.230,
+        408.143, 408.076,
+    ];
+    assert_close(&mean, &reference, "GRU quantiles' mean");
+    let (median, lo, hi) = (columns[0], columns[1], columns[2]);
+    for (i, ((m, l), h)) in median.iter().zip(lo).zip(hi).enumerate() {
+        assert!(l <= m && m <= h, "step {i}: lo {l} median {m} hi {h}");
+    }
+    let mut lstm = ModelSpec::new("LSTM", 12, 24).unwrap();
+    lstm.train.max_steps = 5;
+    for (key, value) in [
+        ("recurrent", "true"),
+        ("loss", "normal:80"),
+        ("valid_loss", "mae"),
+    ] {
+        lstm.set_param(key, value).unwrap();
+    }
+    let mean = forecast(lstm, &train, 0);
+    let reference = [
+        398.493, 398.491, 398.490, 398.489, 398.488, 398.488, 398.487, 398.487, 398.487, 398.487,
+        398.487, 398.487,
+    ];
+    assert_close(&mean, &reference, "LSTM Normal mean");
+}
+
+/// `input_size=-1`, the default of NeuralForecast's recurrent models, reads three horizons.
+/// NeuralForecast 3.3, LSTM (direct), h=12, 5 steps, random_seed=1.
+#[test]
+fn input_size_minus_one_reads_three_horizons_like_neuralforecast() {
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let mut spec = ModelSpec::new("LSTM", 12, 24).unwrap();
+    spec.set_param("input_size", "-1").unwrap();
+    assert_eq!(spec.input_size, 36);
+    spec.train.max_steps = 5;
+    let reference = [
+        368.852, 368.740, 368.808, 368.901, 369.046, 369.304, 369.711, 370.090, 370.251, 370.185,
+        369.924, 369.738,
+    ];
+    assert_close(&forecast(spec, &train, 0), &reference, "LSTM");
+}

@@ -12,7 +12,7 @@ use super::{require_at_least_one, ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{
     mlp_decoder, Activation, Cell, Dense, FeedForward, ParamStore, RecurrentEncoder,
-    RecurrentKernel,
+    RecurrentKernel, RecurrentLayers,
 };
 use crate::preprocess::ScalerType;
 use crate::train::TrainConfig;
@@ -111,6 +111,10 @@ impl ArchitectureConfig for DilatedRnnConfig {
         true
     }
 
+    fn has_default_input_size(&self) -> bool {
+        true
+    }
+
     /// Every layer's weights apply at every insample step, the context map's once per hidden
     /// unit, the decoder's at every horizon step.
     fn training_flops_per_window(&self, shape: WindowShape, parameters: usize) -> f64 {
@@ -140,11 +144,12 @@ impl ArchitectureConfig for DilatedRnnConfig {
                 let encoder = RecurrentEncoder::new(
                     store,
                     &format!("rnn_stack.{g}.cells.{i}"),
-                    self.cell_type.cell(),
-                    inputs,
-                    self.encoder_hidden_size,
-                    1,
-                    true,
+                    RecurrentLayers::new(
+                        self.cell_type.cell(),
+                        inputs,
+                        self.encoder_hidden_size,
+                        1,
+                    ),
                     0.0,
                     seed,
                     RecurrentKernel::default_kernel(),
@@ -252,11 +257,7 @@ mod tests {
         let encoder = RecurrentEncoder::new(
             &mut store,
             "layer",
-            Cell::Gru,
-            2,
-            4,
-            1,
-            true,
+            RecurrentLayers::new(Cell::Gru, 2, 4, 1),
             0.0,
             7,
             RecurrentKernel::Fused,

@@ -3,7 +3,37 @@
 
 use candle_core::Tensor;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// The order of the exogenous blocks after the target value in the per-step features of a
+/// model that forecasts one step at a time (it decides which input weights read which values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepFeatureOrder {
+    /// Historic, future, then static values (NeuralForecast's DeepAR).
+    HistFutrStat,
+    /// Historic, static, then future values (NeuralForecast's RNN, LSTM and GRU), as in
+    /// [`ModelInput::per_step_features`].
+    HistStatFutr,
+}
+
+impl StepFeatureOrder {
+    /// The blocks present, the value first, in this order.
+    fn arrange(
+        self,
+        value: Tensor,
+        hist: Option<Tensor>,
+        futr: Option<Tensor>,
+        stat: Option<Tensor>,
+    ) -> Vec<Tensor> {
+        let rest = match self {
+            StepFeatureOrder::HistFutrStat => [hist, futr, stat],
+            StepFeatureOrder::HistStatFutr => [hist, stat, futr],
+        };
+        std::iter::once(value)
+            .chain(rest.into_iter().flatten())
+            .collect()
+    }
+}
 
 /// Reduces `[N, T]` series along time to `[N, T']` (a model's pooling of exogenous inputs).
 pub type Pooling<'a> = dyn Fn(&Tensor) -> Result<Tensor> + 'a;
@@ -109,6 +139,82 @@ impl ModelInput {
             parts.push(futr.narrow(1, 0, steps)?);
         }
         Ok(Tensor::cat(&parts, 2)?)
+    }
+
+    /// The per-step features `[B, T, 1 + X + S + F]` of a model that forecasts one step at a time
+    /// ([`crate::autoregressive`]), over the insample values followed by the first
+    /// `teacher_steps` outsample values ([`ModelInput::teacher`]): at each position its value and
+    /// the exogenous values of the position after it, the one it predicts, as NeuralForecast
+    /// shifts its recurrent windows. Historic values are zero past the insample part, where they
+    /// are unknown.
+    pub fn shifted_step_features(
+        &self,
+        teacher_steps: usize,
+        order: StepFeatureOrder,
+    ) -> Result<Tensor> {
+        let (batch, insample) = self.insample.dims2()?;
+        let steps = insample + teacher_steps;
+        let mut values = vec![self.insample.clone()];
+        if teacher_steps > 0 {
+            let teacher = self.teacher.as_ref().ok_or_else(|| {
+                Error::Train("a teacher-forced training pass needs the outsample targets".into())
+            })?;
+            values.push(teacher.narrow(1, 0, teacher_steps)?);
+        }
+        let value = Tensor::cat(&values, 1)?.unsqueeze(2)?;
+        let hist = match &self.hist {
+            Some(hist) => {
+                let known = hist.narrow(1, 1, insample - 1)?;
+                let unknown_steps = steps + 1 - insample;
+                let unknown = Tensor::zeros(
+                    (batch, unknown_steps, hist.dim(2)?),
+                    hist.dtype(),
+                    hist.device(),
+                )?;
+                Some(Tensor::cat(&[known, unknown], 1)?)
+            }
+            None => None,
+        };
+        let futr = match &self.futr {
+            Some(futr) => Some(futr.narrow(1, 1, steps)?),
+            None => None,
+        };
+        let stat = match &self.stat {
+            Some(stat) => Some(
+                stat.unsqueeze(1)?
+                    .broadcast_as((batch, steps, stat.dim(1)?))?,
+            ),
+            None => None,
+        };
+        let blocks = order.arrange(value, hist, futr, stat);
+        Ok(Tensor::cat(&blocks, 2)?.contiguous()?)
+    }
+
+    /// The features `[B, 1 + X + S + F]` that forecast step `step` (counted from 0) is computed
+    /// from: `y: [B]`, the scaled value of step `step - 1` (a forecast or a draw), then the
+    /// exogenous values of step `step`, historic ones zero (unknown over the horizon).
+    pub fn forecast_step_features(
+        &self,
+        y: &Tensor,
+        step: usize,
+        order: StepFeatureOrder,
+    ) -> Result<Tensor> {
+        let (batch, insample) = self.insample.dims2()?;
+        let value = y.reshape((batch, 1))?;
+        let hist = match &self.hist {
+            Some(hist) => Some(Tensor::zeros(
+                (batch, hist.dim(2)?),
+                hist.dtype(),
+                hist.device(),
+            )?),
+            None => None,
+        };
+        let futr = match &self.futr {
+            Some(futr) => Some(futr.narrow(1, insample + step, 1)?.squeeze(1)?),
+            None => None,
+        };
+        let blocks = order.arrange(value, hist, futr, self.stat.clone());
+        Ok(Tensor::cat(&blocks, 1)?)
     }
 
     /// `features` (`[B, H, C]`, one row per horizon step) followed by the future exogenous

@@ -12,12 +12,13 @@ mod nbeatsx;
 mod nhits;
 mod recurrent;
 mod spec;
+mod step_network;
 mod tcn;
 
 pub use bitcn::BitcnConfig;
 pub use deepar::DeepArConfig;
 pub use dilated_rnn::{DilatedCellType, DilatedRnnConfig};
-pub use input::{ModelInput, Pooling};
+pub use input::{ModelInput, Pooling, StepFeatureOrder};
 pub use mlp::MlpConfig;
 pub use nbeats::{NbeatsConfig, StackType};
 pub use nbeatsx::NbeatsxConfig;
@@ -65,8 +66,10 @@ pub struct StepWindows {
     pub h_train: usize,
     /// Insample length at inference (unset: `input_size`).
     pub inference_input_size: Option<usize>,
-    /// Sample paths drawn per series when forecasting with a distribution loss.
-    pub trajectory_samples: usize,
+    /// Sample paths drawn per series when forecasting with a distribution loss (DeepAR's
+    /// ancestral sampling); `None`: the distribution's mean is fed back and each step's
+    /// distribution sampled on its own, as NeuralForecast's recurrent models do.
+    pub trajectory_samples: Option<usize>,
 }
 
 /// What every model's hyperparameter struct provides.
@@ -84,6 +87,12 @@ pub trait ArchitectureConfig {
 
     /// True when the model reads exogenous inputs (historic, future and static).
     fn reads_exogenous(&self) -> bool {
+        false
+    }
+
+    /// True when NeuralForecast gives the model a default insample length (`input_size=-1`,
+    /// three horizons, see [`input_size_for`]); false when it must be given.
+    fn has_default_input_size(&self) -> bool {
         false
     }
 
@@ -171,6 +180,19 @@ pub(crate) fn require_dropout_rate(prefix: &str, name: &str, value: f64) -> Resu
     Err(crate::error::Error::Config(format!(
         "{prefix}{name} must be in [0, 1), got {value}"
     )))
+}
+
+/// The insample length that NeuralForecast's `input_size` stands for with horizon `h`: a
+/// positive length as given, or -1 for three horizons (`3 * h`), the default of the models for
+/// which [`ArchitectureConfig::has_default_input_size`] holds.
+pub fn input_size_for(h: usize, input_size: i64) -> Result<usize> {
+    match input_size {
+        -1 => Ok(3 * h),
+        n if n >= 1 => Ok(n as usize),
+        n => Err(crate::error::Error::Config(format!(
+            "input_size must be at least 1, or -1 for 3 x horizon; got {n}"
+        ))),
+    }
 }
 
 /// The models that read exogenous inputs, in registry order.

@@ -1,10 +1,18 @@
-//! RNN, LSTM and GRU: NeuralForecast's recurrent encoder with an MLP decoder, in its default
-//! direct mode (`recurrent=False`). The encoder reads the insample window one step at a time,
-//! each step's target value followed by that step's historic, static and future exogenous
-//! values; the decoder maps the encoder's hidden state at each of the window's last `h` steps
-//! (or all steps linearly stretched to `h` when the window is shorter than the horizon),
-//! followed by the future exogenous values of the matching forecast step, to that step's
-//! outputs. The three models differ only in their cell ([`RecurrentCell`]).
+//! RNN, LSTM and GRU as NeuralForecast 3.3 builds them, in both of its output modes. The three
+//! models differ only in their cell ([`RecurrentCell`]).
+//!
+//! - Direct (`recurrent=false`, the default): the encoder reads the insample window one step at
+//!   a time, each step's target value followed by that step's historic, static and future
+//!   exogenous values; the MLP decoder maps the encoder's hidden state at each of the window's
+//!   last `h` steps (or all steps linearly stretched to `h` when the window is shorter than the
+//!   horizon), followed by the future exogenous values of the matching forecast step, to that
+//!   step's outputs.
+//! - One step at a time (`recurrent=true`, [`crate::autoregressive`]): the encoder reads at each
+//!   position the value there and the exogenous values of the next position, and its output
+//!   there is the forecast of the next value: the LSTM's layers are projected to the loss's
+//!   outputs (PyTorch's `proj_size`), RNN and GRU add a linear map (`proj`). Trained
+//!   teacher-forced on `h_train` outsample steps; forecasts feed each step's point forecast
+//!   back, as NeuralForecast does. There is no MLP decoder in this mode.
 
 use std::fmt::Debug;
 
@@ -12,11 +20,15 @@ use candle_core::Tensor;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{require_at_least_one, require_dropout_rate, ArchitectureConfig, Model, ModelInput};
+use super::step_network::{StepHead, StepNetwork};
+use super::{
+    require_at_least_one, require_dropout_rate, ArchitectureConfig, Model, ModelInput,
+    StepFeatureOrder, StepWindows,
+};
 use crate::error::Result;
 use crate::nn::{
     mlp_decoder, Activation, Cell, Dense, FeedForward, ParamStore, RecurrentEncoder,
-    RecurrentKernel,
+    RecurrentKernel, RecurrentLayers,
 };
 use crate::preprocess::ScalerType;
 use crate::train::TrainConfig;
@@ -32,6 +44,12 @@ pub trait RecurrentCell:
 
     /// The cell the encoder's layers use.
     fn cell(&self) -> Cell;
+
+    /// How the encoder's output at a step becomes the raw outputs when forecasting one step at
+    /// a time: LSTM projects its layers (PyTorch's `proj_size`), RNN and GRU add a linear map.
+    fn projects_layers(&self) -> bool {
+        self.cell() == Cell::Lstm
+    }
 }
 
 /// LSTM's cell: no hyperparameters of its own.
@@ -106,6 +124,13 @@ pub struct RecurrentConfig<C: RecurrentCell> {
     pub decoder_layers: usize,
     /// Activation after each hidden decoder layer.
     pub decoder_activation: Activation,
+    /// Forecast one step at a time, feeding each forecast back (true), or all steps at once
+    /// from the encoder's states (false).
+    pub recurrent: bool,
+    /// With `recurrent`: outsample steps of each training window (teacher-forced).
+    pub h_train: usize,
+    /// With `recurrent`: insample values read at inference (unset: `input_size`).
+    pub inference_input_size: Option<usize>,
     /// The model's own cell hyperparameters.
     #[serde(flatten)]
     pub cell: C,
@@ -128,6 +153,9 @@ impl<C: RecurrentCell> Default for RecurrentConfig<C> {
             decoder_hidden_size: 128,
             decoder_layers: 2,
             decoder_activation: Activation::ReLU,
+            recurrent: false,
+            h_train: 1,
+            inference_input_size: None,
             cell: C::default(),
         }
     }
@@ -150,18 +178,40 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
                 ("encoder_hidden_size", self.encoder_hidden_size),
                 ("decoder_layers", self.decoder_layers),
                 ("decoder_hidden_size", self.decoder_hidden_size),
+                ("h_train", self.h_train),
+                (
+                    "inference_input_size",
+                    self.inference_input_size.unwrap_or(1),
+                ),
             ],
         )?;
         require_dropout_rate("", "encoder_dropout", self.encoder_dropout)
+    }
+
+    fn step_windows(&self) -> Option<StepWindows> {
+        self.recurrent.then_some(StepWindows {
+            h_train: self.h_train,
+            inference_input_size: self.inference_input_size,
+            trajectory_samples: None,
+        })
     }
 
     fn reads_exogenous(&self) -> bool {
         true
     }
 
-    /// The encoder's weights apply at every insample step, the decoder's at every horizon step
-    /// (the upsampling layer's once per hidden unit).
+    fn has_default_input_size(&self) -> bool {
+        true
+    }
+
+    /// Direct: the encoder's weights apply at every insample step, the decoder's at every
+    /// horizon step (the upsampling layer's once per hidden unit). One step at a time: every
+    /// weight at each of the `input_size + h_train` steps read (the small output map counted
+    /// there too).
     fn training_flops_per_window(&self, shape: WindowShape, parameters: usize) -> f64 {
+        if self.recurrent {
+            return 6.0 * ((shape.input_size + self.h_train) * parameters) as f64;
+        }
         let (hidden, layers) = (self.encoder_hidden_size, self.encoder_n_layers);
         let rows = self.cell.cell().gates() * hidden;
         let inputs = shape.per_step_width();
@@ -184,19 +234,45 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
         store: &mut ParamStore,
         seed: u64,
     ) -> Result<Box<dyn Model>> {
-        // Created in NeuralForecast's order: encoder, decoder, then the upsampling layer.
+        // Created in NeuralForecast's order: encoder, then the decoder and the upsampling layer
+        // (direct) or the output map (one step at a time).
+        let projected = self.recurrent && self.cell.projects_layers();
+        let layers = RecurrentLayers {
+            bias: self.encoder_bias,
+            proj_size: if projected { n_outputs } else { 0 },
+            ..RecurrentLayers::new(
+                self.cell.cell(),
+                shape.per_step_width(),
+                self.encoder_hidden_size,
+                self.encoder_n_layers,
+            )
+        };
         let encoder = RecurrentEncoder::new(
             store,
             "hist_encoder",
-            self.cell.cell(),
-            shape.per_step_width(),
-            self.encoder_hidden_size,
-            self.encoder_n_layers,
-            self.encoder_bias,
+            layers,
             self.encoder_dropout,
             seed,
             RecurrentKernel::default_kernel(),
         )?;
+        if self.recurrent {
+            let head = if projected {
+                StepHead::Identity
+            } else {
+                StepHead::Linear(Dense::new(
+                    store,
+                    "proj",
+                    self.encoder_hidden_size,
+                    n_outputs,
+                )?)
+            };
+            return Ok(Box::new(StepNetwork {
+                encoder,
+                head,
+                order: StepFeatureOrder::HistStatFutr,
+                h_train: self.h_train,
+            }));
+        }
         let decoder = mlp_decoder(
             store,
             self.encoder_hidden_size + shape.exog.futr,

@@ -115,6 +115,18 @@ impl ModelSpec {
         })
     }
 
+    /// The insample length the model called `name` has when none is given: NeuralForecast's
+    /// default, three horizons, for the models that have one (see
+    /// [`super::input_size_for`]); `None` for unknown models and those NeuralForecast needs
+    /// one for.
+    pub fn default_input_size(name: &str, h: usize) -> Option<usize> {
+        let architecture = Architecture::default_for(name)?;
+        architecture
+            .config()
+            .has_default_input_size()
+            .then_some(3 * h)
+    }
+
     /// The model's name, e.g. `NHITS`.
     pub fn model_name(&self) -> &'static str {
         self.architecture.name()
@@ -220,8 +232,13 @@ impl ModelSpec {
     }
 
     /// Sets one hyperparameter by its NeuralForecast name from text: numbers, booleans, JSON
-    /// lists (`[512,512]`) or plain words (`robust`, `MaxPool1d`).
+    /// lists (`[512,512]`) or plain words (`robust`, `MaxPool1d`). `input_size=-1` stands for
+    /// three horizons, as in NeuralForecast.
     pub fn set_param(&mut self, key: &str, value: &str) -> Result<()> {
+        if key == "input_size" && value.trim() == "-1" {
+            self.input_size = super::input_size_for(self.h, -1)?;
+            return Ok(());
+        }
         let mut parsed: Value =
             serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()));
         if key.ends_with("_exog_list") && parsed.is_string() {
@@ -351,6 +368,27 @@ mod tests {
             other => panic!("wrong architecture {other:?}"),
         }
         spec.validate().unwrap();
+    }
+
+    #[test]
+    fn input_size_minus_one_stands_for_three_horizons() {
+        assert_eq!(ModelSpec::default_input_size("lstm", 12), Some(36));
+        assert_eq!(ModelSpec::default_input_size("DeepAR", 4), Some(12));
+        assert_eq!(ModelSpec::default_input_size("NHITS", 12), None);
+        assert_eq!(ModelSpec::default_input_size("prophet", 12), None);
+        let mut spec = ModelSpec::new("GRU", 12, 24).unwrap();
+        spec.set_param("input_size", "-1").unwrap();
+        assert_eq!(spec.input_size, 36);
+        spec.set_param("input_size", "10").unwrap();
+        assert_eq!(spec.input_size, 10);
+        assert!(spec.set_param("input_size", "-2").is_err());
+        assert_eq!(super::super::input_size_for(5, -1).unwrap(), 15);
+        assert_eq!(super::super::input_size_for(5, 7).unwrap(), 7);
+        let err = super::super::input_size_for(5, 0).unwrap_err().to_string();
+        assert!(
+            err.contains("input_size must be at least 1, or -1"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -80,6 +80,10 @@ impl ArchitectureConfig for TcnConfig {
         true
     }
 
+    fn has_default_input_size(&self) -> bool {
+        true
+    }
+
     /// The convolutions' weights apply at every insample step, the context map's once per
     /// channel, the decoder's at every horizon step.
     fn training_flops_per_window(&self, shape: WindowShape, parameters: usize) -> f64 {

@@ -19,6 +19,6 @@ pub use dense::{mlp_decoder, perceptron_layers, Dense, FeedForward};
 pub use dropout::Dropout;
 pub use params::ParamStore;
 pub(crate) use recurrent::repeat_rows;
-pub use recurrent::{Cell, RecurrentEncoder, RecurrentKernel, RecurrentState};
+pub use recurrent::{Cell, RecurrentEncoder, RecurrentKernel, RecurrentLayers, RecurrentState};
 pub use residual::{block_mlp, doubly_residual, BlockMlpSpec, ResidualBlock};
 pub use special::{digamma, ln_gamma, ln_gamma_tensor, softplus, LnGamma};

@@ -14,9 +14,9 @@ use candle_core::{Tensor, D};
 use serde::{Deserialize, Serialize};
 
 use super::dense_op::DenseOp;
-use super::recurrent_op::FusedRecurrence;
+use super::recurrent_op::{FusedRecurrence, FusedStep};
 use super::{Dropout, ParamStore};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// How recurrent layers are computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,14 +73,56 @@ impl Cell {
     }
 }
 
-/// One layer's parameters: `W_ih: [G*H, I]`, `W_hh: [G*H, H]` and, unless disabled, the biases
-/// `b_ih` and `b_hh: [G*H]`.
+/// The shape of a stack of recurrent layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecurrentLayers {
+    /// The cell of every layer.
+    pub cell: Cell,
+    /// Features read per step by the first layer.
+    pub inputs: usize,
+    /// Units of each layer's state.
+    pub hidden: usize,
+    /// Number of stacked layers.
+    pub n_layers: usize,
+    /// Whether the layers have the biases `b_ih` and `b_hh`.
+    pub bias: bool,
+    /// LSTM only, PyTorch's `proj_size`: when above 0, every layer's output (its hidden state,
+    /// read by the next step and the next layer) is `W_hr (o * tanh(c))`, `proj_size` wide.
+    pub proj_size: usize,
+}
+
+impl RecurrentLayers {
+    /// `n_layers` layers of `hidden` units with biases and no projection.
+    pub fn new(cell: Cell, inputs: usize, hidden: usize, n_layers: usize) -> RecurrentLayers {
+        RecurrentLayers {
+            cell,
+            inputs,
+            hidden,
+            n_layers,
+            bias: true,
+            proj_size: 0,
+        }
+    }
+
+    /// Width of each layer's output: `proj_size` when set, else `hidden`.
+    pub fn output_width(&self) -> usize {
+        if self.proj_size > 0 {
+            self.proj_size
+        } else {
+            self.hidden
+        }
+    }
+}
+
+/// One layer's parameters: `W_ih: [G*H, I]`, `W_hh: [G*H, O]`, unless disabled the biases
+/// `b_ih` and `b_hh: [G*H]`, and for a projected LSTM `W_hr: [O, H]` (`O` the output width).
 #[derive(Debug)]
 struct Layer {
     w_ih: Tensor,
     w_hh: Tensor,
     b_ih: Option<Tensor>,
     b_hh: Option<Tensor>,
+    w_hr: Option<Tensor>,
 }
 
 /// The state carried from one step to the next.
@@ -122,61 +164,77 @@ impl RecurrentState {
 pub struct RecurrentEncoder {
     cell: Cell,
     hidden: usize,
+    output_width: usize,
     layers: Vec<Layer>,
     dropout: Dropout,
     kernel: RecurrentKernel,
 }
 
 impl RecurrentEncoder {
-    /// Creates `n_layers` layers of `hidden` units reading `inputs` features, parameters named
-    /// as PyTorch names them (`{name}.weight_ih_l0`, `{name}.weight_hh_l0`, `{name}.bias_ih_l0`,
-    /// `{name}.bias_hh_l0`, then layer 1, ...) and drawn in that order from U(±1/sqrt(hidden)),
-    /// as `reset_parameters` draws them. The layers run on `kernel`.
-    #[allow(clippy::too_many_arguments)]
+    /// Creates the layers of `shape`, parameters named as PyTorch names them
+    /// (`{name}.weight_ih_l0`, `{name}.weight_hh_l0`, `{name}.bias_ih_l0`, `{name}.bias_hh_l0`,
+    /// `{name}.weight_hr_l0` when projected, then layer 1, ...) and drawn in that order from
+    /// U(±1/sqrt(hidden)), as `reset_parameters` draws them. The layers run on `kernel`; a
+    /// projected LSTM always runs on the generic one.
     pub fn new(
         store: &mut ParamStore,
         name: &str,
-        cell: Cell,
-        inputs: usize,
-        hidden: usize,
-        n_layers: usize,
-        bias: bool,
+        shape: RecurrentLayers,
         dropout: f64,
         seed: u64,
         kernel: RecurrentKernel,
     ) -> Result<RecurrentEncoder> {
+        if shape.proj_size > 0 && shape.cell != Cell::Lstm {
+            return Err(Error::Config(format!(
+                "{name}: only LSTM layers can be projected (proj_size), not {:?}",
+                shape.cell
+            )));
+        }
+        let hidden = shape.hidden;
         let bound = if hidden > 0 {
             1.0 / (hidden as f64).sqrt()
         } else {
             0.0
         };
-        let rows = cell.gates() * hidden;
-        let layers = (0..n_layers)
+        let rows = shape.cell.gates() * hidden;
+        let output_width = shape.output_width();
+        let layers = (0..shape.n_layers)
             .map(|l| {
-                let width = if l == 0 { inputs } else { hidden };
-                let w_ih =
-                    store.uniform(&format!("{name}.weight_ih_l{l}"), &[rows, width], bound)?;
-                let w_hh =
-                    store.uniform(&format!("{name}.weight_hh_l{l}"), &[rows, hidden], bound)?;
-                let (b_ih, b_hh) = if bias {
+                let width = if l == 0 { shape.inputs } else { output_width };
+                let mut draw = |kind: &str, dims: &[usize]| {
+                    store.uniform(&format!("{name}.{kind}_l{l}"), dims, bound)
+                };
+                let w_ih = draw("weight_ih", &[rows, width])?;
+                let w_hh = draw("weight_hh", &[rows, output_width])?;
+                let (b_ih, b_hh) = if shape.bias {
                     (
-                        Some(store.uniform(&format!("{name}.bias_ih_l{l}"), &[rows], bound)?),
-                        Some(store.uniform(&format!("{name}.bias_hh_l{l}"), &[rows], bound)?),
+                        Some(draw("bias_ih", &[rows])?),
+                        Some(draw("bias_hh", &[rows])?),
                     )
                 } else {
                     (None, None)
                 };
+                let w_hr = (shape.proj_size > 0)
+                    .then(|| draw("weight_hr", &[output_width, hidden]))
+                    .transpose()?;
                 Ok(Layer {
                     w_ih,
                     w_hh,
                     b_ih,
                     b_hh,
+                    w_hr,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let kernel = if shape.proj_size > 0 {
+            RecurrentKernel::Generic
+        } else {
+            kernel
+        };
         Ok(RecurrentEncoder {
-            cell,
+            cell: shape.cell,
             hidden,
+            output_width,
             layers,
             dropout: Dropout::new(dropout, seed),
             kernel,
@@ -188,8 +246,8 @@ impl RecurrentEncoder {
         self.dropout.is_identity() || self.layers.len() < 2
     }
 
-    /// The last layer's hidden state at every step of `x: [B, T, I]`, as `[B, T, H]`, starting
-    /// from zero states.
+    /// The last layer's output (hidden state) at every step of `x: [B, T, I]`, as `[B, T, O]`
+    /// (`O` the output width), starting from zero states.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         match self.kernel {
             RecurrentKernel::Fused => self.forward_fused(x, train),
@@ -215,29 +273,53 @@ impl RecurrentEncoder {
 
     /// Zero states for `batch` rows, the state before the first step.
     pub fn zero_state(&self, batch: usize, like: &Tensor) -> Result<RecurrentState> {
-        let zeros = Tensor::zeros((batch, self.hidden), like.dtype(), like.device())?;
+        let zeros = |width: usize| Tensor::zeros((batch, width), like.dtype(), like.device());
+        let state = State {
+            h: zeros(self.output_width)?,
+            c: zeros(self.hidden)?,
+        };
         Ok(RecurrentState {
-            layers: vec![
-                State {
-                    h: zeros.clone(),
-                    c: zeros,
-                };
-                self.layers.len()
-            ],
+            layers: vec![state; self.layers.len()],
         })
     }
 
     /// Reads one step `x: [B, I]` from `state` (updated in place) and returns the last layer's
-    /// hidden state `[B, H]`, as [`RecurrentEncoder::forward`] in inference mode computes it.
+    /// output `[B, O]`, as [`RecurrentEncoder::forward`] in inference mode computes it.
     pub fn advance(&self, x: &Tensor, state: &mut RecurrentState) -> Result<Tensor> {
         let mut input = x.contiguous()?;
         for (layer, layer_state) in self.layers.iter().zip(state.layers.iter_mut()) {
             let from_input = linear(&input, &layer.w_ih, layer.b_ih.as_ref())?;
             let from_state = linear(&layer_state.h, &layer.w_hh, layer.b_hh.as_ref())?;
-            *layer_state = self.step(&from_input, &from_state, layer_state)?;
+            *layer_state = match self.kernel {
+                RecurrentKernel::Fused => self.fused_step(&from_input, &from_state, layer_state)?,
+                RecurrentKernel::Generic => {
+                    self.step(layer, &from_input, &from_state, layer_state)?
+                }
+            };
             input = layer_state.h.clone();
         }
         Ok(input)
+    }
+
+    /// [`RecurrentEncoder::step`] as one op over every row ([`FusedStep`]; forward only).
+    fn fused_step(&self, from_input: &Tensor, from_state: &Tensor, state: &State) -> Result<State> {
+        let packed = if self.cell == Cell::Lstm {
+            Tensor::cat(&[&state.h, &state.c], 1)?
+        } else {
+            state.h.clone()
+        };
+        let next = from_input.apply_op3_no_bwd(from_state, &packed, &FusedStep::new(self.cell))?;
+        Ok(if self.cell == Cell::Lstm {
+            State {
+                h: next.narrow(1, 0, self.hidden)?.contiguous()?,
+                c: next.narrow(1, self.hidden, self.hidden)?,
+            }
+        } else {
+            State {
+                h: next,
+                c: state.c.clone(),
+            }
+        })
     }
 
     /// The generic version: `x` is read one step at a time through views, so it is meant to be
@@ -265,24 +347,31 @@ impl RecurrentEncoder {
             Some(first) => first.dim(0)?,
             None => return Ok(Vec::new()),
         };
-        let zeros = Tensor::zeros((batch, self.hidden), inputs[0].dtype(), inputs[0].device())?;
+        let zeros =
+            |width: usize| Tensor::zeros((batch, width), inputs[0].dtype(), inputs[0].device());
         let mut state = State {
-            h: zeros.clone(),
-            c: zeros,
+            h: zeros(self.output_width)?,
+            c: zeros(self.hidden)?,
         };
         let mut outputs = Vec::with_capacity(inputs.len());
         for x in inputs {
             let from_input = linear(x, &layer.w_ih, layer.b_ih.as_ref())?;
             let from_state = linear(&state.h, &layer.w_hh, layer.b_hh.as_ref())?;
-            state = self.step(&from_input, &from_state, &state)?;
+            state = self.step(layer, &from_input, &from_state, &state)?;
             outputs.push(state.h.clone());
         }
         Ok(outputs)
     }
 
-    /// The next state from the input's and the previous state's gate pre-activations
+    /// The next state of `layer` from the input's and the previous state's gate pre-activations
     /// (`[B, G*H]` each).
-    fn step(&self, from_input: &Tensor, from_state: &Tensor, state: &State) -> Result<State> {
+    fn step(
+        &self,
+        layer: &Layer,
+        from_input: &Tensor,
+        from_state: &Tensor,
+        state: &State,
+    ) -> Result<State> {
         let gate = |t: &Tensor, k: usize| t.narrow(D::Minus1, k * self.hidden, self.hidden);
         let sigmoid = |t: &Tensor| candle_nn::ops::sigmoid(t);
         Ok(match self.cell {
@@ -301,10 +390,12 @@ impl RecurrentEncoder {
                 let candidate = gate(&sum, 2)?.tanh()?;
                 let output = sigmoid(&gate(&sum, 3)?)?;
                 let c = ((forget * &state.c)? + (input * candidate)?)?;
-                State {
-                    h: (output * c.tanh()?)?,
-                    c,
-                }
+                let h = (output * c.tanh()?)?;
+                let h = match &layer.w_hr {
+                    Some(w_hr) => h.matmul(&w_hr.t()?)?,
+                    None => h,
+                };
+                State { h, c }
             }
             Cell::Gru => {
                 let reset = sigmoid(&(gate(from_input, 0)? + gate(from_state, 0)?)?)?;
@@ -448,9 +539,15 @@ mod tests {
             for reference in &REFERENCES {
                 let mut store = ParamStore::new(1, &Device::Cpu);
                 let cell = reference.cell;
-                let encoder =
-                    RecurrentEncoder::new(&mut store, "rnn", cell, 3, 4, 2, true, 0.0, 1, kernel)
-                        .unwrap();
+                let encoder = RecurrentEncoder::new(
+                    &mut store,
+                    "rnn",
+                    RecurrentLayers::new(cell, 3, 4, 2),
+                    0.0,
+                    1,
+                    kernel,
+                )
+                .unwrap();
                 let out = encoder.forward(&x, true).unwrap();
                 assert_eq!(out.dims(), &[2, 5, 4]);
                 let what = format!("{cell:?} on {kernel:?}");
@@ -480,6 +577,86 @@ mod tests {
         }
     }
 
+    /// PyTorch's `nn.LSTM(3, 4, num_layers=2, proj_size=2)` after `torch.manual_seed(1)`, on the
+    /// inputs and loss of [`REFERENCES`] (weights `cos(b + t + h)` over the 2 outputs): both
+    /// windows' last outputs, the second window's first, and the first gradient values of
+    /// `weight_ih_l0`, `weight_hh_l1`, `bias_hh_l0`, `weight_hr_l0` and `weight_hr_l1`. Projected
+    /// layers run on the generic kernel whichever is asked for.
+    #[test]
+    fn a_projected_lstm_matches_pytorch_forward_and_backward() {
+        let x = grid((2, 5, 3), |b, t, i| ((b + 2 * t + 3 * i) as f64).sin());
+        let weights = grid((2, 5, 2), |b, t, h| ((b + t + h) as f64).cos());
+        let grads: [(&str, [f32; 4]); 5] = [
+            (
+                "weight_ih_l0",
+                [-0.00314607, 0.002988072, -0.002770268, -0.001733231],
+            ),
+            (
+                "weight_hh_l1",
+                [-0.004352239, 0.0007376039, -0.01248233, 0.00218378],
+            ),
+            (
+                "bias_hh_l0",
+                [0.008512316, 0.001156195, 0.003384684, -0.001938315],
+            ),
+            (
+                "weight_hr_l0",
+                [0.01522014, -0.00146407, -0.01186409, 0.01145528],
+            ),
+            (
+                "weight_hr_l1",
+                [0.1524939, -0.5420691, -0.7264661, 0.1974131],
+            ),
+        ];
+        for kernel in [RecurrentKernel::Fused, RecurrentKernel::Generic] {
+            let mut store = ParamStore::new(1, &Device::Cpu);
+            let shape = RecurrentLayers {
+                proj_size: 2,
+                ..RecurrentLayers::new(Cell::Lstm, 3, 4, 2)
+            };
+            let encoder = RecurrentEncoder::new(&mut store, "lstm", shape, 0.0, 1, kernel).unwrap();
+            let out = encoder.forward(&x, true).unwrap();
+            assert_eq!(out.dims(), &[2, 5, 2]);
+            let last = out.narrow(1, 4, 1).unwrap().flatten_all().unwrap();
+            let last = last.to_vec1::<f32>().unwrap();
+            assert_close(
+                &last,
+                &[-0.192791, 0.03811771, -0.1913177, 0.03590146],
+                "last",
+            );
+            let first = out
+                .get(1)
+                .unwrap()
+                .get(0)
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            assert_close(&first, &[-0.09173997, 0.01164841], "first");
+            let gradients = weighted_sum_gradients(&out, &weights);
+            let varmap = store.into_varmap();
+            let vars = varmap.data().lock().unwrap();
+            for (name, expected) in &grads {
+                let var: &Var = &vars[&format!("lstm.{name}")];
+                let grad = gradients
+                    .get(var.as_tensor())
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap();
+                let grad = grad.to_vec1::<f32>().unwrap();
+                assert_close(&grad[..4], expected, name);
+            }
+        }
+        let mut store = ParamStore::new(1, &Device::Cpu);
+        let gru = RecurrentLayers {
+            proj_size: 2,
+            ..RecurrentLayers::new(Cell::Gru, 3, 4, 1)
+        };
+        let err = RecurrentEncoder::new(&mut store, "gru", gru, 0.0, 1, RecurrentKernel::Fused)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("only LSTM layers can be projected"), "{err}");
+    }
+
     /// Every gradient of the fused kernel (parameters and a computed input) equals the generic
     /// kernel's, without biases, over three layers and a longer sequence.
     #[test]
@@ -492,9 +669,18 @@ mod tests {
         for cell in [Cell::RnnTanh, Cell::RnnRelu, Cell::Lstm, Cell::Gru] {
             let run = |kernel| {
                 let mut store = ParamStore::new(7, &Device::Cpu);
-                let encoder =
-                    RecurrentEncoder::new(&mut store, "e", cell, 2, 5, 3, false, 0.0, 1, kernel)
-                        .unwrap();
+                let encoder = RecurrentEncoder::new(
+                    &mut store,
+                    "e",
+                    RecurrentLayers {
+                        bias: false,
+                        ..RecurrentLayers::new(cell, 2, 5, 3)
+                    },
+                    0.0,
+                    1,
+                    kernel,
+                )
+                .unwrap();
                 let out = encoder.forward(x.as_tensor(), true).unwrap();
                 let grads = weighted_sum_gradients(&out, &weights);
                 let varmap = store.into_varmap();
@@ -514,6 +700,45 @@ mod tests {
             assert_eq!(fused.len(), 8, "output, 6 weights and the input's gradient");
             for (i, (a, b)) in fused.iter().zip(&generic).enumerate() {
                 assert_close(a, b, &format!("{cell:?}, tensor {i}"));
+            }
+        }
+    }
+
+    /// Stepping an encoder one step at a time from zero states gives the whole-sequence
+    /// outputs, for every cell on both kernels (the fused kernel steps with its one-step op) and
+    /// for a projected LSTM.
+    #[test]
+    fn stepping_gives_the_whole_sequence_outputs() {
+        let x = grid((3, 6, 2), |b, t, i| {
+            ((2 * b + t) as f64 * 0.9 - i as f64).sin()
+        });
+        let projected = RecurrentLayers {
+            proj_size: 2,
+            ..RecurrentLayers::new(Cell::Lstm, 2, 5, 2)
+        };
+        let mut shapes: Vec<RecurrentLayers> =
+            [Cell::RnnTanh, Cell::RnnRelu, Cell::Lstm, Cell::Gru]
+                .iter()
+                .map(|&cell| RecurrentLayers::new(cell, 2, 5, 2))
+                .collect();
+        shapes.push(projected);
+        for shape in shapes {
+            for kernel in [RecurrentKernel::Fused, RecurrentKernel::Generic] {
+                let mut store = ParamStore::new(5, &Device::Cpu);
+                let encoder =
+                    RecurrentEncoder::new(&mut store, "e", shape, 0.0, 1, kernel).unwrap();
+                let whole = encoder.forward(&x, false).unwrap();
+                let mut state = encoder.zero_state(3, &x).unwrap();
+                for t in 0..6 {
+                    let step = x.narrow(1, t, 1).unwrap().squeeze(1).unwrap();
+                    let out = encoder.advance(&step, &mut state).unwrap();
+                    let expected = whole.narrow(1, t, 1).unwrap().squeeze(1).unwrap();
+                    assert_close(
+                        &out.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                        &expected.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                        &format!("{shape:?} on {kernel:?}, step {t}"),
+                    );
+                }
             }
         }
     }
@@ -539,9 +764,18 @@ mod tests {
     fn layers_without_bias_have_no_bias_parameters_and_dropout_only_while_training() {
         for kernel in [RecurrentKernel::Fused, RecurrentKernel::Generic] {
             let mut store = ParamStore::new(1, &Device::Cpu);
-            let encoder =
-                RecurrentEncoder::new(&mut store, "e", Cell::Gru, 3, 4, 2, false, 0.5, 1, kernel)
-                    .unwrap();
+            let encoder = RecurrentEncoder::new(
+                &mut store,
+                "e",
+                RecurrentLayers {
+                    bias: false,
+                    ..RecurrentLayers::new(Cell::Gru, 3, 4, 2)
+                },
+                0.5,
+                1,
+                kernel,
+            )
+            .unwrap();
             assert!(!encoder.is_deterministic());
             let x = grid((2, 5, 3), |b, t, i| ((b + t + i) as f64).sin());
             let a = encoder.forward(&x, false).unwrap();

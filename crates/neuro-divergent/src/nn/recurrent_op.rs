@@ -562,3 +562,99 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         Ok((CpuStorage::F32(result), Shape::from(len)))
     }
 }
+
+/// One step of a layer from a given state, for forecasting (forward only):
+/// `(P [B, G*H], R [B, G*H], state [B, S]) -> state' [B, S]`, where `P` is the step input's
+/// projection with its bias, `R` the previous hidden state's product with `W_hh` and its bias,
+/// and the state is `h` (RNN, GRU: `S = H`) or `h` then `c` (LSTM: `S = 2H`). The gate math is
+/// the fused recurrence's, one pass per row.
+pub(crate) struct FusedStep {
+    recurrence: FusedRecurrence,
+}
+
+impl FusedStep {
+    /// The step op of `cell`.
+    pub(crate) fn new(cell: Cell) -> FusedStep {
+        FusedStep {
+            recurrence: FusedRecurrence::new(cell),
+        }
+    }
+
+    /// Width of the state of `hidden` units: `h`, and for LSTM `c` after it.
+    pub(crate) fn state_width(cell: Cell, hidden: usize) -> usize {
+        if cell == Cell::Lstm {
+            2 * hidden
+        } else {
+            hidden
+        }
+    }
+}
+
+impl CustomOp3 for FusedStep {
+    fn name(&self) -> &'static str {
+        "fused-recurrent-step"
+    }
+
+    fn cpu_fwd(
+        &self,
+        projection: &CpuStorage,
+        projection_layout: &Layout,
+        recurrent: &CpuStorage,
+        recurrent_layout: &Layout,
+        state: &CpuStorage,
+        state_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let cell = self.recurrence.cell;
+        let (batch, width) = projection_layout.shape().dims2()?;
+        let state_width = state_layout.shape().dims2()?.1;
+        let hidden = width / cell.gates();
+        if recurrent_layout.shape().dims2()? != (batch, width)
+            || state_layout.shape().dims2()?.0 != batch
+            || width != cell.gates() * hidden
+            || state_width != Self::state_width(cell, hidden)
+        {
+            candle_core::bail!(
+                "{}: projections {:?} and {:?} and state {:?} do not fit a {cell:?} cell",
+                self.name(),
+                projection_layout.dims(),
+                recurrent_layout.dims(),
+                state_layout.dims()
+            );
+        }
+        let p = f32_slice(projection, projection_layout, self.name())?;
+        let r = f32_slice(recurrent, recurrent_layout, self.name())?;
+        let previous = f32_slice(state, state_layout, self.name())?;
+        let mut next = vec![0.0f32; batch * state_width];
+        let mut gates = vec![0.0f32; width];
+        let zeros = vec![0.0f32; hidden];
+        // GRU keeps its recurrent new-gate term for a backward pass; a step has none, so it goes
+        // to a scratch row.
+        let mut scratch = vec![0.0f32; if cell == Cell::Gru { hidden } else { 0 }];
+        for (b, row) in next.chunks_exact_mut(state_width.max(1)).enumerate() {
+            let before = &previous[b * state_width..(b + 1) * state_width];
+            let (h_prev, extra_prev) = if cell == Cell::Lstm {
+                before.split_at(hidden)
+            } else {
+                (before, &zeros[..])
+            };
+            let (h, extra) = if cell == Cell::Lstm {
+                row.split_at_mut(hidden)
+            } else {
+                (row, &mut scratch[..])
+            };
+            self.recurrence.forward_row(
+                hidden,
+                ForwardRow {
+                    p: &p[b * width..(b + 1) * width],
+                    r: &r[b * width..(b + 1) * width],
+                    h_prev,
+                    extra_prev,
+                    gates: &mut gates,
+                    extra,
+                    h,
+                },
+            );
+        }
+        Ok((CpuStorage::F32(next), Shape::from((batch, state_width))))
+    }
+}
