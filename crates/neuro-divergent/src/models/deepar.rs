@@ -68,13 +68,6 @@ impl Default for DeepArConfig {
     }
 }
 
-impl DeepArConfig {
-    /// Features the LSTM reads per step: the value, then historic, future and static columns.
-    fn step_width(shape: WindowShape) -> usize {
-        1 + shape.exog.hist + shape.exog.futr + shape.exog.stat
-    }
-}
-
 impl ArchitectureConfig for DeepArConfig {
     fn train_defaults(&self) -> TrainConfig {
         let levels =
@@ -135,7 +128,7 @@ impl ArchitectureConfig for DeepArConfig {
     /// decoder's at each of the `h_train` steps scored.
     fn training_flops_per_window(&self, shape: WindowShape, parameters: usize) -> f64 {
         let (hidden, rows) = (self.lstm_hidden_size, 4 * self.lstm_hidden_size);
-        let first = rows * (Self::step_width(shape) + hidden + 2);
+        let first = rows * (shape.per_step_width() + hidden + 2);
         let encoder = first + (self.lstm_n_layers - 1) * rows * (2 * hidden + 2);
         let decoder = parameters.saturating_sub(encoder);
         let steps = shape.input_size + self.h_train;
@@ -155,7 +148,7 @@ impl ArchitectureConfig for DeepArConfig {
             "hist_encoder",
             RecurrentLayers::new(
                 Cell::Lstm,
-                Self::step_width(shape),
+                shape.per_step_width(),
                 self.lstm_hidden_size,
                 self.lstm_n_layers,
             ),

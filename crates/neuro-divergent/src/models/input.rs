@@ -127,18 +127,28 @@ impl ModelInput {
     /// [`WindowShape::per_step_width`](crate::windows::WindowShape::per_step_width)).
     pub fn per_step_features(&self) -> Result<Tensor> {
         let (batch, steps) = self.insample.dims2()?;
-        let mut parts = vec![self.insample.unsqueeze(2)?];
-        if let Some(hist) = &self.hist {
-            parts.push(hist.clone());
-        }
-        if let Some(stat) = &self.stat {
-            let width = stat.dim(1)?;
-            parts.push(stat.unsqueeze(1)?.broadcast_as((batch, steps, width))?);
-        }
-        if let Some(futr) = &self.futr {
-            parts.push(futr.narrow(1, 0, steps)?);
-        }
-        Ok(Tensor::cat(&parts, 2)?)
+        let futr = match &self.futr {
+            Some(futr) => Some(futr.narrow(1, 0, steps)?),
+            None => None,
+        };
+        let blocks = StepFeatureOrder::HistStatFutr.arrange(
+            self.insample.unsqueeze(2)?,
+            self.hist.clone(),
+            futr,
+            self.stat_over_steps(batch, steps)?,
+        );
+        Ok(Tensor::cat(&blocks, 2)?)
+    }
+
+    /// The static values repeated at each of `steps` steps (`[B, steps, S]`), when there are any.
+    fn stat_over_steps(&self, batch: usize, steps: usize) -> Result<Option<Tensor>> {
+        Ok(match &self.stat {
+            Some(stat) => Some(
+                stat.unsqueeze(1)?
+                    .broadcast_as((batch, steps, stat.dim(1)?))?,
+            ),
+            None => None,
+        })
     }
 
     /// The per-step features `[B, T, 1 + X + S + F]` of a model that forecasts one step at a time
@@ -179,14 +189,7 @@ impl ModelInput {
             Some(futr) => Some(futr.narrow(1, 1, steps)?),
             None => None,
         };
-        let stat = match &self.stat {
-            Some(stat) => Some(
-                stat.unsqueeze(1)?
-                    .broadcast_as((batch, steps, stat.dim(1)?))?,
-            ),
-            None => None,
-        };
-        let blocks = order.arrange(value, hist, futr, stat);
+        let blocks = order.arrange(value, hist, futr, self.stat_over_steps(batch, steps)?);
         Ok(Tensor::cat(&blocks, 2)?.contiguous()?)
     }
 
