@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust workspace, then the Node package (installs its npm dependencies,
-# builds the addon, installs the TypeScript quickstart's dependencies). Needs only the Rust
-# toolchain and Node >= 20.
+# Runs every test: the Rust workspace (the model store's cases on SQLite and on a throwaway
+# PostgreSQL cluster this script starts on a loopback port and stops at the end), then the Node
+# package (installs its npm dependencies, builds the addon, installs the TypeScript quickstart's
+# dependencies). Needs the Rust toolchain, Node >= 20 and Python 3; installs Debian's
+# postgresql package when no PostgreSQL server is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+pg_dir="$(mktemp -d /tmp/nd-test-postgres.XXXXXX)"
+trap 'bash scripts/test-postgres.sh stop "$pg_dir"' EXIT
+ND_TEST_POSTGRES_URL="$(bash scripts/test-postgres.sh start "$pg_dir")"
+export ND_TEST_POSTGRES_URL ND_REQUIRE_POSTGRES=1
 cargo test --workspace
 cd bindings/node
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi

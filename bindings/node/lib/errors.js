@@ -14,6 +14,7 @@ const codes = Object.freeze({
   CHECKPOINT: 'ND_CHECKPOINT',
   IO: 'ND_IO',
   TRAIN: 'ND_TRAIN',
+  STORE: 'ND_STORE',
   INTERNAL: 'ND_INTERNAL',
 });
 

@@ -132,6 +132,62 @@ export declare class NeuralForecaster {
   crossValidation(options: CrossValidationOptions & { format: 'columns' }): Promise<ForecastColumns>;
   saveCheckpoint(path: string): Promise<void>;
   static loadCheckpoint(path: string): Promise<NeuralForecaster>;
+  /** Loads `NAME`, `NAME@VERSION` or `NAME@ALIAS` from a model store. */
+  static loadFromStore(store: ModelStore, reference: string): Promise<NeuralForecaster>;
+  /** The store version this forecaster was loaded from, or null. */
+  readonly storeVersion: VersionInfo | null;
+}
+
+/** The fingerprint of the data a stored version was fitted on. */
+export interface DataFingerprint {
+  source: string;
+  series: number;
+  rows: number;
+  firstDs: string;
+  lastDs: string;
+  sha256: string;
+}
+
+/** What a model store records about one version (everything but the weights). */
+export interface VersionInfo {
+  name: string;
+  version: number;
+  /** RFC 3339 UTC time of publication. */
+  createdAt: string;
+  libraryVersion: string;
+  /** Forecast model names (`NHITS`, ...). */
+  models: string[];
+  /** Each model's configuration. */
+  params: unknown[];
+  data: DataFingerprint | null;
+  /** Scores of the fit (`NHITS/train_loss`, `NHITS/valid_loss`) and those given to publish. */
+  scores: Record<string, number>;
+  tags: Record<string, string>;
+  aliases: string[];
+  weightsSha256: string;
+  weightsBytes: number;
+}
+
+export interface PublishOptions {
+  /** Aliases to point at the new version (moved if they exist). */
+  alias?: string | string[];
+  tags?: Record<string, string>;
+  scores?: Record<string, number>;
+}
+
+/**
+ * Versioned models in SQLite (`sqlite:PATH`, embedded) or PostgreSQL (`postgres://...`, shared
+ * by many nodes); the same store the CLI's `--store` uses. Failures reject with code ND_STORE.
+ */
+export declare class ModelStore {
+  private constructor();
+  static open(url: string): Promise<ModelStore>;
+  publish(forecaster: NeuralForecaster, name: string, options?: PublishOptions): Promise<VersionInfo>;
+  list(name?: string): Promise<VersionInfo[]>;
+  show(reference: string): Promise<VersionInfo>;
+  /** Resolves to the version the alias pointed to before, or null. */
+  setAlias(name: string, alias: string, version: number): Promise<number | null>;
+  close(): Promise<void>;
 }
 
 /** Stable error codes. */
@@ -144,6 +200,7 @@ export declare const codes: {
   readonly CHECKPOINT: 'ND_CHECKPOINT';
   readonly IO: 'ND_IO';
   readonly TRAIN: 'ND_TRAIN';
+  readonly STORE: 'ND_STORE';
   readonly INTERNAL: 'ND_INTERNAL';
 };
 

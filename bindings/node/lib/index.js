@@ -8,6 +8,7 @@ const { codes, NeuroDivergentError, fromFailure, fromNative } = require('./error
 const { toColumns, toKeyed, formatForecasts } = require('./data.js');
 const models = require('./models.js');
 const { BaseModel } = require('./base-model.js');
+const { ModelStore, toVersionInfo } = require('./store.js');
 
 /** Interval levels from a number or an array of numbers (`undefined`: none). */
 function levelsOf(level) {
@@ -199,6 +200,28 @@ class NeuralForecaster {
     forecaster._modelNames = unwrap(await forecaster._native.load(String(path))).modelNames;
     return forecaster;
   }
+
+  /** Loads `NAME`, `NAME@VERSION` or `NAME@ALIAS` from a ModelStore. */
+  static async loadFromStore(store, reference) {
+    if (!(store instanceof ModelStore)) {
+      throw new NeuroDivergentError(codes.STORE, 'loadFromStore takes a ModelStore (await ModelStore.open(url))');
+    }
+    const forecaster = Object.create(NeuralForecaster.prototype);
+    forecaster._native = new native.NativeForecaster([], null, null);
+    forecaster._data = null;
+    forecaster._statics = undefined;
+    forecaster._calls = 0;
+    const outcome = await store._native.load(String(reference), forecaster._native);
+    if (outcome.failure) throw fromFailure(outcome.failure);
+    forecaster._storeVersion = toVersionInfo(JSON.parse(outcome.value));
+    forecaster._modelNames = [...forecaster._storeVersion.models];
+    return forecaster;
+  }
+
+  /** The store version this forecaster was loaded from (`loadFromStore`), or null. */
+  get storeVersion() {
+    return this._storeVersion || null;
+  }
 }
 
 /** Forecast accuracy helpers (the library's own definitions; sMAPE in 0-200). */
@@ -227,4 +250,4 @@ function systemInfo() {
   return native.systemInfo();
 }
 
-module.exports = { NeuralForecaster, NeuroDivergentError, codes, metrics, setThreads, systemInfo, BaseModel, ...models };
+module.exports = { NeuralForecaster, ModelStore, NeuroDivergentError, codes, metrics, setThreads, systemInfo, BaseModel, ...models };

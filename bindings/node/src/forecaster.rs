@@ -90,7 +90,8 @@ pub struct Outcome {
     pub model_names: Vec<String>,
 }
 
-type Shared = Arc<Mutex<Option<NeuralForecast>>>;
+/// The fitted models of a forecaster, shared with its running jobs.
+pub(crate) type Shared = Arc<Mutex<Option<NeuralForecast>>>;
 
 /// The cancel flag of the training call that holds the forecaster, with the caller's call id:
 /// an abort reaches only the call it was meant for.
@@ -137,13 +138,13 @@ fn failure_to_error(f: Failure) -> napi::Error {
 }
 
 /// Runs `work` catching panics, so a bug fails the call instead of aborting Node.
-fn guarded<T>(work: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+pub(crate) fn guarded<T>(work: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
     catch_unwind(AssertUnwindSafe(work))
         .unwrap_or_else(|_| Err(Failure::new("ND_INTERNAL", "internal error (panic)")))
 }
 
 /// Releases the busy flag when a task is dropped, whatever happened to it.
-struct BusyGuard(Arc<AtomicBool>);
+pub(crate) struct BusyGuard(Arc<AtomicBool>);
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {
@@ -189,6 +190,12 @@ impl NativeForecaster {
     /// Marks the forecaster busy; `None` when another call is running.
     fn claim(&self) -> Option<BusyGuard> {
         (!self.busy.swap(true, Ordering::AcqRel)).then(|| BusyGuard(self.busy.clone()))
+    }
+
+    /// Claims the forecaster for a model-store call: its models, kept busy until the guard
+    /// drops; `None` when another call is running.
+    pub(crate) fn claim_state(&self) -> Option<(BusyGuard, Shared)> {
+        self.claim().map(|guard| (guard, self.state.clone()))
     }
 
     /// Starts a job; a training job that claims the forecaster registers a fresh cancel flag
@@ -465,7 +472,7 @@ fn progress_forwarder(callback: &ProgressCallback) -> impl Fn(&ProgressEvent) + 
 }
 
 /// The fitted models, or an `ND_NOT_FITTED` failure ending with `hint`.
-fn fitted<'a>(
+pub(crate) fn fitted<'a>(
     state: &'a Option<NeuralForecast>,
     hint: &str,
 ) -> Result<&'a NeuralForecast, Failure> {

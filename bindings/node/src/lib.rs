@@ -1,5 +1,5 @@
 //! Native half of the `neuro-divergent` npm package: a `NativeForecaster` class whose long calls
-//! run on libuv worker threads, plus the model registry used to generate the TypeScript model
+//! run on libuv worker threads, a `NativeStore` over the model store, plus the model registry used to generate the TypeScript model
 //! classes. The JavaScript layer in `lib/` turns results and failures into the public API.
 
 pub mod errors;
@@ -8,3 +8,4 @@ pub mod io;
 pub mod metrics;
 pub mod registry;
 pub mod runtime;
+pub mod store;

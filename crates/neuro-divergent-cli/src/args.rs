@@ -20,7 +20,7 @@ impl Cli {
             Command::Forecast(a) | Command::Fit(a) => a.threads,
             Command::Cv(c) => c.model.threads,
             Command::Predict(p) => p.threads,
-            Command::Evaluate(_) | Command::Info => None,
+            Command::Evaluate(_) | Command::Models(_) | Command::Info => None,
             Command::Bench(b) => b.threads,
         }
     }
@@ -39,6 +39,8 @@ pub enum Command {
     Cv(CvArgs),
     /// Score forecasts against actuals.
     Evaluate(EvaluateArgs),
+    /// List, show, alias, tag and delete the versions in a model store.
+    Models(ModelsArgs),
     /// Measure training throughput, prediction latency and memory (benchmark, not a test).
     Bench(BenchArgs),
     /// Print the CPU, its vector extensions, the matrix kernels that run on it and the threads.
@@ -143,6 +145,19 @@ pub struct ModelArgs {
     /// Save the fitted models to this directory.
     #[arg(long)]
     pub save: Option<PathBuf>,
+    /// Publish the fitted models to the model store as the next version of NAME.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The model store: sqlite:PATH or postgres://USER@HOST:PORT/DATABASE (default with
+    /// --name: sqlite:models.db).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Aliases to point at the published version (comma-separated; moved if they exist).
+    #[arg(long = "alias", value_delimiter = ',')]
+    pub aliases: Vec<String>,
+    /// Tags of the published version, KEY=VALUE (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
     /// Draw history, forecasts and interval bands of a few series to FILE.svg or FILE.png
     /// (forecast only).
     #[arg(long, value_name = "FILE")]
@@ -153,8 +168,14 @@ pub struct ModelArgs {
 #[derive(Debug, Args)]
 pub struct PredictArgs {
     /// Checkpoint directory written by `fit --save` or `forecast --save`.
-    #[arg(long)]
-    pub model_dir: PathBuf,
+    #[arg(long, conflicts_with = "model", required_unless_present = "model")]
+    pub model_dir: Option<PathBuf>,
+    /// A version in the model store: NAME (the newest), NAME@VERSION or NAME@ALIAS.
+    #[arg(long, value_name = "NAME[@VERSION|@ALIAS]")]
+    pub model: Option<String>,
+    /// The model store of --model (default: sqlite:models.db).
+    #[arg(long, value_name = "URL", requires = "model")]
+    pub store: Option<String>,
     /// Forecast these series instead of those seen at fit time.
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -211,6 +232,66 @@ pub struct EvaluateArgs {
     /// columns (`NHITS-lo-80`...) coverage, width, quantile_loss, scaled_crps.
     #[arg(long, default_value = "mae,rmse,smape", value_delimiter = ',')]
     pub metrics: Vec<String>,
+}
+
+/// Options of `models`.
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// The model store: sqlite:PATH or postgres://USER@HOST:PORT/DATABASE.
+    #[arg(long, value_name = "URL", default_value = crate::store::DEFAULT_STORE, global = true)]
+    pub store: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ModelsAction,
+}
+
+/// `models` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ModelsAction {
+    /// Every version (of one model when NAME is given), as a table or JSON.
+    List {
+        /// Only this model's versions.
+        name: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything the store records about one version.
+    Show {
+        /// NAME, NAME@VERSION or NAME@ALIAS.
+        reference: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Point an alias at a version (creating or moving it), or remove it with --remove.
+    Alias {
+        /// The version: NAME@VERSION, NAME@ALIAS or NAME (the newest); with --remove, NAME.
+        reference: String,
+        /// The alias (production, staging, ...).
+        alias: String,
+        /// Remove the alias instead.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Set tags on a version (KEY=VALUE), or remove them (--remove KEY).
+    Tag {
+        /// NAME, NAME@VERSION or NAME@ALIAS.
+        reference: String,
+        /// Tags to set, KEY=VALUE.
+        tags: Vec<String>,
+        /// Tag keys to remove (repeatable).
+        #[arg(long = "remove", value_name = "KEY")]
+        remove: Vec<String>,
+    },
+    /// Delete one version (refused while an alias points to it, unless --force).
+    Delete {
+        /// NAME@VERSION.
+        reference: String,
+        /// Also remove the aliases that point to it.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Options of `bench`.

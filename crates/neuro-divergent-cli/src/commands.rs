@@ -15,17 +15,20 @@ use neuro_divergent::{
 };
 
 use crate::args::{Cli, Command, CvArgs, EvaluateArgs, ModelArgs, PredictArgs};
+use crate::error::CliResult;
 use crate::progress::TrainingBars;
+use crate::store::{cross_validation_scores, Publisher};
 
 /// Runs the parsed command.
-pub fn run(cli: Cli) -> Result<()> {
+pub fn run(cli: Cli) -> CliResult<()> {
     match cli.command {
         Command::Forecast(args) => forecast(&args),
         Command::Fit(args) => fit(&args),
         Command::Predict(args) => predict(&args),
         Command::Cv(args) => cross_validate(&args),
-        Command::Evaluate(args) => evaluate_command(&args),
-        Command::Bench(args) => crate::bench::run(&args),
+        Command::Evaluate(args) => Ok(evaluate_command(&args)?),
+        Command::Models(args) => crate::store::run_models(&args),
+        Command::Bench(args) => Ok(crate::bench::run(&args)?),
         Command::Info => {
             crate::machine::print();
             Ok(())
@@ -33,7 +36,7 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn forecast(args: &ModelArgs) -> Result<()> {
+fn forecast(args: &ModelArgs) -> CliResult<()> {
     let (mut nf, frame) = prepare(args)?;
     let futr = read_optional(args.futr.as_deref(), FutureTable::read_csv)?;
     // Fail on missing future values or an unwritable output before any training.
@@ -43,9 +46,13 @@ fn forecast(args: &ModelArgs) -> Result<()> {
         args.plot.as_deref(),
         args.save.as_deref(),
     )?;
+    let publisher = Publisher::prepare(args)?;
     train(&mut nf, &frame, args)?;
     if let Some(dir) = &args.save {
         nf.save(dir)?;
+    }
+    if let Some(publisher) = publisher {
+        publisher.publish(&nf, Default::default())?;
     }
     let forecasts = nf.predict_with(PredictOptions {
         futr: futr.as_ref(),
@@ -84,23 +91,41 @@ fn read_optional<T>(path: Option<&Path>, read: fn(&Path) -> Result<T>) -> Result
     path.map(read).transpose()
 }
 
-fn fit(args: &ModelArgs) -> Result<()> {
-    let dir = args
-        .save
-        .as_ref()
-        .ok_or_else(|| Error::Config("fit needs --save DIR to keep the fitted models".into()))?;
+fn fit(args: &ModelArgs) -> CliResult<()> {
+    let publisher = Publisher::prepare(args)?;
+    if args.save.is_none() && publisher.is_none() {
+        return Err(Error::Config(
+            "fit needs --save DIR or --name NAME (with --store URL) to keep the fitted models"
+                .into(),
+        )
+        .into());
+    }
     reject_forecast_only(args, "fit")?;
     let (mut nf, frame) = prepare(args)?;
-    check_outputs(None, None, Some(dir))?;
+    check_outputs(None, None, args.save.as_deref())?;
     train(&mut nf, &frame, args)?;
-    nf.save(dir)?;
-    eprintln!("saved {} model(s) to {}", nf.specs().len(), dir.display());
+    if let Some(dir) = &args.save {
+        nf.save(dir)?;
+        eprintln!("saved {} model(s) to {}", nf.specs().len(), dir.display());
+    }
+    if let Some(publisher) = publisher {
+        publisher.publish(&nf, Default::default())?;
+    }
     Ok(())
 }
 
-fn predict(args: &PredictArgs) -> Result<()> {
+fn predict(args: &PredictArgs) -> CliResult<()> {
     check_outputs(args.out.as_deref(), None, None)?;
-    let nf = NeuralForecast::load(&args.model_dir)?;
+    let nf = match (&args.model_dir, &args.model) {
+        (Some(dir), _) => NeuralForecast::load(dir)?,
+        (None, Some(reference)) => crate::store::load(args.store.as_deref(), reference)?,
+        (None, None) => {
+            return Err(Error::Config(
+                "predict needs --model-dir DIR or --model NAME[@VERSION|@ALIAS]".into(),
+            )
+            .into())
+        }
+    };
     let frame = match &args.data {
         Some(path) => Some(read_csv(path, nf.fitted_freq())?),
         None => None,
@@ -113,13 +138,14 @@ fn predict(args: &PredictArgs) -> Result<()> {
         statics: statics.as_ref(),
         levels: &args.levels,
     })?;
-    write_forecasts(&forecasts, args.out.as_deref())
+    Ok(write_forecasts(&forecasts, args.out.as_deref())?)
 }
 
-fn cross_validate(args: &CvArgs) -> Result<()> {
+fn cross_validate(args: &CvArgs) -> CliResult<()> {
     reject_forecast_only(&args.model, "cv")?;
     let (mut nf, frame) = prepare(&args.model)?;
     check_outputs(args.model.out.as_deref(), None, args.model.save.as_deref())?;
+    let publisher = Publisher::prepare(&args.model)?;
     let step = args.step_size.unwrap_or(args.model.horizon);
     let bars = TrainingBars::new();
     let callback = |e: &neuro_divergent::ProgressEvent| bars.update(e);
@@ -131,9 +157,13 @@ fn cross_validate(args: &CvArgs) -> Result<()> {
         Some(&callback),
     );
     bars.finish();
-    write_forecasts(&result?, args.model.out.as_deref())?;
+    let forecasts = result?;
+    write_forecasts(&forecasts, args.model.out.as_deref())?;
     if let Some(dir) = &args.model.save {
         nf.save(dir)?;
+    }
+    if let Some(publisher) = publisher {
+        publisher.publish(&nf, cross_validation_scores(&nf, &forecasts))?;
     }
     Ok(())
 }

@@ -4,10 +4,12 @@
 mod args;
 mod bench;
 mod commands;
+mod error;
 mod machine;
 mod plot;
 mod plotting;
 mod progress;
+mod store;
 
 use std::process::ExitCode;
 

@@ -1,12 +1,15 @@
 //! Checkpoints: a directory holding `manifest.json` (configs, frequency, series tails, library
 //! version, checksums) and one safetensors file of weights.
 //!
+//! The same two parts can live in memory ([`CheckpointBytes`]), which is how a model store keeps
+//! them.
+//!
 //! Saving is atomic: the weights go to a new content-named file, then the manifest is written to
 //! a temporary file and renamed over the old one, both through [`crate::output`] (so a file of
 //! the checkpoint that is a link to a file elsewhere stays a link and its target is replaced). Until that rename the previous checkpoint stays
 //! whole; after it the new one is. Loading verifies both checksums before using anything.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +19,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::conformal::ConformityScores;
-use crate::data::Freq;
+use crate::data::{DataFingerprint, Freq};
 use crate::error::{Error, Result};
 use crate::exog::StaticTable;
 use crate::forecast::{FittedModel, FittedState, NeuralForecast, SeriesTail};
@@ -59,6 +62,8 @@ struct Body {
     features: FeatureConfig,
     #[serde(default)]
     statics: Option<StaticTable>,
+    #[serde(default)]
+    data: Option<DataFingerprint>,
 }
 
 fn checkpoint_error(path: &Path, message: impl Into<String>) -> Error {
@@ -122,18 +127,42 @@ pub fn check_save_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A checkpoint held in memory: the manifest and the safetensors weights it names, the same
+/// bytes [`NeuralForecast::save`] writes to a directory. A model store keeps these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointBytes {
+    /// The manifest (`manifest.json`): configs, frequency, series tails, checksums.
+    pub manifest: Vec<u8>,
+    /// The weights, in safetensors format.
+    pub weights: Vec<u8>,
+}
+
 impl NeuralForecast {
     /// Saves the fitted models to the directory `dir` (created when missing).
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let state = self
-            .fitted
-            .as_ref()
-            .ok_or_else(|| Error::NotFitted("nothing to save: call fit first".into()))?;
         check_save_dir(dir)?;
+        let (bytes, weights_file) = self.encode(dir)?;
         fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,
         })?;
+        output::write_bytes(&dir.join(&weights_file), &bytes.weights)?;
+        output::write_bytes(&dir.join(MANIFEST), &bytes.manifest)?;
+        remove_stale_weights(dir, &weights_file);
+        Ok(())
+    }
+
+    /// The checkpoint of the fitted models, in memory.
+    pub fn to_checkpoint_bytes(&self) -> Result<CheckpointBytes> {
+        Ok(self.encode(Path::new("<in memory>"))?.0)
+    }
+
+    /// The checkpoint's bytes and the name of its weights file; `at` names it in errors.
+    fn encode(&self, at: &Path) -> Result<(CheckpointBytes, String)> {
+        let state = self
+            .fitted
+            .as_ref()
+            .ok_or_else(|| Error::NotFitted("nothing to save: call fit first".into()))?;
         let mut tensors: BTreeMap<String, Tensor> = BTreeMap::new();
         for (i, model) in state.models.iter().enumerate() {
             let vars = model
@@ -147,11 +176,9 @@ impl NeuralForecast {
             }
         }
         let weights = safetensors::serialize(tensors.iter(), None)
-            .map_err(|e| checkpoint_error(dir, format!("cannot serialise weights: {e}")))?;
+            .map_err(|e| checkpoint_error(at, format!("cannot serialise weights: {e}")))?;
         let weights_sha256 = sha256_hex(&weights);
         let weights_file = format!("weights-{}.safetensors", &weights_sha256[..16]);
-        output::write_bytes(&dir.join(&weights_file), &weights)?;
-
         let body = Body {
             format_version: FORMAT_VERSION,
             library_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -165,21 +192,20 @@ impl NeuralForecast {
             conformity: state.conformity.clone(),
             features: self.features().clone(),
             statics: state.statics.clone(),
+            data: state.data.clone(),
         };
         let body_text = serde_json::to_string_pretty(&body)
-            .map_err(|e| checkpoint_error(dir, format!("cannot serialise manifest: {e}")))?;
+            .map_err(|e| checkpoint_error(at, format!("cannot serialise manifest: {e}")))?;
         let raw = RawValue::from_string(body_text.clone())
-            .map_err(|e| checkpoint_error(dir, format!("cannot serialise manifest: {e}")))?;
+            .map_err(|e| checkpoint_error(at, format!("cannot serialise manifest: {e}")))?;
         let envelope = Envelope {
             format: FORMAT.into(),
             body_sha256: sha256_hex(body_text.as_bytes()),
             body: &raw,
         };
-        let text = serde_json::to_string(&envelope)
-            .map_err(|e| checkpoint_error(dir, format!("cannot serialise manifest: {e}")))?;
-        output::write_bytes(&dir.join(MANIFEST), text.as_bytes())?;
-        remove_stale_weights(dir, &weights_file);
-        Ok(())
+        let manifest = serde_json::to_vec(&envelope)
+            .map_err(|e| checkpoint_error(at, format!("cannot serialise manifest: {e}")))?;
+        Ok((CheckpointBytes { manifest, weights }, weights_file))
     }
 
     /// Loads a checkpoint written by [`NeuralForecast::save`].
@@ -188,57 +214,46 @@ impl NeuralForecast {
             return Err(checkpoint_error(dir, "no such checkpoint directory"));
         }
         let manifest_path = dir.join(MANIFEST);
-        let bytes = fs::read(&manifest_path).map_err(|_| {
+        let manifest = fs::read(&manifest_path).map_err(|_| {
             checkpoint_error(
                 dir,
                 format!("not a neuro-divergent checkpoint: {MANIFEST} is missing"),
             )
         })?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| {
-            checkpoint_error(
-                &manifest_path,
-                "not a neuro-divergent checkpoint (not UTF-8 text)",
-            )
-        })?;
-        let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|e| {
-            checkpoint_error(
-                &manifest_path,
-                format!("not a neuro-divergent checkpoint, or truncated/corrupt: {e}"),
-            )
-        })?;
-        if envelope.format != FORMAT {
+        Self::decode(&manifest, &manifest_path, |body| {
+            let path = dir.join(&body.weights_file);
+            let bytes = fs::read(&path).map_err(|e| {
+                checkpoint_error(&path, format!("cannot read the weights file: {e}"))
+            })?;
+            Ok((bytes, path))
+        })
+    }
+
+    /// Loads a checkpoint from memory (as [`NeuralForecast::to_checkpoint_bytes`] made it),
+    /// verifying both checksums first; `origin` names it in error messages.
+    pub fn from_checkpoint_bytes(bytes: &CheckpointBytes, origin: &Path) -> Result<NeuralForecast> {
+        Self::decode(&bytes.manifest, origin, |_| {
+            Ok((bytes.weights.clone(), origin.to_path_buf()))
+        })
+    }
+
+    /// Parses and verifies `manifest` (found at `at`), then the weights `weights` returns for
+    /// it (with the path that names them in errors), and builds the fitted models.
+    fn decode(
+        manifest: &[u8],
+        at: &Path,
+        weights: impl FnOnce(&Body) -> Result<(Vec<u8>, PathBuf)>,
+    ) -> Result<NeuralForecast> {
+        let body = parse_manifest(manifest, at)?;
+        let (bytes, weights_path) = weights(&body)?;
+        if sha256_hex(&bytes) != body.weights_sha256 {
             return Err(checkpoint_error(
-                &manifest_path,
-                format!(
-                    "not a neuro-divergent checkpoint (format '{}')",
-                    envelope.format
-                ),
+                &weights_path,
+                "checksum mismatch: the weights are corrupt or truncated",
             ));
         }
-        if sha256_hex(envelope.body.get().as_bytes()) != envelope.body_sha256 {
-            return Err(checkpoint_error(
-                &manifest_path,
-                "checksum mismatch: the manifest is corrupt",
-            ));
-        }
-        let version: serde_json::Value = serde_json::from_str(envelope.body.get())
-            .map_err(|e| checkpoint_error(&manifest_path, format!("corrupt manifest: {e}")))?;
-        let found = version["format_version"].as_u64().unwrap_or(0);
-        if found != u64::from(FORMAT_VERSION) {
-            return Err(checkpoint_error(
-                &manifest_path,
-                format!(
-                    "checkpoint format version {found} (written by neuro-divergent {}) is not \
-                     supported: this is version {} and reads format {FORMAT_VERSION}; refit \
-                     the models and save them again",
-                    version["library_version"].as_str().unwrap_or("unknown"),
-                    env!("CARGO_PKG_VERSION")
-                ),
-            ));
-        }
-        let body: Body = serde_json::from_str(envelope.body.get())
-            .map_err(|e| checkpoint_error(&manifest_path, format!("corrupt manifest: {e}")))?;
-        let weights = read_weights(dir, &body)?;
+        let weights = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+            .map_err(|e| checkpoint_error(&weights_path, format!("unreadable weights: {e}")))?;
 
         let mut forecaster =
             NeuralForecast::new(body.models.clone(), None)?.with_features(body.features.clone())?;
@@ -254,11 +269,11 @@ impl NeuralForecast {
             {
                 let key = format!("{i}.{name}");
                 let tensor = weights.get(&key).ok_or_else(|| {
-                    checkpoint_error(dir, format!("weights file lacks tensor '{key}'"))
+                    checkpoint_error(&weights_path, format!("the weights lack tensor '{key}'"))
                 })?;
                 if tensor.dims() != var.dims() {
                     return Err(checkpoint_error(
-                        dir,
+                        &weights_path,
                         format!(
                             "tensor '{key}' has shape {:?}, the model expects {:?}",
                             tensor.dims(),
@@ -280,23 +295,54 @@ impl NeuralForecast {
             tails: body.series,
             conformity: body.conformity,
             statics: body.statics,
+            data: body.data,
         });
         Ok(forecaster)
     }
 }
 
-fn read_weights(dir: &Path, body: &Body) -> Result<HashMap<String, Tensor>> {
-    let path: PathBuf = dir.join(&body.weights_file);
-    let bytes = fs::read(&path)
-        .map_err(|e| checkpoint_error(&path, format!("cannot read the weights file: {e}")))?;
-    if sha256_hex(&bytes) != body.weights_sha256 {
+/// The manifest's body after checking its format, checksum and version; `at` names it in errors.
+fn parse_manifest(bytes: &[u8], at: &Path) -> Result<Body> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| checkpoint_error(at, "not a neuro-divergent checkpoint (not UTF-8 text)"))?;
+    let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|e| {
+        checkpoint_error(
+            at,
+            format!("not a neuro-divergent checkpoint, or truncated/corrupt: {e}"),
+        )
+    })?;
+    if envelope.format != FORMAT {
         return Err(checkpoint_error(
-            &path,
-            "checksum mismatch: the weights file is corrupt or truncated",
+            at,
+            format!(
+                "not a neuro-divergent checkpoint (format '{}')",
+                envelope.format
+            ),
         ));
     }
-    candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
-        .map_err(|e| checkpoint_error(&path, format!("unreadable weights: {e}")))
+    if sha256_hex(envelope.body.get().as_bytes()) != envelope.body_sha256 {
+        return Err(checkpoint_error(
+            at,
+            "checksum mismatch: the manifest is corrupt",
+        ));
+    }
+    let version: serde_json::Value = serde_json::from_str(envelope.body.get())
+        .map_err(|e| checkpoint_error(at, format!("corrupt manifest: {e}")))?;
+    let found = version["format_version"].as_u64().unwrap_or(0);
+    if found != u64::from(FORMAT_VERSION) {
+        return Err(checkpoint_error(
+            at,
+            format!(
+                "checkpoint format version {found} (written by neuro-divergent {}) is not \
+                 supported: this is version {} and reads format {FORMAT_VERSION}; refit \
+                 the models and save them again",
+                version["library_version"].as_str().unwrap_or("unknown"),
+                env!("CARGO_PKG_VERSION")
+            ),
+        ));
+    }
+    serde_json::from_str(envelope.body.get())
+        .map_err(|e| checkpoint_error(at, format!("corrupt manifest: {e}")))
 }
 
 /// Deletes weights files of earlier saves (best effort: a leftover file is harmless).

@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use crate::autoregressive::{point_path, sample_forecast_columns};
 use crate::chunks;
 use crate::conformal::{ConformityScores, PredictionIntervals};
-use crate::data::{Freq, TimeSeriesFrame, Timestamp};
+use crate::data::{DataFingerprint, Freq, TimeSeriesFrame, Timestamp};
 use crate::error::{Error, Result};
 use crate::exog::{future_values, FutureTable, Needs, Panel, StaticTable};
 use crate::models::{BuiltModel, ModelSpec};
@@ -79,6 +79,8 @@ pub(crate) struct FittedState {
     pub(crate) tails: Vec<SeriesTail>,
     pub(crate) conformity: Option<ConformityScores>,
     pub(crate) statics: Option<StaticTable>,
+    /// The data the models were fitted on (absent in checkpoints written before it was kept).
+    pub(crate) data: Option<DataFingerprint>,
 }
 
 /// Forecasts in long format: one row per series and step, one column per model.
@@ -333,6 +335,12 @@ impl NeuralForecast {
             .collect()
     }
 
+    /// The fingerprint of the data the models were fitted on (None before fitting, and for
+    /// checkpoints written before fingerprints were kept).
+    pub fn training_data(&self) -> Option<&DataFingerprint> {
+        self.fitted.as_ref().and_then(|f| f.data.as_ref())
+    }
+
     /// Training reports of the last fit (one per model; absent for loaded checkpoints).
     pub fn train_reports(&self) -> Vec<Option<&TrainReport>> {
         self.fitted
@@ -375,6 +383,7 @@ impl NeuralForecast {
             tails: self.tails_of(data, &panel),
             conformity,
             statics,
+            data: Some(data.fingerprint()),
         });
         Ok(())
     }
@@ -768,6 +777,7 @@ impl NeuralForecast {
         self.fitted = Some(FittedState {
             tails: self.tails_of(data, &panel),
             statics,
+            data: Some(data.fingerprint()),
             ..state
         });
         Ok(forecasts)
@@ -815,6 +825,7 @@ impl NeuralForecast {
             tails: Vec::new(),
             conformity: None,
             statics: None,
+            data: None,
         };
         let mut cuts = Vec::new(); // (series index, cutoff index)
         for (i, s) in data.series().iter().enumerate() {

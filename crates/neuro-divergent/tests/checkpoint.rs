@@ -55,6 +55,38 @@ fn save_load_predict_is_bit_identical() {
 }
 
 #[test]
+fn checkpoint_bytes_round_trip_exactly_and_keep_the_data_fingerprint() {
+    let nf = fitted(2);
+    let bytes = nf.to_checkpoint_bytes().unwrap();
+    let loaded = NeuralForecast::from_checkpoint_bytes(&bytes, Path::new("air@1")).unwrap();
+    assert_eq!(loaded.to_checkpoint_bytes().unwrap(), bytes);
+    assert_eq!(loaded.predict(None).unwrap(), nf.predict(None).unwrap());
+    let data = loaded.training_data().expect("a fingerprint");
+    assert_eq!(data, &common::air_passengers().fingerprint());
+    assert_eq!((data.series, data.rows), (1, 144));
+
+    let dir = tempfile::tempdir().unwrap();
+    nf.save(dir.path()).unwrap();
+    assert_eq!(
+        fs::read(dir.path().join("manifest.json")).unwrap(),
+        bytes.manifest
+    );
+    assert_eq!(fs::read(weights_file(dir.path())).unwrap(), bytes.weights);
+
+    let mut damaged = bytes.clone();
+    let last = damaged.weights.len() - 1;
+    damaged.weights[last] ^= 1;
+    let err = NeuralForecast::from_checkpoint_bytes(&damaged, Path::new("air@1"))
+        .err()
+        .expect("damaged weights refused")
+        .to_string();
+    assert!(
+        err.starts_with("checkpoint air@1: checksum mismatch"),
+        "{err}"
+    );
+}
+
+#[test]
 fn resaving_replaces_the_checkpoint_and_leaves_no_stale_files() {
     let dir = tempfile::tempdir().unwrap();
     fitted(1).save(dir.path()).unwrap();
@@ -92,7 +124,7 @@ fn truncated_weights_are_rejected() {
     fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
     let err = load_error(dir.path());
     assert!(
-        err.contains("checksum mismatch: the weights file is corrupt or truncated"),
+        err.contains("checksum mismatch: the weights are corrupt or truncated"),
         "{err}"
     );
 }
@@ -106,7 +138,7 @@ fn bit_flips_are_detected_in_weights_and_manifest() {
     let last = bytes.len() - 3;
     bytes[last] ^= 0x10;
     fs::write(&weights, &bytes).unwrap();
-    assert!(load_error(dir.path()).contains("weights file is corrupt"));
+    assert!(load_error(dir.path()).contains("the weights are corrupt"));
 
     let dir = tempfile::tempdir().unwrap();
     fitted(1).save(dir.path()).unwrap();

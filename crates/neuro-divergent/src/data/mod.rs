@@ -4,6 +4,7 @@
 mod builder;
 mod csv_input;
 mod csv_reader;
+mod fingerprint;
 mod frame;
 mod freq;
 mod id_index;
@@ -15,6 +16,7 @@ pub(crate) mod validate;
 
 pub(crate) use csv_input::{open_file, parse_ds, parse_number, CsvInput};
 pub use csv_reader::{read_csv, read_csv_from};
+pub use fingerprint::DataFingerprint;
 pub use frame::{Row, Series, TimeSeriesFrame};
 pub use freq::Freq;
 pub(crate) use id_index::IdIndex;

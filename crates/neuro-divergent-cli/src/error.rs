@@ -1,0 +1,27 @@
+//! The CLI's error: the library's or the model store's.
+
+use neuro_divergent_store::StoreError;
+
+/// An error of any command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// From the forecasting library (data, options, training, checkpoints, files).
+    #[error(transparent)]
+    Library(#[from] neuro_divergent::Error),
+    /// From the model store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl CliError {
+    /// True when the caller can fix it (exit code 2).
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            CliError::Library(e) => e.is_user_error(),
+            CliError::Store(e) => e.is_user_error(),
+        }
+    }
+}
+
+/// Result of a command.
+pub type CliResult<T> = std::result::Result<T, CliError>;
