@@ -6,9 +6,11 @@
 # postgresql package when no PostgreSQL server is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+pg_script="$PWD/scripts/test-postgres.sh"
 pg_dir="$(mktemp -d /tmp/nd-test-postgres.XXXXXX)"
-trap 'bash scripts/test-postgres.sh stop "$pg_dir"' EXIT
-ND_TEST_POSTGRES_URL="$(bash scripts/test-postgres.sh start "$pg_dir")"
+# The steps below change directory, so the cleanup names the script by its absolute path.
+trap 'bash "$pg_script" stop "$pg_dir"' EXIT
+ND_TEST_POSTGRES_URL="$(bash "$pg_script" start "$pg_dir")"
 export ND_TEST_POSTGRES_URL ND_REQUIRE_POSTGRES=1
 cargo test --workspace
 cd bindings/node
