@@ -21,6 +21,8 @@ impl Cli {
             Command::Cv(c) => c.model.threads,
             Command::Predict(p) => p.threads,
             Command::Evaluate(_) | Command::Models(_) | Command::Info => None,
+            // Each forecast runs on one core; the node runs --workers of them side by side.
+            Command::Serve(_) => Some(1),
             Command::Bench(b) => b.threads,
         }
     }
@@ -41,6 +43,8 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// List, show, alias, tag and delete the versions in a model store.
     Models(ModelsArgs),
+    /// Answer forecasts over HTTP from a model store (one node of a deployment).
+    Serve(ServeArgs),
     /// Measure training throughput, prediction latency and memory (benchmark, not a test).
     Bench(BenchArgs),
     /// Print the CPU, its vector extensions, the matrix kernels that run on it and the threads.
@@ -232,6 +236,52 @@ pub struct EvaluateArgs {
     /// columns (`NHITS-lo-80`...) coverage, width, quantile_loss, scaled_crps.
     #[arg(long, default_value = "mae,rmse,smape", value_delimiter = ',')]
     pub metrics: Vec<String>,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The model store: sqlite:PATH or postgres://USER@HOST:PORT/DATABASE.
+    #[arg(long, value_name = "URL", default_value = crate::store::DEFAULT_STORE)]
+    pub store: String,
+    /// Address to listen on (port 0: any free port, printed at start).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// Forecasts computed at once, one core each (default: the physical cores).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Requests admitted at once; more get 503 with Retry-After (default: 64 per worker).
+    #[arg(long)]
+    pub max_in_flight: Option<usize>,
+    /// Largest request body in MiB.
+    #[arg(long, default_value_t = 16)]
+    pub max_body_mb: usize,
+    /// Most series in one request.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_series: usize,
+    /// Time limit of one request in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Seconds between checks of the versions that names and aliases point to.
+    #[arg(long, default_value_t = 2.0)]
+    pub refresh: f64,
+    /// MiB of recent responses kept for identical requests (0: off).
+    #[arg(long, default_value_t = 64)]
+    pub cache_mb: usize,
+    /// Model versions kept in memory.
+    #[arg(long, default_value_t = 16)]
+    pub max_models: usize,
+    /// Models to load at start (NAME, NAME@VERSION or NAME@ALIAS; comma-separated); /readyz
+    /// answers 200 once they are loaded.
+    #[arg(long, value_delimiter = ',', value_name = "REF")]
+    pub preload: Vec<String>,
+    /// Milliseconds to wait for more requests for the same version, to compute them in one
+    /// forward pass (0: no batching).
+    #[arg(long, default_value_t = 0)]
+    pub batch_window_ms: u64,
+    /// Most requests in one batch.
+    #[arg(long, default_value_t = 64)]
+    pub max_batch: usize,
 }
 
 /// Options of `models`.

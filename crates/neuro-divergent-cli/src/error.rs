@@ -1,5 +1,6 @@
-//! The CLI's error: the library's or the model store's.
+//! The CLI's error: the library's, the model store's or the forecast server's.
 
+use neuro_divergent_serve::ServeError;
 use neuro_divergent_store::StoreError;
 
 /// An error of any command.
@@ -11,6 +12,9 @@ pub enum CliError {
     /// From the model store.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// From the forecast server.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
 }
 
 impl CliError {
@@ -19,6 +23,7 @@ impl CliError {
         match self {
             CliError::Library(e) => e.is_user_error(),
             CliError::Store(e) => e.is_user_error(),
+            CliError::Serve(e) => e.is_user_error(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod machine;
 mod plot;
 mod plotting;
 mod progress;
+mod serve;
 mod store;
 
 use std::process::ExitCode;

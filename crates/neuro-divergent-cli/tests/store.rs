@@ -2,63 +2,9 @@
 //! clear errors with exit code 2. Runs on SQLite, and on PostgreSQL when the test cluster is
 //! up (`ND_TEST_POSTGRES_URL`, set by `scripts/test.sh`).
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_neuro-divergent"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn data() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/air_passengers.csv")
-        .display()
-        .to_string()
-}
-
-/// `command` on AirPassengers with a small, fast NHITS and `extra`.
-fn train(command: &str, extra: &[&str]) -> Output {
-    let data = data();
-    let mut args = vec![
-        command,
-        "--data",
-        &data,
-        "--model",
-        "nhits",
-        "--horizon",
-        "12",
-        "--input-size",
-        "24",
-        "--max-steps",
-        "20",
-        "--threads",
-        "1",
-        "--param",
-        "mlp_units=[[32,32]]",
-    ];
-    args.extend_from_slice(extra);
-    run(&args)
-}
-
-/// The stores to run on: a SQLite file in `dir`, and the PostgreSQL test cluster if it is up.
-fn stores(dir: &Path) -> Vec<String> {
-    let mut stores = vec![format!("sqlite:{}", dir.join("models.db").display())];
-    match std::env::var("ND_TEST_POSTGRES_URL") {
-        Ok(url) => stores.push(url),
-        Err(_) if std::env::var("ND_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
-            panic!("ND_REQUIRE_POSTGRES=1 but ND_TEST_POSTGRES_URL is not set")
-        }
-        Err(_) => eprintln!("SKIPPED the PostgreSQL store: ND_TEST_POSTGRES_URL is not set"),
-    }
-    stores
-}
+use support::*;
 
 #[test]
 fn fit_publish_list_and_predict_from_an_alias() {

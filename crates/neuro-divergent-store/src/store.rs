@@ -68,6 +68,12 @@ impl ModelStore {
         &self.store
     }
 
+    /// Checks that the database answers (one trivial query).
+    pub async fn ping(&self) -> Result<()> {
+        with_pool!(&self.pool, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))
+            .map_err(|e| database_error(&self.store, e))
+    }
+
     /// Closes the store's connections.
     pub async fn close(self) {
         with_pool!(&self.pool, p => p.close().await)

@@ -235,6 +235,58 @@ impl TimeSeriesFrame {
         };
         Ok((part(train), part(test)))
     }
+
+    /// Joins `frames` into one panel, the series of frame `k` renamed `prefix(k)` + id so that
+    /// they stay distinct (a server forecasts many requests in one pass this way). The frames
+    /// must share a frequency and extra columns; `prefix` must keep the ids of different frames
+    /// distinct.
+    pub fn join_prefixed(
+        source: &str,
+        frames: &[&TimeSeriesFrame],
+        prefix: impl Fn(usize) -> String,
+    ) -> Result<TimeSeriesFrame> {
+        let Some(first) = frames.first() else {
+            return Err(Error::Data(format!("{source}: no frames to join")));
+        };
+        if let Some(other) = frames
+            .iter()
+            .find(|f| f.freq != first.freq || f.extra_names != first.extra_names)
+        {
+            return Err(Error::Data(format!(
+                "{source}: cannot join {} ({:?}, columns {:?}) with {} ({:?}, columns {:?})",
+                first.source,
+                first.freq,
+                first.extra_names,
+                other.source,
+                other.freq,
+                other.extra_names
+            )));
+        }
+        let mut series: Vec<Series> = frames
+            .iter()
+            .enumerate()
+            .flat_map(|(k, frame)| {
+                let prefix = prefix(k);
+                frame.series.iter().map(move |s| Series {
+                    id: format!("{prefix}{}", s.id),
+                    ..s.clone()
+                })
+            })
+            .collect();
+        series.sort_by(|a, b| a.id.cmp(&b.id));
+        if let Some(pair) = series.windows(2).find(|pair| pair[0].id == pair[1].id) {
+            return Err(Error::Data(format!(
+                "{source}: series '{}' appears in two joined frames",
+                pair[0].id
+            )));
+        }
+        Ok(TimeSeriesFrame::assemble(
+            source.to_string(),
+            series,
+            first.extra_names.clone(),
+            first.freq,
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -249,6 +301,38 @@ mod tests {
             y,
             extra: Vec::new(),
         }
+    }
+
+    #[test]
+    fn join_prefixed_keeps_every_series_apart_and_sorted() {
+        let a = TimeSeriesFrame::from_rows(
+            "a",
+            vec![
+                row(1, "x", "2020-01-01", 1.0),
+                row(2, "x", "2020-01-02", 2.0),
+            ],
+            Vec::new(),
+            None,
+        )
+        .unwrap();
+        let b = TimeSeriesFrame::from_rows(
+            "b",
+            vec![
+                row(1, "x", "2020-01-05", 5.0),
+                row(2, "w", "2020-01-05", 7.0),
+            ],
+            Vec::new(),
+            Some(a.freq()),
+        )
+        .unwrap();
+        let joined =
+            TimeSeriesFrame::join_prefixed("both", &[&a, &b], |k| format!("{k}/")).unwrap();
+        let ids: Vec<&str> = joined.series().iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["0/x", "1/w", "1/x"]);
+        assert_eq!(joined.get("1/x").unwrap().y, [5.0]);
+        assert_eq!(joined.n_rows(), 4);
+        let same = TimeSeriesFrame::join_prefixed("both", &[&a, &a], |_| String::new());
+        assert!(data_message(same).contains("series 'x' appears in two joined frames"));
     }
 
     fn data_message<T: std::fmt::Debug>(r: Result<T>) -> String {
