@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (the model store's cases on SQLite and on a throwaway
 # PostgreSQL cluster this script starts on a loopback port and stops at the end), then the Node
-# package (installs its npm dependencies, builds the addon, installs the TypeScript quickstart's
-# dependencies). Needs the Rust toolchain, Node >= 20 and Python 3; installs Debian's
-# postgresql package when no PostgreSQL server is installed.
+# package (installs its npm dependencies, builds the addon, installs the TypeScript examples'
+# dependencies), then the deployment end to end (scripts/test-deploy.sh). Needs the Rust
+# toolchain, Node >= 20 and Python 3; installs Debian's postgresql and nginx packages when they
+# are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pg_script="$PWD/scripts/test-postgres.sh"
@@ -18,3 +19,7 @@ if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install 
 npm run build
 (cd ../../examples/node && npm ci --no-audit --no-fund)
 npm test
+cd ../..
+# The deployment end to end (PostgreSQL, two Rust nodes, one Node node, nginx), with the
+# binary the Rust tests built.
+bash scripts/test-deploy.sh "$PWD/target/debug/neuro-divergent"

@@ -15,6 +15,7 @@ const codes = Object.freeze({
   IO: 'ND_IO',
   TRAIN: 'ND_TRAIN',
   STORE: 'ND_STORE',
+  NOT_FOUND: 'ND_NOT_FOUND',
   INTERNAL: 'ND_INTERNAL',
 });
 

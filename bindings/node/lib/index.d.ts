@@ -177,7 +177,8 @@ export interface PublishOptions {
 
 /**
  * Versioned models in SQLite (`sqlite:PATH`, embedded) or PostgreSQL (`postgres://...`, shared
- * by many nodes); the same store the CLI's `--store` uses. Failures reject with code ND_STORE.
+ * by many nodes); the same store the CLI's `--store` uses. Failures reject with code ND_STORE,
+ * or ND_NOT_FOUND for a model, version or alias the store does not have.
  */
 export declare class ModelStore {
   private constructor();
@@ -201,6 +202,7 @@ export declare const codes: {
   readonly IO: 'ND_IO';
   readonly TRAIN: 'ND_TRAIN';
   readonly STORE: 'ND_STORE';
+  readonly NOT_FOUND: 'ND_NOT_FOUND';
   readonly INTERNAL: 'ND_INTERNAL';
 };
 

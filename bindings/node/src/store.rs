@@ -19,6 +19,9 @@ impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Failure {
         match error {
             StoreError::Model(e) => Failure::new(code_of(&e), e.to_string()),
+            StoreError::UnknownModel { .. }
+            | StoreError::UnknownVersion { .. }
+            | StoreError::UnknownAlias { .. } => Failure::new("ND_NOT_FOUND", error.to_string()),
             other => Failure::new("ND_STORE", other.to_string()),
         }
     }

@@ -57,7 +57,7 @@ test('store failures reject with typed errors', async () => {
   await assert.rejects(ModelStore.open('mysql://u@h/db'), (e) => e.code === codes.STORE && /invalid store address/.test(e.message));
   const [url] = storeUrls();
   const store = await ModelStore.open(url);
-  await assert.rejects(NeuralForecaster.loadFromStore(store, 'sales@production'), (e) => e.code === 'ND_STORE' && /has no model named 'sales'/.test(e.message));
+  await assert.rejects(NeuralForecaster.loadFromStore(store, 'sales@production'), (e) => e.code === codes.NOT_FOUND && /has no model named 'sales'/.test(e.message));
   await assert.rejects(store.show('bad name'), (e) => e.code === 'ND_STORE' && /invalid model name 'bad name'/.test(e.message));
   const unfitted = new NeuralForecaster({ models: [new NHITS({ h: 12, inputSize: 24 })] });
   await assert.rejects(store.publish(unfitted, 'air'), (e) => e.code === codes.NOT_FITTED);
