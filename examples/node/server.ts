@@ -72,9 +72,9 @@ function statusOf(error: unknown): HttpError {
       case codes.NOT_FOUND:
         return new HttpError(404, 'not_found', error.message);
       case codes.STORE:
-        return /invalid (model name|alias|tag)/.test(error.message)
-          ? new HttpError(400, 'bad_request', error.message)
-          : new HttpError(503, 'store_unavailable', error.message);
+        if (/invalid (model name|alias|tag)/.test(error.message)) return new HttpError(400, 'bad_request', error.message);
+        if (/ is corrupt/.test(error.message)) return new HttpError(500, 'internal', error.message);
+        return new HttpError(503, 'store_unavailable', error.message);
       default:
         return new HttpError(500, 'internal', error.message);
     }

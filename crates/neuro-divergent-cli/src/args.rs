@@ -20,7 +20,7 @@ impl Cli {
             Command::Forecast(a) | Command::Fit(a) => a.threads,
             Command::Cv(c) => c.model.threads,
             Command::Predict(p) => p.threads,
-            Command::Evaluate(_) | Command::Models(_) | Command::Info => None,
+            Command::Evaluate(_) | Command::Models(_) | Command::Keys(_) | Command::Info => None,
             // Each forecast runs on one core; the node runs --workers of them side by side.
             Command::Serve(_) => Some(1),
             Command::Bench(b) => b.threads,
@@ -45,6 +45,8 @@ pub enum Command {
     Models(ModelsArgs),
     /// Answer forecasts over HTTP from a model store (one node of a deployment).
     Serve(ServeArgs),
+    /// Create, list and revoke the API keys of `serve --auth` (kept in the model store).
+    Keys(KeysArgs),
     /// Measure training throughput, prediction latency and memory (benchmark, not a test).
     Bench(BenchArgs),
     /// Print the CPU, its vector extensions, the matrix kernels that run on it and the threads.
@@ -282,6 +284,45 @@ pub struct ServeArgs {
     /// Most requests in one batch.
     #[arg(long, default_value_t = 64)]
     pub max_batch: usize,
+    /// Require an API key (`keys create`) on the model routes: Authorization: Bearer KEY.
+    #[arg(long)]
+    pub auth: bool,
+}
+
+/// Options of `keys`.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// The model store: sqlite:PATH or postgres://USER@HOST:PORT/DATABASE.
+    #[arg(long, value_name = "URL", default_value = crate::store::DEFAULT_STORE, global = true)]
+    pub store: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: KeysAction,
+}
+
+/// `keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Create a key; it is printed once, on standard output.
+    Create {
+        /// What the key may do (comma-separated): forecast, publish.
+        #[arg(long, value_delimiter = ',', default_value = "forecast")]
+        scope: Vec<String>,
+        /// What the key is for (shown by `keys list`).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Every key (never its secret), as a table or JSON.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by its id (nodes refuse it within their refresh interval).
+    Revoke {
+        /// The key's id (as `keys list` shows it).
+        id: String,
+    },
 }
 
 /// Options of `models`.

@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> CliResult<()> {
         Command::Evaluate(args) => Ok(evaluate_command(&args)?),
         Command::Models(args) => crate::store::run_models(&args),
         Command::Serve(args) => crate::serve::run(&args),
+        Command::Keys(args) => crate::keys::run_keys(&args),
         Command::Bench(args) => Ok(crate::bench::run(&args)?),
         Command::Info => {
             crate::machine::print();

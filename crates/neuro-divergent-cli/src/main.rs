@@ -5,6 +5,7 @@ mod args;
 mod bench;
 mod commands;
 mod error;
+mod keys;
 mod machine;
 mod plot;
 mod plotting;

@@ -43,6 +43,7 @@ fn config(args: &ServeArgs) -> CliResult<ServeConfig> {
     config.preload = args.preload.clone();
     config.batch_window = Duration::from_millis(args.batch_window_ms);
     config.max_batch = args.max_batch.max(1);
+    config.auth = args.auth;
     Ok(config)
 }
 

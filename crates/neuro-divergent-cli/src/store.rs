@@ -16,7 +16,7 @@ use crate::error::CliResult;
 pub const DEFAULT_STORE: &str = "sqlite:models.db";
 
 /// A single-threaded runtime for the store's I/O.
-fn runtime() -> CliResult<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> CliResult<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -104,7 +104,9 @@ pub fn load(url: Option<&str>, reference: &str) -> CliResult<NeuralForecast> {
     })
 }
 
-async fn open_existing(url: &str) -> Result<ModelStore, StoreError> {
+/// Opens the store at `url` for a command that reads or changes it (a missing SQLite file is an
+/// error, not a new store).
+pub(crate) async fn open_existing(url: &str) -> Result<ModelStore, StoreError> {
     let options = OpenOptions {
         create: false,
         ..OpenOptions::default()
@@ -214,14 +216,15 @@ async fn models_action(store: &ModelStore, action: &ModelsAction) -> CliResult<(
 }
 
 /// Writes `text` and a newline to standard output (a closed pipe is an error, not a panic).
-fn print(text: &str) -> CliResult<()> {
+pub(crate) fn print(text: &str) -> CliResult<()> {
     Ok(output::write_bytes(
         Path::new("-"),
         format!("{text}\n").as_bytes(),
     )?)
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> String {
+/// `value` as indented JSON.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("store records serialise to JSON")
 }
 

@@ -16,8 +16,9 @@ struct Node {
 }
 
 impl Node {
-    /// Starts `serve` on a free loopback port and reads the address it prints.
-    fn start(store: &str) -> Node {
+    /// Starts `serve` with `extra` arguments on a free loopback port and reads the address it
+    /// prints.
+    fn start(store: &str, extra: &[&str]) -> Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_neuro-divergent"))
             .args([
                 "serve",
@@ -30,6 +31,7 @@ impl Node {
                 "--refresh",
                 "0.2",
             ])
+            .args(extra)
             .stderr(Stdio::piped())
             .spawn()
             .expect("serve starts");
@@ -73,6 +75,15 @@ impl Drop for Node {
 }
 
 fn post_csv(base: &str, path: &str, body: &str) -> (u16, Option<String>, String) {
+    post_csv_with_key(base, path, body, "")
+}
+
+fn post_csv_with_key(
+    base: &str,
+    path: &str,
+    body: &str,
+    key: &str,
+) -> (u16, Option<String>, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -81,6 +92,7 @@ fn post_csv(base: &str, path: &str, body: &str) -> (u16, Option<String>, String)
         .post(&format!("{base}{path}"))
         .header("accept", "text/csv")
         .header("content-type", "application/json")
+        .header("x-api-key", key)
         .send(body)
         .expect("the node answers");
     let version = response
@@ -105,7 +117,7 @@ fn serve_answers_what_predict_gives_for_the_same_version() {
             &["--store", &store, "--name", &name, "--alias", "production"],
         );
         assert!(fit.status.success(), "{}", text(&fit.stderr));
-        let node = Node::start(&store);
+        let node = Node::start(&store, &[]);
         let reference = format!("{name}@production");
         let predicted = run(&["predict", "--store", &store, "--model", &reference]);
         assert!(predicted.status.success(), "{}", text(&predicted.stderr));
@@ -168,6 +180,80 @@ fn serve_refuses_bad_settings_with_exit_code_2() {
         (
             vec!["serve", "--store", &store, "--bind", &taken],
             "cannot listen on",
+        ),
+    ] {
+        let out = run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn keys_from_the_command_line_guard_serve_with_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("models.db").display());
+    let fit = train("fit", &["--store", &store, "--name", "air"]);
+    assert!(fit.status.success(), "{}", text(&fit.stderr));
+    let created = run(&[
+        "keys",
+        "create",
+        "--scope",
+        "forecast",
+        "--label",
+        "dashboard",
+        "--store",
+        &store,
+    ]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(text(&created.stderr).contains("it is shown once"));
+    let key = text(&created.stdout).trim().to_string();
+    assert!(key.starts_with("nd_"), "{key}");
+
+    let listed = run(&["keys", "list", "--json", "--store", &store]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["label"], "dashboard");
+    assert_eq!(listed[0]["scopes"], serde_json::json!(["forecast"]));
+    assert!(listed[0]["revoked_at"].is_null());
+    assert!(
+        !listed.to_string().contains(key.rsplit('_').next().unwrap()),
+        "the secret is listed"
+    );
+    let id = listed[0]["id"].as_str().unwrap().to_string();
+
+    let node = Node::start(&store, &["--auth"]);
+    let path = "/v1/models/air/forecast";
+    assert_eq!(post_csv(&node.base, path, "{}").0, 401);
+    let (status, _, body) = post_csv_with_key(&node.base, path, "{}", &key);
+    assert_eq!(status, 200, "{body}");
+    let revoked = run(&["keys", "revoke", &id, "--store", &store]);
+    assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while post_csv_with_key(&node.base, path, "{}", &key).0 != 401 {
+        assert!(
+            Instant::now() < deadline,
+            "the revoked key still works after 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    node.stop();
+
+    for (args, expected) in [
+        (
+            vec!["keys", "create", "--scope", "admin", "--store", &store],
+            "unknown key scope 'admin'",
+        ),
+        (
+            vec!["keys", "revoke", "000000000000", "--store", &store],
+            "has no API key '000000000000'",
         ),
     ] {
         let out = run(&args);

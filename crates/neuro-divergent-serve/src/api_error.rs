@@ -34,6 +34,16 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// 401 with `WWW-Authenticate`: no valid API key.
+    pub fn unauthorized(message: String) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 403: the API key lacks the scope, or the route is off on this node.
+    pub fn forbidden(message: String) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
     /// 404: no such model, version, alias or route.
     pub fn not_found(message: String) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message)

@@ -37,6 +37,9 @@ pub struct ServeConfig {
     pub max_batch: usize,
     /// Seconds the model store may take to answer on open (default 10 s).
     pub store_timeout: Duration,
+    /// Require API keys (kept in the store; `neuro-divergent keys create`) on the model routes
+    /// (default off). Moving aliases over HTTP needs it on.
+    pub auth: bool,
 }
 
 impl ServeConfig {
@@ -58,6 +61,7 @@ impl ServeConfig {
             batch_window: Duration::ZERO,
             max_batch: 64,
             store_timeout: Duration::from_secs(10),
+            auth: false,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `POST /v1/models/{name}/forecast` | forecasts as JSON (records or columns) or CSV (`Accept: text/csv`); the `x-model-version` header and the JSON name the version used |
 //! | `GET /v1/models`, `GET /v1/models/{name}` | the versions in the store |
+//! | `PUT /v1/models/{name}/aliases/{alias}` | points the alias at `{"version": N}` (needs `auth` and a `publish` key) |
 //! | `GET /healthz` | 200 while the process answers |
 //! | `GET /readyz` | 200 once the preloaded models are in memory and forecasts can be answered |
 //! | `GET /metrics` | Prometheus text: requests, latency, errors by kind, cache lookups, model loads, batch sizes |
@@ -16,7 +17,9 @@
 //! series stored with the model when absent), `version` or `alias`, `level`, `futr_data`,
 //! `static_data`, `format` (`records` or `columns`). Bad requests get 400 with the library's
 //! message, unknown models 404, bodies or series past the limits 413, a node with every slot
-//! taken or past its time limit 503 with `Retry-After`.
+//! taken or past its time limit 503 with `Retry-After`. With `auth` on, the model routes need an
+//! API key from the store (`Authorization: Bearer nd_…`): 401 without a valid one, 403 without
+//! the route's scope (`forecast` to forecast and read, `publish` to move aliases).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), neuro_divergent_serve::ServeError> {
@@ -31,6 +34,7 @@
 #![warn(missing_docs)]
 
 mod api_error;
+mod auth;
 mod batch;
 mod compute;
 mod config;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -12,6 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use neuro_divergent::forecast::PredictOptions;
 use neuro_divergent::Forecasts;
+use neuro_divergent_store::Scope;
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::api_error::{ApiError, ErrorKind};
@@ -37,6 +39,7 @@ pub async fn forecast(
         )),
         _ => ApiError::bad_request(format!("the request body could not be read: {rejection}")),
     })?;
+    state.authorize(&headers, Scope::Forecast).await?;
     let Ok(_admitted) = state.in_flight.clone().try_acquire_owned() else {
         return Err(ApiError::busy(format!(
             "this node is answering {} requests; retry shortly",
@@ -202,7 +205,9 @@ fn respond(name: &str, version: i64, reply: CachedReply) -> Response {
 /// `GET /v1/models`: every version in the store, newest first per name.
 pub async fn list_models(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    state.authorize(&headers, Scope::Forecast).await?;
     let versions = state.models.store().list(None).await?;
     Ok(Json(json!({ "versions": versions })))
 }
@@ -211,7 +216,9 @@ pub async fn list_models(
 pub async fn show_model(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    state.authorize(&headers, Scope::Forecast).await?;
     neuro_divergent_store::check_name(&name)?;
     let versions = state.models.store().list(Some(&name)).await?;
     if versions.is_empty() {
@@ -221,6 +228,41 @@ pub async fn show_model(
         )));
     }
     Ok(Json(json!({ "name": name, "versions": versions })))
+}
+
+/// The body of `PUT /v1/models/{name}/aliases/{alias}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliasTarget {
+    /// The version the alias is to point to.
+    version: i64,
+}
+
+/// `PUT /v1/models/{name}/aliases/{alias}`: points the alias at a version (atomically). Needs
+/// API keys on and a key with the `publish` scope.
+pub async fn move_alias(
+    State(state): State<Arc<AppState>>,
+    Path((name, alias)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Json<AliasTarget>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if state.keys.is_none() {
+        return Err(ApiError::forbidden(
+            "moving aliases over HTTP needs API keys: start the node with --auth".into(),
+        ));
+    }
+    state.authorize(&headers, Scope::Publish).await?;
+    let Json(target) = body.map_err(|e| {
+        ApiError::bad_request(format!("the request body is not valid: {}", e.body_text()))
+    })?;
+    let previous = state
+        .models
+        .store()
+        .set_alias(&name, &alias, target.version)
+        .await?;
+    Ok(Json(
+        json!({ "name": name, "alias": alias, "version": target.version, "previous": previous }),
+    ))
 }
 
 /// `GET /healthz`: the process answers.

@@ -5,13 +5,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::http::HeaderMap;
+use axum::routing::{get, post, put};
 use axum::Router;
-use neuro_divergent_store::{ModelStore, OpenOptions};
+use neuro_divergent_store::{ModelStore, OpenOptions, Scope};
 use tokio::sync::{oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::api_error::ApiError;
+use crate::auth::Keys;
 use crate::batch::Batcher;
 use crate::compute::Compute;
 use crate::config::ServeConfig;
@@ -37,6 +39,8 @@ pub struct AppState {
     pub in_flight: Arc<Semaphore>,
     /// The metrics.
     pub metrics: Arc<Metrics>,
+    /// API key checks, when `auth` is on.
+    pub keys: Option<Keys>,
     /// Set once the preloaded references are in memory.
     pub preloaded: AtomicBool,
     /// Why the last attempt to preload failed, while it has not succeeded.
@@ -44,6 +48,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Succeeds when API keys are off, or the request's key allows `scope`.
+    pub async fn authorize(&self, headers: &HeaderMap, scope: Scope) -> Result<(), ApiError> {
+        match &self.keys {
+            Some(keys) => keys.authorize(headers, scope).await,
+            None => Ok(()),
+        }
+    }
+
     /// Runs `work` (parsing, encoding) on a blocking thread so that large bodies never stall the
     /// threads answering other requests.
     pub async fn offload<T: Send + 'static>(
@@ -62,6 +74,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/models/{name}/forecast", post(routes::forecast))
         .route("/v1/models", get(routes::list_models))
         .route("/v1/models/{name}", get(routes::show_model))
+        .route("/v1/models/{name}/aliases/{alias}", put(routes::move_alias))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))
@@ -97,6 +110,9 @@ impl Server {
         };
         let store = ModelStore::open_with(&config.store, options).await?;
         let address = store.address().to_string();
+        let keys = config
+            .auth
+            .then(|| Keys::new(store.clone(), config.refresh));
         let metrics = Arc::new(Metrics::new());
         let models = Arc::new(Models::new(store, config.max_models, Arc::clone(&metrics)));
         let compute = Arc::new(Compute::new(config.workers));
@@ -129,6 +145,7 @@ impl Server {
             compute,
             batcher,
             metrics,
+            keys,
         });
         let preload = tokio::spawn(preload(Arc::clone(&state)));
         let (shutdown, stop) = oneshot::channel::<()>();

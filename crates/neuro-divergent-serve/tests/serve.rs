@@ -365,3 +365,176 @@ fn futr_and_static_tables_reach_the_models() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(column(&reply, "NHITS"), expected.column("NHITS").unwrap());
 }
+
+#[test]
+fn api_keys_guard_the_model_routes_when_auth_is_on() {
+    use neuro_divergent_store::{ModelStore, Scope};
+
+    let store = sqlite_store();
+    publish(&store.url, &fitted(1), "air", &["production"]);
+    publish(&store.url, &fitted(2), "air", &[]);
+    let (reader, deployer, reader_id) = runtime().block_on(async {
+        let s = ModelStore::open(&store.url).await.unwrap();
+        let reader = s.create_key("reader", &[Scope::Forecast]).await.unwrap();
+        let deployer = s
+            .create_key("deployer", &[Scope::Forecast, Scope::Publish])
+            .await
+            .unwrap();
+        s.close().await;
+        (reader.key, deployer.key, reader.info.id)
+    });
+    let open = Node::start(&store.url, |_| {});
+    let refused = send(
+        "PUT",
+        &open.base,
+        "/v1/models/air/aliases/production",
+        r#"{"version":2}"#,
+        &[],
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused
+        .message()
+        .contains("needs API keys: start the node with --auth"));
+    drop(open);
+
+    let node = Node::start(&store.url, |c| {
+        c.auth = true;
+        c.refresh = Duration::from_millis(100);
+    });
+    let forecast_path = "/v1/models/air/forecast";
+    let bearer = |key: &str| format!("Bearer {key}");
+    let none = send("POST", &node.base, forecast_path, "{}", &[]);
+    assert_eq!(none.status, 401);
+    assert!(
+        none.message().contains("needs an API key"),
+        "{}",
+        none.message()
+    );
+    let wrong = send(
+        "POST",
+        &node.base,
+        forecast_path,
+        "{}",
+        &[("authorization", "Bearer nd_123_456")],
+    );
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.message().contains("not valid"));
+    let ok = send(
+        "POST",
+        &node.base,
+        forecast_path,
+        "{}",
+        &[("authorization", &bearer(&reader))],
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(
+        send(
+            "POST",
+            &node.base,
+            forecast_path,
+            "{}",
+            &[("x-api-key", &reader)]
+        )
+        .status,
+        200
+    );
+    assert_eq!(send("GET", &node.base, "/v1/models", "", &[]).status, 401);
+    assert_eq!(
+        send(
+            "GET",
+            &node.base,
+            "/v1/models/air",
+            "",
+            &[("x-api-key", &reader)]
+        )
+        .status,
+        200
+    );
+    assert_eq!(get(&node.base, "/healthz").status, 200);
+    assert_eq!(get(&node.base, "/metrics").status, 200);
+
+    // Moving an alias needs the publish scope; the move is then served.
+    let alias_path = "/v1/models/air/aliases/production";
+    let forbidden = send(
+        "PUT",
+        &node.base,
+        alias_path,
+        r#"{"version":2}"#,
+        &[("x-api-key", &reader)],
+    );
+    assert_eq!(forbidden.status, 403);
+    assert!(
+        forbidden
+            .message()
+            .contains("does not have the 'publish' scope"),
+        "{}",
+        forbidden.message()
+    );
+    let bad = send(
+        "PUT",
+        &node.base,
+        alias_path,
+        r#"{"version":"two"}"#,
+        &[("x-api-key", &deployer)],
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let moved = send(
+        "PUT",
+        &node.base,
+        alias_path,
+        r#"{"version":2}"#,
+        &[("x-api-key", &deployer)],
+    );
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(moved.json()["previous"], 1);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let body = r#"{"alias":"production"}"#;
+    while send(
+        "POST",
+        &node.base,
+        forecast_path,
+        body,
+        &[("x-api-key", &deployer)],
+    )
+    .version
+    .as_deref()
+        != Some("air@2")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the moved alias was not served within 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // A revoked key is refused within the refresh interval.
+    runtime().block_on(async {
+        let s = ModelStore::open(&store.url).await.unwrap();
+        s.revoke_key(&reader_id).await.unwrap();
+        s.close().await;
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let reply = send(
+            "POST",
+            &node.base,
+            forecast_path,
+            "{}",
+            &[("x-api-key", &reader)],
+        );
+        if reply.status == 401 {
+            assert!(
+                reply.message().contains("was revoked"),
+                "{}",
+                reply.message()
+            );
+            break;
+        }
+        assert_eq!(reply.status, 200);
+        assert!(
+            Instant::now() < deadline,
+            "the revoked key still works after 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

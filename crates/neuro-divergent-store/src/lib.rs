@@ -8,7 +8,8 @@
 //! checked on every load), the model names and hyperparameters, the fingerprint of the training
 //! data, the scores of the fit, the library version, the time and free-form tags. Versions are
 //! numbered per model name and never change once published; aliases such as `production` point
-//! to one version each and move atomically.
+//! to one version each and move atomically. The store also keeps the API keys of the
+//! forecasting service (hashed, with scopes), so that every node checks the same keys.
 //!
 //! ```no_run
 //! # async fn example(nf: &neuro_divergent::NeuralForecast) -> neuro_divergent_store::Result<()> {
@@ -25,6 +26,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod keys;
 mod location;
 mod pool;
 mod reference;
@@ -33,6 +35,7 @@ mod store;
 mod version;
 
 pub use error::{Result, StoreError};
+pub use keys::{ApiKeyInfo, NewApiKey, Scope};
 pub use location::Location;
 pub use reference::{check_alias, check_name, parse_tag, ModelRef, Selector, LATEST};
 pub use schema::SCHEMA_VERSION;

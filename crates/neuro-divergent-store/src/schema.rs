@@ -9,11 +9,12 @@ use crate::error::{Result, StoreError};
 use crate::pool::{database_error, with_pool, Pool};
 
 /// The newest schema version this library reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The scripts that take a store from version `i` to `i + 1`; `{blob}` is the backend's type
 /// of byte strings.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [r#"
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
+    r#"
 CREATE TABLE nd_models (
     name TEXT PRIMARY KEY,
     next_version BIGINT NOT NULL,
@@ -50,7 +51,18 @@ CREATE TABLE nd_tags (
     PRIMARY KEY (name, version, key),
     FOREIGN KEY (name, version) REFERENCES nd_versions (name, version)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE nd_api_keys (
+    id TEXT PRIMARY KEY,
+    secret_sha256 TEXT NOT NULL,
+    label TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+"#,
+];
 
 /// Key of the schema version in `nd_store`.
 const VERSION_KEY: &str = "schema_version";

@@ -44,8 +44,8 @@ impl Default for OpenOptions {
 /// numbers. Aliases (`production`, `staging`, …) point to versions and move atomically.
 #[derive(Clone)]
 pub struct ModelStore {
-    pool: Pool,
-    store: String,
+    pub(crate) pool: Pool,
+    pub(crate) store: String,
 }
 
 impl ModelStore {
@@ -637,7 +637,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn now_ms() -> i64 {
+/// Milliseconds since 1970-01-01 UTC, the store's time stamps.
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

@@ -168,7 +168,7 @@ async fn a_store_of_a_newer_schema_is_refused() {
         let err = message(ModelStore::open(&t.url).await);
         assert!(
             err.contains("has schema version 99; this library")
-                && err.contains("reads versions up to 1: upgrade neuro-divergent"),
+                && err.contains("reads versions up to 2: upgrade neuro-divergent"),
             "{}: {err}",
             t.backend
         );

@@ -229,3 +229,29 @@ pub fn records(frame: &TimeSeriesFrame, n: usize, id: &str) -> serde_json::Value
         .collect();
     serde_json::Value::Array(rows)
 }
+
+/// `METHOD base + path` (GET, POST or PUT) with `headers` and, but for GET, a JSON `body`.
+pub fn send(method: &str, base: &str, path: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+    let url = format!("{base}{path}");
+    let agent = agent();
+    let response = match method {
+        "GET" => {
+            let request = headers
+                .iter()
+                .fold(agent.get(&url), |r, (k, v)| r.header(*k, *v));
+            request.call()
+        }
+        "POST" | "PUT" => {
+            let request = if method == "POST" {
+                agent.post(&url)
+            } else {
+                agent.put(&url)
+            };
+            let request = request.header("content-type", "application/json");
+            let request = headers.iter().fold(request, |r, (k, v)| r.header(*k, *v));
+            request.send(body)
+        }
+        other => panic!("unsupported method {other}"),
+    };
+    reply(response)
+}

@@ -131,3 +131,18 @@ pub async fn raw_weights(url: &str, name: &str, version: i64) -> Vec<u8> {
         w
     }
 }
+
+/// The text values of the first column of `sql`'s rows, one per line, read directly.
+pub async fn raw_text(url: &str, sql: &str) -> String {
+    let rows: Vec<(String,)> = if let Some(path) = url.strip_prefix("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{path}"))
+            .await
+            .unwrap();
+        sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap()
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap()
+    };
+    let texts: Vec<String> = rows.into_iter().map(|(t,)| t).collect();
+    texts.join("\n")
+}
