@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Faults under load (a measurement, not a test): the serving deployment of deploy/local.sh
-(PostgreSQL, 3 Rust nodes, 1 Node node, nginx) under a bounded load of forecast requests while
+(PostgreSQL, 3 Rust nodes, --node-nodes Node nodes, nginx) under a bounded load of forecast requests while
 one fault happens at a time, counting failed client requests.
 
-  python3 benches/serve_faults.py [--bin target/release/neuro-divergent] [--threads 4]
+  python3 benches/serve_faults.py [--bin target/release/neuro-divergent] [--threads 4] [--node-nodes 1]
 
 Faults: `kill -9` of one Rust node; an alias moved to a new version (every response must name
 v1 or v2; prints how long the switch took); PostgreSQL stopped and started (forecasts keep
@@ -73,10 +73,10 @@ def cli(bin_, *args, check=True):
     return out
 
 
-def fit(bin_, store, *extra):
+def fit(bin_, store, *extra, check=True):
     return cli(bin_, "fit", "--data", os.path.join(ROOT, "examples/air_passengers.csv"), "--horizon", "12",
                "--input-size", "24", "--model", "nhits", "--max-steps", "20", "--threads", "1",
-               "--param", "mlp_units=[[64,64]]", "--store", store, "--name", "air", *extra)
+               "--param", "mlp_units=[[64,64]]", "--store", store, "--name", "air", *extra, check=check)
 
 
 def report(name, load, extra=""):
@@ -91,11 +91,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/neuro-divergent"))
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--node-nodes", type=int, default=1, help="Node.js serving nodes beside the 3 Rust ones")
     args = ap.parse_args()
     work = subprocess.run(["mktemp", "-d", "/tmp/nd-faults.XXXXXX"], capture_output=True, text=True).stdout.strip()
     os.chmod(work, 0o755)  # the PostgreSQL cluster inside runs as postgres when this runs as root
     deploy = os.path.join(work, "deploy")
-    env = dict(os.environ, ND_BIN=args.bin, ND_RUST_NODES="3", ND_NODE_NODES="1")
+    env = dict(os.environ, ND_BIN=args.bin, ND_RUST_NODES="3", ND_NODE_NODES=str(args.node_nodes))
     ok = True
     try:
         up = subprocess.run(["bash", os.path.join(ROOT, "deploy/local.sh"), "up", deploy], env=env,
