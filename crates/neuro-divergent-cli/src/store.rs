@@ -138,8 +138,7 @@ pub fn cross_validation_scores(
 
 /// `models list|show|alias|tag|delete`.
 pub fn run_models(args: &ModelsArgs) -> CliResult<()> {
-    let runtime = runtime()?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let store = open_existing(&args.store).await?;
         let result = models_action(&store, &args.action).await;
         store.close().await;

@@ -182,18 +182,7 @@ fn serve_refuses_bad_settings_with_exit_code_2() {
             "cannot listen on",
         ),
     ] {
-        let out = run(&args);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
-        assert!(
-            text(&out.stderr).contains(expected),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
+        assert_user_error(&run(&args), &format!("{args:?}"), expected);
     }
 }
 
@@ -256,17 +245,6 @@ fn keys_from_the_command_line_guard_serve_with_auth() {
             "has no API key '000000000000'",
         ),
     ] {
-        let out = run(&args);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
-        assert!(
-            text(&out.stderr).contains(expected),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
+        assert_user_error(&run(&args), &format!("{args:?}"), expected);
     }
 }

@@ -147,18 +147,7 @@ fn store_errors_exit_with_code_2_and_say_what_is_wrong() {
         ),
     ];
     for (args, expected) in cases {
-        let out = run(&args);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
-        assert!(
-            text(&out.stderr).contains(&expected),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
+        assert_user_error(&run(&args), &format!("{args:?}"), &expected);
     }
     // Refused before any training.
     for (extra, expected) in [
@@ -174,17 +163,7 @@ fn store_errors_exit_with_code_2_and_say_what_is_wrong() {
         (vec![], "fit needs --save DIR or --name NAME"),
     ] {
         let out = train("fit", &extra);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{extra:?}: {}",
-            text(&out.stderr)
-        );
-        assert!(
-            text(&out.stderr).contains(expected),
-            "{extra:?}: {}",
-            text(&out.stderr)
-        );
+        assert_user_error(&out, &format!("fit {extra:?}"), expected);
         assert!(!text(&out.stderr).contains("published"));
     }
 }

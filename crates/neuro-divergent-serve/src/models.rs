@@ -32,13 +32,19 @@ impl Version {
         self.stored.lock().ok()?.get(&levels_key(levels)).cloned()
     }
 
-    /// Keeps the forecasts of the stored series at `levels`.
+    /// Keeps the forecasts of the stored series at `levels` (for the first few sets of levels
+    /// asked for: clients cannot grow it without bound).
     pub fn keep_stored_forecasts(&self, levels: &[f64], forecasts: Arc<Forecasts>) {
         if let Ok(mut stored) = self.stored.lock() {
-            stored.insert(levels_key(levels), forecasts);
+            if stored.len() < STORED_LEVEL_SETS {
+                stored.insert(levels_key(levels), forecasts);
+            }
         }
     }
 }
+
+/// Most sets of interval levels whose stored-series forecasts a version keeps.
+const STORED_LEVEL_SETS: usize = 8;
 
 fn levels_key(levels: &[f64]) -> String {
     let parts: Vec<String> = levels.iter().map(|l| l.to_string()).collect();

@@ -62,3 +62,14 @@ pub fn stores(dir: &Path) -> Vec<String> {
     }
     stores
 }
+
+/// Asserts that `out` (of the command described by `what`) exited with code 2 and said
+/// `expected` on standard error.
+pub fn assert_user_error(out: &Output, what: &str, expected: &str) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "{what}: expected '{expected}' in: {stderr}"
+    );
+}
