@@ -8,6 +8,7 @@
 //! own and never its neighbours'.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -54,7 +55,7 @@ pub struct Batcher {
     window: Duration,
     max_batch: usize,
     pending: Mutex<HashMap<BatchKey, Pending>>,
-    next_generation: Mutex<u64>,
+    next_generation: AtomicU64,
     compute: Arc<Compute>,
     metrics: Arc<Metrics>,
 }
@@ -71,7 +72,7 @@ impl Batcher {
             window,
             max_batch: max_batch.max(1),
             pending: Mutex::new(HashMap::new()),
-            next_generation: Mutex::new(0),
+            next_generation: AtomicU64::new(1),
             compute,
             metrics,
         }
@@ -141,12 +142,7 @@ impl Batcher {
     }
 
     fn generation(&self) -> u64 {
-        let mut next = self
-            .next_generation
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        *next += 1;
-        *next
+        self.next_generation.fetch_add(1, Ordering::Relaxed)
     }
 
     fn spawn_run(self: &Arc<Self>, batch: Pending) {
