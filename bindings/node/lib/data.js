@@ -149,6 +149,11 @@ function toKeyed(data, name, withDs) {
 
 /** Native forecast columns in the requested public shape. */
 function formatForecasts(columns, format) {
+  // Interval levels the calibration cannot support, and the like: Node's warning channel
+  // (printed on stderr unless the process listens for 'warning').
+  for (const warning of columns.warnings || []) {
+    process.emitWarning(warning, 'NeuroDivergentWarning');
+  }
   if (format === 'columns') {
     const out = { unique_id: columns.uniqueId, ds: columns.ds };
     if (columns.cutoff) out.cutoff = columns.cutoff;

@@ -85,13 +85,22 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Static exogenous values of the series (needed by models with `statExogList`). */
   staticData?: StaticData;
-  /** Calibrate conformal prediction intervals for the point models (extra cross-validation). */
-  predictionIntervals?: {
-    nWindows?: number;
-    method?: 'conformal_distribution' | 'conformal_error';
-    /** Distance between calibration cutoffs (default 1). */
-    stepSize?: number;
-  };
+  /**
+   * Calibrate conformal prediction intervals for the point models (extra cross-validation).
+   * `{}` gives calibrated defaults: scaled errors pooled across series per horizon step, on
+   * calibration windows chosen from the data. A level the calibration cannot support is
+   * reported with `process.emitWarning` when forecasting.
+   */
+  predictionIntervals?: PredictionIntervalsOptions;
+}
+
+/** Conformal calibration settings; what is left out is chosen from the data. */
+export interface PredictionIntervalsOptions {
+  /** Calibration windows (default: from the data; 2 for NeuralForecast's methods). */
+  nWindows?: number;
+  method?: 'conformal_pooled' | 'conformal_distribution' | 'conformal_error';
+  /** Distance between calibration cutoffs (default: the horizon, or closer for short series; 1 for NeuralForecast's methods). */
+  stepSize?: number;
 }
 
 export interface PredictOptions {
@@ -118,6 +127,10 @@ export interface CrossValidationOptions {
   format?: 'records' | 'columns';
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
+  /** Calibrate conformal intervals on windows before the first cutoff (as `fit` does). */
+  predictionIntervals?: PredictionIntervalsOptions;
+  /** Interval levels (percent) for the point models; needs `predictionIntervals`. */
+  level?: number | number[];
 }
 
 /** Fits models on a panel of series and forecasts them. */

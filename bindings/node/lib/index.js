@@ -68,6 +68,20 @@ function positiveInt(value, name, fallback) {
   return v;
 }
 
+/** The native form of `predictionIntervals` (`undefined`: no calibration). */
+function intervalsOf(pi) {
+  if (!pi) return null;
+  if (pi.method !== undefined && typeof pi.method !== 'string') {
+    throw new NeuroDivergentError(codes.INVALID_CONFIG, 'predictionIntervals.method must be a string');
+  }
+  const optional = (value, name) => (value === undefined ? undefined : positiveInt(value, name, 0));
+  return {
+    nWindows: optional(pi.nWindows, 'predictionIntervals.nWindows'),
+    method: pi.method,
+    stepSize: optional(pi.stepSize, 'predictionIntervals.stepSize'),
+  };
+}
+
 class NeuralForecaster {
   /**
    * @param {{ models: BaseModel[], freq?: string|number,
@@ -114,17 +128,7 @@ class NeuralForecaster {
     const { ids, ds, y, extra } = toColumns(data);
     const statics = options.staticData === undefined ? undefined : toKeyed(options.staticData, 'staticData', false);
     const valSize = positiveInt(options.valSize, 'valSize', 0);
-    const pi = options.predictionIntervals;
-    if (pi && pi.method !== undefined && typeof pi.method !== 'string') {
-      throw new NeuroDivergentError(codes.INVALID_CONFIG, 'predictionIntervals.method must be a string');
-    }
-    const intervals = pi
-      ? {
-          nWindows: positiveInt(pi.nWindows, 'predictionIntervals.nWindows', 2),
-          method: pi.method,
-          stepSize: positiveInt(pi.stepSize, 'predictionIntervals.stepSize', 1),
-        }
-      : null;
+    const intervals = intervalsOf(options.predictionIntervals);
     const call = ++this._calls;
     const outcome = await withSignal(options.signal, () => this._native.cancel(call), () =>
       this._native.fit(ids, ds, y, { extra, statics }, valSize, safeProgress(options.onProgress), intervals, call),
@@ -163,9 +167,10 @@ class NeuralForecaster {
    * Rolling-origin cross-validation; uses the data of the last fit unless `data` is given.
    * @param {{ nWindows: number, stepSize?: number, valSize?: number, data?: object,
    *           staticData?: object, format?: 'records'|'columns', onProgress?: Function,
-   *           signal?: AbortSignal }} options
+   *           signal?: AbortSignal, predictionIntervals?: object, level?: number[] }} options
    *   Future exogenous values come from the data itself; static values from `staticData` or the
-   *   last fit.
+   *   last fit. With `predictionIntervals` (as in `fit`) and `level`, the forecasts carry
+   *   conformal intervals calibrated on windows before the first cutoff.
    */
   async crossValidation(options = {}) {
     const cols = options.data === undefined ? this._data : toColumns(options.data);
@@ -174,11 +179,13 @@ class NeuralForecaster {
     const nWindows = positiveInt(options.nWindows, 'nWindows', 1);
     const stepSize = positiveInt(options.stepSize, 'stepSize', 0);
     const valSize = positiveInt(options.valSize, 'valSize', 0);
+    const intervals = intervalsOf(options.predictionIntervals);
+    const level = levelsOf(options.level);
     const call = ++this._calls;
     const outcome = await withSignal(options.signal, () => this._native.cancel(call), () =>
       this._native.crossValidation(
         cols.ids, cols.ds, cols.y, { extra: cols.extra, statics }, nWindows, stepSize, valSize,
-        safeProgress(options.onProgress), call,
+        safeProgress(options.onProgress), intervals, level, call,
       ),
     );
     this._modelNames = outcome.modelNames;

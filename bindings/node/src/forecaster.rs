@@ -54,11 +54,13 @@ pub struct ProgressInfo {
 /// Conformal prediction intervals to calibrate during fit.
 #[napi(object)]
 pub struct IntervalsConfig {
-    /// Calibration windows (at least 2).
-    pub n_windows: u32,
-    /// `conformal_distribution` (default) or `conformal_error`.
+    /// Calibration windows (at least 2; default: chosen from the data for `conformal_pooled`,
+    /// 2 for NeuralForecast's methods).
+    pub n_windows: Option<u32>,
+    /// `conformal_pooled` (default), `conformal_distribution` or `conformal_error`.
     pub method: Option<String>,
-    /// Distance between calibration cutoffs (default 1).
+    /// Distance between calibration cutoffs (default: the horizon for `conformal_pooled`,
+    /// closer only when the series are too short; 1 for NeuralForecast's methods).
     pub step_size: Option<u32>,
 }
 
@@ -66,12 +68,12 @@ impl IntervalsConfig {
     fn settings(&self) -> Result<PredictionIntervals, Failure> {
         let method = match &self.method {
             Some(m) => ConformalMethod::parse(m)?,
-            None => ConformalMethod::ConformalDistribution,
+            None => ConformalMethod::default(),
         };
         Ok(PredictionIntervals {
-            n_windows: self.n_windows as usize,
+            n_windows: self.n_windows.map(|n| n as usize),
             method,
-            step_size: self.step_size.unwrap_or(1) as usize,
+            step_size: self.step_size.map(|s| s as usize),
         })
     }
 }
@@ -272,7 +274,9 @@ impl NativeForecaster {
         self.job(kind, None)
     }
 
-    /// Rolling-origin cross-validation on long-format columns (`step_size` 0: the horizon).
+    /// Rolling-origin cross-validation on long-format columns (`step_size` 0: the horizon), with
+    /// conformal intervals at `levels` calibrated before the first cutoff when `intervals` is
+    /// given.
     #[napi(ts_return_type = "Promise<Outcome>")]
     #[allow(clippy::too_many_arguments)]
     pub fn cross_validation(
@@ -285,12 +289,20 @@ impl NativeForecaster {
         step_size: u32,
         val_size: u32,
         on_progress: Option<ProgressCallback>,
+        intervals: Option<IntervalsConfig>,
+        levels: Option<Vec<f64>>,
         call_id: u32,
     ) -> AsyncTask<Job> {
         let kind = JobKind::CrossValidation {
-            training: Training::new(ids, ds, y, exog, val_size, on_progress),
-            n_windows: n_windows as usize,
-            step_size: (step_size > 0).then_some(step_size as usize),
+            training: Training {
+                intervals,
+                ..Training::new(ids, ds, y, exog, val_size, on_progress)
+            },
+            windows: CvWindows {
+                n_windows: n_windows as usize,
+                step_size: (step_size > 0).then_some(step_size as usize),
+                levels: levels.unwrap_or_default(),
+            },
         };
         self.job(kind, Some(call_id))
     }
@@ -372,7 +384,7 @@ pub struct Training {
     val_size: usize,
     /// Progress callback.
     progress: Option<ProgressCallback>,
-    /// Conformal intervals to calibrate (fit only).
+    /// Conformal intervals to calibrate.
     intervals: Option<IntervalsConfig>,
 }
 
@@ -402,6 +414,16 @@ impl Training {
     }
 }
 
+/// The windows of a cross-validation.
+pub struct CvWindows {
+    /// Number of windows.
+    n_windows: usize,
+    /// Distance between cutoffs (default: the horizon).
+    step_size: Option<usize>,
+    /// Interval levels (percent); empty for point forecasts only.
+    levels: Vec<f64>,
+}
+
 /// What a [`Job`] does.
 pub enum JobKind {
     /// Train on data.
@@ -421,10 +443,8 @@ pub enum JobKind {
     CrossValidation {
         /// Data and options.
         training: Training,
-        /// Number of windows.
-        n_windows: usize,
-        /// Distance between cutoffs (default: the horizon).
-        step_size: Option<usize>,
+        /// The windows to forecast.
+        windows: CvWindows,
     },
     /// Write a checkpoint.
     Save {
@@ -482,12 +502,12 @@ pub(crate) fn fitted<'a>(
 }
 
 impl Job {
-    /// Fits fresh models (or cross-validates them, given `(n_windows, step_size)`) and keeps them.
+    /// Fits fresh models (or cross-validates them, given `windows`) and keeps them.
     /// A forecaster made by `load` refits the models of its checkpoint.
     fn train(
         &self,
         training: Training,
-        windows: Option<(usize, Option<usize>)>,
+        windows: Option<CvWindows>,
     ) -> Result<(Option<ForecastColumns>, Vec<String>), Failure> {
         let frame = training.columns.into_frame(&training.y, self.freq)?;
         let statics = training
@@ -521,11 +541,14 @@ impl Job {
                 nf.fit(&frame, options, progress)?;
                 None
             }
-            Some((n_windows, step_size)) => {
-                let step_size = step_size.unwrap_or(nf.horizon());
+            Some(cv) => {
+                let step_size = cv.step_size.unwrap_or(nf.horizon());
+                let windows = (cv.n_windows, step_size);
                 Some(
-                    nf.cross_validation(&frame, n_windows, step_size, options, progress)?
-                        .into(),
+                    nf.cross_validation_with_levels(
+                        &frame, windows, options, &cv.levels, progress,
+                    )?
+                    .into(),
                 )
             }
         };
@@ -568,11 +591,7 @@ impl Job {
                 })?;
                 Ok((Some(forecasts.into()), names(nf)))
             }
-            JobKind::CrossValidation {
-                training,
-                n_windows,
-                step_size,
-            } => self.train(training, Some((n_windows, step_size))),
+            JobKind::CrossValidation { training, windows } => self.train(training, Some(windows)),
             JobKind::Save { path } => {
                 let state = self.state.lock().expect("state lock");
                 let nf = fitted(&state, "nothing to save, call fit first")?;

@@ -148,6 +148,9 @@ pub struct ForecastColumns {
     pub models: Vec<String>,
     /// One array per column.
     pub values: Vec<Vec<f64>>,
+    /// What the caller should know about these forecasts (e.g. interval levels the
+    /// calibration data is too thin to support).
+    pub warnings: Vec<String>,
 }
 
 fn js_ds(ts: &Timestamp, date_only: bool) -> JsDs {
@@ -170,6 +173,7 @@ impl From<Forecasts> for ForecastColumns {
             y: f.y,
             models: f.columns,
             values: f.values,
+            warnings: f.warnings,
         }
     }
 }

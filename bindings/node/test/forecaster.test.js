@@ -100,9 +100,27 @@ test('conformal prediction intervals via predictionIntervals and level', async (
     (async () => { await nf.fit(airPassengers()); return nf.predict({ level: [80] }); })(),
     (e) => e.code === 'ND_INVALID_CONFIG' && /need calibration/.test(e.message),
   );
-  await nf.fit(airPassengers(), { predictionIntervals: { nWindows: 2 } });
-  const [single] = await nf.predict({ level: 80 });
-  assert.ok('NHITS-hi-80' in single);
+  await nf.fit(airPassengers(), { predictionIntervals: {} });
+  const warnings = [];
+  const listen = (w) => warnings.push(w);
+  process.on('warning', listen);
+  try {
+    const [single] = await nf.predict({ level: 80 });
+    assert.ok('NHITS-hi-80' in single);
+    await nf.predict({ level: 99 });
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', listen);
+  }
+  // The default calibration (25 windows on this one series) supports 80% but not 99%.
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0].name, 'NeuroDivergentWarning');
+  assert.match(warnings[0].message, /NHITS: 99% intervals need at least 99 calibration scores/);
+  await assert.rejects(
+    nf.fit(airPassengers(), { predictionIntervals: { method: 'pooled' } }),
+    (e) => e.code === 'ND_INVALID_CONFIG' && /unknown conformal method 'pooled'/.test(e.message),
+  );
+  await nf.fit(airPassengers(), { predictionIntervals: { method: 'conformal_distribution', nWindows: 10 } });
   await assert.rejects(nf.predict({ level: '80' }), { code: 'ND_INVALID_CONFIG' });
   const [row] = await nf.predict({ level: [80, 95] });
   assert.deepEqual(Object.keys(row), ['unique_id', 'ds', 'NHITS', 'NHITS-lo-95', 'NHITS-lo-80', 'NHITS-hi-80', 'NHITS-hi-95']);
@@ -149,6 +167,13 @@ test('cross-validation returns cutoffs and actuals', async () => {
   assert.deepEqual(Object.keys(cv[0]), ['unique_id', 'ds', 'cutoff', 'y', 'MLP']);
   assert.equal(cv[0].cutoff, '1959-06-01');
   assert.equal(cv[12].y, 417);
+  const withIntervals = await nf.crossValidation({ nWindows: 2, predictionIntervals: {}, level: [80] });
+  assert.deepEqual(Object.keys(withIntervals[0]), ['unique_id', 'ds', 'cutoff', 'y', 'MLP', 'MLP-lo-80', 'MLP-hi-80']);
+  assert.ok(withIntervals.every((r) => r['MLP-lo-80'] < r.MLP && r.MLP < r['MLP-hi-80']));
+  await assert.rejects(
+    nf.crossValidation({ nWindows: 2, level: [80] }),
+    (e) => e.code === 'ND_INVALID_CONFIG' && /need prediction_intervals/.test(e.message),
+  );
 });
 
 test('the event loop stays responsive during a 500-step NHITS fit', async () => {

@@ -135,15 +135,17 @@ pub struct ModelArgs {
     /// point models during the fit and adds `-lo-L` / `-hi-L` columns to the forecasts.
     #[arg(long, value_delimiter = ',')]
     pub levels: Vec<f64>,
-    /// Calibration windows of the conformal intervals.
-    #[arg(long, default_value_t = 2)]
-    pub conformal_windows: usize,
-    /// Distance between the calibration cutoffs (1 as NeuralForecast; the horizon for windows
-    /// that do not overlap).
-    #[arg(long, default_value_t = 1)]
-    pub conformal_step: usize,
-    /// conformal_distribution or conformal_error.
-    #[arg(long, default_value = "conformal_distribution")]
+    /// Calibration windows of the conformal intervals (default: chosen from the data for
+    /// conformal_pooled, 2 for NeuralForecast's methods).
+    #[arg(long)]
+    pub conformal_windows: Option<usize>,
+    /// Distance between the calibration cutoffs (default: the horizon for conformal_pooled,
+    /// closer only when the series are too short; 1 for NeuralForecast's methods).
+    #[arg(long)]
+    pub conformal_step: Option<usize>,
+    /// conformal_pooled (scaled errors pooled across series, finite-sample quantile),
+    /// or NeuralForecast's per-series conformal_distribution or conformal_error.
+    #[arg(long, default_value = "conformal_pooled")]
     pub conformal_method: String,
     /// Output CSV (default: standard output).
     #[arg(long)]

@@ -1,5 +1,6 @@
 //! The commands: each turns arguments into library calls and writes the result.
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -151,15 +152,16 @@ fn cross_validate(args: &CvArgs) -> CliResult<()> {
     let step = args.step_size.unwrap_or(args.model.horizon);
     let bars = TrainingBars::new();
     let callback = |e: &neuro_divergent::ProgressEvent| bars.update(e);
-    let result = nf.cross_validation(
+    let result = nf.cross_validation_with_levels(
         &frame,
-        args.n_windows,
-        step,
+        (args.n_windows, step),
         fit_options(&args.model)?,
+        &args.model.levels,
         Some(&callback),
     );
     bars.finish();
     let forecasts = result?;
+    report_calibration(&nf);
     write_forecasts(&forecasts, args.model.out.as_deref())?;
     if let Some(dir) = &args.model.save {
         nf.save(dir)?;
@@ -294,7 +296,22 @@ fn train(nf: &mut NeuralForecast, frame: &TimeSeriesFrame, args: &ModelArgs) -> 
     let callback = |e: &neuro_divergent::ProgressEvent| bars.update(e);
     let result = nf.fit(frame, fit_options(args)?, Some(&callback));
     bars.finish();
-    result
+    result?;
+    report_calibration(nf);
+    Ok(())
+}
+
+/// Says on standard error which calibration windows the intervals were calibrated on.
+fn report_calibration(nf: &NeuralForecast) {
+    if let Some(c) = nf.calibration() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "intervals: {} calibrated on {} windows {} step(s) apart",
+            c.method.name(),
+            c.n_windows,
+            c.step_size
+        );
+    }
 }
 
 /// The fit options: validation size and, with `--levels`, conformal calibration.
@@ -410,6 +427,10 @@ fn apply_param(specs: &mut [ModelSpec], param: &str) -> Result<()> {
 
 /// Writes CSV to `out` (`-` or none: standard output) through the library's one output path.
 fn write_forecasts(forecasts: &Forecasts, out: Option<&Path>) -> Result<()> {
+    for warning in &forecasts.warnings {
+        // A closed standard error must not stop the forecasts from being written.
+        let _ = writeln!(std::io::stderr(), "warning: {warning}");
+    }
     output::write_with(out.unwrap_or(Path::new("-")), |w| forecasts.write_csv(w))
 }
 

@@ -226,12 +226,65 @@ fn levels_add_conformal_intervals_that_predict_reproduces() {
     let dir_arg = model_dir.to_str().unwrap();
     let again = run(&["predict", "--model-dir", dir_arg, "--levels", "80,95"]);
     assert_eq!(stdout(&again), text);
-    let cv = run_small("cv", &["nhits"], &["--n-windows", "2", "--levels", "80"]);
-    assert_eq!(cv.status.code(), Some(2));
     assert!(
-        stderr(&cv).contains("cross-validation does not calibrate"),
+        stderr(&out)
+            .contains("intervals: conformal_pooled calibrated on 25 windows 1 step(s) apart"),
         "{}",
-        stderr(&cv)
+        stderr(&out)
+    );
+}
+
+#[test]
+fn cross_validation_with_levels_calibrates_before_its_windows_and_warns_when_thin() {
+    let cv = run_small("cv", &["nhits"], &["--n-windows", "2", "--levels", "80,99"]);
+    assert!(cv.status.success(), "{}", stderr(&cv));
+    let text = stdout(&cv);
+    assert_eq!(
+        text.lines().next().unwrap(),
+        "unique_id,ds,cutoff,y,NHITS,NHITS-lo-99,NHITS-lo-80,NHITS-hi-80,NHITS-hi-99"
+    );
+    let err = stderr(&cv);
+    assert!(
+        err.contains("calibrated on 19 windows 1 step(s) apart"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: NHITS: 99% intervals need at least 99 calibration scores")
+            && err.contains("has 19, which supports 95.0% at most"),
+        "{err}"
+    );
+    let nf_method = [
+        "--n-windows",
+        "2",
+        "--levels",
+        "80",
+        "--conformal-method",
+        "conformal_error",
+    ];
+    let nf = run_small("cv", &["nhits"], &nf_method);
+    assert!(nf.status.success(), "{}", stderr(&nf));
+    assert!(
+        stderr(&nf).contains("conformal_error calibrated on 2 windows 1 step(s) apart"),
+        "{}",
+        stderr(&nf)
+    );
+    let bad = run_small(
+        "cv",
+        &["nhits"],
+        &[
+            "--n-windows",
+            "2",
+            "--levels",
+            "80",
+            "--conformal-method",
+            "pooled",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("unknown conformal method 'pooled'"),
+        "{}",
+        stderr(&bad)
     );
 }
 

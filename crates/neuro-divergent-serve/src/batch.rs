@@ -3,7 +3,8 @@
 //!
 //! Requests are grouped only when their forecasts are computed alike: the same version, interval
 //! levels, frequency, extra columns and date style, without future or static tables of their
-//! own. Each request's series are renamed `k\u{1f}id` for its place `k` in the batch. When the
+//! own. Each request's series are renamed `k\u{1f}id` for its place `k` in the batch; interval
+//! columns are added after the split, so that each series is scaled by its own history. When the
 //! joined forecast fails, every request is computed on its own, so one request's error is its
 //! own and never its neighbours'.
 
@@ -188,9 +189,9 @@ fn compute_batch(
     frames: &[TimeSeriesFrame],
     levels: &[f64],
 ) -> (Vec<Result<Forecasts, ApiError>>, bool) {
+    let forecaster = &version.forecaster;
     let predict = |frame: &TimeSeriesFrame| {
-        version
-            .forecaster
+        forecaster
             .predict_with(PredictOptions {
                 data: Some(frame),
                 levels,
@@ -203,17 +204,37 @@ fn compute_batch(
     }
     let refs: Vec<&TimeSeriesFrame> = frames.iter().collect();
     let joined = TimeSeriesFrame::join_prefixed("data", &refs, |k| format!("{k}{SEPARATOR}"));
+    // Intervals are added after the split: they scale each series by its own history.
+    let points = |frame: &TimeSeriesFrame| {
+        forecaster
+            .predict_with(PredictOptions {
+                data: Some(frame),
+                ..PredictOptions::default()
+            })
+            .map_err(ApiError::from)
+    };
     match joined
         .map_err(ApiError::from)
-        .and_then(|frame| predict(&frame))
+        .and_then(|frame| points(&frame))
     {
-        Ok(forecasts) => (split(forecasts, frames.len()), true),
+        Ok(forecasts) => {
+            let parts = split(forecasts, frames.len()).into_iter().zip(frames);
+            let answers = parts
+                .map(|(part, frame)| match levels {
+                    [] => Ok(part),
+                    _ => forecaster
+                        .add_intervals(part, levels, Some(frame))
+                        .map_err(ApiError::from),
+                })
+                .collect();
+            (answers, true)
+        }
         Err(_) => (frames.iter().map(predict).collect(), false),
     }
 }
 
 /// Splits the forecasts of a joined panel back into one set per request, ids restored.
-fn split(joined: Forecasts, parts: usize) -> Vec<Result<Forecasts, ApiError>> {
+fn split(joined: Forecasts, parts: usize) -> Vec<Forecasts> {
     let empty = Forecasts {
         columns: joined.columns.clone(),
         ids: Vec::new(),
@@ -222,6 +243,7 @@ fn split(joined: Forecasts, parts: usize) -> Vec<Result<Forecasts, ApiError>> {
         y: None,
         values: vec![Vec::new(); joined.columns.len()],
         date_only: joined.date_only,
+        warnings: joined.warnings.clone(),
     };
     let mut out = vec![empty; parts];
     for (row, id) in joined.ids.iter().enumerate() {
@@ -237,7 +259,7 @@ fn split(joined: Forecasts, parts: usize) -> Vec<Result<Forecasts, ApiError>> {
             column.push(values[row]);
         }
     }
-    out.into_iter().map(Ok).collect()
+    out
 }
 
 #[cfg(test)]
@@ -260,8 +282,9 @@ mod tests {
             y: None,
             values: vec![vec![1.0, 2.0, 3.0]],
             date_only: false,
+            warnings: Vec::new(),
         };
-        let parts: Vec<Forecasts> = split(joined, 2).into_iter().map(Result::unwrap).collect();
+        let parts = split(joined, 2);
         assert_eq!(parts[0].ids, ["a"]);
         assert_eq!(parts[0].values, [vec![1.0]]);
         assert_eq!(parts[1].ids, ["a", "b"]);

@@ -21,8 +21,8 @@ fn ds_value(ds: &Timestamp, date_only: bool) -> Value {
     }
 }
 
-/// `{ "model", "version", "forecasts" }` with the forecasts as records or columns. Values that
-/// are not finite are written as `null`.
+/// `{ "model", "version", "forecasts" }` with the forecasts as records or columns, and
+/// `"warnings"` when the forecasts carry any. Values that are not finite are written as `null`.
 pub fn json_body(
     name: &str,
     version: i64,
@@ -59,7 +59,10 @@ pub fn json_body(
             Value::Object(columns)
         }
     };
-    let body = json!({ "model": name, "version": version, "forecasts": rows });
+    let mut body = json!({ "model": name, "version": version, "forecasts": rows });
+    if !forecasts.warnings.is_empty() {
+        body["warnings"] = json!(forecasts.warnings);
+    }
     serde_json::to_vec(&body).map_err(|e| ApiError::internal(format!("writing the response: {e}")))
 }
 

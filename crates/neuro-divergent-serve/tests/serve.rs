@@ -170,9 +170,9 @@ fn an_alias_move_is_served_within_the_refresh_interval() {
 }
 
 #[test]
-fn batched_requests_get_their_own_forecasts() {
+fn batched_requests_get_their_own_forecasts_and_intervals() {
     let store = sqlite_store();
-    let nf = fitted(1);
+    let nf = fitted_with_intervals(1);
     publish(&store.url, &nf, "air", &[]);
     let node = Node::start(&store.url, |c| {
         c.batch_window = Duration::from_millis(500);
@@ -185,7 +185,8 @@ fn batched_requests_get_their_own_forecasts() {
         let handles: Vec<_> = cases
             .iter()
             .map(|(n, id)| {
-                let body = serde_json::json!({ "data": records(&air(), *n, id) }).to_string();
+                let data = records(&air(), *n, id);
+                let body = serde_json::json!({ "data": data, "level": [80, 99] }).to_string();
                 let base = node.base.clone();
                 scope.spawn(move || forecast(&base, "air", &body))
             })
@@ -194,15 +195,30 @@ fn batched_requests_get_their_own_forecasts() {
     });
     for ((n, id), reply) in cases.iter().zip(&replies) {
         assert_eq!(reply.status, 200, "{}", reply.body);
-        let expected = nf.predict(Some(&tail_frame(*n, id))).unwrap();
-        let got = column(reply, "NHITS");
-        let want = expected.column("NHITS").unwrap();
-        for (g, w) in got.iter().zip(want) {
-            assert!(
-                (g - w).abs() <= 1e-4 * w.abs().max(1.0),
-                "{n} rows of {id}: {g} vs {w}"
-            );
+        // Each request's intervals scale by its own history, as when predicted alone.
+        let expected = nf
+            .predict_with_levels(Some(&tail_frame(*n, id)), &[80.0, 99.0])
+            .unwrap();
+        for name in ["NHITS", "NHITS-lo-80", "NHITS-hi-99"] {
+            let got = column(reply, name);
+            let want = expected.column(name).unwrap();
+            assert_eq!(got.len(), want.len(), "{name}");
+            for (g, w) in got.iter().zip(want) {
+                assert!(
+                    (g - w).abs() <= 1e-4 * w.abs().max(1.0),
+                    "{name}, {n} rows of {id}: {g} vs {w}"
+                );
+            }
         }
+        let warnings = &reply.json()["warnings"];
+        assert_eq!(warnings.as_array().map(Vec::len), Some(1), "{}", reply.body);
+        assert!(
+            warnings[0]
+                .as_str()
+                .unwrap()
+                .starts_with("NHITS: 99% intervals need at least 99"),
+            "{warnings}"
+        );
         assert!(reply.json()["forecasts"]
             .as_array()
             .unwrap()

@@ -12,7 +12,10 @@ use rand::SeedableRng;
 
 use crate::autoregressive::{point_path, sample_forecast_columns};
 use crate::chunks;
-use crate::conformal::{ConformityScores, PredictionIntervals};
+use crate::conformal::{
+    window_scale, Calibration, CalibrationRoom, ConformityScores, PredictionIntervals,
+    SeriesForecast,
+};
 use crate::data::{DataFingerprint, Freq, TimeSeriesFrame, Timestamp};
 use crate::error::{Error, Result};
 use crate::exog::{future_values, FutureTable, Needs, Panel, StaticTable};
@@ -100,6 +103,9 @@ pub struct Forecasts {
     pub values: Vec<Vec<f64>>,
     /// Write dates without a time of day.
     pub date_only: bool,
+    /// What the caller should know about these forecasts, e.g. interval levels the calibration
+    /// data is too thin to support.
+    pub warnings: Vec<String>,
 }
 
 impl Forecasts {
@@ -341,6 +347,14 @@ impl NeuralForecast {
         self.fitted.as_ref().and_then(|f| f.data.as_ref())
     }
 
+    /// The calibration windows of the conformal intervals (None without a calibrated fit).
+    pub fn calibration(&self) -> Option<Calibration> {
+        self.fitted
+            .as_ref()
+            .and_then(|f| f.conformity.as_ref())
+            .map(|c| c.settings)
+    }
+
     /// Training reports of the last fit (one per model; absent for loaded checkpoints).
     pub fn train_reports(&self) -> Vec<Option<&TrainReport>> {
         self.fitted
@@ -371,7 +385,7 @@ impl NeuralForecast {
         }
         let conformity = match options.prediction_intervals {
             Some(settings) => {
-                Some(self.conformity_scores(data, &panel, settings, &options, progress)?)
+                Some(self.conformity_scores(data, &panel, settings, &options, 0, progress)?)
             }
             None => None,
         };
@@ -388,38 +402,49 @@ impl NeuralForecast {
         Ok(())
     }
 
-    /// Absolute errors of each point model over `n_windows` cutoffs `step_size` apart.
+    /// Absolute errors of each point model over the calibration windows `settings` chooses,
+    /// ending `offset` points before the end of each series, and the scale of each window (of
+    /// the history before its cutoff).
     fn conformity_scores(
         &self,
         data: &TimeSeriesFrame,
         panel: &Panel<'_>,
         settings: PredictionIntervals,
         options: &FitOptions,
+        offset: usize,
         progress: Option<&ProgressFn<'_>>,
     ) -> Result<ConformityScores> {
         settings.validate()?;
         let h = self.horizon();
-        let span = settings
-            .step_size
-            .checked_mul(settings.n_windows - 1)
-            .and_then(|n| n.checked_add(h));
-        let needed = h
-            .checked_mul(settings.n_windows)
-            .zip(span)
-            .and_then(|(a, b)| a.max(b).checked_add(1))
-            .ok_or_else(|| Error::Config("n_windows is too large".into()))?;
-        if let Some(short) = data.series().iter().find(|s| s.y.len() < needed) {
+        let series = data.series();
+        let Some(shortest) = series.iter().min_by_key(|s| s.y.len()) else {
             return Err(Error::Data(format!(
-                "{}: series '{}' has {} observations; conformal intervals with h={h}, \
-                 n_windows={} and step_size={} need at least {needed}: use fewer windows or a \
+                "{}: no series to calibrate on",
+                data.source()
+            )));
+        };
+        let room = CalibrationRoom {
+            shortest: shortest.y.len().saturating_sub(offset + options.val_size),
+            series: series.len(),
+            h,
+            input_size: self.specs.iter().map(|s| s.input_size).max().unwrap_or(0),
+        };
+        let settings = settings.resolve(room).map_err(|needed| {
+            let before = if offset > 0 {
+                format!(" before the last {offset}")
+            } else {
+                String::new()
+            };
+            Error::Data(format!(
+                "{}: series '{}' has {} observations{before}; conformal intervals with h={h} \
+                 ({}) need at least {needed}: use fewer or closer calibration windows or a \
                  shorter horizon",
                 data.source(),
-                short.id,
-                short.y.len(),
-                settings.n_windows,
-                settings.step_size
-            )));
-        }
+                shortest.id,
+                room.shortest,
+                settings.describe(),
+            ))
+        })?;
         let calibration = FitOptions {
             prediction_intervals: None,
             ..options.clone()
@@ -428,6 +453,7 @@ impl NeuralForecast {
             data,
             panel,
             (settings.n_windows, settings.step_size),
+            offset,
             &calibration,
             progress,
         )?;
@@ -446,10 +472,23 @@ impl NeuralForecast {
             }
             scores.insert(name.clone(), by_series);
         }
+        let scale_window = room.input_size;
+        let scales = series
+            .iter()
+            .map(|s| {
+                let first = s.y.len() - offset - settings.span(h);
+                let per_window = (0..settings.n_windows)
+                    .map(|w| window_scale(&s.y[..first + w * settings.step_size], scale_window))
+                    .collect();
+                (s.id.clone(), per_window)
+            })
+            .collect();
         Ok(ConformityScores {
             settings,
             h,
             scores,
+            scales,
+            scale_window,
         })
     }
 
@@ -634,15 +673,39 @@ impl NeuralForecast {
             y: None,
             values,
             date_only: options.data.map_or(state.date_only, |d| d.date_only()),
+            warnings: Vec::new(),
         };
         if options.levels.is_empty() {
             return Ok(point);
         }
-        self.with_conformal_intervals(point, options.levels)
+        self.with_conformal_intervals(point, options.levels, &panel.y)
     }
 
-    /// Adds conformal interval columns at `levels` after each point model's column.
-    fn with_conformal_intervals(&self, point: Forecasts, levels: &[f64]) -> Result<Forecasts> {
+    /// Adds conformal interval columns at `levels` to point forecasts this forecaster made of
+    /// the series of `data` (None: the series seen at fit time), e.g. of several panels
+    /// predicted together and then split: the pooled method scales a series not seen at fit
+    /// time by its history in `data`.
+    pub fn add_intervals(
+        &self,
+        point: Forecasts,
+        levels: &[f64],
+        data: Option<&TimeSeriesFrame>,
+    ) -> Result<Forecasts> {
+        let histories: Vec<&[f64]> = data
+            .map(|frame| frame.series().iter().map(|s| s.y.as_slice()).collect())
+            .unwrap_or_default();
+        self.with_conformal_intervals(point, levels, &histories)
+    }
+
+    /// Adds conformal interval columns at `levels` after each point model's column; window
+    /// `i` of `h` rows continues `histories[i]` (when given: it scales series not seen at fit
+    /// time).
+    fn with_conformal_intervals(
+        &self,
+        point: Forecasts,
+        levels: &[f64],
+        histories: &[&[f64]],
+    ) -> Result<Forecasts> {
         let scores = self.fitted()?.conformity.as_ref().ok_or_else(|| {
             Error::Config(
                 "prediction intervals need calibration: fit with prediction_intervals \
@@ -653,31 +716,33 @@ impl NeuralForecast {
         let h = self.horizon();
         let mut columns = Vec::new();
         let mut values = Vec::new();
+        let mut warnings = point.warnings.clone();
         for (name, column) in point.columns.iter().zip(&point.values) {
             columns.push(name.clone());
             values.push(column.clone());
             if !scores.scores.contains_key(name) {
                 continue;
             }
-            let mut bands: Vec<(String, Vec<f64>)> = Vec::new();
-            for (series, forecast) in column.chunks(h).enumerate() {
-                let id = &point.ids[series * h];
-                let intervals = scores.intervals(name, id, forecast, levels)?;
-                for (k, (suffix, band)) in intervals.into_iter().enumerate() {
-                    if bands.len() == k {
-                        bands.push((format!("{name}{suffix}"), Vec::new()));
-                    }
-                    bands[k].1.extend(band);
-                }
-            }
-            for (band_name, band) in bands {
-                columns.push(band_name);
+            let series: Vec<SeriesForecast<'_>> = column
+                .chunks(h)
+                .enumerate()
+                .map(|(i, forecast)| SeriesForecast {
+                    id: &point.ids[i * h],
+                    forecast,
+                    history: histories.get(i).copied().unwrap_or_default(),
+                })
+                .collect();
+            let intervals = scores.intervals(name, &series, levels)?;
+            for (suffix, band) in intervals.columns {
+                columns.push(format!("{name}{suffix}"));
                 values.push(band);
             }
+            warnings.extend(intervals.warnings);
         }
         Ok(Forecasts {
             columns,
             values,
+            warnings,
             ..point
         })
     }
@@ -765,47 +830,82 @@ impl NeuralForecast {
         options: FitOptions,
         progress: Option<&ProgressFn<'_>>,
     ) -> Result<Forecasts> {
-        if options.prediction_intervals.is_some() {
+        self.cross_validation_with_levels(data, (n_windows, step_size), options, &[], progress)
+    }
+
+    /// Cross-validation like [`NeuralForecast::cross_validation`] (`windows`: `n_windows`,
+    /// `step_size`), with conformal intervals at `levels` for the point models when `options`
+    /// has `prediction_intervals`: they are calibrated on windows before the first cutoff, so
+    /// that the evaluated windows measure their coverage.
+    pub fn cross_validation_with_levels(
+        &mut self,
+        data: &TimeSeriesFrame,
+        windows: (usize, usize),
+        options: FitOptions,
+        levels: &[f64],
+        progress: Option<&ProgressFn<'_>>,
+    ) -> Result<Forecasts> {
+        let (n_windows, step_size) = windows;
+        let test_size = test_span(self.horizon(), windows)?;
+        if !levels.is_empty() && options.prediction_intervals.is_none() {
             return Err(Error::Config(
-                "cross-validation does not calibrate prediction intervals: fit with them instead"
+                "interval levels in cross-validation need prediction_intervals to calibrate them"
                     .into(),
             ));
         }
         let (panel, statics) = self.training_panel(data, &options)?;
+        let conformity = match options.prediction_intervals {
+            Some(settings) => {
+                Some(self.conformity_scores(data, &panel, settings, &options, test_size, progress)?)
+            }
+            None => None,
+        };
+        let options = FitOptions {
+            prediction_intervals: None,
+            ..options
+        };
         let (forecasts, state) =
-            self.run_cross_validation(data, &panel, (n_windows, step_size), &options, progress)?;
+            self.run_cross_validation(data, &panel, windows, 0, &options, progress)?;
         self.fitted = Some(FittedState {
             tails: self.tails_of(data, &panel),
             statics,
             data: Some(data.fingerprint()),
+            conformity,
             ..state
         });
-        Ok(forecasts)
+        if levels.is_empty() {
+            return Ok(forecasts);
+        }
+        let histories: Vec<&[f64]> = data
+            .series()
+            .iter()
+            .flat_map(|s| {
+                let first = s.y.len() - test_size;
+                (0..n_windows).map(move |w| &s.y[..first + w * step_size])
+            })
+            .collect();
+        self.with_conformal_intervals(forecasts, levels, &histories)
     }
 
     /// Cross-validation without keeping the models: the forecasts and the state trained on the
-    /// shortened series. `windows` is `(n_windows, step_size)`.
+    /// shortened series. `windows` is `(n_windows, step_size)`; the last window ends `offset`
+    /// points before the end of each series.
     fn run_cross_validation(
         &self,
         data: &TimeSeriesFrame,
         panel: &Panel<'_>,
         windows: (usize, usize),
+        offset: usize,
         options: &FitOptions,
         progress: Option<&ProgressFn<'_>>,
     ) -> Result<(Forecasts, FittedState)> {
         let (n_windows, step_size) = windows;
-        if n_windows == 0 || step_size == 0 {
-            return Err(Error::Config(
-                "n_windows and step_size must be at least 1".into(),
-            ));
-        }
         let freq = self.check_freq(data)?;
         let h = self.horizon();
-        let test_size = step_size
-            .checked_mul(n_windows - 1)
-            .and_then(|n| n.checked_add(h))
-            .ok_or_else(|| Error::Config("n_windows x step_size is too large".into()))?;
-        let needed = test_size.saturating_add(options.val_size);
+        let test_size = test_span(h, windows)?;
+        let needed = test_size
+            .saturating_add(offset)
+            .saturating_add(options.val_size);
         if let Some(short) = data.series().iter().find(|s| s.y.len() <= needed) {
             return Err(Error::Data(format!(
                 "{}: series '{}' has {} observations; cross-validation with h={h}, n_windows={n_windows}, \
@@ -817,7 +917,7 @@ impl NeuralForecast {
                 needed
             )));
         }
-        let models = self.train_all(panel, test_size, options, progress)?;
+        let models = self.train_all(panel, test_size + offset, options, progress)?;
         let state = FittedState {
             models,
             freq,
@@ -830,7 +930,7 @@ impl NeuralForecast {
         let mut cuts = Vec::new(); // (series index, cutoff index)
         for (i, s) in data.series().iter().enumerate() {
             for w in 0..n_windows {
-                cuts.push((i, s.y.len() - test_size + w * step_size));
+                cuts.push((i, s.y.len() - offset - test_size + w * step_size));
             }
         }
         let per_window = self.forecast_windows(&state, panel, &cuts)?;
@@ -842,6 +942,7 @@ impl NeuralForecast {
             y: Some(Vec::new()),
             values: vec![Vec::new(); self.columns.len()],
             date_only: data.date_only(),
+            warnings: Vec::new(),
         };
         for (w, &(i, cut)) in cuts.iter().enumerate() {
             let s = &data.series()[i];
@@ -861,6 +962,20 @@ impl NeuralForecast {
         }
         Ok((result, state))
     }
+}
+
+/// Points at the end of each series that `(n_windows, step_size)` cross-validation windows of
+/// horizon `h` cover.
+fn test_span(h: usize, (n_windows, step_size): (usize, usize)) -> Result<usize> {
+    if n_windows == 0 || step_size == 0 {
+        return Err(Error::Config(
+            "n_windows and step_size must be at least 1".into(),
+        ));
+    }
+    step_size
+        .checked_mul(n_windows - 1)
+        .and_then(|n| n.checked_add(h))
+        .ok_or_else(|| Error::Config("n_windows x step_size is too large".into()))
 }
 
 /// NeuralForecast's naming: the second model of a name gets suffix 1, the third 2, ...

@@ -256,6 +256,7 @@ fn conformal_intervals_wrap_point_forecasts_and_survive_checkpoints() {
     use neuro_divergent::conformal::{ConformalMethod, PredictionIntervals};
     let frame = common::air_passengers();
     for method in [
+        ConformalMethod::ConformalPooled,
         ConformalMethod::ConformalDistribution,
         ConformalMethod::ConformalError,
     ] {
@@ -265,14 +266,23 @@ fn conformal_intervals_wrap_point_forecasts_and_survive_checkpoints() {
         let mut nf = NeuralForecast::new(specs, None).unwrap();
         let options = FitOptions {
             prediction_intervals: Some(PredictionIntervals {
-                n_windows: 3,
+                n_windows: method.per_series().then_some(3),
                 method,
-                step_size: 1,
+                step_size: method.per_series().then_some(1),
             }),
             ..FitOptions::default()
         };
         nf.fit(&frame, options, None).unwrap();
         let fc = nf.predict_with_levels(None, &[95.0, 80.0]).unwrap();
+        // Three windows support neither level (4 and 19 scores needed); the pooled default
+        // chooses enough windows for both.
+        let thin = fc.warnings.len();
+        assert_eq!(
+            thin,
+            if method.per_series() { 2 } else { 0 },
+            "{:?}",
+            fc.warnings
+        );
         assert_eq!(
             fc.columns,
             [
@@ -300,7 +310,7 @@ fn conformal_intervals_wrap_point_forecasts_and_survive_checkpoints() {
                 "{method:?} row {i}: {row:?}"
             );
         }
-        if method == ConformalMethod::ConformalError {
+        if method != ConformalMethod::ConformalDistribution {
             let (lo, hi, mid) = (col("NHITS-lo-80"), col("NHITS-hi-80"), col("NHITS"));
             assert!((0..fc.len()).all(|i| ((hi[i] - mid[i]) - (mid[i] - lo[i])).abs() < 1e-9));
         }
@@ -327,11 +337,15 @@ fn conformal_intervals_report_what_is_missing() {
     );
     for (windows, expected) in [
         (1, "at least two windows"),
-        (20, "h=12, n_windows=20 and step_size=1 need at least 241"),
+        (
+            20,
+            "series 'AirPassengers' has 144 observations; conformal intervals with h=12 \
+             (conformal_pooled, n_windows=20) need at least 241",
+        ),
     ] {
         let options = FitOptions {
             prediction_intervals: Some(PredictionIntervals {
-                n_windows: windows,
+                n_windows: Some(windows),
                 ..PredictionIntervals::default()
             }),
             ..FitOptions::default()
@@ -339,4 +353,63 @@ fn conformal_intervals_report_what_is_missing() {
         let err = nf.fit(&frame, options, None).unwrap_err().to_string();
         assert!(err.contains(expected), "{err}");
     }
+}
+
+#[test]
+fn pooled_intervals_say_which_levels_their_calibration_supports() {
+    use neuro_divergent::conformal::PredictionIntervals;
+    let frame = common::air_passengers();
+    let mut nf = NeuralForecast::new(vec![common::small("MLP", 12, 24, 5)], None).unwrap();
+    let options = FitOptions {
+        prediction_intervals: Some(PredictionIntervals::default()),
+        ..FitOptions::default()
+    };
+    nf.fit(&frame, options, None).unwrap();
+    // One series of 144 points: 25 overlapping windows one step apart within the last quarter.
+    let c = nf.calibration().unwrap();
+    assert_eq!((c.n_windows, c.step_size), (25, 1));
+    assert!(nf
+        .predict_with_levels(None, &[95.0])
+        .unwrap()
+        .warnings
+        .is_empty());
+    let fc = nf.predict_with_levels(None, &[99.0, 80.0]).unwrap();
+    assert_eq!(fc.warnings.len(), 1, "{:?}", fc.warnings);
+    assert!(
+        fc.warnings[0].starts_with("MLP: 99% intervals need at least 99 calibration scores")
+            && fc.warnings[0].contains("has 25, which supports 96.2% at most"),
+        "{}",
+        fc.warnings[0]
+    );
+}
+
+#[test]
+fn cross_validation_calibrates_intervals_before_its_windows() {
+    use neuro_divergent::conformal::PredictionIntervals;
+    let frame = common::air_passengers();
+    let mut nf = NeuralForecast::new(vec![common::small("MLP", 12, 24, 5)], None).unwrap();
+    let err = nf
+        .cross_validation_with_levels(&frame, (2, 12), FitOptions::default(), &[80.0], None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("need prediction_intervals"), "{err}");
+    let options = FitOptions {
+        prediction_intervals: Some(PredictionIntervals::default()),
+        ..FitOptions::default()
+    };
+    let cv = nf
+        .cross_validation_with_levels(&frame, (2, 12), options, &[80.0], None)
+        .unwrap();
+    assert_eq!(cv.columns, ["MLP", "MLP-lo-80", "MLP-hi-80"]);
+    assert_eq!(cv.len(), 24);
+    // Calibrated on the 144 - 24 points before the first cutoff, keeping three quarters of
+    // them for training: 19 windows one step apart fit in the other 30.
+    let c = nf.calibration().unwrap();
+    assert_eq!((c.n_windows, c.step_size), (19, 1));
+    let (lo, mid, hi) = (
+        cv.column("MLP-lo-80").unwrap(),
+        cv.column("MLP").unwrap(),
+        cv.column("MLP-hi-80").unwrap(),
+    );
+    assert!((0..cv.len()).all(|i| lo[i] < mid[i] && mid[i] < hi[i]));
 }

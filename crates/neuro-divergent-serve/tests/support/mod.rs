@@ -18,12 +18,25 @@ pub fn air() -> TimeSeriesFrame {
 
 /// A small NHITS fitted on AirPassengers in a few steps.
 pub fn fitted(seed: u64) -> NeuralForecast {
+    fitted_with(seed, FitOptions::default())
+}
+
+/// [`fitted`] with conformal intervals calibrated by default.
+pub fn fitted_with_intervals(seed: u64) -> NeuralForecast {
+    let options = FitOptions {
+        prediction_intervals: Some(Default::default()),
+        ..FitOptions::default()
+    };
+    fitted_with(seed, options)
+}
+
+fn fitted_with(seed: u64, options: FitOptions) -> NeuralForecast {
     let mut spec = ModelSpec::new("NHITS", 12, 24).unwrap();
     spec.train.max_steps = 3;
     spec.train.random_seed = seed;
     spec.set_param("mlp_units", "[[32,32]]").unwrap();
     let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
-    nf.fit(&air(), FitOptions::default(), None).unwrap();
+    nf.fit(&air(), options, None).unwrap();
     nf
 }
 
