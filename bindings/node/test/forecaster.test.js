@@ -108,14 +108,16 @@ test('conformal prediction intervals via predictionIntervals and level', async (
     const [single] = await nf.predict({ level: 80 });
     assert.ok('NHITS-hi-80' in single);
     await nf.predict({ level: 99 });
+    await nf.predict({ level: 99.9 });
     await new Promise((resolve) => setImmediate(resolve));
   } finally {
     process.off('warning', listen);
   }
-  // The default calibration (25 windows on this one series) supports 80% but not 99%.
+  // The default calibration (25 windows on this one series, 300 scores once its 12 steps are
+  // pooled) supports 80% and 99% but not 99.9%.
   assert.equal(warnings.length, 1);
   assert.equal(warnings[0].name, 'NeuroDivergentWarning');
-  assert.match(warnings[0].message, /NHITS: 99% intervals need at least 99 calibration scores/);
+  assert.match(warnings[0].message, /NHITS: 99.9% intervals need at least 999 calibration scores/);
   await assert.rejects(
     nf.fit(airPassengers(), { predictionIntervals: { method: 'pooled' } }),
     (e) => e.code === 'ND_INVALID_CONFIG' && /unknown conformal method 'pooled'/.test(e.message),

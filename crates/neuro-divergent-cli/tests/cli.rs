@@ -236,12 +236,16 @@ fn levels_add_conformal_intervals_that_predict_reproduces() {
 
 #[test]
 fn cross_validation_with_levels_calibrates_before_its_windows_and_warns_when_thin() {
-    let cv = run_small("cv", &["nhits"], &["--n-windows", "2", "--levels", "80,99"]);
+    let cv = run_small(
+        "cv",
+        &["nhits"],
+        &["--n-windows", "2", "--levels", "80,99.9"],
+    );
     assert!(cv.status.success(), "{}", stderr(&cv));
     let text = stdout(&cv);
     assert_eq!(
         text.lines().next().unwrap(),
-        "unique_id,ds,cutoff,y,NHITS,NHITS-lo-99,NHITS-lo-80,NHITS-hi-80,NHITS-hi-99"
+        "unique_id,ds,cutoff,y,NHITS,NHITS-lo-99.9,NHITS-lo-80,NHITS-hi-80,NHITS-hi-99.9"
     );
     let err = stderr(&cv);
     assert!(
@@ -249,8 +253,8 @@ fn cross_validation_with_levels_calibrates_before_its_windows_and_warns_when_thi
         "{err}"
     );
     assert!(
-        err.contains("warning: NHITS: 99% intervals need at least 99 calibration scores")
-            && err.contains("has 19, which supports 95.0% at most"),
+        err.contains("warning: NHITS: 99.9% intervals need at least 999 calibration scores")
+            && err.contains("has 228, which supports 99.6% at most"),
         "{err}"
     );
     let nf_method = [

@@ -5,7 +5,7 @@
 //!
 //! | route | answers |
 //! |---|---|
-//! | `POST /v1/models/{name}/forecast` | forecasts as JSON (records or columns) or CSV (`Accept: text/csv`); the `x-model-version` header and the JSON name the version used |
+//! | `POST /v1/models/{name}/forecast` | forecasts as JSON (records or columns) or CSV (`Accept: text/csv`); the `x-model-version` header and the JSON name the version used; an `x-forecast-warning` header per level the calibration cannot support |
 //! | `GET /v1/models`, `GET /v1/models/{name}` | the versions in the store |
 //! | `PUT /v1/models/{name}/aliases/{alias}` | points the alias at `{"version": N}` (needs `auth` and a `publish` key) |
 //! | `GET /healthz` | 200 while the process answers |

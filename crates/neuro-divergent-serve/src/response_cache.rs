@@ -6,13 +6,16 @@ use std::sync::Mutex;
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 
-/// A response body and its content type.
+/// A response body, its content type and the warnings its forecasts carry.
 #[derive(Clone)]
 pub struct CachedReply {
     /// The `Content-Type`.
     pub content_type: &'static str,
     /// The body.
     pub body: bytes::Bytes,
+    /// The forecasts' warnings (sent as headers too, for bodies such as CSV that cannot hold
+    /// them).
+    pub warnings: std::sync::Arc<[String]>,
 }
 
 /// The cache key of a request: SHA-256 of the version, the response type and the body.
@@ -97,6 +100,7 @@ mod tests {
         CachedReply {
             content_type: "application/json",
             body: bytes::Bytes::from(vec![b'x'; n]),
+            warnings: Vec::new().into(),
         }
     }
 

@@ -25,6 +25,10 @@ use crate::server::AppState;
 /// The header naming the model version that answered: `NAME@VERSION`.
 pub const VERSION_HEADER: &str = "x-model-version";
 
+/// The header repeated once per warning the forecasts carry (the JSON body lists them under
+/// `"warnings"` too; a CSV body has only the headers).
+pub const WARNING_HEADER: &str = "x-forecast-warning";
+
 /// `POST /v1/models/{name}/forecast`.
 pub async fn forecast(
     State(state): State<Arc<AppState>>,
@@ -102,6 +106,7 @@ async fn answer(
     let (forecasts, shape) = forecasts(state, &version, request).await?;
     let name = version.info.name.clone();
     let number = version.info.version;
+    let warnings = forecasts.warnings.clone().into();
     let body = state
         .offload(move || match content_type {
             CSV => reply::csv_body(&forecasts),
@@ -111,6 +116,7 @@ async fn answer(
     let reply = CachedReply {
         content_type,
         body: Bytes::from(body),
+        warnings,
     };
     if state.cache.enabled() {
         state.cache.insert(key, reply.clone());
@@ -198,6 +204,15 @@ fn respond(name: &str, version: i64, reply: CachedReply) -> Response {
     );
     if let Ok(value) = HeaderValue::from_str(&format!("{name}@{version}")) {
         headers.insert(VERSION_HEADER, value);
+    }
+    for warning in reply.warnings.iter() {
+        let visible: String = warning
+            .chars()
+            .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
+            .collect();
+        if let Ok(value) = HeaderValue::from_str(&visible) {
+            headers.append(WARNING_HEADER, value);
+        }
     }
     response
 }

@@ -9,12 +9,17 @@
 //! MASE, so that series of different sizes, and a series whose variation grows, give comparable
 //! scores), the scaled errors of all series and windows are pooled per horizon step, and the
 //! half-width is the finite-sample quantile: the `ceil((n + 1) * level)`-th smallest of the `n`
-//! pooled scores. An interval is `forecast ± scale * quantile`, the scale taken the same way from
-//! the history the forecast continues. The calibration windows are
+//! pooled scores. When a step has fewer than [`TARGET_SCORES`] scores (one short series), the
+//! steps are pooled too, each step's scores divided by their mean first and the pooled quantile
+//! multiplied back by it: the width keeps its shape over the horizon while its size comes from
+//! `n * h` scores, so that the discreteness of a few ranks (12 of 13 is the 80% quantile of 13)
+//! does not widen every interval. An interval is `forecast ± scale * quantile`, the scale taken
+//! the same way from the history the forecast continues. The calibration windows are
 //! chosen from the data ([`PredictionIntervals::resolve`]). NeuralForecast's per-series methods
 //! stay available by name with its definitions and defaults (2 windows one step apart).
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -230,7 +235,7 @@ impl PredictionIntervals {
 
 /// Absolute cross-validation errors of each point model, per series: `n_windows * h` values,
 /// window by window; and each series' scale for the pooled method.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConformityScores {
     /// The calibration windows they were computed on.
     pub settings: Calibration,
@@ -245,6 +250,10 @@ pub struct ConformityScores {
     /// Observations before a cutoff that its scale reads.
     #[serde(default)]
     pub scale_window: usize,
+    /// Model column → the pooled method's sorted scaled scores per horizon step, built from the
+    /// fields above on first use.
+    #[serde(skip)]
+    pooled: OnceLock<HashMap<String, Vec<Vec<f64>>>>,
 }
 
 /// One series' point forecasts to wrap in intervals.
@@ -317,17 +326,78 @@ pub fn finite_sample_quantile(sorted: &[f64], level: f64) -> (f64, bool) {
     }
 }
 
-/// Scores needed per horizon step for `level` percent: the smallest `n` with
+/// Scores needed for `level` percent: the smallest `n` with
 /// `ceil((n + 1) * level / 100) <= n`.
 pub fn scores_needed(level: f64) -> usize {
     (level / (100.0 - level) - 1e-9).ceil().max(1.0) as usize
+}
+
+/// Sorts each horizon step's scores; when a step has fewer than [`TARGET_SCORES`], pools the
+/// steps: each step's scores divided by their mean (its profile), all of them sorted together,
+/// and each step's list the pooled one times its profile.
+pub fn pool_steps(mut steps: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+    let fewest = steps.iter().map(Vec::len).min().unwrap_or(0);
+    if steps.len() < 2 || fewest == 0 || fewest >= TARGET_SCORES {
+        for step in &mut steps {
+            step.sort_by(f64::total_cmp);
+        }
+        return steps;
+    }
+    let means: Vec<f64> = steps
+        .iter()
+        .map(|step| step.iter().sum::<f64>() / step.len() as f64)
+        .collect();
+    let floor = means
+        .iter()
+        .copied()
+        .filter(|m| *m > 0.0 && m.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let floor = if floor.is_finite() { floor } else { 1.0 };
+    let profile: Vec<f64> = non_decreasing(
+        &means
+            .iter()
+            .map(|&m| if m > 0.0 && m.is_finite() { m } else { floor })
+            .collect::<Vec<f64>>(),
+    );
+    let mut pooled: Vec<f64> = steps
+        .iter()
+        .zip(&profile)
+        .flat_map(|(step, p)| step.iter().map(move |v| v / p))
+        .collect();
+    pooled.sort_by(f64::total_cmp);
+    profile
+        .iter()
+        .map(|p| pooled.iter().map(|v| v * p).collect())
+        .collect()
+}
+
+/// The closest non-decreasing sequence to `values` in squared error (isotonic regression by
+/// pooling adjacent violators).
+pub fn non_decreasing(values: &[f64]) -> Vec<f64> {
+    // Blocks of (mean, count), merged while a block's mean is below the one before it.
+    let mut blocks: Vec<(f64, usize)> = Vec::with_capacity(values.len());
+    for &v in values {
+        blocks.push((v, 1));
+        while let [.., (m0, n0), (m1, n1)] = blocks[..] {
+            if m0 <= m1 {
+                break;
+            }
+            blocks.truncate(blocks.len() - 2);
+            let n = n0 + n1;
+            blocks.push(((m0 * n0 as f64 + m1 * n1 as f64) / n as f64, n));
+        }
+    }
+    blocks
+        .into_iter()
+        .flat_map(|(m, n)| std::iter::repeat_n(m, n))
+        .collect()
 }
 
 /// The warning for a level that `available` scores per step cannot support.
 fn thin_warning(column: &str, level: f64, available: usize, method: ConformalMethod) -> String {
     let supported = 100.0 * available as f64 / (available + 1) as f64;
     format!(
-        "{column}: {}% intervals need at least {} calibration scores per horizon step; {} has \
+        "{column}: {}% intervals need at least {} calibration scores; {} has \
          {available}, which supports {supported:.1}% at most, so these intervals may cover less \
          than {}%: calibrate on more windows or series, or ask for a lower level",
         fmt_level(level),
@@ -337,7 +407,38 @@ fn thin_warning(column: &str, level: f64, available: usize, method: ConformalMet
     )
 }
 
+impl PartialEq for ConformityScores {
+    /// Equal scores, whether or not either has built its pooled lists yet.
+    fn eq(&self, other: &ConformityScores) -> bool {
+        self.settings == other.settings
+            && self.h == other.h
+            && self.scores == other.scores
+            && self.scales == other.scales
+            && self.scale_window == other.scale_window
+    }
+}
+
 impl ConformityScores {
+    /// Scores of the calibration windows in `settings`: model column → series id → absolute
+    /// errors window by window, and series id → each window's scale (read from the last
+    /// `scale_window` observations before its cutoff).
+    pub fn new(
+        settings: Calibration,
+        h: usize,
+        scores: HashMap<String, HashMap<String, Vec<f64>>>,
+        scales: HashMap<String, Vec<f64>>,
+        scale_window: usize,
+    ) -> ConformityScores {
+        ConformityScores {
+            settings,
+            h,
+            scores,
+            scales,
+            scale_window,
+            pooled: OnceLock::new(),
+        }
+    }
+
     /// Interval columns for one model's forecasts of `series` at `levels` percent.
     pub fn intervals(
         &self,
@@ -366,11 +467,15 @@ impl ConformityScores {
             .collect();
         let available = match self.settings.method {
             ConformalMethod::ConformalPooled => {
-                let pooled = self.pooled(by_series);
+                let pooled = self
+                    .pooled()
+                    .get(column)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 for s in series {
                     let scale = window_scale(s.history, self.scale_window);
                     for ((level, low), (_, values)) in bounds.iter().zip(columns.iter_mut()) {
-                        values.extend(s.forecast.iter().zip(&pooled).map(|(yhat, step)| {
+                        values.extend(s.forecast.iter().zip(pooled).map(|(yhat, step)| {
                             let half = scale * finite_sample_quantile(step, *level).0;
                             if *low {
                                 yhat - half
@@ -408,8 +513,18 @@ impl ConformityScores {
         Ok(Intervals { columns, warnings })
     }
 
-    /// Sorted scaled scores of every series and window, per horizon step.
-    fn pooled(&self, by_series: &HashMap<String, Vec<f64>>) -> Vec<Vec<f64>> {
+    /// Every model's sorted scaled scores per horizon step ([`pool_steps`]), built once.
+    fn pooled(&self) -> &HashMap<String, Vec<Vec<f64>>> {
+        self.pooled.get_or_init(|| {
+            self.scores
+                .iter()
+                .map(|(column, by_series)| (column.clone(), pool_steps(self.scaled(by_series))))
+                .collect()
+        })
+    }
+
+    /// Scaled scores of every series and window, per horizon step.
+    fn scaled(&self, by_series: &HashMap<String, Vec<f64>>) -> Vec<Vec<f64>> {
         let mut steps = vec![Vec::new(); self.h];
         for (id, scores) in by_series {
             let scales = self.scales.get(id).map(Vec::as_slice).unwrap_or_default();
@@ -417,9 +532,6 @@ impl ConformityScores {
                 let scale = scales.get(k / self.h).copied().unwrap_or(1.0);
                 steps[k % self.h].push(score / scale);
             }
-        }
-        for step in &mut steps {
-            step.sort_by(f64::total_cmp);
         }
         steps
     }
@@ -471,17 +583,17 @@ mod tests {
         let mut by_series = HashMap::new();
         // Two windows, h = 1: errors 1 and 3.
         by_series.insert("a".to_string(), vec![1.0, 3.0]);
-        ConformityScores {
-            settings: Calibration {
+        ConformityScores::new(
+            Calibration {
                 n_windows: 2,
                 method,
                 step_size: 1,
             },
-            h: 1,
-            scores: HashMap::from([("M".to_string(), by_series)]),
-            scales: HashMap::new(),
-            scale_window: 0,
-        }
+            1,
+            HashMap::from([("M".to_string(), by_series)]),
+            HashMap::new(),
+            0,
+        )
     }
 
     fn one(id: &str, forecast: &[f64]) -> Vec<SeriesForecast<'static>> {
@@ -544,20 +656,20 @@ mod tests {
         let mut by_series = HashMap::new();
         by_series.insert("a".to_string(), vec![1.0, 4.0]);
         by_series.insert("b".to_string(), vec![30.0, 80.0]);
-        let out = ConformityScores {
-            settings: Calibration {
+        let out = ConformityScores::new(
+            Calibration {
                 n_windows: 2,
                 method: ConformalMethod::ConformalPooled,
                 step_size: 1,
             },
-            h: 1,
-            scores: HashMap::from([("M".to_string(), by_series)]),
-            scales: HashMap::from([
+            1,
+            HashMap::from([("M".to_string(), by_series)]),
+            HashMap::from([
                 ("a".to_string(), vec![1.0, 2.0]),
                 ("b".to_string(), vec![10.0, 20.0]),
             ]),
-            scale_window: 3,
-        };
+            3,
+        );
         let series = [
             SeriesForecast {
                 id: "a",
@@ -598,6 +710,42 @@ mod tests {
             warning.contains("has 4, which supports 80.0% at most"),
             "{warning}"
         );
+    }
+
+    #[test]
+    fn few_scores_pool_the_steps_in_proportion_to_their_means() {
+        // Step 0 scores {1, 3} (mean 2), step 1 {2, 10} (mean 6): pooled {0.5, 1.5, 1/3, 5/3}
+        // sorted, times each step's mean.
+        let steps = pool_steps(vec![vec![3.0, 1.0], vec![10.0, 2.0]]);
+        let pooled = [1.0 / 3.0, 0.5, 1.5, 5.0 / 3.0];
+        for (step, mean) in steps.iter().zip([2.0, 6.0]) {
+            assert_eq!(step.len(), 4);
+            for (got, want) in step.iter().zip(pooled) {
+                assert!((got - want * mean).abs() < 1e-12, "{step:?}");
+            }
+        }
+        // A step of zeros takes the smallest positive mean instead of dividing by zero.
+        let zeros = pool_steps(vec![vec![0.0, 0.0], vec![2.0, 4.0]]);
+        for (got, want) in zeros[0].iter().zip([0.0, 0.0, 2.0, 4.0]) {
+            assert!((got - want).abs() < 1e-12, "{zeros:?}");
+        }
+        // Enough scores per step: each step keeps its own, sorted.
+        let many: Vec<f64> = (0..TARGET_SCORES).rev().map(|v| v as f64).collect();
+        let kept = pool_steps(vec![many.clone(), many.iter().map(|v| v * 2.0).collect()]);
+        assert_eq!(kept[0].len(), TARGET_SCORES);
+        assert_eq!(kept[0][0], 0.0);
+        assert_eq!(kept[1][TARGET_SCORES - 1], 2.0 * (TARGET_SCORES - 1) as f64);
+    }
+
+    #[test]
+    fn non_decreasing_pools_adjacent_violators() {
+        assert_eq!(
+            non_decreasing(&[1.0, 3.0, 2.0, 4.0]),
+            vec![1.0, 2.5, 2.5, 4.0]
+        );
+        assert_eq!(non_decreasing(&[3.0, 2.0, 1.0]), vec![2.0, 2.0, 2.0]);
+        assert_eq!(non_decreasing(&[1.0, 2.0]), vec![1.0, 2.0]);
+        assert!(non_decreasing(&[]).is_empty());
     }
 
     #[test]

@@ -483,13 +483,13 @@ impl NeuralForecast {
                 (s.id.clone(), per_window)
             })
             .collect();
-        Ok(ConformityScores {
+        Ok(ConformityScores::new(
             settings,
             h,
             scores,
             scales,
             scale_window,
-        })
+        ))
     }
 
     /// Column names of the models that make point forecasts (conformal intervals apply only to

@@ -368,16 +368,18 @@ fn pooled_intervals_say_which_levels_their_calibration_supports() {
     // One series of 144 points: 25 overlapping windows one step apart within the last quarter.
     let c = nf.calibration().unwrap();
     assert_eq!((c.n_windows, c.step_size), (25, 1));
+    // 25 scores per step are few, so the 12 steps pool theirs: 300 support 99% (99 needed)
+    // but not 99.9% (999 needed).
     assert!(nf
-        .predict_with_levels(None, &[95.0])
+        .predict_with_levels(None, &[95.0, 99.0])
         .unwrap()
         .warnings
         .is_empty());
-    let fc = nf.predict_with_levels(None, &[99.0, 80.0]).unwrap();
+    let fc = nf.predict_with_levels(None, &[99.9, 80.0]).unwrap();
     assert_eq!(fc.warnings.len(), 1, "{:?}", fc.warnings);
     assert!(
-        fc.warnings[0].starts_with("MLP: 99% intervals need at least 99 calibration scores")
-            && fc.warnings[0].contains("has 25, which supports 96.2% at most"),
+        fc.warnings[0].starts_with("MLP: 99.9% intervals need at least 999 calibration scores")
+            && fc.warnings[0].contains("has 300, which supports 99.7% at most"),
         "{}",
         fc.warnings[0]
     );

@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test crate compiles this module; not all of them use every helper
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use neuro_divergent::data::{read_csv, TimeSeriesFrame};
 use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast};
@@ -136,6 +136,8 @@ pub struct Reply {
     pub retry_after: Option<String>,
     /// `Content-Type`, if sent.
     pub content_type: Option<String>,
+    /// Every `x-forecast-warning`.
+    pub warnings: Vec<String>,
     /// The body.
     pub body: String,
 }
@@ -177,6 +179,12 @@ fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Rep
         header("retry-after"),
         header("content-type"),
     );
+    let warnings = response
+        .headers()
+        .get_all("x-forecast-warning")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
     let body = response
         .body_mut()
         .with_config()
@@ -188,6 +196,7 @@ fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Rep
         version,
         retry_after,
         content_type,
+        warnings,
         body,
     }
 }
@@ -267,4 +276,17 @@ pub fn send(method: &str, base: &str, path: &str, body: &str, headers: &[(&str, 
         other => panic!("unsupported method {other}"),
     };
     reply(response)
+}
+
+/// Calls `attempt` every 20 ms until it returns `Some`, and fails naming `what` when 5 s pass
+/// first (`attempt` may assert on what it sees meanwhile).
+pub fn poll_until<T>(what: &str, mut attempt: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(done) = attempt() {
+            return done;
+        }
+        assert!(Instant::now() < deadline, "{what} within 5 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
