@@ -26,6 +26,9 @@ const F32_DIGITS: u32 = 24;
 pub struct TorchGenerator {
     state: Box<[u32; STATE_WORDS]>,
     next: usize,
+    /// The second value of the last Box-Muller pair of a small `randn` (PyTorch keeps it in the
+    /// generator for the next normal draw).
+    cached_normal: Option<f64>,
 }
 
 impl std::fmt::Debug for TorchGenerator {
@@ -50,6 +53,7 @@ impl TorchGenerator {
         TorchGenerator {
             state,
             next: STATE_WORDS,
+            cached_normal: None,
         }
     }
 
@@ -80,6 +84,43 @@ impl TorchGenerator {
         let mask = (1u32 << F32_DIGITS) - 1;
         let unit = (self.next_u32() & mask) as f32 / (1u32 << F32_DIGITS) as f32;
         (f64::from(unit) * f64::from(to - from) + f64::from(from)) as f32
+    }
+
+    /// `count` standard normal floats, as `torch.randn(count)` draws them on the CPU. From 16
+    /// values on: one `f32` uniform per value, then Box-Muller over blocks of 16 (the first 8
+    /// values of a block paired with the last 8), the last block redrawn and recomputed when 16
+    /// does not divide `count`. Below 16: one `f64` pair per two values, the pair's sine kept
+    /// for the next draw.
+    pub fn normal(&mut self, count: usize) -> Vec<f32> {
+        if count < 16 {
+            return (0..count).map(|_| self.scalar_normal() as f32).collect();
+        }
+        let mut data: Vec<f32> = (0..count).map(|_| self.uniform(0.0, 1.0)).collect();
+        for block in data.chunks_exact_mut(16) {
+            box_muller_16(block);
+        }
+        if !count.is_multiple_of(16) {
+            let tail = &mut data[count - 16..];
+            for value in tail.iter_mut() {
+                *value = self.uniform(0.0, 1.0);
+            }
+            box_muller_16(tail);
+        }
+        data
+    }
+
+    /// One standard normal `f64` as PyTorch's `normal_distribution<double>` draws it.
+    fn scalar_normal(&mut self) -> f64 {
+        if let Some(cached) = self.cached_normal.take() {
+            return cached;
+        }
+        let unit = |draw: u64| (draw & ((1 << 53) - 1)) as f64 / (1u64 << 53) as f64;
+        let u1 = unit(self.next_u64());
+        let u2 = unit(self.next_u64());
+        let radius = (-2.0 * (-u2).ln_1p()).sqrt();
+        let theta = 2.0 * std::f64::consts::PI * u1;
+        self.cached_normal = Some(radius * theta.sin());
+        radius * theta.cos()
     }
 
     /// An integer uniform in `[0, n)`, as `torch.randint(0, n)` draws each element (a draw
@@ -127,6 +168,19 @@ impl TorchGenerator {
     }
 }
 
+/// Turns 16 uniforms in `[0, 1)` into 16 standard normals in place: value `j` and `j + 8` from
+/// the pair `(1 - u[j], u[j + 8])`, in `f32` as PyTorch computes them.
+fn box_muller_16(block: &mut [f32]) {
+    for j in 0..8 {
+        let u1 = 1.0 - block[j];
+        let u2 = block[j + 8];
+        let radius = (-2.0 * u1.ln()).sqrt();
+        let theta = 2.0 * std::f32::consts::PI * u2;
+        block[j] = radius * theta.cos();
+        block[j + 8] = radius * theta.sin();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +220,71 @@ mod tests {
         let mut rng = TorchGenerator::new(1);
         let mut expected = TorchGenerator::new(7_692_698_082_559_361_259);
         assert_eq!(rng.fork().next_u32(), expected.next_u32());
+    }
+
+    #[test]
+    fn normal_draws_match_torch() {
+        // torch.manual_seed(7); torch.randn(5); torch.randn(20); torch.randn(3); torch.randn(16)
+        let mut rng = TorchGenerator::new(7);
+        let torch: [&[f64]; 4] = [
+            &[
+                -0.146_795_09,
+                0.786_141_28,
+                0.946_821_63,
+                -1.114_344,
+                1.690_790_2,
+            ],
+            &[
+                0.609_473_47,
+                -0.581_133_78,
+                0.049_043_868,
+                -0.320_476_92,
+                -0.083_528_228,
+                -0.023_477_932,
+                0.174_375_36,
+                2.298_342_7,
+                0.957_102_18,
+                -0.661_867_56,
+                -0.828_452_05,
+                -0.605_680_29,
+                -1.401_250_8,
+                1.297_335_9,
+                1.640_933_3,
+                -1.056_684_1,
+                -0.261_586_73,
+                -0.250_132_62,
+                0.501_121_46,
+                0.260_036_2,
+            ],
+            &[-0.894_827_9, 1.279_878_1, -0.994_066_24],
+            &[
+                -2.966_169_8,
+                -1.060_555,
+                -0.308_996_29,
+                0.934_288_2,
+                -0.382_115_93,
+                -1.166_894_1,
+                0.363_575_85,
+                -0.315_641_1,
+                1.145_007_5,
+                -0.382_184_33,
+                -0.355_266_03,
+                0.754_192_53,
+                0.690_124_39,
+                -0.144_261_84,
+                1.612_046_7,
+                1.567_123_8,
+            ],
+        ];
+        for expected in torch {
+            let drawn = rng.normal(expected.len());
+            for (got, want) in drawn.iter().zip(expected) {
+                assert!(
+                    (f64::from(*got) - want).abs() < 1e-6,
+                    "{drawn:?} vs {expected:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -323,3 +323,31 @@ fn save_directories_are_checked_before_training() {
         "the check left files behind"
     );
 }
+
+#[test]
+fn dilated_rnn_with_neuralforecast_cells_round_trips() {
+    let frame = common::air_passengers();
+    let mut forecasts = Vec::new();
+    for cell in ["ResLSTM", "AttentiveLSTM"] {
+        let mut spec = common::small("DilatedRNN", 12, 24, 5);
+        spec.set_param("cell_type", cell).unwrap();
+        spec.set_param("encoder_hidden_size", "16").unwrap();
+        spec.set_param("dilations", "[[1, 2], [4]]").unwrap();
+        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+        nf.fit(&frame, FitOptions::default(), None).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        nf.save(dir.path()).unwrap();
+        let before = nf.predict(None).unwrap();
+        assert_eq!(
+            before,
+            NeuralForecast::load(dir.path())
+                .unwrap()
+                .predict(None)
+                .unwrap()
+        );
+        let values = before.column("DilatedRNN").unwrap().to_vec();
+        assert!(values.iter().all(|v| v.is_finite()), "{cell}: {values:?}");
+        forecasts.push(values);
+    }
+    assert_ne!(forecasts[0], forecasts[1], "the cell type is used");
+}

@@ -1,7 +1,9 @@
 //! DilatedRNN (Chang et al., 2017, as NeuralForecast implements it): groups of recurrent layers
 //! in which a layer of dilation `d` runs its cell over every `d`-th step, so that `d` interleaved
 //! subsequences are processed side by side and a state skips `d - 1` steps. Each group's output
-//! (after the first) adds its input back. A linear map along time turns the window's `L` encoded
+//! (after the first) adds its input back. The cell is PyTorch's LSTM, GRU or RNN, or one of
+//! NeuralForecast's own: the residual LSTM ([`ResidualLstm`]) or the attentive LSTM
+//! ([`AttentiveLstm`]). A linear map along time turns the window's `L` encoded
 //! steps into `h` context vectors, and an MLP decoder maps each, followed by the future exogenous
 //! values of its forecast step, to that step's outputs.
 
@@ -11,14 +13,15 @@ use serde::{Deserialize, Serialize};
 use super::{require_at_least_one, ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{
-    mlp_decoder, Activation, Cell, Dense, FeedForward, ParamStore, RecurrentEncoder,
-    RecurrentKernel, RecurrentLayers,
+    mlp_decoder, Activation, AttentiveLstm, Cell, Dense, FeedForward, ParamStore, RecurrentEncoder,
+    RecurrentKernel, RecurrentLayers, ResidualLstm,
 };
 use crate::preprocess::ScalerType;
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
 
-/// The recurrent cell of every DilatedRNN layer (`cell_type`), as PyTorch defines it.
+/// The recurrent cell of every DilatedRNN layer (`cell_type`): PyTorch's, or NeuralForecast's
+/// residual and attentive LSTMs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DilatedCellType {
     /// Long short-term memory (NeuralForecast's default).
@@ -31,14 +34,40 @@ pub enum DilatedCellType {
     /// Elman cell with tanh.
     #[serde(rename = "RNN")]
     Rnn,
+    /// Residual LSTM: the output adds the input back ([`ResidualLstm`]).
+    #[serde(rename = "ResLSTM")]
+    ResLstm,
+    /// LSTM reading an attention-weighted sum of its input steps ([`AttentiveLstm`]).
+    #[serde(rename = "AttentiveLSTM")]
+    AttentiveLstm,
 }
 
 impl DilatedCellType {
-    fn cell(self) -> Cell {
+    /// PyTorch's cell, for the types that are one.
+    fn torch_cell(self) -> Option<Cell> {
         match self {
-            DilatedCellType::Lstm => Cell::Lstm,
-            DilatedCellType::Gru => Cell::Gru,
-            DilatedCellType::Rnn => Cell::RnnTanh,
+            DilatedCellType::Lstm => Some(Cell::Lstm),
+            DilatedCellType::Gru => Some(Cell::Gru),
+            DilatedCellType::Rnn => Some(Cell::RnnTanh),
+            DilatedCellType::ResLstm | DilatedCellType::AttentiveLstm => None,
+        }
+    }
+
+    /// Multiply-adds of one layer's step per row for `inputs` features, `hidden` units and a
+    /// sequence of `steps` (what an attentive layer scores at every step).
+    fn step_flops(self, inputs: usize, hidden: usize, steps: usize) -> usize {
+        match self {
+            DilatedCellType::ResLstm => {
+                let residual = if inputs == hidden { 0 } else { hidden * inputs };
+                3 * hidden * (inputs + 2 * hidden) + hidden * hidden + residual
+            }
+            DilatedCellType::AttentiveLstm => {
+                4 * hidden * (inputs + hidden) + 2 * hidden * hidden + steps * (2 * hidden + inputs)
+            }
+            torch => {
+                let rows = torch.torch_cell().map_or(0, Cell::gates) * hidden;
+                rows * (inputs + hidden + 2)
+            }
         }
     }
 }
@@ -119,13 +148,16 @@ impl ArchitectureConfig for DilatedRnnConfig {
     /// unit, the decoder's at every horizon step.
     fn training_flops_per_window(&self, shape: WindowShape, parameters: usize) -> f64 {
         let hidden = self.encoder_hidden_size;
-        let rows = self.cell_type.cell().gates() * hidden;
-        let layers = self.dilations.iter().flatten().count();
-        let first = rows * (shape.per_step_width() + hidden + 2);
-        let encoder = first + (layers - 1) * rows * (2 * hidden + 2);
+        let (cell, steps) = (self.cell_type, shape.input_size);
+        let mut inputs = shape.per_step_width();
+        let mut encoder = 0;
+        for &dilation in self.dilations.iter().flatten() {
+            encoder += cell.step_flops(inputs, hidden, steps.div_ceil(dilation));
+            inputs = hidden;
+        }
         let context = (shape.input_size + 1) * shape.horizon;
         let decoder = parameters.saturating_sub(encoder + context);
-        6.0 * (shape.input_size * encoder + hidden * context + shape.horizon * decoder) as f64
+        6.0 * (steps * encoder + hidden * context + shape.horizon * decoder) as f64
     }
 
     fn build(
@@ -141,21 +173,29 @@ impl ArchitectureConfig for DilatedRnnConfig {
         for (g, dilations) in self.dilations.iter().enumerate() {
             let mut layers = Vec::with_capacity(dilations.len());
             for (i, &dilation) in dilations.iter().enumerate() {
-                let encoder = RecurrentEncoder::new(
-                    store,
-                    &format!("rnn_stack.{g}.cells.{i}"),
-                    RecurrentLayers::new(
-                        self.cell_type.cell(),
+                let name = format!("rnn_stack.{g}.cells.{i}");
+                let hidden = self.encoder_hidden_size;
+                let encoder = match (self.cell_type.torch_cell(), self.cell_type) {
+                    (Some(cell), _) => LayerCell::Torch(Box::new(RecurrentEncoder::new(
+                        store,
+                        &name,
+                        RecurrentLayers::new(cell, inputs, hidden, 1),
+                        0.0,
+                        seed,
+                        RecurrentKernel::default_kernel(),
+                    )?)),
+                    (None, DilatedCellType::ResLstm) => LayerCell::Residual(ResidualLstm::new(
+                        store,
+                        &format!("{name}.cell"),
                         inputs,
-                        self.encoder_hidden_size,
-                        1,
-                    ),
-                    0.0,
-                    seed,
-                    RecurrentKernel::default_kernel(),
-                )?;
+                        hidden,
+                    )?),
+                    (None, _) => {
+                        LayerCell::Attentive(AttentiveLstm::new(store, &name, inputs, hidden)?)
+                    }
+                };
                 layers.push(DilatedLayer { encoder, dilation });
-                inputs = self.encoder_hidden_size;
+                inputs = hidden;
             }
             groups.push(layers);
         }
@@ -177,9 +217,30 @@ impl ArchitectureConfig for DilatedRnnConfig {
     }
 }
 
+/// The cell a layer runs over its (interleaved) sequence.
+enum LayerCell {
+    /// PyTorch's LSTM, GRU or RNN.
+    Torch(Box<RecurrentEncoder>),
+    /// NeuralForecast's residual LSTM.
+    Residual(ResidualLstm),
+    /// NeuralForecast's attentive LSTM.
+    Attentive(AttentiveLstm),
+}
+
+impl LayerCell {
+    /// `[B, T, I]` to `[B, T, H]` from zero states.
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        match self {
+            LayerCell::Torch(encoder) => encoder.forward(x, train),
+            LayerCell::Residual(layer) => layer.forward(x),
+            LayerCell::Attentive(layer) => layer.forward(x),
+        }
+    }
+}
+
 /// One recurrent layer run over every `dilation`-th step.
 struct DilatedLayer {
-    encoder: RecurrentEncoder,
+    encoder: LayerCell,
     dilation: usize,
 }
 
@@ -262,6 +323,7 @@ mod tests {
             7,
             RecurrentKernel::Fused,
         )
+        .map(|encoder| LayerCell::Torch(Box::new(encoder)))
         .unwrap();
         let values: Vec<f32> = (0..2 * 7 * 2)
             .map(|v| ((v * 5 % 9) as f32 - 4.0) / 3.0)

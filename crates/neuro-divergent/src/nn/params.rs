@@ -31,6 +31,17 @@ impl ParamStore {
         let count: usize = shape.iter().product();
         let (from, to) = (-bound as f32, bound as f32);
         let values: Vec<f32> = (0..count).map(|_| self.rng.uniform(from, to)).collect();
+        self.register(name, shape, values)
+    }
+
+    /// A parameter of `shape` drawn from the standard normal as `torch.randn(shape)` draws it,
+    /// registered as `name`.
+    pub fn normal(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        let values = self.rng.normal(shape.iter().product());
+        self.register(name, shape, values)
+    }
+
+    fn register(&mut self, name: &str, shape: &[usize], values: Vec<f32>) -> Result<Tensor> {
         let var = Var::from_tensor(&Tensor::from_vec(values, shape, &self.device)?)?;
         let tensor = var.as_tensor().clone();
         self.varmap

@@ -325,10 +325,7 @@ impl RecurrentEncoder {
     /// The generic version: `x` is read one step at a time through views, so it is meant to be
     /// data, not a tensor that needs a gradient.
     fn forward_generic(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let steps = x.dim(1)?;
-        let mut sequence = (0..steps)
-            .map(|t| Ok(x.narrow(1, t, 1)?.squeeze(1)?.contiguous()?))
-            .collect::<Result<Vec<_>>>()?;
+        let mut sequence = steps_of(x)?;
         for (l, layer) in self.layers.iter().enumerate() {
             sequence = self.run_layer(layer, &sequence)?;
             if l + 1 < self.layers.len() {
@@ -384,13 +381,7 @@ impl RecurrentEncoder {
                 c: state.c.clone(),
             },
             Cell::Lstm => {
-                let sum = (from_input + from_state)?;
-                let input = sigmoid(&gate(&sum, 0)?)?;
-                let forget = sigmoid(&gate(&sum, 1)?)?;
-                let candidate = gate(&sum, 2)?.tanh()?;
-                let output = sigmoid(&gate(&sum, 3)?)?;
-                let c = ((forget * &state.c)? + (input * candidate)?)?;
-                let h = (output * c.tanh()?)?;
+                let (h, c) = lstm_update(&(from_input + from_state)?, &state.c)?;
                 let h = match &layer.w_hr {
                     Some(w_hr) => h.matmul(&w_hr.t()?)?,
                     None => h,
@@ -412,6 +403,30 @@ impl RecurrentEncoder {
     }
 }
 
+/// An LSTM cell's next hidden and cell states from its gate pre-activations `[B, 4H]` (input,
+/// forget, cell, output, PyTorch's order) and the cell state `c: [B, H]`.
+pub(crate) fn lstm_update(gates: &Tensor, c: &Tensor) -> Result<(Tensor, Tensor)> {
+    let hidden = c.dim(D::Minus1)?;
+    let gate = |k: usize| gates.narrow(D::Minus1, k * hidden, hidden);
+    let sigmoid = |t: &Tensor| candle_nn::ops::sigmoid(t);
+    let input = sigmoid(&gate(0)?)?;
+    let forget = sigmoid(&gate(1)?)?;
+    let candidate = gate(2)?.tanh()?;
+    let output = sigmoid(&gate(3)?)?;
+    let c = ((forget * c)? + (input * candidate)?)?;
+    let h = (output * c.tanh()?)?;
+    Ok((h, c))
+}
+
+/// The steps of `x: [B, T, K]` as `T` contiguous tensors `[B, K]`. Each is a slice of `x`, so when `x`
+/// needs a gradient the backward pass writes `T` full-size gradients: fine where a step's own
+/// work (a `[K, G*H]` product per row) outweighs a copy of the sequence.
+pub(crate) fn steps_of(x: &Tensor) -> Result<Vec<Tensor>> {
+    (0..x.dim(1)?)
+        .map(|t| Ok(x.narrow(1, t, 1)?.squeeze(1)?.contiguous()?))
+        .collect()
+}
+
 /// `x: [B, ...]` with each row repeated `times` times in a row (`[B * times, ...]`).
 pub(crate) fn repeat_rows(x: &Tensor, times: usize) -> Result<Tensor> {
     let dims = x.dims();
@@ -426,7 +441,7 @@ pub(crate) fn repeat_rows(x: &Tensor, times: usize) -> Result<Tensor> {
 }
 
 /// `x W^T + b` over the last dimension of `x`, with the bias when there is one.
-fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+pub(crate) fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     Ok(match bias {
         Some(bias) => x.apply_op3(weight, bias, DenseOp { relu: false })?,
         None => x.broadcast_matmul(&weight.t()?)?,
@@ -436,6 +451,7 @@ fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::test_support::{assert_close, grid, weighted_sum_gradients};
     use candle_core::{Device, Var};
 
     /// PyTorch's outputs and gradients for a 2-layer encoder of 4 units over 3 inputs, created
@@ -502,34 +518,6 @@ mod tests {
             ],
         },
     ];
-
-    fn grid(dims: (usize, usize, usize), f: impl Fn(usize, usize, usize) -> f64) -> Tensor {
-        let values: Vec<f32> = (0..dims.0)
-            .flat_map(|a| (0..dims.1).flat_map(move |b| (0..dims.2).map(move |c| (a, b, c))))
-            .map(|(a, b, c)| f(a, b, c) as f32)
-            .collect();
-        Tensor::from_vec(values, dims, &Device::Cpu).unwrap()
-    }
-
-    fn assert_close(ours: &[f32], theirs: &[f32], what: &str) {
-        assert_eq!(ours.len(), theirs.len(), "{what}");
-        for (a, b) in ours.iter().zip(theirs) {
-            assert!(
-                (a - b).abs() < 2e-5 * (1.0 + b.abs()),
-                "{what}: ours {a}, PyTorch {b}"
-            );
-        }
-    }
-
-    /// The gradients of `sum(out * weights)`.
-    fn weighted_sum_gradients(out: &Tensor, weights: &Tensor) -> candle_core::backprop::GradStore {
-        (out * weights)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap()
-    }
 
     #[test]
     fn every_cell_on_both_kernels_matches_pytorch_forward_and_backward() {
