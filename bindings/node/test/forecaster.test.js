@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -45,7 +45,7 @@ test('convolutional and dilated recurrent models train with their own options an
   assert.throws(() => new NeuralForecaster({ models: [new TCN({ h: 12, inputSize: 24, dilations: [] })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /dilations/.test(e.message));
   const bitcn = new BiTCN({ h: 12, inputSize: 24, maxSteps: 20, hiddenSize: 8, dropout: 0.1 });
   const drnn = new DilatedRNN({ h: 12, inputSize: 24, maxSteps: 20, cellType: 'GRU', dilations: [[1, 2], [4]], encoderHiddenSize: 16 });
-  assert.throws(() => new NeuralForecaster({ models: [new DilatedRNN({ h: 12, inputSize: 24, cellType: 'ResLSTM' })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /ResLSTM/.test(e.message));
+  assert.throws(() => new NeuralForecaster({ models: [new DilatedRNN({ h: 12, inputSize: 24, cellType: 'Transformer' })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /Transformer/.test(e.message) && /AttentiveLSTM/.test(e.message));
   const nf = new NeuralForecaster({ models: [tcn, bitcn, drnn], freq: 'M' });
   await nf.fit(airPassengers());
   const rows = await nf.predict();
@@ -54,6 +54,19 @@ test('convolutional and dilated recurrent models train with their own options an
   for (const r of rows) assert.ok(Number.isFinite(r.BiTCN), JSON.stringify(r));
   // The robust scaler (TCN's and DilatedRNN's default) maps forecasts back to the series' level.
   for (const r of rows) assert.ok(r.TCN > 200 && r.TCN < 1000 && r.DilatedRNN > 200 && r.DilatedRNN < 1000, JSON.stringify(r));
+});
+
+test('linear models train with their own options and NeuralForecast defaults', async () => {
+  const dlinear = new DLinear({ h: 12, inputSize: 24, maxSteps: 50, movingAvgWindow: 13 });
+  assert.deepEqual(dlinear.params, { max_steps: 50, moving_avg_window: 13 });
+  assert.throws(() => new NeuralForecaster({ models: [new DLinear({ h: 12, inputSize: 24, movingAvgWindow: 12 })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /moving_avg_window must be odd, got 12/.test(e.message));
+  const nf = new NeuralForecaster({ models: [dlinear, new NLinear({ h: 12, inputSize: 24, maxSteps: 50 })], freq: 'M' });
+  await nf.fit(airPassengers());
+  const rows = await nf.predict();
+  assert.deepEqual(nf.modelNames, ['DLinear', 'NLinear']);
+  assert.equal(rows.length, 12);
+  // NLinear adds the window's last value back, so its forecasts start near the last observation (432).
+  for (const r of rows) assert.ok(Number.isFinite(r.DLinear) && r.NLinear > 300 && r.NLinear < 600, JSON.stringify(r));
 });
 
 test('DeepAR forecasts sample paths with its distribution columns', async () => {

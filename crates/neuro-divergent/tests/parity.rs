@@ -59,7 +59,7 @@ fn assert_five_steps_match(
 fn five_steps_on_air_passengers_match_neuralforecast() {
     let (train, _) = common::air_passengers().split_last(12).unwrap();
     // NeuralForecast 3.3, max_steps=5, random_seed=1, on all but the last 12 months.
-    let references: [(&str, [f64; 12]); 9] = [
+    let references: [(&str, [f64; 12]); 11] = [
         (
             "MLP",
             [
@@ -124,6 +124,21 @@ fn five_steps_on_air_passengers_match_neuralforecast() {
             [
                 22.682, 37.139, -2.985, 6.33, 4.128, 12.031, 1.287, 12.074, -31.739, 17.547,
                 41.605, -22.629,
+            ],
+        ),
+        // Unscaled too, at learning rate 1e-4.
+        (
+            "DLinear",
+            [
+                71.293, 191.712, 45.526, -45.84, 352.406, 132.831, 16.627, -47.825, 350.505, 55.18,
+                116.62, 29.508,
+            ],
+        ),
+        (
+            "NLinear",
+            [
+                449.731, 479.798, 425.001, 396.399, 429.427, 322.46, 480.201, 421.437, 408.025,
+                350.447, 383.475, 473.069,
             ],
         ),
     ];

@@ -5,11 +5,13 @@
 mod bitcn;
 mod deepar;
 mod dilated_rnn;
+mod dlinear;
 mod input;
 mod mlp;
 mod nbeats;
 mod nbeatsx;
 mod nhits;
+mod nlinear;
 mod recurrent;
 mod spec;
 mod step_network;
@@ -18,11 +20,13 @@ mod tcn;
 pub use bitcn::BitcnConfig;
 pub use deepar::DeepArConfig;
 pub use dilated_rnn::{DilatedCellType, DilatedRnnConfig};
+pub use dlinear::DlinearConfig;
 pub use input::{ModelInput, Pooling, StepFeatureOrder};
 pub use mlp::MlpConfig;
 pub use nbeats::{NbeatsConfig, StackType};
 pub use nbeatsx::NbeatsxConfig;
 pub use nhits::{InterpolationMode, NhitsConfig, PoolingMode};
+pub use nlinear::NlinearConfig;
 pub use recurrent::{
     GruCell, GruConfig, LstmCell, LstmConfig, RecurrentCell, RecurrentConfig, RnnActivation,
     RnnCell, RnnConfig,
@@ -218,4 +222,18 @@ registry! {
     BiTCN => BitcnConfig,
     DilatedRNN => DilatedRnnConfig,
     DeepAR => DeepArConfig,
+    DLinear => DlinearConfig,
+    NLinear => NlinearConfig,
+}
+
+/// NeuralForecast's training defaults for DLinear and NLinear: 5,000 steps at learning rate
+/// 1e-4 without decay, 1,024 windows per batch, no scaling.
+fn linear_train_defaults() -> TrainConfig {
+    TrainConfig {
+        max_steps: 5000,
+        learning_rate: 1e-4,
+        num_lr_decays: -1,
+        scaler_type: crate::preprocess::ScalerType::Identity,
+        ..TrainConfig::default()
+    }
 }

@@ -3,6 +3,7 @@
 mod activation;
 mod attentive_lstm;
 mod conv;
+mod decomposition;
 mod dense;
 mod dense_op;
 mod dropout;
@@ -20,6 +21,7 @@ mod test_support;
 pub use activation::Activation;
 pub use attentive_lstm::AttentiveLstm;
 pub use conv::{Reach, TemporalConv};
+pub use decomposition::{decompose, moving_average};
 pub use dense::{mlp_decoder, perceptron_layers, Dense, FeedForward};
 pub use dropout::Dropout;
 pub use params::ParamStore;
