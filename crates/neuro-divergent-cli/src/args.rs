@@ -19,6 +19,7 @@ impl Cli {
         match &self.command {
             Command::Forecast(a) | Command::Fit(a) => a.threads,
             Command::Cv(c) => c.model.threads,
+            Command::Longhorizon(l) => l.model.threads,
             Command::Predict(p) => p.threads,
             Command::Evaluate(_) | Command::Models(_) | Command::Keys(_) | Command::Info => None,
             // Each forecast runs on one core; the node runs --workers of them side by side.
@@ -39,6 +40,9 @@ pub enum Command {
     Predict(PredictArgs),
     /// Rolling-origin cross-validation.
     Cv(CvArgs),
+    /// The long-horizon benchmark protocol on a wide CSV (`date` and one column per variable):
+    /// fixed splits, standard scaling, every test window one step apart, MSE and MAE per model.
+    Longhorizon(LongHorizonArgs),
     /// Score forecasts against actuals.
     Evaluate(EvaluateArgs),
     /// List, show, alias, tag and delete the versions in a model store.
@@ -216,6 +220,22 @@ pub struct CvArgs {
     /// Distance between cutoffs (default: horizon).
     #[arg(long)]
     pub step_size: Option<usize>,
+}
+
+/// Options of `longhorizon`.
+#[derive(Debug, Args)]
+pub struct LongHorizonArgs {
+    /// Data (`--data` is the wide CSV), models and training options; `--out` receives the
+    /// results (`model,horizon,mse,mae,windows`).
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// etth, ettm or TRAIN/VAL/TEST percentages such as 70/10/20 (default: from the file name,
+    /// ETTh* and ETTm* as theirs, others 70/10/20).
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Score every test window, not only whole batches of 32 as the published tables do.
+    #[arg(long)]
+    pub all_windows: bool,
 }
 
 /// Options of `evaluate`.

@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> CliResult<()> {
         Command::Fit(args) => fit(&args),
         Command::Predict(args) => predict(&args),
         Command::Cv(args) => cross_validate(&args),
+        Command::Longhorizon(args) => crate::longhorizon::run(&args),
         Command::Evaluate(args) => Ok(evaluate_command(&args)?),
         Command::Models(args) => crate::store::run_models(&args),
         Command::Serve(args) => crate::serve::run(&args),
@@ -345,7 +346,7 @@ pub(crate) fn input_size(name: &str, horizon: usize, given: Option<i64>) -> Resu
 }
 
 /// One spec per `--model`, with the common options and `--param`s applied.
-fn model_specs(args: &ModelArgs) -> Result<Vec<ModelSpec>> {
+pub(crate) fn model_specs(args: &ModelArgs) -> Result<Vec<ModelSpec>> {
     if args.horizon == 0 {
         return Err(Error::Config("--horizon must be at least 1".into()));
     }

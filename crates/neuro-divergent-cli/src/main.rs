@@ -6,6 +6,7 @@ mod bench;
 mod commands;
 mod error;
 mod keys;
+mod longhorizon;
 mod machine;
 mod plot;
 mod plotting;

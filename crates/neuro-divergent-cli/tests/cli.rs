@@ -906,3 +906,120 @@ fn info_names_the_cpu_and_the_kernels_chosen_for_it() {
     assert_eq!(field("kernel_path"), expected);
     assert!(!field("cpu").is_empty());
 }
+
+/// A wide table of `rows` hourly rows: a daily sine and a ramp.
+fn wide_file(dir: &Path, rows: usize) -> PathBuf {
+    let path = dir.join("wide.csv");
+    let mut text = String::from("date,sine,ramp\n");
+    for t in 0..rows {
+        let date = format!("2020-01-{:02} {:02}:00:00", 1 + t / 24, t % 24);
+        let sine = (t as f64 * std::f64::consts::PI / 12.0).sin();
+        text += &format!("{date},{sine},{}\n", t as f64 * 0.5);
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn longhorizon_scores_every_model_on_the_test_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = wide_file(dir.path(), 200);
+    let out = dir.path().join("results.csv");
+    let args = [
+        "longhorizon",
+        "--data",
+        data.to_str().unwrap(),
+        "--split",
+        "60/20/20",
+        "--horizon",
+        "4",
+        "--input-size",
+        "12",
+        "--model",
+        "dlinear,nlinear",
+        "--max-steps",
+        "200",
+        "--learning-rate",
+        "0.01",
+        "--threads",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let run_ok = run(&args);
+    assert!(run_ok.status.success(), "{}", stderr(&run_ok));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "model,horizon,mse,mae,windows");
+    assert_eq!(lines.len(), 3, "{text}");
+    // 40 test rows give 37 windows of 4 steps: one whole batch of 32 is scored.
+    for (line, model) in lines[1..].iter().zip(["DLinear", "NLinear"]) {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(
+            (fields[0], fields[1], fields[4]),
+            (model, "4", "32"),
+            "{line}"
+        );
+        let (mse, mae): (f64, f64) = (fields[2].parse().unwrap(), fields[3].parse().unwrap());
+        // Scaled on the train rows, a sine and a ramp are easy: far below the variance (1).
+        assert!(
+            mse > 0.0 && mse < 0.5 && mae > 0.0 && mae < mse.sqrt() + 1e-9,
+            "{line}"
+        );
+    }
+    let mut all = args.to_vec();
+    all.push("--all-windows");
+    let every = run(&all);
+    assert!(every.status.success(), "{}", stderr(&every));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.lines().nth(1).unwrap().ends_with(",37"), "{text}");
+}
+
+#[test]
+fn longhorizon_refuses_what_the_protocol_decides() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = wide_file(dir.path(), 200);
+    let base = [
+        "longhorizon",
+        "--data",
+        data.to_str().unwrap(),
+        "--input-size",
+        "12",
+        "--model",
+        "nlinear",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let levels = with(&["--horizon", "4", "--split", "60/20/20", "--levels", "80"]);
+    assert_eq!(levels.status.code(), Some(2));
+    assert!(
+        stderr(&levels).contains("--levels is not used by longhorizon"),
+        "{}",
+        stderr(&levels)
+    );
+    let short = with(&["--horizon", "4", "--split", "etth"]);
+    assert_eq!(short.status.code(), Some(2));
+    assert!(
+        stderr(&short).contains("needs 8640 train, 2880 validation and 2880 test rows")
+            && stderr(&short).contains("the table has 200"),
+        "{}",
+        stderr(&short)
+    );
+    let split = with(&["--horizon", "4", "--split", "80/10"]);
+    assert_eq!(split.status.code(), Some(2));
+    assert!(
+        stderr(&split).contains("unknown split '80/10'"),
+        "{}",
+        stderr(&split)
+    );
+    let horizon = with(&["--split", "60/20/20", "--horizon", "41"]);
+    assert_eq!(horizon.status.code(), Some(2));
+    assert!(
+        stderr(&horizon).contains("between 1 and the 40 test rows, got 41"),
+        "{}",
+        stderr(&horizon)
+    );
+}

@@ -35,6 +35,7 @@ pub mod error;
 pub mod evaluate;
 pub mod exog;
 pub mod forecast;
+pub mod longhorizon;
 pub mod losses;
 pub mod metrics;
 pub mod models;
