@@ -4,8 +4,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use neuro_divergent::longhorizon::{score, scored_windows, Split, WideTable, REFERENCE_TEST_BATCH};
-use neuro_divergent::{output, Error, FitOptions, NeuralForecast, Result};
+use neuro_divergent::longhorizon::{
+    evaluate, scored_windows, Split, WideTable, REFERENCE_TEST_BATCH,
+};
+use neuro_divergent::{output, Error, NeuralForecast, Result};
 
 use crate::args::{LongHorizonArgs, ModelArgs};
 use crate::commands::model_specs;
@@ -38,20 +40,14 @@ pub fn run(args: &LongHorizonArgs) -> CliResult<()> {
         }
     }
     let mut nf = NeuralForecast::new(specs, None)?;
-    let bars = TrainingBars::new();
-    let callback = |e: &neuro_divergent::ProgressEvent| bars.update(e);
-    let options = FitOptions {
-        val_size: borders.val_rows(),
-        ..FitOptions::default()
-    };
-    let result = nf.cross_validation(&frame, windows, 1, options, Some(&callback));
-    bars.finish();
-    let forecasts = result?;
     let batch = (!args.all_windows).then_some(REFERENCE_TEST_BATCH);
     let scored = scored_windows(windows, batch);
+    let bars = TrainingBars::new();
+    let callback = |e: &neuro_divergent::ProgressEvent| bars.update(e);
+    let result = evaluate(&mut nf, &frame, &borders, scored, Some(&callback));
+    bars.finish();
     let mut csv = String::from("model,horizon,mse,mae,windows\n");
-    for name in nf.model_names() {
-        let s = score(&forecasts, name, scored)?;
+    for (name, s) in result? {
         let _ = writeln!(
             csv,
             "{name},{},{},{},{}",
@@ -73,10 +69,16 @@ fn reject_unused(m: &ModelArgs) -> Result<()> {
         ("--calendar", !m.calendar.is_empty()),
         ("--features", !m.features.is_empty()),
         ("--levels", !m.levels.is_empty()),
+        ("--conformal-windows", m.conformal_windows.is_some()),
+        ("--conformal-step", m.conformal_step.is_some()),
+        ("--freq", m.freq.is_some()),
         ("--val-size", m.val_size > 0),
         ("--plot", m.plot.is_some()),
         ("--save", m.save.is_some()),
         ("--name", m.name.is_some()),
+        ("--store", m.store.is_some()),
+        ("--alias", !m.aliases.is_empty()),
+        ("--tag", !m.tags.is_empty()),
     ];
     match unused.iter().find(|(_, given)| *given) {
         Some((flag, _)) => Err(Error::Config(format!(

@@ -1008,6 +1008,20 @@ fn longhorizon_refuses_what_the_protocol_decides() {
         "{}",
         stderr(&short)
     );
+    let quantiles = with(&[
+        "--horizon",
+        "4",
+        "--split",
+        "60/20/20",
+        "--param",
+        "loss=mqloss:80",
+    ]);
+    assert_eq!(quantiles.status.code(), Some(2));
+    assert!(
+        stderr(&quantiles).contains("scores point forecasts, and NLinear-median is not one"),
+        "{}",
+        stderr(&quantiles)
+    );
     let split = with(&["--horizon", "4", "--split", "80/10"]);
     assert_eq!(split.status.code(), Some(2));
     assert!(

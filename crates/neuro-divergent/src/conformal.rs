@@ -234,26 +234,59 @@ impl PredictionIntervals {
 }
 
 /// Absolute cross-validation errors of each point model, per series: `n_windows * h` values,
-/// window by window; and each series' scale for the pooled method.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// window by window; and each series' scale for the pooled method. Read-only once made (the
+/// pooled method's sorted lists are built from it on first use).
+#[derive(Clone, Serialize, Deserialize)]
 pub struct ConformityScores {
     /// The calibration windows they were computed on.
-    pub settings: Calibration,
+    settings: Calibration,
     /// Forecast horizon.
-    pub h: usize,
+    h: usize,
     /// Model column → series id → scores.
-    pub scores: HashMap<String, HashMap<String, Vec<f64>>>,
+    scores: HashMap<String, HashMap<String, Vec<f64>>>,
     /// Series id → the scale of each calibration window ([`window_scale`] of the history
     /// before its cutoff).
     #[serde(default)]
-    pub scales: HashMap<String, Vec<f64>>,
+    scales: HashMap<String, Vec<f64>>,
     /// Observations before a cutoff that its scale reads.
     #[serde(default)]
-    pub scale_window: usize,
-    /// Model column → the pooled method's sorted scaled scores per horizon step, built from the
-    /// fields above on first use.
+    scale_window: usize,
+    /// Model column → the pooled method's sorted scaled scores, built on first use.
     #[serde(skip)]
-    pooled: OnceLock<HashMap<String, Vec<Vec<f64>>>>,
+    sorted: OnceLock<HashMap<String, SortedScores>>,
+}
+
+/// One model's scaled scores sorted two ways: per horizon step, and pooled over the steps
+/// ([`pool_steps`]).
+#[derive(Debug, Clone)]
+struct SortedScores {
+    per_step: Vec<Vec<f64>>,
+    pooled: Vec<Vec<f64>>,
+}
+
+impl SortedScores {
+    /// Sorts `steps` (scaled scores per horizon step) both ways.
+    fn new(mut steps: Vec<Vec<f64>>) -> SortedScores {
+        let pooled = pool_steps(&steps);
+        for step in &mut steps {
+            step.sort_by(f64::total_cmp);
+        }
+        SortedScores {
+            per_step: steps,
+            pooled,
+        }
+    }
+
+    /// The lists a `level` percent interval reads: each step's own when every step has enough
+    /// scores for the level and at least [`TARGET_SCORES`], else the steps pooled.
+    fn for_level(&self, level: f64) -> &[Vec<f64>] {
+        let fewest = self.per_step.iter().map(Vec::len).min().unwrap_or(0);
+        if fewest >= TARGET_SCORES.max(scores_needed(level)) {
+            &self.per_step
+        } else {
+            &self.pooled
+        }
+    }
 }
 
 /// One series' point forecasts to wrap in intervals.
@@ -332,16 +365,19 @@ pub fn scores_needed(level: f64) -> usize {
     (level / (100.0 - level) - 1e-9).ceil().max(1.0) as usize
 }
 
-/// Sorts each horizon step's scores; when a step has fewer than [`TARGET_SCORES`], pools the
-/// steps: each step's scores divided by their mean (its profile), all of them sorted together,
-/// and each step's list the pooled one times its profile.
-pub fn pool_steps(mut steps: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
-    let fewest = steps.iter().map(Vec::len).min().unwrap_or(0);
-    if steps.len() < 2 || fewest == 0 || fewest >= TARGET_SCORES {
-        for step in &mut steps {
-            step.sort_by(f64::total_cmp);
-        }
-        return steps;
+/// The scores of every horizon step pooled, sorted, per step: each step's scores divided by
+/// their mean (its profile, made non-decreasing over the horizon), all of them sorted together,
+/// and each step's list the pooled one times its profile. One step is only sorted.
+fn pool_steps(steps: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    if steps.len() < 2 || steps.iter().any(Vec::is_empty) {
+        return steps
+            .iter()
+            .map(|step| {
+                let mut sorted = step.clone();
+                sorted.sort_by(f64::total_cmp);
+                sorted
+            })
+            .collect();
     }
     let means: Vec<f64> = steps
         .iter()
@@ -373,7 +409,7 @@ pub fn pool_steps(mut steps: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
 
 /// The closest non-decreasing sequence to `values` in squared error (isotonic regression by
 /// pooling adjacent violators).
-pub fn non_decreasing(values: &[f64]) -> Vec<f64> {
+fn non_decreasing(values: &[f64]) -> Vec<f64> {
     // Blocks of (mean, count), merged while a block's mean is below the one before it.
     let mut blocks: Vec<(f64, usize)> = Vec::with_capacity(values.len());
     for &v in values {
@@ -407,8 +443,19 @@ fn thin_warning(column: &str, level: f64, available: usize, method: ConformalMet
     )
 }
 
+impl std::fmt::Debug for ConformityScores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConformityScores")
+            .field("settings", &self.settings)
+            .field("h", &self.h)
+            .field("models", &self.scores.len())
+            .field("scale_window", &self.scale_window)
+            .finish_non_exhaustive()
+    }
+}
+
 impl PartialEq for ConformityScores {
-    /// Equal scores, whether or not either has built its pooled lists yet.
+    /// Equal scores, whether or not either has built its sorted lists yet.
     fn eq(&self, other: &ConformityScores) -> bool {
         self.settings == other.settings
             && self.h == other.h
@@ -435,8 +482,18 @@ impl ConformityScores {
             scores,
             scales,
             scale_window,
-            pooled: OnceLock::new(),
+            sorted: OnceLock::new(),
         }
+    }
+
+    /// The calibration windows the scores were computed on.
+    pub fn settings(&self) -> Calibration {
+        self.settings
+    }
+
+    /// True when there are scores for model column `column`.
+    pub fn has_model(&self, column: &str) -> bool {
+        self.scores.contains_key(column)
     }
 
     /// Interval columns for one model's forecasts of `series` at `levels` percent.
@@ -465,17 +522,18 @@ impl ConformityScores {
                 (format!("-{side}-{}", fmt_level(level)), Vec::new())
             })
             .collect();
-        let available = match self.settings.method {
+        // Scores each level reads (the fewest of any step).
+        let available: Vec<usize> = match self.settings.method {
             ConformalMethod::ConformalPooled => {
-                let pooled = self
-                    .pooled()
+                let sorted = self
+                    .sorted()
                     .get(column)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
+                    .ok_or_else(|| Error::Config(format!("no conformity scores for {column}")))?;
                 for s in series {
                     let scale = window_scale(s.history, self.scale_window);
                     for ((level, low), (_, values)) in bounds.iter().zip(columns.iter_mut()) {
-                        values.extend(s.forecast.iter().zip(pooled).map(|(yhat, step)| {
+                        let steps = sorted.for_level(*level);
+                        values.extend(s.forecast.iter().zip(steps).map(|(yhat, step)| {
                             let half = scale * finite_sample_quantile(step, *level).0;
                             if *low {
                                 yhat - half
@@ -485,7 +543,10 @@ impl ConformityScores {
                         }));
                     }
                 }
-                pooled.iter().map(Vec::len).min().unwrap_or(0)
+                set.levels
+                    .iter()
+                    .map(|&l| sorted.for_level(l).iter().map(Vec::len).min().unwrap_or(0))
+                    .collect()
             }
             method => {
                 for s in series {
@@ -501,24 +562,27 @@ impl ConformityScores {
                         values.extend(self.per_series_bounds(scores, s.forecast, *level, *low));
                     }
                 }
-                self.settings.n_windows
+                vec![self.settings.n_windows; set.levels.len()]
             }
         };
         let warnings = set
             .levels
             .iter()
-            .filter(|&&level| available < scores_needed(level))
-            .map(|&level| thin_warning(column, level, available, self.settings.method))
+            .zip(available)
+            .filter(|&(&level, n)| n < scores_needed(level))
+            .map(|(&level, n)| thin_warning(column, level, n, self.settings.method))
             .collect();
         Ok(Intervals { columns, warnings })
     }
 
-    /// Every model's sorted scaled scores per horizon step ([`pool_steps`]), built once.
-    fn pooled(&self) -> &HashMap<String, Vec<Vec<f64>>> {
-        self.pooled.get_or_init(|| {
+    /// Every model's sorted scaled scores, built once.
+    fn sorted(&self) -> &HashMap<String, SortedScores> {
+        self.sorted.get_or_init(|| {
             self.scores
                 .iter()
-                .map(|(column, by_series)| (column.clone(), pool_steps(self.scaled(by_series))))
+                .map(|(column, by_series)| {
+                    (column.clone(), SortedScores::new(self.scaled(by_series)))
+                })
                 .collect()
         })
     }
@@ -713,10 +777,10 @@ mod tests {
     }
 
     #[test]
-    fn few_scores_pool_the_steps_in_proportion_to_their_means() {
+    fn steps_pool_in_proportion_to_their_means() {
         // Step 0 scores {1, 3} (mean 2), step 1 {2, 10} (mean 6): pooled {0.5, 1.5, 1/3, 5/3}
         // sorted, times each step's mean.
-        let steps = pool_steps(vec![vec![3.0, 1.0], vec![10.0, 2.0]]);
+        let steps = pool_steps(&[vec![3.0, 1.0], vec![10.0, 2.0]]);
         let pooled = [1.0 / 3.0, 0.5, 1.5, 5.0 / 3.0];
         for (step, mean) in steps.iter().zip([2.0, 6.0]) {
             assert_eq!(step.len(), 4);
@@ -725,16 +789,22 @@ mod tests {
             }
         }
         // A step of zeros takes the smallest positive mean instead of dividing by zero.
-        let zeros = pool_steps(vec![vec![0.0, 0.0], vec![2.0, 4.0]]);
+        let zeros = pool_steps(&[vec![0.0, 0.0], vec![2.0, 4.0]]);
         for (got, want) in zeros[0].iter().zip([0.0, 0.0, 2.0, 4.0]) {
             assert!((got - want).abs() < 1e-12, "{zeros:?}");
         }
-        // Enough scores per step: each step keeps its own, sorted.
-        let many: Vec<f64> = (0..TARGET_SCORES).rev().map(|v| v as f64).collect();
-        let kept = pool_steps(vec![many.clone(), many.iter().map(|v| v * 2.0).collect()]);
-        assert_eq!(kept[0].len(), TARGET_SCORES);
-        assert_eq!(kept[0][0], 0.0);
-        assert_eq!(kept[1][TARGET_SCORES - 1], 2.0 * (TARGET_SCORES - 1) as f64);
+    }
+
+    #[test]
+    fn each_level_reads_its_steps_own_scores_only_when_they_are_enough() {
+        // 60 scores per step: 80% and 95% read each step's own, 99% (99 needed) the 120 pooled.
+        let step: Vec<f64> = (1..=60).map(f64::from).collect();
+        let sorted = SortedScores::new(vec![step.clone(), step.iter().map(|v| v * 3.0).collect()]);
+        assert_eq!(sorted.for_level(95.0)[0].len(), 60);
+        assert_eq!(sorted.for_level(99.0)[0].len(), 120);
+        // 40 per step: below TARGET_SCORES every level reads the pooled lists.
+        let few = SortedScores::new(vec![step[..40].to_vec(), step[..40].to_vec()]);
+        assert_eq!(few.for_level(80.0)[1].len(), 80);
     }
 
     #[test]

@@ -352,7 +352,7 @@ impl NeuralForecast {
         self.fitted
             .as_ref()
             .and_then(|f| f.conformity.as_ref())
-            .map(|c| c.settings)
+            .map(|c| c.settings())
     }
 
     /// Training reports of the last fit (one per model; absent for loaded checkpoints).
@@ -681,6 +681,36 @@ impl NeuralForecast {
         self.with_conformal_intervals(point, options.levels, &panel.y)
     }
 
+    /// The fitted models' forecasts from the first `cut` observations of series `i` of `data`,
+    /// for each `(i, cut)` of `cuts`: per forecast column, `h` values per cut in cut order (what a
+    /// cross-validation window with that cutoff forecasts). Each cut must leave an observation
+    /// before it and `h` after it, so that future values the models read are in `data`.
+    pub fn forecast_from(
+        &self,
+        data: &TimeSeriesFrame,
+        cuts: &[(usize, usize)],
+    ) -> Result<Vec<Vec<f64>>> {
+        let state = self.fitted()?;
+        let h = self.horizon();
+        for &(i, cut) in cuts {
+            let series = data
+                .series()
+                .get(i)
+                .ok_or_else(|| Error::Config(format!("{}: no series number {i}", data.source())))?;
+            if cut == 0 || cut + h > series.len() {
+                return Err(Error::Config(format!(
+                    "{}: series '{}' has {} observations; a forecast from the first {cut} \
+                     needs at least 1 of them and {h} after them",
+                    data.source(),
+                    series.id,
+                    series.len()
+                )));
+            }
+        }
+        let (panel, _) = self.training_panel(data, &FitOptions::default())?;
+        self.forecast_windows(state, &panel, cuts)
+    }
+
     /// Adds conformal interval columns at `levels` to point forecasts this forecaster made of
     /// the series of `data` (None: the series seen at fit time), e.g. of several panels
     /// predicted together and then split: the pooled method scales a series not seen at fit
@@ -720,7 +750,7 @@ impl NeuralForecast {
         for (name, column) in point.columns.iter().zip(&point.values) {
             columns.push(name.clone());
             values.push(column.clone());
-            if !scores.scores.contains_key(name) {
+            if !scores.has_model(name) {
                 continue;
             }
             let series: Vec<SeriesForecast<'_>> = column

@@ -12,12 +12,12 @@
 //! * MSE and MAE averaged over windows, horizon steps and variables, the reference code's last
 //!   incomplete test batch of 32 windows left out unless all windows are asked for.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::data::{open_file, parse_ds, parse_number, read_csv_from, CsvInput, TimeSeriesFrame};
+use crate::data::{open_file, parse_number, CsvInput, TimeSeriesFrame, Timestamp};
 use crate::error::{Error, Result};
-use crate::forecast::Forecasts;
+use crate::forecast::{FitOptions, NeuralForecast};
+use crate::train::ProgressFn;
 
 /// The batch size of the reference code's test loader, whose last incomplete batch it drops.
 pub const REFERENCE_TEST_BATCH: usize = 32;
@@ -29,11 +29,14 @@ pub enum Split {
     Etth,
     /// ETTm: 34,560 / 11,520 / 11,520 rows of 15 minutes.
     Ettm,
-    /// Fractions of the rows for train and test; validation takes the rest.
+    /// Percentages of the rows for train, validation and test (summing to 100); train and
+    /// test rows are rounded down, validation takes the rest.
     Ratio {
-        /// Train fraction.
+        /// Train percentage.
         train: f64,
-        /// Test fraction.
+        /// Validation percentage.
+        val: f64,
+        /// Test percentage.
         test: f64,
     },
 }
@@ -67,10 +70,7 @@ impl Split {
                         if [train, val, test].iter().all(|p| *p > 0.0)
                             && (train + val + test - 100.0).abs() < 1e-9 =>
                     {
-                        Ok(Split::Ratio {
-                            train: train / 100.0,
-                            test: test / 100.0,
-                        })
+                        Ok(Split::Ratio { train, val, test })
                     }
                     _ => Err(Error::Config(format!(
                         "unknown split '{text}': expected etth, ettm or TRAIN/VAL/TEST \
@@ -94,9 +94,19 @@ impl Split {
             Split::Ettm
         } else {
             Split::Ratio {
-                train: 0.7,
-                test: 0.2,
+                train: 70.0,
+                val: 10.0,
+                test: 20.0,
             }
+        }
+    }
+
+    /// The split in words: `ETTh`, `ETTm` or `70/10/20`.
+    pub fn describe(&self) -> String {
+        match *self {
+            Split::Etth => "ETTh".into(),
+            Split::Ettm => "ETTm".into(),
+            Split::Ratio { train, val, test } => format!("{train}/{val}/{test}"),
         }
     }
 
@@ -106,17 +116,18 @@ impl Split {
         let (train, val, test) = match *self {
             Split::Etth => (12 * month(24), 4 * month(24), 4 * month(24)),
             Split::Ettm => (12 * month(96), 4 * month(96), 4 * month(96)),
-            Split::Ratio { train, test } => {
-                let train = (rows as f64 * train) as usize;
-                let test = (rows as f64 * test) as usize;
+            Split::Ratio { train, test, .. } => {
+                let train = (rows as f64 * train / 100.0) as usize;
+                let test = (rows as f64 * test / 100.0) as usize;
                 (train, rows.saturating_sub(train + test), test)
             }
         };
         let test_end = train + val + test;
         if train == 0 || val == 0 || test == 0 || rows < test_end {
             return Err(Error::Data(format!(
-                "the {self:?} split needs {train} train, {val} validation and {test} test rows \
-                 (each at least 1), the table has {rows}"
+                "the {} split needs {train} train, {val} validation and {test} test rows \
+                 (each at least 1), the table has {rows}",
+                self.describe()
             )));
         }
         Ok(Borders {
@@ -151,8 +162,8 @@ impl Borders {
 pub struct WideTable {
     /// Where the table came from (for messages).
     pub source: String,
-    /// The `date` of each row, as written.
-    pub dates: Vec<String>,
+    /// The `date` of each row (increasing).
+    pub dates: Vec<Timestamp>,
     /// Variable names, in file order.
     pub variables: Vec<String>,
     /// One vector of values per variable.
@@ -160,7 +171,8 @@ pub struct WideTable {
 }
 
 impl WideTable {
-    /// Reads a wide CSV file; every problem names the line and column.
+    /// Reads a wide CSV file; every problem names the line and column. Dates must increase
+    /// from row to row.
     pub fn read_csv(path: &Path) -> Result<WideTable> {
         WideTable::read_from(open_file(path)?, &path.display().to_string())
     }
@@ -174,6 +186,12 @@ impl WideTable {
                 "{source}: no variable columns besides 'date'"
             )));
         }
+        if let Some(k) = others.names.iter().position(|n| n.trim().is_empty()) {
+            return Err(Error::Data(format!(
+                "{source}: column {} of the header has no name",
+                others.indices[k] + 1
+            )));
+        }
         let mut table = WideTable {
             source: source.to_string(),
             dates: Vec::new(),
@@ -181,8 +199,18 @@ impl WideTable {
             values: vec![Vec::new(); others.names.len()],
         };
         while let Some(line) = input.next_row()? {
-            let date = input.field(date_col).trim().to_string();
-            parse_ds(source, line, "date", &date)?;
+            let text = input.field(date_col).trim();
+            let date = Timestamp::parse(text).ok_or_else(|| {
+                Error::Data(format!(
+                    "{source}: line {line}: column 'date' holds '{text}', which is not a date \
+                     (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)"
+                ))
+            })?;
+            if table.dates.last().is_some_and(|last| *last >= date) {
+                return Err(Error::Data(format!(
+                    "{source}: line {line}: date '{text}' does not come after the row before it"
+                )));
+            }
             for ((column, name), values) in others
                 .indices
                 .iter()
@@ -199,6 +227,9 @@ impl WideTable {
             }
             table.dates.push(date);
         }
+        if table.dates.is_empty() {
+            return Err(Error::Data(format!("{source}: no data rows")));
+        }
         Ok(table)
     }
 
@@ -211,14 +242,24 @@ impl WideTable {
     /// standard-scaled with the mean and population standard deviation of its train rows (a
     /// constant variable is only centred).
     pub fn scaled_frame(&self, borders: &Borders) -> Result<TimeSeriesFrame> {
-        let mut csv = String::from("unique_id,ds,y\n");
+        let rows = borders.test_end;
+        if rows > self.rows() || borders.train_end == 0 {
+            return Err(Error::Config(format!(
+                "{}: the split's borders do not fit the table's {} rows",
+                self.source,
+                self.rows()
+            )));
+        }
+        let mut ids = Vec::with_capacity(rows * self.variables.len());
+        let mut ds = Vec::with_capacity(ids.capacity());
+        let mut y = Vec::with_capacity(ids.capacity());
         for (name, values) in self.variables.iter().zip(&self.values) {
             let (mean, std) = mean_and_std(&values[..borders.train_end]);
-            for (date, v) in self.dates.iter().zip(values).take(borders.test_end) {
-                csv.push_str(&format!("{name},{date},{}\n", (v - mean) / std));
-            }
+            ids.extend(std::iter::repeat_n(name.clone(), rows));
+            ds.extend_from_slice(&self.dates[..rows]);
+            y.extend(values[..rows].iter().map(|v| (v - mean) / std));
         }
-        read_csv_from(csv.as_bytes(), &self.source, None)
+        TimeSeriesFrame::from_columns(&self.source, &ids, &ds, &y, None)
     }
 }
 
@@ -252,44 +293,91 @@ pub struct Scores {
     pub mae: f64,
 }
 
-/// Scores column `column` of cross-validation `forecasts` on the first `windows` windows (by
-/// cutoff) of every series.
-pub fn score(forecasts: &Forecasts, column: &str, windows: usize) -> Result<Scores> {
-    let missing = |what: &str| Error::Config(format!("scoring needs cross-validation {what}"));
-    let cutoffs = forecasts
-        .cutoff
-        .as_ref()
-        .ok_or_else(|| missing("cutoffs"))?;
-    let actual = forecasts
-        .y
-        .as_ref()
-        .ok_or_else(|| missing("actual values"))?;
-    let values = forecasts
-        .column(column)
-        .ok_or_else(|| Error::Config(format!("no forecast column {column}")))?;
-    let order: BTreeMap<_, usize> = cutoffs
-        .iter()
-        .copied()
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| (c, i))
-        .collect();
-    let (mut squared, mut absolute, mut count) = (0.0, 0.0, 0usize);
-    for ((cutoff, y), yhat) in cutoffs.iter().zip(actual).zip(values) {
-        if order[cutoff] < windows {
-            let e = yhat - y;
-            squared += e * e;
-            absolute += e.abs();
-            count += 1;
+/// Running sums of one model's errors.
+#[derive(Debug, Clone, Copy, Default)]
+struct ErrorSums {
+    squared: f64,
+    absolute: f64,
+    count: usize,
+}
+
+impl ErrorSums {
+    fn add(&mut self, error: f64) {
+        self.squared += error * error;
+        self.absolute += error.abs();
+        self.count += 1;
+    }
+
+    fn scores(&self, windows: usize) -> Scores {
+        let n = self.count as f64;
+        Scores {
+            windows,
+            mse: self.squared / n,
+            mae: self.absolute / n,
         }
     }
-    let n = count.max(1) as f64;
-    Ok(Scores {
-        windows: windows.min(order.len()),
-        mse: squared / n,
-        mae: absolute / n,
-    })
+}
+
+/// Test windows forecast together: bounds the memory of a long test span.
+const WINDOWS_PER_PASS: usize = 256;
+
+/// Fits `nf` (point models) on the train rows of `frame`, the scaled table's rows before the
+/// test part (validating, and stopping early when the models ask for it, on the validation
+/// rows), then scores every forecast column over the first `windows` test windows, one step
+/// apart, forecast [`WINDOWS_PER_PASS`] at a time.
+pub fn evaluate(
+    nf: &mut NeuralForecast,
+    frame: &TimeSeriesFrame,
+    borders: &Borders,
+    windows: usize,
+    progress: Option<&ProgressFn<'_>>,
+) -> Result<Vec<(String, Scores)>> {
+    if let Some(column) = nf
+        .forecast_columns()
+        .iter()
+        .find(|c| !nf.model_names().contains(c))
+    {
+        return Err(Error::Config(format!(
+            "the long-horizon protocol scores point forecasts, and {column} is not one: give \
+             every model a point loss (mae, mse, ...)"
+        )));
+    }
+    let h = nf.horizon();
+    let test_rows = borders.test_end - borders.val_end;
+    if windows == 0 || windows + h - 1 > test_rows {
+        return Err(Error::Config(format!(
+            "{windows} windows of {h} steps do not fit the {test_rows} test rows"
+        )));
+    }
+    let (fit_frame, _) = frame.split_last(test_rows)?;
+    let options = FitOptions {
+        val_size: borders.val_rows(),
+        ..FitOptions::default()
+    };
+    nf.fit(&fit_frame, options, progress)?;
+    let series = frame.series();
+    let mut sums = vec![ErrorSums::default(); nf.forecast_columns().len()];
+    for first in (0..windows).step_by(WINDOWS_PER_PASS) {
+        let last = (first + WINDOWS_PER_PASS).min(windows);
+        let cuts: Vec<(usize, usize)> = (0..series.len())
+            .flat_map(|i| (first..last).map(move |w| (i, borders.val_end + w)))
+            .collect();
+        let forecasts = nf.forecast_from(frame, &cuts)?;
+        for (column, sums) in forecasts.iter().zip(&mut sums) {
+            for (k, &(i, cut)) in cuts.iter().enumerate() {
+                let actual = &series[i].y[cut..cut + h];
+                for (yhat, y) in column[k * h..(k + 1) * h].iter().zip(actual) {
+                    sums.add(yhat - y);
+                }
+            }
+        }
+    }
+    Ok(nf
+        .forecast_columns()
+        .iter()
+        .cloned()
+        .zip(sums.iter().map(|s| s.scores(windows)))
+        .collect())
 }
 
 #[cfg(test)]
@@ -308,7 +396,9 @@ mod tests {
         );
         assert_eq!(Split::Ettm.borders(69_680).unwrap().test_end, 57_600);
         // Weather-like: int(0.7 n) train, int(0.2 n) test, the rest validation.
-        let b = Split::parse("70/10/20").unwrap().borders(52_696).unwrap();
+        let weather = Split::parse("70/10/20").unwrap();
+        assert_eq!(weather, Split::for_file(Path::new("weather.csv")));
+        let b = weather.borders(52_696).unwrap();
         assert_eq!(
             (b.train_end, b.val_end, b.test_end),
             (36_887, 42_157, 52_696)
@@ -329,40 +419,19 @@ mod tests {
     }
 
     #[test]
-    fn scores_average_the_first_windows_by_cutoff() {
-        use crate::data::Timestamp;
-        let t = |s: &str| Timestamp::parse(s).unwrap();
-        // Two series, three windows of one step; the third window is left out.
-        let cutoffs = ["2020-01-02", "2020-01-01", "2020-01-03"];
-        let mut forecasts = Forecasts {
-            columns: vec!["M".into()],
-            ids: Vec::new(),
-            ds: Vec::new(),
-            cutoff: Some(Vec::new()),
-            y: Some(Vec::new()),
-            values: vec![Vec::new()],
-            date_only: true,
-            warnings: Vec::new(),
-        };
-        // (series, cutoff, y, forecast): errors 1, 2 (window 0, 1 of a), 3, 4 (b), 100 (left out).
-        for (id, cutoff, y, yhat) in [
-            ("a", 1, 0.0, 1.0),
-            ("a", 0, 0.0, -2.0),
-            ("b", 1, 1.0, 4.0),
-            ("b", 0, 1.0, -3.0),
-            ("a", 2, 0.0, 100.0),
-        ] {
-            forecasts.ids.push(id.into());
-            forecasts.ds.push(t("2020-02-01"));
-            forecasts.cutoff.as_mut().unwrap().push(t(cutoffs[cutoff]));
-            forecasts.y.as_mut().unwrap().push(y);
-            forecasts.values[0].push(yhat);
+    fn error_sums_average_squares_and_magnitudes() {
+        let mut sums = ErrorSums::default();
+        for e in [1.0, -2.0, 3.0, -4.0] {
+            sums.add(e);
         }
-        let s = score(&forecasts, "M", 2).unwrap();
-        assert_eq!(s.windows, 2);
-        assert_eq!(s.mae, 2.5);
-        assert_eq!(s.mse, 7.5);
-        assert!(score(&forecasts, "N", 2).is_err());
+        assert_eq!(
+            sums.scores(2),
+            Scores {
+                windows: 2,
+                mse: 7.5,
+                mae: 2.5
+            }
+        );
     }
 
     #[test]
@@ -386,6 +455,26 @@ mod tests {
         assert_eq!(frame.series()[0].y, [-1.0, 1.0, 3.0, 5.0, 7.0]);
         assert_eq!(frame.series()[1].y, [0.0; 5]);
         let bad = "date,a\n2020-01-01,1\n2020-01-02,x\n";
+        let unordered = "date,a\n2020-01-02,1\n2020-01-01,2\n";
+        let err = WideTable::read_from(unordered.as_bytes(), "u.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("u.csv: line 3: date '2020-01-01' does not come after"),
+            "{err}"
+        );
+        let unnamed = "date,a,\n2020-01-01,1,2\n";
+        let err = WideTable::read_from(unnamed.as_bytes(), "n.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("column 3 of the header has no name"), "{err}");
+        let empty = WideTable::read_from("date,a\n".as_bytes(), "e.csv").unwrap_err();
+        assert!(empty.to_string().contains("e.csv: no data rows"), "{empty}");
+        let date = WideTable::read_from("date,a\nsoon,1\n".as_bytes(), "d.csv").unwrap_err();
+        assert!(
+            date.to_string().contains("column 'date' holds 'soon'"),
+            "{date}"
+        );
         let err = WideTable::read_from(bad.as_bytes(), "bad.csv")
             .unwrap_err()
             .to_string();

@@ -1,4 +1,5 @@
-//! Series decomposition (DLinear, Autoformer, FEDformer): a sequence split into its trend, the
+//! Series decomposition (DLinear's; the decomposition transformers use the same block): a
+//! sequence split into its trend, the
 //! moving average over `kernel` steps, and the remainder (the seasonal part). The ends are padded
 //! with copies of the first and last values, `(kernel - 1) / 2` on each side, so that the trend
 //! has as many steps as the sequence.
