@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -67,6 +67,18 @@ test('linear models train with their own options and NeuralForecast defaults', a
   assert.equal(rows.length, 12);
   // NLinear adds the window's last value back, so its forecasts start near the last observation (432).
   for (const r of rows) assert.ok(Number.isFinite(r.DLinear) && r.NLinear > 300 && r.NLinear < 600, JSON.stringify(r));
+});
+
+test('PatchTST trains with its options and maps forecasts back through RevIN', async () => {
+  const patchtst = new PatchTST({ h: 12, inputSize: 24, maxSteps: 5, hiddenSize: 16, nHeads: 4, linearHiddenSize: 32, activation: 'relu' });
+  assert.deepEqual(patchtst.params, { max_steps: 5, hidden_size: 16, n_heads: 4, linear_hidden_size: 32, activation: 'relu' });
+  assert.throws(() => new NeuralForecaster({ models: [new PatchTST({ h: 12, inputSize: 24, hiddenSize: 16, nHeads: 5 })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /hidden_size \(16\) must be a multiple of n_heads \(5\)/.test(e.message));
+  const nf = new NeuralForecaster({ models: [patchtst], freq: 'M' });
+  await nf.fit(airPassengers());
+  const rows = await nf.predict();
+  assert.equal(rows.length, 12);
+  // RevIN puts the forecasts back at the series' level (the last year ranges 390-622).
+  for (const r of rows) assert.ok(r.PatchTST > 250 && r.PatchTST < 800, JSON.stringify(r));
 });
 
 test('DeepAR forecasts sample paths with its distribution columns', async () => {

@@ -331,11 +331,15 @@ impl NeuralForecast {
             .iter()
             .flat_map(|f| f.models.iter())
             .map(|m| {
-                m.built
+                let data = m
+                    .built
                     .varmap
-                    .all_vars()
-                    .iter()
-                    .map(|v| v.elem_count())
+                    .data()
+                    .lock()
+                    .expect("parameter map lock poisoned");
+                data.iter()
+                    .filter(|(name, _)| !crate::nn::is_buffer(name))
+                    .map(|(_, v)| v.elem_count())
                     .sum()
             })
             .collect()

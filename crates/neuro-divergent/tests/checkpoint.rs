@@ -351,3 +351,33 @@ fn dilated_rnn_with_neuralforecast_cells_round_trips() {
     }
     assert_ne!(forecasts[0], forecasts[1], "the cell type is used");
 }
+
+#[test]
+fn patchtst_round_trips_with_its_batch_norm_running_statistics() {
+    let frame = common::air_passengers();
+    let mut spec = common::small("PatchTST", 12, 24, 5);
+    for (key, value) in [
+        ("hidden_size", "16"),
+        ("n_heads", "4"),
+        ("linear_hidden_size", "32"),
+        ("encoder_layers", "1"),
+    ] {
+        spec.set_param(key, value).unwrap();
+    }
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    nf.fit(&frame, FitOptions::default(), None).unwrap();
+    // W_P 16x16+16, W_pos 3x16, four 16x16+16 projections, two batch norms of 16+16, the
+    // feed-forward pair 16x32+32 and 32x16+16, the head 48x12+12; running statistics not counted.
+    assert_eq!(nf.parameter_counts(), [3132]);
+    let dir = tempfile::tempdir().unwrap();
+    nf.save(dir.path()).unwrap();
+    let weights = fs::read(weights_file(dir.path())).unwrap();
+    let header = String::from_utf8_lossy(&weights[..weights.len().min(8192)]);
+    assert!(header.contains("norm_attn.running_var"), "{header}");
+    let before = nf.predict(None).unwrap();
+    let after = NeuralForecast::load(dir.path())
+        .unwrap()
+        .predict(None)
+        .unwrap();
+    assert_eq!(before, after);
+}

@@ -30,7 +30,7 @@ impl Default for DlinearConfig {
 
 impl ArchitectureConfig for DlinearConfig {
     fn train_defaults(&self) -> TrainConfig {
-        super::linear_train_defaults()
+        super::long_horizon_train_defaults()
     }
 
     fn validate(&self, _shape: WindowShape) -> Result<()> {

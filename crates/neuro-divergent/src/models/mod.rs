@@ -12,6 +12,7 @@ mod nbeats;
 mod nbeatsx;
 mod nhits;
 mod nlinear;
+mod patchtst;
 mod recurrent;
 mod spec;
 mod step_network;
@@ -27,6 +28,7 @@ pub use nbeats::{NbeatsConfig, StackType};
 pub use nbeatsx::NbeatsxConfig;
 pub use nhits::{InterpolationMode, NhitsConfig, PoolingMode};
 pub use nlinear::NlinearConfig;
+pub use patchtst::PatchTstConfig;
 pub use recurrent::{
     GruCell, GruConfig, LstmCell, LstmConfig, RecurrentCell, RecurrentConfig, RnnActivation,
     RnnCell, RnnConfig,
@@ -224,11 +226,12 @@ registry! {
     DeepAR => DeepArConfig,
     DLinear => DlinearConfig,
     NLinear => NlinearConfig,
+    PatchTST => PatchTstConfig,
 }
 
-/// NeuralForecast's training defaults for DLinear and NLinear: 5,000 steps at learning rate
-/// 1e-4 without decay, 1,024 windows per batch, no scaling.
-fn linear_train_defaults() -> TrainConfig {
+/// NeuralForecast's training defaults for its long-horizon models (DLinear, NLinear, PatchTST):
+/// 5,000 steps at learning rate 1e-4 without decay, 1,024 windows per batch, no scaling.
+fn long_horizon_train_defaults() -> TrainConfig {
     TrainConfig {
         max_steps: 5000,
         learning_rate: 1e-4,

@@ -17,7 +17,7 @@ pub struct NlinearConfig {}
 
 impl ArchitectureConfig for NlinearConfig {
     fn train_defaults(&self) -> TrainConfig {
-        super::linear_train_defaults()
+        super::long_horizon_train_defaults()
     }
 
     fn validate(&self, _shape: WindowShape) -> Result<()> {

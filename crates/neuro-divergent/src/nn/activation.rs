@@ -5,10 +5,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
-/// A pointwise non-linearity (`activation` in NeuralForecast).
+/// A pointwise non-linearity (`activation` in NeuralForecast; `relu` and `gelu` are read in
+/// lower case too, as PatchTST spells them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Activation {
     /// max(x, 0).
+    #[serde(alias = "relu")]
     ReLU,
     /// Hyperbolic tangent.
     Tanh,
@@ -19,6 +21,7 @@ pub enum Activation {
     /// max(x, 0.01 x).
     LeakyReLU,
     /// x Φ(x), with Φ the standard normal distribution function (PyTorch's exact GELU).
+    #[serde(alias = "gelu")]
     GELU,
 }
 

@@ -22,6 +22,12 @@ impl Dense {
         Ok(Dense { weight, bias })
     }
 
+    /// A layer with the given `[outputs, inputs]` weight and `[outputs]` bias.
+    #[cfg(test)]
+    pub(crate) fn from_parts(weight: Tensor, bias: Tensor) -> Dense {
+        Dense { weight, bias }
+    }
+
     /// Applies the layer to `[..., inputs]`, then `activation` if any; the product, the bias and
     /// a ReLU are one fused op (`DenseOp`).
     pub fn forward(&self, x: &Tensor, activation: Option<Activation>) -> Result<Tensor> {

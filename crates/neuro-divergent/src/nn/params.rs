@@ -6,6 +6,16 @@ use candle_nn::VarMap;
 use crate::error::Result;
 use crate::random::TorchGenerator;
 
+/// Name endings of the values a model updates itself ([`ParamStore::buffer`]), as PyTorch names
+/// batch normalisation's running statistics.
+pub const BUFFER_SUFFIXES: &[&str] = &[".running_mean", ".running_var"];
+
+/// True when the stored value called `name` is a buffer ([`ParamStore::buffer`]), not a
+/// trained parameter.
+pub fn is_buffer(name: &str) -> bool {
+    BUFFER_SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
+}
+
 /// Creates a model's parameters inside one [`VarMap`], drawing initial values from PyTorch's
 /// random stream for `seed`: parameters created in the order NeuralForecast's modules create
 /// theirs get the values NeuralForecast's get.
@@ -31,25 +41,43 @@ impl ParamStore {
         let count: usize = shape.iter().product();
         let (from, to) = (-bound as f32, bound as f32);
         let values: Vec<f32> = (0..count).map(|_| self.rng.uniform(from, to)).collect();
-        self.register(name, shape, values)
+        Ok(self.register(name, shape, values)?.as_tensor().clone())
     }
 
     /// A parameter of `shape` drawn from the standard normal as `torch.randn(shape)` draws it,
     /// registered as `name`.
     pub fn normal(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
         let values = self.rng.normal(shape.iter().product());
-        self.register(name, shape, values)
+        Ok(self.register(name, shape, values)?.as_tensor().clone())
     }
 
-    fn register(&mut self, name: &str, shape: &[usize], values: Vec<f32>) -> Result<Tensor> {
+    /// A parameter of `shape` with every value `value` (no random draw), registered as `name`.
+    pub fn filled(&mut self, name: &str, shape: &[usize], value: f32) -> Result<Tensor> {
+        let count = shape.iter().product();
+        Ok(self
+            .register(name, shape, vec![value; count])?
+            .as_tensor()
+            .clone())
+    }
+
+    /// A value of `shape` filled with `value` that the model updates itself rather than the
+    /// optimiser (batch normalisation's running statistics): saved and restored with the
+    /// parameters, never given a gradient. `name` must end in one of [`BUFFER_SUFFIXES`], so
+    /// that parameter counts leave it out.
+    pub fn buffer(&mut self, name: &str, shape: &[usize], value: f32) -> Result<Var> {
+        debug_assert!(is_buffer(name), "buffer name {name} lacks a buffer suffix");
+        let count = shape.iter().product();
+        self.register(name, shape, vec![value; count])
+    }
+
+    fn register(&mut self, name: &str, shape: &[usize], values: Vec<f32>) -> Result<Var> {
         let var = Var::from_tensor(&Tensor::from_vec(values, shape, &self.device)?)?;
-        let tensor = var.as_tensor().clone();
         self.varmap
             .data()
             .lock()
             .expect("parameter map lock poisoned")
-            .insert(name.to_string(), var);
-        Ok(tensor)
+            .insert(name.to_string(), var.clone());
+        Ok(var)
     }
 
     /// The device parameters live on.

@@ -1,0 +1,224 @@
+//! Multi-head scaled dot-product attention (Vaswani et al., 2017), with the pre-softmax scores
+//! handed on for residual attention (He et al., 2020, "RealFormer", as PatchTST uses it).
+//! Without a mask or dropout on the weights, the scores and the weighted sum run as the fused
+//! nodes of `attention_op.rs`; otherwise on Candle's generic ops.
+
+use candle_core::Tensor;
+
+use super::attention_op::{attend, attention_scores};
+use super::{softmax_last_dim, Dense, Dropout, ParamStore};
+use crate::error::{Error, Result};
+
+/// Projects queries, keys and values into `heads` heads of `hidden / heads` features, attends
+/// in each head, and projects the joined heads back to `hidden` features.
+#[derive(Debug)]
+pub struct MultiHeadAttention {
+    query: Dense,
+    key: Dense,
+    value: Dense,
+    out: Dense,
+    heads: usize,
+    scale: f64,
+    weight_dropout: Dropout,
+}
+
+/// What attention returns: the attended values and the pre-softmax scores.
+#[derive(Debug, Clone)]
+pub struct Attended {
+    /// `[B, Lq, hidden]` attended values, after the output projection.
+    pub output: Tensor,
+    /// `[B, heads, Lq, Lk]` scaled scores before the softmax (including any previous layer's
+    /// scores and the mask), for the next layer's residual attention.
+    pub scores: Tensor,
+}
+
+impl MultiHeadAttention {
+    /// Attention over `hidden` features in `heads` heads (which must divide `hidden`), with
+    /// parameters `{name}.W_Q`, `.W_K`, `.W_V` and `.to_out` drawn in that order, and dropout
+    /// of rate `weight_dropout` on the attention weights while training.
+    pub fn new(
+        store: &mut ParamStore,
+        name: &str,
+        hidden: usize,
+        heads: usize,
+        weight_dropout: f64,
+        seed: u64,
+    ) -> Result<MultiHeadAttention> {
+        if heads == 0 || !hidden.is_multiple_of(heads) {
+            return Err(Error::Config(format!(
+                "hidden_size ({hidden}) must be a multiple of n_heads ({heads})"
+            )));
+        }
+        Ok(MultiHeadAttention {
+            query: Dense::new(store, &format!("{name}.W_Q"), hidden, hidden)?,
+            key: Dense::new(store, &format!("{name}.W_K"), hidden, hidden)?,
+            value: Dense::new(store, &format!("{name}.W_V"), hidden, hidden)?,
+            out: Dense::new(store, &format!("{name}.to_out"), hidden, hidden)?,
+            heads,
+            scale: ((hidden / heads) as f64).powf(-0.5),
+            weight_dropout: Dropout::new(weight_dropout, seed),
+        })
+    }
+
+    /// Attends from `query` (`[B, Lq, hidden]`) to `keys` and `values` (`[B, Lk, hidden]`).
+    /// `previous` (`[B, heads, Lq, Lk]`) is added to the scores (residual attention); `mask`
+    /// (`[Lq, Lk]`, 0 where allowed and `-inf` where not) is added too.
+    pub fn forward(
+        &self,
+        query: &Tensor,
+        keys: &Tensor,
+        values: &Tensor,
+        previous: Option<&Tensor>,
+        mask: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Attended> {
+        let q = self.split_heads(&self.query.forward(query, None)?)?;
+        let k = self.split_heads(&self.key.forward(keys, None)?)?;
+        let v = self.split_heads(&self.value.forward(values, None)?)?;
+        let weights_dropped = train && !self.weight_dropout.is_identity();
+        let (scores, attended) = if mask.is_none() && !weights_dropped {
+            fused_attention(&q, &k, &v, previous, self.scale)?
+        } else {
+            let mut scores = (q.matmul(&k.t()?.contiguous()?)? * self.scale)?;
+            if let Some(previous) = previous {
+                scores = (scores + previous)?;
+            }
+            if let Some(mask) = mask {
+                scores = scores.broadcast_add(mask)?;
+            }
+            let weights = self
+                .weight_dropout
+                .apply(&softmax_last_dim(&scores)?, train)?;
+            let attended = weights.matmul(&v)?;
+            (scores, attended)
+        };
+        let (batch, heads, len, width) = attended.dims4()?;
+        let joined =
+            attended
+                .transpose(1, 2)?
+                .contiguous()?
+                .reshape((batch, len, heads * width))?;
+        Ok(Attended {
+            output: self.out.forward(&joined, None)?,
+            scores,
+        })
+    }
+
+    /// `[B, L, hidden]` as `[B, heads, L, hidden / heads]`.
+    fn split_heads(&self, x: &Tensor) -> Result<Tensor> {
+        let (batch, len, hidden) = x.dims3()?;
+        Ok(x.reshape((batch, len, self.heads, hidden / self.heads))?
+            .transpose(1, 2)?
+            .contiguous()?)
+    }
+}
+
+/// Scores and attended values of heads `[B, H, L, d]` through the fused nodes of
+/// `attention_op.rs` (no mask, no dropout on the weights).
+fn fused_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    previous: Option<&Tensor>,
+    scale: f64,
+) -> Result<(Tensor, Tensor)> {
+    let (batch, heads, len, width) = q.dims4()?;
+    let keys = k.dim(2)?;
+    let flat = |t: &Tensor, rows: usize, cols: usize| t.reshape((batch * heads, rows, cols));
+    let previous = previous.map(|p| flat(p, len, keys)).transpose()?;
+    let scores = attention_scores(
+        &flat(q, len, width)?,
+        &flat(k, keys, width)?,
+        previous.as_ref(),
+        scale,
+    )?;
+    let attended = attend(&scores, &flat(v, keys, v.dim(3)?)?)?;
+    Ok((
+        scores.reshape((batch, heads, len, keys))?,
+        attended.reshape((batch, heads, len, v.dim(3)?))?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{Device, Tensor};
+
+    use super::*;
+
+    /// One head over two features whose projections are identities (weights 1 on the diagonal,
+    /// biases 0), so the result can be worked out by hand.
+    fn identity_attention() -> MultiHeadAttention {
+        let eye = Tensor::new(&[[1f32, 0.0], [0.0, 1.0]], &Device::Cpu).unwrap();
+        let zero = Tensor::zeros(2, candle_core::DType::F32, &Device::Cpu).unwrap();
+        let dense = || Dense::from_parts(eye.clone(), zero.clone());
+        MultiHeadAttention {
+            query: dense(),
+            key: dense(),
+            value: dense(),
+            out: dense(),
+            heads: 1,
+            scale: 2f64.powf(-0.5),
+            weight_dropout: Dropout::new(0.0, 0),
+        }
+    }
+
+    fn values(t: &Tensor) -> Vec<f32> {
+        t.flatten_all().unwrap().to_vec1().unwrap()
+    }
+
+    #[test]
+    fn attention_weights_values_by_the_softmax_of_scaled_scores() {
+        let attention = identity_attention();
+        // Tokens a = (1, 0), b = (0, 2).
+        let x = Tensor::new(&[[[1f32, 0.0], [0.0, 2.0]]], &Device::Cpu).unwrap();
+        let got = attention.forward(&x, &x, &x, None, None, false).unwrap();
+        let s = 2f32.powf(-0.5);
+        // Scores: a·a = 1, a·b = 0, b·a = 0, b·b = 4, each times 1/sqrt(2).
+        assert_eq!(values(&got.scores), [s, 0.0, 0.0, 4.0 * s]);
+        let softmax =
+            |u: f32, w: f32| (u.exp() / (u.exp() + w.exp()), w.exp() / (u.exp() + w.exp()));
+        let (p, q) = softmax(s, 0.0);
+        let (r, t) = softmax(0.0, 4.0 * s);
+        let expected = [p, 2.0 * q, r, 2.0 * t];
+        for (a, b) in values(&got.output).iter().zip(expected) {
+            assert!(
+                (a - b).abs() < 1e-6,
+                "{:?} vs {expected:?}",
+                values(&got.output)
+            );
+        }
+    }
+
+    #[test]
+    fn a_causal_mask_and_previous_scores_enter_before_the_softmax() {
+        let attention = identity_attention();
+        let x = Tensor::new(&[[[1f32, 0.0], [0.0, 2.0]]], &Device::Cpu).unwrap();
+        let inf = f32::NEG_INFINITY;
+        let mask = Tensor::new(&[[0f32, inf], [0.0, 0.0]], &Device::Cpu).unwrap();
+        let previous = Tensor::new(&[[[[0f32, 0.0], [10.0, 0.0]]]], &Device::Cpu).unwrap();
+        let got = attention
+            .forward(&x, &x, &x, Some(&previous), Some(&mask), false)
+            .unwrap();
+        let s = 2f32.powf(-0.5);
+        // Token a sees only itself; token b's scores are (0 + 10, 4 s).
+        assert_eq!(values(&got.scores), [s, inf, 10.0, 4.0 * s]);
+        let w = (10f32.exp()) / (10f32.exp() + (4.0 * s).exp());
+        let expected = [1.0, 0.0, w, 2.0 * (1.0 - w)];
+        for (a, b) in values(&got.output).iter().zip(expected) {
+            assert!(
+                (a - b).abs() < 1e-5,
+                "{:?} vs {expected:?}",
+                values(&got.output)
+            );
+        }
+    }
+
+    #[test]
+    fn heads_must_divide_the_features() {
+        let mut store = ParamStore::new(0, &Device::Cpu);
+        let err = MultiHeadAttention::new(&mut store, "a", 10, 4, 0.0, 0).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("hidden_size (10) must be a multiple of n_heads (4)"));
+    }
+}

@@ -1,0 +1,422 @@
+//! Attention's two `L x L` steps as graph nodes with their own backward passes, computed head
+//! by head so that each head's scores stay in cache.
+//!
+//! Written with Candle's generic ops, `softmax(s QKᵀ + P) V` is five nodes over `[N, L, L]`
+//! tensors (product, scale, sum, softmax, product), and the backward pass allocates a zeroed
+//! gradient and an accumulated copy for each. Here it is two nodes, each head's products one
+//! GEMM call: [`attention_scores`] (`S = s QKᵀ + P`, the scores that residual attention hands
+//! to the next layer) and [`attend`] (`softmax(S) V`). The softmax weights are never stored:
+//! `attend` recomputes them from `S` in its backward pass.
+
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
+
+use super::product::{f32_slice, multiply_into, Operand};
+use super::softmax::softmax_row;
+use crate::error::Result;
+
+/// `scale · q kᵀ (+ previous)` for `q: [N, L, d]`, `k: [N, Lk, d]` and `previous: [N, L, Lk]`.
+pub(crate) fn attention_scores(
+    q: &Tensor,
+    k: &Tensor,
+    previous: Option<&Tensor>,
+    scale: f64,
+) -> Result<Tensor> {
+    let op = Scores {
+        scale: scale as f32,
+    };
+    let (q, k) = (q.contiguous()?, k.contiguous()?);
+    Ok(match previous {
+        Some(previous) => q.apply_op3(&k, &previous.contiguous()?, op)?,
+        None => q.apply_op2(&k, op)?,
+    })
+}
+
+/// `softmax(scores) v` over the last axis of `scores: [N, L, Lk]`, for `v: [N, Lk, dv]`.
+pub(crate) fn attend(scores: &Tensor, v: &Tensor) -> Result<Tensor> {
+    Ok(scores.contiguous()?.apply_op2(&v.contiguous()?, Attend)?)
+}
+
+/// The sizes of a batch of heads: `n` heads, `l` queries, `lk` keys, `d` features per key
+/// (or per value).
+#[derive(Clone, Copy)]
+struct Heads {
+    n: usize,
+    l: usize,
+    lk: usize,
+    d: usize,
+}
+
+impl Heads {
+    fn of(rows: &Layout, cols: &Layout, name: &str) -> candle_core::Result<Heads> {
+        match (rows.dims(), cols.dims()) {
+            (&[n, l, _], &[n2, lk, d]) if n == n2 => Ok(Heads { n, l, lk, d }),
+            (a, b) => candle_core::bail!("{name}: shapes {a:?} and {b:?} do not fit"),
+        }
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The softmax weights of one head's scores (`L` rows of `lk`), row by row into `weights`.
+fn head_weights(scores: &[f32], lk: usize, weights: &mut [f32]) {
+    let width = lk.max(1);
+    for (row, w) in scores
+        .chunks_exact(width)
+        .zip(weights.chunks_exact_mut(width))
+    {
+        softmax_row(row, w);
+    }
+}
+
+/// The scores of [`attention_scores`]; its backward pass is two batched products.
+struct Scores {
+    scale: f32,
+}
+
+impl Scores {
+    fn compute(
+        &self,
+        q: (&CpuStorage, &Layout),
+        k: (&CpuStorage, &Layout),
+        previous: Option<(&CpuStorage, &Layout)>,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let name = "attention-scores";
+        let heads = Heads::of(q.1, k.1, name)?;
+        let Heads { n, l, lk, d } = heads;
+        if q.1.dims()[2] != d {
+            candle_core::bail!("{name}: queries and keys have different widths");
+        }
+        let (q, k) = (f32_slice(q.0, q.1, name)?, f32_slice(k.0, k.1, name)?);
+        let mut scores = match previous {
+            Some((storage, layout)) if layout.dims() == [n, l, lk] => {
+                f32_slice(storage, layout, name)?.to_vec()
+            }
+            Some((_, layout)) => {
+                candle_core::bail!("{name}: previous scores {:?} do not fit", layout.dims())
+            }
+            None => vec![0.0; n * l * lk],
+        };
+        let mut product = vec![0.0f32; l * lk];
+        for (h, head_scores) in scores.chunks_exact_mut((l * lk).max(1)).enumerate() {
+            multiply_into(
+                l,
+                lk,
+                d,
+                Operand::rows(&q[h * l * d..(h + 1) * l * d], d),
+                Operand::transposed(&k[h * lk * d..(h + 1) * lk * d], d),
+                &mut product,
+                lk,
+                false,
+            )?;
+            head_scores
+                .iter_mut()
+                .zip(&product)
+                .for_each(|(s, p)| *s += self.scale * p);
+        }
+        Ok((CpuStorage::F32(scores), Shape::from((n, l, lk))))
+    }
+
+    /// `(dq, dk)` from the scores' gradient.
+    fn grads(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let scale = f64::from(self.scale);
+        let grad = grad.contiguous()?;
+        let dq = (grad.matmul(k)? * scale)?;
+        let dk = (grad.transpose(1, 2)?.contiguous()?.matmul(q)? * scale)?;
+        Ok((dq, dk))
+    }
+}
+
+impl CustomOp2 for Scores {
+    fn name(&self) -> &'static str {
+        "attention-scores"
+    }
+
+    fn cpu_fwd(
+        &self,
+        q: &CpuStorage,
+        q_layout: &Layout,
+        k: &CpuStorage,
+        k_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        self.compute((q, q_layout), (k, k_layout), None)
+    }
+
+    fn bwd(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        _scores: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let (dq, dk) = self.grads(q, k, grad)?;
+        Ok((Some(dq), Some(dk)))
+    }
+}
+
+impl CustomOp3 for Scores {
+    fn name(&self) -> &'static str {
+        "attention-scores"
+    }
+
+    fn cpu_fwd(
+        &self,
+        q: &CpuStorage,
+        q_layout: &Layout,
+        k: &CpuStorage,
+        k_layout: &Layout,
+        previous: &CpuStorage,
+        previous_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        self.compute(
+            (q, q_layout),
+            (k, k_layout),
+            Some((previous, previous_layout)),
+        )
+    }
+
+    fn bwd(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        _previous: &Tensor,
+        _scores: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (dq, dk) = self.grads(q, k, grad)?;
+        Ok((Some(dq), Some(dk), Some(grad.clone())))
+    }
+}
+
+/// `softmax(S) V`, row by row; its backward pass recomputes the weights from `S`.
+struct Attend;
+
+impl CustomOp2 for Attend {
+    fn name(&self) -> &'static str {
+        "attend"
+    }
+
+    fn cpu_fwd(
+        &self,
+        scores: &CpuStorage,
+        scores_layout: &Layout,
+        v: &CpuStorage,
+        v_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let heads = Heads::of(scores_layout, v_layout, self.name())?;
+        let Heads { n, l, lk, d } = heads;
+        if scores_layout.dims()[2] != lk {
+            candle_core::bail!("{}: scores and values do not fit", self.name());
+        }
+        let scores = f32_slice(scores, scores_layout, self.name())?;
+        let v = f32_slice(v, v_layout, self.name())?;
+        let mut out = vec![0.0f32; n * l * d];
+        let mut weights = vec![0.0f32; l * lk];
+        for h in 0..n {
+            head_weights(&scores[h * l * lk..(h + 1) * l * lk], lk, &mut weights);
+            multiply_into(
+                l,
+                d,
+                lk,
+                Operand::rows(&weights, lk),
+                Operand::rows(&v[h * lk * d..(h + 1) * lk * d], d),
+                &mut out[h * l * d..(h + 1) * l * d],
+                d,
+                false,
+            )?;
+        }
+        Ok((CpuStorage::F32(out), Shape::from((n, l, d))))
+    }
+
+    fn bwd(
+        &self,
+        scores: &Tensor,
+        v: &Tensor,
+        _out: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let grad = grad.contiguous()?;
+        let d_scores = scores.apply_op3_no_bwd(v, &grad, &AttendGrad::Scores)?;
+        let d_values = scores.apply_op3_no_bwd(v, &grad, &AttendGrad::Values)?;
+        Ok((Some(d_scores), Some(d_values)))
+    }
+}
+
+/// The two gradients of [`Attend`] from `(S, V, dO)`, with `W = softmax(S)` recomputed per row.
+enum AttendGrad {
+    /// `dS = W ⊙ (dW − rowsum(dW ⊙ W))` with `dW = dO Vᵀ`: `[N, L, Lk]`.
+    Scores,
+    /// `dV = Wᵀ dO`: `[N, Lk, dv]`.
+    Values,
+}
+
+impl CustomOp3 for AttendGrad {
+    fn name(&self) -> &'static str {
+        match self {
+            AttendGrad::Scores => "attend-scores-grad",
+            AttendGrad::Values => "attend-values-grad",
+        }
+    }
+
+    fn cpu_fwd(
+        &self,
+        scores: &CpuStorage,
+        scores_layout: &Layout,
+        v: &CpuStorage,
+        v_layout: &Layout,
+        grad: &CpuStorage,
+        grad_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let heads = Heads::of(scores_layout, v_layout, self.name())?;
+        let Heads { n, l, lk, d } = heads;
+        if grad_layout.dims() != [n, l, d] {
+            candle_core::bail!(
+                "{}: gradient {:?} does not fit",
+                self.name(),
+                grad_layout.dims()
+            );
+        }
+        let scores = f32_slice(scores, scores_layout, self.name())?;
+        let v = f32_slice(v, v_layout, self.name())?;
+        let grad = f32_slice(grad, grad_layout, self.name())?;
+        let mut weights = vec![0.0f32; l * lk];
+        match self {
+            AttendGrad::Scores => {
+                let mut out = vec![0.0f32; n * l * lk];
+                for h in 0..n {
+                    head_weights(&scores[h * l * lk..(h + 1) * l * lk], lk, &mut weights);
+                    let dst = &mut out[h * l * lk..(h + 1) * l * lk];
+                    // dW = dO Vᵀ, then each row centred on its weighted mean and weighted.
+                    multiply_into(
+                        l,
+                        lk,
+                        d,
+                        Operand::rows(&grad[h * l * d..(h + 1) * l * d], d),
+                        Operand::transposed(&v[h * lk * d..(h + 1) * lk * d], d),
+                        dst,
+                        lk,
+                        false,
+                    )?;
+                    let width = lk.max(1);
+                    for (row, w) in dst.chunks_exact_mut(width).zip(weights.chunks_exact(width)) {
+                        let centre = dot(row, w);
+                        row.iter_mut()
+                            .zip(w)
+                            .for_each(|(dw, w)| *dw = w * (*dw - centre));
+                    }
+                }
+                Ok((CpuStorage::F32(out), Shape::from((n, l, lk))))
+            }
+            AttendGrad::Values => {
+                let mut out = vec![0.0f32; n * lk * d];
+                for h in 0..n {
+                    head_weights(&scores[h * l * lk..(h + 1) * l * lk], lk, &mut weights);
+                    multiply_into(
+                        lk,
+                        d,
+                        l,
+                        Operand::transposed(&weights, lk),
+                        Operand::rows(&grad[h * l * d..(h + 1) * l * d], d),
+                        &mut out[h * lk * d..(h + 1) * lk * d],
+                        d,
+                        false,
+                    )?;
+                }
+                Ok((CpuStorage::F32(out), Shape::from((n, lk, d))))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{Device, Tensor, Var};
+
+    use super::*;
+    use crate::nn::softmax_last_dim;
+
+    fn values(t: &Tensor) -> Vec<f32> {
+        t.flatten_all().unwrap().to_vec1().unwrap()
+    }
+
+    fn assert_close(a: &[f32], b: &[f32], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (x, y) in a.iter().zip(b) {
+            assert!(
+                (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
+                "{what}: {x} vs {y}"
+            );
+        }
+    }
+
+    fn var(shape: (usize, usize, usize), offset: f32) -> Var {
+        let count = shape.0 * shape.1 * shape.2;
+        let data: Vec<f32> = (0..count)
+            .map(|i| (i as f32 * 0.37 + offset).sin() * 1.5)
+            .collect();
+        Var::from_tensor(&Tensor::from_vec(data, shape, &Device::Cpu).unwrap()).unwrap()
+    }
+
+    /// The two fused nodes give the values and gradients of Candle's generic ops, with and
+    /// without previous scores, for queries and keys of different lengths.
+    #[test]
+    fn fused_attention_matches_generic_ops_forward_and_backward() {
+        let (n, l, lk, d) = (3, 4, 5, 2);
+        let (q, k, v) = (
+            var((n, l, d), 0.1),
+            var((n, lk, d), 1.3),
+            var((n, lk, d), 2.9),
+        );
+        let previous = var((n, l, lk), 4.2);
+        let out_weights = Tensor::from_vec(
+            (0..n * l * d)
+                .map(|i| (i as f32 * 0.71).cos())
+                .collect::<Vec<_>>(),
+            (n, l, d),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let scale = 0.6;
+        for with_previous in [false, true] {
+            let prev = with_previous.then(|| previous.as_tensor());
+            let fused_scores = attention_scores(q.as_tensor(), k.as_tensor(), prev, scale).unwrap();
+            let fused = attend(&fused_scores, v.as_tensor()).unwrap();
+            let mut generic_scores =
+                (q.as_tensor().matmul(&k.as_tensor().t().unwrap()).unwrap() * scale).unwrap();
+            if let Some(p) = prev {
+                generic_scores = (generic_scores + p).unwrap();
+            }
+            let generic = softmax_last_dim(&generic_scores)
+                .unwrap()
+                .matmul(v.as_tensor())
+                .unwrap();
+            assert_close(&values(&fused_scores), &values(&generic_scores), "scores");
+            assert_close(&values(&fused), &values(&generic), "output");
+            // A loss reading both the output and the scores, as residual attention does.
+            let loss = |out: &Tensor, scores: &Tensor| {
+                ((out * &out_weights).unwrap().sum_all().unwrap()
+                    + scores.sqr().unwrap().sum_all().unwrap() * 0.1)
+                    .unwrap()
+            };
+            let fused_grads = loss(&fused, &fused_scores).backward().unwrap();
+            let generic_grads = loss(&generic, &generic_scores).backward().unwrap();
+            let mut inputs = vec![("q", &q), ("k", &k), ("v", &v)];
+            if with_previous {
+                inputs.push(("previous", &previous));
+            }
+            for (name, input) in inputs {
+                assert_close(
+                    &values(fused_grads.get(input.as_tensor()).unwrap()),
+                    &values(generic_grads.get(input.as_tensor()).unwrap()),
+                    &format!("gradient of {name} (previous: {with_previous})"),
+                );
+            }
+        }
+    }
+}
