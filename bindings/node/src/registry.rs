@@ -47,14 +47,15 @@ pub fn model_registry() -> Vec<ModelInfo> {
                     }));
                 }
             }
-            if spec.reads_exogenous() {
-                params.extend(
-                    ["hist_exog_list", "futr_exog_list", "stat_exog_list"].map(|key| ParamInfo {
+            params.extend(
+                spec.exogenous()
+                    .list_names()
+                    .into_iter()
+                    .map(|key| ParamInfo {
                         key: key.to_string(),
                         default_json: "[]".to_string(),
                     }),
-                );
-            }
+            );
             params.sort_by(|a, b| a.key.cmp(&b.key));
             ModelInfo {
                 name: spec.model_name().to_string(),

@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -79,6 +79,40 @@ test('PatchTST trains with its options and maps forecasts back through RevIN', a
   assert.equal(rows.length, 12);
   // RevIN puts the forecasts back at the series' level (the last year ranges 390-622).
   for (const r of rows) assert.ok(r.PatchTST > 250 && r.PatchTST < 800, JSON.stringify(r));
+});
+
+test('TiDE reads future and static columns and checks its options', async () => {
+  const promo = (t) => ((t * 37 + 11) % 7 < 3 ? 1 : 0);
+  const day = (t) => new Date(Date.UTC(2024, 0, 1 + t));
+  const data = [];
+  const futrData = [];
+  for (const [id, level] of [['a', 20], ['b', 50]]) {
+    for (let t = 0; t < 60; t++) data.push({ unique_id: id, ds: day(t), y: level + 10 * promo(t), promo: promo(t) });
+    for (let t = 60; t < 64; t++) futrData.push({ unique_id: id, ds: day(t), promo: promo(t) });
+  }
+  const staticData = [{ unique_id: 'a', level: 20 }, { unique_id: 'b', level: 50 }];
+  const tide = new TiDE({ h: 4, inputSize: 8, maxSteps: 20, hiddenSize: 16, temporalDecoderDim: 8, layernorm: false, futrExogList: ['promo'], statExogList: ['level'] });
+  assert.deepEqual(tide.params, { max_steps: 20, hidden_size: 16, temporal_decoder_dim: 8, layernorm: false, futr_exog_list: ['promo'], stat_exog_list: ['level'] });
+  assert.throws(() => new NeuralForecaster({ models: [new TiDE({ h: 4, inputSize: 8, dropout: 1.5 })] }), (e) => e.code === codes.INVALID_CONFIG && /TiDE: dropout must be in \[0, 1\), got 1.5/.test(e.message));
+  assert.throws(() => new NeuralForecaster({ models: [new TiDE({ h: 4, inputSize: 8, temporalWidth: 0 })] }), (e) => e.code === codes.INVALID_CONFIG && /TiDE: temporal_width must be at least 1/.test(e.message));
+  const nf = new NeuralForecaster({ models: [tide] });
+  await nf.fit(data, { staticData });
+  await assert.rejects(nf.predict(), (e) => e.code === codes.INVALID_DATA && /future exogenous column 'promo'/.test(e.message));
+  const rows = await nf.predict({ futrData });
+  assert.equal(rows.length, 8);
+  assert.ok(rows.every((r) => Number.isFinite(r.TiDE)), JSON.stringify(rows));
+});
+
+test('VanillaTransformer reads future columns only and checks its decoder window', async () => {
+  assert.throws(() => new VanillaTransformer({ h: 12, inputSize: 24, histExogList: ['x'] }), (e) => e.code === codes.INVALID_CONFIG && /VanillaTransformer has no option 'histExogList'/.test(e.message));
+  assert.throws(() => new NeuralForecaster({ models: [new VanillaTransformer({ h: 12, inputSize: 24, decoderInputSizeMultiplier: 1 })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /decoder_input_size_multiplier must be in \(0, 1\)/.test(e.message));
+  const transformer = new VanillaTransformer({ h: 12, inputSize: 24, maxSteps: 5, hiddenSize: 16, nHead: 2, convHiddenSize: 8 });
+  assert.deepEqual(transformer.params, { max_steps: 5, hidden_size: 16, n_head: 2, conv_hidden_size: 8 });
+  const nf = new NeuralForecaster({ models: [transformer], freq: 'M' });
+  await nf.fit(airPassengers());
+  const rows = await nf.predict();
+  assert.equal(rows.length, 12);
+  assert.ok(rows.every((r) => Number.isFinite(r.VanillaTransformer)), JSON.stringify(rows));
 });
 
 test('DeepAR forecasts sample paths with its distribution columns', async () => {

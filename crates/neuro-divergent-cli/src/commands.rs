@@ -282,12 +282,35 @@ fn apply_exog_options(specs: &mut [ModelSpec], args: &ModelArgs) -> Result<()> {
             neuro_divergent::exogenous_readers().join(", ")
         )));
     }
-    for spec in specs.iter_mut().filter(|s| s.reads_exogenous()) {
-        spec.exog.hist_exog_list.extend(hist.iter().cloned());
-        spec.exog.futr_exog_list.extend(futr.iter().cloned());
-        spec.exog
-            .stat_exog_list
-            .extend(args.stat_exog.iter().cloned());
+    let given = [
+        (!hist.is_empty(), "historic"),
+        (!futr.is_empty(), "future"),
+        (!args.stat_exog.is_empty(), "static"),
+    ];
+    let reads = |spec: &ModelSpec| {
+        let kinds = spec.exogenous();
+        [kinds.hist, kinds.futr, kinds.stat]
+    };
+    for (kind, (present, name)) in given.iter().enumerate() {
+        if *present && !specs.iter().any(|spec| reads(spec)[kind]) {
+            return Err(Error::Config(format!(
+                "{name} exogenous columns were given but none of the models reads them"
+            )));
+        }
+    }
+    for spec in specs.iter_mut() {
+        let [hist_read, futr_read, stat_read] = reads(spec);
+        if hist_read {
+            spec.exog.hist_exog_list.extend(hist.iter().cloned());
+        }
+        if futr_read {
+            spec.exog.futr_exog_list.extend(futr.iter().cloned());
+        }
+        if stat_read {
+            spec.exog
+                .stat_exog_list
+                .extend(args.stat_exog.iter().cloned());
+        }
     }
     Ok(())
 }

@@ -708,8 +708,17 @@ fn exogenous_options_reach_the_models() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(
-            "none of the models reads them; models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR"
+            "none of the models reads them; models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, TiDE, VanillaTransformer"
         ),
+        "{}",
+        stderr(&out)
+    );
+    // VanillaTransformer reads future columns only.
+    let out = run_small("forecast", &["vanilla_transformer"], &["--hist-exog", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .contains("historic exogenous columns were given but none of the models reads them"),
         "{}",
         stderr(&out)
     );

@@ -49,5 +49,5 @@ pub mod windows;
 
 pub use error::{Error, Result};
 pub use forecast::{FitOptions, Forecasts, NeuralForecast};
-pub use models::{exogenous_readers, input_size_for, ModelSpec, MODEL_NAMES};
+pub use models::{exogenous_readers, input_size_for, ExogenousKinds, ModelSpec, MODEL_NAMES};
 pub use train::{ProgressEvent, ProgressFn, TrainConfig};

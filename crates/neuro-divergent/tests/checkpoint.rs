@@ -381,3 +381,34 @@ fn patchtst_round_trips_with_its_batch_norm_running_statistics() {
         .unwrap();
     assert_eq!(before, after);
 }
+
+#[test]
+fn vanilla_transformer_round_trips_and_counts_its_parameters() {
+    let frame = common::air_passengers();
+    let mut spec = common::small("VanillaTransformer", 12, 24, 5);
+    for (key, value) in [
+        ("hidden_size", "16"),
+        ("n_head", "2"),
+        ("conv_hidden_size", "8"),
+        ("encoder_layers", "1"),
+    ] {
+        spec.set_param(key, value).unwrap();
+    }
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    nf.fit(&frame, FitOptions::default(), None).unwrap();
+    // Two value convolutions 16x3; the encoder layer's four 16x16+16 projections, its
+    // feed-forward pair 16x8+8 and 8x16+16 and two layer norms of 16+16; the encoder's norm;
+    // the decoder layer's eight projections, feed-forward pair and three norms; the decoder's
+    // norm; the projection 16+1.
+    assert_eq!(nf.parameter_counts(), [96 + 1432 + 32 + 2552 + 32 + 17]);
+    let dir = tempfile::tempdir().unwrap();
+    nf.save(dir.path()).unwrap();
+    let before = nf.predict(None).unwrap();
+    let after = NeuralForecast::load(dir.path())
+        .unwrap()
+        .predict(None)
+        .unwrap();
+    assert_eq!(before, after);
+    let values = before.column("VanillaTransformer").unwrap();
+    assert!(values.iter().all(|v| v.is_finite()), "{values:?}");
+}

@@ -38,6 +38,27 @@ fn assert_close_within(ours: &[f64], theirs: &[f64], tolerance: f64, what: &str)
     }
 }
 
+/// Compares the `-lo-80`, `-median` and `-hi-80` columns of `model` with NeuralForecast's
+/// median, lo-80 and hi-80 forecasts, step by step after sorting NeuralForecast's three values:
+/// NeuralForecast leaves crossing quantiles as the network emits them, and here each step's
+/// quantile outputs are sorted.
+fn assert_sorted_quantiles_match(
+    ours: &neuro_divergent::forecast::Forecasts,
+    model: &str,
+    theirs: [&[f64; 12]; 3],
+) {
+    let columns = ["-lo-80", "-median", "-hi-80"].map(|s| format!("{model}{s}"));
+    for step in 0..12 {
+        let mut expected: Vec<f64> = theirs.iter().map(|r| r[step]).collect();
+        expected.sort_by(f64::total_cmp);
+        let got: Vec<f64> = columns
+            .iter()
+            .map(|c| ours.column(c).unwrap()[step])
+            .collect();
+        assert_close(&got, &expected, &format!("{model} quantiles, step {step}"));
+    }
+}
+
 /// Fits each model of `references` (h=12, `input_size`, NF defaults otherwise, with those of
 /// `params` that the model has) for 5 steps on `frame` and compares its forecasts with
 /// NeuralForecast's.
@@ -211,6 +232,160 @@ fn patchtst_matches_neuralforecast_with_its_options() {
         let ours = forecast(spec, &train, 0);
         assert_close_within(&ours, &reference, 0.1, &format!("{params:?}"));
     }
+}
+
+#[test]
+fn tide_matches_neuralforecast_with_its_options_and_exogenous_inputs() {
+    // NeuralForecast 3.3, max_steps=5, dropout=0 (no scaler, NF's default for TiDE): the
+    // defaults; narrower blocks, two encoder and two decoder blocks without layer norm (seed 2);
+    // two historic columns (input 25); historic and future columns (input 20); a quantile loss.
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let fit = |frame: &TimeSeriesFrame, input_size: usize, params: &[(&str, &str)]| {
+        let mut spec = ModelSpec::new("TiDE", 12, input_size).unwrap();
+        spec.train.max_steps = 5;
+        spec.set_param("dropout", "0").unwrap();
+        for (key, value) in params {
+            spec.set_param(key, value).unwrap();
+        }
+        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+        nf.fit(frame, FitOptions::default(), None).unwrap();
+        nf
+    };
+    let defaults = [
+        69.413, -392.972, 108.548, 245.987, 36.528, 375.007, -123.456, 269.468, -187.691, 398.631,
+        56.79, 256.241,
+    ];
+    let ours = fit(&train, 24, &[]).predict(None).unwrap();
+    assert_close(ours.column("TiDE").unwrap(), &defaults, "TiDE defaults");
+
+    let options = [
+        ("random_seed", "2"),
+        ("hidden_size", "64"),
+        ("decoder_output_dim", "8"),
+        ("temporal_decoder_dim", "16"),
+        ("layernorm", "false"),
+        ("num_encoder_layers", "2"),
+        ("num_decoder_layers", "2"),
+    ];
+    let reference = [
+        561.563, 274.754, 377.271, 391.154, 304.48, 582.618, 253.469, 546.261, 402.438, 610.779,
+        -13.887, 1.622,
+    ];
+    let ours = fit(&train, 24, &options).predict(None).unwrap();
+    assert_close(ours.column("TiDE").unwrap(), &reference, "TiDE options");
+
+    let reference = [
+        -67.358, 410.994, -221.641, -119.152, -18.497, -358.907, -392.528, -42.632, -14.426,
+        -104.73, -202.917, -122.127,
+    ];
+    let historic = [("hist_exog_list", "x1,x2")];
+    let ours = fit(&with_two_historic_columns(), 25, &historic)
+        .predict(None)
+        .unwrap();
+    assert_close(ours.column("TiDE").unwrap(), &reference, "TiDE historic");
+
+    let (frame, futr) = with_future_columns(true);
+    let both = [("hist_exog_list", "x1,x2"), ("futr_exog_list", "f1,f2")];
+    let ours = fit(&frame, 20, &both)
+        .predict_with(PredictOptions {
+            futr: Some(&futr),
+            ..PredictOptions::default()
+        })
+        .unwrap();
+    let reference = [
+        -379.945, -186.927, -292.801, -261.573, -352.987, -420.65, 65.245, -72.169, 94.726,
+        310.049, 57.43, -404.537,
+    ];
+    assert_close(
+        ours.column("TiDE").unwrap(),
+        &reference,
+        "TiDE historic and future",
+    );
+
+    let ours = fit(&train, 24, &[("loss", "mqloss:80")])
+        .predict(None)
+        .unwrap();
+    let median = [
+        -229.356, -1.379, 115.614, 67.307, 325.122, 197.67, 34.649, 94.321, 276.226, -463.866,
+        -4.559, -131.375,
+    ];
+    let lo = [
+        -69.046, -197.346, -115.362, 295.949, -308.144, 24.137, 141.946, 40.181, 370.461, -100.838,
+        -254.375, 21.237,
+    ];
+    let hi = [
+        433.226, -201.627, -119.636, 214.8, -224.218, -32.129, 451.388, -158.535, -141.734,
+        -188.96, 294.018, -115.069,
+    ];
+    assert_sorted_quantiles_match(&ours, "TiDE", [&median, &lo, &hi]);
+}
+
+#[test]
+fn vanilla_transformer_matches_neuralforecast_with_its_options_and_future_columns() {
+    // NeuralForecast 3.3, max_steps=5, dropout=0 (no scaler, learning rate 1e-4, so the
+    // forecasts stay near 0): the defaults; narrower layers, one encoder and two decoder layers,
+    // ReLU and a shorter decoder window (seed 2); two future columns (input 20); a quantile loss.
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let fit = |frame: &TimeSeriesFrame, input_size: usize, params: &[(&str, &str)]| {
+        let mut spec = ModelSpec::new("VanillaTransformer", 12, input_size).unwrap();
+        spec.train.max_steps = 5;
+        spec.set_param("dropout", "0").unwrap();
+        for (key, value) in params {
+            spec.set_param(key, value).unwrap();
+        }
+        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+        nf.fit(frame, FitOptions::default(), None).unwrap();
+        nf
+    };
+    let column = "VanillaTransformer";
+    let defaults = [
+        0.47, 1.521, 1.521, 1.524, 1.938, 1.952, 1.938, 1.938, 1.938, 1.62, 1.62, 0.144,
+    ];
+    let ours = fit(&train, 24, &[]).predict(None).unwrap();
+    assert_close(ours.column(column).unwrap(), &defaults, "defaults");
+
+    let options = [
+        ("random_seed", "2"),
+        ("hidden_size", "32"),
+        ("n_head", "2"),
+        ("conv_hidden_size", "16"),
+        ("activation", "relu"),
+        ("encoder_layers", "1"),
+        ("decoder_layers", "2"),
+        ("decoder_input_size_multiplier", "0.3"),
+    ];
+    let reference = [
+        1.288, -0.457, 0.348, 0.348, 0.857, 1.347, 1.346, 0.479, 0.348, 0.349, 0.177, 0.947,
+    ];
+    let ours = fit(&train, 24, &options).predict(None).unwrap();
+    assert_close(ours.column(column).unwrap(), &reference, "options");
+
+    let (frame, futr) = with_future_columns(false);
+    let ours = fit(&frame, 20, &[("futr_exog_list", "f1,f2")])
+        .predict_with(PredictOptions {
+            futr: Some(&futr),
+            ..PredictOptions::default()
+        })
+        .unwrap();
+    let reference = [
+        0.755, 2.535, 2.574, 2.572, 2.181, 2.021, 2.773, 2.774, 2.518, 2.333, 2.289, 0.056,
+    ];
+    assert_close(ours.column(column).unwrap(), &reference, "future columns");
+
+    // Each step's quantile outputs sorted, as here (NeuralForecast leaves them crossing).
+    let ours = fit(&train, 24, &[("loss", "mqloss:80")])
+        .predict(None)
+        .unwrap();
+    let median = [
+        0.151, 0.605, 0.605, 0.894, 0.921, 0.892, 1.165, 1.163, 0.849, 0.395, 0.392, -0.283,
+    ];
+    let lo = [
+        0.727, 0.702, 0.703, 0.72, 0.401, 0.394, 0.251, 0.586, 0.665, 0.632, 0.642, 0.873,
+    ];
+    let hi = [
+        0.372, 1.502, 1.502, 1.576, 1.504, 1.511, 1.372, 1.48, 1.584, 1.413, 1.405, 0.475,
+    ];
+    assert_sorted_quantiles_match(&ours, column, [&median, &lo, &hi]);
 }
 
 #[test]

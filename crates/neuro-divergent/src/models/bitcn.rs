@@ -9,7 +9,10 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{require_at_least_one, require_dropout_rate, ArchitectureConfig, Model, ModelInput};
+use super::{
+    require_at_least_one, require_dropout_rate, ArchitectureConfig, ExogenousKinds, Model,
+    ModelInput,
+};
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Dense, Dropout, ParamStore, Reach, TemporalConv};
 use crate::preprocess::ScalerType;
@@ -67,8 +70,8 @@ impl ArchitectureConfig for BitcnConfig {
         Ok(())
     }
 
-    fn reads_exogenous(&self) -> bool {
-        true
+    fn exogenous(&self) -> ExogenousKinds {
+        ExogenousKinds::ALL
     }
 
     /// Each stack's and input map's weights apply at every step they encode, the temporal

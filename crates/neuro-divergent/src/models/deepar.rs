@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::step_network::{StepHead, StepNetwork};
 use super::{
-    require_at_least_one, require_dropout_rate, ArchitectureConfig, Model, StepFeatureOrder,
-    StepWindows,
+    require_at_least_one, require_dropout_rate, ArchitectureConfig, ExogenousKinds, Model,
+    StepFeatureOrder, StepWindows,
 };
 use crate::error::{Error, Result};
 use crate::losses::{DistributionLoss, Family, Loss, PointLoss, QuantileSet};
@@ -116,8 +116,8 @@ impl ArchitectureConfig for DeepArConfig {
         })
     }
 
-    fn reads_exogenous(&self) -> bool {
-        true
+    fn exogenous(&self) -> ExogenousKinds {
+        ExogenousKinds::ALL
     }
 
     fn has_default_input_size(&self) -> bool {

@@ -10,7 +10,7 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{require_at_least_one, ArchitectureConfig, Model, ModelInput};
+use super::{require_at_least_one, ArchitectureConfig, ExogenousKinds, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{
     mlp_decoder, Activation, AttentiveLstm, Cell, Dense, FeedForward, ParamStore, RecurrentEncoder,
@@ -136,8 +136,8 @@ impl ArchitectureConfig for DilatedRnnConfig {
         Ok(())
     }
 
-    fn reads_exogenous(&self) -> bool {
-        true
+    fn exogenous(&self) -> ExogenousKinds {
+        ExogenousKinds::ALL
     }
 
     fn has_default_input_size(&self) -> bool {

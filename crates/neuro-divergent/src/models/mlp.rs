@@ -6,7 +6,7 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{ArchitectureConfig, Model, ModelInput};
+use super::{ArchitectureConfig, ExogenousKinds, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{perceptron_layers, Activation, FeedForward, ParamStore};
 use crate::preprocess::ScalerType;
@@ -50,8 +50,8 @@ impl ArchitectureConfig for MlpConfig {
         Ok(())
     }
 
-    fn reads_exogenous(&self) -> bool {
-        true
+    fn exogenous(&self) -> ExogenousKinds {
+        ExogenousKinds::ALL
     }
 
     fn build(

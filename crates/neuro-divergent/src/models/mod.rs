@@ -17,6 +17,8 @@ mod recurrent;
 mod spec;
 mod step_network;
 mod tcn;
+mod tide;
+mod vanilla_transformer;
 
 pub use bitcn::BitcnConfig;
 pub use deepar::DeepArConfig;
@@ -35,6 +37,8 @@ pub use recurrent::{
 };
 pub use spec::{BuiltModel, ExogLists, ModelSpec};
 pub use tcn::TcnConfig;
+pub use tide::TideConfig;
+pub use vanilla_transformer::VanillaTransformerConfig;
 
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
@@ -60,6 +64,56 @@ pub trait Model: Send + Sync {
     /// [`Model::forward`] is the teacher-forced training pass); `None` for direct models.
     fn autoregressive(&self) -> Option<&dyn Autoregressive> {
         None
+    }
+}
+
+/// Which kinds of exogenous column a model reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExogenousKinds {
+    /// Historic columns (`hist_exog_list`).
+    pub hist: bool,
+    /// Future columns (`futr_exog_list`).
+    pub futr: bool,
+    /// Static columns (`stat_exog_list`).
+    pub stat: bool,
+}
+
+impl ExogenousKinds {
+    /// No exogenous input.
+    pub const NONE: ExogenousKinds = ExogenousKinds {
+        hist: false,
+        futr: false,
+        stat: false,
+    };
+    /// Historic, future and static columns.
+    pub const ALL: ExogenousKinds = ExogenousKinds {
+        hist: true,
+        futr: true,
+        stat: true,
+    };
+    /// Future columns only (the Informer family's calendar-feature embedding).
+    pub const FUTURE: ExogenousKinds = ExogenousKinds {
+        hist: false,
+        futr: true,
+        stat: false,
+    };
+
+    /// True when the model reads any exogenous column.
+    pub fn any(self) -> bool {
+        self.hist || self.futr || self.stat
+    }
+
+    /// The parameter names of the lists read (`hist_exog_list`, `futr_exog_list`,
+    /// `stat_exog_list`, those that apply).
+    pub fn list_names(self) -> Vec<&'static str> {
+        [
+            (self.hist, "hist_exog_list"),
+            (self.futr, "futr_exog_list"),
+            (self.stat, "stat_exog_list"),
+        ]
+        .into_iter()
+        .filter_map(|(read, name)| read.then_some(name))
+        .collect()
     }
 }
 
@@ -91,9 +145,9 @@ pub trait ArchitectureConfig {
         None
     }
 
-    /// True when the model reads exogenous inputs (historic, future and static).
-    fn reads_exogenous(&self) -> bool {
-        false
+    /// The kinds of exogenous input the model reads (none by default).
+    fn exogenous(&self) -> ExogenousKinds {
+        ExogenousKinds::NONE
     }
 
     /// True when NeuralForecast gives the model a default insample length (`input_size=-1`,
@@ -207,7 +261,7 @@ pub fn exogenous_readers() -> Vec<&'static str> {
         .iter()
         .copied()
         .filter(|name| {
-            Architecture::default_for(name).is_some_and(|a| a.config().reads_exogenous())
+            Architecture::default_for(name).is_some_and(|a| a.config().exogenous().any())
         })
         .collect()
 }
@@ -227,9 +281,12 @@ registry! {
     DLinear => DlinearConfig,
     NLinear => NlinearConfig,
     PatchTST => PatchTstConfig,
+    TiDE => TideConfig,
+    VanillaTransformer => VanillaTransformerConfig,
 }
 
-/// NeuralForecast's training defaults for its long-horizon models (DLinear, NLinear, PatchTST):
+/// NeuralForecast's training defaults for its long-horizon models (DLinear, NLinear, PatchTST,
+/// VanillaTransformer):
 /// 5,000 steps at learning rate 1e-4 without decay, 1,024 windows per batch, no scaling.
 fn long_horizon_train_defaults() -> TrainConfig {
     TrainConfig {

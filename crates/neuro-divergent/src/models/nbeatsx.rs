@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ArchitectureConfig, Model, NbeatsConfig};
+use super::{ArchitectureConfig, ExogenousKinds, Model, NbeatsConfig};
 use crate::error::Result;
 use crate::nn::ParamStore;
 use crate::train::TrainConfig;
@@ -29,8 +29,8 @@ impl ArchitectureConfig for NbeatsxConfig {
         self.0.check("NBEATSx", shape)
     }
 
-    fn reads_exogenous(&self) -> bool {
-        true
+    fn exogenous(&self) -> ExogenousKinds {
+        ExogenousKinds::ALL
     }
 
     fn build(

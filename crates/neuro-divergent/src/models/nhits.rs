@@ -13,7 +13,7 @@
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::{require_dropout_rate, ArchitectureConfig, Model, ModelInput};
+use super::{require_dropout_rate, ArchitectureConfig, ExogenousKinds, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{
     block_mlp, doubly_residual, Activation, BlockMlpSpec, FeedForward, ParamStore, ResidualBlock,
@@ -122,8 +122,8 @@ impl ArchitectureConfig for NhitsConfig {
         require_dropout_rate("NHITS: ", "dropout_prob_theta", self.dropout_prob_theta)
     }
 
-    fn reads_exogenous(&self) -> bool {
-        true
+    fn exogenous(&self) -> ExogenousKinds {
+        ExogenousKinds::ALL
     }
 
     fn build(

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use super::step_network::{StepHead, StepNetwork};
 use super::{
-    require_at_least_one, require_dropout_rate, ArchitectureConfig, Model, ModelInput,
-    StepFeatureOrder, StepWindows,
+    require_at_least_one, require_dropout_rate, ArchitectureConfig, ExogenousKinds, Model,
+    ModelInput, StepFeatureOrder, StepWindows,
 };
 use crate::error::Result;
 use crate::nn::{
@@ -196,8 +196,8 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
         })
     }
 
-    fn reads_exogenous(&self) -> bool {
-        true
+    fn exogenous(&self) -> ExogenousKinds {
+        ExogenousKinds::ALL
     }
 
     fn has_default_input_size(&self) -> bool {

@@ -6,7 +6,7 @@ use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Architecture, Model, MODEL_NAMES};
+use super::{Architecture, ExogenousKinds, Model, MODEL_NAMES};
 use crate::error::{Error, Result};
 use crate::losses::{Loss, PointLoss};
 use crate::nn::ParamStore;
@@ -143,9 +143,14 @@ impl ModelSpec {
             .collect()
     }
 
-    /// True when the model can read exogenous columns.
+    /// True when the model can read exogenous columns of some kind.
     pub fn reads_exogenous(&self) -> bool {
-        self.architecture.config().reads_exogenous()
+        self.exogenous().any()
+    }
+
+    /// The kinds of exogenous column the model can read.
+    pub fn exogenous(&self) -> ExogenousKinds {
+        self.architecture.config().exogenous()
     }
 
     /// The forecast column name: the alias, or the model's name.
@@ -220,12 +225,26 @@ impl ModelSpec {
             }
         }
         self.exog.check(self.model_name())?;
-        if !self.exog.dims().is_empty() && !self.architecture.config().reads_exogenous() {
+        let dims = self.exog.dims();
+        let kinds = self.exogenous();
+        if !dims.is_empty() && !kinds.any() {
             return Err(Error::Config(format!(
                 "{} does not read exogenous columns (hist_exog_list, futr_exog_list, \
                  stat_exog_list); models that do: {}",
                 self.model_name(),
                 super::exogenous_readers().join(", ")
+            )));
+        }
+        let unread = [
+            (dims.hist > 0 && !kinds.hist, "hist_exog_list"),
+            (dims.futr > 0 && !kinds.futr, "futr_exog_list"),
+            (dims.stat > 0 && !kinds.stat, "stat_exog_list"),
+        ];
+        if let Some((_, list)) = unread.iter().find(|(given, _)| *given) {
+            return Err(Error::Config(format!(
+                "{} does not read {list}; it reads {}",
+                self.model_name(),
+                kinds.list_names().join(", ")
             )));
         }
         self.architecture.config().validate(self.shape())
@@ -415,8 +434,20 @@ mod tests {
         assert!(
             err.contains("NBEATS does not read exogenous columns")
                 && err.ends_with(
-                    "models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR"
+                    "models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, \
+                     DeepAR, TiDE, VanillaTransformer"
                 ),
+            "{err}"
+        );
+        let mut transformer = ModelSpec::new("VanillaTransformer", 12, 24).unwrap();
+        transformer.set_param("futr_exog_list", "f").unwrap();
+        transformer.validate().unwrap();
+        transformer.set_param("hist_exog_list", "x").unwrap();
+        let err = transformer.validate().unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "VanillaTransformer does not read hist_exog_list; it reads futr_exog_list"
+            ),
             "{err}"
         );
         spec.set_param("hist_exog_list", "x,x").unwrap();

@@ -7,7 +7,7 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{require_at_least_one, ArchitectureConfig, Model, ModelInput};
+use super::{require_at_least_one, ArchitectureConfig, ExogenousKinds, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::nn::{mlp_decoder, Activation, Dense, FeedForward, ParamStore, Reach, TemporalConv};
 use crate::preprocess::ScalerType;
@@ -76,8 +76,8 @@ impl ArchitectureConfig for TcnConfig {
         Ok(())
     }
 
-    fn reads_exogenous(&self) -> bool {
-        true
+    fn exogenous(&self) -> ExogenousKinds {
+        ExogenousKinds::ALL
     }
 
     fn has_default_input_size(&self) -> bool {

@@ -9,6 +9,31 @@ use super::attention_op::{attend, attention_scores};
 use super::{softmax_last_dim, Dense, Dropout, ParamStore};
 use crate::error::{Error, Result};
 
+/// What a [`MultiHeadAttention`]'s four projections are called (query, key, value, output):
+/// each library family names them its own way, and checkpoints keep those names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectionNames {
+    /// `W_Q`, `W_K`, `W_V`, `to_out` (PatchTST's TST encoder).
+    Tst,
+    /// `query_projection`, `key_projection`, `value_projection`, `out_projection` (the
+    /// Informer family's `AttentionLayer`).
+    Informer,
+}
+
+impl ProjectionNames {
+    fn names(self) -> [&'static str; 4] {
+        match self {
+            ProjectionNames::Tst => ["W_Q", "W_K", "W_V", "to_out"],
+            ProjectionNames::Informer => [
+                "query_projection",
+                "key_projection",
+                "value_projection",
+                "out_projection",
+            ],
+        }
+    }
+}
+
 /// Projects queries, keys and values into `heads` heads of `hidden / heads` features, attends
 /// in each head, and projects the joined heads back to `hidden` features.
 #[derive(Debug)]
@@ -34,11 +59,13 @@ pub struct Attended {
 
 impl MultiHeadAttention {
     /// Attention over `hidden` features in `heads` heads (which must divide `hidden`), with
-    /// parameters `{name}.W_Q`, `.W_K`, `.W_V` and `.to_out` drawn in that order, and dropout
-    /// of rate `weight_dropout` on the attention weights while training.
+    /// the query, key, value and output projections `{name}.{projection}` (as `names` calls
+    /// them) drawn in that order, and dropout of rate `weight_dropout` on the attention weights
+    /// while training.
     pub fn new(
         store: &mut ParamStore,
         name: &str,
+        names: ProjectionNames,
         hidden: usize,
         heads: usize,
         weight_dropout: f64,
@@ -49,11 +76,14 @@ impl MultiHeadAttention {
                 "hidden_size ({hidden}) must be a multiple of n_heads ({heads})"
             )));
         }
+        let [query, key, value, out] = names.names();
+        let mut projection =
+            |part: &str| Dense::new(store, &format!("{name}.{part}"), hidden, hidden);
         Ok(MultiHeadAttention {
-            query: Dense::new(store, &format!("{name}.W_Q"), hidden, hidden)?,
-            key: Dense::new(store, &format!("{name}.W_K"), hidden, hidden)?,
-            value: Dense::new(store, &format!("{name}.W_V"), hidden, hidden)?,
-            out: Dense::new(store, &format!("{name}.to_out"), hidden, hidden)?,
+            query: projection(query)?,
+            key: projection(key)?,
+            value: projection(value)?,
+            out: projection(out)?,
             heads,
             scale: ((hidden / heads) as f64).powf(-0.5),
             weight_dropout: Dropout::new(weight_dropout, seed),
@@ -216,7 +246,8 @@ mod tests {
     #[test]
     fn heads_must_divide_the_features() {
         let mut store = ParamStore::new(0, &Device::Cpu);
-        let err = MultiHeadAttention::new(&mut store, "a", 10, 4, 0.0, 0).unwrap_err();
+        let err = MultiHeadAttention::new(&mut store, "a", ProjectionNames::Tst, 10, 4, 0.0, 0)
+            .unwrap_err();
         assert!(err
             .to_string()
             .contains("hidden_size (10) must be a multiple of n_heads (4)"));

@@ -50,17 +50,31 @@ pub(crate) fn torch_default_parameters(
     name: &str,
     weight_shape: &[usize],
 ) -> Result<(Tensor, Tensor)> {
-    let fan_in = weight_shape[1..].iter().product::<usize>().max(1) as f64;
-    let a = 5f64.sqrt();
-    let gain = (2.0 / (1.0 + a * a)).sqrt();
-    let weight_bound = 3f64.sqrt() * (gain / fan_in.sqrt());
-    let weight = store.uniform(&format!("{name}.weight"), weight_shape, weight_bound)?;
+    let weight = torch_default_weight(store, name, weight_shape)?;
+    let fan_in = fan_in(weight_shape);
     let bias = store.uniform(
         &format!("{name}.bias"),
         &weight_shape[..1],
         1.0 / fan_in.sqrt(),
     )?;
     Ok((weight, bias))
+}
+
+/// `{name}.weight` alone, drawn as in [`torch_default_parameters`] (a layer without bias).
+pub(crate) fn torch_default_weight(
+    store: &mut ParamStore,
+    name: &str,
+    weight_shape: &[usize],
+) -> Result<Tensor> {
+    let a = 5f64.sqrt();
+    let gain = (2.0 / (1.0 + a * a)).sqrt();
+    let weight_bound = 3f64.sqrt() * (gain / fan_in(weight_shape).sqrt());
+    store.uniform(&format!("{name}.weight"), weight_shape, weight_bound)
+}
+
+/// The inputs each output of a weight of `weight_shape` reads (at least 1), as PyTorch counts.
+fn fan_in(weight_shape: &[usize]) -> f64 {
+    weight_shape[1..].iter().product::<usize>().max(1) as f64
 }
 
 /// `x W^T + b` over the last axis of `x` (`weight` is `[outputs, inputs]`), then `activation` if

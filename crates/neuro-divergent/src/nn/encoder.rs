@@ -3,7 +3,10 @@
 
 use candle_core::Tensor;
 
-use super::{Activation, BatchNorm, Dense, Dropout, MultiHeadAttention, ParamStore};
+use super::{
+    Activation, BatchNorm, Dropout, MultiHeadAttention, ParamStore, PositionWiseFeedForward,
+    ProjectionNames,
+};
 use crate::error::Result;
 
 /// The sizes and rates of an [`EncoderLayer`].
@@ -33,12 +36,8 @@ pub struct EncoderLayer {
     projection_dropout: Dropout,
     attention_residual_dropout: Dropout,
     attention_norm: BatchNorm,
-    ff_in: Dense,
-    ff_dropout: Dropout,
-    ff_out: Dense,
-    ff_residual_dropout: Dropout,
+    feed_forward: PositionWiseFeedForward,
     ff_norm: BatchNorm,
-    activation: Activation,
     pre_norm: bool,
 }
 
@@ -54,6 +53,7 @@ impl EncoderLayer {
         let attention = MultiHeadAttention::new(
             store,
             &format!("{name}.self_attn"),
+            ProjectionNames::Tst,
             spec.hidden,
             spec.heads,
             spec.attention_dropout,
@@ -65,12 +65,16 @@ impl EncoderLayer {
             projection_dropout: dropout(1),
             attention_residual_dropout: dropout(2),
             attention_norm: BatchNorm::new(store, &format!("{name}.norm_attn"), spec.hidden)?,
-            ff_in: Dense::new(store, &format!("{name}.ff.0"), spec.hidden, spec.ff_hidden)?,
-            ff_dropout: dropout(3),
-            ff_out: Dense::new(store, &format!("{name}.ff.3"), spec.ff_hidden, spec.hidden)?,
-            ff_residual_dropout: dropout(4),
+            feed_forward: PositionWiseFeedForward::new(
+                store,
+                [&format!("{name}.ff.0"), &format!("{name}.ff.3")],
+                spec.hidden,
+                spec.ff_hidden,
+                spec.activation,
+                spec.dropout,
+                seed.wrapping_add(3),
+            )?,
             ff_norm: BatchNorm::new(store, &format!("{name}.norm_ffn"), spec.hidden)?,
-            activation: spec.activation,
             pre_norm: spec.pre_norm,
         })
     }
@@ -97,11 +101,7 @@ impl EncoderLayer {
         if self.pre_norm {
             x = self.ff_norm.forward(&x, train)?;
         }
-        let inner = self.ff_in.forward(&x, Some(self.activation))?;
-        let update = self
-            .ff_out
-            .forward(&self.ff_dropout.apply(&inner, train)?, None)?;
-        x = (x + self.ff_residual_dropout.apply(&update, train)?)?;
+        x = (&x + self.feed_forward.forward(&x, train)?)?;
         if !self.pre_norm {
             x = self.ff_norm.forward(&x, train)?;
         }

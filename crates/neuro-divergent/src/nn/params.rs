@@ -51,6 +51,29 @@ impl ParamStore {
         Ok(self.register(name, shape, values)?.as_tensor().clone())
     }
 
+    /// A parameter of `shape` drawn from the normal distribution of mean 0 and deviation `std`,
+    /// as `Tensor.normal_(0, std)` draws it (`torch.randn`'s values times `std` in `f32`),
+    /// registered as `name`.
+    pub fn normal_scaled(&mut self, name: &str, shape: &[usize], std: f64) -> Result<Tensor> {
+        let std = std as f32;
+        let values = self
+            .rng
+            .normal(shape.iter().product())
+            .into_iter()
+            .map(|v| v * std)
+            .collect();
+        Ok(self.register(name, shape, values)?.as_tensor().clone())
+    }
+
+    /// Moves the random stream past `count` uniform draws without keeping them: a PyTorch
+    /// layer initialised by its constructor and then again by a second initialiser draws both
+    /// times.
+    pub fn discard_uniform(&mut self, count: usize) {
+        for _ in 0..count {
+            self.rng.uniform(0.0, 1.0);
+        }
+    }
+
     /// A parameter of `shape` with every value `value` (no random draw), registered as `name`.
     pub fn filled(&mut self, name: &str, shape: &[usize], value: f32) -> Result<Tensor> {
         let count = shape.iter().product();

@@ -1,0 +1,50 @@
+//! The position-wise feed-forward sublayer of a Transformer layer: two dense maps applied to
+//! every token on its own, with an activation and dropout between them and dropout after.
+
+use candle_core::Tensor;
+
+use super::{Activation, Dense, Dropout, ParamStore};
+use crate::error::Result;
+
+/// `dropout(outer(dropout(activation(inner(x)))))` over the last axis of `x`: the `[…, hidden]`
+/// tokens widened to `ff_hidden` features and mapped back.
+#[derive(Debug)]
+pub struct PositionWiseFeedForward {
+    inner: Dense,
+    outer: Dense,
+    activation: Activation,
+    inner_dropout: Dropout,
+    output_dropout: Dropout,
+}
+
+impl PositionWiseFeedForward {
+    /// Creates the inner map `names[0]` (`hidden` to `ff_hidden`) and the outer map `names[1]`
+    /// (back to `hidden`), drawn in that order; the two dropouts draw from streams `seed` and
+    /// `seed + 1`.
+    pub fn new(
+        store: &mut ParamStore,
+        names: [&str; 2],
+        hidden: usize,
+        ff_hidden: usize,
+        activation: Activation,
+        dropout: f64,
+        seed: u64,
+    ) -> Result<PositionWiseFeedForward> {
+        Ok(PositionWiseFeedForward {
+            inner: Dense::new(store, names[0], hidden, ff_hidden)?,
+            outer: Dense::new(store, names[1], ff_hidden, hidden)?,
+            activation,
+            inner_dropout: Dropout::new(dropout, seed),
+            output_dropout: Dropout::new(dropout, seed.wrapping_add(1)),
+        })
+    }
+
+    /// The sublayer's output for tokens `x` (`[…, hidden]`), with dropout when `train` is set.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let inner = self.inner.forward(x, Some(self.activation))?;
+        let outer = self
+            .outer
+            .forward(&self.inner_dropout.apply(&inner, train)?, None)?;
+        self.output_dropout.apply(&outer, train)
+    }
+}

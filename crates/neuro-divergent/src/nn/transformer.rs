@@ -1,0 +1,161 @@
+//! The encoder and decoder layers of the Informer family of Transformers (VanillaTransformer,
+//! Informer, ...), as NeuralForecast's `TransEncoderLayer` and `TransDecoderLayer` build them:
+//! post-norm residual sublayers with layer normalisation, and a position-wise feed-forward
+//! sublayer (NeuralForecast's two kernel-1 convolutions, which are dense maps per token).
+
+use candle_core::Tensor;
+
+use super::{
+    Activation, Dropout, LayerNorm, MultiHeadAttention, ParamStore, PositionWiseFeedForward,
+    ProjectionNames,
+};
+use crate::error::Result;
+
+/// The sizes and rates shared by the layers of one Transformer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TransformerSpec {
+    /// Features per token.
+    pub hidden: usize,
+    /// Attention heads (dividing `hidden`).
+    pub heads: usize,
+    /// Units of the feed-forward sublayer.
+    pub ff_hidden: usize,
+    /// Dropout on the attention weights, each sublayer's output and inside the feed-forward
+    /// sublayer.
+    pub dropout: f64,
+    /// Non-linearity of the feed-forward sublayer.
+    pub activation: Activation,
+}
+
+impl TransformerSpec {
+    fn attention(
+        &self,
+        store: &mut ParamStore,
+        name: &str,
+        seed: u64,
+    ) -> Result<MultiHeadAttention> {
+        MultiHeadAttention::new(
+            store,
+            name,
+            ProjectionNames::Informer,
+            self.hidden,
+            self.heads,
+            self.dropout,
+            seed,
+        )
+    }
+
+    fn feed_forward(
+        &self,
+        store: &mut ParamStore,
+        name: &str,
+        seed: u64,
+    ) -> Result<PositionWiseFeedForward> {
+        PositionWiseFeedForward::new(
+            store,
+            [&format!("{name}.conv1"), &format!("{name}.conv2")],
+            self.hidden,
+            self.ff_hidden,
+            self.activation,
+            self.dropout,
+            seed,
+        )
+    }
+}
+
+/// `x = norm1(x + dropout(attention(x, x, x)))`, then `norm2(x + ff(x))`.
+#[derive(Debug)]
+pub struct TransEncoderLayer {
+    attention: MultiHeadAttention,
+    attention_dropout: Dropout,
+    feed_forward: PositionWiseFeedForward,
+    norm1: LayerNorm,
+    norm2: LayerNorm,
+}
+
+impl TransEncoderLayer {
+    /// Creates `{name}.attention`, `.conv1`, `.conv2`, `.norm1` and `.norm2` in PyTorch's
+    /// order; dropout streams from `seed` on.
+    pub fn new(
+        store: &mut ParamStore,
+        name: &str,
+        spec: TransformerSpec,
+        seed: u64,
+    ) -> Result<TransEncoderLayer> {
+        Ok(TransEncoderLayer {
+            attention: spec.attention(store, &format!("{name}.attention"), seed)?,
+            feed_forward: spec.feed_forward(store, name, seed.wrapping_add(1))?,
+            norm1: LayerNorm::new(store, &format!("{name}.norm1"), spec.hidden)?,
+            norm2: LayerNorm::new(store, &format!("{name}.norm2"), spec.hidden)?,
+            attention_dropout: Dropout::new(spec.dropout, seed.wrapping_add(3)),
+        })
+    }
+
+    /// The layer applied to tokens `x` (`[B, L, hidden]`).
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let attended = self.attention.forward(x, x, x, None, None, train)?;
+        let x = self
+            .norm1
+            .forward(&(x + self.attention_dropout.apply(&attended.output, train)?)?)?;
+        self.norm2
+            .forward(&(&x + self.feed_forward.forward(&x, train)?)?)
+    }
+}
+
+/// Self-attention over the decoder tokens, attention from them to the encoder's output, then
+/// the feed-forward sublayer, each added back and layer-normalised.
+#[derive(Debug)]
+pub struct TransDecoderLayer {
+    self_attention: MultiHeadAttention,
+    cross_attention: MultiHeadAttention,
+    self_dropout: Dropout,
+    cross_dropout: Dropout,
+    feed_forward: PositionWiseFeedForward,
+    norm1: LayerNorm,
+    norm2: LayerNorm,
+    norm3: LayerNorm,
+}
+
+impl TransDecoderLayer {
+    /// Creates `{name}.self_attention`, `.cross_attention`, `.conv1`, `.conv2` and `.norm1`
+    /// to `.norm3` in PyTorch's order; dropout streams from `seed` on.
+    pub fn new(
+        store: &mut ParamStore,
+        name: &str,
+        spec: TransformerSpec,
+        seed: u64,
+    ) -> Result<TransDecoderLayer> {
+        Ok(TransDecoderLayer {
+            self_attention: spec.attention(store, &format!("{name}.self_attention"), seed)?,
+            cross_attention: spec.attention(
+                store,
+                &format!("{name}.cross_attention"),
+                seed.wrapping_add(1),
+            )?,
+            feed_forward: spec.feed_forward(store, name, seed.wrapping_add(2))?,
+            norm1: LayerNorm::new(store, &format!("{name}.norm1"), spec.hidden)?,
+            norm2: LayerNorm::new(store, &format!("{name}.norm2"), spec.hidden)?,
+            norm3: LayerNorm::new(store, &format!("{name}.norm3"), spec.hidden)?,
+            self_dropout: Dropout::new(spec.dropout, seed.wrapping_add(4)),
+            cross_dropout: Dropout::new(spec.dropout, seed.wrapping_add(5)),
+        })
+    }
+
+    /// The layer applied to decoder tokens `x` (`[B, Lx, hidden]`) attending to the encoder's
+    /// tokens `memory` (`[B, Lm, hidden]`). Self-attention is unmasked, as in NeuralForecast
+    /// (its decoder inputs past the known values are zeros, so no future value leaks).
+    pub fn forward(&self, x: &Tensor, memory: &Tensor, train: bool) -> Result<Tensor> {
+        let attended = self.self_attention.forward(x, x, x, None, None, train)?;
+        let x = self
+            .norm1
+            .forward(&(x + self.self_dropout.apply(&attended.output, train)?)?)?;
+        let attended = self
+            .cross_attention
+            .forward(&x, memory, memory, None, None, train)?;
+        let x = self
+            .norm2
+            .forward(&(&x + self.cross_dropout.apply(&attended.output, train)?)?)?;
+        self.norm3
+            .forward(&(&x + self.feed_forward.forward(&x, train)?)?)
+    }
+}
