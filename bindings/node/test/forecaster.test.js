@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -113,6 +113,18 @@ test('VanillaTransformer reads future columns only and checks its decoder window
   const rows = await nf.predict();
   assert.equal(rows.length, 12);
   assert.ok(rows.every((r) => Number.isFinite(r.VanillaTransformer)), JSON.stringify(rows));
+});
+
+test('Informer distils its encoder and forecasts the same on every call', async () => {
+  assert.throws(() => new NeuralForecaster({ models: [new Informer({ h: 12, inputSize: 24, factor: 0 })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /Informer: factor must be at least 1/.test(e.message));
+  const informer = new Informer({ h: 12, inputSize: 24, maxSteps: 5, hiddenSize: 16, nHead: 2, convHiddenSize: 8 });
+  assert.deepEqual(informer.params, { max_steps: 5, hidden_size: 16, n_head: 2, conv_hidden_size: 8 });
+  const nf = new NeuralForecaster({ models: [informer], freq: 'M' });
+  await nf.fit(airPassengers());
+  const rows = await nf.predict();
+  assert.equal(rows.length, 12);
+  assert.ok(rows.every((r) => Number.isFinite(r.Informer)), JSON.stringify(rows));
+  assert.deepEqual(await nf.predict(), rows);
 });
 
 test('DeepAR forecasts sample paths with its distribution columns', async () => {

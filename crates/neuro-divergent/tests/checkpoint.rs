@@ -412,3 +412,37 @@ fn vanilla_transformer_round_trips_and_counts_its_parameters() {
     let values = before.column("VanillaTransformer").unwrap();
     assert!(values.iter().all(|v| v.is_finite()), "{values:?}");
 }
+
+#[test]
+fn informer_round_trips_with_its_distilling_statistics_and_key_sample() {
+    // The default sampling factor (3) on a 24-step window keeps 12 of 24 queries, so the
+    // forecasts depend on the key sample, which forecasting draws the same way every call.
+    let frame = common::air_passengers();
+    let mut spec = common::small("Informer", 12, 24, 5);
+    for (key, value) in [
+        ("hidden_size", "16"),
+        ("n_head", "2"),
+        ("conv_hidden_size", "8"),
+    ] {
+        spec.set_param(key, value).unwrap();
+    }
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    nf.fit(&frame, FitOptions::default(), None).unwrap();
+    // As VanillaTransformer's with two encoder layers (2 x 1432), plus the distilling
+    // convolution 16x16x3+16 and its batch norm's 16+16 (running statistics not counted).
+    assert_eq!(
+        nf.parameter_counts(),
+        [96 + 2 * 1432 + 816 + 32 + 2552 + 32 + 17]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    nf.save(dir.path()).unwrap();
+    let before = nf.predict(None).unwrap();
+    assert_eq!(before, nf.predict(None).unwrap());
+    let after = NeuralForecast::load(dir.path())
+        .unwrap()
+        .predict(None)
+        .unwrap();
+    assert_eq!(before, after);
+    let values = before.column("Informer").unwrap();
+    assert!(values.iter().all(|v| v.is_finite()), "{values:?}");
+}

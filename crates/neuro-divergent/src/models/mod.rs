@@ -6,6 +6,8 @@ mod bitcn;
 mod deepar;
 mod dilated_rnn;
 mod dlinear;
+mod encoder_decoder;
+mod informer;
 mod input;
 mod mlp;
 mod nbeats;
@@ -24,6 +26,7 @@ pub use bitcn::BitcnConfig;
 pub use deepar::DeepArConfig;
 pub use dilated_rnn::{DilatedCellType, DilatedRnnConfig};
 pub use dlinear::DlinearConfig;
+pub use informer::InformerConfig;
 pub use input::{ModelInput, Pooling, StepFeatureOrder};
 pub use mlp::MlpConfig;
 pub use nbeats::{NbeatsConfig, StackType};
@@ -283,10 +286,11 @@ registry! {
     PatchTST => PatchTstConfig,
     TiDE => TideConfig,
     VanillaTransformer => VanillaTransformerConfig,
+    Informer => InformerConfig,
 }
 
 /// NeuralForecast's training defaults for its long-horizon models (DLinear, NLinear, PatchTST,
-/// VanillaTransformer):
+/// VanillaTransformer, Informer):
 /// 5,000 steps at learning rate 1e-4 without decay, 1,024 windows per batch, no scaling.
 fn long_horizon_train_defaults() -> TrainConfig {
     TrainConfig {

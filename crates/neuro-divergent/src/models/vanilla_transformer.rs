@@ -1,23 +1,15 @@
 //! VanillaTransformer (the full-attention baseline of Zhou et al., 2021, "Informer", as
-//! NeuralForecast implements it): the window embedded by [`DataEmbedding`] and encoded by
-//! post-norm Transformer layers; a decoder reads the window's last `label_len` values followed
-//! by zeros for the horizon, attends to itself and to the encoder's output, and a linear
-//! projection maps its last `h` tokens to the forecast, all steps at once. Future exogenous
-//! columns enter both embeddings as calendar-like features; historic and static ones are not
-//! read (as in NeuralForecast).
+//! NeuralForecast implements it): the shared encoder-decoder network
+//! ([`super::encoder_decoder`]) with full attention in every layer and no distilling. Future
+//! exogenous columns enter both embeddings as calendar-like features; historic and static ones
+//! are not read (as in NeuralForecast).
 
-use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    require_at_least_one, require_dropout_rate, ArchitectureConfig, ExogenousKinds, Model,
-    ModelInput,
-};
-use crate::error::{Error, Result};
-use crate::nn::{
-    Activation, DataEmbedding, Dense, LayerNorm, ParamStore, TransDecoderLayer, TransEncoderLayer,
-    TransformerSpec,
-};
+use super::encoder_decoder::EncoderDecoderSpec;
+use super::{ArchitectureConfig, ExogenousKinds, Model};
+use crate::error::Result;
+use crate::nn::{Activation, AttentionKind, ParamStore};
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
 
@@ -59,18 +51,18 @@ impl Default for VanillaTransformerConfig {
 }
 
 impl VanillaTransformerConfig {
-    /// The decoder's known steps for windows of `input_size` steps.
-    fn label_len(&self, input_size: usize) -> usize {
-        (input_size as f64 * self.decoder_input_size_multiplier).ceil() as usize
-    }
-
-    fn layer_spec(&self) -> TransformerSpec {
-        TransformerSpec {
-            hidden: self.hidden_size,
-            heads: self.n_head,
-            ff_hidden: self.conv_hidden_size,
+    fn network(&self) -> EncoderDecoderSpec {
+        EncoderDecoderSpec {
+            decoder_input_size_multiplier: self.decoder_input_size_multiplier,
+            hidden_size: self.hidden_size,
             dropout: self.dropout,
+            n_head: self.n_head,
+            conv_hidden_size: self.conv_hidden_size,
             activation: self.activation,
+            encoder_layers: self.encoder_layers,
+            decoder_layers: self.decoder_layers,
+            attention: AttentionKind::Full,
+            distil: false,
         }
     }
 }
@@ -81,39 +73,7 @@ impl ArchitectureConfig for VanillaTransformerConfig {
     }
 
     fn validate(&self, shape: WindowShape) -> Result<()> {
-        let prefix = "VanillaTransformer: ";
-        require_at_least_one(
-            prefix,
-            &[
-                ("hidden_size", self.hidden_size),
-                ("n_head", self.n_head),
-                ("conv_hidden_size", self.conv_hidden_size),
-                ("encoder_layers", self.encoder_layers),
-                ("decoder_layers", self.decoder_layers),
-            ],
-        )?;
-        require_dropout_rate(prefix, "dropout", self.dropout)?;
-        if !self.hidden_size.is_multiple_of(self.n_head) {
-            return Err(Error::Config(format!(
-                "{prefix}hidden_size ({}) must be a multiple of n_head ({})",
-                self.hidden_size, self.n_head
-            )));
-        }
-        let label_len = self.label_len(shape.input_size);
-        if !(self.decoder_input_size_multiplier > 0.0 && label_len < shape.input_size) {
-            return Err(Error::Config(format!(
-                "{prefix}decoder_input_size_multiplier must be in (0, 1) and leave the decoder \
-                 fewer known steps than input_size ({}); got {} ({label_len} steps)",
-                shape.input_size, self.decoder_input_size_multiplier
-            )));
-        }
-        if !matches!(self.activation, Activation::GELU | Activation::ReLU) {
-            return Err(Error::Config(format!(
-                "{prefix}activation must be gelu or relu, got {:?}",
-                self.activation
-            )));
-        }
-        Ok(())
+        self.network().validate("VanillaTransformer", shape)
     }
 
     fn exogenous(&self) -> ExogenousKinds {
@@ -121,23 +81,7 @@ impl ArchitectureConfig for VanillaTransformerConfig {
     }
 
     fn training_flops_per_window(&self, shape: WindowShape, _parameters: usize) -> f64 {
-        let (d, f) = (self.hidden_size as f64, self.conv_hidden_size as f64);
-        let encoder_tokens = shape.input_size as f64;
-        let decoder_tokens = (self.label_len(shape.input_size) + shape.horizon) as f64;
-        // Multiply-adds of one forward pass: per layer the attention projections, the two
-        // token-by-token products and the feed-forward pair.
-        let attention = |queries: f64, keys: f64| {
-            2.0 * queries * d * d + 2.0 * keys * d * d + 2.0 * queries * keys * d
-        };
-        let feed_forward = |tokens: f64| 2.0 * tokens * d * f;
-        let encoder = self.encoder_layers as f64
-            * (attention(encoder_tokens, encoder_tokens) + feed_forward(encoder_tokens));
-        let decoder = self.decoder_layers as f64
-            * (attention(decoder_tokens, decoder_tokens)
-                + attention(decoder_tokens, encoder_tokens)
-                + feed_forward(decoder_tokens));
-        // Two flops per multiply-add, the backward pass twice the forward.
-        6.0 * (encoder + decoder)
+        self.network().training_flops_per_window(shape)
     }
 
     fn build(
@@ -147,102 +91,6 @@ impl ArchitectureConfig for VanillaTransformerConfig {
         store: &mut ParamStore,
         seed: u64,
     ) -> Result<Box<dyn Model>> {
-        let (hidden, features) = (self.hidden_size, shape.exog.futr);
-        let spec = self.layer_spec();
-        let embedding = |store: &mut ParamStore, name: &str, stream: u64| {
-            DataEmbedding::new(
-                store,
-                name,
-                hidden,
-                features,
-                self.dropout,
-                seed.wrapping_add(stream),
-            )
-        };
-        let encoder_embedding = embedding(store, "enc_embedding", 1)?;
-        let decoder_embedding = embedding(store, "dec_embedding", 2)?;
-        let encoder = (0..self.encoder_layers)
-            .map(|i| {
-                let stream = seed.wrapping_add(10 * (i as u64 + 1));
-                TransEncoderLayer::new(store, &format!("encoder.attn_layers.{i}"), spec, stream)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let encoder_norm = LayerNorm::new(store, "encoder.norm", hidden)?;
-        let decoder = (0..self.decoder_layers)
-            .map(|i| {
-                let stream = seed.wrapping_add(1000 + 10 * i as u64);
-                TransDecoderLayer::new(store, &format!("decoder.layers.{i}"), spec, stream)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let decoder_norm = LayerNorm::new(store, "decoder.norm", hidden)?;
-        let projection = Dense::new(store, "decoder.projection", hidden, n_outputs)?;
-        Ok(Box::new(VanillaTransformer {
-            encoder_embedding,
-            decoder_embedding,
-            encoder,
-            encoder_norm,
-            decoder,
-            decoder_norm,
-            projection,
-            label_len: self.label_len(shape.input_size),
-            horizon: shape.horizon,
-            deterministic: self.dropout == 0.0,
-        }))
-    }
-}
-
-struct VanillaTransformer {
-    encoder_embedding: DataEmbedding,
-    decoder_embedding: DataEmbedding,
-    encoder: Vec<TransEncoderLayer>,
-    encoder_norm: LayerNorm,
-    decoder: Vec<TransDecoderLayer>,
-    decoder_norm: LayerNorm,
-    projection: Dense,
-    label_len: usize,
-    horizon: usize,
-    deterministic: bool,
-}
-
-impl Model for VanillaTransformer {
-    fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
-        let (batch, steps) = input.insample.dims2()?;
-        let known = steps - self.label_len;
-        let decoder_steps = self.label_len + self.horizon;
-        let (encoder_marks, decoder_marks) = match &input.futr {
-            Some(futr) => (
-                Some(futr.narrow(1, 0, steps)?),
-                Some(futr.narrow(1, known, decoder_steps)?),
-            ),
-            None => (None, None),
-        };
-        let mut memory =
-            self.encoder_embedding
-                .forward(&input.insample, encoder_marks.as_ref(), train)?;
-        for layer in &self.encoder {
-            memory = layer.forward(&memory, train)?;
-        }
-        let memory = self.encoder_norm.forward(&memory)?;
-
-        let zeros = input.insample.zeros_like()?.narrow(1, 0, 1)?;
-        let future = zeros.broadcast_as((batch, self.horizon))?;
-        let decoder_input = Tensor::cat(
-            &[input.insample.narrow(1, known, self.label_len)?, future],
-            1,
-        )?;
-        let mut x =
-            self.decoder_embedding
-                .forward(&decoder_input, decoder_marks.as_ref(), train)?;
-        for layer in &self.decoder {
-            x = layer.forward(&x, &memory, train)?;
-        }
-        let out = self
-            .projection
-            .forward(&self.decoder_norm.forward(&x)?, None)?;
-        Ok(out.narrow(1, self.label_len, self.horizon)?.contiguous()?)
-    }
-
-    fn is_deterministic(&self) -> bool {
-        self.deterministic
+        self.network().build(shape, n_outputs, store, seed)
     }
 }

@@ -102,9 +102,7 @@ impl MultiHeadAttention {
         mask: Option<&Tensor>,
         train: bool,
     ) -> Result<Attended> {
-        let q = self.split_heads(&self.query.forward(query, None)?)?;
-        let k = self.split_heads(&self.key.forward(keys, None)?)?;
-        let v = self.split_heads(&self.value.forward(values, None)?)?;
+        let (q, k, v) = self.project_heads(query, keys, values)?;
         let weights_dropped = train && !self.weight_dropout.is_identity();
         let (scores, attended) = if mask.is_none() && !weights_dropped {
             fused_attention(&q, &k, &v, previous, self.scale)?
@@ -132,6 +130,31 @@ impl MultiHeadAttention {
             output: self.out.forward(&joined, None)?,
             scores,
         })
+    }
+
+    /// The queries, keys and values projected and split into heads (`[B, heads, L, d]`), for
+    /// attention computed elsewhere (as [`super::ProbSparseAttention`]).
+    pub(crate) fn project_heads(
+        &self,
+        query: &Tensor,
+        keys: &Tensor,
+        values: &Tensor,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        Ok((
+            self.split_heads(&self.query.forward(query, None)?)?,
+            self.split_heads(&self.key.forward(keys, None)?)?,
+            self.split_heads(&self.value.forward(values, None)?)?,
+        ))
+    }
+
+    /// The output projection of joined heads `[B, L, hidden]`.
+    pub(crate) fn project_out(&self, joined: &Tensor) -> Result<Tensor> {
+        self.out.forward(joined, None)
+    }
+
+    /// The factor scores are scaled by, `1 / sqrt(hidden / heads)`.
+    pub(crate) fn scale(&self) -> f64 {
+        self.scale
     }
 
     /// `[B, L, hidden]` as `[B, heads, L, hidden / heads]`.

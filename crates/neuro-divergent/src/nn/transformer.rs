@@ -7,7 +7,7 @@ use candle_core::Tensor;
 
 use super::{
     Activation, Dropout, LayerNorm, MultiHeadAttention, ParamStore, PositionWiseFeedForward,
-    ProjectionNames,
+    ProbSparseAttention, ProjectionNames,
 };
 use crate::error::Result;
 
@@ -25,24 +25,76 @@ pub struct TransformerSpec {
     pub dropout: f64,
     /// Non-linearity of the feed-forward sublayer.
     pub activation: Activation,
+    /// How tokens attend.
+    pub attention: AttentionKind,
+}
+
+/// The attention of a Transformer's layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttentionKind {
+    /// Every query attends to every key (decoder self-attention unmasked, as NeuralForecast's
+    /// VanillaTransformer).
+    Full,
+    /// Informer's ProbSparse attention with its sampling `factor` (decoder self-attention
+    /// causal, as NeuralForecast's Informer).
+    ProbSparse {
+        /// Keys sampled and queries kept per `ceil(ln L)`.
+        factor: usize,
+    },
+}
+
+/// One attention sublayer's mechanism.
+#[derive(Debug)]
+enum TokenAttention {
+    Full(Box<MultiHeadAttention>),
+    ProbSparse(Box<ProbSparseAttention>),
+}
+
+impl TokenAttention {
+    /// The attended values `[B, Lq, hidden]` of `query` over `memory` (keys and values).
+    fn forward(&self, query: &Tensor, memory: &Tensor, train: bool) -> Result<Tensor> {
+        match self {
+            TokenAttention::Full(attention) => Ok(attention
+                .forward(query, memory, memory, None, None, train)?
+                .output),
+            TokenAttention::ProbSparse(attention) => {
+                attention.forward(query, memory, memory, train)
+            }
+        }
+    }
 }
 
 impl TransformerSpec {
+    /// The attention named `name`; `causal` applies to ProbSparse attention only.
     fn attention(
         &self,
         store: &mut ParamStore,
         name: &str,
+        causal: bool,
         seed: u64,
-    ) -> Result<MultiHeadAttention> {
-        MultiHeadAttention::new(
-            store,
-            name,
-            ProjectionNames::Informer,
-            self.hidden,
-            self.heads,
-            self.dropout,
-            seed,
-        )
+    ) -> Result<TokenAttention> {
+        Ok(match self.attention {
+            AttentionKind::Full => TokenAttention::Full(Box::new(MultiHeadAttention::new(
+                store,
+                name,
+                ProjectionNames::Informer,
+                self.hidden,
+                self.heads,
+                self.dropout,
+                seed,
+            )?)),
+            AttentionKind::ProbSparse { factor } => {
+                TokenAttention::ProbSparse(Box::new(ProbSparseAttention::new(
+                    store,
+                    name,
+                    self.hidden,
+                    self.heads,
+                    factor,
+                    causal,
+                    seed,
+                )?))
+            }
+        })
     }
 
     fn feed_forward(
@@ -66,7 +118,7 @@ impl TransformerSpec {
 /// `x = norm1(x + dropout(attention(x, x, x)))`, then `norm2(x + ff(x))`.
 #[derive(Debug)]
 pub struct TransEncoderLayer {
-    attention: MultiHeadAttention,
+    attention: TokenAttention,
     attention_dropout: Dropout,
     feed_forward: PositionWiseFeedForward,
     norm1: LayerNorm,
@@ -83,7 +135,7 @@ impl TransEncoderLayer {
         seed: u64,
     ) -> Result<TransEncoderLayer> {
         Ok(TransEncoderLayer {
-            attention: spec.attention(store, &format!("{name}.attention"), seed)?,
+            attention: spec.attention(store, &format!("{name}.attention"), false, seed)?,
             feed_forward: spec.feed_forward(store, name, seed.wrapping_add(1))?,
             norm1: LayerNorm::new(store, &format!("{name}.norm1"), spec.hidden)?,
             norm2: LayerNorm::new(store, &format!("{name}.norm2"), spec.hidden)?,
@@ -93,10 +145,10 @@ impl TransEncoderLayer {
 
     /// The layer applied to tokens `x` (`[B, L, hidden]`).
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let attended = self.attention.forward(x, x, x, None, None, train)?;
+        let attended = self.attention.forward(x, x, train)?;
         let x = self
             .norm1
-            .forward(&(x + self.attention_dropout.apply(&attended.output, train)?)?)?;
+            .forward(&(x + self.attention_dropout.apply(&attended, train)?)?)?;
         self.norm2
             .forward(&(&x + self.feed_forward.forward(&x, train)?)?)
     }
@@ -106,8 +158,8 @@ impl TransEncoderLayer {
 /// the feed-forward sublayer, each added back and layer-normalised.
 #[derive(Debug)]
 pub struct TransDecoderLayer {
-    self_attention: MultiHeadAttention,
-    cross_attention: MultiHeadAttention,
+    self_attention: TokenAttention,
+    cross_attention: TokenAttention,
     self_dropout: Dropout,
     cross_dropout: Dropout,
     feed_forward: PositionWiseFeedForward,
@@ -126,10 +178,11 @@ impl TransDecoderLayer {
         seed: u64,
     ) -> Result<TransDecoderLayer> {
         Ok(TransDecoderLayer {
-            self_attention: spec.attention(store, &format!("{name}.self_attention"), seed)?,
+            self_attention: spec.attention(store, &format!("{name}.self_attention"), true, seed)?,
             cross_attention: spec.attention(
                 store,
                 &format!("{name}.cross_attention"),
+                false,
                 seed.wrapping_add(1),
             )?,
             feed_forward: spec.feed_forward(store, name, seed.wrapping_add(2))?,
@@ -142,19 +195,18 @@ impl TransDecoderLayer {
     }
 
     /// The layer applied to decoder tokens `x` (`[B, Lx, hidden]`) attending to the encoder's
-    /// tokens `memory` (`[B, Lm, hidden]`). Self-attention is unmasked, as in NeuralForecast
-    /// (its decoder inputs past the known values are zeros, so no future value leaks).
+    /// tokens `memory` (`[B, Lm, hidden]`). Full self-attention is unmasked, as in
+    /// NeuralForecast (the decoder's inputs past the known values are zeros, so no future value
+    /// leaks); ProbSparse self-attention is causal.
     pub fn forward(&self, x: &Tensor, memory: &Tensor, train: bool) -> Result<Tensor> {
-        let attended = self.self_attention.forward(x, x, x, None, None, train)?;
+        let attended = self.self_attention.forward(x, x, train)?;
         let x = self
             .norm1
-            .forward(&(x + self.self_dropout.apply(&attended.output, train)?)?)?;
-        let attended = self
-            .cross_attention
-            .forward(&x, memory, memory, None, None, train)?;
+            .forward(&(x + self.self_dropout.apply(&attended, train)?)?)?;
+        let attended = self.cross_attention.forward(&x, memory, train)?;
         let x = self
             .norm2
-            .forward(&(&x + self.cross_dropout.apply(&attended.output, train)?)?)?;
+            .forward(&(&x + self.cross_dropout.apply(&attended, train)?)?)?;
         self.norm3
             .forward(&(&x + self.feed_forward.forward(&x, train)?)?)
     }
