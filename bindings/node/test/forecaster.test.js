@@ -81,7 +81,9 @@ test('PatchTST trains with its options and maps forecasts back through RevIN', a
   for (const r of rows) assert.ok(r.PatchTST > 250 && r.PatchTST < 800, JSON.stringify(r));
 });
 
-test('TiDE reads future and static columns and checks its options', async () => {
+/** Two daily series, y = level + 10 * promo with promo known ahead: 60 days of data, the promo
+ * values of the 4 days after them and the static levels. */
+const promoPanel = () => {
   const promo = (t) => ((t * 37 + 11) % 7 < 3 ? 1 : 0);
   const day = (t) => new Date(Date.UTC(2024, 0, 1 + t));
   const data = [];
@@ -90,7 +92,11 @@ test('TiDE reads future and static columns and checks its options', async () => 
     for (let t = 0; t < 60; t++) data.push({ unique_id: id, ds: day(t), y: level + 10 * promo(t), promo: promo(t) });
     for (let t = 60; t < 64; t++) futrData.push({ unique_id: id, ds: day(t), promo: promo(t) });
   }
-  const staticData = [{ unique_id: 'a', level: 20 }, { unique_id: 'b', level: 50 }];
+  return { data, futrData, staticData: [{ unique_id: 'a', level: 20 }, { unique_id: 'b', level: 50 }] };
+};
+
+test('TiDE reads future and static columns and checks its options', async () => {
+  const { data, futrData, staticData } = promoPanel();
   const tide = new TiDE({ h: 4, inputSize: 8, maxSteps: 20, hiddenSize: 16, temporalDecoderDim: 8, layernorm: false, futrExogList: ['promo'], statExogList: ['level'] });
   assert.deepEqual(tide.params, { max_steps: 20, hidden_size: 16, temporal_decoder_dim: 8, layernorm: false, futr_exog_list: ['promo'], stat_exog_list: ['level'] });
   assert.throws(() => new NeuralForecaster({ models: [new TiDE({ h: 4, inputSize: 8, dropout: 1.5 })] }), (e) => e.code === codes.INVALID_CONFIG && /TiDE: dropout must be in \[0, 1\), got 1.5/.test(e.message));
@@ -359,15 +365,7 @@ test('the TypeScript quickstart type-checks, runs and prints the CLI forecasts f
 
 test('exogenous columns, static and future values and calendar features', async () => {
   // y = level + 10 * promo, with promo known ahead.
-  const promo = (t) => ((t * 37 + 11) % 7 < 3 ? 1 : 0);
-  const day = (t) => new Date(Date.UTC(2024, 0, 1 + t));
-  const data = [];
-  const futrData = [];
-  for (const [id, level] of [['a', 20], ['b', 50]]) {
-    for (let t = 0; t < 60; t++) data.push({ unique_id: id, ds: day(t), y: level + 10 * promo(t), promo: promo(t) });
-    for (let t = 60; t < 64; t++) futrData.push({ unique_id: id, ds: day(t), promo: promo(t) });
-  }
-  const staticData = [{ unique_id: 'a', level: 20 }, { unique_id: 'b', level: 50 }];
+  const { data, futrData, staticData } = promoPanel();
   const model = new MLP({ h: 4, inputSize: 8, maxSteps: 40, hiddenSize: 16, futrExogList: ['promo'], statExogList: ['level'] });
   assert.deepEqual(model.params, { hidden_size: 16, max_steps: 40, futr_exog_list: ['promo'], stat_exog_list: ['level'] });
   const nf = new NeuralForecaster({ models: [model] });

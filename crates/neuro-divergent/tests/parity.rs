@@ -38,6 +38,26 @@ fn assert_close_within(ours: &[f64], theirs: &[f64], tolerance: f64, what: &str)
     }
 }
 
+/// Fits `model` (h=12, `input_size`, `steps` training steps, dropout 0, then `params`) on
+/// `frame`.
+fn fit_without_dropout(
+    model: &str,
+    steps: usize,
+    frame: &TimeSeriesFrame,
+    input_size: usize,
+    params: &[(&str, &str)],
+) -> NeuralForecast {
+    let mut spec = ModelSpec::new(model, 12, input_size).unwrap();
+    spec.train.max_steps = steps;
+    spec.set_param("dropout", "0").unwrap();
+    for (key, value) in params {
+        spec.set_param(key, value).unwrap();
+    }
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    nf.fit(frame, FitOptions::default(), None).unwrap();
+    nf
+}
+
 /// Compares the `-lo-80`, `-median` and `-hi-80` columns of `model` with NeuralForecast's
 /// median, lo-80 and hi-80 forecasts, step by step after sorting NeuralForecast's three values:
 /// NeuralForecast leaves crossing quantiles as the network emits them, and here each step's
@@ -241,15 +261,7 @@ fn tide_matches_neuralforecast_with_its_options_and_exogenous_inputs() {
     // two historic columns (input 25); historic and future columns (input 20); a quantile loss.
     let (train, _) = common::air_passengers().split_last(12).unwrap();
     let fit = |frame: &TimeSeriesFrame, input_size: usize, params: &[(&str, &str)]| {
-        let mut spec = ModelSpec::new("TiDE", 12, input_size).unwrap();
-        spec.train.max_steps = 5;
-        spec.set_param("dropout", "0").unwrap();
-        for (key, value) in params {
-            spec.set_param(key, value).unwrap();
-        }
-        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
-        nf.fit(frame, FitOptions::default(), None).unwrap();
-        nf
+        fit_without_dropout("TiDE", 5, frame, input_size, params)
     };
     let defaults = [
         69.413, -392.972, 108.548, 245.987, 36.528, 375.007, -123.456, 269.468, -187.691, 398.631,
@@ -327,15 +339,7 @@ fn vanilla_transformer_matches_neuralforecast_with_its_options_and_future_column
     // ReLU and a shorter decoder window (seed 2); two future columns (input 20); a quantile loss.
     let (train, _) = common::air_passengers().split_last(12).unwrap();
     let fit = |frame: &TimeSeriesFrame, input_size: usize, params: &[(&str, &str)]| {
-        let mut spec = ModelSpec::new("VanillaTransformer", 12, input_size).unwrap();
-        spec.train.max_steps = 5;
-        spec.set_param("dropout", "0").unwrap();
-        for (key, value) in params {
-            spec.set_param(key, value).unwrap();
-        }
-        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
-        nf.fit(frame, FitOptions::default(), None).unwrap();
-        nf
+        fit_without_dropout("VanillaTransformer", 5, frame, input_size, params)
     };
     let column = "VanillaTransformer";
     let defaults = [
@@ -402,16 +406,10 @@ fn informer_matches_neuralforecast_when_every_query_attends() {
     // near-zero gradients into learning-rate-sized moves (most others still agree to 5e-3).
     let (train, _) = common::air_passengers().split_last(12).unwrap();
     let fit = |frame: &TimeSeriesFrame, input_size: usize, params: &[(&str, &str)]| {
-        let mut spec = ModelSpec::new("Informer", 12, input_size).unwrap();
-        spec.train.max_steps = 1;
-        spec.set_param("dropout", "0").unwrap();
-        spec.set_param("factor", "6").unwrap();
-        for (key, value) in params {
-            spec.set_param(key, value).unwrap();
-        }
-        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
-        nf.fit(frame, FitOptions::default(), None).unwrap();
-        nf
+        let with_factor: Vec<(&str, &str)> = std::iter::once(("factor", "6"))
+            .chain(params.iter().copied())
+            .collect();
+        fit_without_dropout("Informer", 1, frame, input_size, &with_factor)
     };
     let close = |ours: &[f64], theirs: &[f64], what: &str| {
         assert_close_within(ours, theirs, 2e-3, what);

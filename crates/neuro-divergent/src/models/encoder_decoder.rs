@@ -15,6 +15,46 @@ use crate::nn::{
 };
 use crate::windows::WindowShape;
 
+/// Implements [`super::ArchitectureConfig`] for a hyperparameter struct of the Informer family
+/// named `$model` in messages, through its `network()` ([`EncoderDecoderSpec`]): NeuralForecast's
+/// long-horizon training defaults and future exogenous columns only.
+macro_rules! encoder_decoder_config {
+    ($config:ty, $model:literal) => {
+        impl $crate::models::ArchitectureConfig for $config {
+            fn train_defaults(&self) -> $crate::train::TrainConfig {
+                super::long_horizon_train_defaults()
+            }
+
+            fn validate(&self, shape: $crate::windows::WindowShape) -> $crate::error::Result<()> {
+                self.network().validate($model, shape)
+            }
+
+            fn exogenous(&self) -> $crate::models::ExogenousKinds {
+                $crate::models::ExogenousKinds::FUTURE
+            }
+
+            fn training_flops_per_window(
+                &self,
+                shape: $crate::windows::WindowShape,
+                _parameters: usize,
+            ) -> f64 {
+                self.network().training_flops_per_window(shape)
+            }
+
+            fn build(
+                &self,
+                shape: $crate::windows::WindowShape,
+                n_outputs: usize,
+                store: &mut $crate::nn::ParamStore,
+                seed: u64,
+            ) -> $crate::error::Result<Box<dyn $crate::models::Model>> {
+                self.network().build(shape, n_outputs, store, seed)
+            }
+        }
+    };
+}
+pub(super) use encoder_decoder_config;
+
 /// The hyperparameters of an encoder-decoder Transformer, in NeuralForecast's terms.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct EncoderDecoderSpec {
@@ -60,6 +100,9 @@ impl EncoderDecoderSpec {
             ],
         )?;
         require_dropout_rate(&prefix, "dropout", self.dropout)?;
+        if let AttentionKind::ProbSparse { factor } = self.attention {
+            require_at_least_one(&prefix, &[("factor", factor)])?;
+        }
         if !self.hidden_size.is_multiple_of(self.n_head) {
             return Err(Error::Config(format!(
                 "{prefix}hidden_size ({}) must be a multiple of n_head ({})",

@@ -6,12 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::encoder_decoder::EncoderDecoderSpec;
-use super::{require_at_least_one, ArchitectureConfig, ExogenousKinds, Model};
-use crate::error::Result;
-use crate::nn::{Activation, AttentionKind, ParamStore};
-use crate::train::TrainConfig;
-use crate::windows::WindowShape;
+use super::encoder_decoder::{encoder_decoder_config, EncoderDecoderSpec};
+use crate::nn::{Activation, AttentionKind};
 
 /// Informer hyperparameters (NeuralForecast's names and defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,31 +71,4 @@ impl InformerConfig {
     }
 }
 
-impl ArchitectureConfig for InformerConfig {
-    fn train_defaults(&self) -> TrainConfig {
-        super::long_horizon_train_defaults()
-    }
-
-    fn validate(&self, shape: WindowShape) -> Result<()> {
-        require_at_least_one("Informer: ", &[("factor", self.factor)])?;
-        self.network().validate("Informer", shape)
-    }
-
-    fn exogenous(&self) -> ExogenousKinds {
-        ExogenousKinds::FUTURE
-    }
-
-    fn training_flops_per_window(&self, shape: WindowShape, _parameters: usize) -> f64 {
-        self.network().training_flops_per_window(shape)
-    }
-
-    fn build(
-        &self,
-        shape: WindowShape,
-        n_outputs: usize,
-        store: &mut ParamStore,
-        seed: u64,
-    ) -> Result<Box<dyn Model>> {
-        self.network().build(shape, n_outputs, store, seed)
-    }
-}
+encoder_decoder_config!(InformerConfig, "Informer");

@@ -6,12 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::encoder_decoder::EncoderDecoderSpec;
-use super::{ArchitectureConfig, ExogenousKinds, Model};
-use crate::error::Result;
-use crate::nn::{Activation, AttentionKind, ParamStore};
-use crate::train::TrainConfig;
-use crate::windows::WindowShape;
+use super::encoder_decoder::{encoder_decoder_config, EncoderDecoderSpec};
+use crate::nn::{Activation, AttentionKind};
 
 /// VanillaTransformer hyperparameters (NeuralForecast's names and defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,30 +63,4 @@ impl VanillaTransformerConfig {
     }
 }
 
-impl ArchitectureConfig for VanillaTransformerConfig {
-    fn train_defaults(&self) -> TrainConfig {
-        super::long_horizon_train_defaults()
-    }
-
-    fn validate(&self, shape: WindowShape) -> Result<()> {
-        self.network().validate("VanillaTransformer", shape)
-    }
-
-    fn exogenous(&self) -> ExogenousKinds {
-        ExogenousKinds::FUTURE
-    }
-
-    fn training_flops_per_window(&self, shape: WindowShape, _parameters: usize) -> f64 {
-        self.network().training_flops_per_window(shape)
-    }
-
-    fn build(
-        &self,
-        shape: WindowShape,
-        n_outputs: usize,
-        store: &mut ParamStore,
-        seed: u64,
-    ) -> Result<Box<dyn Model>> {
-        self.network().build(shape, n_outputs, store, seed)
-    }
-}
+encoder_decoder_config!(VanillaTransformerConfig, "VanillaTransformer");
