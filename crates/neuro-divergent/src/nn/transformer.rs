@@ -20,8 +20,8 @@ pub struct TransformerSpec {
     pub heads: usize,
     /// Units of the feed-forward sublayer.
     pub ff_hidden: usize,
-    /// Dropout on the attention weights, each sublayer's output and inside the feed-forward
-    /// sublayer.
+    /// Dropout on full attention's weights, each sublayer's output and inside the
+    /// feed-forward sublayer (ProbSparse attention drops no weights, as in NeuralForecast).
     pub dropout: f64,
     /// Non-linearity of the feed-forward sublayer.
     pub activation: Activation,
