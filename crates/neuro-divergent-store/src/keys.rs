@@ -163,7 +163,7 @@ impl ModelStore {
         })
     }
 
-    /// Every key, oldest first.
+    /// Every key, oldest first (keys created in the same millisecond in id order).
     pub async fn list_keys(&self) -> Result<Vec<ApiKeyInfo>> {
         let rows: Vec<KeyRow> = with_pool!(&self.pool, p => sqlx::query_as(
             "SELECT id, label, scopes, created_at, revoked_at FROM nd_api_keys ORDER BY created_at, id",

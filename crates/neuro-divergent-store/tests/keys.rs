@@ -47,7 +47,10 @@ async fn keys_are_created_checked_listed_and_revoked() {
         // Only the hash is stored.
         let listed = store.list_keys().await.unwrap();
         assert_eq!(listed.len(), 2);
-        assert_eq!(listed[0].label, "dashboard");
+        // Oldest first; both keys may share a creation millisecond, so order by time only.
+        assert!(listed[0].created_at <= listed[1].created_at, "{listed:?}");
+        let dashboard = listed.iter().find(|k| k.label == "dashboard").unwrap();
+        assert_eq!(dashboard, &created.info);
         let secret = created.key.rsplit('_').next().unwrap();
         let dump = raw_text(&test.url, "SELECT secret_sha256 FROM nd_api_keys").await;
         assert!(
