@@ -44,6 +44,9 @@ export type FutureData =
     };
 
 /** Exogenous columns generated from the data; models list them by name. */
+/** A device to train and forecast on. */
+export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
+
 export interface FeatureOptions {
   /** Calendar features of `ds`, future columns: `minute`, `hour`, `dayofweek`, `day`, `dayofyear`, `week`, `month`. */
   calendar?: string[];
@@ -135,7 +138,13 @@ export interface CrossValidationOptions {
 
 /** Fits models on a panel of series and forecasts them. */
 export declare class NeuralForecaster {
-  constructor(options: { models: BaseModel[]; freq?: string | number; features?: FeatureOptions });
+  constructor(options: {
+    models: BaseModel[];
+    freq?: string | number;
+    features?: FeatureOptions;
+    /** Where to train and forecast: `cpu` (default), `cuda` or `cuda:N` (needs a build with the `cuda` feature). */
+    device?: Device;
+  });
   /** Forecast column names, known after fit or load. */
   readonly modelNames: string[];
   fit(data: SeriesData, options?: FitOptions): Promise<this>;
@@ -144,9 +153,9 @@ export declare class NeuralForecaster {
   crossValidation(options: CrossValidationOptions & { format?: 'records' }): Promise<ForecastRecord[]>;
   crossValidation(options: CrossValidationOptions & { format: 'columns' }): Promise<ForecastColumns>;
   saveCheckpoint(path: string): Promise<void>;
-  static loadCheckpoint(path: string): Promise<NeuralForecaster>;
+  static loadCheckpoint(path: string, options?: { device?: Device }): Promise<NeuralForecaster>;
   /** Loads `NAME`, `NAME@VERSION` or `NAME@ALIAS` from a model store. */
-  static loadFromStore(store: ModelStore, reference: string): Promise<NeuralForecaster>;
+  static loadFromStore(store: ModelStore, reference: string, options?: { device?: Device }): Promise<NeuralForecaster>;
   /** The store version this forecaster was loaded from, or null. */
   readonly storeVersion: VersionInfo | null;
 }

@@ -82,16 +82,36 @@ function intervalsOf(pi) {
   };
 }
 
+/** The native form of `device` (`undefined`: the CPU). */
+function deviceOf(device) {
+  if (device === undefined) return null;
+  if (typeof device !== 'string') {
+    throw new NeuroDivergentError(codes.INVALID_CONFIG, `device must be a string ('cpu', 'cuda', 'cuda:N'), got ${JSON.stringify(device)}`);
+  }
+  return device;
+}
+
+/** An empty native forecaster on `options.device`, for the loaders. */
+function nativeForLoad(options) {
+  try {
+    return new native.NativeForecaster([], null, null, deviceOf((options || {}).device));
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
 class NeuralForecaster {
   /**
    * @param {{ models: BaseModel[], freq?: string|number,
-   *           features?: { calendar?: string[], derived?: string[] } }} options
+   *           features?: { calendar?: string[], derived?: string[] },
+   *           device?: string }} options
    *   `features`: exogenous columns generated from the data, which models list by name:
    *   calendar features of `ds` (`month`, `dayofweek`, `hour`, ...) and features of `y`
    *   (`lag:12` → `y_lag12`, `rolling_mean:24`, `rolling_std:24`, `ema:0.3`).
+   *   `device`: `cpu` (default), `cuda` or `cuda:N` (a build with the `cuda` feature).
    */
   constructor(options) {
-    const { models: list, freq, features } = options || {};
+    const { models: list, freq, features, device } = options || {};
     if (!Array.isArray(list) || list.length === 0 || !list.every((m) => m instanceof BaseModel)) {
       throw new NeuroDivergentError(codes.INVALID_CONFIG, 'models must be a non-empty array of model instances (new NHITS({...}), ...)');
     }
@@ -100,6 +120,7 @@ class NeuralForecaster {
         list.map((m) => m.toNative()),
         freq === undefined ? null : String(freq),
         features === undefined ? null : { calendar: features.calendar, derived: features.derived },
+        deviceOf(device),
       );
     } catch (err) {
       throw fromNative(err);
@@ -197,10 +218,13 @@ class NeuralForecaster {
     unwrap(await this._native.save(String(path)));
   }
 
-  /** Loads a checkpoint directory written by `saveCheckpoint` or the CLI. */
-  static async loadCheckpoint(path) {
+  /**
+   * Loads a checkpoint directory written by `saveCheckpoint` or the CLI.
+   * @param {{ device?: string }} [options] the device to forecast (and refit) on
+   */
+  static async loadCheckpoint(path, options = {}) {
     const forecaster = Object.create(NeuralForecaster.prototype);
-    forecaster._native = new native.NativeForecaster([], null, null);
+    forecaster._native = nativeForLoad(options);
     forecaster._data = null;
     forecaster._statics = undefined;
     forecaster._calls = 0;
@@ -208,13 +232,16 @@ class NeuralForecaster {
     return forecaster;
   }
 
-  /** Loads `NAME`, `NAME@VERSION` or `NAME@ALIAS` from a ModelStore. */
-  static async loadFromStore(store, reference) {
+  /**
+   * Loads `NAME`, `NAME@VERSION` or `NAME@ALIAS` from a ModelStore.
+   * @param {{ device?: string }} [options] the device to forecast (and refit) on
+   */
+  static async loadFromStore(store, reference, options = {}) {
     if (!(store instanceof ModelStore)) {
       throw new NeuroDivergentError(codes.STORE, 'loadFromStore takes a ModelStore (await ModelStore.open(url))');
     }
     const forecaster = Object.create(NeuralForecaster.prototype);
-    forecaster._native = new native.NativeForecaster([], null, null);
+    forecaster._native = nativeForLoad(options);
     forecaster._data = null;
     forecaster._statics = undefined;
     forecaster._calls = 0;

@@ -17,7 +17,9 @@ use neuro_divergent::conformal::{ConformalMethod, PredictionIntervals};
 use neuro_divergent::data::Freq;
 use neuro_divergent::forecast::PredictOptions;
 use neuro_divergent::preprocess::{CalendarFeature, DerivedFeature, FeatureConfig};
-use neuro_divergent::{input_size_for, FitOptions, ModelSpec, NeuralForecast, ProgressEvent};
+use neuro_divergent::{
+    input_size_for, ComputeDevice, FitOptions, ModelSpec, NeuralForecast, ProgressEvent,
+};
 
 use crate::errors::Failure;
 use crate::io::{Columns, ForecastColumns, JsDs, KeyedColumns, NamedColumns};
@@ -105,6 +107,7 @@ pub struct NativeForecaster {
     specs: Vec<ModelSpec>,
     freq: Option<Freq>,
     features: FeatureConfig,
+    device: ComputeDevice,
     state: Shared,
     busy: Arc<AtomicBool>,
     current: CurrentCall,
@@ -156,14 +159,25 @@ impl Drop for BusyGuard {
 
 #[napi]
 impl NativeForecaster {
-    /// Validates the model configurations and the generated features. An empty list makes a
+    /// Validates the model configurations, the generated features and the device (`cpu`,
+    /// `cuda`, `cuda:N`; opened here, so a missing GPU fails now). An empty list makes a
     /// forecaster for `load`.
     #[napi(constructor)]
     pub fn new(
         models: Vec<ModelConfig>,
         freq: Option<String>,
         features: Option<FeatureOptions>,
+        device: Option<String>,
     ) -> napi::Result<Self> {
+        let device = device
+            .as_deref()
+            .map(str::parse::<ComputeDevice>)
+            .transpose()
+            .and_then(|d| {
+                let d = d.unwrap_or_default();
+                d.open().map(|_| d)
+            })
+            .map_err(|e| failure_to_error(Failure::from(e)))?;
         let specs = build_specs(models).map_err(failure_to_error)?;
         let features = features
             .map(FeatureOptions::config)
@@ -183,6 +197,7 @@ impl NativeForecaster {
             specs,
             freq,
             features,
+            device,
             state: Arc::new(Mutex::new(None)),
             busy: Arc::new(AtomicBool::new(false)),
             current: Arc::new(Mutex::new(None)),
@@ -194,10 +209,11 @@ impl NativeForecaster {
         (!self.busy.swap(true, Ordering::AcqRel)).then(|| BusyGuard(self.busy.clone()))
     }
 
-    /// Claims the forecaster for a model-store call: its models, kept busy until the guard
-    /// drops; `None` when another call is running.
-    pub(crate) fn claim_state(&self) -> Option<(BusyGuard, Shared)> {
-        self.claim().map(|guard| (guard, self.state.clone()))
+    /// Claims the forecaster for a model-store call: its models and device, kept busy until
+    /// the guard drops; `None` when another call is running.
+    pub(crate) fn claim_state(&self) -> Option<(BusyGuard, Shared, ComputeDevice)> {
+        self.claim()
+            .map(|guard| (guard, self.state.clone(), self.device))
     }
 
     /// Starts a job; a training job that claims the forecaster registers a fresh cancel flag
@@ -213,6 +229,7 @@ impl NativeForecaster {
             specs: self.specs.clone(),
             freq: self.freq,
             features: self.features.clone(),
+            device: self.device,
             state: self.state.clone(),
             cancel,
             kind: Some(kind),
@@ -464,6 +481,7 @@ pub struct Job {
     specs: Vec<ModelSpec>,
     freq: Option<Freq>,
     features: FeatureConfig,
+    device: ComputeDevice,
     state: Shared,
     cancel: Arc<AtomicBool>,
     kind: Option<JobKind>,
@@ -523,7 +541,9 @@ impl Job {
         } else {
             (self.specs.clone(), self.features.clone())
         };
-        let mut nf = NeuralForecast::new(specs, self.freq)?.with_features(features)?;
+        let mut nf = NeuralForecast::new(specs, self.freq)?
+            .with_features(features)?
+            .with_device(self.device)?;
         let options = FitOptions {
             statics: statics.map(Arc::new),
             val_size: training.val_size,
@@ -599,7 +619,7 @@ impl Job {
                 Ok((None, names(nf)))
             }
             JobKind::Load { path } => {
-                let nf = NeuralForecast::load(&path)?;
+                let nf = NeuralForecast::load(&path)?.with_device(self.device)?;
                 let model_names = names(&nf);
                 *self.state.lock().expect("state lock") = Some(nf);
                 Ok((None, model_names))

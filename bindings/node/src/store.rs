@@ -14,6 +14,7 @@ use neuro_divergent_store::{ModelStore, PublishOptions, StoreError};
 use crate::errors::{code_of, Failure};
 use crate::forecaster::{fitted, guarded, BusyGuard, NativeForecaster, Shared};
 use crate::runtime::ensure_started;
+use neuro_divergent::ComputeDevice;
 
 impl From<StoreError> for Failure {
     fn from(error: StoreError) -> Failure {
@@ -52,6 +53,7 @@ pub struct NativeStore {
 struct Claimed {
     _guard: BusyGuard,
     state: Shared,
+    device: ComputeDevice,
 }
 
 /// What a [`StoreJob`] does.
@@ -83,10 +85,13 @@ pub struct StoreJob {
 }
 
 fn claim(forecaster: &NativeForecaster) -> Option<Claimed> {
-    forecaster.claim_state().map(|(guard, state)| Claimed {
-        _guard: guard,
-        state,
-    })
+    forecaster
+        .claim_state()
+        .map(|(guard, state, device)| Claimed {
+            _guard: guard,
+            state,
+            device,
+        })
 }
 
 fn busy() -> Failure {
@@ -236,7 +241,8 @@ impl StoreJob {
                     let claimed = forecaster.ok_or_else(busy)?;
                     ensure_started();
                     let loaded = store.load(&reference).await?;
-                    *claimed.state.lock().expect("state lock") = Some(loaded.forecaster);
+                    let forecaster = loaded.forecaster.with_device(claimed.device)?;
+                    *claimed.state.lock().expect("state lock") = Some(forecaster);
                     Ok(json(&loaded.info))
                 }
                 StoreOp::List(name) => Ok(json(&store.list(name.as_deref()).await?)),

@@ -20,6 +20,18 @@ test('the registry generates one class per Rust model', () => {
   assert.throws(() => new NHITS({ h: 0, inputSize: 12 }), { code: 'ND_INVALID_CONFIG' });
 });
 
+test('the device is checked when a forecaster is made, and cpu is the default', async () => {
+  const models = [new NHITS(small)];
+  assert.throws(() => new NeuralForecaster({ models, device: 'tpu' }), (e) => e.code === codes.INVALID_CONFIG && /unknown device 'tpu': use cpu, cuda or cuda:N/.test(e.message));
+  assert.throws(() => new NeuralForecaster({ models, device: 0 }), (e) => e.code === codes.INVALID_CONFIG && /device must be a string/.test(e.message));
+  // This addon is built without the cuda feature (the tests run on the CPU build).
+  assert.throws(() => new NeuralForecaster({ models, device: 'cuda:1' }), (e) => e.code === codes.INVALID_CONFIG && /device cuda:1: this build has no CUDA support/.test(e.message));
+  await assert.rejects(NeuralForecaster.loadCheckpoint('/nonexistent', { device: 'cuda' }), (e) => e.code === codes.INVALID_CONFIG && /no CUDA support/.test(e.message));
+  const nf = new NeuralForecaster({ models, device: 'cpu', freq: 'M' });
+  await nf.fit(airPassengers());
+  assert.equal((await nf.predict()).length, 12);
+});
+
 test('recurrent models train with their own options and NeuralForecast defaults', async () => {
   for (const Model of [RNN, LSTM, GRU]) assert.equal(typeof Model, 'function');
   const gru = new GRU({ h: 12, inputSize: 24, maxSteps: 20, encoderHiddenSize: 16, decoderHiddenSize: 16 });

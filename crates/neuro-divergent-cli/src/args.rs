@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use neuro_divergent::ComputeDevice;
 
 /// Neural time-series forecasting (NHITS, NBEATS, MLP) from the command line.
 #[derive(Debug, Parser)]
@@ -135,6 +136,10 @@ pub struct ModelArgs {
     /// Threads for tensor work (default: the physical cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Device to train and forecast on: cpu, cuda or cuda:N (CUDA needs a `--features cuda`
+    /// build).
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    pub device: ComputeDevice,
     /// Conformal prediction-interval levels in percent (e.g. 80,95): calibrates intervals for the
     /// point models during the fit and adds `-lo-L` / `-hi-L` columns to the forecasts.
     #[arg(long, value_delimiter = ',')]
@@ -206,6 +211,10 @@ pub struct PredictArgs {
     /// Threads for tensor work (default: the physical cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Device to train and forecast on: cpu, cuda or cuda:N (CUDA needs a `--features cuda`
+    /// build).
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    pub device: ComputeDevice,
 }
 
 /// Options of `cv`.
@@ -439,6 +448,10 @@ pub struct BenchArgs {
     /// Threads for tensor work (default: the physical cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Device to train and forecast on: cpu, cuda or cuda:N (CUDA needs a `--features cuda`
+    /// build).
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    pub device: ComputeDevice,
     /// Kernel of the recurrent layers (RNN, LSTM, GRU): the fused recurrence, or Candle's
     /// generic ops one step at a time, to compare the two.
     #[arg(long, value_enum, default_value_t = RecurrentKernelArg::Fused)]
@@ -452,4 +465,10 @@ pub enum RecurrentKernelArg {
     Fused,
     /// Candle's generic ops, one step at a time.
     Generic,
+}
+
+/// `--device` values.
+fn parse_device(text: &str) -> Result<ComputeDevice, String> {
+    text.parse()
+        .map_err(|e: neuro_divergent::Error| e.to_string())
 }

@@ -129,7 +129,8 @@ fn predict(args: &PredictArgs) -> CliResult<()> {
             )
             .into())
         }
-    };
+    }
+    .with_device(args.device)?;
     let frame = match &args.data {
         Some(path) => Some(read_csv(path, nf.fitted_freq())?),
         None => None,
@@ -236,7 +237,9 @@ fn print_evaluation(rows: &[EvaluationRow]) {
 fn prepare(args: &ModelArgs) -> Result<(NeuralForecast, TimeSeriesFrame)> {
     let freq = args.freq.as_deref().map(Freq::parse).transpose()?;
     let specs = model_specs(args)?;
-    let nf = NeuralForecast::new(specs, freq)?.with_features(feature_config(args)?)?;
+    let nf = NeuralForecast::new(specs, freq)?
+        .with_features(feature_config(args)?)?
+        .with_device(args.device)?;
     let frame = read_csv(&args.data, freq)?;
     Ok((nf, frame))
 }

@@ -39,7 +39,7 @@ pub fn run(args: &LongHorizonArgs) -> CliResult<()> {
             spec.train.early_stop_patience_steps = DEFAULT_PATIENCE;
         }
     }
-    let mut nf = NeuralForecast::new(specs, None)?;
+    let mut nf = NeuralForecast::new(specs, None)?.with_device(m.device)?;
     let batch = (!args.all_windows).then_some(REFERENCE_TEST_BATCH);
     let scored = scored_windows(windows, batch);
     let bars = TrainingBars::new();

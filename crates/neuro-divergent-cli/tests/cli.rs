@@ -476,6 +476,10 @@ fn bad_arguments_exit_with_2() {
             "--horizon must be at least 1",
         ),
         (
+            &["forecast", "--data", d, "--horizon", "2", "--device", "tpu"],
+            "unknown device 'tpu': use cpu, cuda or cuda:N",
+        ),
+        (
             &[
                 "forecast",
                 "--data",
@@ -914,6 +918,32 @@ fn info_names_the_cpu_and_the_kernels_chosen_for_it() {
     };
     assert_eq!(field("kernel_path"), expected);
     assert!(!field("cpu").is_empty());
+    assert_eq!(field("cuda_build"), cfg!(feature = "cuda").to_string());
+}
+
+/// `--device cuda` on a build without the cuda feature stops before reading or training, with
+/// exit code 2 and what to do.
+#[test]
+#[cfg_attr(feature = "cuda", ignore = "this build has CUDA")]
+fn cuda_device_on_a_cpu_build_says_how_to_get_one() {
+    let data = air_passengers();
+    let out = run(&[
+        "forecast",
+        "--data",
+        data.to_str().unwrap(),
+        "--horizon",
+        "2",
+        "--device",
+        "cuda:1",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("device cuda:1: this build has no CUDA support"),
+        "{err}"
+    );
+    assert!(err.contains("--features cuda"), "{err}");
+    assert!(stdout(&out).is_empty());
 }
 
 /// A wide table of `rows` hourly rows: a daily sine and a ramp.

@@ -172,7 +172,9 @@ impl NeuralForecast {
                 .lock()
                 .expect("parameter map lock");
             for (name, var) in vars.iter() {
-                tensors.insert(format!("{i}.{name}"), var.as_tensor().clone());
+                // Host copies, so that a checkpoint does not depend on the device it was fitted on.
+                let host = var.as_tensor().to_device(&Device::Cpu)?;
+                tensors.insert(format!("{i}.{name}"), host);
             }
         }
         let weights = safetensors::serialize(tensors.iter(), None)
@@ -259,7 +261,7 @@ impl NeuralForecast {
             NeuralForecast::new(body.models.clone(), None)?.with_features(body.features.clone())?;
         let mut models = Vec::with_capacity(body.models.len());
         for (i, spec) in body.models.iter().enumerate() {
-            let built = spec.build()?;
+            let built = spec.build(&Device::Cpu)?;
             for (name, var) in built
                 .varmap
                 .data()

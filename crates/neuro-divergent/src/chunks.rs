@@ -10,7 +10,7 @@
 //! There is one chunk per worker (fewer for small batches), so with one thread a batch is a single
 //! chunk and gives bit for bit what a single pass over it gives. Results differ with the thread
 //! count by float rounding, which training can amplify; with the same seed and thread count they
-//! are identical.
+//! are identical. On a GPU the batch is one chunk: its kernels use the whole device already.
 
 use std::ops::Range;
 
@@ -20,10 +20,22 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::models::{Model, ModelInput};
+use crate::nn::kernels;
 use crate::threads;
 
 /// Fewest windows worth a chunk of their own: below that, splitting costs more than it saves.
 const MIN_CHUNK_ROWS: usize = 32;
+
+/// The row ranges of `input`'s batch: on the CPU one per worker ([`row_ranges`]); on other
+/// devices (a GPU) the whole batch as one chunk.
+fn input_ranges(input: &ModelInput) -> Result<Vec<Range<usize>>> {
+    let rows = input.insample.dim(0)?;
+    Ok(if kernels::fused(input.insample.device()) {
+        row_ranges(rows, threads::workers())
+    } else {
+        row_ranges(rows, 1)
+    })
+}
 
 /// The row ranges of a batch of `rows` windows: one per worker, their sizes differing by at most
 /// one, but fewer when chunks would have under [`MIN_CHUNK_ROWS`] rows.
@@ -70,7 +82,7 @@ fn chunk_outputs(
 /// The model's output for the whole batch (`train` as in [`Model::forward`]), computed chunk by
 /// chunk.
 pub(crate) fn forward(model: &dyn Model, input: &ModelInput, train: bool) -> Result<Tensor> {
-    let ranges = row_ranges(input.insample.dim(0)?, threads::workers());
+    let ranges = input_ranges(input)?;
     let outputs = chunk_outputs(model, input, train, &ranges)?;
     Ok(Tensor::cat(&outputs, 0)?)
 }
@@ -82,7 +94,7 @@ pub(crate) fn loss_and_gradients(
     input: &ModelInput,
     loss_of: impl FnOnce(&Tensor) -> Result<Tensor>,
 ) -> Result<(Tensor, GradStore)> {
-    let ranges = row_ranges(input.insample.dim(0)?, threads::workers());
+    let ranges = input_ranges(input)?;
     loss_and_gradients_over(model, input, loss_of, &ranges)
 }
 
@@ -160,8 +172,8 @@ mod tests {
     fn nhits_batch(rows: usize) -> (crate::models::BuiltModel, ModelInput, Tensor) {
         let mut spec = crate::ModelSpec::new("NHITS", 3, 8).unwrap();
         spec.set_param("mlp_units", "[[16, 16]]").unwrap();
-        let built = spec.build().unwrap();
         let device = candle_core::Device::Cpu;
+        let built = spec.build(&device).unwrap();
         let insample = Tensor::randn(0f32, 1f32, (rows, 8), &device).unwrap();
         let input = ModelInput::target_only(insample.clone(), insample.ones_like().unwrap());
         let target = Tensor::randn(0f32, 1f32, (rows, 3, 1), &device).unwrap();

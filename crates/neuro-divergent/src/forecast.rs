@@ -17,6 +17,7 @@ use crate::conformal::{
     SeriesForecast,
 };
 use crate::data::{DataFingerprint, Freq, TimeSeriesFrame, Timestamp};
+use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::exog::{future_values, FutureTable, Needs, Panel, StaticTable};
 use crate::models::{BuiltModel, ModelSpec};
@@ -166,6 +167,7 @@ pub struct NeuralForecast {
     columns: Vec<String>,
     freq: Option<Freq>,
     features: FeatureConfig,
+    device: Device,
     pub(crate) fitted: Option<FittedState>,
 }
 
@@ -211,8 +213,28 @@ impl NeuralForecast {
             columns,
             freq,
             features: FeatureConfig::default(),
+            device: Device::Cpu,
             fitted: None,
         })
+    }
+
+    /// Trains and forecasts on `device` from now on (the CPU unless chosen). Fitted models
+    /// (after a fit, or loaded from a checkpoint, which loads on the CPU) are moved there with
+    /// their weights unchanged.
+    pub fn with_device(mut self, device: ComputeDevice) -> Result<NeuralForecast> {
+        let device = device.open()?;
+        if let Some(fitted) = self.fitted.as_mut() {
+            for (spec, model) in self.specs.iter().zip(fitted.models.iter_mut()) {
+                model.built = model.built.moved_to(spec, &device)?;
+            }
+        }
+        self.device = device;
+        Ok(self)
+    }
+
+    /// The device models train and forecast on.
+    pub fn device(&self) -> ComputeDevice {
+        ComputeDevice::of(&self.device)
     }
 
     /// Generates exogenous columns (calendar features, features of `y`) that the models can
@@ -523,7 +545,7 @@ impl NeuralForecast {
                     .into_iter()
                     .map(|v| v.truncated(v.y.len() - held_out))
                     .collect();
-                let built = spec.build()?;
+                let built = spec.build(&self.device)?;
                 let report = train_model(
                     name,
                     built.model.as_ref(),
@@ -791,7 +813,7 @@ impl NeuralForecast {
         cuts: &[(usize, usize)],
     ) -> Result<Vec<Vec<f64>>> {
         const CHUNK: usize = 4096;
-        let device = Device::Cpu;
+        let device = &self.device;
         let mut out = Vec::with_capacity(self.columns.len());
         for (spec, fitted) in self.specs.iter().zip(&state.models) {
             let views = panel.views(&spec.exog)?;
@@ -807,7 +829,7 @@ impl NeuralForecast {
             let shape = spec.window_shapes().inference;
             for chunk in windows.chunks(CHUNK) {
                 let batch = inference_batch(chunk, shape, spec.train.scaler_type)?;
-                let t = batch.tensors(&device)?;
+                let t = batch.tensors(device)?;
                 let steps = model.autoregressive();
                 let paths = spec.step_windows().and_then(|w| w.trajectory_samples);
                 let chunk_columns = match (steps, loss.as_distribution(), paths) {

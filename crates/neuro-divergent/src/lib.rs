@@ -31,6 +31,7 @@ mod chunks;
 pub mod conformal;
 pub mod cpu;
 pub mod data;
+pub mod device;
 pub mod error;
 pub mod evaluate;
 pub mod exog;
@@ -47,6 +48,7 @@ pub mod threads;
 pub mod train;
 pub mod windows;
 
+pub use device::ComputeDevice;
 pub use error::{Error, Result};
 pub use forecast::{FitOptions, Forecasts, NeuralForecast};
 pub use models::{exogenous_readers, input_size_for, ExogenousKinds, ModelSpec, MODEL_NAMES};

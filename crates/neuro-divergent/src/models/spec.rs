@@ -86,6 +86,27 @@ pub struct BuiltModel {
     pub varmap: VarMap,
 }
 
+impl BuiltModel {
+    /// The model of `spec` built again on `device`, with this one's parameter values.
+    pub fn moved_to(&self, spec: &ModelSpec, device: &Device) -> Result<BuiltModel> {
+        let moved = spec.build(device)?;
+        {
+            let source = self.varmap.data().lock().expect("parameter map lock");
+            let target = moved.varmap.data().lock().expect("parameter map lock");
+            for (name, var) in target.iter() {
+                let value = source.get(name).ok_or_else(|| {
+                    Error::Config(format!(
+                        "{}: parameter '{name}' is missing from the model being moved",
+                        spec.display_name()
+                    ))
+                })?;
+                var.set(&value.as_tensor().to_device(device)?)?;
+            }
+        }
+        Ok(moved)
+    }
+}
+
 /// Keys that live on the spec itself rather than in the training or architecture parameters.
 const SPEC_KEYS: [&str; 6] = [
     "h",
@@ -324,13 +345,13 @@ impl ModelSpec {
         )
     }
 
-    /// Builds the model, with one output per step and per loss output, and parameters
-    /// initialised from `random_seed`.
-    pub fn build(&self) -> Result<BuiltModel> {
+    /// Builds the model on `device`, with one output per step and per loss output, and
+    /// parameters initialised from `random_seed` (the same values on every device).
+    pub fn build(&self, device: &Device) -> Result<BuiltModel> {
         let n_outputs = self.train.loss.n_outputs();
         self.validate()?;
         let seed = self.train.random_seed;
-        let mut store = ParamStore::new(seed, &Device::Cpu);
+        let mut store = ParamStore::new(seed, device);
         let model = self
             .architecture
             .config()

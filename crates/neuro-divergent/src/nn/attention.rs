@@ -6,6 +6,7 @@
 use candle_core::Tensor;
 
 use super::attention_op::{attend, attention_scores};
+use super::kernels;
 use super::{softmax_last_dim, Dense, Dropout, ParamStore};
 use crate::error::{Error, Result};
 
@@ -104,7 +105,9 @@ impl MultiHeadAttention {
     ) -> Result<Attended> {
         let (q, k, v) = self.project_heads(query, keys, values)?;
         let weights_dropped = train && !self.weight_dropout.is_identity();
-        let (scores, attended) = if mask.is_none() && !weights_dropped {
+        // The fused nodes are CPU kernels; other devices take the generic path.
+        let fused = mask.is_none() && !weights_dropped && kernels::fused(q.device());
+        let (scores, attended) = if fused {
             fused_attention(&q, &k, &v, previous, self.scale)?
         } else {
             let mut scores = (q.matmul(&k.t()?.contiguous()?)? * self.scale)?;

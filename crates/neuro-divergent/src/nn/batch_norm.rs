@@ -61,12 +61,9 @@ impl BatchNorm {
     }
 
     /// Moves the running averages towards a batch's mean and biased variance over `rows` rows.
-    fn update_running(&self, mean: Vec<f32>, var: Vec<f32>, rows: usize) -> Result<()> {
+    fn update_running(&self, mean: Tensor, var: Tensor, rows: usize) -> Result<()> {
         let unbiased = rows as f64 / (rows.saturating_sub(1).max(1)) as f64;
-        let device = self.running_mean.device();
-        let features = mean.len();
-        let mean = Tensor::from_vec(mean, features, device)?;
-        let var = (Tensor::from_vec(var, features, device)? * unbiased)?;
+        let var = (var * unbiased)?;
         let keep = 1.0 - MOMENTUM;
         let new_mean = ((self.running_mean.as_tensor() * keep)? + (mean * MOMENTUM)?)?;
         let new_var = ((self.running_var.as_tensor() * keep)? + (var * MOMENTUM)?)?;

@@ -7,36 +7,69 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
+use super::kernels;
 use super::product::{f32_slice, matrix_dims};
 use crate::error::Result;
 
-/// Per-column mean and biased variance of a batch.
-pub(crate) type ColumnStats = (Vec<f32>, Vec<f32>);
+/// Per-column mean and biased variance of a batch (`[C]` each, no gradient).
+pub(crate) type ColumnStats = (Tensor, Tensor);
+
+/// [`ColumnStats`] as the fused node computes them, in host memory.
+type HostStats = (Vec<f32>, Vec<f32>);
 
 /// `(x − mean) / sqrt(var + eps) · weight + bias` per column of `x: [R, C]`, with the batch's
-/// mean and biased variance, which are also returned.
+/// mean and biased variance, which are also returned: the fused node on the CPU,
+/// [`batch_norm_train_generic`] on other devices.
 pub(crate) fn batch_norm_train(
     x: &Tensor,
     weight: &Tensor,
     bias: &Tensor,
     eps: f64,
 ) -> Result<(Tensor, ColumnStats)> {
+    if !kernels::fused(x.device()) {
+        return batch_norm_train_generic(x, weight, bias, eps);
+    }
     let stats = Arc::new(Mutex::new(None));
     let op = BatchNormTrain {
         eps: eps as f32,
         stats: Arc::clone(&stats),
     };
     let y = x.contiguous()?.apply_op3(weight, bias, op)?;
-    let stats = stats
+    let (mean, var) = stats
         .lock()
         .expect("batch statistics lock poisoned")
         .take()
         .ok_or_else(|| crate::error::Error::Train("batch norm ran without statistics".into()))?;
-    Ok((y, stats))
+    let columns = mean.len();
+    let device = x.device();
+    Ok((
+        y,
+        (
+            Tensor::from_vec(mean, columns, device)?,
+            Tensor::from_vec(var, columns, device)?,
+        ),
+    ))
+}
+
+/// [`batch_norm_train`] with Candle's generic ops, on any device.
+pub(crate) fn batch_norm_train_generic(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f64,
+) -> Result<(Tensor, ColumnStats)> {
+    let mean = x.mean_keepdim(0)?;
+    let centred = x.broadcast_sub(&mean)?;
+    let var = centred.sqr()?.mean_keepdim(0)?;
+    let y = centred
+        .broadcast_div(&(&var + eps)?.sqrt()?)?
+        .broadcast_mul(weight)?
+        .broadcast_add(bias)?;
+    Ok((y, (mean.squeeze(0)?.detach(), var.squeeze(0)?.detach())))
 }
 
 /// Column means and biased variances of `rows` rows of width `c`, accumulated in f64.
-fn column_stats(x: &[f32], c: usize) -> ColumnStats {
+fn column_stats(x: &[f32], c: usize) -> HostStats {
     let rows = (x.len() / c.max(1)).max(1) as f64;
     let mut sums = vec![0.0f64; c];
     for row in x.chunks_exact(c.max(1)) {
@@ -65,7 +98,7 @@ fn inverse_std(var: &[f32], eps: f32) -> Vec<f32> {
 
 struct BatchNormTrain {
     eps: f32,
-    stats: Arc<Mutex<Option<ColumnStats>>>,
+    stats: Arc<Mutex<Option<HostStats>>>,
 }
 
 impl CustomOp3 for BatchNormTrain {
@@ -216,16 +249,9 @@ mod tests {
         let probe = var(rows * c, 5.0).reshape((rows, c)).unwrap();
         let (fused, (mean, variance)) =
             batch_norm_train(x.as_tensor(), weight.as_tensor(), bias.as_tensor(), 1e-5).unwrap();
-        let m = x.as_tensor().mean_keepdim(0).unwrap();
-        let centred = x.as_tensor().broadcast_sub(&m).unwrap();
-        let v = centred.sqr().unwrap().mean_keepdim(0).unwrap();
-        let generic = centred
-            .broadcast_div(&(v.clone() + 1e-5).unwrap().sqrt().unwrap())
-            .unwrap()
-            .broadcast_mul(weight.as_tensor())
-            .unwrap()
-            .broadcast_add(bias.as_tensor())
-            .unwrap();
+        let (generic, (m, v)) =
+            batch_norm_train_generic(x.as_tensor(), weight.as_tensor(), bias.as_tensor(), 1e-5)
+                .unwrap();
         let close = |a: &[f32], b: &[f32], what: &str| {
             for (p, q) in a.iter().zip(b) {
                 assert!(
@@ -235,8 +261,8 @@ mod tests {
             }
         };
         close(&values(&fused), &values(&generic), "output");
-        close(&mean, &values(&m), "mean");
-        close(&variance, &values(&v), "variance");
+        close(&values(&mean), &values(&m), "mean");
+        close(&values(&variance), &values(&v), "variance");
         let loss = |y: &Tensor| (y * &probe).unwrap().sum_all().unwrap();
         let fused_grads = loss(&fused).backward().unwrap();
         let generic_grads = loss(&generic).backward().unwrap();

@@ -2,7 +2,7 @@
 
 use candle_core::Tensor;
 
-use super::dense_op::DenseOp;
+use super::dense_op::affine;
 use super::{Activation, Dropout, ParamStore};
 use crate::error::Result;
 
@@ -78,7 +78,7 @@ fn fan_in(weight_shape: &[usize]) -> f64 {
 }
 
 /// `x W^T + b` over the last axis of `x` (`weight` is `[outputs, inputs]`), then `activation` if
-/// any; the product, the bias and a ReLU are one fused op (`DenseOp`).
+/// any; on the CPU the product, the bias and a ReLU are one fused op (`DenseOp`).
 pub(crate) fn linear(
     x: &Tensor,
     weight: &Tensor,
@@ -86,7 +86,7 @@ pub(crate) fn linear(
     activation: Option<Activation>,
 ) -> Result<Tensor> {
     let relu = activation == Some(Activation::ReLU);
-    let out = x.contiguous()?.apply_op3(weight, bias, DenseOp { relu })?;
+    let out = affine(x, weight, bias, relu)?;
     match activation {
         Some(act) if !relu => act.apply(&out),
         _ => Ok(out),

@@ -8,10 +8,36 @@
 //! forward writes the product and then adds the bias (and applies ReLU) in one pass over it, and
 //! the backward computes the masked output gradient `G` with its column sums (the bias gradient)
 //! in one pass, then `G W` and `G^T x` straight into new buffers.
+//!
+//! The fused op is a CPU kernel; on other devices [`affine`] composes Candle's generic ops,
+//! which run there.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
+use super::kernels;
 use super::product::{add_rows, f32_slice, matrix_dims, product, Operand};
+use crate::error::Result;
+
+/// `x W^T + b` (then ReLU when `relu`) over the last axis of `x`: the fused op on the CPU,
+/// Candle's generic ops on other devices.
+pub(crate) fn affine(x: &Tensor, weight: &Tensor, bias: &Tensor, relu: bool) -> Result<Tensor> {
+    if kernels::fused(x.device()) {
+        Ok(x.contiguous()?.apply_op3(weight, bias, DenseOp { relu })?)
+    } else {
+        affine_generic(x, weight, bias, relu)
+    }
+}
+
+/// [`affine`] with Candle's generic ops, on any device.
+pub(crate) fn affine_generic(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    relu: bool,
+) -> Result<Tensor> {
+    let out = x.broadcast_matmul(&weight.t()?)?.broadcast_add(bias)?;
+    Ok(if relu { out.relu()? } else { out })
+}
 
 /// `y = x W^T + b` (or `relu(x W^T + b)`) for `x: [..., K]`, `W: [N, K]`, `b: [N]`.
 pub(crate) struct DenseOp {
@@ -279,14 +305,7 @@ mod tests {
                 let fused = input
                     .apply_op3(w.as_tensor(), b.as_tensor(), DenseOp { relu })
                     .unwrap();
-                let mut plain = input
-                    .matmul(&w.as_tensor().t().unwrap())
-                    .unwrap()
-                    .broadcast_add(b.as_tensor())
-                    .unwrap();
-                if relu {
-                    plain = plain.relu().unwrap();
-                }
+                let plain = affine_generic(input, w.as_tensor(), b.as_tensor(), relu).unwrap();
                 assert_close(&values(&fused), &values(&plain), "forward");
                 let loss = |y: Tensor| {
                     (y * &target)
@@ -327,14 +346,7 @@ mod tests {
             .apply_op3(w.as_tensor(), b.as_tensor(), DenseOp { relu: true })
             .unwrap();
         assert_eq!(y.dims(), &[2, 3, 5]);
-        let expected = x
-            .as_tensor()
-            .broadcast_matmul(&w.as_tensor().t().unwrap())
-            .unwrap()
-            .broadcast_add(b.as_tensor())
-            .unwrap()
-            .relu()
-            .unwrap();
+        let expected = affine_generic(x.as_tensor(), w.as_tensor(), b.as_tensor(), true).unwrap();
         assert_close(&values(&y), &values(&expected), "3-d input");
         let weights = Tensor::randn(0f32, 1f32, (2, 3, 5), &dev).unwrap();
         let loss = |y: Tensor| {

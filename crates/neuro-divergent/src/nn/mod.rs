@@ -15,6 +15,7 @@ mod dropout;
 mod embedding;
 mod encoder;
 mod fast_math;
+pub(crate) mod kernels;
 mod layer_norm;
 mod params;
 mod patching;

@@ -6,14 +6,16 @@
 //! whole recurrence forward and backward as one graph node), or Candle's generic ops unrolled one
 //! step at a time, kept as the reference the fused kernel is tested against. In the generic
 //! version every step's tensors stay separate, so Candle's backward pass is linear in the
-//! sequence length (slicing one whole-sequence tensor per step would make it quadratic).
+//! sequence length (slicing one whole-sequence tensor per step would make it quadratic). The
+//! fused kernel runs on the CPU; on other devices (CUDA) the layers run on the generic one.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::{Tensor, D};
 use serde::{Deserialize, Serialize};
 
-use super::dense_op::DenseOp;
+use super::dense_op::affine;
+use super::kernels;
 use super::recurrent_op::{FusedRecurrence, FusedStep};
 use super::{Dropout, ParamStore};
 use crate::error::{Error, Result};
@@ -241,6 +243,16 @@ impl RecurrentEncoder {
         })
     }
 
+    /// The kernel for inputs like `x`: the fused one is a CPU kernel, so on other devices the
+    /// layers run on the generic one.
+    fn kernel_on(&self, x: &Tensor) -> RecurrentKernel {
+        if kernels::fused(x.device()) {
+            self.kernel
+        } else {
+            RecurrentKernel::Generic
+        }
+    }
+
     /// True when training draws random numbers (dropout between layers).
     pub fn is_deterministic(&self) -> bool {
         self.dropout.is_identity() || self.layers.len() < 2
@@ -249,7 +261,7 @@ impl RecurrentEncoder {
     /// The last layer's output (hidden state) at every step of `x: [B, T, I]`, as `[B, T, O]`
     /// (`O` the output width), starting from zero states.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        match self.kernel {
+        match self.kernel_on(x) {
             RecurrentKernel::Fused => self.forward_fused(x, train),
             RecurrentKernel::Generic => self.forward_generic(x, train),
         }
@@ -290,7 +302,7 @@ impl RecurrentEncoder {
         for (layer, layer_state) in self.layers.iter().zip(state.layers.iter_mut()) {
             let from_input = linear(&input, &layer.w_ih, layer.b_ih.as_ref())?;
             let from_state = linear(&layer_state.h, &layer.w_hh, layer.b_hh.as_ref())?;
-            *layer_state = match self.kernel {
+            *layer_state = match self.kernel_on(x) {
                 RecurrentKernel::Fused => self.fused_step(&from_input, &from_state, layer_state)?,
                 RecurrentKernel::Generic => {
                     self.step(layer, &from_input, &from_state, layer_state)?
@@ -443,7 +455,7 @@ pub(crate) fn repeat_rows(x: &Tensor, times: usize) -> Result<Tensor> {
 /// `x W^T + b` over the last dimension of `x`, with the bias when there is one.
 pub(crate) fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     Ok(match bias {
-        Some(bias) => x.apply_op3(weight, bias, DenseOp { relu: false })?,
+        Some(bias) => affine(x, weight, bias, false)?,
         None => x.broadcast_matmul(&weight.t()?)?,
     })
 }

@@ -5,13 +5,24 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
 use super::fast_math;
+use super::kernels;
 use super::product::f32_slice;
 use crate::error::Result;
 
 /// `softmax(x)` over the last axis of `x`; entries of `-inf` (masked) get weight 0, and a row
-/// that is entirely `-inf` gets weights 0.
+/// that is entirely `-inf` gets weights 0 (on the CPU; elsewhere Candle's generic ops make such a
+/// row NaN, and no model here masks a whole row).
 pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
-    Ok(x.contiguous()?.apply_op1(SoftmaxLastDim)?)
+    if kernels::fused(x.device()) {
+        Ok(x.contiguous()?.apply_op1(SoftmaxLastDim)?)
+    } else {
+        softmax_generic(x)
+    }
+}
+
+/// [`softmax_last_dim`] with Candle's generic (differentiable) ops, on any device.
+pub(crate) fn softmax_generic(x: &Tensor) -> Result<Tensor> {
+    Ok(candle_nn::ops::softmax(x, candle_core::D::Minus1)?)
 }
 
 /// Writes the softmax of `row` into `out` (same length): `-inf` entries get 0, and a row of
@@ -84,7 +95,7 @@ mod tests {
         let x = Var::new(&[[0.5f32, -1.0, 2.0], [3.0, 3.0, -0.25]], &Device::Cpu).unwrap();
         let w = Tensor::new(&[[1f32, 2.0, -3.0], [0.5, -1.0, 4.0]], &Device::Cpu).unwrap();
         let ours = softmax_last_dim(x.as_tensor()).unwrap();
-        let composed = candle_nn::ops::softmax(x.as_tensor(), 1).unwrap();
+        let composed = softmax_generic(x.as_tensor()).unwrap();
         let ours_grad = (&ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
         let composed_grad = (&composed * &w)
             .unwrap()

@@ -52,7 +52,11 @@ pub fn train_model(
     progress: Option<&ProgressFn<'_>>,
 ) -> Result<TrainReport> {
     config.validate()?;
-    let device = Device::Cpu;
+    // Batches go where the parameters live.
+    let device = varmap
+        .all_vars()
+        .first()
+        .map_or(Device::Cpu, |v| v.device().clone());
     let val_size = data.val_size;
     let shape = shapes.validation;
     if val_size > 0 && val_size < shape.horizon {
@@ -96,7 +100,7 @@ pub fn train_model(
         None
     };
 
-    let mut optimizer = Adam::new(varmap.all_vars(), config.learning_rate);
+    let mut optimizer = Adam::new(varmap.all_vars(), config.learning_rate)?;
     // NeuralForecast re-seeds PyTorch when a fit starts; every draw below follows its stream.
     let mut rng = TorchGenerator::new(config.random_seed);
     let mut report = TrainReport {
