@@ -1,7 +1,8 @@
 //! The model versions a node serves: loaded from the store once, kept in memory (least recently
 //! used evicted first), and the references (`air`, `air@production`) they answer for, kept
 //! current by a background refresh so that an alias move reaches every node within one refresh
-//! interval without a request waiting on the store.
+//! interval (at once on PostgreSQL, whose change notifications trigger the refresh) without a
+//! request waiting on the store.
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -176,6 +177,42 @@ impl Models {
             .await?;
         Ok(loaded.clone())
     }
+}
+
+/// Runs [`Models::refresh`] whenever `store` announces a change (PostgreSQL's notifications),
+/// until the models are dropped: an alias move reaches the node at once instead of at its next
+/// poll. Ends at once on a store without notifications (SQLite); if listening fails, the poll
+/// of [`spawn_refresh`] keeps the node current and the listener retries after `retry`.
+pub fn spawn_change_listener(
+    models: &Arc<Models>,
+    store: ModelStore,
+    retry: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let models = Arc::downgrade(models);
+    tokio::spawn(async move {
+        loop {
+            let mut listener = match store.listen().await {
+                Ok(Some(listener)) => listener,
+                Ok(None) => return,
+                Err(_) => {
+                    tokio::time::sleep(retry).await;
+                    continue;
+                }
+            };
+            // After (re)connecting, changes made while not listening are picked up at once.
+            loop {
+                let Some(current) = models.upgrade() else {
+                    return;
+                };
+                current.refresh().await;
+                drop(current);
+                if listener.next().await.is_err() {
+                    tokio::time::sleep(retry).await;
+                    break;
+                }
+            }
+        }
+    })
 }
 
 /// Runs [`Models::refresh`] every `interval` until the models are dropped.

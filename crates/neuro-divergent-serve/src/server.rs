@@ -19,7 +19,7 @@ use crate::compute::Compute;
 use crate::config::ServeConfig;
 use crate::error::ServeError;
 use crate::metrics::Metrics;
-use crate::models::{spawn_refresh, Models};
+use crate::models::{spawn_change_listener, spawn_refresh, Models};
 use crate::response_cache::ResponseCache;
 use crate::routes;
 
@@ -93,7 +93,7 @@ pub struct Server {
     store: String,
     shutdown: oneshot::Sender<()>,
     serving: JoinHandle<std::io::Result<()>>,
-    background: [JoinHandle<()>; 2],
+    background: [JoinHandle<()>; 3],
 }
 
 impl Server {
@@ -114,7 +114,11 @@ impl Server {
             .auth
             .then(|| Keys::new(store.clone(), config.refresh));
         let metrics = Arc::new(Metrics::new());
-        let models = Arc::new(Models::new(store, config.max_models, Arc::clone(&metrics)));
+        let models = Arc::new(Models::new(
+            store.clone(),
+            config.max_models,
+            Arc::clone(&metrics),
+        ));
         let compute = Arc::new(Compute::new(config.workers));
         let batcher = (!config.batch_window.is_zero()).then(|| {
             Arc::new(Batcher::new(
@@ -135,6 +139,7 @@ impl Server {
             source,
         })?;
         let refresh = spawn_refresh(&models, config.refresh);
+        let changes = spawn_change_listener(&models, store, config.refresh);
         let state = Arc::new(AppState {
             cache: ResponseCache::new(config.cache_bytes),
             in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
@@ -162,7 +167,7 @@ impl Server {
             store: address,
             shutdown,
             serving,
-            background: [refresh, preload],
+            background: [refresh, changes, preload],
         })
     }
 

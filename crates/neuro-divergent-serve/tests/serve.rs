@@ -159,6 +159,26 @@ fn an_alias_move_is_served_within_the_refresh_interval() {
     });
 }
 
+/// On PostgreSQL an alias move reaches the node through the store's change notification, long
+/// before its next poll.
+#[test]
+fn an_alias_move_on_postgres_is_served_without_waiting_for_the_poll() {
+    let Some(url) = postgres_url() else {
+        return;
+    };
+    let name = format!("notified{}", std::process::id());
+    publish(&url, &fitted(1), &name, &["production"]);
+    let node = Node::start(&url, |c| c.refresh = Duration::from_secs(600));
+    let body = r#"{"alias":"production"}"#;
+    let served = |version: i64| {
+        forecast(&node.base, &name, body).version == Some(format!("{name}@{version}"))
+    };
+    assert!(served(1));
+    assert_eq!(publish(&url, &fitted(2), &name, &[]), 2);
+    set_alias(&url, &name, "production", 2);
+    poll_until("the alias move served", || served(2).then_some(()));
+}
+
 #[test]
 fn batched_requests_get_their_own_forecasts_and_intervals() {
     let store = sqlite_store();

@@ -25,6 +25,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod changes;
 mod error;
 mod keys;
 mod location;
@@ -34,6 +35,7 @@ mod schema;
 mod store;
 mod version;
 
+pub use changes::{ChangeListener, CHANGES_CHANNEL};
 pub use error::{Result, StoreError};
 pub use keys::{ApiKeyInfo, NewApiKey, Scope};
 pub use location::Location;

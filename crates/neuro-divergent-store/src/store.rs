@@ -8,6 +8,7 @@ use neuro_divergent::checkpoint::CheckpointBytes;
 use neuro_divergent::NeuralForecast;
 use sha2::{Digest, Sha256};
 
+use crate::changes::notify_statement;
 use crate::error::{Result, StoreError};
 use crate::location::Location;
 use crate::pool::{connect, database_error, with_pool, Pool};
@@ -159,6 +160,9 @@ impl ModelStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
+            }
+            if let Some(notify) = notify_statement(&self.pool) {
+                sqlx::query(notify).bind(name).execute(&mut *tx).await.map_err(db)?;
             }
             tx.commit().await.map_err(db)?;
             version
@@ -353,6 +357,9 @@ impl ModelStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
+            if let Some(notify) = notify_statement(&self.pool) {
+                sqlx::query(notify).bind(name).execute(&mut *tx).await.map_err(db)?;
+            }
             tx.commit().await.map_err(db)?;
             previous.map(|(v,)| v)
         });
@@ -363,15 +370,22 @@ impl ModelStore {
     pub async fn remove_alias(&self, name: &str, alias: &str) -> Result<()> {
         check_name(name)?;
         check_alias(alias)?;
+        let db = |e| database_error(&self.store, e);
         let removed = with_pool!(&self.pool, p => {
-            sqlx::query("DELETE FROM nd_aliases WHERE name = $1 AND alias = $2")
+            let mut tx = p.begin_with(self.begin_write()).await.map_err(db)?;
+            let removed = sqlx::query("DELETE FROM nd_aliases WHERE name = $1 AND alias = $2")
                 .bind(name)
                 .bind(alias)
-                .execute(p)
+                .execute(&mut *tx)
                 .await
-                .map(|r| r.rows_affected())
-        })
-        .map_err(|e| database_error(&self.store, e))?;
+                .map_err(db)?
+                .rows_affected();
+            if let Some(notify) = notify_statement(&self.pool) {
+                sqlx::query(notify).bind(name).execute(&mut *tx).await.map_err(db)?;
+            }
+            tx.commit().await.map_err(db)?;
+            removed
+        });
         if removed == 0 {
             return Err(self
                 .not_found(&ModelRef {
@@ -473,6 +487,9 @@ impl ModelStore {
             if deleted == 0 {
                 drop(tx);
                 return Err(self.not_found(&reference).await);
+            }
+            if let Some(notify) = notify_statement(&self.pool) {
+                sqlx::query(notify).bind(name).execute(&mut *tx).await.map_err(db)?;
             }
             tx.commit().await.map_err(db)?;
         });

@@ -60,6 +60,24 @@ pub fn sqlite_store() -> TestStore {
     }
 }
 
+/// The test cluster's database (`ND_TEST_POSTGRES_URL`, set by `scripts/test.sh`), shared by
+/// the tests that use it (they name their models apart), or None with a message when there is
+/// none; with `ND_REQUIRE_POSTGRES=1` its absence fails the test instead.
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var("ND_TEST_POSTGRES_URL").ok();
+    if url.is_none() {
+        assert!(
+            std::env::var("ND_REQUIRE_POSTGRES").map_or(true, |v| v != "1"),
+            "ND_REQUIRE_POSTGRES=1 but ND_TEST_POSTGRES_URL is not set"
+        );
+        eprintln!(
+            "SKIPPED a PostgreSQL case: ND_TEST_POSTGRES_URL is not set \
+             (bash scripts/test.sh starts a cluster and sets it)"
+        );
+    }
+    url
+}
+
 /// A runtime for the test's own store calls.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

@@ -6,6 +6,7 @@
 //! tokens to the forecast, all steps at once. Future exogenous columns enter both embeddings.
 
 use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
 
 use super::{require_at_least_one, require_dropout_rate, Model, ModelInput};
 use crate::error::{Error, Result};
@@ -54,6 +55,62 @@ macro_rules! encoder_decoder_config {
     };
 }
 pub(super) use encoder_decoder_config;
+
+/// The hyperparameters every model of the family has, with NeuralForecast's names and defaults;
+/// each model's config flattens them into its own (`#[serde(flatten)]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EncoderDecoderLayers {
+    /// The decoder's known part as a fraction of `input_size` (rounded up; in (0, 1)).
+    pub decoder_input_size_multiplier: f64,
+    /// Features per token.
+    pub hidden_size: usize,
+    /// Dropout on the embeddings and every sublayer (and full attention's weights).
+    pub dropout: f64,
+    /// Attention heads (dividing `hidden_size`).
+    pub n_head: usize,
+    /// Units of the feed-forward sublayers.
+    pub conv_hidden_size: usize,
+    /// Non-linearity of the feed-forward sublayers: `gelu` or `relu`.
+    pub activation: Activation,
+    /// Encoder layers.
+    pub encoder_layers: usize,
+    /// Decoder layers.
+    pub decoder_layers: usize,
+}
+
+impl Default for EncoderDecoderLayers {
+    fn default() -> Self {
+        EncoderDecoderLayers {
+            decoder_input_size_multiplier: 0.5,
+            hidden_size: 128,
+            dropout: 0.05,
+            n_head: 4,
+            conv_hidden_size: 32,
+            activation: Activation::GELU,
+            encoder_layers: 2,
+            decoder_layers: 1,
+        }
+    }
+}
+
+impl EncoderDecoderLayers {
+    /// The network these layers make with `attention` (and distilling when `distil`).
+    pub(super) fn network(&self, attention: AttentionKind, distil: bool) -> EncoderDecoderSpec {
+        EncoderDecoderSpec {
+            decoder_input_size_multiplier: self.decoder_input_size_multiplier,
+            hidden_size: self.hidden_size,
+            dropout: self.dropout,
+            n_head: self.n_head,
+            conv_hidden_size: self.conv_hidden_size,
+            activation: self.activation,
+            encoder_layers: self.encoder_layers,
+            decoder_layers: self.decoder_layers,
+            attention,
+            distil,
+        }
+    }
+}
 
 /// The hyperparameters of an encoder-decoder Transformer, in NeuralForecast's terms.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -26,6 +26,7 @@ pub use bitcn::BitcnConfig;
 pub use deepar::DeepArConfig;
 pub use dilated_rnn::{DilatedCellType, DilatedRnnConfig};
 pub use dlinear::DlinearConfig;
+pub use encoder_decoder::EncoderDecoderLayers;
 pub use informer::InformerConfig;
 pub use input::{ModelInput, Pooling, StepFeatureOrder};
 pub use mlp::MlpConfig;

@@ -6,60 +6,22 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::encoder_decoder::{encoder_decoder_config, EncoderDecoderSpec};
-use crate::nn::{Activation, AttentionKind};
+use super::encoder_decoder::{encoder_decoder_config, EncoderDecoderLayers, EncoderDecoderSpec};
+use crate::nn::AttentionKind;
 
-/// VanillaTransformer hyperparameters (NeuralForecast's names and defaults).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// VanillaTransformer hyperparameters (NeuralForecast's names and defaults): the family's
+/// layers only.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VanillaTransformerConfig {
-    /// The decoder's known part as a fraction of `input_size` (rounded up; in (0, 1)).
-    pub decoder_input_size_multiplier: f64,
-    /// Features per token.
-    pub hidden_size: usize,
-    /// Dropout on the embeddings, the attention weights and every sublayer.
-    pub dropout: f64,
-    /// Attention heads (dividing `hidden_size`).
-    pub n_head: usize,
-    /// Units of the feed-forward sublayers.
-    pub conv_hidden_size: usize,
-    /// Non-linearity of the feed-forward sublayers: `gelu` or `relu`.
-    pub activation: Activation,
-    /// Encoder layers.
-    pub encoder_layers: usize,
-    /// Decoder layers.
-    pub decoder_layers: usize,
-}
-
-impl Default for VanillaTransformerConfig {
-    fn default() -> Self {
-        VanillaTransformerConfig {
-            decoder_input_size_multiplier: 0.5,
-            hidden_size: 128,
-            dropout: 0.05,
-            n_head: 4,
-            conv_hidden_size: 32,
-            activation: Activation::GELU,
-            encoder_layers: 2,
-            decoder_layers: 1,
-        }
-    }
+    /// Sizes, dropout and activation of the layers.
+    #[serde(flatten)]
+    pub layers: EncoderDecoderLayers,
 }
 
 impl VanillaTransformerConfig {
     fn network(&self) -> EncoderDecoderSpec {
-        EncoderDecoderSpec {
-            decoder_input_size_multiplier: self.decoder_input_size_multiplier,
-            hidden_size: self.hidden_size,
-            dropout: self.dropout,
-            n_head: self.n_head,
-            conv_hidden_size: self.conv_hidden_size,
-            activation: self.activation,
-            encoder_layers: self.encoder_layers,
-            decoder_layers: self.decoder_layers,
-            attention: AttentionKind::Full,
-            distil: false,
-        }
+        self.layers.network(AttentionKind::Full, false)
     }
 }
 

@@ -197,6 +197,7 @@ fn fused_attention(
 
 #[cfg(test)]
 mod tests {
+    use crate::nn::test_support::values;
     use candle_core::{Device, Tensor};
 
     use super::*;
@@ -216,10 +217,6 @@ mod tests {
             scale: 2f64.powf(-0.5),
             weight_dropout: Dropout::new(0.0, 0),
         }
-    }
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        t.flatten_all().unwrap().to_vec1().unwrap()
     }
 
     #[test]

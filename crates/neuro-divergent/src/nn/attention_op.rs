@@ -336,14 +336,11 @@ impl CustomOp3 for AttendGrad {
 
 #[cfg(test)]
 mod tests {
+    use crate::nn::test_support::values;
     use candle_core::{Device, Tensor, Var};
 
     use super::*;
     use crate::nn::softmax_last_dim;
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        t.flatten_all().unwrap().to_vec1().unwrap()
-    }
 
     fn assert_close(a: &[f32], b: &[f32], what: &str) {
         assert_eq!(a.len(), b.len(), "{what}");

@@ -225,13 +225,10 @@ impl CustomOp3 for BatchNormGrad {
 
 #[cfg(test)]
 mod tests {
+    use crate::nn::test_support::values;
     use candle_core::{Device, Tensor, Var};
 
     use super::*;
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        t.flatten_all().unwrap().to_vec1().unwrap()
-    }
 
     /// The fused node gives the values and gradients of the same normalisation written with
     /// Candle's generic ops.

@@ -266,11 +266,8 @@ impl CustomOp1 for ColumnSum {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::test_support::values;
     use candle_core::{Device, Var};
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
-    }
 
     fn assert_close(a: &[f32], b: &[f32], what: &str) {
         assert_eq!(a.len(), b.len(), "{what}");

@@ -89,13 +89,10 @@ fn max_pool_halving(x: &Tensor) -> Result<Tensor> {
 
 #[cfg(test)]
 mod tests {
+    use crate::nn::test_support::values;
     use candle_core::Device;
 
     use super::*;
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        t.flatten_all().unwrap().to_vec1().unwrap()
-    }
 
     #[test]
     fn pooling_keeps_the_largest_of_three_steps_every_other_step() {

@@ -116,10 +116,7 @@ pub fn sinusoidal_positions(steps: usize, hidden: usize, device: &Device) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        t.flatten_all().unwrap().to_vec1().unwrap()
-    }
+    use crate::nn::test_support::values;
 
     #[test]
     fn position_codes_alternate_sines_and_cosines_of_falling_frequencies() {

@@ -42,14 +42,11 @@ impl LayerNorm {
 
 #[cfg(test)]
 mod tests {
+    use crate::nn::test_support::values;
     use candle_core::{Device, Var};
 
     use super::*;
     use crate::nn::test_support::{assert_close, grid, weighted_sum_gradients};
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        t.flatten_all().unwrap().to_vec1().unwrap()
-    }
 
     #[test]
     fn values_and_gradients_match_pytorch() {

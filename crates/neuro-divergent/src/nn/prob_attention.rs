@@ -195,14 +195,11 @@ fn most_active_queries(
 
 #[cfg(test)]
 mod tests {
+    use crate::nn::test_support::values;
     use candle_core::Device;
 
     use super::*;
     use crate::nn::test_support::grid;
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        t.flatten_all().unwrap().to_vec1().unwrap()
-    }
 
     #[test]
     fn forecasts_reuse_one_key_sample_and_training_backpropagates() {

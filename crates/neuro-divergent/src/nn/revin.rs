@@ -89,13 +89,10 @@ impl RevInStats<'_> {
 
 #[cfg(test)]
 mod tests {
+    use crate::nn::test_support::values;
     use candle_core::{Device, Tensor};
 
     use super::*;
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        t.flatten_all().unwrap().to_vec1().unwrap()
-    }
 
     #[test]
     fn normalising_then_denormalising_gives_the_windows_back() {

@@ -82,13 +82,10 @@ impl CustomOp1 for SoftmaxLastDim {
 
 #[cfg(test)]
 mod tests {
+    use crate::nn::test_support::values;
     use candle_core::{Device, Tensor, Var};
 
     use super::*;
-
-    fn values(t: &Tensor) -> Vec<f32> {
-        t.flatten_all().unwrap().to_vec1().unwrap()
-    }
 
     #[test]
     fn matches_the_composed_softmax_forward_and_backward() {

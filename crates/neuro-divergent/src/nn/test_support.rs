@@ -12,6 +12,11 @@ pub(crate) fn grid(dims: (usize, usize, usize), f: impl Fn(usize, usize, usize) 
     Tensor::from_vec(values, dims, &Device::Cpu).unwrap()
 }
 
+/// Every value of `t`, in row-major order.
+pub(crate) fn values(t: &Tensor) -> Vec<f32> {
+    t.flatten_all().unwrap().to_vec1().unwrap()
+}
+
 /// Fails unless `ours` and PyTorch's `theirs` agree to float rounding.
 pub(crate) fn assert_close(ours: &[f32], theirs: &[f32], what: &str) {
     assert_eq!(ours.len(), theirs.len(), "{what}");
