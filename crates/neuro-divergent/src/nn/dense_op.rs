@@ -28,14 +28,25 @@ pub(crate) fn affine(x: &Tensor, weight: &Tensor, bias: &Tensor, relu: bool) -> 
     }
 }
 
-/// [`affine`] with Candle's generic ops, on any device.
+/// [`affine`] with Candle's generic ops, on any device: the leading axes of `x` flattened into
+/// rows, so that every layer is one plain matrix product (CUDA's batched products accept only
+/// some strides).
 pub(crate) fn affine_generic(
     x: &Tensor,
     weight: &Tensor,
     bias: &Tensor,
     relu: bool,
 ) -> Result<Tensor> {
-    let out = x.broadcast_matmul(&weight.t()?)?.broadcast_add(bias)?;
+    let mut dims = x.dims().to_vec();
+    let inputs = dims.pop().unwrap_or(1);
+    let rows: usize = dims.iter().product();
+    let out = x
+        .contiguous()?
+        .reshape((rows, inputs))?
+        .matmul(&weight.t()?)?
+        .broadcast_add(bias)?;
+    dims.push(weight.dim(0)?);
+    let out = out.reshape(dims)?;
     Ok(if relu { out.relu()? } else { out })
 }
 
