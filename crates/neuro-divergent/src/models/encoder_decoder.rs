@@ -58,7 +58,7 @@ pub(super) use encoder_decoder_config;
 
 /// The hyperparameters every model of the family has, with NeuralForecast's names and defaults;
 /// each model's config flattens them into its own (`#[serde(flatten)]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EncoderDecoderLayers {
     /// The decoder's known part as a fraction of `input_size` (rounded up; in (0, 1)).
@@ -98,14 +98,7 @@ impl EncoderDecoderLayers {
     /// The network these layers make with `attention` (and distilling when `distil`).
     pub(super) fn network(&self, attention: AttentionKind, distil: bool) -> EncoderDecoderSpec {
         EncoderDecoderSpec {
-            decoder_input_size_multiplier: self.decoder_input_size_multiplier,
-            hidden_size: self.hidden_size,
-            dropout: self.dropout,
-            n_head: self.n_head,
-            conv_hidden_size: self.conv_hidden_size,
-            activation: self.activation,
-            encoder_layers: self.encoder_layers,
-            decoder_layers: self.decoder_layers,
+            layers: *self,
             attention,
             distil,
         }
@@ -115,22 +108,8 @@ impl EncoderDecoderLayers {
 /// The hyperparameters of an encoder-decoder Transformer, in NeuralForecast's terms.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct EncoderDecoderSpec {
-    /// The decoder's known part as a fraction of `input_size` (rounded up; in (0, 1)).
-    pub decoder_input_size_multiplier: f64,
-    /// Features per token.
-    pub hidden_size: usize,
-    /// Dropout on the embeddings and every sublayer (and full attention's weights).
-    pub dropout: f64,
-    /// Attention heads (dividing `hidden_size`).
-    pub n_head: usize,
-    /// Units of the feed-forward sublayers.
-    pub conv_hidden_size: usize,
-    /// Non-linearity of the feed-forward sublayers: `gelu` or `relu`.
-    pub activation: Activation,
-    /// Encoder layers.
-    pub encoder_layers: usize,
-    /// Decoder layers.
-    pub decoder_layers: usize,
+    /// Sizes, dropout and activation of the layers.
+    pub layers: EncoderDecoderLayers,
     /// How tokens attend.
     pub attention: AttentionKind,
     /// Distilling convolutions between encoder layers (Informer).
@@ -140,7 +119,7 @@ pub(super) struct EncoderDecoderSpec {
 impl EncoderDecoderSpec {
     /// The decoder's known steps for windows of `input_size` steps.
     fn label_len(&self, input_size: usize) -> usize {
-        (input_size as f64 * self.decoder_input_size_multiplier).ceil() as usize
+        (input_size as f64 * self.layers.decoder_input_size_multiplier).ceil() as usize
     }
 
     /// Checks the sizes against the window; errors start with `model`'s name.
@@ -149,35 +128,35 @@ impl EncoderDecoderSpec {
         require_at_least_one(
             &prefix,
             &[
-                ("hidden_size", self.hidden_size),
-                ("n_head", self.n_head),
-                ("conv_hidden_size", self.conv_hidden_size),
-                ("encoder_layers", self.encoder_layers),
-                ("decoder_layers", self.decoder_layers),
+                ("hidden_size", self.layers.hidden_size),
+                ("n_head", self.layers.n_head),
+                ("conv_hidden_size", self.layers.conv_hidden_size),
+                ("encoder_layers", self.layers.encoder_layers),
+                ("decoder_layers", self.layers.decoder_layers),
             ],
         )?;
-        require_dropout_rate(&prefix, "dropout", self.dropout)?;
+        require_dropout_rate(&prefix, "dropout", self.layers.dropout)?;
         if let AttentionKind::ProbSparse { factor } = self.attention {
             require_at_least_one(&prefix, &[("factor", factor)])?;
         }
-        if !self.hidden_size.is_multiple_of(self.n_head) {
+        if !self.layers.hidden_size.is_multiple_of(self.layers.n_head) {
             return Err(Error::Config(format!(
                 "{prefix}hidden_size ({}) must be a multiple of n_head ({})",
-                self.hidden_size, self.n_head
+                self.layers.hidden_size, self.layers.n_head
             )));
         }
         let label_len = self.label_len(shape.input_size);
-        if !(self.decoder_input_size_multiplier > 0.0 && label_len < shape.input_size) {
+        if !(self.layers.decoder_input_size_multiplier > 0.0 && label_len < shape.input_size) {
             return Err(Error::Config(format!(
                 "{prefix}decoder_input_size_multiplier must be in (0, 1) and leave the decoder \
                  fewer known steps than input_size ({}); got {} ({label_len} steps)",
-                shape.input_size, self.decoder_input_size_multiplier
+                shape.input_size, self.layers.decoder_input_size_multiplier
             )));
         }
-        if !matches!(self.activation, Activation::GELU | Activation::ReLU) {
+        if !matches!(self.layers.activation, Activation::GELU | Activation::ReLU) {
             return Err(Error::Config(format!(
                 "{prefix}activation must be gelu or relu, got {:?}",
-                self.activation
+                self.layers.activation
             )));
         }
         Ok(())
@@ -186,7 +165,10 @@ impl EncoderDecoderSpec {
     /// Floating-point operations of one training pass over one window (full attention's cost;
     /// ProbSparse attention and distilling do less).
     pub fn training_flops_per_window(&self, shape: WindowShape) -> f64 {
-        let (d, f) = (self.hidden_size as f64, self.conv_hidden_size as f64);
+        let (d, f) = (
+            self.layers.hidden_size as f64,
+            self.layers.conv_hidden_size as f64,
+        );
         let encoder_tokens = shape.input_size as f64;
         let decoder_tokens = (self.label_len(shape.input_size) + shape.horizon) as f64;
         // Multiply-adds of one forward pass: per layer the attention projections, the two
@@ -195,9 +177,9 @@ impl EncoderDecoderSpec {
             2.0 * queries * d * d + 2.0 * keys * d * d + 2.0 * queries * keys * d
         };
         let feed_forward = |tokens: f64| 2.0 * tokens * d * f;
-        let encoder = self.encoder_layers as f64
+        let encoder = self.layers.encoder_layers as f64
             * (attention(encoder_tokens, encoder_tokens) + feed_forward(encoder_tokens));
-        let decoder = self.decoder_layers as f64
+        let decoder = self.layers.decoder_layers as f64
             * (attention(decoder_tokens, decoder_tokens)
                 + attention(decoder_tokens, encoder_tokens)
                 + feed_forward(decoder_tokens));
@@ -207,11 +189,11 @@ impl EncoderDecoderSpec {
 
     fn layer_spec(&self) -> TransformerSpec {
         TransformerSpec {
-            hidden: self.hidden_size,
-            heads: self.n_head,
-            ff_hidden: self.conv_hidden_size,
-            dropout: self.dropout,
-            activation: self.activation,
+            hidden: self.layers.hidden_size,
+            heads: self.layers.n_head,
+            ff_hidden: self.layers.conv_hidden_size,
+            dropout: self.layers.dropout,
+            activation: self.layers.activation,
             attention: self.attention,
         }
     }
@@ -226,7 +208,7 @@ impl EncoderDecoderSpec {
         store: &mut ParamStore,
         seed: u64,
     ) -> Result<Box<dyn Model>> {
-        let (hidden, features) = (self.hidden_size, shape.exog.futr);
+        let (hidden, features) = (self.layers.hidden_size, shape.exog.futr);
         let spec = self.layer_spec();
         let embedding = |store: &mut ParamStore, name: &str, stream: u64| {
             DataEmbedding::new(
@@ -234,20 +216,20 @@ impl EncoderDecoderSpec {
                 name,
                 hidden,
                 features,
-                self.dropout,
+                self.layers.dropout,
                 seed.wrapping_add(stream),
             )
         };
         let encoder_embedding = embedding(store, "enc_embedding", 1)?;
         let decoder_embedding = embedding(store, "dec_embedding", 2)?;
-        let encoder = (0..self.encoder_layers)
+        let encoder = (0..self.layers.encoder_layers)
             .map(|i| {
                 let stream = seed.wrapping_add(10 * (i as u64 + 1));
                 TransEncoderLayer::new(store, &format!("encoder.attn_layers.{i}"), spec, stream)
             })
             .collect::<Result<Vec<_>>>()?;
         let distil_layers = if self.distil {
-            self.encoder_layers - 1
+            self.layers.encoder_layers - 1
         } else {
             0
         };
@@ -255,7 +237,7 @@ impl EncoderDecoderSpec {
             .map(|i| DistilConv::new(store, &format!("encoder.conv_layers.{i}"), hidden))
             .collect::<Result<Vec<_>>>()?;
         let encoder_norm = LayerNorm::new(store, "encoder.norm", hidden)?;
-        let decoder = (0..self.decoder_layers)
+        let decoder = (0..self.layers.decoder_layers)
             .map(|i| {
                 let stream = seed.wrapping_add(1000 + 10 * i as u64);
                 TransDecoderLayer::new(store, &format!("decoder.layers.{i}"), spec, stream)
@@ -274,7 +256,7 @@ impl EncoderDecoderSpec {
             projection,
             label_len: self.label_len(shape.input_size),
             horizon: shape.horizon,
-            deterministic: self.dropout == 0.0
+            deterministic: self.layers.dropout == 0.0
                 && self.attention == AttentionKind::Full
                 && distil_layers == 0,
         }))
