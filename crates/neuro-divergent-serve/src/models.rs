@@ -105,6 +105,17 @@ impl Models {
     /// switching to them, so requests never wait on the move. A reference that fails to resolve
     /// (the store is down, the alias was removed) keeps its version.
     pub async fn refresh(&self) {
+        self.refresh_references(None).await;
+    }
+
+    /// [`Models::refresh`] for the references of model `name` only (the model a change
+    /// notification names).
+    pub async fn refresh_model(&self, name: &str) {
+        self.refresh_references(Some(name)).await;
+    }
+
+    /// Refreshes the tracked references of `model`, or all of them.
+    async fn refresh_references(&self, model: Option<&str>) {
         let references: Vec<String> = match self.tracked.lock() {
             Ok(tracked) => tracked.keys().cloned().collect(),
             Err(_) => return,
@@ -113,6 +124,9 @@ impl Models {
             let Ok(parsed) = ModelRef::parse(&reference) else {
                 continue;
             };
+            if model.is_some_and(|name| name != parsed.name) {
+                continue;
+            }
             let Ok(version) = self.store.resolve(&parsed).await else {
                 continue;
             };
@@ -179,9 +193,9 @@ impl Models {
     }
 }
 
-/// Runs [`Models::refresh`] whenever `store` announces a change (PostgreSQL's notifications),
-/// until the models are dropped: an alias move reaches the node at once instead of at its next
-/// poll. Ends at once on a store without notifications (SQLite); if listening fails, the poll
+/// Refreshes the references of each model `store` announces a change of (PostgreSQL's
+/// notifications), until the models are dropped: an alias move reaches the node at once instead
+/// of at its next poll. After (re)connecting it refreshes every reference once. Ends at once on a store without notifications (SQLite); if listening fails, the poll
 /// of [`spawn_refresh`] keeps the node current and the listener retries after `retry`.
 pub fn spawn_change_listener(
     models: &Arc<Models>,
@@ -200,15 +214,22 @@ pub fn spawn_change_listener(
                 }
             };
             // After (re)connecting, changes made while not listening are picked up at once.
+            let mut changed: Option<String> = None;
             loop {
                 let Some(current) = models.upgrade() else {
                     return;
                 };
-                current.refresh().await;
+                match &changed {
+                    Some(name) => current.refresh_model(name).await,
+                    None => current.refresh().await,
+                }
                 drop(current);
-                if listener.next().await.is_err() {
-                    tokio::time::sleep(retry).await;
-                    break;
+                match listener.next().await {
+                    Ok(name) => changed = Some(name),
+                    Err(_) => {
+                        tokio::time::sleep(retry).await;
+                        break;
+                    }
                 }
             }
         }
