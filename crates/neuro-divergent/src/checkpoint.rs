@@ -262,13 +262,7 @@ impl NeuralForecast {
         let mut models = Vec::with_capacity(body.models.len());
         for (i, spec) in body.models.iter().enumerate() {
             let built = spec.build(&Device::Cpu)?;
-            for (name, var) in built
-                .varmap
-                .data()
-                .lock()
-                .expect("parameter map lock")
-                .iter()
-            {
+            built.set_parameters(|name, var| {
                 let key = format!("{i}.{name}");
                 let tensor = weights.get(&key).ok_or_else(|| {
                     checkpoint_error(&weights_path, format!("the weights lack tensor '{key}'"))
@@ -283,8 +277,8 @@ impl NeuralForecast {
                         ),
                     ));
                 }
-                var.set(tensor)?;
-            }
+                Ok(tensor.clone())
+            })?;
             models.push(FittedModel {
                 built,
                 report: None,

@@ -1,7 +1,7 @@
 //! `ModelSpec`: everything needed to build and train one model, with hyperparameters settable
 //! by their NeuralForecast names.
 
-use candle_core::Device;
+use candle_core::{Device, Tensor, Var};
 use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -90,20 +90,35 @@ impl BuiltModel {
     /// The model of `spec` built again on `device`, with this one's parameter values.
     pub fn moved_to(&self, spec: &ModelSpec, device: &Device) -> Result<BuiltModel> {
         let moved = spec.build(device)?;
-        {
-            let source = self.varmap.data().lock().expect("parameter map lock");
-            let target = moved.varmap.data().lock().expect("parameter map lock");
-            for (name, var) in target.iter() {
-                let value = source.get(name).ok_or_else(|| {
-                    Error::Config(format!(
-                        "{}: parameter '{name}' is missing from the model being moved",
-                        spec.display_name()
-                    ))
-                })?;
-                var.set(&value.as_tensor().to_device(device)?)?;
-            }
-        }
+        let source = self.varmap.data().lock().expect("parameter map lock");
+        moved.set_parameters(|name, _| {
+            let value = source.get(name).ok_or_else(|| {
+                Error::Config(format!(
+                    "{}: parameter '{name}' is missing from the model being moved",
+                    spec.display_name()
+                ))
+            })?;
+            Ok(value.as_tensor().to_device(device)?)
+        })?;
+        drop(source);
         Ok(moved)
+    }
+
+    /// Sets every parameter (and buffer) to what `value` gives for its name and current value.
+    pub fn set_parameters(
+        &self,
+        mut value: impl FnMut(&str, &Var) -> Result<Tensor>,
+    ) -> Result<()> {
+        for (name, var) in self
+            .varmap
+            .data()
+            .lock()
+            .expect("parameter map lock")
+            .iter()
+        {
+            var.set(&value(name, var)?)?;
+        }
+        Ok(())
     }
 }
 
