@@ -10,7 +10,7 @@ mod common;
 use neuro_divergent::data::{read_csv_from, TimeSeriesFrame};
 use neuro_divergent::exog::FutureTable;
 use neuro_divergent::forecast::PredictOptions;
-use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast};
+use neuro_divergent::{FitOptions, Forecasts, ModelSpec, NeuralForecast};
 
 /// Fits `spec` on `frame` and returns its forecasts.
 fn forecast(spec: ModelSpec, frame: &TimeSeriesFrame, val_size: usize) -> Vec<f64> {
@@ -296,14 +296,7 @@ fn tide_matches_neuralforecast_with_its_options_and_exogenous_inputs() {
         .unwrap();
     assert_close(ours.column("TiDE").unwrap(), &reference, "TiDE historic");
 
-    let (frame, futr) = with_future_columns(true);
-    let both = [("hist_exog_list", "x1,x2"), ("futr_exog_list", "f1,f2")];
-    let ours = fit(&frame, 20, &both)
-        .predict_with(PredictOptions {
-            futr: Some(&futr),
-            ..PredictOptions::default()
-        })
-        .unwrap();
+    let ours = forecast_with_exogenous(true, fit);
     let reference = [
         -379.945, -186.927, -292.801, -261.573, -352.987, -420.65, 65.245, -72.169, 94.726,
         310.049, 57.43, -404.537,
@@ -364,13 +357,7 @@ fn vanilla_transformer_matches_neuralforecast_with_its_options_and_future_column
     let ours = fit(&train, 24, &options).predict(None).unwrap();
     assert_close(ours.column(column).unwrap(), &reference, "options");
 
-    let (frame, futr) = with_future_columns(false);
-    let ours = fit(&frame, 20, &[("futr_exog_list", "f1,f2")])
-        .predict_with(PredictOptions {
-            futr: Some(&futr),
-            ..PredictOptions::default()
-        })
-        .unwrap();
+    let ours = forecast_with_exogenous(false, fit);
     let reference = [
         0.755, 2.535, 2.574, 2.572, 2.181, 2.021, 2.773, 2.774, 2.518, 2.333, 2.289, 0.056,
     ];
@@ -458,13 +445,7 @@ fn informer_matches_neuralforecast_when_every_query_attends() {
         );
     }
 
-    let (frame, futr) = with_future_columns(false);
-    let ours = fit(&frame, 20, &[("futr_exog_list", "f1,f2")])
-        .predict_with(PredictOptions {
-            futr: Some(&futr),
-            ..PredictOptions::default()
-        })
-        .unwrap();
+    let ours = forecast_with_exogenous(false, fit);
     let reference = [
         0.3504, 0.8296, 0.7587, 1.4269, 0.7429, 0.7317, 0.5663, -0.3156, -0.5732, -0.0448, -0.6944,
         0.2137,
@@ -574,6 +555,28 @@ fn models_with_historic_exogenous_columns_match_neuralforecast() {
     ];
     let params = [("hist_exog_list", "x1,x2"), ("dropout", "0")];
     assert_five_steps_match(&frame, 25, &params, &references);
+}
+
+/// The forecasts of a model that `fit` trains (input 20) on [`with_future_columns`]' panel
+/// with its two future columns, and its two historic ones too when `historic`, reading the
+/// future columns over the horizon from its table.
+fn forecast_with_exogenous(
+    historic: bool,
+    fit: impl Fn(&TimeSeriesFrame, usize, &[(&str, &str)]) -> NeuralForecast,
+) -> Forecasts {
+    let (frame, futr) = with_future_columns(historic);
+    let futr_list = ("futr_exog_list", "f1,f2");
+    let lists = if historic {
+        vec![("hist_exog_list", "x1,x2"), futr_list]
+    } else {
+        vec![futr_list]
+    };
+    fit(&frame, 20, &lists)
+        .predict_with(PredictOptions {
+            futr: Some(&futr),
+            ..PredictOptions::default()
+        })
+        .unwrap()
 }
 
 /// AirPassengers less its last 12 months with future columns f1 = t % 4 and f2 = sin(t / 3)
