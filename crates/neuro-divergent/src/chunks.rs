@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::models::{Model, ModelInput};
-use crate::nn::kernels;
+use crate::nn::{draws, kernels};
 use crate::threads;
 
 /// Fewest windows worth a chunk of their own: below that, splitting costs more than it saves.
@@ -46,13 +46,12 @@ fn row_ranges(rows: usize, workers: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Applies `work` to every row range, in parallel when `parallel` is set; results in row order.
+/// Applies `work` to every row range, side by side on the workers; results in row order.
 fn map_ranges<T: Send>(
     ranges: &[Range<usize>],
-    parallel: bool,
     work: impl Fn(usize, &Range<usize>) -> Result<T> + Sync,
 ) -> Result<Vec<T>> {
-    if parallel && ranges.len() > 1 {
+    if ranges.len() > 1 {
         threads::install(|| {
             ranges
                 .par_iter()
@@ -65,47 +64,56 @@ fn map_ranges<T: Send>(
     }
 }
 
-/// Forward passes over the chunks of `input`. Models that draw random numbers while training
-/// (dropout) run their chunks in row order so that the draws do not depend on scheduling.
-fn chunk_outputs(
-    model: &dyn Model,
-    input: &ModelInput,
-    train: bool,
-    ranges: &[Range<usize>],
-) -> Result<Vec<Tensor>> {
-    let parallel = !train || model.is_deterministic();
-    map_ranges(ranges, parallel, |_, rows| {
-        model.forward(&input.rows(rows.clone())?, train)
-    })
+/// The model's output for the whole batch, not training, computed chunk by chunk.
+pub(crate) fn forward(model: &dyn Model, input: &ModelInput) -> Result<Tensor> {
+    forward_over(model, input, &input_ranges(input)?)
 }
 
-/// The model's output for the whole batch (`train` as in [`Model::forward`]), computed chunk by
-/// chunk.
-pub(crate) fn forward(model: &dyn Model, input: &ModelInput, train: bool) -> Result<Tensor> {
-    let ranges = input_ranges(input)?;
-    let outputs = chunk_outputs(model, input, train, &ranges)?;
+/// [`forward`] with the batch cut into `ranges`.
+fn forward_over(model: &dyn Model, input: &ModelInput, ranges: &[Range<usize>]) -> Result<Tensor> {
+    let outputs = map_ranges(ranges, |_, rows| {
+        model.forward(&input.rows(rows.clone())?, false)
+    })?;
     Ok(Tensor::cat(&outputs, 0)?)
 }
 
-/// A training pass: the loss that `loss_of` computes from the model's output for the whole batch,
-/// and the gradients of that loss with respect to the model's parameters.
+/// Training pass number `pass`: the loss that `loss_of` computes from the model's output for the
+/// whole batch, and the gradients of that loss with respect to the model's parameters. The
+/// random draws of the forward pass (dropout) are keyed by `pass` and each window's row
+/// (`nn::draws`), so they do not depend on the chunks. The chunks' forward passes run side by
+/// side, or one after another in row order for models whose training moves state
+/// ([`Model::moves_state_in_training`]).
 pub(crate) fn loss_and_gradients(
     model: &dyn Model,
     input: &ModelInput,
+    pass: u64,
     loss_of: impl FnOnce(&Tensor) -> Result<Tensor>,
 ) -> Result<(Tensor, GradStore)> {
     let ranges = input_ranges(input)?;
-    loss_and_gradients_over(model, input, loss_of, &ranges)
+    loss_and_gradients_over(model, input, pass, loss_of, &ranges)
 }
 
 /// [`loss_and_gradients`] with the batch cut into `ranges`.
 fn loss_and_gradients_over(
     model: &dyn Model,
     input: &ModelInput,
+    pass: u64,
     loss_of: impl FnOnce(&Tensor) -> Result<Tensor>,
     ranges: &[Range<usize>],
 ) -> Result<(Tensor, GradStore)> {
-    let outputs = chunk_outputs(model, input, true, ranges)?;
+    let chunk_output = |_, rows: &Range<usize>| {
+        let chunk = input.rows(rows.clone())?;
+        draws::scope(pass, rows.clone(), || model.forward(&chunk, true))
+    };
+    let outputs = if model.moves_state_in_training() {
+        ranges
+            .iter()
+            .enumerate()
+            .map(|(i, r)| chunk_output(i, r))
+            .collect()
+    } else {
+        map_ranges(ranges, chunk_output)
+    }?;
     let detached: Vec<Tensor> = outputs.iter().map(Tensor::detach).collect();
     let joined = Var::from_tensor(&Tensor::cat(&detached, 0)?)?;
     let loss = loss_of(joined.as_tensor())?;
@@ -113,7 +121,7 @@ fn loss_and_gradients_over(
         .backward()?
         .remove(joined.as_tensor())
         .ok_or_else(|| Error::Train("the loss does not depend on the model's output".into()))?;
-    let stores = map_ranges(ranges, true, |i, rows| {
+    let stores = map_ranges(ranges, |i, rows| {
         let chunk_grad = output_grad.narrow(0, rows.start, rows.len())?;
         Ok((&outputs[i] * chunk_grad)?.sum_all()?.backward()?)
     })?;
@@ -168,16 +176,47 @@ fn sum_stores(stores: Vec<GradStore>) -> Result<GradStore> {
 mod tests {
     use super::*;
 
-    /// A small NHITS, a batch of `rows` windows and the loss of the MAE of its output.
+    /// A small NHITS, a batch of `rows` windows and targets for them.
     fn nhits_batch(rows: usize) -> (crate::models::BuiltModel, ModelInput, Tensor) {
-        let mut spec = crate::ModelSpec::new("NHITS", 3, 8).unwrap();
-        spec.set_param("mlp_units", "[[16, 16]]").unwrap();
+        model_batch("NHITS", &[("mlp_units", "[[16, 16]]")], 3, 8, rows)
+    }
+
+    /// Model `name` with `params`, horizon `h` and input size `input_size`, a batch of `rows`
+    /// windows and targets for them.
+    fn model_batch(
+        name: &str,
+        params: &[(&str, &str)],
+        h: usize,
+        input_size: usize,
+        rows: usize,
+    ) -> (crate::models::BuiltModel, ModelInput, Tensor) {
+        let mut spec = crate::ModelSpec::new(name, h, input_size).unwrap();
+        for (key, value) in params {
+            spec.set_param(key, value).unwrap();
+        }
         let device = candle_core::Device::Cpu;
         let built = spec.build(&device).unwrap();
-        let insample = Tensor::randn(0f32, 1f32, (rows, 8), &device).unwrap();
+        let insample = Tensor::randn(0f32, 1f32, (rows, input_size), &device).unwrap();
         let input = ModelInput::target_only(insample.clone(), insample.ones_like().unwrap());
-        let target = Tensor::randn(0f32, 1f32, (rows, 3, 1), &device).unwrap();
+        let target = Tensor::randn(0f32, 1f32, (rows, h, 1), &device).unwrap();
         (built, input, target)
+    }
+
+    /// The largest difference between the two passes' gradients, relative to 1 plus the
+    /// largest gradient, over every parameter of `built`.
+    fn gradient_gap(built: &crate::models::BuiltModel, a: &GradStore, b: &GradStore) -> f32 {
+        let scalar = |t: Tensor| t.to_scalar::<f32>().unwrap();
+        built
+            .varmap
+            .all_vars()
+            .iter()
+            .map(|var| {
+                let a = a.get(var.as_tensor()).expect("gradient of the first pass");
+                let b = b.get(var.as_tensor()).expect("gradient of the second pass");
+                let gap = scalar((a - b).unwrap().abs().unwrap().max_all().unwrap());
+                gap / (1.0 + scalar(a.abs().unwrap().max_all().unwrap()))
+            })
+            .fold(0.0, f32::max)
     }
 
     #[test]
@@ -185,31 +224,15 @@ mod tests {
         let (built, input, target) = nhits_batch(70);
         let mae = |output: &Tensor| Ok((output - &target)?.abs()?.mean_all()?);
         let model = built.model.as_ref();
-        let whole = loss_and_gradients_over(model, &input, mae, &row_ranges(70, 1)).unwrap();
+        let whole = loss_and_gradients_over(model, &input, 0, mae, &row_ranges(70, 1)).unwrap();
         let chunked =
-            loss_and_gradients_over(model, &input, mae, &[0..30, 30..31, 31..70]).unwrap();
+            loss_and_gradients_over(model, &input, 0, mae, &[0..30, 30..31, 31..70]).unwrap();
         let loss = |l: &Tensor| l.to_scalar::<f32>().unwrap();
         assert!((loss(&whole.0) - loss(&chunked.0)).abs() < 1e-6);
+        let gap = gradient_gap(&built, &whole.1, &chunked.1);
+        assert!(gap <= 1e-5, "gradients differ by {gap}");
         let vars = built.varmap.all_vars();
         assert!(!vars.is_empty());
-        for var in &vars {
-            let a = whole
-                .1
-                .get(var.as_tensor())
-                .expect("gradient of the whole batch");
-            let b = chunked
-                .1
-                .get(var.as_tensor())
-                .expect("gradient of the chunks");
-            let gap = (a - b).unwrap().abs().unwrap().max_all().unwrap();
-            let size = a.abs().unwrap().max_all().unwrap();
-            assert!(
-                loss(&gap) <= 1e-5 * (1.0 + loss(&size)),
-                "gradients differ by {} (largest {})",
-                loss(&gap),
-                loss(&size)
-            );
-        }
         // One chunk is the plain pass, bit for bit.
         let direct = mae(&model.forward(&input, true).unwrap()).unwrap();
         assert_eq!(loss(&direct), loss(&whole.0));
@@ -224,12 +247,65 @@ mod tests {
     }
 
     #[test]
+    fn random_draws_do_not_depend_on_the_chunks() {
+        // Dropout in every layer and ProbSparse key samples (Informer without the distilling
+        // convolutions, whose batch normalisation normalises each chunk on its own), residual
+        // dropout (TiDE; without layer norm, which over a single output would zero the
+        // temporal decoder's path), dropout between convolutions (BiTCN), between recurrent
+        // layers (LSTM).
+        let cases: [(&str, &[(&str, &str)]); 4] = [
+            (
+                "Informer",
+                &[
+                    ("hidden_size", "16"),
+                    ("dropout", "0.3"),
+                    ("distil", "false"),
+                ],
+            ),
+            ("TiDE", &[("hidden_size", "16"), ("layernorm", "false")]),
+            ("BiTCN", &[("hidden_size", "4")]),
+            (
+                "LSTM",
+                &[
+                    ("encoder_hidden_size", "8"),
+                    ("encoder_n_layers", "2"),
+                    ("encoder_dropout", "0.5"),
+                ],
+            ),
+        ];
+        for (name, params) in cases {
+            let (built, input, target) = model_batch(name, params, 4, 48, 70);
+            let mae = |output: &Tensor| Ok((output - &target)?.abs()?.mean_all()?);
+            let model = built.model.as_ref();
+            let pass = |pass, ranges: &[Range<usize>]| {
+                loss_and_gradients_over(model, &input, pass, mae, ranges).unwrap()
+            };
+            let whole = pass(7, &row_ranges(70, 1));
+            let chunked = pass(7, &[0..30, 30..31, 31..70]);
+            let loss = |l: &Tensor| l.to_scalar::<f32>().unwrap();
+            assert!(
+                (loss(&whole.0) - loss(&chunked.0)).abs() < 1e-5,
+                "{name}: losses {} and {}",
+                loss(&whole.0),
+                loss(&chunked.0)
+            );
+            let gap = gradient_gap(&built, &whole.1, &chunked.1);
+            assert!(gap < 1e-4, "{name}: gradients differ by {gap}");
+            // Another pass draws other masks.
+            let next = pass(8, &row_ranges(70, 1));
+            assert!(
+                (loss(&whole.0) - loss(&next.0)).abs() > 1e-5,
+                "{name}: passes 7 and 8 gave the same loss"
+            );
+        }
+    }
+
+    #[test]
     fn chunked_forward_joins_the_rows_in_order() {
         let (built, input, _) = nhits_batch(70);
         let model = built.model.as_ref();
         let whole = model.forward(&input, false).unwrap();
-        let chunks = chunk_outputs(model, &input, false, &[0..30, 30..70]).unwrap();
-        let joined = Tensor::cat(&chunks, 0).unwrap();
+        let joined = forward_over(model, &input, &[0..30, 30..70]).unwrap();
         let gap = (whole - joined).unwrap().abs().unwrap().max_all().unwrap();
         assert!(gap.to_scalar::<f32>().unwrap() < 1e-5);
     }

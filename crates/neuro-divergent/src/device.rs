@@ -159,7 +159,7 @@ mod tests {
                     )
                 };
                 let (loss, grads) =
-                    crate::chunks::loss_and_gradients(built.model.as_ref(), &input, loss_of)
+                    crate::chunks::loss_and_gradients(built.model.as_ref(), &input, 0, loss_of)
                         .unwrap_or_else(|e| panic!("{model}: {e}"));
                 let mut values = vec![loss.to_scalar::<f32>().unwrap()];
                 for var in built.varmap.all_vars() {

@@ -845,7 +845,7 @@ impl NeuralForecast {
                     _ => {
                         let output = match steps {
                             Some(steps) => point_path(steps, &t.input, spec.h, loss, &t.window)?,
-                            None => chunks::forward(model, &t.input, false)?,
+                            None => chunks::forward(model, &t.input)?,
                         };
                         let samples = spec.train.num_samples;
                         let mut columns =

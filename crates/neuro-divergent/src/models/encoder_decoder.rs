@@ -259,6 +259,8 @@ impl EncoderDecoderSpec {
             deterministic: self.layers.dropout == 0.0
                 && self.attention == AttentionKind::Full
                 && distil_layers == 0,
+            // The distilling convolutions' batch normalisation.
+            moves_state: distil_layers > 0,
         }))
     }
 }
@@ -275,6 +277,7 @@ struct EncoderDecoder {
     label_len: usize,
     horizon: usize,
     deterministic: bool,
+    moves_state: bool,
 }
 
 impl EncoderDecoder {
@@ -327,5 +330,9 @@ impl Model for EncoderDecoder {
 
     fn is_deterministic(&self) -> bool {
         self.deterministic
+    }
+
+    fn moves_state_in_training(&self) -> bool {
+        self.moves_state
     }
 }

@@ -1,26 +1,26 @@
-//! Inverted dropout with its own seeded random stream.
+//! Inverted dropout with masks keyed by the layer's seed, the training pass and the window.
 
 use candle_core::Tensor;
-use rand::rngs::StdRng;
 use rand::Rng;
-use std::sync::Mutex;
 
+use super::draws::Draw;
 use crate::error::Result;
 
 /// Zeroes each value with probability `rate` during training and scales the kept ones by
-/// `1 / (1 - rate)`, drawing from a stream seeded once at construction.
+/// `1 / (1 - rate)`. Each window's mask comes from its own stream ([`Draw::entry_streams`]), so
+/// it does not depend on how the batch is cut into chunks.
 #[derive(Debug)]
 pub struct Dropout {
     rate: f32,
-    rng: Mutex<StdRng>,
+    seed: u64,
 }
 
 impl Dropout {
-    /// Dropout of `rate` drawing from a stream seeded with `seed`.
+    /// Dropout of `rate` drawing its masks from streams keyed by `seed`.
     pub fn new(rate: f64, seed: u64) -> Dropout {
         Dropout {
             rate: rate as f32,
-            rng: Mutex::new(rand::SeedableRng::seed_from_u64(seed)),
+            seed,
         }
     }
 
@@ -36,16 +36,18 @@ impl Dropout {
             return Ok(x.clone());
         }
         let keep = 1.0 - self.rate;
-        let mut rng = self.rng.lock().expect("dropout rng lock poisoned");
-        let mask: Vec<f32> = (0..x.elem_count())
-            .map(|_| {
-                if rng.random::<f32>() < keep {
+        let entries = x.dims().first().copied().unwrap_or(1);
+        let per_entry = x.elem_count() / entries.max(1);
+        let mut mask = Vec::with_capacity(x.elem_count());
+        for mut stream in Draw::next().entry_streams(self.seed, entries)? {
+            mask.extend((0..per_entry).map(|_| {
+                if stream.random::<f32>() < keep {
                     1.0 / keep
                 } else {
                     0.0
                 }
-            })
-            .collect();
+            }));
+        }
         let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
         Ok(x.mul(&mask)?)
     }

@@ -11,6 +11,7 @@ mod decomposition;
 mod dense;
 mod dense_op;
 mod distil;
+pub(crate) mod draws;
 mod dropout;
 mod embedding;
 mod encoder;

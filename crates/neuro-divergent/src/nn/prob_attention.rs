@@ -3,12 +3,11 @@
 //! stand out most (max minus mean) attend; every other query takes the mean of the values, or,
 //! in the causal form, their running sum up to its own position.
 
-use std::sync::Mutex;
-
 use candle_core::Tensor;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::draws::Draw;
 use super::{softmax_last_dim, MultiHeadAttention, ParamStore, ProjectionNames};
 use crate::error::{Error, Result};
 
@@ -18,10 +17,10 @@ pub struct ProbSparseAttention {
     projections: MultiHeadAttention,
     factor: usize,
     causal: bool,
+    /// Keys the sample's stream: while training a new sample for each use in each pass (the
+    /// same in every chunk, [`Draw::batch_stream`]); forecasts draw from a fresh stream from
+    /// `seed` on each call, so that a fitted model's forecasts do not change between calls.
     seed: u64,
-    /// The key sample's stream while training; forecasts draw from a fresh stream from `seed`
-    /// on each call, so that a fitted model's forecasts do not change between calls.
-    training_stream: Mutex<StdRng>,
 }
 
 impl ProbSparseAttention {
@@ -52,7 +51,6 @@ impl ProbSparseAttention {
             factor,
             causal,
             seed,
-            training_stream: Mutex::new(StdRng::seed_from_u64(seed)),
         })
     }
 
@@ -83,8 +81,12 @@ impl ProbSparseAttention {
                 .collect::<Vec<_>>()
         } else {
             let sample = if train {
-                let mut stream = self.training_stream.lock().expect("sample stream poisoned");
-                key_sample(&mut stream, queries, sampled, n_keys)
+                key_sample(
+                    &mut Draw::next().batch_stream(self.seed),
+                    queries,
+                    sampled,
+                    n_keys,
+                )
             } else {
                 key_sample(
                     &mut StdRng::seed_from_u64(self.seed),

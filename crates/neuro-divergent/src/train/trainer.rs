@@ -122,16 +122,17 @@ pub fn train_model(
         if model.autoregressive().is_some() {
             batch.input.teacher = Some(batch.outsample.clone());
         }
-        let (loss, mut grads) = chunks::loss_and_gradients(model, &batch.input, |output| {
-            config.loss.compute(
-                &batch.outsample,
-                output,
-                &batch.outsample_weight,
-                &batch.input.insample,
-                &batch.input.insample_mask,
-                &batch.window,
-            )
-        })?;
+        let (loss, mut grads) =
+            chunks::loss_and_gradients(model, &batch.input, step as u64, |output| {
+                config.loss.compute(
+                    &batch.outsample,
+                    output,
+                    &batch.outsample_weight,
+                    &batch.input.insample,
+                    &batch.input.insample_mask,
+                    &batch.window,
+                )
+            })?;
         let value = f64::from(loss.to_scalar::<f32>()?);
         if !value.is_finite() {
             return Err(Error::Train(format!(
@@ -229,7 +230,7 @@ fn validation_loss(
             &config.loss,
             &t.window,
         )?,
-        None => chunks::forward(model, &t.input, false)?,
+        None => chunks::forward(model, &t.input)?,
     }
     .detach();
     let inputs = (&t.outsample_weight, &t.input.insample_mask);
