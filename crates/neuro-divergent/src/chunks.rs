@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::models::{Model, ModelInput};
-use crate::nn::{draws, kernels};
+use crate::nn::{kernels, pass};
 use crate::threads;
 
 /// Fewest windows worth a chunk of their own: below that, splitting costs more than it saves.
@@ -77,43 +77,37 @@ fn forward_over(model: &dyn Model, input: &ModelInput, ranges: &[Range<usize>]) 
     Ok(Tensor::cat(&outputs, 0)?)
 }
 
-/// Training pass number `pass`: the loss that `loss_of` computes from the model's output for the
-/// whole batch, and the gradients of that loss with respect to the model's parameters. The
-/// random draws of the forward pass (dropout) are keyed by `pass` and each window's row
-/// (`nn::draws`), so they do not depend on the chunks. The chunks' forward passes run side by
-/// side, or one after another in row order for models whose training moves state
-/// ([`Model::moves_state_in_training`]).
+/// Training pass number `number`: the loss that `loss_of` computes from the model's output for
+/// the whole batch, and the gradients of that loss with respect to the model's parameters. Each
+/// chunk's forward pass runs in a `nn::pass` scope, so that its random draws (dropout) are keyed
+/// by the pass and each window's row, and the running statistics it moves (batch
+/// normalisation) move once per pass with the whole batch's: neither depends on the chunks or
+/// on the order they run in.
 pub(crate) fn loss_and_gradients(
     model: &dyn Model,
     input: &ModelInput,
-    pass: u64,
+    number: u64,
     loss_of: impl FnOnce(&Tensor) -> Result<Tensor>,
 ) -> Result<(Tensor, GradStore)> {
     let ranges = input_ranges(input)?;
-    loss_and_gradients_over(model, input, pass, loss_of, &ranges)
+    loss_and_gradients_over(model, input, number, loss_of, &ranges)
 }
 
 /// [`loss_and_gradients`] with the batch cut into `ranges`.
 fn loss_and_gradients_over(
     model: &dyn Model,
     input: &ModelInput,
-    pass: u64,
+    number: u64,
     loss_of: impl FnOnce(&Tensor) -> Result<Tensor>,
     ranges: &[Range<usize>],
 ) -> Result<(Tensor, GradStore)> {
-    let chunk_output = |_, rows: &Range<usize>| {
+    let batch_rows = input.insample.dim(0)?;
+    let outputs = map_ranges(ranges, |_, rows| {
         let chunk = input.rows(rows.clone())?;
-        draws::scope(pass, rows.clone(), || model.forward(&chunk, true))
-    };
-    let outputs = if model.moves_state_in_training() {
-        ranges
-            .iter()
-            .enumerate()
-            .map(|(i, r)| chunk_output(i, r))
-            .collect()
-    } else {
-        map_ranges(ranges, chunk_output)
-    }?;
+        pass::scope(number, rows.clone(), batch_rows, || {
+            model.forward(&chunk, true)
+        })
+    })?;
     let detached: Vec<Tensor> = outputs.iter().map(Tensor::detach).collect();
     let joined = Var::from_tensor(&Tensor::cat(&detached, 0)?)?;
     let loss = loss_of(joined.as_tensor())?;

@@ -259,8 +259,6 @@ impl EncoderDecoderSpec {
             deterministic: self.layers.dropout == 0.0
                 && self.attention == AttentionKind::Full
                 && distil_layers == 0,
-            // The distilling convolutions' batch normalisation.
-            moves_state: distil_layers > 0,
         }))
     }
 }
@@ -277,7 +275,6 @@ struct EncoderDecoder {
     label_len: usize,
     horizon: usize,
     deterministic: bool,
-    moves_state: bool,
 }
 
 impl EncoderDecoder {
@@ -330,9 +327,5 @@ impl Model for EncoderDecoder {
 
     fn is_deterministic(&self) -> bool {
         self.deterministic
-    }
-
-    fn moves_state_in_training(&self) -> bool {
-        self.moves_state
     }
 }

@@ -60,15 +60,8 @@ pub trait Model: Send + Sync {
 
     /// False when training involves randomness inside the model (dropout): then every drawn
     /// window must be computed on its own instead of merged with its duplicates. (The draws
-    /// themselves are keyed by pass and window, `nn::draws`, so chunks run side by side.)
+    /// themselves are keyed by pass and window, `nn::pass`, so chunks run side by side.)
     fn is_deterministic(&self) -> bool;
-
-    /// True when a training forward pass moves state kept in the model (batch normalisation's
-    /// running statistics): the chunks of a training batch then run their forward passes one
-    /// after another, in row order, so that the state moves the same way on every run.
-    fn moves_state_in_training(&self) -> bool {
-        false
-    }
 
     /// The model's one-step-at-a-time form, for models that forecast autoregressively (then
     /// [`Model::forward`] is the teacher-forced training pass); `None` for direct models.

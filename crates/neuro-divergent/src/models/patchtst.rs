@@ -271,10 +271,6 @@ impl Model for PatchTst {
         // Batch normalisation couples the windows of a batch and moves running statistics.
         false
     }
-
-    fn moves_state_in_training(&self) -> bool {
-        true
-    }
 }
 
 #[cfg(test)]

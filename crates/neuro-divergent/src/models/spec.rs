@@ -397,34 +397,6 @@ mod tests {
     }
 
     #[test]
-    fn models_with_training_state_say_so() {
-        // Chunks of a training pass run side by side unless the model says its training moves
-        // state; the state it keeps is exactly its buffers.
-        let device = candle_core::Device::Cpu;
-        for name in MODEL_NAMES {
-            for distil in ["true", "false"] {
-                let mut spec = ModelSpec::new(name, 4, 32).unwrap();
-                if *name == "Informer" {
-                    spec.set_param("distil", distil).unwrap();
-                }
-                let built = spec.build(&device).unwrap();
-                let has_buffers = built
-                    .varmap
-                    .data()
-                    .lock()
-                    .unwrap()
-                    .keys()
-                    .any(|n| crate::nn::is_buffer(n));
-                assert_eq!(
-                    built.model.moves_state_in_training(),
-                    has_buffers,
-                    "{name} (distil {distil})"
-                );
-            }
-        }
-    }
-
-    #[test]
     fn sets_parameters_by_neuralforecast_name() {
         let mut spec = ModelSpec::new("NHITS", 12, 24).unwrap();
         spec.set_param("n_pool_kernel_size", "[4,2,1]").unwrap();

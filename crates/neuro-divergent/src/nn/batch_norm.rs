@@ -1,9 +1,12 @@
 //! Batch normalisation over the feature axis, as `torch.nn.BatchNorm1d` computes it; training
 //! passes run as the fused node of `batch_norm_op.rs`.
 
+use std::sync::{Arc, Mutex};
+
 use candle_core::{Tensor, Var};
 
 use super::batch_norm_op::batch_norm_train;
+use super::pass::PassUse;
 use super::ParamStore;
 use crate::error::Result;
 
@@ -18,14 +21,35 @@ const MOMENTUM: f64 = 0.1;
 /// averages. Then scales and shifts each feature by a trained weight (from 1) and bias (from 0).
 ///
 /// Training passes that run in several row chunks (`crate::chunks`) normalise each chunk with
-/// its own statistics and move the running averages once per chunk, in row order; with one
-/// thread a batch is one chunk, as in PyTorch.
+/// its own statistics (with one thread a batch is one chunk, as in PyTorch) and move the running
+/// averages once, when the last chunk of the pass is done, with the whole batch's statistics
+/// combined from the chunks' in row order: the same whatever order the chunks ran in.
 #[derive(Debug, Clone)]
 pub struct BatchNorm {
     weight: Tensor,
     bias: Tensor,
     running_mean: Var,
     running_var: Var,
+    pending: Arc<Mutex<Vec<PendingUse>>>,
+}
+
+/// The chunks of one use in one training pass that have reported their statistics so far.
+#[derive(Debug)]
+struct PendingUse {
+    pass: u64,
+    index: u64,
+    windows: usize,
+    chunks: Vec<ChunkStats>,
+}
+
+/// One chunk's statistics: its first window, its normalised rows, their mean and biased
+/// variance.
+#[derive(Debug)]
+struct ChunkStats {
+    first: usize,
+    rows: usize,
+    mean: Tensor,
+    var: Tensor,
 }
 
 impl BatchNorm {
@@ -36,6 +60,7 @@ impl BatchNorm {
             bias: store.filled(&format!("{name}.bias"), &[features], 0.0)?,
             running_mean: store.buffer(&format!("{name}.running_mean"), &[features], 0.0)?,
             running_var: store.buffer(&format!("{name}.running_var"), &[features], 1.0)?,
+            pending: Arc::new(Mutex::new(Vec::new())),
         })
     }
 
@@ -47,7 +72,13 @@ impl BatchNorm {
         let flat = x.reshape((rows, features))?;
         let out = if train {
             let (out, (mean, var)) = batch_norm_train(&flat, &self.weight, &self.bias, EPS)?;
-            self.update_running(mean, var, rows)?;
+            let stats = ChunkStats {
+                first: 0,
+                rows,
+                mean,
+                var,
+            };
+            self.record(PassUse::next(), stats)?;
             out
         } else {
             let mean = self.running_mean.as_tensor().unsqueeze(0)?;
@@ -60,8 +91,58 @@ impl BatchNorm {
         Ok(out.reshape(dims)?)
     }
 
-    /// Moves the running averages towards a batch's mean and biased variance over `rows` rows.
-    fn update_running(&self, mean: Tensor, var: Tensor, rows: usize) -> Result<()> {
+    /// Keeps a chunk's statistics until every chunk of the batch has reported, then moves the
+    /// running averages with them; outside a training pass's scope, moves them at once.
+    fn record(&self, at: PassUse, stats: ChunkStats) -> Result<()> {
+        let Some(chunk) = at.chunk else {
+            return self.update_running(&[stats]);
+        };
+        let stats = ChunkStats {
+            first: chunk.rows.start,
+            ..stats
+        };
+        let mut pending = self.pending.lock().expect("batch statistics lock poisoned");
+        // A failed pass leaves its chunks behind; a later pass drops them.
+        pending.retain(|p| p.pass == at.pass);
+        let position = match pending.iter().position(|p| p.index == at.index) {
+            Some(position) => position,
+            None => {
+                pending.push(PendingUse {
+                    pass: at.pass,
+                    index: at.index,
+                    windows: 0,
+                    chunks: Vec::new(),
+                });
+                pending.len() - 1
+            }
+        };
+        let entry = &mut pending[position];
+        entry.windows += chunk.rows.len();
+        entry.chunks.push(stats);
+        if entry.windows < chunk.batch_rows {
+            return Ok(());
+        }
+        let mut chunks = pending.swap_remove(position).chunks;
+        drop(pending);
+        chunks.sort_by_key(|c| c.first);
+        self.update_running(&chunks)
+    }
+
+    /// Moves the running averages towards the mean and biased variance of the rows of `chunks`
+    /// taken together.
+    fn update_running(&self, chunks: &[ChunkStats]) -> Result<()> {
+        let rows: usize = chunks.iter().map(|c| c.rows).sum();
+        let weighted = |term: &dyn Fn(&ChunkStats) -> Result<Tensor>| -> Result<Tensor> {
+            let share = |c: &ChunkStats| c.rows as f64 / rows.max(1) as f64;
+            let mut sum = (term(&chunks[0])? * share(&chunks[0]))?;
+            for c in &chunks[1..] {
+                sum = (sum + (term(c)? * share(c))?)?;
+            }
+            Ok(sum)
+        };
+        let mean = weighted(&|c| Ok(c.mean.clone()))?;
+        // Each chunk's variance about the batch's mean.
+        let var = weighted(&|c| Ok((&c.var + (&c.mean - &mean)?.sqr()?)?))?;
         let unbiased = rows as f64 / (rows.saturating_sub(1).max(1)) as f64;
         let var = (var * unbiased)?;
         let keep = 1.0 - MOMENTUM;
@@ -77,6 +158,7 @@ impl BatchNorm {
 mod tests {
     use candle_core::{Device, Tensor};
 
+    use super::super::pass;
     use super::*;
 
     #[test]
@@ -121,5 +203,45 @@ mod tests {
             (y[1] - (0.9 / (0.9f32 + 1e-5).sqrt())).abs() < 1e-5,
             "{y:?}"
         );
+    }
+
+    #[test]
+    fn chunks_of_a_pass_move_the_running_statistics_once_with_the_whole_batch() {
+        let device = Device::Cpu;
+        let x = Tensor::randn(1f32, 2f32, (4, 3, 2), &device).unwrap();
+        let fresh = || BatchNorm::new(&mut ParamStore::new(0, &device), "norm", 2).unwrap();
+        let running = |norm: &BatchNorm| {
+            let mut values: Vec<f32> = norm.running_mean.as_tensor().to_vec1().unwrap();
+            values.extend(norm.running_var.as_tensor().to_vec1::<f32>().unwrap());
+            values
+        };
+        let whole = fresh();
+        pass::scope(0, 0..4, 4, || whole.forward(&x, true)).unwrap();
+        let chunked = fresh();
+        // The second chunk first: nothing moves until the batch is complete.
+        pass::scope(0, 3..4, 4, || chunked.forward(&x.narrow(0, 3, 1)?, true)).unwrap();
+        assert_eq!(running(&chunked), [0.0, 0.0, 1.0, 1.0]);
+        pass::scope(0, 0..3, 4, || chunked.forward(&x.narrow(0, 0, 3)?, true)).unwrap();
+        for (a, b) in running(&whole).iter().zip(running(&chunked)) {
+            assert!(
+                (a - b).abs() < 1e-6,
+                "{:?} {:?}",
+                running(&whole),
+                running(&chunked)
+            );
+        }
+        assert_ne!(running(&whole), [0.0, 0.0, 1.0, 1.0]);
+        // A later pass drops what a failed one left behind and moves once more.
+        pass::scope(1, 0..3, 4, || chunked.forward(&x.narrow(0, 0, 3)?, true)).unwrap();
+        pass::scope(2, 0..4, 4, || chunked.forward(&x, true)).unwrap();
+        pass::scope(2, 0..4, 4, || whole.forward(&x, true)).unwrap();
+        for (a, b) in running(&whole).iter().zip(running(&chunked)) {
+            assert!(
+                (a - b).abs() < 1e-6,
+                "{:?} {:?}",
+                running(&whole),
+                running(&chunked)
+            );
+        }
     }
 }

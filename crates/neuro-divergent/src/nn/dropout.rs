@@ -3,11 +3,11 @@
 use candle_core::Tensor;
 use rand::Rng;
 
-use super::draws::Draw;
+use super::pass::PassUse;
 use crate::error::Result;
 
 /// Zeroes each value with probability `rate` during training and scales the kept ones by
-/// `1 / (1 - rate)`. Each window's mask comes from its own stream ([`Draw::entry_streams`]), so
+/// `1 / (1 - rate)`. Each window's mask comes from its own stream ([`PassUse::entry_streams`]), so
 /// it does not depend on how the batch is cut into chunks.
 #[derive(Debug)]
 pub struct Dropout {
@@ -39,7 +39,7 @@ impl Dropout {
         let entries = x.dims().first().copied().unwrap_or(1);
         let per_entry = x.elem_count() / entries.max(1);
         let mut mask = Vec::with_capacity(x.elem_count());
-        for mut stream in Draw::next().entry_streams(self.seed, entries)? {
+        for mut stream in PassUse::next().entry_streams(self.seed, entries)? {
             mask.extend((0..per_entry).map(|_| {
                 if stream.random::<f32>() < keep {
                     1.0 / keep

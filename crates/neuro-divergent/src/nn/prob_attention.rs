@@ -7,7 +7,7 @@ use candle_core::Tensor;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::draws::Draw;
+use super::pass::PassUse;
 use super::{softmax_last_dim, MultiHeadAttention, ParamStore, ProjectionNames};
 use crate::error::{Error, Result};
 
@@ -18,7 +18,7 @@ pub struct ProbSparseAttention {
     factor: usize,
     causal: bool,
     /// Keys the sample's stream: while training a new sample for each use in each pass (the
-    /// same in every chunk, [`Draw::batch_stream`]); forecasts draw from a fresh stream from
+    /// same in every chunk, [`PassUse::batch_stream`]); forecasts draw from a fresh stream from
     /// `seed` on each call, so that a fitted model's forecasts do not change between calls.
     seed: u64,
 }
@@ -82,7 +82,7 @@ impl ProbSparseAttention {
         } else {
             let sample = if train {
                 key_sample(
-                    &mut Draw::next().batch_stream(self.seed),
+                    &mut PassUse::next().batch_stream(self.seed),
                     queries,
                     sampled,
                     n_keys,

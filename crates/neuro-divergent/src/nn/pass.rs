@@ -1,13 +1,16 @@
-//! Random draws made inside a training pass (dropout masks, ProbSparse key samples), keyed so
-//! that they do not depend on how the batch is cut into chunks.
+//! Where a training forward pass runs: which pass, and which chunk of the batch. Layers that
+//! draw random numbers (dropout masks, ProbSparse key samples) or move state with the batch's
+//! statistics (batch normalisation) read it, so that neither depends on how the batch is cut
+//! into chunks nor on the order the chunks run in.
 //!
-//! A training pass runs each chunk's forward pass inside a [`scope`] naming the pass and the
-//! chunk's rows of the whole batch. Every draw inside takes the scope's next use number (the
-//! forward code makes the same draws in the same order in every chunk) and reads a stream keyed
-//! by the layer's seed, the pass, the use and, for a draw per window, the window's row in the
-//! whole batch. So a window's mask is the same whether its batch ran as one chunk or several, on
-//! any thread or device. Outside a scope (a model's `forward` called directly in training mode)
-//! the uses are counted per thread, pass 0, each tensor's rows counted from 0.
+//! A training pass runs each chunk's forward pass inside a [`scope`] naming the pass, the
+//! chunk's rows and the batch's size. Every use inside takes the scope's next use number (the
+//! forward code makes the same uses in the same order in every chunk). A draw reads a stream
+//! keyed by the layer's seed, the pass, the use and, for a draw per window, the window's row in
+//! the whole batch: a window's mask is the same whether its batch ran as one chunk or several,
+//! on any thread or device. Outside a scope (a model's `forward` called directly in training
+//! mode) the uses are counted per thread, pass 0, each tensor's rows counted from 0, and the
+//! tensor is the whole batch.
 
 use std::cell::{Cell, RefCell};
 use std::ops::Range;
@@ -20,8 +23,17 @@ use crate::error::{Error, Result};
 /// One chunk's forward pass of a training pass.
 struct Scope {
     pass: u64,
-    rows: Range<usize>,
+    chunk: Chunk,
     uses: u64,
+}
+
+/// A chunk of a training batch: its rows (windows) and the batch's size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// The chunk's rows of the batch.
+    pub rows: Range<usize>,
+    /// Rows in the whole batch.
+    pub batch_rows: usize,
 }
 
 thread_local! {
@@ -41,13 +53,18 @@ impl Drop for ScopeGuard {
     }
 }
 
-/// Runs `forward`, the forward pass over rows `rows` of training pass number `pass`, so that the
-/// draws it makes are keyed by both.
-pub(crate) fn scope<T>(pass: u64, rows: Range<usize>, forward: impl FnOnce() -> T) -> T {
+/// Runs `forward`, the forward pass over rows `rows` of a batch of `batch_rows` rows in training
+/// pass number `pass`, so that the uses it makes know both.
+pub(crate) fn scope<T>(
+    pass: u64,
+    rows: Range<usize>,
+    batch_rows: usize,
+    forward: impl FnOnce() -> T,
+) -> T {
     SCOPES.with(|scopes| {
         scopes.borrow_mut().push(Scope {
             pass,
-            rows,
+            chunk: Chunk { rows, batch_rows },
             uses: 0,
         })
     });
@@ -55,33 +72,37 @@ pub(crate) fn scope<T>(pass: u64, rows: Range<usize>, forward: impl FnOnce() -> 
     forward()
 }
 
-/// The key of one draw: its pass, its use number within the pass and the chunk's rows.
+/// One use inside a training pass: its pass, its use number within the pass and its chunk
+/// (none outside a scope).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Draw {
-    pass: u64,
-    use_index: u64,
-    rows: Option<Range<usize>>,
+pub struct PassUse {
+    /// The training pass.
+    pub pass: u64,
+    /// The use's number within the chunk's forward pass, the same in every chunk.
+    pub index: u64,
+    /// The chunk of the batch the forward pass computes; `None` outside a scope.
+    pub chunk: Option<Chunk>,
 }
 
-impl Draw {
-    /// The next draw of the current scope (or of this thread, outside any scope).
-    pub fn next() -> Draw {
+impl PassUse {
+    /// The next use of the current scope (or of this thread, outside any scope).
+    pub fn next() -> PassUse {
         SCOPES.with(|scopes| match scopes.borrow_mut().last_mut() {
             Some(scope) => {
                 scope.uses += 1;
-                Draw {
+                PassUse {
                     pass: scope.pass,
-                    use_index: scope.uses - 1,
-                    rows: Some(scope.rows.clone()),
+                    index: scope.uses - 1,
+                    chunk: Some(scope.chunk.clone()),
                 }
             }
-            None => Draw {
+            None => PassUse {
                 pass: 0,
-                use_index: UNSCOPED_USES.with(|uses| {
+                index: UNSCOPED_USES.with(|uses| {
                     uses.set(uses.get() + 1);
                     uses.get() - 1
                 }),
-                rows: None,
+                chunk: None,
             },
         })
     }
@@ -95,7 +116,7 @@ impl Draw {
     /// in order. That dimension is the chunk's windows, or `m` entries per window (heads or
     /// steps folded into it); entry `i` is then entry `first_row * m + i` of the whole batch.
     pub fn entry_streams(&self, seed: u64, entries: usize) -> Result<Vec<StdRng>> {
-        let first = match &self.rows {
+        let first = match self.chunk.as_ref().map(|c| &c.rows) {
             Some(rows) => {
                 if rows.is_empty() || !entries.is_multiple_of(rows.len()) {
                     return Err(Error::Train(format!(
@@ -113,12 +134,12 @@ impl Draw {
             .collect())
     }
 
-    /// The stream of `entry` of this draw of the layer seeded with `seed`.
+    /// The stream of `entry` of this use by the layer seeded with `seed`.
     fn stream(&self, seed: u64, entry: u64) -> StdRng {
         let mut key = [0u8; 32];
         for (slot, word) in key
             .chunks_exact_mut(8)
-            .zip([seed, self.pass, self.use_index, entry])
+            .zip([seed, self.pass, self.index, entry])
         {
             slot.copy_from_slice(&word.to_le_bytes());
         }
@@ -137,40 +158,46 @@ mod tests {
 
     #[test]
     fn a_window_draws_the_same_values_in_any_chunk() {
-        let whole = scope(3, 0..8, || Draw::next().entry_streams(7, 16).unwrap());
-        let tail = scope(3, 4..8, || Draw::next().entry_streams(7, 8).unwrap());
+        let whole = scope(3, 0..8, 8, || PassUse::next().entry_streams(7, 16).unwrap());
+        let tail = scope(3, 4..8, 8, || PassUse::next().entry_streams(7, 8).unwrap());
         assert_eq!(first_values(whole)[8..], first_values(tail)[..]);
     }
 
     #[test]
     fn uses_passes_and_seeds_draw_apart() {
-        let (first, second) = scope(0, 0..2, || (Draw::next(), Draw::next()));
-        let later = scope(1, 0..2, Draw::next);
-        let values = |draw: &Draw, seed| first_values(draw.entry_streams(seed, 2).unwrap());
+        let (first, second) = scope(0, 0..2, 2, || (PassUse::next(), PassUse::next()));
+        let later = scope(1, 0..2, 2, PassUse::next);
+        let values = |draw: &PassUse, seed| first_values(draw.entry_streams(seed, 2).unwrap());
         assert_ne!(values(&first, 1), values(&second, 1));
         assert_ne!(values(&first, 1), values(&later, 1));
         assert_ne!(values(&first, 1), values(&first, 2));
         assert_ne!(values(&first, 1)[0], values(&first, 1)[1]);
-        assert_eq!(first, scope(0, 0..2, Draw::next));
+        assert_eq!(first, scope(0, 0..2, 2, PassUse::next));
     }
 
     #[test]
     fn nested_scopes_keep_their_own_counts() {
-        let (outer_first, inner, outer_second) = scope(5, 0..4, || {
-            let first = Draw::next();
-            let inner = scope(5, 4..8, Draw::next);
-            (first, inner, Draw::next())
+        let (outer_first, inner, outer_second) = scope(5, 0..4, 8, || {
+            let first = PassUse::next();
+            let inner = scope(5, 4..8, 8, PassUse::next);
+            (first, inner, PassUse::next())
         });
-        assert_eq!(outer_first.use_index, 0);
-        assert_eq!(inner.use_index, 0);
-        assert_eq!(inner.rows, Some(4..8));
-        assert_eq!(outer_second.use_index, 1);
-        assert_eq!(outer_second.rows, Some(0..4));
+        let chunk = |rows| {
+            Some(Chunk {
+                rows,
+                batch_rows: 8,
+            })
+        };
+        assert_eq!(outer_first.index, 0);
+        assert_eq!(inner.index, 0);
+        assert_eq!(inner.chunk, chunk(4..8));
+        assert_eq!(outer_second.index, 1);
+        assert_eq!(outer_second.chunk, chunk(0..4));
     }
 
     #[test]
     fn a_tensor_not_split_by_windows_is_refused() {
-        let err = scope(0, 0..4, || Draw::next().entry_streams(1, 6)).unwrap_err();
+        let err = scope(0, 0..4, 4, || PassUse::next().entry_streams(1, 6)).unwrap_err();
         assert!(err.to_string().contains("6 entries"), "{err}");
         assert!(err.to_string().contains("4 windows"), "{err}");
     }
