@@ -5,7 +5,7 @@
 
 use candle_core::Tensor;
 
-use super::attention_op::{attend, attention_scores};
+use super::attention_op::{attend, attention_scores, WeightDropout};
 use super::kernels;
 use super::{softmax_last_dim, Dense, Dropout, ParamStore};
 use crate::error::{Error, Result};
@@ -106,9 +106,13 @@ impl MultiHeadAttention {
         let (q, k, v) = self.project_heads(query, keys, values)?;
         let weights_dropped = train && !self.weight_dropout.is_identity();
         // The fused nodes are CPU kernels; other devices take the generic path.
-        let fused = mask.is_none() && !weights_dropped && kernels::fused(q.device());
+        let fused = mask.is_none() && kernels::fused(q.device());
         let (scores, attended) = if fused {
-            fused_attention(&q, &k, &v, previous, self.scale)?
+            let dropout = weights_dropped.then(|| WeightDropout {
+                masks: self.weight_dropout.masks(),
+                heads: self.heads,
+            });
+            fused_attention(&q, &k, &v, previous, self.scale, dropout)?
         } else {
             let mut scores = (q.matmul(&k.t()?.contiguous()?)? * self.scale)?;
             if let Some(previous) = previous {
@@ -170,13 +174,14 @@ impl MultiHeadAttention {
 }
 
 /// Scores and attended values of heads `[B, H, L, d]` through the fused nodes of
-/// `attention_op.rs` (no mask, no dropout on the weights).
+/// `attention_op.rs` (no mask; `dropout` on the weights while training).
 fn fused_attention(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
     previous: Option<&Tensor>,
     scale: f64,
+    dropout: Option<WeightDropout>,
 ) -> Result<(Tensor, Tensor)> {
     let (batch, heads, len, width) = q.dims4()?;
     let keys = k.dim(2)?;
@@ -188,7 +193,7 @@ fn fused_attention(
         previous.as_ref(),
         scale,
     )?;
-    let attended = attend(&scores, &flat(v, keys, v.dim(3)?)?)?;
+    let attended = attend(&scores, &flat(v, keys, v.dim(3)?)?, dropout)?;
     Ok((
         scores.reshape((batch, heads, len, keys))?,
         attended.reshape((batch, heads, len, v.dim(3)?))?,
@@ -274,5 +279,71 @@ mod tests {
         assert!(err
             .to_string()
             .contains("hidden_size (10) must be a multiple of n_heads (4)"));
+    }
+
+    #[test]
+    fn fused_attention_drops_the_weights_generic_ops_drop() {
+        // Weight dropout on the fused path draws the masks Dropout draws on the generic path
+        // (drawn again in the backward pass), so both give the same output and gradients.
+        let device = Device::Cpu;
+        let mut store = ParamStore::new(3, &device);
+        let attention =
+            MultiHeadAttention::new(&mut store, "a", ProjectionNames::Tst, 8, 2, 0.4, 5).unwrap();
+        let varmap = store.into_varmap();
+        let x =
+            candle_core::Var::from_tensor(&Tensor::randn(0f32, 1f32, (3, 5, 8), &device).unwrap())
+                .unwrap();
+        let previous = Tensor::randn(0f32, 1f32, (3, 2, 5, 5), &device).unwrap();
+        let run = || {
+            let out = crate::nn::pass::scope(4, 3..6, 9, || {
+                attention.forward(
+                    x.as_tensor(),
+                    x.as_tensor(),
+                    x.as_tensor(),
+                    Some(&previous),
+                    None,
+                    true,
+                )
+            })
+            .unwrap();
+            let weights = Tensor::arange(0f32, out.output.elem_count() as f32, &device)
+                .unwrap()
+                .reshape(out.output.shape())
+                .unwrap();
+            let grads = (&out.output * weights)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let mut all = values(&out.output);
+            all.extend(values(grads.get(x.as_tensor()).unwrap()));
+            for var in varmap.all_vars() {
+                all.extend(values(grads.get(var.as_tensor()).unwrap()));
+            }
+            all
+        };
+        let fused = run();
+        let generic = kernels::with_generic_ops(run);
+        let largest = generic.iter().fold(0f32, |m, v| m.max(v.abs()));
+        for (i, (a, b)) in fused.iter().zip(&generic).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-5 * largest,
+                "value {i}: fused {a}, generic {b}"
+            );
+        }
+        // Some weights were dropped: without dropout the output differs.
+        let kept = crate::nn::pass::scope(4, 3..6, 9, || {
+            attention.forward(
+                x.as_tensor(),
+                x.as_tensor(),
+                x.as_tensor(),
+                Some(&previous),
+                None,
+                false,
+            )
+        })
+        .unwrap();
+        assert_ne!(values(&kept.output), fused[..kept.output.elem_count()]);
     }
 }

@@ -5,11 +5,14 @@
 //! tensors (product, scale, sum, softmax, product), and the backward pass allocates a zeroed
 //! gradient and an accumulated copy for each. Here it is two nodes, each head's products one
 //! GEMM call: [`attention_scores`] (`S = s QKᵀ + P`, the scores that residual attention hands
-//! to the next layer) and [`attend`] (`softmax(S) V`). The softmax weights are never stored:
-//! `attend` recomputes them from `S` in its backward pass.
+//! to the next layer) and [`attend`] (`softmax(S) V`, with dropout on the weights while
+//! training). Neither the softmax weights nor the dropout masks are stored: `attend` recomputes
+//! the weights from `S` and draws the masks again from their streams in its backward pass.
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
+use rand::rngs::StdRng;
 
+use super::dropout::Masks;
 use super::product::{f32_slice, multiply_into, Operand};
 use super::softmax::softmax_row;
 use crate::error::Result;
@@ -31,9 +34,112 @@ pub(crate) fn attention_scores(
     })
 }
 
-/// `softmax(scores) v` over the last axis of `scores: [N, L, Lk]`, for `v: [N, Lk, dv]`.
-pub(crate) fn attend(scores: &Tensor, v: &Tensor) -> Result<Tensor> {
-    Ok(scores.contiguous()?.apply_op2(&v.contiguous()?, Attend)?)
+/// `softmax(scores) v` over the last axis of `scores: [N, L, Lk]`, for `v: [N, Lk, dv]`; with
+/// `dropout`, the weights are multiplied by its masks first.
+pub(crate) fn attend(
+    scores: &Tensor,
+    v: &Tensor,
+    dropout: Option<WeightDropout>,
+) -> Result<Tensor> {
+    Ok(scores
+        .contiguous()?
+        .apply_op2(&v.contiguous()?, Attend { dropout })?)
+}
+
+/// Dropout on attention weights `[N, L, Lk]` whose `N` rows are windows of `heads` heads each:
+/// each window's mask is drawn over its heads in order, as [`super::Dropout`] draws it over
+/// `[B, heads, L, Lk]` weights.
+#[derive(Debug, Clone)]
+pub(crate) struct WeightDropout {
+    /// The masks of the dropout layer's use.
+    pub masks: Masks,
+    /// Heads per window.
+    pub heads: usize,
+}
+
+impl WeightDropout {
+    /// The masks of `n` heads of `len` weights each, in head order.
+    fn head_masks(&self, n: usize, len: usize) -> candle_core::Result<HeadMasks<'_>> {
+        let streams = self
+            .masks
+            .streams(n / self.heads.max(1))
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        Ok(HeadMasks {
+            dropout: self,
+            streams,
+            next: 0,
+            mask: vec![0.0; len],
+        })
+    }
+}
+
+/// The masks of [`WeightDropout`], one head after another.
+struct HeadMasks<'a> {
+    dropout: &'a WeightDropout,
+    streams: Vec<StdRng>,
+    next: usize,
+    mask: Vec<f32>,
+}
+
+impl HeadMasks<'_> {
+    /// The next head's mask.
+    fn next_mask(&mut self) -> &[f32] {
+        let window = self.next / self.dropout.heads.max(1);
+        self.next += 1;
+        self.dropout
+            .masks
+            .fill(&mut self.streams[window], &mut self.mask);
+        &self.mask
+    }
+}
+
+/// Each head's softmax weights, and the masks applied to them when the weights are dropped.
+struct HeadWeights<'a> {
+    lk: usize,
+    masks: Option<HeadMasks<'a>>,
+    weights: Vec<f32>,
+    dropped: Vec<f32>,
+}
+
+impl<'a> HeadWeights<'a> {
+    fn new(
+        heads: Heads,
+        dropout: &'a Option<WeightDropout>,
+    ) -> candle_core::Result<HeadWeights<'a>> {
+        let len = heads.l * heads.lk;
+        let masks = dropout
+            .as_ref()
+            .map(|d| d.head_masks(heads.n, len))
+            .transpose()?;
+        Ok(HeadWeights {
+            lk: heads.lk,
+            dropped: if masks.is_some() {
+                vec![0.0; len]
+            } else {
+                Vec::new()
+            },
+            masks,
+            weights: vec![0.0; len],
+        })
+    }
+
+    /// The next head's weights from its `scores`, then the weights as the product reads them
+    /// (dropped, when there is dropout) and the mask.
+    fn next(&mut self, scores: &[f32]) -> (&[f32], &[f32], Option<&[f32]>) {
+        head_weights(scores, self.lk, &mut self.weights);
+        match self.masks.as_mut() {
+            Some(masks) => {
+                let mask = masks.next_mask();
+                self.dropped
+                    .iter_mut()
+                    .zip(&self.weights)
+                    .zip(mask)
+                    .for_each(|((d, w), m)| *d = w * m);
+                (&self.weights, &self.dropped, Some(mask))
+            }
+            None => (&self.weights, &self.weights, None),
+        }
+    }
 }
 
 /// The sizes of a batch of heads: `n` heads, `l` queries, `lk` keys, `d` features per key
@@ -194,8 +300,11 @@ impl CustomOp3 for Scores {
     }
 }
 
-/// `softmax(S) V`, row by row; its backward pass recomputes the weights from `S`.
-struct Attend;
+/// `softmax(S) V`, row by row; its backward pass recomputes the weights from `S` (and draws
+/// the dropout masks again).
+struct Attend {
+    dropout: Option<WeightDropout>,
+}
 
 impl CustomOp2 for Attend {
     fn name(&self) -> &'static str {
@@ -217,14 +326,14 @@ impl CustomOp2 for Attend {
         let scores = f32_slice(scores, scores_layout, self.name())?;
         let v = f32_slice(v, v_layout, self.name())?;
         let mut out = vec![0.0f32; n * l * d];
-        let mut weights = vec![0.0f32; l * lk];
+        let mut weights = HeadWeights::new(heads, &self.dropout)?;
         for h in 0..n {
-            head_weights(&scores[h * l * lk..(h + 1) * l * lk], lk, &mut weights);
+            let (_, dropped, _) = weights.next(&scores[h * l * lk..(h + 1) * l * lk]);
             multiply_into(
                 l,
                 d,
                 lk,
-                Operand::rows(&weights, lk),
+                Operand::rows(dropped, lk),
                 Operand::rows(&v[h * lk * d..(h + 1) * lk * d], d),
                 &mut out[h * l * d..(h + 1) * l * d],
                 d,
@@ -242,25 +351,36 @@ impl CustomOp2 for Attend {
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
-        let d_scores = scores.apply_op3_no_bwd(v, &grad, &AttendGrad::Scores)?;
-        let d_values = scores.apply_op3_no_bwd(v, &grad, &AttendGrad::Values)?;
+        let part = |part| AttendGrad {
+            part,
+            dropout: self.dropout.clone(),
+        };
+        let d_scores = scores.apply_op3_no_bwd(v, &grad, &part(AttendGradPart::Scores))?;
+        let d_values = scores.apply_op3_no_bwd(v, &grad, &part(AttendGradPart::Values))?;
         Ok((Some(d_scores), Some(d_values)))
     }
 }
 
-/// The two gradients of [`Attend`] from `(S, V, dO)`, with `W = softmax(S)` recomputed per row.
-enum AttendGrad {
-    /// `dS = W ⊙ (dW − rowsum(dW ⊙ W))` with `dW = dO Vᵀ`: `[N, L, Lk]`.
+/// One of the two gradients of [`Attend`] from `(S, V, dO)`, with `W = softmax(S)` recomputed
+/// per row and the dropout masks `M` drawn again.
+struct AttendGrad {
+    part: AttendGradPart,
+    dropout: Option<WeightDropout>,
+}
+
+/// Which gradient an [`AttendGrad`] computes.
+enum AttendGradPart {
+    /// `dS = W ⊙ (dW − rowsum(dW ⊙ W))` with `dW = M ⊙ dO Vᵀ`: `[N, L, Lk]`.
     Scores,
-    /// `dV = Wᵀ dO`: `[N, Lk, dv]`.
+    /// `dV = (W ⊙ M)ᵀ dO`: `[N, Lk, dv]`.
     Values,
 }
 
 impl CustomOp3 for AttendGrad {
     fn name(&self) -> &'static str {
-        match self {
-            AttendGrad::Scores => "attend-scores-grad",
-            AttendGrad::Values => "attend-values-grad",
+        match self.part {
+            AttendGradPart::Scores => "attend-scores-grad",
+            AttendGradPart::Values => "attend-values-grad",
         }
     }
 
@@ -285,14 +405,15 @@ impl CustomOp3 for AttendGrad {
         let scores = f32_slice(scores, scores_layout, self.name())?;
         let v = f32_slice(v, v_layout, self.name())?;
         let grad = f32_slice(grad, grad_layout, self.name())?;
-        let mut weights = vec![0.0f32; l * lk];
-        match self {
-            AttendGrad::Scores => {
+        let mut weights = HeadWeights::new(heads, &self.dropout)?;
+        match self.part {
+            AttendGradPart::Scores => {
                 let mut out = vec![0.0f32; n * l * lk];
                 for h in 0..n {
-                    head_weights(&scores[h * l * lk..(h + 1) * l * lk], lk, &mut weights);
+                    let (w, _, mask) = weights.next(&scores[h * l * lk..(h + 1) * l * lk]);
                     let dst = &mut out[h * l * lk..(h + 1) * l * lk];
-                    // dW = dO Vᵀ, then each row centred on its weighted mean and weighted.
+                    // dW = dO Vᵀ (masked), then each row centred on its weighted mean and
+                    // weighted.
                     multiply_into(
                         l,
                         lk,
@@ -303,8 +424,11 @@ impl CustomOp3 for AttendGrad {
                         lk,
                         false,
                     )?;
+                    if let Some(mask) = mask {
+                        dst.iter_mut().zip(mask).for_each(|(dw, m)| *dw *= m);
+                    }
                     let width = lk.max(1);
-                    for (row, w) in dst.chunks_exact_mut(width).zip(weights.chunks_exact(width)) {
+                    for (row, w) in dst.chunks_exact_mut(width).zip(w.chunks_exact(width)) {
                         let centre = dot(row, w);
                         row.iter_mut()
                             .zip(w)
@@ -313,15 +437,15 @@ impl CustomOp3 for AttendGrad {
                 }
                 Ok((CpuStorage::F32(out), Shape::from((n, l, lk))))
             }
-            AttendGrad::Values => {
+            AttendGradPart::Values => {
                 let mut out = vec![0.0f32; n * lk * d];
                 for h in 0..n {
-                    head_weights(&scores[h * l * lk..(h + 1) * l * lk], lk, &mut weights);
+                    let (_, dropped, _) = weights.next(&scores[h * l * lk..(h + 1) * l * lk]);
                     multiply_into(
                         lk,
                         d,
                         l,
-                        Operand::transposed(&weights, lk),
+                        Operand::transposed(dropped, lk),
                         Operand::rows(&grad[h * l * d..(h + 1) * l * d], d),
                         &mut out[h * lk * d..(h + 1) * lk * d],
                         d,
@@ -383,7 +507,7 @@ mod tests {
         for with_previous in [false, true] {
             let prev = with_previous.then(|| previous.as_tensor());
             let fused_scores = attention_scores(q.as_tensor(), k.as_tensor(), prev, scale).unwrap();
-            let fused = attend(&fused_scores, v.as_tensor()).unwrap();
+            let fused = attend(&fused_scores, v.as_tensor(), None).unwrap();
             let mut generic_scores =
                 (q.as_tensor().matmul(&k.as_tensor().t().unwrap()).unwrap() * scale).unwrap();
             if let Some(p) = prev {
