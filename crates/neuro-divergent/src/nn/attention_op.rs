@@ -351,37 +351,31 @@ impl CustomOp2 for Attend {
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
-        let part = |part| AttendGrad {
-            part,
+        let (n, l, lk) = scores.dims3()?;
+        let d = v.dim(2)?;
+        let op = AttendGrad {
             dropout: self.dropout.clone(),
         };
-        let d_scores = scores.apply_op3_no_bwd(v, &grad, &part(AttendGradPart::Scores))?;
-        let d_values = scores.apply_op3_no_bwd(v, &grad, &part(AttendGradPart::Values))?;
+        let packed = scores.apply_op3_no_bwd(v, &grad, &op)?;
+        let d_scores = packed.narrow(0, 0, n * l * lk)?.reshape((n, l, lk))?;
+        let d_values = packed
+            .narrow(0, n * l * lk, n * lk * d)?
+            .reshape((n, lk, d))?;
         Ok((Some(d_scores), Some(d_values)))
     }
 }
 
-/// One of the two gradients of [`Attend`] from `(S, V, dO)`, with `W = softmax(S)` recomputed
-/// per row and the dropout masks `M` drawn again.
+/// Both gradients of [`Attend`] from `(S, V, dO)`, with `W = softmax(S)` recomputed once per
+/// head and the dropout masks `M` drawn again: `dS = W ⊙ (dW − rowsum(dW ⊙ W))` with
+/// `dW = M ⊙ dO Vᵀ` (`[N, L, Lk]`), then `dV = (W ⊙ M)ᵀ dO` (`[N, Lk, dv]`), packed one after
+/// the other in one flat buffer.
 struct AttendGrad {
-    part: AttendGradPart,
     dropout: Option<WeightDropout>,
-}
-
-/// Which gradient an [`AttendGrad`] computes.
-enum AttendGradPart {
-    /// `dS = W ⊙ (dW − rowsum(dW ⊙ W))` with `dW = M ⊙ dO Vᵀ`: `[N, L, Lk]`.
-    Scores,
-    /// `dV = (W ⊙ M)ᵀ dO`: `[N, Lk, dv]`.
-    Values,
 }
 
 impl CustomOp3 for AttendGrad {
     fn name(&self) -> &'static str {
-        match self.part {
-            AttendGradPart::Scores => "attend-scores-grad",
-            AttendGradPart::Values => "attend-values-grad",
-        }
+        "attend-grad"
     }
 
     fn cpu_fwd(
@@ -406,55 +400,46 @@ impl CustomOp3 for AttendGrad {
         let v = f32_slice(v, v_layout, self.name())?;
         let grad = f32_slice(grad, grad_layout, self.name())?;
         let mut weights = HeadWeights::new(heads, &self.dropout)?;
-        match self.part {
-            AttendGradPart::Scores => {
-                let mut out = vec![0.0f32; n * l * lk];
-                for h in 0..n {
-                    let (w, _, mask) = weights.next(&scores[h * l * lk..(h + 1) * l * lk]);
-                    let dst = &mut out[h * l * lk..(h + 1) * l * lk];
-                    // dW = dO Vᵀ (masked), then each row centred on its weighted mean and
-                    // weighted.
-                    multiply_into(
-                        l,
-                        lk,
-                        d,
-                        Operand::rows(&grad[h * l * d..(h + 1) * l * d], d),
-                        Operand::transposed(&v[h * lk * d..(h + 1) * lk * d], d),
-                        dst,
-                        lk,
-                        false,
-                    )?;
-                    if let Some(mask) = mask {
-                        dst.iter_mut().zip(mask).for_each(|(dw, m)| *dw *= m);
-                    }
-                    let width = lk.max(1);
-                    for (row, w) in dst.chunks_exact_mut(width).zip(w.chunks_exact(width)) {
-                        let centre = dot(row, w);
-                        row.iter_mut()
-                            .zip(w)
-                            .for_each(|(dw, w)| *dw = w * (*dw - centre));
-                    }
-                }
-                Ok((CpuStorage::F32(out), Shape::from((n, l, lk))))
+        let mut out = vec![0.0f32; n * l * lk + n * lk * d];
+        let (d_scores, d_values) = out.split_at_mut(n * l * lk);
+        for h in 0..n {
+            let (w, dropped, mask) = weights.next(&scores[h * l * lk..(h + 1) * l * lk]);
+            let head_grad = &grad[h * l * d..(h + 1) * l * d];
+            multiply_into(
+                lk,
+                d,
+                l,
+                Operand::transposed(dropped, lk),
+                Operand::rows(head_grad, d),
+                &mut d_values[h * lk * d..(h + 1) * lk * d],
+                d,
+                false,
+            )?;
+            // dW = dO Vᵀ (masked), then each row centred on its weighted mean and weighted.
+            let dst = &mut d_scores[h * l * lk..(h + 1) * l * lk];
+            multiply_into(
+                l,
+                lk,
+                d,
+                Operand::rows(head_grad, d),
+                Operand::transposed(&v[h * lk * d..(h + 1) * lk * d], d),
+                dst,
+                lk,
+                false,
+            )?;
+            if let Some(mask) = mask {
+                dst.iter_mut().zip(mask).for_each(|(dw, m)| *dw *= m);
             }
-            AttendGradPart::Values => {
-                let mut out = vec![0.0f32; n * lk * d];
-                for h in 0..n {
-                    let (_, dropped, _) = weights.next(&scores[h * l * lk..(h + 1) * l * lk]);
-                    multiply_into(
-                        lk,
-                        d,
-                        l,
-                        Operand::transposed(dropped, lk),
-                        Operand::rows(&grad[h * l * d..(h + 1) * l * d], d),
-                        &mut out[h * lk * d..(h + 1) * lk * d],
-                        d,
-                        false,
-                    )?;
-                }
-                Ok((CpuStorage::F32(out), Shape::from((n, lk, d))))
+            let width = lk.max(1);
+            for (row, w) in dst.chunks_exact_mut(width).zip(w.chunks_exact(width)) {
+                let centre = dot(row, w);
+                row.iter_mut()
+                    .zip(w)
+                    .for_each(|(dw, w)| *dw = w * (*dw - centre));
             }
         }
+        let len = out.len();
+        Ok((CpuStorage::F32(out), Shape::from(len)))
     }
 }
 
