@@ -7,10 +7,13 @@ windows_batch_size 1024, dropout as the model sets it): NeuralForecast's steady-
 (steps after the third, timed by a Lightning callback) and `neuro-divergent bench` (its fit
 time over the steps, so setup counts against us), at each thread count of --threads, alternating
 the two libraries for --rounds rounds. Prints the machine, torch's and our GEMM rates, our
-achieved GFLOP/s and the ratio of steps/s (ours over NeuralForecast's; goal >= 1.0).
+achieved GFLOP/s, each process's peak RSS and the ratio of steps/s (ours over
+NeuralForecast's; goal >= 1.0). --windows sets the windows per step of both libraries, for
+models whose default batch does not fit in the machine's memory.
 
 Usage: python3 benches/longhorizon_speed.py [--models PatchTST] [--threads 1,2] [--rounds 1]
-    [--steps 6] [--nf-steps 12] [--input-size 336] [--data ../shared/datasets/ETTh1.csv] [--skip-nf]
+    [--steps 6] [--nf-steps 12] [--input-size 336] [--windows 1024]
+    [--data ../shared/datasets/ETTh1.csv] [--skip-nf]
 (needs ../shared/peers/neuralforecast for the NeuralForecast side; standard library only.)
 """
 import argparse
@@ -27,7 +30,7 @@ TRAIN_ROWS = 8640
 # NeuralForecast's side: one fit of MODEL, timed step by step.
 NF_SPEED = r"""
 import os, sys
-threads, model, steps, data, input_size = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+threads, model, steps, data, input_size, windows = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
 import logging, time, warnings
 warnings.filterwarnings("ignore"); logging.disable(logging.WARNING)
@@ -42,6 +45,7 @@ class StepTimer(pl.Callback):
         self.end.append(time.perf_counter())
 df = pd.read_csv(data, parse_dates=["ds"])
 m = getattr(models, model)(h=96, input_size=input_size, max_steps=steps, random_seed=1,
+    windows_batch_size=windows,
     accelerator="cpu", devices=1, enable_progress_bar=False, logger=False,
     enable_checkpointing=False, enable_model_summary=False, callbacks=[StepTimer()])
 nf = NeuralForecast(models=[m], freq="h")
@@ -71,6 +75,8 @@ def main():
     ap.add_argument("--steps", type=int, default=6, help="our timed steps")
     ap.add_argument("--nf-steps", type=int, default=12, help="NeuralForecast's steps (4 are warm-up)")
     ap.add_argument("--input-size", type=int, default=336)
+    ap.add_argument("--windows", type=int, default=1024,
+                    help="windows per step for both libraries (NeuralForecast's default 1024)")
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "datasets", "ETTh1.csv"))
     ap.add_argument("--skip-nf", action="store_true")
     args = ap.parse_args()
@@ -92,19 +98,20 @@ def main():
     for threads in threads_list:
         torch_gemm[threads] = float(run([venv_python, "-c", TORCH_GEMM, str(threads)])[0]) if venv_python else 0.0
     print(f"== training steps/s, ETTh1 (7 series, {TRAIN_ROWS} rows), h=96, input_size={args.input_size}, "
-          "batch_size 32, windows_batch_size 1024, each model's NeuralForecast defaults")
+          f"batch_size 32, windows_batch_size {args.windows}, each model's NeuralForecast defaults otherwise")
     for model in args.models.split(","):
         for threads in threads_list:
             for round_index in range(args.rounds):
                 line = f"{model} threads={threads} round {round_index + 1}:"
                 nf_rate = None
                 if venv_python:
-                    nf_rate = float(run([venv_python, "-c", NF_SPEED, str(threads), model,
-                                         str(args.nf_steps), data, str(args.input_size)])[0].strip().splitlines()[-1])
-                    line += f" NeuralForecast {nf_rate:.3f} steps/s;"
+                    nf_out, _, nf_rss = run([venv_python, "-c", NF_SPEED, str(threads), model,
+                                             str(args.nf_steps), data, str(args.input_size), str(args.windows)])
+                    nf_rate = float(nf_out.strip().splitlines()[-1])
+                    line += f" NeuralForecast {nf_rate:.3f} steps/s, peak RSS {nf_rss:.0f} MiB;"
                 out, _, rss = run([binary, "bench", "--data", data, "--horizon", "96", "--input-size",
                                    str(args.input_size), "--model", model.lower(), "--steps", str(args.steps),
-                                   "--batch-size", "32", "--windows-batch-size", "1024", "--threads", str(threads)])
+                                   "--batch-size", "32", "--windows-batch-size", str(args.windows), "--threads", str(threads)])
                 ours = dict(line.split(": ", 1) for line in out.strip().splitlines())
                 gemm = max(float(ours["gemm_gflops"]), torch_gemm[threads])
                 line += (f" neuro-divergent {float(ours['steps_per_second']):.3f} steps/s, "
