@@ -294,18 +294,16 @@ mod tests {
             candle_core::Var::from_tensor(&Tensor::randn(0f32, 1f32, (3, 5, 8), &device).unwrap())
                 .unwrap();
         let previous = Tensor::randn(0f32, 1f32, (3, 2, 5, 5), &device).unwrap();
-        let run = || {
-            let out = crate::nn::pass::scope(4, 3..6, 9, || {
-                attention.forward(
-                    x.as_tensor(),
-                    x.as_tensor(),
-                    x.as_tensor(),
-                    Some(&previous),
-                    None,
-                    true,
-                )
+        // Self-attention over `x` as rows 3..6 of a 9-window batch in training pass 4.
+        let attend = |train| {
+            crate::nn::pass::scope(4, 3..6, 9, || {
+                let x = x.as_tensor();
+                attention.forward(x, x, x, Some(&previous), None, train)
             })
-            .unwrap();
+            .unwrap()
+        };
+        let run = || {
+            let out = attend(true);
             let weights = Tensor::arange(0f32, out.output.elem_count() as f32, &device)
                 .unwrap()
                 .reshape(out.output.shape())
@@ -333,17 +331,7 @@ mod tests {
             );
         }
         // Some weights were dropped: without dropout the output differs.
-        let kept = crate::nn::pass::scope(4, 3..6, 9, || {
-            attention.forward(
-                x.as_tensor(),
-                x.as_tensor(),
-                x.as_tensor(),
-                Some(&previous),
-                None,
-                false,
-            )
-        })
-        .unwrap();
+        let kept = attend(false);
         assert_ne!(values(&kept.output), fused[..kept.output.elem_count()]);
     }
 }

@@ -215,6 +215,12 @@ mod tests {
             values.extend(norm.running_var.as_tensor().to_vec1::<f32>().unwrap());
             values
         };
+        let assert_same = |a: &BatchNorm, b: &BatchNorm| {
+            let (a, b) = (running(a), running(b));
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-6, "{a:?} {b:?}");
+            }
+        };
         let whole = fresh();
         pass::scope(0, 0..4, 4, || whole.forward(&x, true)).unwrap();
         let chunked = fresh();
@@ -222,26 +228,12 @@ mod tests {
         pass::scope(0, 3..4, 4, || chunked.forward(&x.narrow(0, 3, 1)?, true)).unwrap();
         assert_eq!(running(&chunked), [0.0, 0.0, 1.0, 1.0]);
         pass::scope(0, 0..3, 4, || chunked.forward(&x.narrow(0, 0, 3)?, true)).unwrap();
-        for (a, b) in running(&whole).iter().zip(running(&chunked)) {
-            assert!(
-                (a - b).abs() < 1e-6,
-                "{:?} {:?}",
-                running(&whole),
-                running(&chunked)
-            );
-        }
+        assert_same(&whole, &chunked);
         assert_ne!(running(&whole), [0.0, 0.0, 1.0, 1.0]);
         // A later pass drops what a failed one left behind and moves once more.
         pass::scope(1, 0..3, 4, || chunked.forward(&x.narrow(0, 0, 3)?, true)).unwrap();
         pass::scope(2, 0..4, 4, || chunked.forward(&x, true)).unwrap();
         pass::scope(2, 0..4, 4, || whole.forward(&x, true)).unwrap();
-        for (a, b) in running(&whole).iter().zip(running(&chunked)) {
-            assert!(
-                (a - b).abs() < 1e-6,
-                "{:?} {:?}",
-                running(&whole),
-                running(&chunked)
-            );
-        }
+        assert_same(&whole, &chunked);
     }
 }
