@@ -58,9 +58,10 @@ pub trait Model: Send + Sync {
     /// Forecasts `[B, H, n_outputs]` from a batch of scaled inputs.
     fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor>;
 
-    /// False when training involves randomness inside the model (dropout): then every drawn
-    /// window must be computed on its own instead of merged with its duplicates. (The draws
-    /// themselves are keyed by pass and window, `nn::pass`, so chunks run side by side.)
+    /// False when training involves randomness inside the model (dropout) or couples the
+    /// windows of a batch (batch normalisation): then every drawn window must be computed on
+    /// its own instead of merged with its duplicates. (Either way the chunks of a batch run side
+    /// by side: `nn::pass` keys the draws by pass and window and combines the statistics.)
     fn is_deterministic(&self) -> bool;
 
     /// The model's one-step-at-a-time form, for models that forecast autoregressively (then
