@@ -130,9 +130,9 @@ fn same_seed_same_forecasts_other_seed_other_forecasts() {
     );
 }
 
-/// The forecast values of `forecast` on AirPassengers with a small NHITS on `threads` threads.
-fn small_nhits_forecast(threads: &str) -> Vec<f64> {
-    let out = run_small_on(threads, "forecast", &["nhits"], &[]);
+/// The forecast values of `forecast` on AirPassengers with a small `model` on `threads` threads.
+fn small_forecast(model: &str, threads: &str) -> Vec<f64> {
+    let out = run_small_on(threads, "forecast", &[model], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     stdout(&out)
         .lines()
@@ -143,18 +143,22 @@ fn small_nhits_forecast(threads: &str) -> Vec<f64> {
 
 #[test]
 fn two_threads_split_each_batch_and_stay_reproducible() {
-    // About 110 distinct windows per step: two chunks of rows, one per thread.
-    let two = small_nhits_forecast("2");
-    assert_eq!(two, small_nhits_forecast("2"));
-    let one = small_nhits_forecast("1");
-    assert_eq!(one.len(), 12);
-    // Summing the gradient in two parts rounds differently, and only that.
-    assert_ne!(one, two);
-    for (a, b) in one.iter().zip(&two) {
-        assert!(
-            (a - b).abs() < 0.05,
-            "1 thread: {one:?}\n2 threads: {two:?}"
-        );
+    // About 110 distinct windows per step: two chunks of rows, one per thread. BiTCN draws
+    // dropout masks (rate 0.5) several times per forward pass: each window's masks are the
+    // same in either chunking.
+    for model in ["nhits", "bitcn"] {
+        let two = small_forecast(model, "2");
+        assert_eq!(two, small_forecast(model, "2"), "{model}");
+        let one = small_forecast(model, "1");
+        assert_eq!(one.len(), 12);
+        // Summing the gradient in two parts rounds differently, and only that.
+        assert_ne!(one, two, "{model}");
+        for (a, b) in one.iter().zip(&two) {
+            assert!(
+                (a - b).abs() < 0.05,
+                "{model}, 1 thread: {one:?}\n2 threads: {two:?}"
+            );
+        }
     }
 }
 
