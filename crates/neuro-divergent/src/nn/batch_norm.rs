@@ -72,13 +72,14 @@ impl BatchNorm {
         let flat = x.reshape((rows, features))?;
         let out = if train {
             let (out, (mean, var)) = batch_norm_train(&flat, &self.weight, &self.bias, EPS)?;
+            let at = PassUse::next();
             let stats = ChunkStats {
-                first: 0,
+                first: at.chunk.as_ref().map_or(0, |chunk| chunk.rows.start),
                 rows,
                 mean,
                 var,
             };
-            self.record(PassUse::next(), stats)?;
+            self.record(at, stats)?;
             out
         } else {
             let mean = self.running_mean.as_tensor().unsqueeze(0)?;
@@ -96,10 +97,6 @@ impl BatchNorm {
     fn record(&self, at: PassUse, stats: ChunkStats) -> Result<()> {
         let Some(chunk) = at.chunk else {
             return self.update_running(&[stats]);
-        };
-        let stats = ChunkStats {
-            first: chunk.rows.start,
-            ..stats
         };
         let mut pending = self.pending.lock().expect("batch statistics lock poisoned");
         // A failed pass leaves its chunks behind; a later pass drops them.
