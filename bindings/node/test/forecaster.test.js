@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -142,6 +142,18 @@ test('Informer distils its encoder and forecasts the same on every call', async 
   const rows = await nf.predict();
   assert.equal(rows.length, 12);
   assert.ok(rows.every((r) => Number.isFinite(r.Informer)), JSON.stringify(rows));
+  assert.deepEqual(await nf.predict(), rows);
+});
+
+test('Autoformer decomposes its window and refuses an even moving average', async () => {
+  assert.throws(() => new NeuralForecaster({ models: [new Autoformer({ h: 12, inputSize: 24, MovingAvgWindow: 24 })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /Autoformer: MovingAvg_window must be odd/.test(e.message));
+  const autoformer = new Autoformer({ h: 12, inputSize: 24, maxSteps: 5, hiddenSize: 16, nHead: 2, convHiddenSize: 8, MovingAvgWindow: 7 });
+  assert.deepEqual(autoformer.params, { max_steps: 5, hidden_size: 16, n_head: 2, conv_hidden_size: 8, MovingAvg_window: 7 });
+  const nf = new NeuralForecaster({ models: [autoformer], freq: 'M' });
+  await nf.fit(airPassengers());
+  const rows = await nf.predict();
+  assert.equal(rows.length, 12);
+  assert.ok(rows.every((r) => Number.isFinite(r.Autoformer)), JSON.stringify(rows));
   assert.deepEqual(await nf.predict(), rows);
 });
 

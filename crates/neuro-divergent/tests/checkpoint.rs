@@ -414,6 +414,39 @@ fn vanilla_transformer_round_trips_and_counts_its_parameters() {
 }
 
 #[test]
+fn autoformer_round_trips_and_counts_its_bias_free_layers() {
+    let frame = common::air_passengers();
+    let mut spec = common::small("Autoformer", 12, 24, 5);
+    for (key, value) in [
+        ("hidden_size", "16"),
+        ("n_head", "2"),
+        ("conv_hidden_size", "8"),
+        ("MovingAvg_window", "7"),
+    ] {
+        spec.set_param(key, value).unwrap();
+    }
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    nf.fit(&frame, FitOptions::default(), None).unwrap();
+    // Two value convolutions 16x1x3; per encoder layer four 16x16 projections with bias and
+    // the bias-free 16x8 and 8x16 maps; the decoder layer's two auto-correlations, maps and
+    // its bias-free 1x16x3 trend projection; two norms; the seasonal projection 16 + 1.
+    assert_eq!(
+        nf.parameter_counts(),
+        [2 * 48 + 2 * (4 * 272 + 256) + 32 + (8 * 272 + 256 + 48) + 32 + 17]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    nf.save(dir.path()).unwrap();
+    let before = nf.predict(None).unwrap();
+    let after = NeuralForecast::load(dir.path())
+        .unwrap()
+        .predict(None)
+        .unwrap();
+    assert_eq!(before, after);
+    let values = before.column("Autoformer").unwrap();
+    assert!(values.iter().all(|v| v.is_finite()), "{values:?}");
+}
+
+#[test]
 fn informer_round_trips_with_its_distilling_statistics_and_key_sample() {
     // The default sampling factor (3) on a 24-step window keeps 12 of 24 queries, so the
     // forecasts depend on the key sample, which forecasting draws the same way every call.

@@ -478,6 +478,76 @@ fn informer_matches_neuralforecast_when_every_query_attends() {
 }
 
 #[test]
+fn autoformer_matches_neuralforecast_with_its_options_and_future_columns() {
+    // NeuralForecast 3.3, max_steps=2, dropout=0 (no scaler, learning rate 1e-4: the forecasts
+    // are mostly the window's trend and mean): the defaults; narrower layers, one encoder and
+    // two decoder layers, ReLU, a shorter decoder window, factor 2 and a 7-step moving average
+    // (seed 2); two future columns (input 20); a quantile loss. Training aggregates one set of
+    // lags for the batch, forecasting each window's own. Two steps: NeuralForecast computes the
+    // correlations by FFT, which rounds them ~1e-4 apart from the direct sums here, and from the
+    // third step on a batch's lag set can flip on a near tie (the forecasts then drift by up to
+    // 0.1 after three steps and 2 after five on the future-columns case, while the others still
+    // agree to 0.06). The forecasts are ~400, so they are compared to 0.05 (1.2e-4 relative).
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let fit = |frame: &TimeSeriesFrame, input_size: usize, params: &[(&str, &str)]| {
+        fit_without_dropout("Autoformer", 2, frame, input_size, params)
+    };
+    let column = "Autoformer";
+    let close = |ours: &[f64], theirs: &[f64], what: &str| {
+        assert_close_within(ours, theirs, 0.05, what);
+    };
+    let defaults = [
+        422.9003, 430.5289, 432.9095, 432.8852, 433.0127, 434.0190, 426.5732, 408.4662, 393.5017,
+        387.5463, 392.9134, 388.0280,
+    ];
+    let ours = fit(&train, 24, &[]).predict(None).unwrap();
+    close(ours.column(column).unwrap(), &defaults, "defaults");
+
+    let options = [
+        ("random_seed", "2"),
+        ("hidden_size", "32"),
+        ("n_head", "2"),
+        ("conv_hidden_size", "16"),
+        ("activation", "relu"),
+        ("encoder_layers", "1"),
+        ("decoder_layers", "2"),
+        ("decoder_input_size_multiplier", "0.3"),
+        ("factor", "2"),
+        ("MovingAvg_window", "7"),
+    ];
+    let reference = [
+        435.9717, 423.4827, 415.6172, 404.3457, 405.7642, 401.2836, 398.2042, 398.4808, 408.4774,
+        409.4729, 407.5064, 433.0953,
+    ];
+    let ours = fit(&train, 24, &options).predict(None).unwrap();
+    close(ours.column(column).unwrap(), &reference, "options");
+
+    let ours = forecast_with_exogenous(false, fit);
+    let reference = [
+        436.8130, 438.9034, 440.6891, 441.2506, 439.1575, 432.0370, 418.9417, 407.0808, 399.1378,
+        398.0907, 403.2497, 411.3545,
+    ];
+    close(ours.column(column).unwrap(), &reference, "future columns");
+
+    let ours = fit(&train, 24, &[("loss", "mqloss:80")])
+        .predict(None)
+        .unwrap();
+    let median = [
+        422.7809, 430.3816, 432.5957, 432.3197, 432.0285, 432.5403, 424.5559, 406.3000, 391.5035,
+        385.9561, 391.6806, 386.8233,
+    ];
+    let lo = [
+        409.4839, 407.8959, 410.6805, 409.1608, 408.0411, 405.0021, 402.9644, 401.0841, 395.9264,
+        394.7583, 392.2332, 404.7972,
+    ];
+    let hi = [
+        414.6330, 419.3152, 424.3899, 428.3694, 433.8807, 432.6978, 430.8193, 426.9809, 419.8789,
+        412.4809, 404.1999, 407.8347,
+    ];
+    assert_sorted_quantiles_match(&ours, column, [&median, &lo, &hi]);
+}
+
+#[test]
 fn a_recurrent_model_with_a_window_shorter_than_the_horizon_matches_neuralforecast() {
     // input_size 8 < h = 12: the encoder's 8 states are stretched to 12 by a linear layer.
     let (train, _) = common::air_passengers().split_last(12).unwrap();

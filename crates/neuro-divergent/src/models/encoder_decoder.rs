@@ -103,6 +103,47 @@ impl EncoderDecoderLayers {
             distil,
         }
     }
+
+    /// The decoder's known steps for windows of `input_size` steps.
+    pub(super) fn label_len(&self, input_size: usize) -> usize {
+        (input_size as f64 * self.decoder_input_size_multiplier).ceil() as usize
+    }
+
+    /// Checks the sizes against the window; errors start with `prefix` (the model's name).
+    pub(super) fn validate(&self, prefix: &str, shape: WindowShape) -> Result<()> {
+        require_at_least_one(
+            prefix,
+            &[
+                ("hidden_size", self.hidden_size),
+                ("n_head", self.n_head),
+                ("conv_hidden_size", self.conv_hidden_size),
+                ("encoder_layers", self.encoder_layers),
+                ("decoder_layers", self.decoder_layers),
+            ],
+        )?;
+        require_dropout_rate(prefix, "dropout", self.dropout)?;
+        if !self.hidden_size.is_multiple_of(self.n_head) {
+            return Err(Error::Config(format!(
+                "{prefix}hidden_size ({}) must be a multiple of n_head ({})",
+                self.hidden_size, self.n_head
+            )));
+        }
+        let label_len = self.label_len(shape.input_size);
+        if !(self.decoder_input_size_multiplier > 0.0 && label_len < shape.input_size) {
+            return Err(Error::Config(format!(
+                "{prefix}decoder_input_size_multiplier must be in (0, 1) and leave the decoder \
+                 fewer known steps than input_size ({}); got {} ({label_len} steps)",
+                shape.input_size, self.decoder_input_size_multiplier
+            )));
+        }
+        if !matches!(self.activation, Activation::GELU | Activation::ReLU) {
+            return Err(Error::Config(format!(
+                "{prefix}activation must be gelu or relu, got {:?}",
+                self.activation
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The hyperparameters of an encoder-decoder Transformer, in NeuralForecast's terms.
@@ -119,45 +160,15 @@ pub(super) struct EncoderDecoderSpec {
 impl EncoderDecoderSpec {
     /// The decoder's known steps for windows of `input_size` steps.
     fn label_len(&self, input_size: usize) -> usize {
-        (input_size as f64 * self.layers.decoder_input_size_multiplier).ceil() as usize
+        self.layers.label_len(input_size)
     }
 
     /// Checks the sizes against the window; errors start with `model`'s name.
     pub fn validate(&self, model: &str, shape: WindowShape) -> Result<()> {
         let prefix = format!("{model}: ");
-        require_at_least_one(
-            &prefix,
-            &[
-                ("hidden_size", self.layers.hidden_size),
-                ("n_head", self.layers.n_head),
-                ("conv_hidden_size", self.layers.conv_hidden_size),
-                ("encoder_layers", self.layers.encoder_layers),
-                ("decoder_layers", self.layers.decoder_layers),
-            ],
-        )?;
-        require_dropout_rate(&prefix, "dropout", self.layers.dropout)?;
+        self.layers.validate(&prefix, shape)?;
         if let AttentionKind::ProbSparse { factor } = self.attention {
             require_at_least_one(&prefix, &[("factor", factor)])?;
-        }
-        if !self.layers.hidden_size.is_multiple_of(self.layers.n_head) {
-            return Err(Error::Config(format!(
-                "{prefix}hidden_size ({}) must be a multiple of n_head ({})",
-                self.layers.hidden_size, self.layers.n_head
-            )));
-        }
-        let label_len = self.label_len(shape.input_size);
-        if !(self.layers.decoder_input_size_multiplier > 0.0 && label_len < shape.input_size) {
-            return Err(Error::Config(format!(
-                "{prefix}decoder_input_size_multiplier must be in (0, 1) and leave the decoder \
-                 fewer known steps than input_size ({}); got {} ({label_len} steps)",
-                shape.input_size, self.layers.decoder_input_size_multiplier
-            )));
-        }
-        if !matches!(self.layers.activation, Activation::GELU | Activation::ReLU) {
-            return Err(Error::Config(format!(
-                "{prefix}activation must be gelu or relu, got {:?}",
-                self.layers.activation
-            )));
         }
         Ok(())
     }
@@ -216,6 +227,7 @@ impl EncoderDecoderSpec {
                 name,
                 hidden,
                 features,
+                true,
                 self.layers.dropout,
                 seed.wrapping_add(stream),
             )
@@ -263,6 +275,23 @@ impl EncoderDecoderSpec {
     }
 }
 
+/// The future exogenous values (`[B, L + h, F]`) of the encoder's steps and of the decoder's
+/// (the window's last `label_len` steps and the horizon), when the input has any.
+pub(super) fn split_marks(
+    input: &ModelInput,
+    label_len: usize,
+    horizon: usize,
+) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    let steps = input.insample.dim(1)?;
+    Ok(match &input.futr {
+        Some(futr) => (
+            Some(futr.narrow(1, 0, steps)?),
+            Some(futr.narrow(1, steps - label_len, label_len + horizon)?),
+        ),
+        None => (None, None),
+    })
+}
+
 struct EncoderDecoder {
     encoder_embedding: DataEmbedding,
     decoder_embedding: DataEmbedding,
@@ -297,14 +326,7 @@ impl Model for EncoderDecoder {
     fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
         let (batch, steps) = input.insample.dims2()?;
         let known = steps - self.label_len;
-        let decoder_steps = self.label_len + self.horizon;
-        let (encoder_marks, decoder_marks) = match &input.futr {
-            Some(futr) => (
-                Some(futr.narrow(1, 0, steps)?),
-                Some(futr.narrow(1, known, decoder_steps)?),
-            ),
-            None => (None, None),
-        };
+        let (encoder_marks, decoder_marks) = split_marks(input, self.label_len, self.horizon)?;
         let memory = self.encode(input, encoder_marks.as_ref(), train)?;
 
         let zeros = input.insample.zeros_like()?.narrow(1, 0, 1)?;

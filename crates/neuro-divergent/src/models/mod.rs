@@ -2,6 +2,7 @@
 //! names and defaults) that builds a [`Model`]. Adding a model means writing its file and adding
 //! one line to the `registry!` invocation below.
 
+mod autoformer;
 mod bitcn;
 mod deepar;
 mod dilated_rnn;
@@ -22,6 +23,7 @@ mod tcn;
 mod tide;
 mod vanilla_transformer;
 
+pub use autoformer::AutoformerConfig;
 pub use bitcn::BitcnConfig;
 pub use deepar::DeepArConfig;
 pub use dilated_rnn::{DilatedCellType, DilatedRnnConfig};
@@ -288,10 +290,11 @@ registry! {
     TiDE => TideConfig,
     VanillaTransformer => VanillaTransformerConfig,
     Informer => InformerConfig,
+    Autoformer => AutoformerConfig,
 }
 
 /// NeuralForecast's training defaults for its long-horizon models (DLinear, NLinear, PatchTST,
-/// VanillaTransformer, Informer):
+/// VanillaTransformer, Informer, Autoformer):
 /// 5,000 steps at learning rate 1e-4 without decay, 1,024 windows per batch, no scaling.
 fn long_horizon_train_defaults() -> TrainConfig {
     TrainConfig {

@@ -8,7 +8,7 @@
 
 use candle_core::Tensor;
 
-use super::dense::{linear, torch_default_parameters};
+use super::dense::{linear, torch_default_parameters, torch_default_weight};
 use super::{Activation, ParamStore};
 use crate::error::Result;
 
@@ -82,6 +82,52 @@ impl TemporalConv {
     }
 }
 
+/// A three-tap convolution over time that wraps around the sequence (PyTorch's `Conv1d` with
+/// `kernel_size=3, padding=1, padding_mode="circular"`, no bias): step `t` reads steps `t - 1`,
+/// `t` and `t + 1`, the step before the first being the last and after the last the first.
+/// `[B, T, C_in]` to `[B, T, C_out]`, as one dense product over the three steps side by side.
+#[derive(Debug, Clone)]
+pub struct CircularConv {
+    /// `[C_out, 3 C_in]`: the weight's view with each input's three taps side by side (the
+    /// parameter's own storage, so that training and loading reach it).
+    kernel: Tensor,
+    /// A constant zero (the convolution has no bias).
+    zero_bias: Tensor,
+}
+
+impl CircularConv {
+    /// Creates `{name}.weight` (`[C_out, C_in, 3]`) as PyTorch's `Conv1d` initialises it.
+    pub fn new(
+        store: &mut ParamStore,
+        name: &str,
+        inputs: usize,
+        outputs: usize,
+    ) -> Result<CircularConv> {
+        CircularConv::from_weight(&torch_default_weight(store, name, &[outputs, inputs, 3])?)
+    }
+
+    /// The convolution with kernel `weight` (`[C_out, C_in, 3]`, contiguous).
+    pub fn from_weight(weight: &Tensor) -> Result<CircularConv> {
+        let (outputs, inputs, taps) = weight.dims3()?;
+        let kernel = weight.reshape((outputs, inputs * taps))?;
+        Ok(CircularConv {
+            zero_bias: Tensor::zeros(outputs, kernel.dtype(), kernel.device())?,
+            kernel,
+        })
+    }
+
+    /// Convolves `x` (`[B, T, C_in]`).
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (batch, steps, inputs) = x.dims3()?;
+        let previous = Tensor::cat(&[x.narrow(1, steps - 1, 1)?, x.narrow(1, 0, steps - 1)?], 1)?;
+        let next = Tensor::cat(&[x.narrow(1, 1, steps - 1)?, x.narrow(1, 0, 1)?], 1)?;
+        // [B, T, C_in, 3]: each input's previous, current and next value, as the kernel's view.
+        let columns =
+            Tensor::stack(&[&previous, x, &next], 3)?.reshape((batch, steps, inputs * 3))?;
+        linear(&columns, &self.kernel, &self.zero_bias, None)
+    }
+}
+
 /// `x` (`[B, T, C]`) moved along time so that step `t` holds step `t + offset`, with zeros where
 /// that step lies outside the sequence.
 fn shifted(x: &Tensor, offset: isize) -> Result<Tensor> {
@@ -145,6 +191,37 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn a_circular_convolution_wraps_and_reads_its_parameter_as_trained() {
+        let mut store = ParamStore::new(0, &Device::Cpu);
+        let conv = CircularConv::new(&mut store, "conv", 2, 1).unwrap();
+        let varmap = store.into_varmap();
+        // Kernel [C_out=1, C_in=2, 3]: taps (1, 10, 100) on input 0 and (-1, 0, 2) on input 1,
+        // set after the layer was made, as training and loading do.
+        let weight = Tensor::new(&[[[1f32, 10.0, 100.0], [-1.0, 0.0, 2.0]]], &Device::Cpu).unwrap();
+        varmap.data().lock().unwrap()["conv.weight"]
+            .set(&weight)
+            .unwrap();
+        // Two inputs over three steps: (1, 2, 3) and (5, 6, 7).
+        let x = Tensor::new(&[[[1f32, 5.0], [2.0, 6.0], [3.0, 7.0]]], &Device::Cpu).unwrap();
+        let out: Vec<f32> = conv
+            .forward(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        // Step t: prev, current and next of each input (wrapping around).
+        let expected = [
+            (3.0 + 10.0 + 200.0) + (-7.0 + 0.0 + 12.0),
+            (1.0 + 20.0 + 300.0) + (-5.0 + 0.0 + 14.0),
+            (2.0 + 30.0 + 100.0) + (-6.0 + 0.0 + 10.0),
+        ];
+        for (a, b) in out.iter().zip(expected) {
+            assert!((a - b).abs() < 1e-4, "{out:?}");
+        }
     }
 
     #[test]

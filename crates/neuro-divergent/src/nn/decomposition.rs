@@ -4,27 +4,44 @@
 //! with copies of the first and last values, `(kernel - 1) / 2` on each side, so that the trend
 //! has as many steps as the sequence.
 
-use candle_core::Tensor;
+use candle_core::{Device, Tensor};
 
 use crate::error::{Error, Result};
 
 /// The moving average of `x` along dimension 1 (`[B, L]` or `[B, L, C]`) over `kernel` steps,
 /// ends padded with the edge values: `L` steps out. `kernel` must be odd for the average to be
-/// centred; an even one is an error.
+/// centred; an even one is an error. Computed as one product with the `[L, L]` averaging matrix
+/// (the padding folded into its edge columns), so that a long kernel over many features is one
+/// node of the graph, not `kernel` sums kept for the backward pass.
 pub fn moving_average(x: &Tensor, kernel: usize) -> Result<Tensor> {
     if kernel.is_multiple_of(2) {
         return Err(Error::Config(format!(
             "the moving average window must be odd, got {kernel}"
         )));
     }
-    let side = (kernel - 1) / 2;
     let steps = x.dim(1)?;
-    let padded = x.pad_with_same(1, side, side)?;
-    let mut sum = padded.narrow(1, 0, steps)?;
-    for shift in 1..kernel {
-        sum = (sum + padded.narrow(1, shift, steps)?)?;
+    let averaging = averaging_matrix(steps, kernel, x.device())?;
+    Ok(match x.rank() {
+        2 => x.matmul(&averaging.t()?)?,
+        _ => averaging
+            .broadcast_left(x.dim(0)?)?
+            .matmul(&x.contiguous()?)?,
+    })
+}
+
+/// `A[t, s]`: the weight of input step `s` in the average at step `t`, the window
+/// `t - (kernel - 1) / 2 ..= t + (kernel - 1) / 2` clamped to the sequence (edge padding).
+fn averaging_matrix(steps: usize, kernel: usize, device: &Device) -> Result<Tensor> {
+    let side = (kernel - 1) / 2;
+    let weight = 1.0 / kernel as f32;
+    let mut matrix = vec![0f32; steps * steps];
+    for (t, row) in matrix.chunks_exact_mut(steps).enumerate() {
+        for padded in t..t + kernel {
+            let source = padded.saturating_sub(side).min(steps - 1);
+            row[source] += weight;
+        }
     }
-    Ok((sum / kernel as f64)?)
+    Ok(Tensor::from_vec(matrix, (steps, steps), device)?)
 }
 
 /// `(seasonal, trend)` of `x`: the trend is [`moving_average`], the seasonal part the rest.
@@ -36,7 +53,6 @@ pub fn decompose(x: &Tensor, kernel: usize) -> Result<(Tensor, Tensor)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Device;
 
     #[test]
     fn decomposition_pads_with_the_edges_and_adds_back_up() {
@@ -65,6 +81,56 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("must be odd, got 4"));
+    }
+
+    #[test]
+    fn the_average_passes_gradients_back_to_the_steps_it_read() {
+        // d/dx of sum(w * moving_average(x)) for a 3-D input equals the 2-D result of each
+        // channel on its own, and sums to the weights' total (every step's weights sum to 1).
+        let x =
+            candle_core::Var::from_tensor(&crate::nn::test_support::grid((2, 6, 3), |a, b, c| {
+                ((a * 18 + b * 3 + c) as f64 * 0.7).sin()
+            }))
+            .unwrap();
+        let w = crate::nn::test_support::grid((2, 6, 3), |a, b, c| {
+            ((a + 2 * b + 5 * c) as f64 * 0.3).cos()
+        });
+        let out = moving_average(x.as_tensor(), 5).unwrap();
+        let grads = crate::nn::test_support::weighted_sum_gradients(&out, &w);
+        let grad = grads.get(x.as_tensor()).unwrap();
+        for channel in 0..3 {
+            let xc = candle_core::Var::from_tensor(
+                &x.as_tensor()
+                    .narrow(2, channel, 1)
+                    .unwrap()
+                    .squeeze(2)
+                    .unwrap(),
+            )
+            .unwrap();
+            let wc = w.narrow(2, channel, 1).unwrap().squeeze(2).unwrap();
+            let outc = moving_average(xc.as_tensor(), 5).unwrap();
+            let gc = crate::nn::test_support::weighted_sum_gradients(&outc, &wc);
+            let expected: Vec<f32> = gc
+                .get(xc.as_tensor())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let got: Vec<f32> = grad
+                .narrow(2, channel, 1)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            for (a, b) in got.iter().zip(&expected) {
+                assert!((a - b).abs() < 1e-5, "{got:?} {expected:?}");
+            }
+        }
+        let total: f32 = grad.sum_all().unwrap().to_scalar().unwrap();
+        let w_total: f32 = w.sum_all().unwrap().to_scalar().unwrap();
+        assert!((total - w_total).abs() < 1e-4, "{total} {w_total}");
     }
 
     fn x_of(values: &[f32]) -> Tensor {

@@ -22,6 +22,19 @@ impl Dense {
         Ok(Dense { weight, bias })
     }
 
+    /// A layer without bias (PyTorch's `bias=False`): `{name}.weight` alone, drawn as
+    /// `Linear`'s; the bias is a constant zero, not a parameter.
+    pub fn without_bias(
+        store: &mut ParamStore,
+        name: &str,
+        inputs: usize,
+        outputs: usize,
+    ) -> Result<Dense> {
+        let weight = torch_default_weight(store, name, &[outputs, inputs])?;
+        let bias = Tensor::zeros(outputs, weight.dtype(), weight.device())?;
+        Ok(Dense { weight, bias })
+    }
+
     /// A layer with the given `[outputs, inputs]` weight and `[outputs]` bias.
     #[cfg(test)]
     pub(crate) fn from_parts(weight: Tensor, bias: Tensor) -> Dense {

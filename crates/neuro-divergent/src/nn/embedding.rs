@@ -1,12 +1,13 @@
 //! The input embedding of the Informer family of Transformers (Zhou et al., 2021), as
 //! NeuralForecast's `DataEmbedding` computes it: each step's value and its neighbours mapped to
-//! `hidden` features by a three-tap convolution that wraps around the window, plus a fixed
-//! sinusoidal position code, plus a linear map of the step's future exogenous values.
+//! `hidden` features by a three-tap convolution that wraps around the window, plus (unless
+//! turned off, as the decomposition transformers do) a fixed sinusoidal position code, plus a
+//! linear map of the step's future exogenous values.
 
 use candle_core::{Device, Tensor};
 
 use super::dense::torch_default_weight;
-use super::{Dropout, ParamStore};
+use super::{CircularConv, Dropout, ParamStore};
 use crate::error::Result;
 
 /// Taps of the value convolution.
@@ -16,10 +17,12 @@ const TAPS: usize = 3;
 /// `[B, L, hidden]`.
 #[derive(Debug)]
 pub struct DataEmbedding {
-    /// `[hidden, 3]` taps over the previous, current and next value (the window wraps).
-    value: Tensor,
+    /// Taps over the previous, current and next value (the window wraps).
+    value: CircularConv,
     /// `[F, hidden]` map of the per-step features (their weight transposed), when there are any.
     temporal: Option<Tensor>,
+    /// Whether the sinusoidal position code is added (NeuralForecast's `pos_embedding`).
+    positions: bool,
     hidden: usize,
     dropout: Dropout,
 }
@@ -28,25 +31,25 @@ impl DataEmbedding {
     /// Creates `{name}.value_embedding.tokenConv.weight` as PyTorch does (its default
     /// initialisation drawn and discarded, then Kaiming normal for a leaky ReLU of slope 0.01)
     /// and, with `features` per-step features, `{name}.temporal_embedding.embed.weight` (a
-    /// linear map without bias). Dropout draws from a stream seeded with `seed`.
+    /// linear map without bias). The position code is added when `positions` is set. Dropout
+    /// draws from a stream seeded with `seed`.
     pub fn new(
         store: &mut ParamStore,
         name: &str,
         hidden: usize,
         features: usize,
+        positions: bool,
         dropout: f64,
         seed: u64,
     ) -> Result<DataEmbedding> {
         store.discard_uniform(hidden * TAPS);
         let gain = (2.0 / (1.0 + 0.01f64.powi(2))).sqrt();
         let std = gain / (TAPS as f64).sqrt();
-        let value = store
-            .normal_scaled(
-                &format!("{name}.value_embedding.tokenConv.weight"),
-                &[hidden, 1, TAPS],
-                std,
-            )?
-            .reshape((hidden, TAPS))?;
+        let value = CircularConv::from_weight(&store.normal_scaled(
+            &format!("{name}.value_embedding.tokenConv.weight"),
+            &[hidden, 1, TAPS],
+            std,
+        )?)?;
         let temporal = match features {
             0 => None,
             features => Some(
@@ -61,6 +64,7 @@ impl DataEmbedding {
         Ok(DataEmbedding {
             value,
             temporal,
+            positions,
             hidden,
             dropout: Dropout::new(dropout, seed),
         })
@@ -70,16 +74,11 @@ impl DataEmbedding {
     /// their per-step features `marks` (`[B, L, F]`); dropout when `train` is set.
     pub fn forward(&self, x: &Tensor, marks: Option<&Tensor>, train: bool) -> Result<Tensor> {
         let (batch, steps) = x.dims2()?;
-        // Circular padding by one step: the value before the first is the last, and after the
-        // last the first.
-        let previous = Tensor::cat(&[x.narrow(1, steps - 1, 1)?, x.narrow(1, 0, steps - 1)?], 1)?;
-        let next = Tensor::cat(&[x.narrow(1, 1, steps - 1)?, x.narrow(1, 0, 1)?], 1)?;
-        let taps = Tensor::stack(&[previous, x.clone(), next], 2)?;
-        let mut tokens = taps
-            .reshape((batch * steps, TAPS))?
-            .matmul(&self.value.t()?)?
-            .reshape((batch, steps, self.hidden))?
-            .broadcast_add(&sinusoidal_positions(steps, self.hidden, x.device())?)?;
+        let mut tokens = self.value.forward(&x.unsqueeze(2)?)?;
+        if self.positions {
+            tokens =
+                tokens.broadcast_add(&sinusoidal_positions(steps, self.hidden, x.device())?)?;
+        }
         if let (Some(temporal), Some(marks)) = (&self.temporal, marks) {
             let features = marks.dim(2)?;
             let mapped = marks
@@ -145,8 +144,12 @@ mod tests {
     fn the_value_convolution_wraps_around_the_window() {
         // Taps (1, 10, 100) on the previous, current and next value, no features.
         let embedding = DataEmbedding {
-            value: Tensor::new(&[[1f32, 10.0, 100.0]], &Device::Cpu).unwrap(),
+            value: CircularConv::from_weight(
+                &Tensor::new(&[[[1f32, 10.0, 100.0]]], &Device::Cpu).unwrap(),
+            )
+            .unwrap(),
             temporal: None,
+            positions: true,
             hidden: 1,
             dropout: Dropout::new(0.0, 0),
         };

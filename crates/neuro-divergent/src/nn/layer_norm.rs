@@ -40,6 +40,29 @@ impl LayerNorm {
     }
 }
 
+/// The decomposition transformers' norm for seasonal tokens (Autoformer's `my_Layernorm`): each
+/// token layer-normalised over its features, then the sequence's mean token subtracted, so that
+/// the result carries no level.
+#[derive(Debug, Clone)]
+pub struct SeasonalLayerNorm {
+    norm: LayerNorm,
+}
+
+impl SeasonalLayerNorm {
+    /// Normalisation of `width` features, parameters `{name}.layernorm.weight` and `.bias`.
+    pub fn new(store: &mut ParamStore, name: &str, width: usize) -> Result<SeasonalLayerNorm> {
+        Ok(SeasonalLayerNorm {
+            norm: LayerNorm::new(store, &format!("{name}.layernorm"), width)?,
+        })
+    }
+
+    /// Normalises tokens `x` (`[B, L, width]`) and centres them along the steps.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let normalised = self.norm.forward(x)?;
+        Ok(normalised.broadcast_sub(&normalised.mean_keepdim(1)?)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::nn::test_support::values;
@@ -87,6 +110,30 @@ mod tests {
         for (i, v) in [1f32, 3.0, 5.0, 7.0].iter().enumerate() {
             assert!((out[i] - (v - 4.0) / sd).abs() < 1e-6, "{out:?}");
             assert_eq!(out[4 + i], 0.0);
+        }
+    }
+
+    #[test]
+    fn the_seasonal_norm_leaves_no_level_along_the_steps() {
+        let mut store = ParamStore::new(0, &Device::Cpu);
+        let norm = SeasonalLayerNorm::new(&mut store, "norm", 3).unwrap();
+        let x = grid((2, 4, 3), |a, b, c| {
+            ((a * 12 + b * 3 + c) as f64 * 0.9).sin() * 5.0
+        });
+        let out = norm.forward(&x).unwrap();
+        // Each feature's mean over the steps is zero, and the differences between steps are
+        // the layer norm's.
+        for mean in values(&out.mean(1).unwrap()) {
+            assert!(mean.abs() < 1e-6, "{mean}");
+        }
+        let plain = LayerNorm::new(&mut store, "plain", 3)
+            .unwrap()
+            .forward(&x)
+            .unwrap();
+        let from_first =
+            |t: &Tensor| values(&t.broadcast_sub(&t.narrow(1, 0, 1).unwrap()).unwrap());
+        for (a, b) in from_first(&out).iter().zip(from_first(&plain)) {
+            assert!((a - b).abs() < 1e-5);
         }
     }
 

@@ -30,13 +30,41 @@ impl PositionWiseFeedForward {
         dropout: f64,
         seed: u64,
     ) -> Result<PositionWiseFeedForward> {
-        Ok(PositionWiseFeedForward {
-            inner: Dense::new(store, names[0], hidden, ff_hidden)?,
-            outer: Dense::new(store, names[1], ff_hidden, hidden)?,
+        let inner = Dense::new(store, names[0], hidden, ff_hidden)?;
+        let outer = Dense::new(store, names[1], ff_hidden, hidden)?;
+        Ok(Self::from_maps(inner, outer, activation, dropout, seed))
+    }
+
+    /// As [`PositionWiseFeedForward::new`], with maps that have no bias (the decomposition
+    /// transformers' `bias=False` convolutions).
+    pub fn without_bias(
+        store: &mut ParamStore,
+        names: [&str; 2],
+        hidden: usize,
+        ff_hidden: usize,
+        activation: Activation,
+        dropout: f64,
+        seed: u64,
+    ) -> Result<PositionWiseFeedForward> {
+        let inner = Dense::without_bias(store, names[0], hidden, ff_hidden)?;
+        let outer = Dense::without_bias(store, names[1], ff_hidden, hidden)?;
+        Ok(Self::from_maps(inner, outer, activation, dropout, seed))
+    }
+
+    fn from_maps(
+        inner: Dense,
+        outer: Dense,
+        activation: Activation,
+        dropout: f64,
+        seed: u64,
+    ) -> PositionWiseFeedForward {
+        PositionWiseFeedForward {
+            inner,
+            outer,
             activation,
             inner_dropout: Dropout::new(dropout, seed),
             output_dropout: Dropout::new(dropout, seed.wrapping_add(1)),
-        })
+        }
     }
 
     /// The sublayer's output for tokens `x` (`[…, hidden]`), with dropout when `train` is set.

@@ -1,0 +1,154 @@
+//! The encoder and decoder layers of the decomposition transformers (Autoformer, Wu et al.,
+//! 2021), as NeuralForecast builds them: after every sublayer the tokens are split by a moving
+//! average ([`decompose`]) and only the seasonal part goes on; the decoder gathers the trend
+//! parts it removes and projects them to the output width for the trend accumulation.
+
+use candle_core::Tensor;
+
+use super::{
+    decompose, Activation, AutoCorrelation, CircularConv, Dropout, ParamStore,
+    PositionWiseFeedForward,
+};
+use crate::error::Result;
+
+/// The sizes and rates shared by the layers of one decomposition transformer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecompositionSpec {
+    /// Features per token.
+    pub hidden: usize,
+    /// Attention heads (dividing `hidden`).
+    pub heads: usize,
+    /// Units of the feed-forward sublayer.
+    pub ff_hidden: usize,
+    /// Dropout after each sublayer and inside the feed-forward sublayer.
+    pub dropout: f64,
+    /// Non-linearity of the feed-forward sublayer.
+    pub activation: Activation,
+    /// Steps of the moving average that splits off the trend (odd).
+    pub moving_avg: usize,
+    /// Auto-correlation's lag factor: `factor * ln L` lags aggregated.
+    pub factor: usize,
+}
+
+impl DecompositionSpec {
+    fn auto_correlation(&self, store: &mut ParamStore, name: &str) -> Result<AutoCorrelation> {
+        AutoCorrelation::new(store, name, self.hidden, self.heads, self.factor)
+    }
+
+    /// NeuralForecast's two kernel-1 convolutions without bias, `{name}.conv1` and `.conv2`.
+    fn feed_forward(
+        &self,
+        store: &mut ParamStore,
+        name: &str,
+        seed: u64,
+    ) -> Result<PositionWiseFeedForward> {
+        PositionWiseFeedForward::without_bias(
+            store,
+            [&format!("{name}.conv1"), &format!("{name}.conv2")],
+            self.hidden,
+            self.ff_hidden,
+            self.activation,
+            self.dropout,
+            seed,
+        )
+    }
+
+    /// The seasonal part of `x` (the moving average's remainder).
+    fn seasonal(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(decompose(x, self.moving_avg)?.0)
+    }
+}
+
+/// `x = seasonal(x + dropout(autocorrelation(x)))`, then `seasonal(x + ff(x))`.
+#[derive(Debug)]
+pub struct DecompositionEncoderLayer {
+    spec: DecompositionSpec,
+    attention: AutoCorrelation,
+    attention_dropout: Dropout,
+    feed_forward: PositionWiseFeedForward,
+}
+
+impl DecompositionEncoderLayer {
+    /// Creates `{name}.attention` (its four projections), `.conv1` and `.conv2` in PyTorch's
+    /// order; dropout streams from `seed` on.
+    pub fn new(
+        store: &mut ParamStore,
+        name: &str,
+        spec: DecompositionSpec,
+        seed: u64,
+    ) -> Result<DecompositionEncoderLayer> {
+        Ok(DecompositionEncoderLayer {
+            spec,
+            attention: spec.auto_correlation(store, &format!("{name}.attention"))?,
+            feed_forward: spec.feed_forward(store, name, seed)?,
+            attention_dropout: Dropout::new(spec.dropout, seed.wrapping_add(2)),
+        })
+    }
+
+    /// The layer applied to tokens `x` (`[B, L, hidden]`).
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let attended = self.attention.forward(x, x, train)?;
+        let x = self
+            .spec
+            .seasonal(&(x + self.attention_dropout.apply(&attended, train)?)?)?;
+        self.spec
+            .seasonal(&(&x + self.feed_forward.forward(&x, train)?)?)
+    }
+}
+
+/// Auto-correlation over the decoder tokens, then from them to the encoder's output, then the
+/// feed-forward sublayer, each added back and its trend split off; the three trends summed and
+/// projected to the output width.
+#[derive(Debug)]
+pub struct DecompositionDecoderLayer {
+    spec: DecompositionSpec,
+    self_attention: AutoCorrelation,
+    cross_attention: AutoCorrelation,
+    self_dropout: Dropout,
+    cross_dropout: Dropout,
+    feed_forward: PositionWiseFeedForward,
+    trend_projection: CircularConv,
+}
+
+impl DecompositionDecoderLayer {
+    /// Creates `{name}.self_attention`, `.cross_attention`, `.conv1`, `.conv2` and the trend's
+    /// `.projection` (a wrapping three-tap convolution to `outputs` features, no bias) in
+    /// PyTorch's order; dropout streams from `seed` on.
+    pub fn new(
+        store: &mut ParamStore,
+        name: &str,
+        spec: DecompositionSpec,
+        outputs: usize,
+        seed: u64,
+    ) -> Result<DecompositionDecoderLayer> {
+        Ok(DecompositionDecoderLayer {
+            spec,
+            self_attention: spec.auto_correlation(store, &format!("{name}.self_attention"))?,
+            cross_attention: spec.auto_correlation(store, &format!("{name}.cross_attention"))?,
+            feed_forward: spec.feed_forward(store, name, seed)?,
+            trend_projection: CircularConv::new(
+                store,
+                &format!("{name}.projection"),
+                spec.hidden,
+                outputs,
+            )?,
+            self_dropout: Dropout::new(spec.dropout, seed.wrapping_add(2)),
+            cross_dropout: Dropout::new(spec.dropout, seed.wrapping_add(3)),
+        })
+    }
+
+    /// The layer applied to decoder tokens `x` (`[B, L, hidden]`) over the encoder's tokens
+    /// `memory`: the seasonal tokens and the trend removed on the way (`[B, L, outputs]`).
+    pub fn forward(&self, x: &Tensor, memory: &Tensor, train: bool) -> Result<(Tensor, Tensor)> {
+        let k = self.spec.moving_avg;
+        let attended = self.self_attention.forward(x, x, train)?;
+        let (x, trend1) = decompose(&(x + self.self_dropout.apply(&attended, train)?)?, k)?;
+        let attended = self.cross_attention.forward(&x, memory, train)?;
+        let (x, trend2) = decompose(&(&x + self.cross_dropout.apply(&attended, train)?)?, k)?;
+        let (x, trend3) = decompose(&(&x + self.feed_forward.forward(&x, train)?)?, k)?;
+        let trend = self
+            .trend_projection
+            .forward(&((trend1 + trend2)? + trend3)?)?;
+        Ok((x, trend))
+    }
+}
