@@ -382,91 +382,22 @@ fn patchtst_round_trips_with_its_batch_norm_running_statistics() {
     assert_eq!(before, after);
 }
 
-#[test]
-fn vanilla_transformer_round_trips_and_counts_its_parameters() {
-    let frame = common::air_passengers();
-    let mut spec = common::small("VanillaTransformer", 12, 24, 5);
-    for (key, value) in [
-        ("hidden_size", "16"),
-        ("n_head", "2"),
-        ("conv_hidden_size", "8"),
-        ("encoder_layers", "1"),
-    ] {
+/// `model` (h=12, input 24, 5 steps, `common::small`'s sizes, then `params`) fitted on
+/// AirPassengers.
+fn fitted_small(model: &str, params: &[(&str, &str)]) -> NeuralForecast {
+    let mut spec = common::small(model, 12, 24, 5);
+    for (key, value) in params {
         spec.set_param(key, value).unwrap();
     }
     let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
-    nf.fit(&frame, FitOptions::default(), None).unwrap();
-    // Two value convolutions 16x3; the encoder layer's four 16x16+16 projections, its
-    // feed-forward pair 16x8+8 and 8x16+16 and two layer norms of 16+16; the encoder's norm;
-    // the decoder layer's eight projections, feed-forward pair and three norms; the decoder's
-    // norm; the projection 16+1.
-    assert_eq!(nf.parameter_counts(), [96 + 1432 + 32 + 2552 + 32 + 17]);
-    let dir = tempfile::tempdir().unwrap();
-    nf.save(dir.path()).unwrap();
-    let before = nf.predict(None).unwrap();
-    let after = NeuralForecast::load(dir.path())
-        .unwrap()
-        .predict(None)
+    nf.fit(&common::air_passengers(), FitOptions::default(), None)
         .unwrap();
-    assert_eq!(before, after);
-    let values = before.column("VanillaTransformer").unwrap();
-    assert!(values.iter().all(|v| v.is_finite()), "{values:?}");
+    nf
 }
 
-#[test]
-fn autoformer_round_trips_and_counts_its_bias_free_layers() {
-    let frame = common::air_passengers();
-    let mut spec = common::small("Autoformer", 12, 24, 5);
-    for (key, value) in [
-        ("hidden_size", "16"),
-        ("n_head", "2"),
-        ("conv_hidden_size", "8"),
-        ("MovingAvg_window", "7"),
-    ] {
-        spec.set_param(key, value).unwrap();
-    }
-    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
-    nf.fit(&frame, FitOptions::default(), None).unwrap();
-    // Two value convolutions 16x1x3; per encoder layer four 16x16 projections with bias and
-    // the bias-free 16x8 and 8x16 maps; the decoder layer's two auto-correlations, maps and
-    // its bias-free 1x16x3 trend projection; two norms; the seasonal projection 16 + 1.
-    assert_eq!(
-        nf.parameter_counts(),
-        [2 * 48 + 2 * (4 * 272 + 256) + 32 + (8 * 272 + 256 + 48) + 32 + 17]
-    );
-    let dir = tempfile::tempdir().unwrap();
-    nf.save(dir.path()).unwrap();
-    let before = nf.predict(None).unwrap();
-    let after = NeuralForecast::load(dir.path())
-        .unwrap()
-        .predict(None)
-        .unwrap();
-    assert_eq!(before, after);
-    let values = before.column("Autoformer").unwrap();
-    assert!(values.iter().all(|v| v.is_finite()), "{values:?}");
-}
-
-#[test]
-fn informer_round_trips_with_its_distilling_statistics_and_key_sample() {
-    // The default sampling factor (3) on a 24-step window keeps 12 of 24 queries, so the
-    // forecasts depend on the key sample, which forecasting draws the same way every call.
-    let frame = common::air_passengers();
-    let mut spec = common::small("Informer", 12, 24, 5);
-    for (key, value) in [
-        ("hidden_size", "16"),
-        ("n_head", "2"),
-        ("conv_hidden_size", "8"),
-    ] {
-        spec.set_param(key, value).unwrap();
-    }
-    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
-    nf.fit(&frame, FitOptions::default(), None).unwrap();
-    // As VanillaTransformer's with two encoder layers (2 x 1432), plus the distilling
-    // convolution 16x16x3+16 and its batch norm's 16+16 (running statistics not counted).
-    assert_eq!(
-        nf.parameter_counts(),
-        [96 + 2 * 1432 + 816 + 32 + 2552 + 32 + 17]
-    );
+/// Saves `nf`, checks that it forecasts the same on every call and that the loaded copy
+/// forecasts exactly as it does, and that `column`'s forecasts are finite.
+fn assert_round_trips(nf: &NeuralForecast, column: &str) {
     let dir = tempfile::tempdir().unwrap();
     nf.save(dir.path()).unwrap();
     let before = nf.predict(None).unwrap();
@@ -476,6 +407,53 @@ fn informer_round_trips_with_its_distilling_statistics_and_key_sample() {
         .predict(None)
         .unwrap();
     assert_eq!(before, after);
-    let values = before.column("Informer").unwrap();
+    let values = before.column(column).unwrap();
     assert!(values.iter().all(|v| v.is_finite()), "{values:?}");
+}
+
+/// The sizes the Transformer checkpoint tests use.
+const SMALL_TRANSFORMER: [(&str, &str); 3] = [
+    ("hidden_size", "16"),
+    ("n_head", "2"),
+    ("conv_hidden_size", "8"),
+];
+
+#[test]
+fn vanilla_transformer_round_trips_and_counts_its_parameters() {
+    let params = [SMALL_TRANSFORMER.as_slice(), &[("encoder_layers", "1")]].concat();
+    let nf = fitted_small("VanillaTransformer", &params);
+    // Two value convolutions 16x3; the encoder layer's four 16x16+16 projections, its
+    // feed-forward pair 16x8+8 and 8x16+16 and two layer norms of 16+16; the encoder's norm;
+    // the decoder layer's eight projections, feed-forward pair and three norms; the decoder's
+    // norm; the projection 16+1.
+    assert_eq!(nf.parameter_counts(), [96 + 1432 + 32 + 2552 + 32 + 17]);
+    assert_round_trips(&nf, "VanillaTransformer");
+}
+
+#[test]
+fn autoformer_round_trips_and_counts_its_bias_free_layers() {
+    let params = [SMALL_TRANSFORMER.as_slice(), &[("MovingAvg_window", "7")]].concat();
+    let nf = fitted_small("Autoformer", &params);
+    // Two value convolutions 16x1x3; per encoder layer four 16x16 projections with bias and
+    // the bias-free 16x8 and 8x16 maps; the decoder layer's two auto-correlations, maps and
+    // its bias-free 1x16x3 trend projection; two norms; the seasonal projection 16 + 1.
+    assert_eq!(
+        nf.parameter_counts(),
+        [2 * 48 + 2 * (4 * 272 + 256) + 32 + (8 * 272 + 256 + 48) + 32 + 17]
+    );
+    assert_round_trips(&nf, "Autoformer");
+}
+
+#[test]
+fn informer_round_trips_with_its_distilling_statistics_and_key_sample() {
+    // The default sampling factor (3) on a 24-step window keeps 12 of 24 queries, so the
+    // forecasts depend on the key sample, which forecasting draws the same way every call.
+    let nf = fitted_small("Informer", &SMALL_TRANSFORMER);
+    // As VanillaTransformer's with two encoder layers (2 x 1432), plus the distilling
+    // convolution 16x16x3+16 and its batch norm's 16+16 (running statistics not counted).
+    assert_eq!(
+        nf.parameter_counts(),
+        [96 + 2 * 1432 + 816 + 32 + 2552 + 32 + 17]
+    );
+    assert_round_trips(&nf, "Informer");
 }

@@ -108,27 +108,10 @@ impl CustomOp2 for DelayAggregation {
         weights: &CpuStorage,
         weights_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (batch, length, width, k) = self.dims(values_layout, weights_layout)?;
+        let (_, length, width, _) = self.dims(values_layout, weights_layout)?;
         let v = f32_slice(values, values_layout, self.name())?;
         let w = f32_slice(weights, weights_layout, self.name())?;
-        let window = length * width;
-        let mut out = vec![0f32; batch * window];
-        for b in 0..batch {
-            let (v, out) = (
-                &v[b * window..(b + 1) * window],
-                &mut out[b * window..(b + 1) * window],
-            );
-            for i in 0..k {
-                let (delay, weight) = (self.0.steps[b * k + i] as usize, w[b * k + i]);
-                for (t, row) in out.chunks_exact_mut(width).enumerate() {
-                    let source = (t + delay) % length;
-                    let from = &v[source * width..(source + 1) * width];
-                    for (o, x) in row.iter_mut().zip(from) {
-                        *o += weight * x;
-                    }
-                }
-            }
-        }
+        let out = weighted_rolls(v, w, &self.0, length, width, Roll::Back);
         Ok((CpuStorage::F32(out), values_layout.shape().clone()))
     }
 
@@ -144,6 +127,47 @@ impl CustomOp2 for DelayAggregation {
         let grad_weights = grad.apply_op2_no_bwd(values, &DelayGrad::Weights(self.0.clone()))?;
         Ok((Some(grad_values), Some(grad_weights)))
     }
+}
+
+/// Which way [`weighted_rolls`] moves a window's rows by each delay.
+#[derive(Clone, Copy)]
+enum Roll {
+    /// Row `t + d` to `t` (the aggregation).
+    Back,
+    /// Row `t` to `t + d` (its gradient with respect to the values).
+    Forward,
+}
+
+/// `out[b] = Σ_i w[b, i] rows[b]` rolled by `d[b, i]` (indices mod `length`) for `rows:
+/// [B, length, width]` and `weights: [B, k]`.
+fn weighted_rolls(
+    rows: &[f32],
+    weights: &[f32],
+    delays: &Delays,
+    length: usize,
+    width: usize,
+    roll: Roll,
+) -> Vec<f32> {
+    let (window, k) = ((length * width).max(1), delays.per_window);
+    let mut out = vec![0f32; rows.len()];
+    let windows = rows.chunks_exact(window).zip(out.chunks_exact_mut(window));
+    for (b, (rows, out)) in windows.enumerate() {
+        for i in 0..k {
+            let (delay, weight) = (delays.steps[b * k + i] as usize, weights[b * k + i]);
+            for t in 0..length {
+                let moved = (t + delay) % length;
+                let (to, from) = match roll {
+                    Roll::Back => (t, moved),
+                    Roll::Forward => (moved, t),
+                };
+                let from = &rows[from * width..(from + 1) * width];
+                for (o, x) in out[to * width..(to + 1) * width].iter_mut().zip(from) {
+                    *o += weight * x;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The two gradients of a [`DelayAggregation`], from the output gradient `G: [B, L, D]`.
@@ -174,26 +198,8 @@ impl CustomOp2 for DelayGrad {
         match self {
             DelayGrad::Values(delays) => {
                 let node = DelayAggregation(delays.clone());
-                let (batch, length, width, k) = node.dims(grad_layout, other_layout)?;
-                let window = length * width;
-                let mut out = vec![0f32; batch * window];
-                for b in 0..batch {
-                    let (g, out) = (
-                        &g[b * window..(b + 1) * window],
-                        &mut out[b * window..(b + 1) * window],
-                    );
-                    for i in 0..k {
-                        let delay = delays.steps[b * k + i] as usize;
-                        let weight = other_values[b * k + i];
-                        for (t, row) in g.chunks_exact(width).enumerate() {
-                            let target = (t + delay) % length;
-                            let to = &mut out[target * width..(target + 1) * width];
-                            for (o, x) in to.iter_mut().zip(row) {
-                                *o += weight * x;
-                            }
-                        }
-                    }
-                }
+                let (_, length, width, _) = node.dims(grad_layout, other_layout)?;
+                let out = weighted_rolls(g, other_values, delays, length, width, Roll::Forward);
                 Ok((CpuStorage::F32(out), grad_layout.shape().clone()))
             }
             DelayGrad::Weights(delays) => {

@@ -30,9 +30,16 @@ impl PositionWiseFeedForward {
         dropout: f64,
         seed: u64,
     ) -> Result<PositionWiseFeedForward> {
-        let inner = Dense::new(store, names[0], hidden, ff_hidden)?;
-        let outer = Dense::new(store, names[1], ff_hidden, hidden)?;
-        Ok(Self::from_maps(inner, outer, activation, dropout, seed))
+        Self::with_maps(
+            Dense::new,
+            store,
+            names,
+            hidden,
+            ff_hidden,
+            activation,
+            dropout,
+            seed,
+        )
     }
 
     /// As [`PositionWiseFeedForward::new`], with maps that have no bias (the decomposition
@@ -46,25 +53,31 @@ impl PositionWiseFeedForward {
         dropout: f64,
         seed: u64,
     ) -> Result<PositionWiseFeedForward> {
-        let inner = Dense::without_bias(store, names[0], hidden, ff_hidden)?;
-        let outer = Dense::without_bias(store, names[1], ff_hidden, hidden)?;
-        Ok(Self::from_maps(inner, outer, activation, dropout, seed))
+        let dense = Dense::without_bias;
+        Self::with_maps(
+            dense, store, names, hidden, ff_hidden, activation, dropout, seed,
+        )
     }
 
-    fn from_maps(
-        inner: Dense,
-        outer: Dense,
+    /// The sublayer with its two maps made by `dense` (in order, inner then outer).
+    #[allow(clippy::too_many_arguments)]
+    fn with_maps(
+        dense: fn(&mut ParamStore, &str, usize, usize) -> Result<Dense>,
+        store: &mut ParamStore,
+        names: [&str; 2],
+        hidden: usize,
+        ff_hidden: usize,
         activation: Activation,
         dropout: f64,
         seed: u64,
-    ) -> PositionWiseFeedForward {
-        PositionWiseFeedForward {
-            inner,
-            outer,
+    ) -> Result<PositionWiseFeedForward> {
+        Ok(PositionWiseFeedForward {
+            inner: dense(store, names[0], hidden, ff_hidden)?,
+            outer: dense(store, names[1], ff_hidden, hidden)?,
             activation,
             inner_dropout: Dropout::new(dropout, seed),
             output_dropout: Dropout::new(dropout, seed.wrapping_add(1)),
-        }
+        })
     }
 
     /// The sublayer's output for tokens `x` (`[…, hidden]`), with dropout when `train` is set.
