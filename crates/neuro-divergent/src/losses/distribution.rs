@@ -9,6 +9,11 @@
 //! |---|---|---|
 //! | Normal | 2 | `μ = a·scale + shift`, `σ = (softplus(b) + 0.2)·scale` |
 //! | StudentT | 3 | `ν = 3 + softplus(a)`, `μ = b·scale + shift`, `s = (softplus(c) + 0.1)·scale` |
+//!
+//! The spread's floor (NeuralForecast's `eps`: 0.2 for Normal, 0.1 for StudentT) keeps the
+//! distribution at least that many window scales wide. Where a scaler's scale is large beside
+//! the errors of a regular series it holds intervals wider than the errors, so the loss takes
+//! another (`floor=F` in its text).
 //! | Poisson | 1 | `λ = softplus(a·scale + shift) + 1e-10` |
 //! | NegativeBinomial | 2 | `μ = (softplus(a) + 1e-8)·scale + shift`, `α = (softplus(b) + 1e-8) / (scale + 1)`, `r = 1/α`, `p = μα / (1 + μα)` |
 
@@ -80,9 +85,30 @@ pub struct DistributionLoss {
     pub family: Family,
     /// Median and interval bounds reported from the samples.
     pub outputs: QuantileSet,
+    /// The spread's floor in window scales, for Normal and StudentT (unset: NeuralForecast's).
+    pub floor: Option<f64>,
 }
 
 impl DistributionLoss {
+    /// The loss of `family` reporting `outputs`, with NeuralForecast's spread floor.
+    pub fn new(family: Family, outputs: QuantileSet) -> DistributionLoss {
+        DistributionLoss {
+            family,
+            outputs,
+            floor: None,
+        }
+    }
+
+    /// The spread's floor in window scales: the one set, else NeuralForecast's (Normal 0.2,
+    /// StudentT 0.1; other families have none).
+    pub fn spread_floor(&self) -> f64 {
+        self.floor.unwrap_or(match self.family {
+            Family::Normal => 0.2,
+            Family::StudentT => 0.1,
+            Family::Poisson | Family::NegativeBinomial => 0.0,
+        })
+    }
+
     /// Column suffixes: the mean (`""`), then the quantile outputs (`-median`, `-lo-90`, ...).
     pub fn suffixes(&self) -> Vec<String> {
         std::iter::once(String::new())
@@ -101,11 +127,11 @@ impl DistributionLoss {
         let spread =
             |x: &Tensor, floor: f64| -> Result<Tensor> { Ok((softplus(x)? + floor)?.mul(&scale)?) };
         Ok(match self.family {
-            Family::Normal => vec![located(&out(0)?)?, spread(&out(1)?, 0.2)?],
+            Family::Normal => vec![located(&out(0)?)?, spread(&out(1)?, self.spread_floor())?],
             Family::StudentT => vec![
                 (softplus(&out(0)?)? + 3.0)?,
                 located(&out(1)?)?,
-                spread(&out(2)?, 0.1)?,
+                spread(&out(2)?, self.spread_floor())?,
             ],
             Family::Poisson => vec![(softplus(&located(&out(0)?)?)? + 1e-10)?],
             Family::NegativeBinomial => {
@@ -293,10 +319,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn loss(family: Family) -> DistributionLoss {
-        DistributionLoss {
-            family,
-            outputs: QuantileSet::from_levels(&[80.0]).unwrap(),
-        }
+        DistributionLoss::new(family, QuantileSet::from_levels(&[80.0]).unwrap())
     }
 
     fn identity(b: usize) -> WindowScale {
@@ -392,5 +415,39 @@ mod tests {
         assert!((columns[3][0] - 112.82).abs() < 1.0, "{columns:?}");
         assert!(columns[2][0] < columns[1][0] && columns[1][0] < columns[3][0]);
         assert_eq!(normal.suffixes(), ["", "-median", "-lo-80", "-hi-80"]);
+    }
+
+    #[test]
+    fn the_spread_floor_is_neuralforecasts_unless_set() {
+        let dev = Device::Cpu;
+        let window = WindowScale {
+            shift: Tensor::new(&[[0.0f32]], &dev).unwrap(),
+            scale: Tensor::new(&[[10.0f32]], &dev).unwrap(),
+        };
+        // Raw spread outputs far below zero: softplus is ~0, so the spread is the floor times
+        // the window's scale (10).
+        let spread = |loss: &DistributionLoss, raw: &[f32]| {
+            let raw = Tensor::new(raw, &dev)
+                .unwrap()
+                .reshape((1, 1, raw.len()))
+                .unwrap();
+            let params = loss.params(&raw, &window).unwrap();
+            params
+                .last()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()[0]
+        };
+        let mut student = loss(Family::StudentT);
+        assert!((spread(&student, &[0.0, 0.0, -30.0]) - 1.0).abs() < 1e-5);
+        student.floor = Some(0.01);
+        assert!((spread(&student, &[0.0, 0.0, -30.0]) - 0.1).abs() < 1e-5);
+        let mut normal = loss(Family::Normal);
+        assert!((spread(&normal, &[0.0, -30.0]) - 2.0).abs() < 1e-5);
+        normal.floor = Some(0.05);
+        assert!((spread(&normal, &[0.0, -30.0]) - 0.5).abs() < 1e-5);
+        assert_eq!(loss(Family::Poisson).spread_floor(), 0.0);
     }
 }

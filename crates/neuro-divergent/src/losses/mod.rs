@@ -6,7 +6,8 @@
 //! `mae`, `mse`, `rmse`, `huber[:delta]`, `mape`, `smape`, `mase:M`, `quantile:Q`,
 //! `mqloss[:LEVELS]`, `huber_mqloss[:LEVELS]`, and the distribution losses `normal[:LEVELS]`,
 //! `studentt[:LEVELS]`, `poisson[:LEVELS]`, `negbin[:LEVELS]` (levels comma-separated, default
-//! `80,90`).
+//! `80,90`; Normal and StudentT also take `floor=F` among them, the spread's floor in window
+//! scales, e.g. `studentt:80,95,floor=0.01`).
 
 mod distribution;
 mod point;
@@ -59,6 +60,45 @@ fn parse_levels(text: &str, arg: Option<&str>) -> Result<QuantileSet> {
     QuantileSet::from_levels(&levels).map_err(|e| Error::Config(format!("loss '{text}': {e}")))
 }
 
+/// A distribution loss of `family` from its text's argument: levels, and for Normal and
+/// StudentT a `floor=F` among them.
+fn parse_distribution(text: &str, family: Family, arg: Option<&str>) -> Result<Loss> {
+    let mut floor = None;
+    let mut levels = Vec::new();
+    for item in arg.into_iter().flat_map(|a| a.split(',')) {
+        match item.trim().split_once('=') {
+            Some(("floor", value)) => {
+                if !matches!(family, Family::Normal | Family::StudentT) {
+                    return Err(Error::Config(format!(
+                        "loss '{text}': only normal and studentt have a spread floor"
+                    )));
+                }
+                let value: f64 = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite() && *v > 0.0)
+                    .ok_or_else(|| {
+                        Error::Config(format!(
+                            "loss '{text}': floor must be a positive number, got '{value}'"
+                        ))
+                    })?;
+                floor = Some(value);
+            }
+            Some((key, _)) => {
+                return Err(Error::Config(format!(
+                    "loss '{text}': unknown option '{key}' (the distribution losses take floor=F)"
+                )))
+            }
+            None => levels.push(item),
+        }
+    }
+    let levels = (!levels.is_empty()).then(|| levels.join(","));
+    let mut loss = DistributionLoss::new(family, parse_levels(text, levels.as_deref())?);
+    loss.floor = floor;
+    Ok(Loss::Distribution(loss))
+}
+
 /// `Σ w·v / Σ w` over all points (0 when every weight is 0): the mean every loss reports.
 pub(crate) fn weighted_mean(per_point: &Tensor, weight: &Tensor) -> Result<Tensor> {
     let total = per_point.mul(weight)?.sum_all()?;
@@ -88,10 +128,7 @@ impl Loss {
             }
             _ => {
                 if let Some(family) = Family::parse(name) {
-                    return Ok(Loss::Distribution(DistributionLoss {
-                        family,
-                        outputs: parse_levels(text, arg)?,
-                    }));
+                    return parse_distribution(text, family, arg);
                 }
                 PointLoss::parse(text).map(Loss::Point).map_err(|_| {
                     Error::Config(format!(
@@ -235,7 +272,13 @@ impl fmt::Display for Loss {
             }
             Loss::Quantiles(set) => write!(f, "mqloss:{}", levels(set)),
             Loss::HuberQuantiles(set) => write!(f, "huber_mqloss:{}", levels(set)),
-            Loss::Distribution(d) => write!(f, "{}:{}", d.family.name(), levels(&d.outputs)),
+            Loss::Distribution(d) => {
+                write!(f, "{}:{}", d.family.name(), levels(&d.outputs))?;
+                match d.floor {
+                    Some(floor) => write!(f, ",floor={floor}"),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -267,6 +310,8 @@ mod tests {
             "mqloss:80,95",
             "huber_mqloss:90",
             "studentt:80,95",
+            "studentt:80,95,floor=0.01",
+            "normal:90,floor=0.5",
             "negbin:90",
         ] {
             let loss = Loss::parse(text).unwrap();
@@ -288,6 +333,24 @@ mod tests {
             .to_string()
             .contains("level 'abc'"));
         assert!(Loss::parse("quantile:1.5").is_err());
+        let floored = Loss::parse("studentt:floor=0.01").unwrap();
+        assert_eq!(floored.to_string(), "studentt:80,90,floor=0.01");
+        for (text, message) in [
+            (
+                "poisson:80,floor=0.1",
+                "only normal and studentt have a spread floor",
+            ),
+            (
+                "studentt:80,floor=0",
+                "floor must be a positive number, got '0'",
+            ),
+            ("normal:floor=x", "floor must be a positive number, got 'x'"),
+            ("studentt:80,eps=0.1", "unknown option 'eps'"),
+            ("mqloss:80,floor=0.1", "level 'floor=0.1' is not a number"),
+        ] {
+            let err = Loss::parse(text).unwrap_err().to_string();
+            assert!(err.contains(message), "{text}: {err}");
+        }
     }
 
     #[test]

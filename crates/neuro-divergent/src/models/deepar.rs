@@ -73,10 +73,7 @@ impl ArchitectureConfig for DeepArConfig {
         let levels =
             QuantileSet::from_levels(&[80.0, 90.0]).expect("NeuralForecast's levels are valid");
         TrainConfig {
-            loss: Loss::Distribution(DistributionLoss {
-                family: Family::StudentT,
-                outputs: levels,
-            }),
+            loss: Loss::Distribution(DistributionLoss::new(Family::StudentT, levels)),
             valid_loss: Some(Loss::Point(PointLoss::Mae)),
             num_lr_decays: 3,
             windows_batch_size: 1024,
