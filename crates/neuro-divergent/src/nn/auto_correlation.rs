@@ -81,9 +81,11 @@ impl AutoCorrelation {
             .forward(&aggregate_delays(&v, &weights, &delays)?, None)
     }
 
-    /// Lags aggregated over a sequence of `length` steps: `floor(factor ln L)` (at most `L`).
+    /// Lags aggregated over a sequence of `length` steps: `floor(factor ln L)`, at least one
+    /// (NeuralForecast's rounds to none for `factor ln L < 1`, which leaves the values out) and
+    /// at most `L`.
     fn top_k(&self, length: usize) -> usize {
-        ((self.factor as f64 * (length as f64).ln()) as usize).min(length)
+        ((self.factor as f64 * (length as f64).ln()) as usize).clamp(1, length.max(1))
     }
 }
 
@@ -143,6 +145,14 @@ mod tests {
     use super::*;
     use crate::nn::test_support::values;
 
+    /// A one-feature identity projection.
+    fn identity() -> Dense {
+        Dense::from_parts(
+            Tensor::new(&[[1f32]], &Device::Cpu).unwrap(),
+            Tensor::new(&[0f32], &Device::Cpu).unwrap(),
+        )
+    }
+
     #[test]
     fn circular_diagonals_sum_the_correlation_at_each_lag() {
         // q = k = [1, 2, 3] over 3 steps, one feature: corr[τ] = Σ_t q[t + τ] k[t].
@@ -151,6 +161,21 @@ mod tests {
         let corr = values(&circular_diagonal_sums(&scores).unwrap());
         // τ=0: 1+4+9; τ=1: q1k0 + q2k1 + q0k2 = 2+6+3; τ=2: q2k0 + q0k1 + q1k2 = 3+2+6.
         assert_eq!(corr, [14.0, 11.0, 11.0]);
+    }
+
+    #[test]
+    fn at_least_one_lag_and_at_most_the_sequence_are_aggregated() {
+        let layer = |factor| AutoCorrelation {
+            query: identity(),
+            key: identity(),
+            value: identity(),
+            out: identity(),
+            factor,
+        };
+        // floor(3 ln 24) = 9; floor(1 ln 2) = 0 is raised to 1; floor(10 ln 3) = 10 is cut to 3.
+        assert_eq!(layer(3).top_k(24), 9);
+        assert_eq!(layer(1).top_k(2), 1);
+        assert_eq!(layer(10).top_k(3), 3);
     }
 
     #[test]
@@ -168,12 +193,6 @@ mod tests {
     fn a_periodic_sequence_is_aggregated_from_its_period() {
         // Identity projections: a window of period 4 over 8 steps correlates most at lags 0 and
         // 4, whose rolls are the window itself, so aggregating over them returns it.
-        let identity = || {
-            Dense::from_parts(
-                Tensor::new(&[[1f32]], &Device::Cpu).unwrap(),
-                Tensor::new(&[0f32], &Device::Cpu).unwrap(),
-            )
-        };
         let layer = AutoCorrelation {
             query: identity(),
             key: identity(),
