@@ -110,8 +110,9 @@ mod tests {
     }
 
     /// The generic ops a GPU runs give the fused CPU kernels' outputs and parameter gradients
-    /// for every family of model: dense, recurrent, attention with batch and layer norms, and
-    /// a likelihood with `ln Γ` (DeepAR's Student-t).
+    /// for every family of model: dense, recurrent, attention with batch and layer norms,
+    /// auto-correlation with its delay aggregation, and a likelihood with `ln Γ` (DeepAR's
+    /// Student-t).
     #[test]
     fn generic_ops_give_the_outputs_and_gradients_of_the_fused_kernels() {
         let models = [
@@ -121,6 +122,7 @@ mod tests {
             "LSTM",
             "PatchTST",
             "VanillaTransformer",
+            "Autoformer",
             "TiDE",
             "DeepAR",
         ];
