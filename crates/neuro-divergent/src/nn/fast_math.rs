@@ -16,13 +16,18 @@ const LN2_LOW: f32 = LN_2 - LN2_HIGH;
 #[inline(always)]
 fn exp_parts(x: f32) -> (f32, f32) {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2_E + ROUNDER) - ROUNDER;
+    let rounded = x * LOG2_E + ROUNDER;
+    let n = rounded - ROUNDER;
     let r = (x - n * LN2_HIGH) - n * LN2_LOW;
     let mut q = 1.0 / 5040.0;
     for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0] {
         q = q * r + c;
     }
-    (f32::from_bits(((n as i32 + 127) as u32) << 23), q * r)
+    // `rounded`'s low mantissa bits hold `n` (its bits are those of 1.5 * 2^23 plus `n`), so the
+    // biased exponent `n + 127` is integer arithmetic on the bits: no float-to-int conversion,
+    // which Rust's saturating `as` would compile to scalar code per element.
+    let exponent = rounded.to_bits().wrapping_sub(ROUNDER.to_bits() - 127);
+    (f32::from_bits(exponent << 23), q * r)
 }
 
 /// e^x.

@@ -267,20 +267,26 @@ impl RecurrentEncoder {
         }
     }
 
+    /// [`RecurrentEncoder::forward`] on the fused recurrence, which runs time-major: `x` is
+    /// transposed to `[T, B, I]` once, the layers pass time-major sequences to each other, and
+    /// the last layer's output is transposed back.
     fn forward_fused(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let mut sequence = x.contiguous()?;
+        let mut sequence = x.transpose(0, 1)?.contiguous()?;
         for (l, layer) in self.layers.iter().enumerate() {
-            let projection = linear(&sequence, &layer.w_ih, layer.b_ih.as_ref())?;
-            let bias = match &layer.b_hh {
-                Some(bias) => bias.clone(),
-                None => Tensor::zeros(layer.w_hh.dim(0)?, x.dtype(), x.device())?,
+            let weights = Tensor::cat(&[&layer.w_ih, &layer.w_hh], 1)?;
+            let bias = |bias: &Option<Tensor>| match bias {
+                Some(bias) => Ok(bias.clone()),
+                None => Tensor::zeros(layer.w_hh.dim(0)?, x.dtype(), x.device()),
             };
-            sequence = projection.apply_op3(&layer.w_hh, &bias, FusedRecurrence::new(self.cell))?;
-            if l + 1 < self.layers.len() {
-                sequence = self.dropout.apply(&sequence, train)?;
+            let biases = Tensor::cat(&[bias(&layer.b_ih)?, bias(&layer.b_hh)?], 0)?;
+            sequence = sequence.apply_op3(&weights, &biases, FusedRecurrence::new(self.cell))?;
+            if l + 1 < self.layers.len() && train && !self.dropout.is_identity() {
+                // Dropout draws window by window (`[B, T, H]`), as chunked training needs.
+                let windows_first = self.dropout.apply(&sequence.transpose(0, 1)?, train)?;
+                sequence = windows_first.transpose(0, 1)?.contiguous()?;
             }
         }
-        Ok(sequence)
+        Ok(sequence.transpose(0, 1)?.contiguous()?)
     }
 
     /// Zero states for `batch` rows, the state before the first step.

@@ -1,31 +1,35 @@
 //! One recurrent layer over a whole sequence as a single graph node with its own backward pass.
 //!
-//! The input projection `P = x W_ih^T + b_ih` (`[B, T, G*H]`, one product for every step) is
-//! computed before, by the dense layer op. This op runs the recurrence: at each step one product
-//! `h_{t-1} W_hh^T` into a scratch buffer, then the gate math in place, keeping the activated
-//! gates (and the LSTM cell state, or GRU's recurrent new-gate term) for the backward pass. The
-//! backward pass walks the steps in reverse with one product per step for the gradient carried
-//! to the previous state, then forms `dW_hh` as a single product over all steps and `db_hh` as
-//! column sums. Candle then sees one node per layer instead of a dozen per step.
+//! Sequences are time-major (`[T, B, ·]`), so that each step's rows lie together in memory: the
+//! gate math streams through them, and the per-step products read and write one block. The
+//! input product `x W_ih^T` is one product over every step; at each step the step's projection
+//! with its bias `x_t W_ih^T + b_ih` and the recurrent term `h_{t-1} W_hh^T + b_hh` (one product)
+//! land in scratch buffers that stay in cache, and the gate math runs on them, keeping the activated gates (and the LSTM cell state, or GRU's recurrent new-gate term)
+//! for the backward pass. The backward pass walks the steps in reverse with one product per step
+//! for the gradient carried to the previous state, then forms the input gradient, `dW_ih` and
+//! `dW_hh` as one product each over all steps, and the biases' gradients as column sums. Candle
+//! sees one node per layer, and no `[T, B, G*H]` gradient passes through its graph.
 
 use std::sync::Mutex;
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
 use super::fast_math::{sigmoid, tanh};
-use super::product::{add_rows, f32_slice, matrix_dims, multiply_into, Operand};
+use super::product::{add_rows, f32_slice, matrix_dims, multiply_into, product, Operand};
 use super::Cell;
 
-/// What the forward pass keeps for the backward pass, `[B, T, ·]` like the output.
+/// What the forward pass keeps for the backward pass, `[T, B, ·]` like the output.
 struct Saved {
-    /// Activated gates, `[B, T, G*H]`.
+    /// The layer's weights `[W_ih | W_hh]`, `[G*H, I+H]`.
+    weights: Vec<f32>,
+    /// Activated gates, `[T, B, G*H]`.
     gates: Vec<f32>,
-    /// LSTM: the cell state; GRU: `W_hn h_{t-1} + b_hn`; `[B, T, H]` (empty for RNN cells).
+    /// LSTM: the cell state; GRU: `W_hn h_{t-1} + b_hn`; `[T, B, H]` (empty for RNN cells).
     extra: Vec<f32>,
 }
 
-/// The recurrence of one layer: `(P [B, T, G*H], W_hh [G*H, H], b_hh [G*H]) -> h [B, T, H]`,
-/// starting from zero states.
+/// One layer over a time-major sequence, from zero states:
+/// `(x [T, B, I], [W_ih | W_hh] [G*H, I+H], [b_ih, b_hh] [2*G*H]) -> h [T, B, H]`.
 pub(crate) struct FusedRecurrence {
     cell: Cell,
     saved: Mutex<Option<Saved>>,
@@ -68,13 +72,20 @@ struct BackwardRow<'a> {
 struct Dims {
     batch: usize,
     steps: usize,
+    inputs: usize,
     hidden: usize,
     gates: usize,
 }
 
 impl Dims {
+    /// Gate rows, `G*H`.
     fn width(&self) -> usize {
         self.gates * self.hidden
+    }
+
+    /// A row of the weights, `I+H`.
+    fn weight_row(&self) -> usize {
+        self.inputs + self.hidden
     }
 }
 
@@ -87,21 +98,22 @@ impl FusedRecurrence {
         }
     }
 
-    fn dims(&self, projection: &Layout, weight: &Layout) -> candle_core::Result<Dims> {
+    fn dims(&self, input: &Layout, weights: &Layout) -> candle_core::Result<Dims> {
         let gates = self.cell.gates();
-        match (projection.dims(), weight.dims()) {
-            (&[batch, steps, width], &[rows, hidden])
-                if rows == width && width == gates * hidden =>
+        match (input.dims(), weights.dims()) {
+            (&[steps, batch, inputs], &[rows, row])
+                if row >= inputs && rows == gates * (row - inputs) =>
             {
                 Ok(Dims {
                     batch,
                     steps,
-                    hidden,
+                    inputs,
+                    hidden: row - inputs,
                     gates,
                 })
             }
-            (p, w) => candle_core::bail!(
-                "recurrence: projection {p:?} and recurrent weight {w:?} do not fit a {:?} cell",
+            (x, w) => candle_core::bail!(
+                "recurrence: input {x:?} and weights {w:?} do not fit a {:?} cell",
                 self.cell
             ),
         }
@@ -321,89 +333,111 @@ impl CustomOp3 for FusedRecurrence {
 
     fn cpu_fwd(
         &self,
-        projection: &CpuStorage,
-        projection_layout: &Layout,
-        weight: &CpuStorage,
-        weight_layout: &Layout,
-        bias: &CpuStorage,
-        bias_layout: &Layout,
+        input: &CpuStorage,
+        input_layout: &Layout,
+        weights: &CpuStorage,
+        weights_layout: &Layout,
+        biases: &CpuStorage,
+        biases_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let d = self.dims(projection_layout, weight_layout)?;
-        let p = f32_slice(projection, projection_layout, self.name())?;
-        let w_hh = f32_slice(weight, weight_layout, self.name())?;
-        let b_hh = f32_slice(bias, bias_layout, self.name())?;
-        let (hidden, width, steps) = (d.hidden, d.width(), d.steps);
-        if b_hh.len() != width {
+        let d = self.dims(input_layout, weights_layout)?;
+        let x = f32_slice(input, input_layout, self.name())?;
+        let w = f32_slice(weights, weights_layout, self.name())?;
+        let b = f32_slice(biases, biases_layout, self.name())?;
+        let (hidden, width, steps, inputs) = (d.hidden, d.width(), d.steps, d.inputs);
+        if b.len() != 2 * width {
             candle_core::bail!(
-                "{}: bias of {} for {width} gate rows",
+                "{}: {} biases for {width} gate rows (b_ih then b_hh)",
                 self.name(),
-                b_hh.len()
+                b.len()
             );
         }
-        let mut out = vec![0.0f32; d.batch * steps * hidden];
-        let mut gates = vec![0.0f32; d.batch * steps * width];
+        let (b_ih, b_hh) = b.split_at(width);
         let extra_width = if matches!(self.cell, Cell::Lstm | Cell::Gru) {
             hidden
         } else {
             0
         };
-        let mut extra = vec![0.0f32; d.batch * steps * extra_width];
-        let mut recurrent = vec![0.0f32; d.batch * width];
-        let zeros = vec![0.0f32; hidden];
+        // Grown one step at a time, so that each step's rows are zeroed while in cache.
+        let (step_out, step_gates, step_extra) =
+            (d.batch * hidden, d.batch * width, d.batch * extra_width);
+        let mut out = Vec::with_capacity(steps * step_out);
+        let mut gates = Vec::with_capacity(steps * step_gates);
+        let mut extra = Vec::with_capacity(steps * step_extra);
+        // x W_ih^T for every step at once (one product), then per step the projection with its
+        // bias, x_t W_ih^T + b_ih, and the recurrent term h_{t-1} W_hh^T + b_hh.
+        let input_product = product(
+            steps * d.batch,
+            width,
+            inputs,
+            Operand::rows(x, inputs),
+            weights_transposed(w, 0, d),
+            self.name(),
+        )?;
+        let mut projection = vec![0.0f32; step_gates];
+        let mut recurrent = vec![0.0f32; step_gates];
+        let zeros = vec![0.0f32; step_out.max(step_extra)];
         for t in 0..steps {
-            for row in recurrent.chunks_exact_mut(width.max(1)) {
-                row.copy_from_slice(b_hh);
+            let rows_now = step_block(&input_product, t, step_gates).chunks_exact(width.max(1));
+            for (row, product_row) in projection.chunks_exact_mut(width.max(1)).zip(rows_now) {
+                for ((v, &a), &b) in row.iter_mut().zip(product_row).zip(b_ih) {
+                    *v = a + b;
+                }
             }
+            fill_rows(&mut recurrent, b_hh);
             if t > 0 {
-                // h_{t-1} W_hh^T, added onto the bias.
                 multiply_into(
                     d.batch,
                     width,
                     hidden,
-                    Operand::rows(&out[(t - 1) * hidden..], steps * hidden),
-                    Operand::transposed(w_hh, hidden),
+                    Operand::rows(step_block(&out, t - 1, step_out), hidden),
+                    weights_transposed(w, inputs, d),
                     &mut recurrent,
                     width,
                     true,
                 )?;
             }
+            out.resize((t + 1) * step_out, 0.0);
+            gates.resize((t + 1) * step_gates, 0.0);
+            extra.resize((t + 1) * step_extra, 0.0);
+            let (out_done, out_now) = out.split_at_mut(t * step_out);
+            let (extra_done, extra_now) = extra.split_at_mut(t * step_extra);
+            let h_prev = previous_block(out_done, t, step_out, &zeros);
+            let extra_prev = previous_block(extra_done, t, step_extra, &zeros);
+            let gates_now = &mut gates[t * step_gates..];
             for b in 0..d.batch {
-                let (q, q_prev) = (b * steps + t, (b * steps + t).wrapping_sub(1));
-                let (out_done, out_rest) = out.split_at_mut(q * hidden);
-                let (extra_done, extra_rest) = extra.split_at_mut(q * extra_width);
-                let h_prev = if t > 0 {
-                    &out_done[q_prev * hidden..]
-                } else {
-                    &zeros
-                };
-                let extra_prev = if t > 0 {
-                    &extra_done[q_prev * extra_width..]
-                } else {
-                    &zeros
-                };
+                let (units, cells, row) = (
+                    b * hidden..(b + 1) * hidden,
+                    b * extra_width..(b + 1) * extra_width,
+                    b * width..(b + 1) * width,
+                );
                 self.forward_row(
                     hidden,
                     ForwardRow {
-                        p: &p[q * width..(q + 1) * width],
-                        r: &recurrent[b * width..(b + 1) * width],
-                        h_prev,
-                        extra_prev,
-                        gates: &mut gates[q * width..(q + 1) * width],
-                        extra: &mut extra_rest[..extra_width],
-                        h: &mut out_rest[..hidden],
+                        p: &projection[row.clone()],
+                        r: &recurrent[row.clone()],
+                        h_prev: &h_prev[units.clone()],
+                        extra_prev: &extra_prev[cells.clone()],
+                        gates: &mut gates_now[row],
+                        extra: &mut extra_now[cells],
+                        h: &mut out_now[units],
                     },
                 );
             }
         }
-        *self.saved.lock().expect("recurrence state lock poisoned") = Some(Saved { gates, extra });
-        Ok((CpuStorage::F32(out), Shape::from((d.batch, steps, hidden))))
+        *self.saved.lock().expect("recurrence state lock poisoned") = Some(Saved {
+            weights: w.to_vec(),
+            gates,
+            extra,
+        });
+        Ok((CpuStorage::F32(out), Shape::from((steps, d.batch, hidden))))
     }
 
     fn bwd(
         &self,
-        projection: &Tensor,
-        weight: &Tensor,
-        _bias: &Tensor,
+        input: &Tensor,
+        weights: &Tensor,
+        biases: &Tensor,
         out: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
@@ -414,37 +448,54 @@ impl CustomOp3 for FusedRecurrence {
         let backward = RecurrenceBackward { op: self, saved };
         let all = grad
             .contiguous()?
-            .apply_op3_no_bwd(out, weight, &backward)?;
-        let (batch, steps, width) = projection.dims3()?;
-        let hidden = weight.dim(1)?;
-        let sizes = [batch * steps * width, width * hidden, width];
-        let d_projection = all.narrow(0, 0, sizes[0])?.reshape((batch, steps, width))?;
-        let d_weight = all
+            .apply_op3_no_bwd(out, &input.contiguous()?, &backward)?;
+        let sizes = [
+            input.elem_count(),
+            weights.elem_count(),
+            biases.elem_count(),
+        ];
+        let d_input = all.narrow(0, 0, sizes[0])?.reshape(input.shape())?;
+        let d_weights = all
             .narrow(0, sizes[0], sizes[1])?
-            .reshape((width, hidden))?;
-        let d_bias = all.narrow(0, sizes[0] + sizes[1], sizes[2])?;
-        Ok((Some(d_projection), Some(d_weight), Some(d_bias)))
+            .reshape(weights.shape())?;
+        let d_biases = all.narrow(0, sizes[0] + sizes[1], sizes[2])?;
+        Ok((Some(d_input), Some(d_weights), Some(d_biases)))
     }
 }
 
-/// Row `q - 1` of `[rows, width]` values (the same window's previous step), or `zeros` at the
-/// first step.
-fn previous_step<'a>(
-    values: &'a [f32],
-    q: usize,
-    width: usize,
-    t: usize,
-    zeros: &'a [f32],
-) -> &'a [f32] {
-    if t > 0 {
-        &values[(q - 1) * width..q * width]
-    } else {
-        zeros
+/// Sets every `row.len()`-wide row of `rows` to `row`.
+fn fill_rows(rows: &mut [f32], row: &[f32]) {
+    for r in rows.chunks_exact_mut(row.len().max(1)) {
+        r.copy_from_slice(row);
+    }
+}
+
+/// `W_ih^T` (`offset` 0, `I x G*H`) or `W_hh^T` (`offset` I, `H x G*H`) inside the weights
+/// `[W_ih | W_hh]`.
+fn weights_transposed(weights: &[f32], offset: usize, d: Dims) -> Operand<'_> {
+    Operand {
+        values: &weights[offset..],
+        row_stride: 1,
+        col_stride: d.weight_row(),
+    }
+}
+
+/// The `size` values of step `t` in a time-major buffer.
+fn step_block(values: &[f32], t: usize, size: usize) -> &[f32] {
+    &values[t * size..(t + 1) * size]
+}
+
+/// The `size` values of step `t - 1` in a time-major buffer, or `zeros` at the first step.
+fn previous_block<'a>(values: &'a [f32], t: usize, size: usize, zeros: &'a [f32]) -> &'a [f32] {
+    match t {
+        0 => &zeros[..size],
+        _ => step_block(values, t - 1, size),
     }
 }
 
 /// The backward pass of [`FusedRecurrence`] as a Candle op without a gradient:
-/// `(dh [B, T, H], h [B, T, H], W_hh) -> [dP, dW_hh, db_hh]` flattened into one vector.
+/// `(dh [T, B, H], h [T, B, H], x [T, B, I]) -> [dx, d[W_ih | W_hh], d[b_ih, b_hh]]` flattened
+/// into one vector.
 struct RecurrenceBackward<'a> {
     op: &'a FusedRecurrence,
     saved: &'a Saved,
@@ -461,67 +512,108 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         grad_layout: &Layout,
         out: &CpuStorage,
         out_layout: &Layout,
-        weight: &CpuStorage,
-        weight_layout: &Layout,
+        input: &CpuStorage,
+        input_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let grad = f32_slice(grad, grad_layout, self.name())?;
         let out = f32_slice(out, out_layout, self.name())?;
-        let w_hh = f32_slice(weight, weight_layout, self.name())?;
+        let x = f32_slice(input, input_layout, self.name())?;
+        let w = &self.saved.weights;
         let (rows, hidden) = matrix_dims(out_layout);
-        let (batch, steps) = match out_layout.dims() {
-            &[batch, steps, _] => (batch, steps),
-            dims => candle_core::bail!("{}: output of shape {dims:?}", self.name()),
+        let (steps, batch, inputs) = match (out_layout.dims(), input_layout.dims()) {
+            (&[steps, batch, _], &[x_steps, x_batch, inputs])
+                if (x_steps, x_batch) == (steps, batch) =>
+            {
+                (steps, batch, inputs)
+            }
+            (h, x) => candle_core::bail!("{}: output {h:?} for input {x:?}", self.name()),
         };
-        let width = self.op.cell.gates() * hidden;
+        let d = Dims {
+            batch,
+            steps,
+            inputs,
+            hidden,
+            gates: self.op.cell.gates(),
+        };
+        let width = d.width();
         let extra_width = self.saved.extra.len() / rows.max(1);
-        if grad.len() != out.len() || self.saved.gates.len() != rows * width {
+        if grad.len() != out.len()
+            || self.saved.gates.len() != rows * width
+            || w.len() != width * d.weight_row()
+        {
             candle_core::bail!("{}: saved state does not fit the output", self.name());
         }
         let (gates, extra) = (&self.saved.gates, &self.saved.extra);
+        let (step_out, step_gates, step_extra) =
+            (batch * hidden, batch * width, batch * extra_width);
         let mut d_projection = vec![0.0f32; rows * width];
         // GRU's recurrent-product gradient differs from the projection's in its new gate; the
         // other cells use the projection's for both.
         let mut gru_recurrent = (self.op.cell == Cell::Gru).then(|| vec![0.0f32; rows * width]);
-        let mut dh_carry = vec![0.0f32; batch * hidden];
-        let mut dc_carry = vec![0.0f32; batch * hidden];
-        let mut direct = vec![0.0f32; batch * hidden];
+        let mut dh_carry = vec![0.0f32; step_out];
+        let mut dc_carry = vec![0.0f32; step_out];
+        let mut direct = vec![0.0f32; step_out];
         let mut dh = vec![0.0f32; hidden];
-        let zeros = vec![0.0f32; hidden];
+        let zeros = vec![0.0f32; step_out.max(step_extra)];
         for t in (0..steps).rev() {
+            let (gates_now, extra_now, extra_prev) = (
+                step_block(gates, t, step_gates),
+                step_block(extra, t, step_extra),
+                previous_block(extra, t, step_extra, &zeros),
+            );
+            let (h_now, h_prev, grad_now) = (
+                step_block(out, t, step_out),
+                previous_block(out, t, step_out, &zeros),
+                step_block(grad, t, step_out),
+            );
+            let dp_now = &mut d_projection[t * step_gates..(t + 1) * step_gates];
+            let mut drec_now = gru_recurrent
+                .as_mut()
+                .map(|values| &mut values[t * step_gates..(t + 1) * step_gates]);
             for b in 0..batch {
-                let q = b * steps + t;
-                let carried = &dh_carry[b * hidden..(b + 1) * hidden];
-                for ((d, &g), &c) in dh.iter_mut().zip(&grad[q * hidden..]).zip(carried) {
+                let (units, cells, row) = (
+                    b * hidden..(b + 1) * hidden,
+                    b * extra_width..(b + 1) * extra_width,
+                    b * width..(b + 1) * width,
+                );
+                for ((d, &g), &c) in dh
+                    .iter_mut()
+                    .zip(&grad_now[units.clone()])
+                    .zip(&dh_carry[units.clone()])
+                {
                     *d = g + c;
                 }
                 self.op.backward_row(
                     hidden,
                     BackwardRow {
                         dh: &dh,
-                        gates: &gates[q * width..(q + 1) * width],
-                        extra: &extra[q * extra_width..(q + 1) * extra_width],
-                        extra_prev: previous_step(extra, q, extra_width, t, &zeros),
-                        h: &out[q * hidden..(q + 1) * hidden],
-                        h_prev: previous_step(out, q, hidden, t, &zeros),
-                        dc: &mut dc_carry[b * hidden..(b + 1) * hidden],
-                        dp: &mut d_projection[q * width..(q + 1) * width],
-                        drec: match &mut gru_recurrent {
-                            Some(values) => &mut values[q * width..(q + 1) * width],
+                        gates: &gates_now[row.clone()],
+                        extra: &extra_now[cells.clone()],
+                        extra_prev: &extra_prev[cells],
+                        h: &h_now[units.clone()],
+                        h_prev: &h_prev[units.clone()],
+                        dc: &mut dc_carry[units.clone()],
+                        dp: &mut dp_now[row.clone()],
+                        drec: match drec_now.as_deref_mut() {
+                            Some(values) => &mut values[row],
                             None => &mut [],
                         },
-                        direct: &mut direct[b * hidden..(b + 1) * hidden],
+                        direct: &mut direct[units],
                     },
                 );
             }
             if t > 0 {
                 // The gradient reaching h_{t-1}: through W_hh, plus GRU's direct path.
-                let d_recurrent = gru_recurrent.as_deref().unwrap_or(&d_projection);
+                let d_recurrent = match drec_now.as_deref() {
+                    Some(values) => values,
+                    None => &*dp_now,
+                };
                 multiply_into(
                     batch,
                     hidden,
                     width,
-                    Operand::rows(&d_recurrent[t * width..], steps * width),
-                    Operand::rows(w_hh, hidden),
+                    Operand::rows(d_recurrent, width),
+                    Operand::rows(&w[inputs..], d.weight_row()),
                     &mut dh_carry,
                     hidden,
                     false,
@@ -533,31 +625,54 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                 }
             }
         }
-        // dW_hh = sum over rows (b, t) of drec(b, t)^T h(b, t - 1), as one product over the
-        // previous states shifted by a step (zeros at t = 0).
-        let mut previous = vec![0.0f32; rows * hidden];
-        for b in (0..batch).filter(|_| steps > 0) {
-            let start = b * steps * hidden;
-            previous[start + hidden..start + steps * hidden]
-                .copy_from_slice(&out[start..start + (steps - 1) * hidden]);
-        }
-        let d_recurrent = gru_recurrent.as_deref().unwrap_or(&d_projection);
-        let mut d_weight = vec![0.0f32; width * hidden];
+        let d_recurrent: &[f32] = gru_recurrent.as_deref().unwrap_or(&d_projection);
+        // [dx | dW | db], every part written below (the weight gradient's two column blocks
+        // by one product each; dW_hh stays zero for a single step).
+        let mut result = vec![0.0f32; rows * inputs + w.len() + 2 * width];
+        let (d_input, rest) = result.split_at_mut(rows * inputs);
+        let (d_weights, d_biases) = rest.split_at_mut(w.len());
+        // dx = dP W_ih over all steps.
         multiply_into(
-            width,
-            hidden,
             rows,
-            Operand::transposed(d_recurrent, width),
-            Operand::rows(&previous, hidden),
-            &mut d_weight,
-            hidden,
+            inputs,
+            width,
+            Operand::rows(&d_projection, width),
+            Operand::rows(w, d.weight_row()),
+            d_input,
+            inputs,
             false,
         )?;
-        let mut bias = vec![0.0f32; width];
-        add_rows(&mut bias, d_recurrent);
-        let mut result = d_projection;
-        result.extend_from_slice(&d_weight);
-        result.extend_from_slice(&bias);
+        // dW_ih = dP^T x over all steps.
+        multiply_into(
+            width,
+            inputs,
+            rows,
+            Operand::transposed(&d_projection, width),
+            Operand::rows(x, inputs),
+            d_weights,
+            d.weight_row(),
+            false,
+        )?;
+        // dW_hh = sum over steps t >= 1 of drec(t)^T h(t - 1): time-major, the rows of steps
+        // 1.. and of steps ..T-1 are each one block, so this is one product.
+        if steps > 1 {
+            multiply_into(
+                width,
+                hidden,
+                (steps - 1) * batch,
+                Operand::transposed(&d_recurrent[step_gates..], width),
+                Operand::rows(&out[..(steps - 1) * step_out], hidden),
+                &mut d_weights[inputs..],
+                d.weight_row(),
+                false,
+            )?;
+        }
+        let (d_b_ih, d_b_hh) = d_biases.split_at_mut(width);
+        add_rows(d_b_ih, &d_projection);
+        match &gru_recurrent {
+            Some(values) => add_rows(d_b_hh, values),
+            None => d_b_hh.copy_from_slice(d_b_ih),
+        }
         let len = result.len();
         Ok((CpuStorage::F32(result), Shape::from(len)))
     }
