@@ -5,11 +5,12 @@ Runs, in one go and on the same machine state:
   0. the machine: our `neuro-divergent info` (CPU model, vector extensions, the matrix kernels
      chosen at run time) and torch's (version, BLAS, CPU capability), then the best f32 GEMM rate
      of each library at 1 and 2 threads (1024x512 by 512x512);
-  1. training throughput of NHITS and NBEATS (--models; LSTM and GRU too), h=24 input_size=48
-     batch_size=32 windows_batch_size=1024 (LSTM, GRU: 128, their default) on the synthetic
-     100x1000 panel, 200 steps (LSTM, GRU: 100), at 1 and 2 threads: NF's bench_throughput.py
-     (through benches/nf_throughput.py, which adds GRU to its configurations) and
-     `neuro-divergent bench` (LSTM, GRU on the fused and the generic recurrent kernels), alternating
+  1. training throughput of NHITS and NBEATS (--models; LSTM, GRU and DeepAR too), h=24
+     input_size=48 batch_size=32 windows_batch_size=1024 (LSTM, GRU: 128, their default) on the
+     synthetic 100x1000 panel, 200 steps (recurrent models: 100), at 1 and 2 threads: NF's
+     bench_throughput.py (through benches/nf_throughput.py, which adds GRU and DeepAR to its
+     configurations) and `neuro-divergent bench` (recurrent models on the fused and the generic
+     recurrent kernels), alternating
      for --rounds rounds; prints steps/s of each, their ratio per round and the median ratio, and
      our achieved GFLOP/s as a share of the best GEMM rate measured in the same run (ours or
      torch's, whichever is higher);
@@ -17,7 +18,7 @@ Runs, in one go and on the same machine state:
      peak RSS of each process, and their ratios;
   3. our fixed overheads: `forecast --max-steps 1` wall time and single-series predict latency.
 
-Usage: python3 benches/compare_nf.py [--skip-nf] [--rounds N] [--models NHITS,NBEATS,LSTM,GRU] [--kernels avx2]
+Usage: python3 benches/compare_nf.py [--skip-nf] [--rounds N] [--models NHITS,NBEATS,LSTM,GRU,DeepAR] [--kernels avx2]
     [--skip-air]
 (needs ../shared/peers/neuralforecast; NF installs itself there on first use, ~6.5 GB). Standard
 library only. `--kernels avx2` builds the CLI without its `avx512` feature into target/avx2 and
@@ -78,8 +79,8 @@ def run(cmd, cwd=None):
 
 # Windows per step of each model's configuration in the peer's bench_throughput.py (its defaults
 # for the recurrent models, 1024 for the others); recurrent models are measured on both kernels.
-WINDOWS = {"LSTM": 128, "GRU": 128}
-RECURRENT = {"LSTM", "GRU"}
+WINDOWS = {"LSTM": 128, "GRU": 128, "DeepAR": 1024}
+RECURRENT = {"LSTM", "GRU", "DeepAR"}
 
 
 def ours_bench(binary, data, threads, model="nhits", windows=1024, kernel="fused", steps=200):

@@ -6,7 +6,8 @@ the weights do not matter for the cost) on the same synthetic panel, then foreca
 once; prints each predict's wall time, its ratio, and the columns each returns. The costs differ
 by design: NeuralForecast 3.3 feeds each step the distribution's mean and samples each step on
 its own; neuro-divergent draws `trajectory_samples` (100) sample paths per series, each fed its
-own draws, so its decoding runs on 100 times as many rows.
+own draws, so its decoding runs on 100 times as many rows; with `--param sample_paths=false` it
+forecasts as NeuralForecast does, and that is timed too.
 
 Usage: VENV/bin/python benches/deepar_predict.py [--series 10000] [--threads 1] [--steps 20]
 (VENV from ../shared/peers/neuralforecast/setup.sh; builds the release CLI.)
@@ -55,18 +56,27 @@ for i in range(args.series):
 panel = pd.concat(frames, ignore_index=True)
 
 subprocess.run(["cargo", "build", "--release", "-q", "-p", "neuro-divergent-cli"], cwd=ROOT, check=True)
-with tempfile.TemporaryDirectory() as tmp:
-    data = os.path.join(tmp, "panel.csv")
-    panel.to_csv(data, index=False)
-    ckpt = os.path.join(tmp, "deepar")
+
+
+def ours_predict(data, tmp, params):
+    """Fits our DeepAR with `params` (--param pairs), then times one `predict` of every series."""
+    ckpt = os.path.join(tmp, "deepar" + "".join("-" + p for p in params))
+    extra = [a for p in params for a in ("--param", p)]
     subprocess.run([BIN, "fit", "--data", data, "--horizon", str(H), "--input-size", str(INPUT),
                     "--model", "deepar", "--max-steps", str(args.steps), "--threads", str(args.threads),
-                    "--save", ckpt], check=True, stderr=subprocess.DEVNULL)
+                    "--save", ckpt, *extra], check=True, stderr=subprocess.DEVNULL)
     start = time.perf_counter()
     subprocess.run([BIN, "predict", "--model-dir", ckpt, "--threads", str(args.threads),
                     "--out", os.path.join(tmp, "ours.csv")], check=True, stderr=subprocess.DEVNULL)
-    ours = time.perf_counter() - start
-    ours_columns = list(pd.read_csv(os.path.join(tmp, "ours.csv"), nrows=1).columns)
+    elapsed = time.perf_counter() - start
+    return elapsed, list(pd.read_csv(os.path.join(tmp, "ours.csv"), nrows=1).columns)
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    data = os.path.join(tmp, "panel.csv")
+    panel.to_csv(data, index=False)
+    ours, ours_columns = ours_predict(data, tmp, [])
+    ours_mean, _ = ours_predict(data, tmp, ["sample_paths=false"])
 
 model = DeepAR(h=H, input_size=INPUT, max_steps=args.steps, accelerator="cpu",
                enable_progress_bar=False, logger=False, enable_model_summary=False)
@@ -79,5 +89,6 @@ theirs = time.perf_counter() - start
 print(f"DeepAR predict, {args.series} series x h={H}, {args.threads} thread(s)")
 print(f"neuro-divergent (predict command, 100 sample paths per series): {ours:.2f} s; columns {ours_columns[2:]}")
 print(f"NeuralForecast 3.3 (mean fed back, 100 draws per step): {theirs:.2f} s; columns {list(forecast.columns[2:])}")
-print(f"ours / NF time: {ours / theirs:.2f}")
+print(f"neuro-divergent, sample_paths=false (mean fed back, 100 draws per step, as NF): {ours_mean:.2f} s")
+print(f"ours / NF time: {ours / theirs:.2f} (sample paths), {ours_mean / theirs:.2f} (sample_paths=false)")
 sys.exit(0)

@@ -847,7 +847,10 @@ impl NeuralForecast {
                             Some(steps) => point_path(steps, &t.input, spec.h, loss, &t.window)?,
                             None => chunks::forward(model, &t.input)?,
                         };
-                        let samples = spec.train.num_samples;
+                        let samples = spec
+                            .step_windows()
+                            .and_then(|w| w.step_draws)
+                            .unwrap_or(spec.train.num_samples);
                         let mut columns =
                             loss.forecast_columns(&output, &t.window, samples, &mut rng)?;
                         if let (Some(_), Some(distribution)) = (steps, loss.as_distribution()) {

@@ -99,6 +99,47 @@ fn sample_paths_widen_with_the_horizon_and_cover_random_walks() {
     assert_eq!(nf.predict(None).unwrap(), forecasts, "sampling is seeded");
 }
 
+/// `sample_paths=false` forecasts as NeuralForecast 3.3 does: each step fed the mean and sampled
+/// on its own, so its intervals stay one-step wide while the sample paths' widen; its mean column
+/// is the path it fed back, repeatable, and its quantiles are ordered.
+#[test]
+fn mean_path_intervals_do_not_widen_like_sample_paths() {
+    let h = 12;
+    let (train, _) = random_walks(8, 200).split_last(h).unwrap();
+    let mut mean_path = small_deepar(h, 300);
+    mean_path.set_param("sample_paths", "false").unwrap();
+    mean_path.set_param("alias", "MeanPath").unwrap();
+    let mut nf = NeuralForecast::new(vec![small_deepar(h, 300), mean_path], None).unwrap();
+    nf.fit(&train, FitOptions::default(), None).unwrap();
+    let forecasts = nf.predict(None).unwrap();
+    let growth = |model: &str| {
+        let width = |row: usize| {
+            forecasts.column(&format!("{model}-hi-80")).unwrap()[row]
+                - forecasts.column(&format!("{model}-lo-80")).unwrap()[row]
+        };
+        let first: f64 = (0..8).map(|s| width(s * h)).sum();
+        let last: f64 = (0..8).map(|s| width(s * h + h - 1)).sum();
+        last / first
+    };
+    let (paths, means) = (growth("DeepAR"), growth("MeanPath"));
+    assert!(
+        paths > 1.7 && means < 1.4,
+        "80% width growth over 12 steps: sample paths {paths}, mean path {means}"
+    );
+    let ordered = ["-lo-90", "-lo-80", "-median", "-hi-80", "-hi-90"];
+    for row in 0..forecasts.len() {
+        let values: Vec<f64> = ordered
+            .iter()
+            .map(|s| forecasts.column(&format!("MeanPath{s}")).unwrap()[row])
+            .collect();
+        assert!(
+            values.windows(2).all(|w| w[0] <= w[1]),
+            "row {row}: {values:?}"
+        );
+    }
+    assert_eq!(nf.predict(None).unwrap(), forecasts, "sampling is seeded");
+}
+
 /// Validation feeds each step's mean forecast back; a checkpoint gives the same forecasts; cross-
 /// validation forecasts every window one step at a time.
 #[test]

@@ -950,6 +950,31 @@ fn deepar_distribution_losses_train_like_neuralforecast() {
     }
 }
 
+#[test]
+fn deepar_without_sample_paths_forecasts_neuralforecasts_mean_path() {
+    // `sample_paths=false`: each step is fed the distribution's mean, as NeuralForecast 3.3
+    // forecasts; its mean column is that path. NeuralForecast 3.3, StudentT (DeepAR's default),
+    // robust scaler, lstm_dropout=0, 5 steps, random_seed=1.
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let mut spec = ModelSpec::new("DeepAR", 12, 24).unwrap();
+    spec.train.max_steps = 5;
+    for (key, value) in [
+        ("lstm_dropout", "0"),
+        ("scaler_type", "robust"),
+        ("sample_paths", "false"),
+    ] {
+        spec.set_param(key, value).unwrap();
+    }
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    nf.fit(&train, FitOptions::default(), None).unwrap();
+    let forecasts = nf.predict(None).unwrap();
+    let reference = [
+        397.921, 397.709, 397.570, 397.484, 397.432, 397.403, 397.387, 397.378, 397.374, 397.372,
+        397.371, 397.371,
+    ];
+    assert_close(forecasts.column("DeepAR").unwrap(), &reference, "DeepAR");
+}
+
 /// RNN, LSTM and GRU forecasting one step at a time (`recurrent=true`): the LSTM's layers
 /// projected to the loss's outputs, RNN and GRU with a linear output map, trained
 /// teacher-forced and fed back their own forecasts. NeuralForecast 3.3, 5 steps, random_seed=1.

@@ -6,9 +6,10 @@
 //! Training is teacher-forced on windows of `input_size + 1` insample values and `h_train`
 //! outsample values, the loss taken on the last `h_train` predictions. Forecasts are made one
 //! step at a time ([`crate::autoregressive`]): with a distribution loss as `trajectory_samples`
-//! sample paths per series, each fed its own draws (the paper's ancestral sampling; NeuralForecast
-//! 3.3 instead feeds every step the distribution's mean and samples each step on its own, which
-//! leaves later steps' intervals without the uncertainty of earlier ones); with a point or
+//! sample paths per series, each fed its own draws (the paper's ancestral sampling), or, with
+//! `sample_paths=false`, as NeuralForecast 3.3 does: every step is fed the distribution's mean and
+//! sampled on its own (`trajectory_samples` draws per step), a hundredth of the recurrent work,
+//! whose later steps' intervals leave out the uncertainty of earlier ones; with a point or
 //! quantile loss by feeding back the point forecast, as NeuralForecast does.
 
 use serde::{Deserialize, Serialize};
@@ -44,8 +45,12 @@ pub struct DeepArConfig {
     pub decoder_hidden_size: usize,
     /// Activation after each hidden decoder layer.
     pub decoder_activation: Activation,
-    /// Sample paths drawn per series when forecasting with a distribution loss.
+    /// Sample paths drawn per series when forecasting with a distribution loss (with
+    /// `sample_paths=false`: draws per step).
     pub trajectory_samples: usize,
+    /// Forecast with sample paths (true), or feed back the mean and sample each step on its
+    /// own, as NeuralForecast 3.3 does (false).
+    pub sample_paths: bool,
     /// Outsample steps of each training window (teacher-forced).
     pub h_train: usize,
     /// Insample values read at inference (unset: `input_size`).
@@ -62,6 +67,7 @@ impl Default for DeepArConfig {
             decoder_hidden_size: 0,
             decoder_activation: Activation::ReLU,
             trajectory_samples: 100,
+            sample_paths: true,
             h_train: 1,
             inference_input_size: None,
         }
@@ -109,7 +115,8 @@ impl ArchitectureConfig for DeepArConfig {
         Some(StepWindows {
             h_train: self.h_train,
             inference_input_size: self.inference_input_size,
-            trajectory_samples: Some(self.trajectory_samples),
+            trajectory_samples: self.sample_paths.then_some(self.trajectory_samples),
+            step_draws: (!self.sample_paths).then_some(self.trajectory_samples),
         })
     }
 

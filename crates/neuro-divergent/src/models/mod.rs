@@ -136,6 +136,9 @@ pub struct StepWindows {
     /// ancestral sampling); `None`: the distribution's mean is fed back and each step's
     /// distribution sampled on its own, as NeuralForecast's recurrent models do.
     pub trajectory_samples: Option<usize>,
+    /// Draws per step for the quantiles when the mean is fed back (`trajectory_samples`
+    /// unset); unset: the loss's `num_samples`.
+    pub step_draws: Option<usize>,
 }
 
 /// What every model's hyperparameter struct provides.

@@ -193,6 +193,7 @@ impl<C: RecurrentCell> ArchitectureConfig for RecurrentConfig<C> {
             h_train: self.h_train,
             inference_input_size: self.inference_input_size,
             trajectory_samples: None,
+            step_draws: None,
         })
     }
 

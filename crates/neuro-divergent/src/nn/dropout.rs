@@ -51,6 +51,30 @@ impl Dropout {
         Ok(x.mul(&mask)?)
     }
 
+    /// [`Dropout::apply`] on a time-major `[T, B, ...]` tensor: window `b`'s mask is the one
+    /// `apply` would draw for it in the window-major `[B, T, ...]` layout, placed at
+    /// `x[.., b, ..]`, so no transposed copies of `x` are needed.
+    pub fn apply_time_major(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if !train || self.is_identity() {
+            return Ok(x.clone());
+        }
+        let masks = self.masks();
+        let steps = x.dims().first().copied().unwrap_or(1);
+        let windows = x.dims().get(1).copied().unwrap_or(1);
+        let per_step = x.elem_count() / (steps * windows).max(1);
+        let mut window_mask = vec![0.0f32; steps * per_step];
+        let mut mask = vec![0.0f32; x.elem_count()];
+        for (b, mut stream) in masks.streams(windows)?.into_iter().enumerate() {
+            masks.fill(&mut stream, &mut window_mask);
+            for (t, values) in window_mask.chunks_exact(per_step.max(1)).enumerate() {
+                let at = (t * windows + b) * per_step;
+                mask[at..at + per_step].copy_from_slice(values);
+            }
+        }
+        let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
+        Ok(x.mul(&mask)?)
+    }
+
     /// The masks of this layer's next use, for a fused op that applies them itself: takes the
     /// use as [`Dropout::apply`] does and draws the same values.
     pub(crate) fn masks(&self) -> Masks {
@@ -88,5 +112,38 @@ impl Masks {
                 0.0
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::pass;
+    use candle_core::Device;
+
+    #[test]
+    fn time_major_masks_are_the_window_major_masks_transposed() {
+        let x = Tensor::arange(1.0f32, 61.0, &Device::Cpu)
+            .unwrap()
+            .reshape((3, 5, 4))
+            .unwrap();
+        let dropout = Dropout::new(0.5, 7);
+        let window_major = pass::scope(3, 0..3, 3, || dropout.apply(&x, true)).unwrap();
+        let time_major = x.transpose(0, 1).unwrap().contiguous().unwrap();
+        let again = Dropout::new(0.5, 7);
+        let time_major = pass::scope(3, 0..3, 3, || again.apply_time_major(&time_major, true))
+            .unwrap()
+            .transpose(0, 1)
+            .unwrap();
+        let (a, b) = (
+            window_major
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap(),
+            time_major.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        );
+        assert_eq!(a, b);
+        assert!(a.contains(&0.0) && a.iter().any(|&v| v > 0.0));
     }
 }

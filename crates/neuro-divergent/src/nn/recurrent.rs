@@ -280,10 +280,9 @@ impl RecurrentEncoder {
             };
             let biases = Tensor::cat(&[bias(&layer.b_ih)?, bias(&layer.b_hh)?], 0)?;
             sequence = sequence.apply_op3(&weights, &biases, FusedRecurrence::new(self.cell))?;
-            if l + 1 < self.layers.len() && train && !self.dropout.is_identity() {
-                // Dropout draws window by window (`[B, T, H]`), as chunked training needs.
-                let windows_first = self.dropout.apply(&sequence.transpose(0, 1)?, train)?;
-                sequence = windows_first.transpose(0, 1)?.contiguous()?;
+            if l + 1 < self.layers.len() {
+                // Drawn window by window, as chunked training needs.
+                sequence = self.dropout.apply_time_major(&sequence, train)?;
             }
         }
         Ok(sequence.transpose(0, 1)?.contiguous()?)
