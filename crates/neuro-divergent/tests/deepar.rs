@@ -41,6 +41,21 @@ fn interval_width(forecasts: &neuro_divergent::forecast::Forecasts, row: usize) 
     forecasts.column("DeepAR-hi-80").unwrap()[row] - forecasts.column("DeepAR-lo-80").unwrap()[row]
 }
 
+/// Asserts that every row's `-lo-90 <= -lo-80 <= -median <= -hi-80 <= -hi-90` for `model`.
+fn assert_quantiles_ordered(forecasts: &neuro_divergent::forecast::Forecasts, model: &str) {
+    let ordered = ["-lo-90", "-lo-80", "-median", "-hi-80", "-hi-90"];
+    for row in 0..forecasts.len() {
+        let values: Vec<f64> = ordered
+            .iter()
+            .map(|s| forecasts.column(&format!("{model}{s}")).unwrap()[row])
+            .collect();
+        assert!(
+            values.windows(2).all(|w| w[0] <= w[1]),
+            "{model} row {row}: {values:?}"
+        );
+    }
+}
+
 /// On random walks the spread of the value `k` steps ahead grows like `sqrt(k)`: sample paths fed
 /// their own draws carry it (an interval made from each step's one-step distribution would not
 /// widen). The intervals are ordered, seeded, and cover held-out values about as often as stated.
@@ -62,17 +77,7 @@ fn sample_paths_widen_with_the_horizon_and_cover_random_walks() {
             "DeepAR-hi-90"
         ]
     );
-    let ordered = ["-lo-90", "-lo-80", "-median", "-hi-80", "-hi-90"];
-    for row in 0..forecasts.len() {
-        let values: Vec<f64> = ordered
-            .iter()
-            .map(|s| forecasts.column(&format!("DeepAR{s}")).unwrap()[row])
-            .collect();
-        assert!(
-            values.windows(2).all(|w| w[0] <= w[1]),
-            "row {row}: {values:?}"
-        );
-    }
+    assert_quantiles_ordered(&forecasts, "DeepAR");
     let (mut first, mut last) = (0.0, 0.0);
     for series in 0..8 {
         first += interval_width(&forecasts, series * h);
@@ -126,17 +131,7 @@ fn mean_path_intervals_do_not_widen_like_sample_paths() {
         paths > 1.7 && means < 1.4,
         "80% width growth over 12 steps: sample paths {paths}, mean path {means}"
     );
-    let ordered = ["-lo-90", "-lo-80", "-median", "-hi-80", "-hi-90"];
-    for row in 0..forecasts.len() {
-        let values: Vec<f64> = ordered
-            .iter()
-            .map(|s| forecasts.column(&format!("MeanPath{s}")).unwrap()[row])
-            .collect();
-        assert!(
-            values.windows(2).all(|w| w[0] <= w[1]),
-            "row {row}: {values:?}"
-        );
-    }
+    assert_quantiles_ordered(&forecasts, "MeanPath");
     assert_eq!(nf.predict(None).unwrap(), forecasts, "sampling is seeded");
 }
 
