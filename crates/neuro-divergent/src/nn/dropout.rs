@@ -33,34 +33,33 @@ impl Dropout {
     /// `x` with dropout applied when `train` is set and the rate is positive; `x` itself
     /// otherwise.
     pub fn apply(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        if !train || self.is_identity() {
-            return Ok(x.clone());
-        }
-        let masks = self.masks();
-        let entries = x.dims().first().copied().unwrap_or(1);
-        let per_entry = x.elem_count() / entries.max(1);
-        let mut mask = vec![0.0f32; x.elem_count()];
-        for (mut stream, entry) in masks
-            .streams(entries)?
-            .into_iter()
-            .zip(mask.chunks_exact_mut(per_entry.max(1)))
-        {
-            masks.fill(&mut stream, entry);
-        }
-        let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
-        Ok(x.mul(&mask)?)
+        let windows = x.dims().first().copied().unwrap_or(1);
+        self.apply_per_window(x, train, 1, windows)
     }
 
     /// [`Dropout::apply`] on a time-major `[T, B, ...]` tensor: window `b`'s mask is the one
     /// `apply` would draw for it in the window-major `[B, T, ...]` layout, placed at
     /// `x[.., b, ..]`, so no transposed copies of `x` are needed.
     pub fn apply_time_major(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let steps = x.dims().first().copied().unwrap_or(1);
+        let windows = x.dims().get(1).copied().unwrap_or(1);
+        self.apply_per_window(x, train, steps, windows)
+    }
+
+    /// Dropout on `x` laid out as `[steps, windows, rest]`: each window's mask is drawn from its
+    /// stream in `(step, rest)` order, then placed at `x[step, window, ..]` (`steps` 1: the
+    /// window-major layout, each mask one block).
+    fn apply_per_window(
+        &self,
+        x: &Tensor,
+        train: bool,
+        steps: usize,
+        windows: usize,
+    ) -> Result<Tensor> {
         if !train || self.is_identity() {
             return Ok(x.clone());
         }
         let masks = self.masks();
-        let steps = x.dims().first().copied().unwrap_or(1);
-        let windows = x.dims().get(1).copied().unwrap_or(1);
         let per_step = x.elem_count() / (steps * windows).max(1);
         let mut window_mask = vec![0.0f32; steps * per_step];
         let mut mask = vec![0.0f32; x.elem_count()];

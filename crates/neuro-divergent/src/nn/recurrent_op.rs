@@ -4,8 +4,9 @@
 //! gate math streams through them, and the per-step products read and write one block. The
 //! input product `x W_ih^T` is one product over every step; at each step the step's projection
 //! with its bias `x_t W_ih^T + b_ih` and the recurrent term `h_{t-1} W_hh^T + b_hh` (one product)
-//! land in scratch buffers that stay in cache, and the gate math runs on them, keeping the activated gates (and the LSTM cell state, or GRU's recurrent new-gate term)
-//! for the backward pass. The backward pass walks the steps in reverse with one product per step
+//! land in scratch buffers that stay in cache, and the gate math runs on them, keeping the
+//! activated gates (and the LSTM cell state, or GRU's recurrent new-gate term) for the backward
+//! pass. The backward pass walks the steps in reverse with one product per step
 //! for the gradient carried to the previous state, then forms the input gradient, `dW_ih` and
 //! `dW_hh` as one product each over all steps, and the biases' gradients as column sums. Candle
 //! sees one node per layer, and no `[T, B, G*H]` gradient passes through its graph.
@@ -20,8 +21,6 @@ use super::Cell;
 
 /// What the forward pass keeps for the backward pass, `[T, B, ·]` like the output.
 struct Saved {
-    /// The layer's weights `[W_ih | W_hh]`, `[G*H, I+H]`.
-    weights: Vec<f32>,
     /// Activated gates, `[T, B, G*H]`.
     gates: Vec<f32>,
     /// LSTM: the cell state; GRU: `W_hn h_{t-1} + b_hn`; `[T, B, H]` (empty for RNN cells).
@@ -425,11 +424,7 @@ impl CustomOp3 for FusedRecurrence {
                 );
             }
         }
-        *self.saved.lock().expect("recurrence state lock poisoned") = Some(Saved {
-            weights: w.to_vec(),
-            gates,
-            extra,
-        });
+        *self.saved.lock().expect("recurrence state lock poisoned") = Some(Saved { gates, extra });
         Ok((CpuStorage::F32(out), Shape::from((steps, d.batch, hidden))))
     }
 
@@ -445,7 +440,13 @@ impl CustomOp3 for FusedRecurrence {
         let Some(saved) = saved.as_ref() else {
             candle_core::bail!("{}: backward pass before the forward pass", self.name());
         };
-        let backward = RecurrenceBackward { op: self, saved };
+        // The weights as values, read only when a backward pass runs (not on every forward).
+        let weight_values = weights.flatten_all()?.to_vec1::<f32>()?;
+        let backward = RecurrenceBackward {
+            op: self,
+            saved,
+            weights: &weight_values,
+        };
         let all = grad
             .contiguous()?
             .apply_op3_no_bwd(out, &input.contiguous()?, &backward)?;
@@ -499,6 +500,8 @@ fn previous_block<'a>(values: &'a [f32], t: usize, size: usize, zeros: &'a [f32]
 struct RecurrenceBackward<'a> {
     op: &'a FusedRecurrence,
     saved: &'a Saved,
+    /// The layer's weights `[W_ih | W_hh]`, `[G*H, I+H]`.
+    weights: &'a [f32],
 }
 
 impl CustomOp3 for RecurrenceBackward<'_> {
@@ -518,7 +521,7 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         let grad = f32_slice(grad, grad_layout, self.name())?;
         let out = f32_slice(out, out_layout, self.name())?;
         let x = f32_slice(input, input_layout, self.name())?;
-        let w = &self.saved.weights;
+        let w = self.weights;
         let (rows, hidden) = matrix_dims(out_layout);
         let (steps, batch, inputs) = match (out_layout.dims(), input_layout.dims()) {
             (&[steps, batch, _], &[x_steps, x_batch, inputs])
