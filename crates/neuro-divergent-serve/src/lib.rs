@@ -39,6 +39,7 @@ mod batch;
 mod compute;
 mod config;
 mod error;
+mod json_table;
 mod metrics;
 mod models;
 mod payload;

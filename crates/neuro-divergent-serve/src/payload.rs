@@ -11,9 +11,9 @@ use std::collections::HashSet;
 use neuro_divergent::data::{TimeSeriesFrame, Timestamp};
 use neuro_divergent::exog::{FutureTable, StaticTable};
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use crate::api_error::ApiError;
+use crate::json_table::{Cell, Column, JsonTable, Row};
 
 /// The body of `POST /v1/models/{name}/forecast`. Every field is optional: an empty object
 /// forecasts the series stored with the model's newest version.
@@ -21,7 +21,7 @@ use crate::api_error::ApiError;
 #[serde(deny_unknown_fields)]
 pub struct ForecastRequest {
     /// Series to forecast from (records or columns); the stored series when absent.
-    pub data: Option<Value>,
+    pub data: Option<JsonTable>,
     /// A version number of the model.
     pub version: Option<i64>,
     /// An alias of the model (`production`, …).
@@ -30,9 +30,9 @@ pub struct ForecastRequest {
     #[serde(default)]
     pub level: Vec<f64>,
     /// Future exogenous values over the horizon (records or columns with `unique_id`, `ds`).
-    pub futr_data: Option<Value>,
+    pub futr_data: Option<JsonTable>,
     /// Static exogenous values (records or columns with `unique_id`).
-    pub static_data: Option<Value>,
+    pub static_data: Option<JsonTable>,
     /// `records` (the default) or `columns`: the shape of the forecasts in a JSON response.
     #[serde(default)]
     pub format: Shape,
@@ -108,7 +108,7 @@ impl Keys {
 }
 
 /// The series of `data` as a frame; more than `max_series` distinct series is refused.
-pub fn frame(data: &Value, max_series: usize) -> Result<TimeSeriesFrame, ApiError> {
+pub fn frame(data: &JsonTable, max_series: usize) -> Result<TimeSeriesFrame, ApiError> {
     let table = read_table(data, "data", Keys::Series)?;
     let series: HashSet<&str> = table.ids.iter().map(String::as_str).collect();
     if series.len() > max_series {
@@ -129,22 +129,27 @@ pub fn frame(data: &Value, max_series: usize) -> Result<TimeSeriesFrame, ApiErro
 }
 
 /// Future exogenous values from `futr_data`.
-pub fn future_table(data: &Value) -> Result<FutureTable, ApiError> {
+pub fn future_table(data: &JsonTable) -> Result<FutureTable, ApiError> {
     let table = read_table(data, "futr_data", Keys::Future)?;
     FutureTable::from_columns("futr_data", &table.ids, &table.ds, &table.extra)
         .map_err(ApiError::from)
 }
 
 /// Static exogenous values from `static_data`.
-pub fn static_table(data: &Value) -> Result<StaticTable, ApiError> {
+pub fn static_table(data: &JsonTable) -> Result<StaticTable, ApiError> {
     let table = read_table(data, "static_data", Keys::Static)?;
     StaticTable::from_columns("static_data", &table.ids, &table.extra).map_err(ApiError::from)
 }
 
-fn read_table(data: &Value, source: &str, keys: Keys) -> Result<Table, ApiError> {
+fn read_table(data: &JsonTable, source: &str, keys: Keys) -> Result<Table, ApiError> {
     match data {
-        Value::Array(rows) => read_records(rows, source, keys),
-        Value::Object(columns) if keys.names().iter().all(|k| columns.contains_key(*k)) => {
+        JsonTable::Records { rows, names } => read_records(rows, names, source, keys),
+        JsonTable::Columns(columns)
+            if keys
+                .names()
+                .iter()
+                .all(|k| columns.iter().any(|(name, _)| name == k)) =>
+        {
             read_columns(columns, source, keys)
         }
         _ => {
@@ -159,65 +164,71 @@ fn read_table(data: &Value, source: &str, keys: Keys) -> Result<Table, ApiError>
     }
 }
 
-fn read_records(rows: &[Value], source: &str, keys: Keys) -> Result<Table, ApiError> {
-    let mut names: Vec<String> = Vec::new();
-    let mut seen = HashSet::new();
-    let mut objects = Vec::with_capacity(rows.len());
+fn read_records<'a>(
+    rows: &'a [Row],
+    names: &[String],
+    source: &str,
+    keys: Keys,
+) -> Result<Table, ApiError> {
+    let column = |key: &str| names.iter().position(|name| name == key);
+    let key_columns: Vec<(&str, Option<usize>)> =
+        keys.names().iter().map(|k| (*k, column(k))).collect();
     for (i, row) in rows.iter().enumerate() {
-        let Value::Object(object) = row else {
+        if *row == Row::NotObject {
             return Err(ApiError::bad_request(format!(
                 "{source}: row {} is not an object",
                 i + 1
             )));
-        };
-        for key in keys.names() {
-            if !object.contains_key(*key) {
+        }
+        for (key, index) in &key_columns {
+            if index.and_then(|c| row.get(c)).is_none() {
                 return Err(ApiError::bad_request(format!(
                     "{source}: row {} has no '{key}'",
                     i + 1
                 )));
             }
         }
-        for name in object.keys() {
-            if !keys.names().contains(&name.as_str()) && seen.insert(name.as_str()) {
-                names.push(name.clone());
-            }
-        }
-        objects.push(object);
     }
+    // Every key column exists once the rows have passed the checks above (or there are none).
+    let (id_column, ds_column, y_column) = (column("unique_id"), column("ds"), column("y"));
+    let cell = |row: &'a Row, column: Option<usize>| column.and_then(|c| row.get(c));
     let mut table = Table {
-        ids: Vec::new(),
+        ids: Vec::with_capacity(rows.len()),
         ds: Vec::new(),
         y: Vec::new(),
         extra: Vec::new(),
     };
-    for (i, object) in objects.iter().enumerate() {
-        let id = id_text(&object["unique_id"], source, i)?;
+    for (i, row) in rows.iter().enumerate() {
+        let id = id_text(cell(row, id_column), source, i)?;
         if !matches!(keys, Keys::Static) {
-            table.ds.push(timestamp(&object["ds"], source, i, &id)?);
+            table
+                .ds
+                .push(timestamp(cell(row, ds_column), source, i, &id)?);
         }
         if matches!(keys, Keys::Series) {
-            table.y.push(target(&object["y"], source, i, &id)?);
+            table.y.push(target(cell(row, y_column), source, i, &id)?);
         }
         table.ids.push(id);
     }
     table.extra = names
-        .into_iter()
-        .map(|name| {
-            let values = objects
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| !keys.names().contains(&name.as_str()))
+        .map(|(c, name)| {
+            let values = rows
                 .iter()
-                .map(|o| o.get(&name).map_or(f64::NAN, number))
+                .map(|row| row.get(c).map_or(f64::NAN, number))
                 .collect();
-            (name, values)
+            (name.clone(), values)
         })
         .collect();
     Ok(table)
 }
 
-fn read_columns(columns: &Map<String, Value>, source: &str, keys: Keys) -> Result<Table, ApiError> {
-    let column = |name: &str| -> Result<&Vec<Value>, ApiError> {
-        match &columns[name] {
-            Value::Array(values) => Ok(values),
+fn read_columns(columns: &[(String, Column)], source: &str, keys: Keys) -> Result<Table, ApiError> {
+    let column = |name: &str| -> Result<&Vec<Cell>, ApiError> {
+        match columns.iter().find(|(n, _)| n == name).map(|(_, c)| c) {
+            Some(Column::Values(values)) => Ok(values),
             _ => Err(ApiError::bad_request(format!(
                 "{source}: column '{name}' is not an array"
             ))),
@@ -225,7 +236,7 @@ fn read_columns(columns: &Map<String, Value>, source: &str, keys: Keys) -> Resul
     };
     let id_values = column("unique_id")?;
     let n = id_values.len();
-    let checked = |name: &str| -> Result<&Vec<Value>, ApiError> {
+    let checked = |name: &str| -> Result<&Vec<Cell>, ApiError> {
         let values = column(name)?;
         if values.len() != n {
             return Err(ApiError::bad_request(format!(
@@ -242,14 +253,14 @@ fn read_columns(columns: &Map<String, Value>, source: &str, keys: Keys) -> Resul
         extra: Vec::new(),
     };
     for (i, value) in id_values.iter().enumerate() {
-        table.ids.push(id_text(value, source, i)?);
+        table.ids.push(id_text(Some(value), source, i)?);
     }
     if !matches!(keys, Keys::Static) {
         let ds = checked("ds")?;
         table.ds = ds
             .iter()
             .enumerate()
-            .map(|(i, v)| timestamp(v, source, i, &table.ids[i]))
+            .map(|(i, v)| timestamp(Some(v), source, i, &table.ids[i]))
             .collect::<Result<_, _>>()?;
     }
     if matches!(keys, Keys::Series) {
@@ -257,12 +268,12 @@ fn read_columns(columns: &Map<String, Value>, source: &str, keys: Keys) -> Resul
         table.y = y
             .iter()
             .enumerate()
-            .map(|(i, v)| target(v, source, i, &table.ids[i]))
+            .map(|(i, v)| target(Some(v), source, i, &table.ids[i]))
             .collect::<Result<_, _>>()?;
     }
-    for name in columns
-        .keys()
-        .filter(|k| !keys.names().contains(&k.as_str()))
+    for (name, _) in columns
+        .iter()
+        .filter(|(k, _)| !keys.names().contains(&k.as_str()))
     {
         let values = checked(name)?;
         table
@@ -273,53 +284,70 @@ fn read_columns(columns: &Map<String, Value>, source: &str, keys: Keys) -> Resul
 }
 
 /// A series id: a string or a number.
-fn id_text(value: &Value, source: &str, row: usize) -> Result<String, ApiError> {
+fn id_text(value: Option<&Cell>, source: &str, row: usize) -> Result<String, ApiError> {
     match value {
-        Value::String(text) => Ok(text.clone()),
-        Value::Number(number) => Ok(number.to_string()),
+        Some(Cell::Text(text)) => Ok(text.clone()),
+        Some(Cell::Number(number)) => Ok(number.to_string()),
         other => Err(ApiError::bad_request(format!(
-            "{source}: row {}: unique_id must be a string or a number, got {other}",
-            row + 1
+            "{source}: row {}: unique_id must be a string or a number, got {}",
+            row + 1,
+            quoted(other)
         ))),
     }
 }
 
 /// A `ds` value: an ISO date or date-time string or an integer.
-fn timestamp(value: &Value, source: &str, row: usize, id: &str) -> Result<Timestamp, ApiError> {
+fn timestamp(
+    value: Option<&Cell>,
+    source: &str,
+    row: usize,
+    id: &str,
+) -> Result<Timestamp, ApiError> {
     let parsed = match value {
-        Value::String(text) => Timestamp::parse(text),
-        Value::Number(number) => number.as_i64().map(Timestamp::Int),
+        Some(Cell::Text(text)) => Timestamp::parse(text),
+        Some(Cell::Number(number)) => number.as_i64().map(Timestamp::Int),
         _ => None,
     };
     parsed.ok_or_else(|| {
         ApiError::bad_request(format!(
-            "{source}: row {}: series '{id}': ds {value} is neither an integer nor a date \
+            "{source}: row {}: series '{id}': ds {} is neither an integer nor a date \
              (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)",
-            row + 1
+            row + 1,
+            quoted(value)
         ))
     })
 }
 
 /// A target value: a JSON number.
-fn target(value: &Value, source: &str, row: usize, id: &str) -> Result<f64, ApiError> {
-    value.as_f64().ok_or_else(|| {
+fn target(value: Option<&Cell>, source: &str, row: usize, id: &str) -> Result<f64, ApiError> {
+    match value {
+        Some(Cell::Number(number)) => number.as_f64(),
+        _ => None,
+    }
+    .ok_or_else(|| {
         ApiError::bad_request(format!(
-            "{source}: row {}: series '{id}': column 'y' must be a number, got {value}",
-            row + 1
+            "{source}: row {}: series '{id}': column 'y' must be a number, got {}",
+            row + 1,
+            quoted(value)
         ))
     })
 }
 
 /// An exogenous value: a number or decimal text; anything else is missing (NaN).
-fn number(value: &Value) -> f64 {
+fn number(value: &Cell) -> f64 {
     match value {
-        Value::Number(number) => number.as_f64().unwrap_or(f64::NAN),
-        Value::String(text) => text
+        Cell::Number(number) => number.as_f64().unwrap_or(f64::NAN),
+        Cell::Text(text) => text
             .trim()
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite())
             .unwrap_or(f64::NAN),
-        _ => f64::NAN,
+        Cell::Other(_) => f64::NAN,
     }
+}
+
+/// A cell as JSON text for a message (`null` when absent).
+fn quoted(value: Option<&Cell>) -> String {
+    value.map_or_else(|| "null".to_string(), Cell::to_string)
 }
