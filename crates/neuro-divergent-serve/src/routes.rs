@@ -77,6 +77,9 @@ fn content_type(headers: &HeaderMap) -> &'static str {
     }
 }
 
+/// About how many bytes one forecast value takes in an answer (name, digits, separators).
+const BYTES_PER_VALUE: usize = 24;
+
 async fn answer(
     state: &Arc<AppState>,
     name: &str,
@@ -85,7 +88,7 @@ async fn answer(
 ) -> Result<Response, ApiError> {
     let parsing = body.clone();
     let request = state
-        .offload(move || ForecastRequest::parse(&parsing))
+        .offload(parsing.len(), move || ForecastRequest::parse(&parsing))
         .await??;
     let reference = request.reference(name)?;
     let version = state.models.get(&reference).await?;
@@ -103,12 +106,13 @@ async fn answer(
             return Ok(respond(&version.info.name, version.info.version, cached));
         }
     }
-    let (forecasts, shape) = forecasts(state, &version, request).await?;
+    let (forecasts, shape) = forecasts(state, &version, request, body.len()).await?;
     let name = version.info.name.clone();
     let number = version.info.version;
     let warnings = forecasts.warnings.clone().into();
+    let encoded_size = forecasts.len() * (forecasts.columns.len() + 2) * BYTES_PER_VALUE;
     let body = state
-        .offload(move || match content_type {
+        .offload(encoded_size, move || match content_type {
             CSV => reply::csv_body(&forecasts),
             _ => reply::json_body(&name, number, &forecasts, shape),
         })
@@ -129,6 +133,7 @@ async fn forecasts(
     state: &Arc<AppState>,
     version: &Arc<crate::models::Version>,
     request: ForecastRequest,
+    body_len: usize,
 ) -> Result<(Arc<Forecasts>, payload::Shape), ApiError> {
     let shape = request.format;
     let levels = request.level.clone();
@@ -143,7 +148,7 @@ async fn forecasts(
     }
     let max_series = state.config.max_series;
     let inputs = state
-        .offload(move || -> Result<_, ApiError> {
+        .offload(body_len, move || -> Result<_, ApiError> {
             let frame = request
                 .data
                 .as_ref()
