@@ -214,6 +214,29 @@ fn parallelism() -> gemm::Parallelism {
     }
 }
 
+/// A `rows x cols` operand copied into a contiguous row-major buffer, tile by tile so that a
+/// transposed operand is read and written a few cache lines at a time.
+pub(crate) fn contiguous(operand: Operand, rows: usize, cols: usize) -> Vec<f32> {
+    const TILE: usize = 8;
+    let mut out = vec![0.0f32; rows * cols];
+    for i0 in (0..rows).step_by(TILE) {
+        for j0 in (0..cols).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(rows) {
+                let row = &mut out[i * cols..(i + 1) * cols];
+                for (j, value) in row
+                    .iter_mut()
+                    .enumerate()
+                    .take((j0 + TILE).min(cols))
+                    .skip(j0)
+                {
+                    *value = operand.values[i * operand.row_stride + j * operand.col_stride];
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The contiguous f32 values of a storage as its layout places them.
 pub(crate) fn f32_slice<'a>(
     storage: &'a CpuStorage,
@@ -315,6 +338,21 @@ mod tests {
         assert!(padded_columns(rows, 32, inner, w_t).is_none());
         assert!(padded_columns(4, cols, inner, w_t).is_none());
         assert!(padded_columns(rows, cols, inner, Operand::rows(&w, inner)).is_none());
+    }
+
+    #[test]
+    fn contiguous_copies_any_strided_operand_row_by_row() {
+        // A 3 x 11 block inside a 13-wide matrix, and its 11 x 3 transpose.
+        let values: Vec<f32> = (0..3 * 13).map(|v| v as f32).collect();
+        let block = Operand::rows(&values[2..], 13);
+        let rows = contiguous(block, 3, 11);
+        let transposed = contiguous(Operand::transposed(&rows, 11), 11, 3);
+        for i in 0..3 {
+            for j in 0..11 {
+                assert_eq!(rows[i * 11 + j], values[i * 13 + 2 + j]);
+                assert_eq!(transposed[j * 3 + i], rows[i * 11 + j]);
+            }
+        }
     }
 
     #[test]
