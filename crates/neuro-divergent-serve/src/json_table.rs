@@ -14,6 +14,31 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde::Deserialize;
 use serde_json::{Number, Value};
 
+/// The scalar visits (booleans, numbers, text, null) of a visitor that reads only arrays or
+/// objects: each gives `$value`, the wrong shape that `payload.rs` names in its message.
+macro_rules! scalars_give {
+    ($value:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+    };
+}
+
 /// One value of a table.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -158,24 +183,7 @@ impl<'de> Visitor<'de> for TableVisitor {
         columns.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(JsonTable::Columns(columns))
     }
-    fn visit_bool<E>(self, _: bool) -> Result<JsonTable, E> {
-        Ok(JsonTable::Other)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<JsonTable, E> {
-        Ok(JsonTable::Other)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<JsonTable, E> {
-        Ok(JsonTable::Other)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<JsonTable, E> {
-        Ok(JsonTable::Other)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<JsonTable, E> {
-        Ok(JsonTable::Other)
-    }
-    fn visit_unit<E>(self) -> Result<JsonTable, E> {
-        Ok(JsonTable::Other)
-    }
+    scalars_give!(JsonTable::Other);
 }
 
 /// Reads one record, adding new column names to the table's list.
@@ -214,24 +222,7 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(Row::NotObject)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Row, E> {
-        Ok(Row::NotObject)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Row, E> {
-        Ok(Row::NotObject)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Row, E> {
-        Ok(Row::NotObject)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Row, E> {
-        Ok(Row::NotObject)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Row, E> {
-        Ok(Row::NotObject)
-    }
-    fn visit_unit<E>(self) -> Result<Row, E> {
-        Ok(Row::NotObject)
-    }
+    scalars_give!(Row::NotObject);
 }
 
 /// Reads a record's key as the index of its column name, adding the name when new.
@@ -292,24 +283,7 @@ impl<'de> Visitor<'de> for ColumnSeed {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Column::NotArray)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Column, E> {
-        Ok(Column::NotArray)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Column, E> {
-        Ok(Column::NotArray)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Column, E> {
-        Ok(Column::NotArray)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Column, E> {
-        Ok(Column::NotArray)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Column, E> {
-        Ok(Column::NotArray)
-    }
-    fn visit_unit<E>(self) -> Result<Column, E> {
-        Ok(Column::NotArray)
-    }
+    scalars_give!(Column::NotArray);
 }
 
 #[cfg(test)]
