@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -154,6 +154,35 @@ test('Autoformer decomposes its window and refuses an even moving average', asyn
   const rows = await nf.predict();
   assert.equal(rows.length, 12);
   assert.ok(rows.every((r) => Number.isFinite(r.Autoformer)), JSON.stringify(rows));
+  assert.deepEqual(await nf.predict(), rows);
+});
+
+test('FEDformer keeps its frequency modes through a checkpoint and refuses other head counts', async () => {
+  assert.throws(() => new NeuralForecaster({ models: [new FEDformer({ h: 12, inputSize: 24, nHead: 4 })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /FEDformer: n_head must be 8/.test(e.message));
+  assert.throws(() => new NeuralForecaster({ models: [new FEDformer({ h: 12, inputSize: 24, modeSelect: 'highest' })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /highest/.test(e.message));
+  const fedformer = new FEDformer({ h: 12, inputSize: 24, maxSteps: 5, hiddenSize: 16, convHiddenSize: 8, modes: 5, MovingAvgWindow: 7 });
+  assert.deepEqual(fedformer.params, { max_steps: 5, hidden_size: 16, conv_hidden_size: 8, modes: 5, MovingAvg_window: 7 });
+  const nf = new NeuralForecaster({ models: [fedformer], freq: 'M' });
+  await nf.fit(airPassengers());
+  const rows = await nf.predict();
+  assert.equal(rows.length, 12);
+  assert.ok(rows.every((r) => Number.isFinite(r.FEDformer)), JSON.stringify(rows));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nd-fedformer-'));
+  await nf.saveCheckpoint(path.join(dir, 'fedformer'));
+  const loaded = await NeuralForecaster.loadCheckpoint(path.join(dir, 'fedformer'));
+  assert.deepEqual(await loaded.predict(), rows);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('TimesNet folds its window by period and refuses more periods than frequencies', async () => {
+  assert.throws(() => new NeuralForecaster({ models: [new TimesNet({ h: 12, inputSize: 24, topK: 19 })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /TimesNet: top_k \(19\) must be at most/.test(e.message));
+  const timesnet = new TimesNet({ h: 12, inputSize: 24, maxSteps: 5, hiddenSize: 8, convHiddenSize: 8, topK: 2, numKernels: 2 });
+  assert.deepEqual(timesnet.params, { max_steps: 5, hidden_size: 8, conv_hidden_size: 8, top_k: 2, num_kernels: 2 });
+  const nf = new NeuralForecaster({ models: [timesnet], freq: 'M' });
+  await nf.fit(airPassengers());
+  const rows = await nf.predict();
+  assert.equal(rows.length, 12);
+  assert.ok(rows.every((r) => Number.isFinite(r.TimesNet)), JSON.stringify(rows));
   assert.deepEqual(await nf.predict(), rows);
 });
 

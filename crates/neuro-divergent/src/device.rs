@@ -123,6 +123,8 @@ mod tests {
             "PatchTST",
             "VanillaTransformer",
             "Autoformer",
+            "FEDformer",
+            "TimesNet",
             "TiDE",
             "DeepAR",
         ];

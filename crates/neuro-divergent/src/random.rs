@@ -168,6 +168,47 @@ impl TorchGenerator {
     }
 }
 
+/// NumPy's legacy global random stream (`np.random.seed(seed)`, then `np.random.shuffle`), which
+/// NeuralForecast seeds with `random_seed` and FEDformer draws its frequency modes from. Its
+/// integer seeding and raw draws are MT19937's, the same as PyTorch's ([`TorchGenerator`]).
+#[derive(Debug, Clone)]
+pub struct NumpyRandomState {
+    mt: TorchGenerator,
+}
+
+impl NumpyRandomState {
+    /// The stream `np.random.seed(seed)` starts (the low 32 bits of `seed`).
+    pub fn new(seed: u64) -> NumpyRandomState {
+        NumpyRandomState {
+            mt: TorchGenerator::new(seed),
+        }
+    }
+
+    /// Shuffles `items` as `np.random.shuffle` does: from the back, position `i` swapped with
+    /// one drawn in `0..=i`.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.interval(i as u32) as usize;
+            items.swap(i, j);
+        }
+    }
+
+    /// An integer uniform in `0..=max`, as NumPy's `random_interval` draws it: raw draws masked
+    /// to the smallest all-ones mask covering `max`, redrawn until at most `max`.
+    fn interval(&mut self, max: u32) -> u32 {
+        if max == 0 {
+            return 0;
+        }
+        let mask = u32::MAX >> max.leading_zeros();
+        loop {
+            let value = self.mt.next_u32() & mask;
+            if value <= max {
+                return value;
+            }
+        }
+    }
+}
+
 /// Turns 16 uniforms in `[0, 1)` into 16 standard normals in place: value `j` and `j + 8` from
 /// the pair `(1 - u[j], u[j + 8])`, in `f32` as PyTorch computes them.
 fn box_muller_16(block: &mut [f32]) {
@@ -184,6 +225,15 @@ fn box_muller_16(block: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numpy_shuffles_like_numpy() {
+        // np.random.seed(1); i = list(range(12)); np.random.shuffle(i); i
+        let mut numpy = NumpyRandomState::new(1);
+        let mut items: Vec<usize> = (0..12).collect();
+        numpy.shuffle(&mut items);
+        assert_eq!(items, [2, 3, 4, 10, 1, 6, 0, 7, 11, 9, 8, 5]);
+    }
 
     #[test]
     fn raw_draws_follow_the_reference_mersenne_twister() {

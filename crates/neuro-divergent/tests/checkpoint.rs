@@ -445,6 +445,48 @@ fn autoformer_round_trips_and_counts_its_bias_free_layers() {
 }
 
 #[test]
+fn fedformer_round_trips_with_its_shared_frequency_weights() {
+    let params = [
+        ("hidden_size", "16"),
+        ("conv_hidden_size", "8"),
+        ("MovingAvg_window", "7"),
+    ];
+    let nf = fitted_small("FEDformer", &params);
+    // Two value convolutions 16x1x3; three shared blocks of complex weights [8, 2, 2, 12]
+    // (12 modes: half the encoder's 24 steps and of the 12 + 12 steps the decoder's blocks
+    // are sized for); per encoder layer four 16x16 projections with bias and the bias-free
+    // 16x8 and 8x16 maps; the decoder layer's eight projections, maps and its bias-free
+    // 1x16x3 trend projection; two norms; the seasonal projection 16 + 1. Loading rebuilds
+    // the randomly chosen modes from the seed, so the forecasts are the same.
+    assert_eq!(
+        nf.parameter_counts(),
+        [2 * 48 + 3 * 768 + 2 * (4 * 272 + 256) + 32 + (8 * 272 + 256 + 48) + 32 + 17]
+    );
+    assert_round_trips(&nf, "FEDformer");
+}
+
+#[test]
+fn timesnet_round_trips_with_its_inception_kernels() {
+    let params = [
+        ("hidden_size", "8"),
+        ("conv_hidden_size", "4"),
+        ("num_kernels", "2"),
+        ("top_k", "2"),
+    ];
+    let nf = fitted_small("TimesNet", &params);
+    // Per block two Inception blocks of a 1x1 and a 3x3 kernel with biases (8 to 4 channels
+    // and back); the value convolution 8x1x3; the layer norm 8 + 8; the map along time 24 to
+    // 36 with bias; the projection 8 + 1.
+    let inception = (4 * 8 + 4) + (4 * 8 * 9 + 4);
+    let back = (8 * 4 + 8) + (8 * 4 * 9 + 8);
+    assert_eq!(
+        nf.parameter_counts(),
+        [2 * (inception + back) + 24 + 16 + (24 * 36 + 36) + 9]
+    );
+    assert_round_trips(&nf, "TimesNet");
+}
+
+#[test]
 fn informer_round_trips_with_its_distilling_statistics_and_key_sample() {
     // The default sampling factor (3) on a 24-step window keeps 12 of 24 queries, so the
     // forecasts depend on the key sample, which forecasting draws the same way every call.

@@ -478,6 +478,151 @@ fn informer_matches_neuralforecast_when_every_query_attends() {
 }
 
 #[test]
+fn fedformer_matches_neuralforecast_with_its_frequency_modes_and_future_columns() {
+    // NeuralForecast 3.3, dropout=0 (no scaler, learning rate 1e-4), two steps unless said:
+    // the defaults (64 modes, cut to the 12 below input_size / 2 and drawn by NumPy's shuffle
+    // seeded with random_seed); narrower layers, one encoder and two decoder layers, ReLU, 5
+    // random modes, a 7-step moving average and a longer decoder (seed 2); the 3 lowest modes
+    // of 16 features over three steps; two future columns (input 20) with a quantile loss.
+    // NeuralForecast's transforms are FFTs, ours products with the DFT matrices: the forecasts
+    // (~400) agree to 0.05.
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let fit = |frame: &TimeSeriesFrame, input_size: usize, params: &[(&str, &str)]| {
+        fit_without_dropout("FEDformer", 2, frame, input_size, params)
+    };
+    let column = "FEDformer";
+    let close = |ours: &[f64], theirs: &[f64], what: &str| {
+        assert_close_within(ours, theirs, 0.05, what);
+    };
+    let defaults = [
+        378.3263, 375.2836, 371.6893, 367.7417, 366.5301, 368.3350, 373.8495, 385.0008, 401.1975,
+        415.6592, 423.0754, 424.3039,
+    ];
+    let ours = fit(&train, 24, &[]).predict(None).unwrap();
+    close(ours.column(column).unwrap(), &defaults, "defaults");
+
+    let options = [
+        ("random_seed", "2"),
+        ("hidden_size", "32"),
+        ("conv_hidden_size", "16"),
+        ("activation", "relu"),
+        ("encoder_layers", "1"),
+        ("decoder_layers", "2"),
+        ("modes", "5"),
+        ("MovingAvg_window", "7"),
+        ("decoder_input_size_multiplier", "0.6"),
+    ];
+    let reference = [
+        405.9595, 364.2496, 386.9551, 426.1516, 429.2117, 407.4301, 399.5902, 400.6212, 401.0279,
+        394.0420, 384.8948, 385.0695,
+    ];
+    let ours = fit(&train, 24, &options).predict(None).unwrap();
+    close(ours.column(column).unwrap(), &reference, "options");
+
+    let lowest = [
+        ("mode_select", "lowest"),
+        ("modes", "3"),
+        ("hidden_size", "16"),
+    ];
+    let reference = [
+        411.9264, 411.8425, 409.0470, 408.4679, 405.0918, 403.9122, 402.1894, 400.1764, 398.2848,
+        395.7200, 395.8516, 401.8742,
+    ];
+    let ours = fit_without_dropout("FEDformer", 3, &train, 24, &lowest)
+        .predict(None)
+        .unwrap();
+    close(ours.column(column).unwrap(), &reference, "lowest modes");
+
+    let quantiles = |frame: &TimeSeriesFrame, input_size: usize, params: &[(&str, &str)]| {
+        let mut params = params.to_vec();
+        params.push(("loss", "mqloss:80"));
+        fit(frame, input_size, &params)
+    };
+    let ours = forecast_with_exogenous(false, quantiles);
+    let median = [
+        392.1265, 390.4467, 388.5116, 386.8721, 386.9266, 390.4762, 398.8065, 409.6647, 420.0196,
+        427.5361, 429.1440, 421.8085,
+    ];
+    let lo = [
+        408.7635, 407.6488, 406.7125, 406.2657, 406.3277, 407.4604, 411.7725, 417.6579, 423.9340,
+        426.6422, 423.7219, 422.3060,
+    ];
+    let hi = [
+        395.7785, 394.0417, 392.1398, 388.4467, 379.6243, 366.0535, 358.7584, 373.7495, 402.7957,
+        428.6962, 438.4882, 438.0080,
+    ];
+    assert_sorted_quantiles_match(&ours, column, [&median, &lo, &hi]);
+}
+
+#[test]
+fn timesnet_matches_neuralforecast_with_its_options_and_future_columns() {
+    // NeuralForecast 3.3, dropout=0 (standard scaler, learning rate 1e-4, 64 windows a step):
+    // the defaults (5 periods, 6 kernels of 64 channels) for two steps; narrower blocks, 3
+    // periods, 3 kernels, one layer (seed 2) for two steps; 16 channels for five steps; two
+    // future columns (input 20) with a quantile loss for two steps. The Inception blocks run as
+    // one convolution with the averaged kernels here (the same sums in another order).
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let fit = |frame: &TimeSeriesFrame, input_size: usize, params: &[(&str, &str)]| {
+        fit_without_dropout("TimesNet", 2, frame, input_size, params)
+    };
+    let column = "TimesNet";
+    let close = |ours: &[f64], theirs: &[f64], what: &str| {
+        assert_close_within(ours, theirs, 0.05, what);
+    };
+    let defaults = [
+        350.8051, 367.0494, 431.8419, 383.5486, 404.2488, 401.8290, 401.6311, 404.4039, 475.2764,
+        400.3741, 349.4548, 389.0089,
+    ];
+    let ours = fit(&train, 24, &[]).predict(None).unwrap();
+    close(ours.column(column).unwrap(), &defaults, "defaults");
+
+    let options = [
+        ("random_seed", "2"),
+        ("hidden_size", "16"),
+        ("conv_hidden_size", "8"),
+        ("top_k", "3"),
+        ("num_kernels", "3"),
+        ("encoder_layers", "1"),
+    ];
+    let reference = [
+        394.3066, 447.6423, 379.0800, 415.9120, 394.0320, 385.6969, 353.7267, 383.8568, 381.9564,
+        465.3762, 410.3525, 354.5467,
+    ];
+    let ours = fit(&train, 24, &options).predict(None).unwrap();
+    close(ours.column(column).unwrap(), &reference, "options");
+
+    let narrow = [("hidden_size", "16"), ("conv_hidden_size", "16")];
+    let reference = [
+        480.6964, 352.2614, 349.9398, 402.1682, 501.4903, 442.0514, 456.2594, 497.3751, 419.8801,
+        452.6234, 342.7646, 403.3306,
+    ];
+    let ours = fit_without_dropout("TimesNet", 5, &train, 24, &narrow)
+        .predict(None)
+        .unwrap();
+    close(ours.column(column).unwrap(), &reference, "five steps");
+
+    let quantiles = |frame: &TimeSeriesFrame, input_size: usize, params: &[(&str, &str)]| {
+        let mut params = params.to_vec();
+        params.push(("loss", "mqloss:80"));
+        fit(frame, input_size, &params)
+    };
+    let ours = forecast_with_exogenous(false, quantiles);
+    let median = [
+        404.7578, 417.5558, 398.6032, 457.5204, 429.5830, 447.9392, 379.9117, 410.7894, 455.2064,
+        441.1309, 439.8529, 454.8483,
+    ];
+    let lo = [
+        421.4105, 400.7441, 430.2755, 395.2865, 407.6227, 428.7490, 397.2495, 378.6084, 437.4120,
+        444.7594, 396.6470, 424.3860,
+    ];
+    let hi = [
+        517.6189, 385.3388, 414.1476, 304.3318, 464.8556, 492.4936, 490.4077, 348.5966, 346.7890,
+        438.0937, 417.7992, 367.9064,
+    ];
+    assert_sorted_quantiles_match(&ours, column, [&median, &lo, &hi]);
+}
+
+#[test]
 fn autoformer_matches_neuralforecast_with_its_options_and_future_columns() {
     // NeuralForecast 3.3, max_steps=2, dropout=0 (no scaler, learning rate 1e-4: the forecasts
     // are mostly the window's trend and mean): the defaults; narrower layers, one encoder and

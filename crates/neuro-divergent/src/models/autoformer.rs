@@ -1,23 +1,15 @@
-//! Autoformer (Wu et al., 2021, as NeuralForecast implements it): a decomposition transformer.
-//! The window is split into a trend (moving average) and a seasonal part; the encoder reads the
-//! embedded window through auto-correlation layers ([`crate::nn::AutoCorrelation`]) that split
-//! off their trend after every sublayer; the decoder starts from the seasonal part of the
-//! window's last `label_len` steps followed by zeros, and from their trend followed by the
-//! window's mean, and each decoder layer adds the trend it removes (projected) to the trend.
-//! The forecast is the accumulated trend plus the projected seasonal tokens, all steps at once.
-//! Future exogenous columns enter both embeddings; historic and static ones are not read (as in
-//! NeuralForecast). The embeddings carry no position code.
+//! Autoformer (Wu et al., 2021, as NeuralForecast implements it): the decomposition
+//! transformer ([`super::decomposition_transformer`]) whose layers mix tokens by
+//! auto-correlation ([`crate::nn::AutoCorrelation`]). Future exogenous columns enter both
+//! embeddings; historic and static ones are not read (as in NeuralForecast).
 
-use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::encoder_decoder::{split_marks, EncoderDecoderLayers};
-use super::{require_at_least_one, ArchitectureConfig, ExogenousKinds, Model, ModelInput};
+use super::decomposition_transformer::{DecompositionAttention, DecompositionNetworkSpec};
+use super::encoder_decoder::EncoderDecoderLayers;
+use super::{require_at_least_one, ArchitectureConfig, ExogenousKinds, Model};
 use crate::error::{Error, Result};
-use crate::nn::{
-    decompose, DataEmbedding, DecompositionDecoderLayer, DecompositionEncoderLayer,
-    DecompositionSpec, Dense, ParamStore, SeasonalLayerNorm,
-};
+use crate::nn::{AutoCorrelation, ParamStore, SequenceMixer};
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
 
@@ -46,16 +38,41 @@ impl Default for AutoformerConfig {
 }
 
 impl AutoformerConfig {
-    fn layer_spec(&self) -> DecompositionSpec {
-        DecompositionSpec {
-            hidden: self.layers.hidden_size,
-            heads: self.layers.n_head,
-            ff_hidden: self.layers.conv_hidden_size,
-            dropout: self.layers.dropout,
-            activation: self.layers.activation,
+    fn network(&self) -> DecompositionNetworkSpec {
+        DecompositionNetworkSpec {
+            layers: self.layers,
             moving_avg: self.moving_avg_window,
-            factor: self.factor,
+            // Training couples a batch's windows: one set of lags serves them all.
+            deterministic: false,
         }
+    }
+}
+
+/// Auto-correlation in every sublayer.
+struct AutoCorrelations {
+    hidden: usize,
+    heads: usize,
+    factor: usize,
+}
+
+impl AutoCorrelations {
+    fn make(&self, store: &mut ParamStore, name: &str) -> Result<Box<dyn SequenceMixer>> {
+        let layer = AutoCorrelation::new(store, name, self.hidden, self.heads, self.factor)?;
+        Ok(Box::new(layer))
+    }
+}
+
+impl DecompositionAttention for AutoCorrelations {
+    fn encoder(&self, store: &mut ParamStore, name: &str) -> Result<Box<dyn SequenceMixer>> {
+        self.make(store, name)
+    }
+
+    fn decoder(&self, store: &mut ParamStore, name: &str) -> Result<Box<dyn SequenceMixer>> {
+        self.make(store, name)
+    }
+
+    fn cross(&self, store: &mut ParamStore, name: &str) -> Result<Box<dyn SequenceMixer>> {
+        self.make(store, name)
     }
 }
 
@@ -109,8 +126,8 @@ impl ArchitectureConfig for AutoformerConfig {
         6.0 * (encoder + decoder)
     }
 
-    /// Creates the network's parameters in NeuralForecast's order: the two embeddings, the
-    /// encoder's layers and norm, the decoder's layers, its norm and the seasonal projection.
+    /// Creates the network's parameters in NeuralForecast's order (see
+    /// [`DecompositionNetworkSpec::build`]).
     fn build(
         &self,
         shape: WindowShape,
@@ -118,113 +135,13 @@ impl ArchitectureConfig for AutoformerConfig {
         store: &mut ParamStore,
         seed: u64,
     ) -> Result<Box<dyn Model>> {
-        let (hidden, features) = (self.layers.hidden_size, shape.exog.futr);
-        let spec = self.layer_spec();
-        let dropout = self.layers.dropout;
-        let mut embedding = |name: &str, stream: u64| {
-            let seed = seed.wrapping_add(stream);
-            DataEmbedding::new(store, name, hidden, features, false, dropout, seed)
+        let attention = AutoCorrelations {
+            hidden: self.layers.hidden_size,
+            heads: self.layers.n_head,
+            factor: self.factor,
         };
-        let encoder_embedding = embedding("enc_embedding", 1)?;
-        let decoder_embedding = embedding("dec_embedding", 2)?;
-        let encoder = (0..self.layers.encoder_layers)
-            .map(|i| {
-                let name = format!("encoder.attn_layers.{i}");
-                let stream = seed.wrapping_add(10 * (i as u64 + 1));
-                DecompositionEncoderLayer::new(store, &name, spec, stream)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let encoder_norm = SeasonalLayerNorm::new(store, "encoder.norm", hidden)?;
-        let decoder = (0..self.layers.decoder_layers)
-            .map(|i| {
-                let name = format!("decoder.layers.{i}");
-                let stream = seed.wrapping_add(1000 + 10 * i as u64);
-                DecompositionDecoderLayer::new(store, &name, spec, n_outputs, stream)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let decoder_norm = SeasonalLayerNorm::new(store, "decoder.norm", hidden)?;
-        let projection = Dense::new(store, "decoder.projection", hidden, n_outputs)?;
-        Ok(Box::new(Autoformer {
-            encoder_embedding,
-            decoder_embedding,
-            encoder,
-            encoder_norm,
-            decoder,
-            decoder_norm,
-            projection,
-            label_len: self.layers.label_len(shape.input_size),
-            horizon: shape.horizon,
-            moving_avg: self.moving_avg_window,
-        }))
-    }
-}
-
-struct Autoformer {
-    encoder_embedding: DataEmbedding,
-    decoder_embedding: DataEmbedding,
-    encoder: Vec<DecompositionEncoderLayer>,
-    encoder_norm: SeasonalLayerNorm,
-    decoder: Vec<DecompositionDecoderLayer>,
-    decoder_norm: SeasonalLayerNorm,
-    projection: Dense,
-    label_len: usize,
-    horizon: usize,
-    moving_avg: usize,
-}
-
-impl Autoformer {
-    /// The encoder's output tokens for the window (and its future values' marks).
-    fn encode(&self, input: &ModelInput, marks: Option<&Tensor>, train: bool) -> Result<Tensor> {
-        let mut memory = self
-            .encoder_embedding
-            .forward(&input.insample, marks, train)?;
-        for layer in &self.encoder {
-            memory = layer.forward(&memory, train)?;
-        }
-        self.encoder_norm.forward(&memory)
-    }
-
-    /// The decoder's starting seasonal values and trend (`[B, label_len + h]` each): the
-    /// window's last `label_len` steps of each part, then zeros and the window's mean.
-    fn decoder_start(&self, insample: &Tensor) -> Result<(Tensor, Tensor)> {
-        let (batch, steps) = insample.dims2()?;
-        let known = steps - self.label_len;
-        let (seasonal, trend) = decompose(insample, self.moving_avg)?;
-        let mean = insample
-            .mean_keepdim(1)?
-            .broadcast_as((batch, self.horizon))?;
-        let zeros = mean.zeros_like()?;
-        Ok((
-            Tensor::cat(&[seasonal.narrow(1, known, self.label_len)?, zeros], 1)?,
-            Tensor::cat(&[trend.narrow(1, known, self.label_len)?, mean], 1)?,
-        ))
-    }
-}
-
-impl Model for Autoformer {
-    fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
-        let (encoder_marks, decoder_marks) = split_marks(input, self.label_len, self.horizon)?;
-        let memory = self.encode(input, encoder_marks.as_ref(), train)?;
-        let (seasonal, trend) = self.decoder_start(&input.insample)?;
-        let mut x = self
-            .decoder_embedding
-            .forward(&seasonal, decoder_marks.as_ref(), train)?;
-        let mut trend = trend.unsqueeze(2)?;
-        for layer in &self.decoder {
-            let (next, removed) = layer.forward(&x, &memory, train)?;
-            x = next;
-            trend = trend.broadcast_add(&removed)?;
-        }
-        let seasonal = self
-            .projection
-            .forward(&self.decoder_norm.forward(&x)?, None)?;
-        let out = trend.broadcast_add(&seasonal)?;
-        Ok(out.narrow(1, self.label_len, self.horizon)?.contiguous()?)
-    }
-
-    /// Training couples a batch's windows: one set of lags serves them all.
-    fn is_deterministic(&self) -> bool {
-        false
+        self.network()
+            .build(shape, n_outputs, store, seed, |_| Ok(attention))
     }
 }
 

@@ -4,10 +4,12 @@
 
 mod autoformer;
 mod bitcn;
+mod decomposition_transformer;
 mod deepar;
 mod dilated_rnn;
 mod dlinear;
 mod encoder_decoder;
+mod fedformer;
 mod informer;
 mod input;
 mod mlp;
@@ -21,6 +23,7 @@ mod spec;
 mod step_network;
 mod tcn;
 mod tide;
+mod timesnet;
 mod vanilla_transformer;
 
 pub use autoformer::AutoformerConfig;
@@ -29,6 +32,7 @@ pub use deepar::DeepArConfig;
 pub use dilated_rnn::{DilatedCellType, DilatedRnnConfig};
 pub use dlinear::DlinearConfig;
 pub use encoder_decoder::EncoderDecoderLayers;
+pub use fedformer::{FedformerConfig, FedformerVersion};
 pub use informer::InformerConfig;
 pub use input::{ModelInput, Pooling, StepFeatureOrder};
 pub use mlp::MlpConfig;
@@ -44,6 +48,7 @@ pub use recurrent::{
 pub use spec::{BuiltModel, ExogLists, ModelSpec};
 pub use tcn::TcnConfig;
 pub use tide::TideConfig;
+pub use timesnet::TimesNetConfig;
 pub use vanilla_transformer::VanillaTransformerConfig;
 
 use candle_core::Tensor;
@@ -294,10 +299,12 @@ registry! {
     VanillaTransformer => VanillaTransformerConfig,
     Informer => InformerConfig,
     Autoformer => AutoformerConfig,
+    FEDformer => FedformerConfig,
+    TimesNet => TimesNetConfig,
 }
 
 /// NeuralForecast's training defaults for its long-horizon models (DLinear, NLinear, PatchTST,
-/// VanillaTransformer, Informer, Autoformer):
+/// VanillaTransformer, Informer, Autoformer, FEDformer):
 /// 5,000 steps at learning rate 1e-4 without decay, 1,024 windows per batch, no scaling.
 fn long_horizon_train_defaults() -> TrainConfig {
     TrainConfig {

@@ -471,7 +471,7 @@ mod tests {
             err.contains("NBEATS does not read exogenous columns")
                 && err.ends_with(
                     "models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, \
-                     DeepAR, TiDE, VanillaTransformer, Informer, Autoformer"
+                     DeepAR, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet"
                 ),
             "{err}"
         );

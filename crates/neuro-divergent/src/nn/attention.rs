@@ -154,6 +154,16 @@ impl MultiHeadAttention {
         ))
     }
 
+    /// The query projection of `[B, L, hidden]` tokens, heads not split.
+    pub(crate) fn project_query(&self, x: &Tensor) -> Result<Tensor> {
+        self.query.forward(x, None)
+    }
+
+    /// The key projection of `[B, L, hidden]` tokens, heads not split.
+    pub(crate) fn project_key(&self, x: &Tensor) -> Result<Tensor> {
+        self.key.forward(x, None)
+    }
+
     /// The output projection of joined heads `[B, L, hidden]`.
     pub(crate) fn project_out(&self, joined: &Tensor) -> Result<Tensor> {
         self.out.forward(joined, None)

@@ -8,6 +8,7 @@ mod auto_correlation;
 mod batch_norm;
 mod batch_norm_op;
 mod conv;
+mod conv2d_op;
 mod decomposition;
 mod decomposition_layers;
 mod delay_op;
@@ -18,6 +19,8 @@ mod dropout;
 mod embedding;
 mod encoder;
 mod fast_math;
+mod fourier;
+mod inception;
 pub(crate) mod kernels;
 mod layer_norm;
 mod params;
@@ -44,15 +47,22 @@ pub use attentive_lstm::AttentiveLstm;
 pub use auto_correlation::AutoCorrelation;
 pub use batch_norm::BatchNorm;
 pub use conv::{CircularConv, Reach, TemporalConv};
+pub use conv2d_op::same_conv2d;
 pub use decomposition::{decompose, moving_average};
 pub use decomposition_layers::{
-    DecompositionDecoderLayer, DecompositionEncoderLayer, DecompositionSpec,
+    DecompositionDecoderLayer, DecompositionEncoderLayer, DecompositionSpec, MixerMaker,
+    SequenceMixer,
 };
 pub use dense::{mlp_decoder, perceptron_layers, Dense, FeedForward};
 pub use distil::DistilConv;
 pub use dropout::Dropout;
 pub use embedding::{sinusoidal_positions, DataEmbedding};
 pub use encoder::{EncoderLayer, EncoderLayerSpec};
+pub use fourier::{
+    analysis, frequency_modes, FourierBlock, FourierCrossAttention, ModeSelection, ModeWeights,
+    FOURIER_HEADS,
+};
+pub use inception::InceptionBlock;
 pub use layer_norm::{LayerNorm, SeasonalLayerNorm};
 pub use params::{is_buffer, ParamStore, BUFFER_SUFFIXES};
 pub use patching::Patching;

@@ -44,6 +44,22 @@ impl ParamStore {
         Ok(self.register(name, shape, values)?.as_tensor().clone())
     }
 
+    /// A parameter of `shape` drawn as `scale * torch.rand(shape)` draws it (uniform in
+    /// `[0, 1)`, times `scale` in `f32`), registered as `name`.
+    pub fn unit_uniform_scaled(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        scale: f64,
+    ) -> Result<Tensor> {
+        let scale = scale as f32;
+        let count: usize = shape.iter().product();
+        let values: Vec<f32> = (0..count)
+            .map(|_| self.rng.uniform(0.0, 1.0) * scale)
+            .collect();
+        Ok(self.register(name, shape, values)?.as_tensor().clone())
+    }
+
     /// A parameter of `shape` drawn from the standard normal as `torch.randn(shape)` draws it,
     /// registered as `name`.
     pub fn normal(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
