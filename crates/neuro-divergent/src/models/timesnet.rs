@@ -8,8 +8,10 @@
 //! gives the outputs of the horizon's steps. Future exogenous columns enter the embedding over
 //! the window's steps; historic and static ones are not read (as in NeuralForecast).
 //!
-//! The periods are chosen from the whole batch, as NeuralForecast chooses them; a batch split
-//! into chunks on several threads chooses per chunk.
+//! While training the periods are chosen from the whole batch, as NeuralForecast chooses them
+//! (a batch split into chunks on several threads chooses per chunk); forecasts take each
+//! window's own, so that they do not depend on which windows are forecast together (nor on the
+//! thread count). A single window's forecast is NeuralForecast's.
 
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
@@ -186,9 +188,9 @@ struct TimesNet {
 }
 
 impl TimesNet {
-    /// The strongest periods of `x` (`[B, T, N]`) and each window's amplitudes at them
-    /// (`[B, k]`), as NeuralForecast's `FFT_for_Period`.
-    fn periods(&self, x: &Tensor) -> Result<(Vec<usize>, Tensor)> {
+    /// Each window's `rfft` amplitudes over the steps, averaged over the features (`[B, F]`,
+    /// every frequency), as NeuralForecast's `FFT_for_Period` computes them.
+    fn amplitudes(&self, x: &Tensor) -> Result<Tensor> {
         let (batch, steps, features) = x.dims3()?;
         let spectra = x
             .transpose(1, 2)?
@@ -202,31 +204,74 @@ impl TimesNet {
         );
         // |X| (a zero amplitude would make the square root's gradient infinite; 1e-30 under
         // it changes no f32 amplitude that matters).
-        let amplitude = ((re.sqr()? + im.sqr()?)? + 1e-30)?
+        Ok(((re.sqr()? + im.sqr()?)? + 1e-30)?
             .sqrt()?
             .reshape((batch, features, count))?
-            .mean(1)?;
-        let mut average: Vec<f32> = amplitude.mean(0)?.to_vec1()?;
-        average[0] = 0.0;
-        let mut order: Vec<usize> = (0..count).collect();
-        // Largest first; ties to the lower frequency (as a stable descending sort).
-        order.sort_by(|&a, &b| average[b].total_cmp(&average[a]));
-        order.truncate(self.top_k);
-        let index = Tensor::from_vec(
-            order.iter().map(|&f| f as u32).collect::<Vec<_>>(),
-            order.len(),
-            x.device(),
-        )?;
-        let periods = order.iter().map(|&f| steps / f.max(1)).collect();
-        Ok((periods, amplitude.index_select(&index, 1)?))
+            .mean(1)?)
     }
 
-    /// One TimesBlock over `x` (`[B, T, N]`).
-    fn block(&self, block: &TimesBlock, x: &Tensor) -> Result<Tensor> {
+    /// The `top_k` frequencies of largest `amplitude` above zero, largest first (ties to the
+    /// lower frequency).
+    fn strongest(&self, amplitude: &[f32]) -> Vec<usize> {
+        let mut order: Vec<usize> = (1..amplitude.len()).collect();
+        order.sort_by(|&a, &b| amplitude[b].total_cmp(&amplitude[a]));
+        order.truncate(self.top_k);
+        order
+    }
+
+    /// One TimesBlock over `x` (`[B, T, N]`). While training the periods are those of the whole
+    /// batch (NeuralForecast's choice); otherwise each window's own, so that a forecast does not
+    /// depend on the windows forecast beside it (windows sharing periods run together).
+    fn block(&self, block: &TimesBlock, x: &Tensor, train: bool) -> Result<Tensor> {
+        let amplitudes = self.amplitudes(x)?;
+        if train {
+            let average: Vec<f32> = amplitudes.mean(0)?.to_vec1()?;
+            return self.fold_and_mix(block, x, &self.strongest(&average), &amplitudes);
+        }
+        let mut groups: std::collections::BTreeMap<Vec<usize>, Vec<u32>> = Default::default();
+        for (window, row) in amplitudes.to_vec2::<f32>()?.iter().enumerate() {
+            groups
+                .entry(self.strongest(row))
+                .or_default()
+                .push(window as u32);
+        }
+        if groups.len() == 1 {
+            let (frequencies, _) = groups.pop_first().expect("one group");
+            return self.fold_and_mix(block, x, &frequencies, &amplitudes);
+        }
+        let x = x.contiguous()?;
+        let (mut parts, mut order) = (Vec::with_capacity(groups.len()), Vec::new());
+        for (frequencies, windows) in groups {
+            let index = Tensor::from_vec(windows.clone(), windows.len(), x.device())?;
+            parts.push(self.fold_and_mix(
+                block,
+                &x.index_select(&index, 0)?,
+                &frequencies,
+                &amplitudes.index_select(&index, 0)?,
+            )?);
+            order.extend(windows);
+        }
+        let mut back = vec![0u32; order.len()];
+        for (position, &window) in order.iter().enumerate() {
+            back[window as usize] = position as u32;
+        }
+        let back = Tensor::from_vec(back, order.len(), x.device())?;
+        Ok(Tensor::cat(&parts, 0)?.index_select(&back, 0)?)
+    }
+
+    /// `x` plus its grids for the periods of `frequencies` run through the block's convolutions,
+    /// weighted by the softmax of `amplitudes` (`[B, F]`) at those frequencies.
+    fn fold_and_mix(
+        &self,
+        block: &TimesBlock,
+        x: &Tensor,
+        frequencies: &[usize],
+        amplitudes: &Tensor,
+    ) -> Result<Tensor> {
         let (batch, steps, features) = x.dims3()?;
-        let (periods, amplitudes) = self.periods(x)?;
-        let mut folded = Vec::with_capacity(periods.len());
-        for period in periods {
+        let mut folded = Vec::with_capacity(frequencies.len());
+        for &frequency in frequencies {
+            let period = steps / frequency;
             let length = steps.div_ceil(period) * period;
             let grid = x
                 .pad_with_zeros(1, 0, length - steps)?
@@ -241,7 +286,11 @@ impl TimesNet {
                     .narrow(1, 0, steps)?,
             );
         }
-        let weights = softmax_last_dim(&amplitudes)?.unsqueeze(1)?.unsqueeze(1)?;
+        let chosen = frequencies.iter().map(|&f| f as u32).collect::<Vec<_>>();
+        let chosen = Tensor::from_vec(chosen, frequencies.len(), x.device())?;
+        let weights = softmax_last_dim(&amplitudes.index_select(&chosen, 1)?)?
+            .unsqueeze(1)?
+            .unsqueeze(1)?;
         let mixed = Tensor::stack(&folded, 3)?.broadcast_mul(&weights)?.sum(3)?;
         Ok((mixed + x)?)
     }
@@ -259,7 +308,7 @@ impl Model for TimesNet {
             .forward(&input.insample, marks.as_ref(), train)?;
         let mut x = self.predict_linear.forward_over_steps(&tokens)?;
         for block in &self.blocks {
-            x = self.layer_norm.forward(&self.block(block, &x)?)?;
+            x = self.layer_norm.forward(&self.block(block, &x, train)?)?;
         }
         let out = self.projection.forward(&x, None)?;
         let total = out.dim(1)?;
@@ -276,7 +325,60 @@ impl Model for TimesNet {
 
 #[cfg(test)]
 mod tests {
-    use crate::models::ModelSpec;
+    use candle_core::{Device, Tensor};
+
+    use crate::models::{ModelInput, ModelSpec};
+
+    #[test]
+    fn a_forecast_does_not_depend_on_the_windows_beside_it() {
+        // Three windows of different periods: together (and in any order) each forecasts what it
+        // forecasts alone, though the batch's average spectrum would choose other periods.
+        let mut spec = ModelSpec::new("TimesNet", 6, 18).unwrap();
+        for (name, value) in [
+            ("hidden_size", "8"),
+            ("conv_hidden_size", "4"),
+            ("top_k", "2"),
+        ] {
+            spec.set_param(name, value).unwrap();
+        }
+        let built = spec.build(&Device::Cpu).unwrap();
+        let window = |period: f64| -> Vec<f32> {
+            (0..18)
+                .map(|t| (2.0 * std::f64::consts::PI * t as f64 / period).sin() as f32)
+                .collect()
+        };
+        let rows = [window(3.0), window(6.0), window(12.0)];
+        let forecast = |windows: &[&Vec<f32>]| -> Vec<f32> {
+            let data: Vec<f32> = windows.iter().flat_map(|w| w.iter().copied()).collect();
+            let insample = Tensor::from_vec(data, (windows.len(), 18), &Device::Cpu).unwrap();
+            let input = ModelInput::target_only(insample.clone(), insample.ones_like().unwrap());
+            built
+                .model
+                .forward(&input, false)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap()
+        };
+        let together = forecast(&[&rows[0], &rows[1], &rows[2]]);
+        let reversed = forecast(&[&rows[2], &rows[1], &rows[0]]);
+        for (i, row) in rows.iter().enumerate() {
+            let alone = forecast(&[row]);
+            for (a, b) in alone.iter().zip(&together[i * 6..(i + 1) * 6]) {
+                assert!(
+                    (a - b).abs() < 1e-5,
+                    "window {i}: {alone:?} vs {together:?}"
+                );
+            }
+            for (a, b) in alone.iter().zip(&reversed[(2 - i) * 6..(3 - i) * 6]) {
+                assert!(
+                    (a - b).abs() < 1e-5,
+                    "window {i} reversed: {alone:?} vs {reversed:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn hyperparameters_are_checked_by_name() {

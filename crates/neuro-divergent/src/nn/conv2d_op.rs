@@ -175,19 +175,29 @@ impl CustomOp2 for SameConv2d {
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
-        let grad_x = grad.apply_op2_no_bwd(kernel, &SameConv2dGrad::Input)?;
-        let grad_kernel = grad.apply_op2_no_bwd(x, &SameConv2dGrad::Kernel(kernel.dims4()?))?;
+        let kernel_dims = kernel.dims4()?;
+        let of = |wrt| SameConv2dGrad { wrt, kernel_dims };
+        let grad_x = grad.apply_op2_no_bwd(kernel, &of(Wrt::Input))?;
+        let grad_kernel = grad.apply_op2_no_bwd(x, &of(Wrt::Kernel))?;
         Ok((Some(grad_x), Some(grad_kernel)))
     }
 }
 
-/// The gradients of [`SameConv2d`] from the output's gradient `[B, C_out, R, P]` and the other
-/// operand.
-enum SameConv2dGrad {
-    /// With the kernel: the input's gradient `[B, C_in, R, P]`.
+/// Which operand of [`SameConv2d`] a gradient is for.
+#[derive(Clone, Copy)]
+enum Wrt {
+    /// The input, `[B, C_in, R, P]`, computed with the kernel.
     Input,
-    /// With the input: the kernel's gradient, of the kernel's dimensions.
-    Kernel((usize, usize, usize, usize)),
+    /// The kernel, of the kernel's dimensions, computed with the input.
+    Kernel,
+}
+
+/// A gradient of [`SameConv2d`] from the output's gradient `[B, C_out, R, P]` and the other
+/// operand.
+struct SameConv2dGrad {
+    wrt: Wrt,
+    /// `(C_out, C_in, K, K)`.
+    kernel_dims: (usize, usize, usize, usize),
 }
 
 impl CustomOp2 for SameConv2dGrad {
@@ -204,19 +214,21 @@ impl CustomOp2 for SameConv2dGrad {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let grad_values = f32_slice(grad, grad_layout, self.name())?;
         let other_values = f32_slice(other, other_layout, self.name())?;
-        match *self {
-            SameConv2dGrad::Input => {
-                let (batch, outputs, rows, cols) = grad_layout.shape().dims4()?;
-                let (_, inputs, size, _) = other_layout.shape().dims4()?;
-                let grid = Grid {
-                    batch,
-                    inputs,
-                    outputs,
-                    rows,
-                    cols,
-                    size,
-                };
-                let (cells, taps) = (grid.cells(), grid.taps());
+        let (batch, outputs, rows, cols) = grad_layout.shape().dims4()?;
+        let (_, inputs, size, _) = self.kernel_dims;
+        let grid = Grid {
+            batch,
+            inputs,
+            outputs,
+            rows,
+            cols,
+            size,
+        };
+        let (cells, taps) = (grid.cells(), grid.taps());
+        // Window b's values of a [B, channels, R, P] grid.
+        let window = |channels: usize, b: usize| b * channels * cells..(b + 1) * channels * cells;
+        match self.wrt {
+            Wrt::Input => {
                 let mut grad_x = vec![0f32; batch * inputs * cells];
                 for b in 0..batch {
                     // dcolumns = kernelᵀ (C_in K² x C_out) times the window's output gradient.
@@ -225,49 +237,32 @@ impl CustomOp2 for SameConv2dGrad {
                         cells,
                         outputs,
                         Operand::transposed(other_values, taps),
-                        Operand::rows(&grad_values[b * outputs * cells..], cells),
+                        Operand::rows(&grad_values[window(outputs, b)], cells),
                         self.name(),
                     )?;
-                    grid.fold(
-                        &columns,
-                        &mut grad_x[b * inputs * cells..(b + 1) * inputs * cells],
-                    );
+                    grid.fold(&columns, &mut grad_x[window(inputs, b)]);
                 }
                 let shape = Shape::from((batch, inputs, rows, cols));
                 Ok((CpuStorage::F32(grad_x), shape))
             }
-            SameConv2dGrad::Kernel((outputs, inputs, size, _)) => {
-                let (batch, _, rows, cols) = other_layout.shape().dims4()?;
-                let grid = Grid {
-                    batch,
-                    inputs,
-                    outputs,
-                    rows,
-                    cols,
-                    size,
-                };
-                let (cells, taps) = (grid.cells(), grid.taps());
+            Wrt::Kernel => {
                 let mut grad_kernel = vec![0f32; outputs * taps];
                 let mut columns = vec![0f32; taps * cells];
                 for b in 0..batch {
-                    grid.unfold(
-                        &other_values[b * inputs * cells..(b + 1) * inputs * cells],
-                        &mut columns,
-                    );
+                    grid.unfold(&other_values[window(inputs, b)], &mut columns);
                     // dkernel += the window's output gradient (C_out x R P) times columnsᵀ.
                     multiply_into(
                         outputs,
                         taps,
                         cells,
-                        Operand::rows(&grad_values[b * outputs * cells..], cells),
+                        Operand::rows(&grad_values[window(outputs, b)], cells),
                         Operand::transposed(&columns, cells),
                         &mut grad_kernel,
                         taps,
                         b > 0,
                     )?;
                 }
-                let shape = Shape::from((outputs, inputs, size, size));
-                Ok((CpuStorage::F32(grad_kernel), shape))
+                Ok((CpuStorage::F32(grad_kernel), Shape::from(self.kernel_dims)))
             }
         }
     }
