@@ -67,7 +67,7 @@ pub struct ModelArgs {
     /// Forecast horizon h.
     #[arg(long)]
     pub horizon: usize,
-    /// Comma-separated models: nhits, nbeats, nbeatsx, mlp, rnn, lstm, gru, dilated_rnn, tcn, bitcn, deepar, dlinear, nlinear, patchtst, tide, vanilla_transformer, informer, autoformer.
+    /// Comma-separated models: nhits, nbeats, nbeatsx, mlp, rnn, lstm, gru, dilated_rnn, tcn, bitcn, deepar, dlinear, nlinear, patchtst, tide, vanilla_transformer, informer, autoformer, fedformer, timesnet.
     #[arg(long, default_value = "nhits", value_delimiter = ',')]
     pub model: Vec<String>,
     /// Historic exogenous columns of the data (comma-separated), read by every model that takes
