@@ -482,6 +482,97 @@ mod tests {
         assert_matches(&cross.attend(&q, &k).unwrap(), &CROSS, 7.75e-5);
     }
 
+    #[test]
+    fn the_cross_blocks_gradients_are_neuralforecasts() {
+        // The cross block of the test above; loss Σ out · cos(0.7 i) over the flattened output;
+        // the first 12 gradient values of the queries' input, the keys' input and the complex
+        // weights (as `view_as_real`), against PyTorch's autograd.
+        let device = Device::Cpu;
+        let x = candle_core::Var::from_tensor(&grid(2, 8, 0.0, f64::sin)).unwrap();
+        let memory = candle_core::Var::from_tensor(&grid(2, 10, 0.5, f64::cos)).unwrap();
+        let mut store = ParamStore::new(4, &device);
+        let weights = ModeWeights::new(&mut store, "cross", 16, 3).unwrap();
+        let weight_values = weights.weights.clone();
+        let cross = FourierCrossAttention::new(
+            &mut store,
+            "cross",
+            16,
+            weights,
+            (&[0, 2, 3], 8),
+            (&[1, 2, 4], 10),
+        )
+        .unwrap();
+        let q = cross.projections.project_query(x.as_tensor()).unwrap();
+        let k = cross.projections.project_key(memory.as_tensor()).unwrap();
+        let out = cross.attend(&q, &k).unwrap();
+        let count = out.elem_count();
+        let loss_weights: Vec<f32> = (0..count).map(|i| (i as f32 * 0.7).cos()).collect();
+        let loss_weights = Tensor::from_vec(loss_weights, out.shape(), &device).unwrap();
+        let grads = (out * loss_weights)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let first = |t: &Tensor, theirs: &[f64], largest: f64| {
+            let ours = values(grads.get(t).unwrap());
+            for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
+                assert!(
+                    (*a as f64 - b).abs() < 1e-3 * largest,
+                    "gradient {i}: ours {a:e}, PyTorch {b:e}"
+                );
+            }
+        };
+        first(x.as_tensor(), &CROSS_GRAD_X, 9.37e-5);
+        first(memory.as_tensor(), &CROSS_GRAD_MEMORY, 2.18e-5);
+        first(&weight_values, &CROSS_GRAD_WEIGHTS, 6.76e-3);
+    }
+
+    const CROSS_GRAD_X: [f64; 12] = [
+        1.847771e-05,
+        1.074942e-05,
+        1.646602e-05,
+        1.378432e-06,
+        6.957192e-06,
+        2.709861e-05,
+        -3.064747e-05,
+        -2.905207e-05,
+        -1.632869e-05,
+        -6.579835e-06,
+        3.677323e-06,
+        2.938245e-05,
+    ];
+
+    const CROSS_GRAD_MEMORY: [f64; 12] = [
+        -3.191037e-06,
+        -7.032293e-06,
+        6.599137e-07,
+        6.001297e-06,
+        -1.255749e-06,
+        -3.922602e-06,
+        1.035165e-06,
+        6.527927e-07,
+        1.672779e-06,
+        -2.713543e-06,
+        -2.850729e-06,
+        -3.155185e-06,
+    ];
+
+    const CROSS_GRAD_WEIGHTS: [f64; 12] = [
+        -5.464267e-05,
+        4.962994e-04,
+        -1.771450e-03,
+        7.356414e-04,
+        -4.450017e-04,
+        2.036350e-05,
+        7.195401e-04,
+        9.083073e-06,
+        -3.176163e-04,
+        1.391392e-03,
+        -9.006444e-05,
+        2.680965e-04,
+    ];
+
     const BLOCK: [f64; 48] = [
         1.761809e-04,
         5.915427e-05,
