@@ -99,31 +99,20 @@ impl ArchitectureConfig for AutoformerConfig {
     }
 
     fn training_flops_per_window(&self, shape: WindowShape, _parameters: usize) -> f64 {
-        let (d, f) = (
-            self.layers.hidden_size as f64,
-            self.layers.conv_hidden_size as f64,
-        );
-        let encoder_steps = shape.input_size as f64;
-        let decoder_steps = (self.layers.label_len(shape.input_size) + shape.horizon) as f64;
-        // Multiply-adds of one forward pass: per auto-correlation the four projections, the
-        // correlation product and the aggregation over `factor ln L` lags; per feed-forward
-        // sublayer its pair of maps; per decomposition the `[L, L]` averaging product.
+        let d = self.layers.hidden_size as f64;
+        let network = self.network();
+        let (encoder_steps, decoder_steps) = network.steps(shape);
+        // Multiply-adds per auto-correlation: the four projections, the correlation product and
+        // the aggregation over `factor ln L` lags.
         let correlation = |steps: f64| {
             let lags = self.factor as f64 * steps.ln();
             8.0 * steps * d * d + steps * steps * d + lags * steps * d
         };
-        let feed_forward = |steps: f64| 2.0 * steps * d * f;
-        let decomposition = |steps: f64| steps * steps * d;
-        let encoder = self.layers.encoder_layers as f64
-            * (correlation(encoder_steps)
-                + feed_forward(encoder_steps)
-                + 2.0 * decomposition(encoder_steps));
-        let decoder = self.layers.decoder_layers as f64
-            * (2.0 * correlation(decoder_steps)
-                + feed_forward(decoder_steps)
-                + 3.0 * decomposition(decoder_steps));
-        // Two flops per multiply-add, the backward pass twice the forward.
-        6.0 * (encoder + decoder)
+        network.training_flops(
+            shape,
+            correlation(encoder_steps),
+            2.0 * correlation(decoder_steps),
+        )
     }
 
     /// Creates the network's parameters in NeuralForecast's order (see

@@ -41,6 +41,40 @@ pub(super) struct DecompositionNetworkSpec {
 }
 
 impl DecompositionNetworkSpec {
+    /// The steps of the encoder's and the decoder's sequences for windows of `shape`.
+    pub fn steps(&self, shape: WindowShape) -> (f64, f64) {
+        let decoder = self.layers.label_len(shape.input_size) + shape.horizon;
+        (shape.input_size as f64, decoder as f64)
+    }
+
+    /// Floating-point operations of one training pass over one window, given the
+    /// multiply-adds of one encoder layer's attention and of one decoder layer's two: each layer
+    /// adds its feed-forward pair and an `[L, L]` averaging product per decomposition.
+    pub fn training_flops(
+        &self,
+        shape: WindowShape,
+        encoder_attention: f64,
+        decoder_attention: f64,
+    ) -> f64 {
+        let (d, f) = (
+            self.layers.hidden_size as f64,
+            self.layers.conv_hidden_size as f64,
+        );
+        let (encoder_steps, decoder_steps) = self.steps(shape);
+        let feed_forward = |steps: f64| 2.0 * steps * d * f;
+        let decomposition = |steps: f64| steps * steps * d;
+        let encoder = self.layers.encoder_layers as f64
+            * (encoder_attention
+                + feed_forward(encoder_steps)
+                + 2.0 * decomposition(encoder_steps));
+        let decoder = self.layers.decoder_layers as f64
+            * (decoder_attention
+                + feed_forward(decoder_steps)
+                + 3.0 * decomposition(decoder_steps));
+        // Two flops per multiply-add, the backward pass twice the forward.
+        6.0 * (encoder + decoder)
+    }
+
     /// Creates the network's parameters in NeuralForecast's order: the two embeddings, what
     /// `attention` draws before the layers (called with the store once the embeddings exist),
     /// the encoder's layers and norm, the decoder's layers, its norm and the seasonal

@@ -127,17 +127,15 @@ impl ArchitectureConfig for FedformerConfig {
 
     fn training_flops_per_window(&self, shape: WindowShape, _parameters: usize) -> f64 {
         let d = self.layers.hidden_size as f64;
-        let f = self.layers.conv_hidden_size as f64;
         let e = d / FOURIER_HEADS as f64;
-        let encoder_steps = shape.input_size as f64;
-        let (decoder_steps, sized_for) = self.decoder_steps(shape);
-        let decoder_steps = decoder_steps as f64;
+        let network = self.network();
+        let (encoder_steps, decoder_steps) = network.steps(shape);
         let modes = |sized: usize| self.modes.min(sized / 2) as f64;
-        let (encoder_modes, decoder_modes) = (modes(shape.input_size), modes(sized_for));
-        // Multiply-adds of one forward pass: per block its projections, the transforms in and
-        // out (`L × d × 2M` each) and the mixing (`M × d × 4E`); the cross block also scores
-        // the query modes against the key modes and weights the keys (`4 d Mq Mk` each); per
-        // feed-forward sublayer its pair of maps; per decomposition the `[L, L]` averaging.
+        let encoder_modes = modes(shape.input_size);
+        let decoder_modes = modes(self.decoder_steps(shape).1);
+        // Multiply-adds per block: its projections, the transforms in and out (`L × d × 2M`
+        // each) and the mixing (`M × d × 4E`); the cross block also scores the query modes
+        // against the key modes and weights the keys (`4 d Mq Mk` each).
         let mixing = |m: f64| 4.0 * m * d * e;
         let block = |steps: f64, m: f64| 2.0 * steps * d * d + 4.0 * steps * d * m + mixing(m);
         let cross = 2.0 * decoder_steps * d * d
@@ -145,19 +143,11 @@ impl ArchitectureConfig for FedformerConfig {
             + 2.0 * (decoder_steps + encoder_steps) * d * decoder_modes
             + 8.0 * d * decoder_modes * encoder_modes
             + mixing(decoder_modes);
-        let feed_forward = |steps: f64| 2.0 * steps * d * f;
-        let decomposition = |steps: f64| steps * steps * d;
-        let encoder = self.layers.encoder_layers as f64
-            * (block(encoder_steps, encoder_modes)
-                + feed_forward(encoder_steps)
-                + 2.0 * decomposition(encoder_steps));
-        let decoder = self.layers.decoder_layers as f64
-            * (block(decoder_steps, decoder_modes)
-                + cross
-                + feed_forward(decoder_steps)
-                + 3.0 * decomposition(decoder_steps));
-        // Two flops per multiply-add, the backward pass twice the forward.
-        6.0 * (encoder + decoder)
+        network.training_flops(
+            shape,
+            block(encoder_steps, encoder_modes),
+            block(decoder_steps, decoder_modes) + cross,
+        )
     }
 
     /// Creates the network's parameters in NeuralForecast's order (see
