@@ -91,14 +91,23 @@ impl Grid {
                     continue;
                 };
                 let row = &source[from_row * cols..(from_row + 1) * cols];
-                for (p, value) in target.iter_mut().enumerate() {
-                    *value = (p + j)
-                        .checked_sub(half)
-                        .filter(|&s| s < cols)
-                        .map_or(0.0, |s| row[s]);
+                let (lo, hi) = self.reach(j);
+                target[..lo].fill(0.0);
+                target[hi..].fill(0.0);
+                if lo < hi {
+                    target[lo..hi].copy_from_slice(&row[lo + j - half..hi + j - half]);
                 }
             }
         }
+    }
+
+    /// The columns `lo..hi` of a grid row whose tap `j` reads inside the row (column `p` reads
+    /// `p + j - K/2`); `lo == hi` when none does.
+    fn reach(&self, j: usize) -> (usize, usize) {
+        let half = self.size / 2;
+        let lo = half.saturating_sub(j).min(self.cols);
+        let hi = (self.cols + half).saturating_sub(j).min(self.cols).max(lo);
+        (lo, hi)
     }
 
     /// Adds the unfolded `columns` (`[C_in K², R P]`) back onto one window's grid gradient:
@@ -114,12 +123,14 @@ impl Grid {
                 let Some(to_row) = (r + i).checked_sub(half).filter(|&s| s < rows) else {
                     continue;
                 };
-                let source = &column[r * cols..(r + 1) * cols];
-                let row = &mut target[to_row * cols..(to_row + 1) * cols];
-                for (p, value) in source.iter().enumerate() {
-                    if let Some(s) = (p + j).checked_sub(half).filter(|&s| s < cols) {
-                        row[s] += value;
-                    }
+                let (lo, hi) = self.reach(j);
+                if lo == hi {
+                    continue;
+                }
+                let source = &column[r * cols + lo..r * cols + hi];
+                let row = &mut target[to_row * cols + lo + j - half..to_row * cols + hi + j - half];
+                for (sum, value) in row.iter_mut().zip(source) {
+                    *sum += value;
                 }
             }
         }
@@ -285,11 +296,14 @@ mod tests {
 
     #[test]
     fn the_fused_node_matches_candles_conv2d_and_its_gradients() {
-        // Grids narrower and shorter than the kernel, and a 1x1 kernel.
+        // Grids narrower and shorter than the kernel (down to less than half of it), a 1x1
+        // kernel.
         for (shape, kernel_shape) in [
             ([2, 3, 2, 5], [4, 3, 5, 5]),
             ([1, 2, 4, 3], [3, 2, 3, 3]),
             ([2, 2, 3, 3], [2, 2, 1, 1]),
+            ([2, 2, 3, 2], [3, 2, 7, 7]),
+            ([1, 1, 1, 1], [2, 1, 11, 11]),
         ] {
             let x = Var::from_tensor(&ramp(&shape, 0.1)).unwrap();
             let kernel = Var::from_tensor(&ramp(&kernel_shape, 0.05)).unwrap();
