@@ -31,4 +31,4 @@ for model in "${models[@]}"; do
   echo "$model mean MAE over seeds ${seeds[*]}: $(awk -v t="$total" -v n="${#seeds[@]}" 'BEGIN{printf "%.3f", t/n}')"
 done
 echo "reference (NeuralForecast 3.3, seed 1): NHITS 14.038, NBEATS 15.499, MLP 22.008; limits 15.5 / 17.0 / 24.2"
-echo "NeuralForecast 3.3 means over seeds 1-8 (benches/air_passengers_nf.py, 1 thread, Xeon): MLP 20.370, RNN 13.321, LSTM 13.930, GRU 23.911, TCN 16.875, BiTCN 202.290; DilatedRNN 19.885 over seeds 1-7; DeepAR 436.546 over seeds 1-3 (its identity scaler does not learn the level in 500 steps)"
+echo "NeuralForecast 3.3 means over seeds 1-8 (benches/air_passengers_nf.py, 1 thread, Xeon): MLP 20.370, RNN 13.321, LSTM 13.930, GRU 23.911, TCN 16.875, BiTCN 202.290; DilatedRNN 19.885 over seeds 1-7; DeepAR 436.546 over seeds 1-3 (its identity scaler does not learn the level in 500 steps); FEDformer 28.002 over seeds 1-3 and TimesNet 13.209 over seeds 1-2 (AMD EPYC)"
