@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::decomposition_transformer::{DecompositionAttention, DecompositionNetworkSpec};
 use super::encoder_decoder::EncoderDecoderLayers;
 use super::{require_at_least_one, ArchitectureConfig, ExogenousKinds, Model};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::nn::{AutoCorrelation, ParamStore, SequenceMixer};
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
@@ -85,12 +85,7 @@ impl ArchitectureConfig for AutoformerConfig {
         let prefix = "Autoformer: ";
         self.layers.validate(prefix, shape)?;
         require_at_least_one(prefix, &[("factor", self.factor)])?;
-        if self.moving_avg_window.is_multiple_of(2) {
-            return Err(Error::Config(format!(
-                "{prefix}MovingAvg_window must be odd (a centred moving average), got {}",
-                self.moving_avg_window
-            )));
-        }
+        self.network().check_moving_average(prefix)?;
         Ok(())
     }
 

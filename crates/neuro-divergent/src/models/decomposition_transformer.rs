@@ -12,7 +12,7 @@ use candle_core::Tensor;
 
 use super::encoder_decoder::{split_marks, EncoderDecoderLayers};
 use super::{Model, ModelInput};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::nn::{
     decompose, DataEmbedding, DecompositionDecoderLayer, DecompositionEncoderLayer,
     DecompositionSpec, Dense, ParamStore, SeasonalLayerNorm, SequenceMixer,
@@ -41,6 +41,18 @@ pub(super) struct DecompositionNetworkSpec {
 }
 
 impl DecompositionNetworkSpec {
+    /// Errors unless the moving average is centred (an odd `MovingAvg_window`); the message
+    /// starts with `prefix`.
+    pub fn check_moving_average(&self, prefix: &str) -> Result<()> {
+        if self.moving_avg.is_multiple_of(2) {
+            return Err(Error::Config(format!(
+                "{prefix}MovingAvg_window must be odd (a centred moving average), got {}",
+                self.moving_avg
+            )));
+        }
+        Ok(())
+    }
+
     /// The steps of the encoder's and the decoder's sequences for windows of `shape`.
     pub fn steps(&self, shape: WindowShape) -> (f64, f64) {
         let decoder = self.layers.label_len(shape.input_size) + shape.horizon;

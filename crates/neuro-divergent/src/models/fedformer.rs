@@ -96,12 +96,7 @@ impl ArchitectureConfig for FedformerConfig {
                 self.layers.n_head
             )));
         }
-        if self.moving_avg_window.is_multiple_of(2) {
-            return Err(Error::Config(format!(
-                "{prefix}MovingAvg_window must be odd (a centred moving average), got {}",
-                self.moving_avg_window
-            )));
-        }
+        self.network().check_moving_average(prefix)?;
         if shape.input_size < 2 {
             return Err(Error::Config(format!(
                 "{prefix}input_size must be at least 2 (a frequency below input_size / 2 to \
