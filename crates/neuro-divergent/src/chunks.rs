@@ -285,12 +285,14 @@ mod tests {
             );
             let gap = gradient_gap(&built, &whole.1, &chunked.1);
             assert!(gap < 1e-4, "{name}: gradients differ by {gap}");
-            // Another pass draws other masks.
-            let next = pass(8, &row_ranges(70, 1));
-            assert!(
-                (loss(&whole.0) - loss(&next.0)).abs() > 1e-5,
-                "{name}: passes 7 and 8 gave the same loss"
-            );
+            // Another pass draws other masks: the outputs move (the loss, an average of
+            // errors of either sign, may barely move).
+            let output =
+                |number| pass::scope(number, 0..70, 70, || model.forward(&input, true)).unwrap();
+            let moved = (output(7) - output(8))
+                .and_then(|d| d.abs()?.max_all()?.to_scalar::<f32>())
+                .unwrap();
+            assert!(moved > 1e-3, "{name}: passes 7 and 8 gave the same outputs");
         }
     }
 
