@@ -16,11 +16,14 @@ head -n 133 examples/air_passengers.csv > "$out/train.csv"
 { echo "unique_id,ds,y"; tail -n 12 examples/air_passengers.csv; } > "$out/test.csv"
 read -r -a models <<< "${MODELS:-nhits nbeats mlp}"
 for model in "${models[@]}"; do
+  # Multivariate models forecast the one series as a panel of one.
+  panel=()
+  case "$model" in itransformer|tsmixer) panel=(--param n_series=1) ;; esac
   total=0
   for seed in "${seeds[@]}"; do
     start=$(date +%s%N)
     "$bin" forecast --data "$out/train.csv" --horizon 12 --input-size 24 --model "$model" \
-      --max-steps 500 --seed "$seed" --threads "$threads" --out "$out/$model-$seed.csv"
+      --max-steps 500 --seed "$seed" --threads "$threads" "${panel[@]}" --out "$out/$model-$seed.csv"
     end=$(date +%s%N)
     scores=$("$bin" evaluate --forecasts "$out/$model-$seed.csv" --actuals "$out/test.csv" --metrics mae,smape)
     mae=$(echo "$scores" | awk -F, '$1=="mae"{print $2}')

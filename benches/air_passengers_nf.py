@@ -41,8 +41,11 @@ for model in args.models.split(","):
     maes = []
     for seed in seeds:
         ctor = getattr(nf_models, model)
+        # Multivariate models (iTransformer) forecast their one series as a panel of one.
+        panel = {"n_series": 1} if getattr(ctor, "MULTIVARIATE", False) else {}
         fitted = ctor(h=H, input_size=24, max_steps=500, random_seed=seed, accelerator="cpu",
-                      enable_progress_bar=False, logger=False, enable_model_summary=False)
+                      enable_progress_bar=False, logger=False, enable_model_summary=False,
+                      **panel)
         nf = NeuralForecast(models=[fitted], freq="ME")
         nf.fit(df=train)
         forecast = nf.predict()[model].to_numpy()

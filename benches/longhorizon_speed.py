@@ -12,7 +12,7 @@ NeuralForecast's; goal >= 1.0). --windows sets the windows per step of both libr
 models whose default batch does not fit in the machine's memory.
 
 Usage: python3 benches/longhorizon_speed.py [--models PatchTST] [--threads 1,2] [--rounds 1]
-    [--steps 6] [--nf-steps 12] [--input-size 336] [--windows 1024]
+    [--steps 6] [--nf-steps 12] [--input-size 336] [--windows 0]
     [--data ../shared/datasets/ETTh1.csv] [--skip-nf]
 (needs ../shared/peers/neuralforecast for the NeuralForecast side; standard library only.)
 """
@@ -27,10 +27,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare_nf import PEERS, ROOT, TORCH_GEMM, TORCH_INFO, build, run  # noqa: E402
 
 TRAIN_ROWS = 8640
+# ETTh1's variables, the series of the panel.
+SERIES = 7
+# Models that forecast all series together (NeuralForecast's MULTIVARIATE models).
+MULTIVARIATE = {"iTransformer", "TSMixer"}
 # NeuralForecast's side: one fit of MODEL, timed step by step.
 NF_SPEED = r"""
 import os, sys
 threads, model, steps, data, input_size, windows = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+n_series = int(sys.argv[7])
 os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
 import logging, time, warnings
 warnings.filterwarnings("ignore"); logging.disable(logging.WARNING)
@@ -44,8 +49,11 @@ class StepTimer(pl.Callback):
     def on_train_batch_end(self, *args):
         self.end.append(time.perf_counter())
 df = pd.read_csv(data, parse_dates=["ds"])
-m = getattr(models, model)(h=96, input_size=input_size, max_steps=steps, random_seed=1,
-    windows_batch_size=windows,
+ctor = getattr(models, model)
+extra = {"windows_batch_size": windows} if windows > 0 else {}
+if getattr(ctor, "MULTIVARIATE", False):
+    extra["n_series"] = n_series
+m = ctor(h=96, input_size=input_size, max_steps=steps, random_seed=1, **extra,
     accelerator="cpu", devices=1, enable_progress_bar=False, logger=False,
     enable_checkpointing=False, enable_model_summary=False, callbacks=[StepTimer()])
 nf = NeuralForecast(models=[m], freq="h")
@@ -75,8 +83,9 @@ def main():
     ap.add_argument("--steps", type=int, default=6, help="our timed steps")
     ap.add_argument("--nf-steps", type=int, default=12, help="NeuralForecast's steps (4 are warm-up)")
     ap.add_argument("--input-size", type=int, default=336)
-    ap.add_argument("--windows", type=int, default=1024,
-                    help="windows per step for both libraries (NeuralForecast's default 1024)")
+    ap.add_argument("--windows", type=int, default=0,
+                    help="windows per step for both libraries (0: each model's default, 1024 for "
+                         "most, 32 for iTransformer and TSMixer)")
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "datasets", "ETTh1.csv"))
     ap.add_argument("--skip-nf", action="store_true")
     args = ap.parse_args()
@@ -97,8 +106,10 @@ def main():
     torch_gemm = {}
     for threads in threads_list:
         torch_gemm[threads] = float(run([venv_python, "-c", TORCH_GEMM, str(threads)])[0]) if venv_python else 0.0
+    windows = args.windows or "the model's default"
     print(f"== training steps/s, ETTh1 (7 series, {TRAIN_ROWS} rows), h=96, input_size={args.input_size}, "
-          f"batch_size 32, windows_batch_size {args.windows}, each model's NeuralForecast defaults otherwise")
+          f"batch_size 32, windows_batch_size {windows}, each model's NeuralForecast defaults otherwise "
+          f"(multivariate models: n_series=7, every series in each window)")
     for model in args.models.split(","):
         for threads in threads_list:
             for round_index in range(args.rounds):
@@ -106,12 +117,18 @@ def main():
                 nf_rate = None
                 if venv_python:
                     nf_out, _, nf_rss = run([venv_python, "-c", NF_SPEED, str(threads), model,
-                                             str(args.nf_steps), data, str(args.input_size), str(args.windows)])
+                                             str(args.nf_steps), data, str(args.input_size), str(args.windows),
+                                             str(SERIES)])
                     nf_rate = float(nf_out.strip().splitlines()[-1])
                     line += f" NeuralForecast {nf_rate:.3f} steps/s, peak RSS {nf_rss:.0f} MiB;"
-                out, _, rss = run([binary, "bench", "--data", data, "--horizon", "96", "--input-size",
-                                   str(args.input_size), "--model", model.lower(), "--steps", str(args.steps),
-                                   "--batch-size", "32", "--windows-batch-size", str(args.windows), "--threads", str(threads)])
+                command = [binary, "bench", "--data", data, "--horizon", "96", "--input-size",
+                           str(args.input_size), "--model", model.lower(), "--steps", str(args.steps),
+                           "--batch-size", "32", "--threads", str(threads)]
+                if args.windows:
+                    command += ["--windows-batch-size", str(args.windows)]
+                if model in MULTIVARIATE:
+                    command += ["--param", f"n_series={SERIES}"]
+                out, _, rss = run(command)
                 ours = dict(line.split(": ", 1) for line in out.strip().splitlines())
                 gemm = max(float(ours["gemm_gflops"]), torch_gemm[threads])
                 line += (f" neuro-divergent {float(ours['steps_per_second']):.3f} steps/s, "

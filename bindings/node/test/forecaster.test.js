@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixer, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -186,7 +186,26 @@ test('TimesNet folds its window by period and refuses more periods than frequenc
   assert.deepEqual(await nf.predict(), rows);
 });
 
-test('DeepAR forecasts sample paths with its distribution columns', async () => {
+test('multivariate models forecast their series together and reject a panel of another size', async () => {
+  assert.throws(() => new NeuralForecaster({ models: [new iTransformer({ h: 12, inputSize: 24 })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /set n_series to the number of series/.test(e.message));
+  const options = { h: 12, inputSize: 24, nSeries: 2, maxSteps: 5, hiddenSize: 16, nHeads: 2, eLayers: 1, dFf: 32 };
+  const model = new iTransformer(options);
+  assert.deepEqual(model.params, { n_series: 2, max_steps: 5, hidden_size: 16, n_heads: 2, e_layers: 1, d_ff: 32 });
+  const air = airPassengers();
+  const panel = [...air, ...air.map((r) => ({ ...r, unique_id: 'Mirrored', y: 700 - r.y }))];
+  const mixer = new TSMixer({ h: 12, inputSize: 24, nSeries: 2, maxSteps: 5, nBlock: 1, ffDim: 8, dropout: 0.1 });
+  assert.deepEqual(mixer.params, { n_series: 2, max_steps: 5, n_block: 1, ff_dim: 8, dropout: 0.1 });
+  const nf = new NeuralForecaster({ models: [model, mixer], freq: 'M' });
+  await nf.fit(panel);
+  const rows = await nf.predict();
+  assert.equal(rows.length, 24);
+  assert.deepEqual([rows[0].unique_id, rows[12].unique_id], [air[0].unique_id, 'Mirrored']);
+  assert.ok(rows.every((r) => Number.isFinite(r.iTransformer) && Number.isFinite(r.TSMixer)), JSON.stringify(rows));
+  await assert.rejects(nf.predict({ data: air }), (e) => e.code === codes.INVALID_CONFIG && /n_series=2 series together, but the data has 1/.test(e.message));
+});
+
+test('DeepAR forecasts sample paths with its distribution columns'
+, async () => {
   const deepar = new DeepAR({ h: 12, inputSize: 24, maxSteps: 20, lstmHiddenSize: 16, trajectorySamples: 50, scalerType: 'robust', loss: 'normal:80' });
   assert.deepEqual(deepar.params, { max_steps: 20, lstm_hidden_size: 16, trajectory_samples: 50, scaler_type: 'robust', loss: 'normal:80' });
   assert.throws(() => new NeuralForecaster({ models: [new DeepAR({ h: 12, inputSize: 24, hTrain: 0 })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /h_train/.test(e.message));

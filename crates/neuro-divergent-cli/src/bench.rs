@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use neuro_divergent::data::read_csv;
+use neuro_divergent::data::{read_csv, TimeSeriesFrame};
 use neuro_divergent::nn::RecurrentKernel;
 use neuro_divergent::{threads, ComputeDevice, FitOptions, ModelSpec, NeuralForecast, Result};
 
@@ -30,6 +30,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         spec.set_param(key.trim(), value.trim())?;
     }
     let windows = spec.train.windows_batch_size;
+    // A multivariate model's window is one row per series.
+    let multivariate = spec.multivariate_series();
+    let rows_per_step = windows * multivariate.unwrap_or(1);
     let name = spec.display_name().to_string();
     let mut nf = NeuralForecast::new(vec![spec], None)?.with_device(args.device)?;
 
@@ -38,9 +41,46 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let fit_seconds = started.elapsed().as_secs_f64();
     let params = nf.parameter_counts()[0];
     let steps_per_second = args.steps as f64 / fit_seconds;
-    let flop_per_step = nf.specs()[0].training_flops_per_window(params) * windows as f64;
+    let flop_per_step = nf.specs()[0].training_flops_per_window(params) * rows_per_step as f64;
     let achieved = flop_per_step * steps_per_second / 1e9;
 
+    // One series alone, for models that forecast series on their own (a multivariate model's
+    // one window forecasts every series: that is `predict_all_series_ms`).
+    let predict_ms = match multivariate {
+        Some(_) => None,
+        None => Some(predict_one_series_ms(&nf, &frame)?),
+    };
+    let all_ms = median_ms(10, || nf.predict(None).map(drop))?;
+
+    println!("model: {name}");
+    crate::machine::print();
+    println!("parameters: {params}");
+    println!("recurrent_kernel: {}", format!("{kernel:?}").to_lowercase());
+    println!("windows_per_step: {windows}");
+    println!("rows_per_step: {rows_per_step}");
+    println!("steps: {}", args.steps);
+    println!("fit_seconds: {fit_seconds:.3}");
+    println!("steps_per_second: {steps_per_second:.3}");
+    println!("device: {}", nf.device());
+    println!("achieved_gflops: {achieved:.1}");
+    // The CPU's GEMM rate is the yardstick of CPU runs only.
+    if nf.device() == ComputeDevice::Cpu {
+        let gemm = gemm_rate()?;
+        println!("gemm_gflops: {gemm:.1}");
+        println!("achieved_over_gemm: {:.3}", achieved / gemm);
+    }
+    if let Some(ms) = predict_ms {
+        println!("predict_one_series_ms: {ms:.3}");
+    }
+    println!("predict_all_series: {}", frame.series().len());
+    // Forecasting every series seen at fit time (`predict(None)`).
+    println!("predict_all_series_ms: {all_ms:.3}");
+    println!("peak_rss_mb: {:.1}", peak_rss_mb());
+    Ok(())
+}
+
+/// Mean latency of forecasting the first series of `frame` alone, over 200 calls after one.
+fn predict_one_series_ms(nf: &NeuralForecast, frame: &TimeSeriesFrame) -> Result<f64> {
     let one = frame.series()[0].clone();
     let single = neuro_divergent::data::TimeSeriesFrame::from_rows(
         "one series",
@@ -65,31 +105,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     for _ in 0..repeats {
         nf.predict(Some(&single))?;
     }
-    let predict_ms = started.elapsed().as_secs_f64() * 1e3 / repeats as f64;
-    let all_ms = median_ms(10, || nf.predict(None).map(drop))?;
-
-    println!("model: {name}");
-    crate::machine::print();
-    println!("parameters: {params}");
-    println!("recurrent_kernel: {}", format!("{kernel:?}").to_lowercase());
-    println!("windows_per_step: {windows}");
-    println!("steps: {}", args.steps);
-    println!("fit_seconds: {fit_seconds:.3}");
-    println!("steps_per_second: {steps_per_second:.3}");
-    println!("device: {}", nf.device());
-    println!("achieved_gflops: {achieved:.1}");
-    // The CPU's GEMM rate is the yardstick of CPU runs only.
-    if nf.device() == ComputeDevice::Cpu {
-        let gemm = gemm_rate()?;
-        println!("gemm_gflops: {gemm:.1}");
-        println!("achieved_over_gemm: {:.3}", achieved / gemm);
-    }
-    println!("predict_one_series_ms: {predict_ms:.3}");
-    println!("predict_all_series: {}", frame.series().len());
-    // Forecasting every series seen at fit time (`predict(None)`).
-    println!("predict_all_series_ms: {all_ms:.3}");
-    println!("peak_rss_mb: {:.1}", peak_rss_mb());
-    Ok(())
+    Ok(started.elapsed().as_secs_f64() * 1e3 / repeats as f64)
 }
 
 /// Median wall time of `repeats` runs of `work`, in milliseconds.

@@ -526,6 +526,32 @@ fn bad_arguments_exit_with_2() {
                 d,
                 "--horizon",
                 "2",
+                "--model",
+                "itransformer",
+            ],
+            "iTransformer forecasts its series together: set n_series",
+        ),
+        (
+            &[
+                "forecast",
+                "--data",
+                d,
+                "--horizon",
+                "2",
+                "--model",
+                "itransformer",
+                "--param",
+                "n_series=2",
+            ],
+            "n_series=2 series together, but the data has 1: set n_series to 1",
+        ),
+        (
+            &[
+                "forecast",
+                "--data",
+                d,
+                "--horizon",
+                "2",
                 "--param",
                 "n_blocks",
             ],
@@ -716,7 +742,7 @@ fn exogenous_options_reach_the_models() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(
-            "none of the models reads them; models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet"
+            "none of the models reads them; models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer"
         ),
         "{}",
         stderr(&out)
@@ -1079,4 +1105,56 @@ fn longhorizon_refuses_what_the_protocol_decides() {
         "{}",
         stderr(&horizon)
     );
+}
+
+#[test]
+fn bench_counts_a_multivariate_window_as_one_row_per_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("three.csv");
+    let mut csv = String::from("unique_id,ds,y\n");
+    for id in ["a", "b", "c"] {
+        for t in 0..60 {
+            csv += &format!(
+                "{id},{}-{:02}-01,{}\n",
+                2000 + t / 12,
+                t % 12 + 1,
+                (t * 7) % 13
+            );
+        }
+    }
+    std::fs::write(&data, csv).unwrap();
+    let out = run(&[
+        "bench",
+        "--data",
+        data.to_str().unwrap(),
+        "--horizon",
+        "6",
+        "--input-size",
+        "12",
+        "--model",
+        "itransformer",
+        "--steps",
+        "2",
+        "--windows-batch-size",
+        "8",
+        "--threads",
+        "1",
+        "--param",
+        "n_series=3",
+        "--param",
+        "hidden_size=16",
+        "--param",
+        "d_ff=16",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for line in [
+        "windows_per_step: 8",
+        "rows_per_step: 24",
+        "predict_all_series: 3",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line}: {text}");
+    }
+    // A multivariate model forecasts no series alone.
+    assert!(!text.contains("predict_one_series_ms"), "{text}");
 }

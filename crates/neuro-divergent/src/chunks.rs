@@ -23,26 +23,44 @@ use crate::models::{Model, ModelInput};
 use crate::nn::{kernels, pass};
 use crate::threads;
 
-/// Fewest windows worth a chunk of their own: below that, splitting costs more than it saves.
+/// Fewest rows worth a chunk of their own: below that, splitting costs more than it saves.
 const MIN_CHUNK_ROWS: usize = 32;
 
-/// The row ranges of `input`'s batch: on the CPU one per worker ([`row_ranges`]); on other
-/// devices (a GPU) the whole batch as one chunk.
-fn input_ranges(input: &ModelInput) -> Result<Vec<Range<usize>>> {
+/// The window ranges of `input`'s batch for `model`: on the CPU one per worker
+/// ([`window_ranges`]); on other devices (a GPU) the whole batch as one chunk. A window is
+/// [`Model::rows_per_window`] rows of the batch (several for a multivariate model), so a chunk
+/// never cuts one.
+fn input_ranges(model: &dyn Model, input: &ModelInput) -> Result<Vec<Range<usize>>> {
     let rows = input.insample.dim(0)?;
+    let group = model.rows_per_window();
+    if !rows.is_multiple_of(group) {
+        return Err(Error::Train(format!(
+            "a batch of {rows} rows is not made of windows of {group} series each"
+        )));
+    }
+    let windows = rows / group;
     Ok(if kernels::fused(input.insample.device()) {
-        row_ranges(rows, threads::workers())
+        window_ranges(windows, group, threads::workers())
     } else {
-        row_ranges(rows, 1)
+        window_ranges(windows, group, 1)
     })
 }
 
-/// The row ranges of a batch of `rows` windows: one per worker, their sizes differing by at most
-/// one, but fewer when chunks would have under [`MIN_CHUNK_ROWS`] rows.
-fn row_ranges(rows: usize, workers: usize) -> Vec<Range<usize>> {
-    let chunks = workers.min(rows / MIN_CHUNK_ROWS).max(1);
+/// The batch rows of the windows `windows`, each window `group` rows.
+fn rows_of(windows: &Range<usize>, group: usize) -> Range<usize> {
+    windows.start * group..windows.end * group
+}
+
+/// The ranges of a batch of `windows` windows of `group` rows each: one per worker, their sizes
+/// differing by at most one window, but fewer when chunks would have under [`MIN_CHUNK_ROWS`]
+/// rows.
+fn window_ranges(windows: usize, group: usize, workers: usize) -> Vec<Range<usize>> {
+    let chunks = workers
+        .min(windows * group / MIN_CHUNK_ROWS)
+        .min(windows)
+        .max(1);
     (0..chunks)
-        .map(|i| i * rows / chunks..(i + 1) * rows / chunks)
+        .map(|i| i * windows / chunks..(i + 1) * windows / chunks)
         .collect()
 }
 
@@ -66,13 +84,14 @@ fn map_ranges<T: Send>(
 
 /// The model's output for the whole batch, not training, computed chunk by chunk.
 pub(crate) fn forward(model: &dyn Model, input: &ModelInput) -> Result<Tensor> {
-    forward_over(model, input, &input_ranges(input)?)
+    forward_over(model, input, &input_ranges(model, input)?)
 }
 
-/// [`forward`] with the batch cut into `ranges`.
+/// [`forward`] with the batch cut into the window ranges `ranges`.
 fn forward_over(model: &dyn Model, input: &ModelInput, ranges: &[Range<usize>]) -> Result<Tensor> {
-    let outputs = map_ranges(ranges, |_, rows| {
-        model.forward(&input.rows(rows.clone())?, false)
+    let group = model.rows_per_window();
+    let outputs = map_ranges(ranges, |_, windows| {
+        model.forward(&input.rows(rows_of(windows, group))?, false)
     })?;
     Ok(Tensor::cat(&outputs, 0)?)
 }
@@ -89,11 +108,12 @@ pub(crate) fn loss_and_gradients(
     number: u64,
     loss_of: impl FnOnce(&Tensor) -> Result<Tensor>,
 ) -> Result<(Tensor, GradStore)> {
-    let ranges = input_ranges(input)?;
+    let ranges = input_ranges(model, input)?;
     loss_and_gradients_over(model, input, number, loss_of, &ranges)
 }
 
-/// [`loss_and_gradients`] with the batch cut into `ranges`.
+/// [`loss_and_gradients`] with the batch cut into the window ranges `ranges`; the pass scopes
+/// count windows, so a multivariate model's draws are keyed by window (and series within it).
 fn loss_and_gradients_over(
     model: &dyn Model,
     input: &ModelInput,
@@ -101,10 +121,11 @@ fn loss_and_gradients_over(
     loss_of: impl FnOnce(&Tensor) -> Result<Tensor>,
     ranges: &[Range<usize>],
 ) -> Result<(Tensor, GradStore)> {
-    let batch_rows = input.insample.dim(0)?;
-    let outputs = map_ranges(ranges, |_, rows| {
-        let chunk = input.rows(rows.clone())?;
-        pass::scope(number, rows.clone(), batch_rows, || {
+    let group = model.rows_per_window();
+    let batch_windows = input.insample.dim(0)? / group;
+    let outputs = map_ranges(ranges, |_, windows| {
+        let chunk = input.rows(rows_of(windows, group))?;
+        pass::scope(number, windows.clone(), batch_windows, || {
             model.forward(&chunk, true)
         })
     })?;
@@ -115,7 +136,8 @@ fn loss_and_gradients_over(
         .backward()?
         .remove(joined.as_tensor())
         .ok_or_else(|| Error::Train("the loss does not depend on the model's output".into()))?;
-    let stores = map_ranges(ranges, |i, rows| {
+    let stores = map_ranges(ranges, |i, windows| {
+        let rows = rows_of(windows, group);
         let chunk_grad = output_grad.narrow(0, rows.start, rows.len())?;
         Ok((&outputs[i] * chunk_grad)?.sum_all()?.backward()?)
     })?;
@@ -218,7 +240,8 @@ mod tests {
         let (built, input, target) = nhits_batch(70);
         let mae = |output: &Tensor| Ok((output - &target)?.abs()?.mean_all()?);
         let model = built.model.as_ref();
-        let whole = loss_and_gradients_over(model, &input, 0, mae, &row_ranges(70, 1)).unwrap();
+        let whole =
+            loss_and_gradients_over(model, &input, 0, mae, &window_ranges(70, 1, 1)).unwrap();
         let chunked =
             loss_and_gradients_over(model, &input, 0, mae, &[0..30, 30..31, 31..70]).unwrap();
         let loss = |l: &Tensor| l.to_scalar::<f32>().unwrap();
@@ -274,7 +297,7 @@ mod tests {
             let pass = |pass, ranges: &[Range<usize>]| {
                 loss_and_gradients_over(model, &input, pass, mae, ranges).unwrap()
             };
-            let whole = pass(7, &row_ranges(70, 1));
+            let whole = pass(7, &window_ranges(70, 1, 1));
             let chunked = pass(7, &[0..30, 30..31, 31..70]);
             let loss = |l: &Tensor| l.to_scalar::<f32>().unwrap();
             assert!(
@@ -297,6 +320,35 @@ mod tests {
     }
 
     #[test]
+    fn a_multivariate_models_draws_and_gradients_do_not_depend_on_the_chunks() {
+        // iTransformer over 5 series with dropout everywhere: 70 rows are 14 windows, cut into
+        // chunks of whole windows.
+        let params = [
+            ("n_series", "5"),
+            ("hidden_size", "8"),
+            ("n_heads", "2"),
+            ("d_ff", "8"),
+            ("dropout", "0.3"),
+        ];
+        let (built, input, target) = model_batch("iTransformer", &params, 4, 12, 70);
+        let mae = |output: &Tensor| Ok((output - &target)?.abs()?.mean_all()?);
+        let model = built.model.as_ref();
+        let pass = |ranges: &[Range<usize>]| {
+            loss_and_gradients_over(model, &input, 3, mae, ranges).unwrap()
+        };
+        let whole = pass(&window_ranges(14, 5, 1));
+        let chunked = pass(&[0..6, 6..7, 7..14]);
+        let loss = |l: &Tensor| l.to_scalar::<f32>().unwrap();
+        assert!((loss(&whole.0) - loss(&chunked.0)).abs() < 1e-5);
+        assert!(gradient_gap(&built, &whole.1, &chunked.1) < 1e-4);
+        // Windows cut in the middle are refused.
+        let err = loss_and_gradients(model, &input.rows(0..68).unwrap(), 0, mae)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("68 rows"), "{err}");
+    }
+
+    #[test]
     fn chunked_forward_joins_the_rows_in_order() {
         let (built, input, _) = nhits_batch(70);
         let model = built.model.as_ref();
@@ -308,14 +360,17 @@ mod tests {
 
     #[test]
     fn one_chunk_per_worker_unless_the_chunks_would_be_too_small() {
-        assert_eq!(row_ranges(1024, 1), vec![0..1024]);
-        assert_eq!(row_ranges(1024, 2), vec![0..512, 512..1024]);
-        assert_eq!(row_ranges(97, 4), vec![0..32, 32..64, 64..97]);
-        let many = row_ranges(2049, 64);
+        assert_eq!(window_ranges(1024, 1, 1), vec![0..1024]);
+        assert_eq!(window_ranges(1024, 1, 2), vec![0..512, 512..1024]);
+        assert_eq!(window_ranges(97, 1, 4), vec![0..32, 32..64, 64..97]);
+        let many = window_ranges(2049, 1, 64);
         assert_eq!(many.len(), 64);
         assert!(many.iter().all(|r| r.len() == 32 || r.len() == 33));
         assert_eq!(many.last().unwrap().end, 2049);
-        assert_eq!(row_ranges(40, 2), vec![0..40]);
-        assert_eq!(row_ranges(0, 2), vec![0..0]);
+        assert_eq!(window_ranges(40, 1, 2), vec![0..40]);
+        assert_eq!(window_ranges(0, 1, 2), vec![0..0]);
+        // Multivariate windows of 7 rows: 32 of them are worth two chunks, 4 are not.
+        assert_eq!(window_ranges(32, 7, 2), vec![0..16, 16..32]);
+        assert_eq!(window_ranges(4, 7, 2), vec![0..4]);
     }
 }

@@ -127,10 +127,16 @@ mod tests {
             "TimesNet",
             "TiDE",
             "DeepAR",
+            "iTransformer",
+            "TSMixer",
         ];
         let device = Device::Cpu;
         for model in models {
             let mut spec = ModelSpec::new(model, 12, 24).unwrap();
+            if spec.has_param("n_series") {
+                // Multivariate: the 80 rows are 20 windows of 4 series.
+                spec.set_param("n_series", "4").unwrap();
+            }
             for name in spec.param_names() {
                 if name.contains("dropout") {
                     spec.set_param(&name, "0").unwrap();

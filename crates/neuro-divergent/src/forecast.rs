@@ -21,6 +21,7 @@ use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::exog::{future_values, FutureTable, Needs, Panel, StaticTable};
 use crate::models::{BuiltModel, ModelSpec};
+use crate::multivariate::{self, SeriesEnd};
 use crate::preprocess::FeatureConfig;
 use crate::train::{train_model, ProgressFn, TrainReport, TrainingData};
 use crate::windows::{inference_batch, SeriesView};
@@ -263,6 +264,16 @@ impl NeuralForecast {
         options: &FitOptions,
     ) -> Result<(Panel<'a>, Option<StaticTable>)> {
         self.check_targets(data)?;
+        let ends: Vec<SeriesEnd<'_>> = data
+            .series()
+            .iter()
+            .map(|s| SeriesEnd {
+                id: &s.id,
+                len: s.y.len(),
+                last: s.ds[s.ds.len() - 1],
+            })
+            .collect();
+        self.check_multivariate(&ends)?;
         let saved = self.fitted.as_ref().and_then(|f| f.statics.as_ref());
         let statics = options.statics.as_deref().or(saved);
         let panel = Panel::from_frame(data, &self.needs()?, &self.features, statics)?;
@@ -290,6 +301,16 @@ impl NeuralForecast {
                 &self.features,
                 futr,
             )?;
+        }
+        Ok(())
+    }
+
+    /// Checks that the series suit every multivariate model (see [`multivariate::check_panel`]).
+    fn check_multivariate(&self, series: &[SeriesEnd<'_>]) -> Result<()> {
+        for (spec, name) in self.specs.iter().zip(&self.names) {
+            if let Some(n_series) = spec.multivariate_series() {
+                multivariate::check_panel(name, n_series, series)?;
+            }
         }
         Ok(())
     }
@@ -673,6 +694,18 @@ impl NeuralForecast {
                 (panel, tails.iter().map(|t| t.last_ds).collect())
             }
         };
+        let ends: Vec<SeriesEnd<'_>> = panel
+            .ids
+            .iter()
+            .zip(&panel.y)
+            .zip(&last_ds)
+            .map(|((&id, y), &last)| SeriesEnd {
+                id,
+                len: y.len(),
+                last,
+            })
+            .collect();
+        self.check_multivariate(&ends)?;
         panel.extend_future(
             &last_ds,
             state.freq,
@@ -815,11 +848,16 @@ impl NeuralForecast {
         const CHUNK: usize = 4096;
         let device = &self.device;
         let mut out = Vec::with_capacity(self.columns.len());
-        for (spec, fitted) in self.specs.iter().zip(&state.models) {
+        for ((spec, name), fitted) in self.specs.iter().zip(&self.names).zip(&state.models) {
             let views = panel.views(&spec.exog)?;
-            let windows: Vec<SeriesView<'_>> = cuts
+            // A multivariate model reads its windows origin by origin, every series in each.
+            let (order, rows_per_window) = match spec.multivariate_series() {
+                Some(n_series) => (multivariate::window_order(name, n_series, cuts)?, n_series),
+                None => ((0..cuts.len()).collect(), 1),
+            };
+            let windows: Vec<SeriesView<'_>> = order
                 .iter()
-                .map(|&(i, cut)| views[i].truncated(cut))
+                .map(|&k| views[cuts[k].0].truncated(cuts[k].1))
                 .collect();
             let loss = &spec.train.loss;
             let mut rng = StdRng::seed_from_u64(spec.train.random_seed);
@@ -827,7 +865,7 @@ impl NeuralForecast {
                 vec![Vec::with_capacity(windows.len() * spec.h); loss.suffixes().len()];
             let model = fitted.built.model.as_ref();
             let shape = spec.window_shapes().inference;
-            for chunk in windows.chunks(CHUNK) {
+            for chunk in windows.chunks(CHUNK.div_ceil(rows_per_window) * rows_per_window) {
                 let batch = inference_batch(chunk, shape, spec.train.scaler_type)?;
                 let t = batch.tensors(device)?;
                 let steps = model.autoregressive();
@@ -872,7 +910,15 @@ impl NeuralForecast {
                     column.extend(values);
                 }
             }
-            out.extend(columns);
+            out.extend(columns.into_iter().map(|column| {
+                // Back to the order of `cuts`.
+                let mut restored = vec![0.0; column.len()];
+                for (read, &k) in order.iter().enumerate() {
+                    restored[k * spec.h..(k + 1) * spec.h]
+                        .copy_from_slice(&column[read * spec.h..(read + 1) * spec.h]);
+                }
+                restored
+            }));
         }
         Ok(out)
     }

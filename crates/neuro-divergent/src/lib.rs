@@ -40,6 +40,7 @@ pub mod longhorizon;
 pub mod losses;
 pub mod metrics;
 pub mod models;
+mod multivariate;
 pub mod nn;
 pub mod output;
 pub mod preprocess;

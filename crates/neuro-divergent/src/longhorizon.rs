@@ -1,7 +1,8 @@
 //! The long-horizon benchmark protocol (ETT, Weather, Exchange, ILI, ...), as the published
 //! tables of Informer, Autoformer, DLinear and PatchTST compute their MSE and MAE:
 //!
-//! * a wide CSV (`date` and one column per variable), every variable forecast as its own series;
+//! * a wide CSV (`date` and one column per variable), every variable forecast as its own series
+//!   (multivariate models, with `n_series` the number of variables, forecast them together);
 //! * splits by row index: ETTh train `[0, 8640)`, validation `[8640, 11520)`, test
 //!   `[11520, 14400)` (12/4/4 months of hours), ETTm the same in 15-minute rows (x4), others
 //!   70% / 10% / 20% (`int(0.7 n)` train rows, `int(0.2 n)` test rows, the rest validation);

@@ -404,6 +404,9 @@ pub struct SamplerOptions {
     pub windows_batch_size: usize,
     /// Merge identical draws into one weighted window (only exact when the model is deterministic).
     pub merge_duplicates: bool,
+    /// Draw multivariate windows: every series (of equal lengths) in each, as NeuralForecast's
+    /// multivariate models read them (see [`WindowSampler::next_batch`]).
+    pub multivariate: bool,
 }
 
 /// Checks that every series carries the exogenous columns the shape asks for.
@@ -435,6 +438,12 @@ impl<'a> WindowSampler<'a> {
             ));
         }
         check_exog(&series, shape)?;
+        let mut options = options;
+        if options.multivariate {
+            check_equal_lengths(&series)?;
+            // NeuralForecast puts every series in each batch of a multivariate model.
+            options.batch_size = options.batch_size.max(series.len());
+        }
         let longest = series.iter().map(|s| s.y.len()).max().unwrap_or(0);
         let ranges: Vec<WindowRange> = series
             .iter()
@@ -480,7 +489,14 @@ impl<'a> WindowSampler<'a> {
     /// Draws the windows of one training step from `rng`, as NeuralForecast draws them from
     /// PyTorch's stream: window indices over the chosen series' usable windows in batch order,
     /// by `randperm` when enough exist, by `randint` otherwise.
+    ///
+    /// Multivariate windows are drawn over the time steps the series share: each drawn window
+    /// becomes one row per series, in the shuffled order the data loader gives the series (as
+    /// NeuralForecast's multivariate models see them while training).
     pub fn next_batch(&mut self, rng: &mut TorchGenerator) -> WindowBatch {
+        if self.options.multivariate {
+            return self.next_multivariate_batch(rng);
+        }
         let mut chosen = self.next_series(rng);
         chosen.retain(|&i| self.ranges[i].n_windows > 0);
         while chosen.is_empty() {
@@ -499,9 +515,45 @@ impl<'a> WindowSampler<'a> {
             let before = if k == 0 { 0 } else { ends[k - 1] };
             (chosen[k], global - before)
         };
+        let draws = self.draw_windows(total, rng);
+        let mut batch = WindowBatch::with_capacity(self.options.shape, draws.len());
+        for (global, count) in draws {
+            let (series, window) = locate(global);
+            self.push_window(&mut batch, series, window, count);
+        }
+        batch
+    }
+
+    /// [`WindowSampler::next_batch`] for multivariate windows.
+    fn next_multivariate_batch(&mut self, rng: &mut TorchGenerator) -> WindowBatch {
+        let order = self.next_series(rng);
+        // The series have equal lengths: their windows lie at the same places.
+        let draws = self.draw_windows(self.ranges[0].n_windows, rng);
+        let mut batch = WindowBatch::with_capacity(self.options.shape, draws.len() * order.len());
+        for (window, count) in draws {
+            for &series in &order {
+                self.push_window(&mut batch, series, window, count);
+            }
+        }
+        batch
+    }
+
+    /// Appends usable window `window` of series `series`, drawn `count` times.
+    fn push_window(&self, batch: &mut WindowBatch, series: usize, window: usize, count: usize) {
+        let placement = Placement {
+            end: self.ranges[series].end(window, self.options.step_size),
+            with_target: true,
+            weight: count as f32,
+        };
+        batch.push(self.options.scaler, &self.series[series], placement);
+    }
+
+    /// `windows_batch_size` window indices out of `total` with their draw counts: by
+    /// `randperm` when enough exist, by `randint` otherwise (then merged into counts when
+    /// [`SamplerOptions::merge_duplicates`] is set).
+    fn draw_windows(&self, total: usize, rng: &mut TorchGenerator) -> Vec<(usize, usize)> {
         let wanted = self.options.windows_batch_size;
-        // (global index, draw count)
-        let draws: Vec<(usize, usize)> = if total >= wanted {
+        if total >= wanted {
             let mut order = rng.permutation(total);
             order.truncate(wanted);
             order.into_iter().map(|g| (g, 1)).collect()
@@ -520,45 +572,68 @@ impl<'a> WindowSampler<'a> {
             } else {
                 picks.into_iter().map(|g| (g, 1)).collect()
             }
-        };
-        let mut batch = WindowBatch::with_capacity(self.options.shape, draws.len());
-        for (global, count) in draws {
-            let (series, window) = locate(global);
-            let placement = Placement {
-                end: self.ranges[series].end(window, self.options.step_size),
-                with_target: true,
-                weight: count as f32,
-            };
-            batch.push(self.options.scaler, &self.series[series], placement);
         }
-        batch
+    }
+}
+
+/// Checks that the series of a multivariate model have equal lengths (the caller has checked
+/// that they end on the same date).
+fn check_equal_lengths(series: &[SeriesView<'_>]) -> Result<()> {
+    let Some(first) = series.first() else {
+        return Ok(());
+    };
+    match series.iter().position(|s| s.y.len() != first.y.len()) {
+        Some(i) => Err(Error::Data(format!(
+            "a multivariate model needs series of equal lengths: series {} has {} points where \
+             the first has {}",
+            i + 1,
+            series[i].y.len(),
+            first.y.len()
+        ))),
+        None => Ok(()),
     }
 }
 
 /// The validation windows of each series: those whose outsample lies in its last `val_size`
-/// points, `step_size` apart (NeuralForecast's validation windows).
+/// points, `step_size` apart (NeuralForecast's validation windows). Multivariate windows
+/// (`multivariate`: series of equal lengths) come origin by origin, each with one row per
+/// series; otherwise series by series.
 pub fn validation_batch(
     series: &[SeriesView<'_>],
     val_size: usize,
     shape: WindowShape,
     step_size: usize,
     scaler: ScalerType,
+    multivariate: bool,
 ) -> Result<WindowBatch> {
     check_exog(series, shape)?;
-    let mut batch = WindowBatch::with_capacity(shape, series.len());
-    for s in series {
-        let n = s.y.len();
-        let mut origin = n - val_size;
-        while origin + shape.horizon <= n {
-            let placement = Placement {
-                end: origin as isize,
-                with_target: true,
-                weight: 1.0,
-            };
-            // The insample part must not see the outsample: cut the series at the origin.
-            batch.push(scaler, &s.truncated(origin + shape.horizon), placement);
-            origin += step_size;
-        }
+    let origins = |n: usize| {
+        (n - val_size..)
+            .step_by(step_size)
+            .take_while(move |origin| origin + shape.horizon <= n)
+    };
+    let mut windows: Vec<(usize, usize)> = series
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| origins(s.y.len()).map(move |origin| (i, origin)))
+        .collect();
+    if multivariate {
+        check_equal_lengths(series)?;
+        windows.sort_by_key(|&(i, origin)| (origin, i));
+    }
+    let mut batch = WindowBatch::with_capacity(shape, windows.len());
+    for (i, origin) in windows {
+        let placement = Placement {
+            end: origin as isize,
+            with_target: true,
+            weight: 1.0,
+        };
+        // The insample part must not see the outsample: cut the series at the origin.
+        batch.push(
+            scaler,
+            &series[i].truncated(origin + shape.horizon),
+            placement,
+        );
     }
     Ok(batch)
 }
@@ -595,6 +670,7 @@ mod tests {
             batch_size: 32,
             windows_batch_size: windows,
             merge_duplicates: merge,
+            multivariate: false,
         }
     }
 
@@ -680,8 +756,15 @@ mod tests {
     fn validation_windows_cover_the_tail() {
         let y: Vec<f64> = (0..30).map(f64::from).collect();
         let shape = WindowShape::new(5, 3);
-        let batch =
-            validation_batch(&[SeriesView::target(&y)], 6, shape, 1, ScalerType::Identity).unwrap();
+        let batch = validation_batch(
+            &[SeriesView::target(&y)],
+            6,
+            shape,
+            1,
+            ScalerType::Identity,
+            false,
+        )
+        .unwrap();
         assert_eq!(batch.size, 4);
         assert_eq!(batch.outsample[..3], [24.0, 25.0, 26.0]);
         assert_eq!(batch.insample[..5], [19.0, 20.0, 21.0, 22.0, 23.0]);

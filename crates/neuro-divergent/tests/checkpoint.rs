@@ -487,6 +487,41 @@ fn timesnet_round_trips_with_its_inception_kernels() {
 }
 
 #[test]
+fn itransformer_round_trips() {
+    let params = [
+        ("n_series", "1"),
+        ("hidden_size", "8"),
+        ("n_heads", "2"),
+        ("e_layers", "1"),
+        ("d_ff", "16"),
+    ];
+    let nf = fitted_small("iTransformer", &params);
+    // The window's embedding 24 to 8 with bias; the layer's four 8x8 projections with bias,
+    // its feed-forward maps 8 to 16 and back and two norms; the encoder's norm; the
+    // projection 8 to 12.
+    let layer = 4 * 72 + (8 * 16 + 16) + (16 * 8 + 8) + 2 * 16;
+    assert_eq!(
+        nf.parameter_counts(),
+        [(24 * 8 + 8) + layer + 16 + (8 * 12 + 12)]
+    );
+    assert_round_trips(&nf, "iTransformer");
+}
+
+#[test]
+fn tsmixer_round_trips_with_its_batch_statistics() {
+    let params = [("n_series", "1"), ("n_block", "1"), ("ff_dim", "4")];
+    let nf = fitted_small("TSMixer", &params);
+    // RevIN's weight and bias for the one series; per block two batch norms over the 24 x 1
+    // values (their running statistics are buffers, saved but not counted), the map along time
+    // 24 to 24 and the feature MLP 1 to 4 to 1; the output map 24 to 12.
+    assert_eq!(
+        nf.parameter_counts(),
+        [2 + 2 * 48 + (24 * 24 + 24) + (4 + 4) + (4 + 1) + (24 * 12 + 12)]
+    );
+    assert_round_trips(&nf, "TSMixer");
+}
+
+#[test]
 fn informer_round_trips_with_its_distilling_statistics_and_key_sample() {
     // The default sampling factor (3) on a 24-step window keeps 12 of 24 queries, so the
     // forecasts depend on the key sample, which forecasting draws the same way every call.

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use neuro_divergent::data::{read_csv, TimeSeriesFrame};
+use neuro_divergent::data::{read_csv, read_csv_from, TimeSeriesFrame};
 use neuro_divergent::ModelSpec;
 
 /// The bundled AirPassengers series.
@@ -33,4 +33,24 @@ pub fn small(name: &str, h: usize, input_size: usize, steps: usize) -> ModelSpec
         }
     }
     spec
+}
+
+/// Three series on the same monthly dates, the first `len` points of each: AirPassengers, a
+/// mirrored copy and a halved one, each with a small pattern of its own.
+#[allow(dead_code)] // each test crate compiles this module; not all of them use every helper
+pub fn three_aligned_series(len: usize) -> TimeSeriesFrame {
+    let air = air_passengers().series()[0].y.clone();
+    let mut csv = String::from("unique_id,ds,y\n");
+    for id in ["a", "b", "c"] {
+        for (t, &v) in air[..len].iter().enumerate() {
+            let y = match id {
+                "a" => v,
+                "b" => 600.0 - v + (t % 5) as f64 * 3.0,
+                _ => v * 0.5 + (t % 7) as f64,
+            };
+            let (year, month) = (1949 + t / 12, t % 12 + 1);
+            csv += &format!("{id},{year}-{month:02}-01,{y}\n");
+        }
+    }
+    read_csv_from(csv.as_bytes(), "three series", None).unwrap()
 }

@@ -1255,3 +1255,287 @@ fn input_size_minus_one_reads_three_horizons_like_neuralforecast() {
     ];
     assert_close(&forecast(spec, &train, 0), &reference, "LSTM");
 }
+
+#[test]
+fn itransformer_forecasts_three_series_together_like_neuralforecast() {
+    // NeuralForecast 3.3 (n_series=3, dropout=0; 32 windows of all three series a step, the
+    // series shuffled in each): 5 steps of a small network; 2 steps at the defaults; 6 steps
+    // drawing 256 windows with replacement (more than there are), validating every 2 steps on
+    // the last 12 points (seed 3, two layers of 4 heads); one step without the normalisation
+    // (the raw windows saturate the attention, so later steps follow the rounding of
+    // near-zero gradients, which Adam scales up to full steps).
+    let frame = common::three_aligned_series(132);
+    let small = [
+        ("hidden_size", "16"),
+        ("n_heads", "2"),
+        ("e_layers", "1"),
+        ("d_ff", "32"),
+    ];
+    let check = |steps: usize,
+                 val_size: usize,
+                 params: &[(&str, &str)],
+                 reference: [[f64; 12]; 3],
+                 what: &str| {
+        let mut spec = ModelSpec::new("iTransformer", 12, 24).unwrap();
+        spec.train.max_steps = steps;
+        for (key, value) in [("n_series", "3"), ("dropout", "0")].iter().chain(params) {
+            spec.set_param(key, value).unwrap();
+        }
+        let ours = forecast(spec, &frame, val_size);
+        for (series, expected) in reference.iter().enumerate() {
+            let what = format!("{what}, series {series}");
+            assert_close_within(&ours[series * 12..(series + 1) * 12], expected, 0.05, &what);
+        }
+    };
+    let small5 = [
+        [
+            436.4801, 405.4177, 403.9055, 379.2384, 444.2316, 439.3440, 394.4318, 365.9892,
+            458.5531, 381.1995, 415.0276, 419.3020,
+        ],
+        [
+            186.5574, 197.8911, 200.0499, 204.1883, 164.9775, 206.4169, 229.6044, 266.2202,
+            231.2970, 179.7515, 183.5386, 149.8278,
+        ],
+        [
+            222.6272, 205.9792, 205.5150, 193.4523, 224.4780, 222.0297, 200.0314, 186.6091,
+            231.7506, 193.5303, 211.3320, 213.3663,
+        ],
+    ];
+    check(5, 0, &small, small5, "small network");
+    let defaults2 = [
+        [
+            316.3192, 289.8491, 398.1639, 427.3230, 540.1428, 620.8340, 671.6564, 645.3690,
+            629.0251, 490.6048, 403.6477, 441.7376,
+        ],
+        [
+            272.1419, 312.2142, 233.2487, 211.8545, 140.4919, 48.2530, -62.6338, -26.5155, 12.0193,
+            131.0688, 161.7438, 191.7183,
+        ],
+        [
+            161.4301, 147.1991, 201.8470, 216.8061, 271.9220, 312.6238, 336.5771, 324.6092,
+            316.7008, 247.5065, 205.0233, 222.7680,
+        ],
+    ];
+    check(2, 0, &[], defaults2, "defaults");
+    let replacement = [
+        [
+            411.0124, 373.6402, 388.7377, 483.4578, 353.6316, 388.8147, 422.0754, 439.5992,
+            434.1236, 424.7230, 453.0352, 415.7528,
+        ],
+        [
+            214.0445, 248.8787, 282.9009, 160.9031, 206.1115, 256.8292, 240.4950, 196.0164,
+            139.1902, 179.8927, 121.4415, 203.5415,
+        ],
+        [
+            208.4536, 190.7490, 198.6519, 243.8630, 179.5155, 198.8674, 213.9809, 223.8687,
+            219.4968, 215.5679, 228.7963, 210.9938,
+        ],
+    ];
+    let options = [
+        ("windows_batch_size", "256"),
+        ("val_check_steps", "2"),
+        ("random_seed", "3"),
+        ("e_layers", "2"),
+        ("hidden_size", "16"),
+        ("n_heads", "4"),
+        ("d_ff", "16"),
+    ];
+    check(
+        6,
+        12,
+        &options,
+        replacement,
+        "drawn with replacement, validated",
+    );
+    let unnormalised = [
+        [
+            0.1130, 0.9487, 0.0632, -0.3326, 0.6511, 1.0474, 0.1057, 0.9864, 1.3931, 1.1313,
+            0.0952, 0.0634,
+        ],
+        [
+            -0.0564, 0.6097, 0.0598, -0.2144, 0.4422, 1.0068, 0.3971, 1.5344, 1.3095, 0.8142,
+            -0.1478, -0.1103,
+        ],
+        [
+            0.1026, 0.8752, 0.0719, -0.4070, 0.7039, 1.1035, 0.1189, 1.0890, 1.4246, 1.1091,
+            0.0024, 0.1147,
+        ],
+    ];
+    let mut options = small.to_vec();
+    options.extend([("use_norm", "false"), ("learning_rate", "0.01")]);
+    check(1, 0, &options, unnormalised, "without normalisation");
+}
+
+#[test]
+fn itransformer_reads_each_series_future_columns_as_tokens_like_neuralforecast() {
+    // NeuralForecast 3.3, 5 steps of the small network over three series with two future
+    // columns each (f1 = t % 4 + k and f2 = sin(t / 3 + k) for the k-th series), read over the
+    // horizon from a table.
+    let frame = common::three_aligned_series(144);
+    let mut data = String::from("unique_id,ds,y,f1,f2\n");
+    let mut future = String::from("unique_id,ds,f1,f2\n");
+    for (k, series) in frame.series().iter().enumerate() {
+        for (t, (ds, y)) in series.ds.iter().zip(&series.y).enumerate() {
+            let columns = format!("{},{}", t % 4 + k, (t as f64 / 3.0 + k as f64).sin());
+            if t < 132 {
+                data += &format!("{},{ds},{y},{columns}\n", series.id);
+            } else {
+                future += &format!("{},{ds},{columns}\n", series.id);
+            }
+        }
+    }
+    let train = read_csv_from(data.as_bytes(), "three series", None).unwrap();
+    let futr = FutureTable::read_csv_from(future.as_bytes(), "future.csv").unwrap();
+    let mut spec = ModelSpec::new("iTransformer", 12, 24).unwrap();
+    spec.train.max_steps = 5;
+    for (key, value) in [
+        ("n_series", "3"),
+        ("dropout", "0"),
+        ("hidden_size", "16"),
+        ("n_heads", "2"),
+        ("e_layers", "1"),
+        ("d_ff", "32"),
+        ("futr_exog_list", "f1,f2"),
+    ] {
+        spec.set_param(key, value).unwrap();
+    }
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    nf.fit(&train, FitOptions::default(), None).unwrap();
+    let ours = nf
+        .predict_with(PredictOptions {
+            futr: Some(&futr),
+            ..PredictOptions::default()
+        })
+        .unwrap();
+    let ours = ours.column("iTransformer").unwrap();
+    let reference = [
+        [
+            415.3463, 350.0381, 417.7601, 435.1548, 350.5161, 387.7385, 407.3010, 442.4474,
+            385.5284, 334.7483, 345.0753, 403.9054,
+        ],
+        [
+            213.3156, 231.5409, 105.4139, 200.1749, 253.3126, 179.7798, 196.5700, 210.1184,
+            203.5036, 203.3346, 201.7574, 229.8081,
+        ],
+        [
+            211.5891, 179.1004, 212.2393, 220.4204, 178.6912, 196.9401, 206.4973, 224.1359,
+            195.4917, 171.1656, 176.0971, 204.8770,
+        ],
+    ];
+    for (series, expected) in reference.iter().enumerate() {
+        let what = format!("series {series}");
+        assert_close_within(&ours[series * 12..(series + 1) * 12], expected, 0.05, &what);
+    }
+}
+
+#[test]
+fn tsmixer_mixes_three_series_like_neuralforecast() {
+    // NeuralForecast 3.3 (n_series=3, dropout=0; 32 windows of all three series a step, the
+    // batch norms normalising over them): 5 steps at the defaults; 5 steps of one block of 8
+    // units (seed 2); one step without RevIN at learning rate 1e-2; 6 steps drawing 256 windows
+    // with replacement, validating every 2 steps on the last 12 points (seed 3).
+    let frame = common::three_aligned_series(132);
+    let check = |steps: usize,
+                 val_size: usize,
+                 params: &[(&str, &str)],
+                 reference: [[f64; 12]; 3],
+                 what: &str| {
+        let mut spec = ModelSpec::new("TSMixer", 12, 24).unwrap();
+        spec.train.max_steps = steps;
+        for (key, value) in [("n_series", "3"), ("dropout", "0")].iter().chain(params) {
+            spec.set_param(key, value).unwrap();
+        }
+        let ours = forecast(spec, &frame, val_size);
+        for (series, expected) in reference.iter().enumerate() {
+            let what = format!("{what}, series {series}");
+            assert_close_within(&ours[series * 12..(series + 1) * 12], expected, 0.05, &what);
+        }
+    };
+    check(
+        5,
+        0,
+        &[],
+        [
+            [
+                429.5568, 408.0765, 415.0706, 345.7370, 438.3137, 424.0645, 469.4355, 413.2173,
+                351.4361, 409.3631, 405.9233, 394.8940,
+            ],
+            [
+                186.9176, 157.4146, 178.9301, 241.7599, 200.6061, 191.7382, 170.3074, 162.8871,
+                168.9936, 210.1684, 196.9653, 193.9918,
+            ],
+            [
+                219.8052, 211.2355, 218.4018, 172.3170, 222.3546, 213.6066, 237.0112, 205.5202,
+                178.0095, 209.5190, 206.4243, 197.9728,
+            ],
+        ],
+        "defaults",
+    );
+    let options = [("n_block", "1"), ("ff_dim", "8"), ("random_seed", "2")];
+    check(
+        5,
+        0,
+        &options,
+        [
+            [
+                374.0938, 421.5507, 417.6892, 388.5376, 413.3805, 389.0838, 470.9297, 477.1843,
+                401.3700, 435.8716, 348.7626, 425.2153,
+            ],
+            [
+                268.5005, 241.0126, 177.5934, 194.7508, 165.4738, 222.3871, 119.3694, 131.6639,
+                209.5738, 182.8423, 233.2205, 147.2601,
+            ],
+            [
+                182.2838, 213.3436, 215.4553, 194.8929, 215.4266, 196.8401, 249.9640, 251.8486,
+                203.8034, 223.9805, 172.7178, 223.0094,
+            ],
+        ],
+        "options",
+    );
+    let options = [("revin", "false"), ("learning_rate", "0.01")];
+    check(
+        1,
+        0,
+        &options,
+        [
+            [
+                258.5402, 3.1426, 188.7921, -187.5216, 232.3026, 74.0456, 113.4358, 28.6948,
+                -21.2670, 178.5820, 139.8708, 120.6912,
+            ],
+            [
+                105.9092, -50.8438, 66.4149, 1.6806, 136.0430, 34.3395, -29.5495, -25.0614,
+                18.8863, 99.2658, 69.7379, 43.5127,
+            ],
+            [
+                143.5751, -5.9221, 101.8112, -88.6869, 123.5708, 53.4169, 64.3245, 9.8156, -7.2871,
+                102.9143, 79.6585, 61.2842,
+            ],
+        ],
+        "without RevIN",
+    );
+    let options = [
+        ("windows_batch_size", "256"),
+        ("val_check_steps", "2"),
+        ("random_seed", "3"),
+    ];
+    check(
+        6,
+        12,
+        &options,
+        [
+            [
+                368.5601, 394.1697, 314.5710, 406.0346, 464.2221, 477.6724, 336.7433, 352.2938,
+                361.8853, 501.8444, 333.3316, 269.5606,
+            ],
+            [
+                143.2554, 236.7167, 213.7662, 208.7644, 270.7928, 288.7482, 238.0808, 229.8068,
+                193.3270, 153.5188, 176.3530, 310.6938,
+            ],
+            [
+                202.0000, 196.6087, 176.1013, 201.8821, 216.7779, 213.3604, 178.0542, 181.8672,
+                193.5728, 239.2925, 181.5083, 148.5845,
+            ],
+        ],
+        "drawn with replacement, validated",
+    );
+}

@@ -12,6 +12,7 @@ mod encoder_decoder;
 mod fedformer;
 mod informer;
 mod input;
+mod itransformer;
 mod mlp;
 mod nbeats;
 mod nbeatsx;
@@ -24,6 +25,7 @@ mod step_network;
 mod tcn;
 mod tide;
 mod timesnet;
+mod tsmixer;
 mod vanilla_transformer;
 
 pub use autoformer::AutoformerConfig;
@@ -35,6 +37,7 @@ pub use encoder_decoder::EncoderDecoderLayers;
 pub use fedformer::{FedformerConfig, FedformerVersion};
 pub use informer::InformerConfig;
 pub use input::{ModelInput, Pooling, StepFeatureOrder};
+pub use itransformer::ITransformerConfig;
 pub use mlp::MlpConfig;
 pub use nbeats::{NbeatsConfig, StackType};
 pub use nbeatsx::NbeatsxConfig;
@@ -49,6 +52,7 @@ pub use spec::{BuiltModel, ExogLists, ModelSpec};
 pub use tcn::TcnConfig;
 pub use tide::TideConfig;
 pub use timesnet::TimesNetConfig;
+pub use tsmixer::TsMixerConfig;
 pub use vanilla_transformer::VanillaTransformerConfig;
 
 use candle_core::Tensor;
@@ -75,6 +79,19 @@ pub trait Model: Send + Sync {
     /// [`Model::forward`] is the teacher-forced training pass); `None` for direct models.
     fn autoregressive(&self) -> Option<&dyn Autoregressive> {
         None
+    }
+
+    /// For a multivariate model (NeuralForecast's `MULTIVARIATE` models), the number of series it
+    /// forecasts together: a window is then `n_series` consecutive rows of the batch, one per
+    /// series in the order the data lists them, all ending at the same time step. `None` for
+    /// models that forecast each row on its own.
+    fn multivariate_series(&self) -> Option<usize> {
+        None
+    }
+
+    /// Rows of the batch that one window spans: `n_series` for a multivariate model, else 1.
+    fn rows_per_window(&self) -> usize {
+        self.multivariate_series().unwrap_or(1)
     }
 }
 
@@ -178,6 +195,12 @@ pub trait ArchitectureConfig {
         6.0 * parameters as f64
     }
 
+    /// For a multivariate model, the number of series it forecasts together (see
+    /// [`Model::multivariate_series`]); `None` for models that forecast each series on its own.
+    fn multivariate_series(&self) -> Option<usize> {
+        None
+    }
+
     /// Creates the model with fresh parameters in `store`.
     fn build(
         &self,
@@ -193,7 +216,7 @@ macro_rules! registry {
         /// The architecture of a model and its specific hyperparameters.
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(tag = "model", content = "params")]
-        #[allow(clippy::upper_case_acronyms)]
+        #[allow(clippy::upper_case_acronyms, non_camel_case_types)]
         pub enum Architecture {
             $(
                 #[doc = concat!("The ", stringify!($name), " model.")]
@@ -243,6 +266,18 @@ pub(crate) fn require_at_least_one(prefix: &str, fields: &[(&str, usize)]) -> Re
         ))),
         None => Ok(()),
     }
+}
+
+/// Checks that a multivariate model's `n_series` is set (NeuralForecast has no default either);
+/// the error names `model`.
+pub(crate) fn require_n_series(model: &str, n_series: usize) -> Result<()> {
+    if n_series == 0 {
+        return Err(crate::error::Error::Config(format!(
+            "{model} forecasts its series together: set n_series to the number of series in the \
+             data"
+        )));
+    }
+    Ok(())
 }
 
 /// Checks that the dropout rate `value` of hyperparameter `name` is in `[0, 1)`; the error names
@@ -301,6 +336,8 @@ registry! {
     Autoformer => AutoformerConfig,
     FEDformer => FedformerConfig,
     TimesNet => TimesNetConfig,
+    iTransformer => ITransformerConfig,
+    TSMixer => TsMixerConfig,
 }
 
 /// NeuralForecast's training defaults for its long-horizon models (DLinear, NLinear, PatchTST,

@@ -203,6 +203,12 @@ impl ModelSpec {
         }
     }
 
+    /// For a multivariate model, the number of series it forecasts together (its `n_series`);
+    /// `None` for models that forecast each series on its own.
+    pub fn multivariate_series(&self) -> Option<usize> {
+        self.architecture.config().multivariate_series()
+    }
+
     /// How the model is windowed when it forecasts one step at a time; `None` for direct models.
     pub fn step_windows(&self) -> Option<super::StepWindows> {
         self.architecture.config().step_windows()
@@ -471,7 +477,8 @@ mod tests {
             err.contains("NBEATS does not read exogenous columns")
                 && err.ends_with(
                     "models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, \
-                     DeepAR, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet"
+                     DeepAR, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, \
+                     iTransformer"
                 ),
             "{err}"
         );

@@ -10,15 +10,15 @@ use super::pass::PassUse;
 use super::ParamStore;
 use crate::error::Result;
 
-/// Added to the variance before its square root.
+/// PyTorch's default: added to the variance before its square root.
 const EPS: f64 = 1e-5;
-/// Weight of a training batch's statistics in the running averages.
+/// PyTorch's default: weight of a training batch's statistics in the running averages.
 const MOMENTUM: f64 = 0.1;
 
 /// Normalises each feature of `[..., C]` over all the other axes: while training with the
-/// batch's own mean and (biased) variance, which also move the running averages (`momentum`
-/// 0.1, the variance's unbiased form, as PyTorch keeps them); otherwise with the running
-/// averages. Then scales and shifts each feature by a trained weight (from 1) and bias (from 0).
+/// batch's own mean and (biased) variance, which also move the running averages (`momentum`,
+/// 0.1 unless set, the variance's unbiased form, as PyTorch keeps them); otherwise with the
+/// running averages. Then scales and shifts each feature by a trained weight (from 1) and bias (from 0).
 ///
 /// Training passes that run in several row chunks (`crate::chunks`) normalise each chunk with
 /// its own statistics (with one thread a batch is one chunk, as in PyTorch) and move the running
@@ -30,6 +30,8 @@ pub struct BatchNorm {
     bias: Tensor,
     running_mean: Var,
     running_var: Var,
+    eps: f64,
+    momentum: f64,
     pending: Arc<Mutex<Vec<PendingUse>>>,
 }
 
@@ -53,9 +55,24 @@ struct ChunkStats {
 }
 
 impl BatchNorm {
-    /// Creates `{name}.weight`, `{name}.bias` and the running statistics of `features` features.
+    /// Creates `{name}.weight`, `{name}.bias` and the running statistics of `features` features,
+    /// with PyTorch's default `eps` (1e-5) and `momentum` (0.1).
     pub fn new(store: &mut ParamStore, name: &str, features: usize) -> Result<BatchNorm> {
+        BatchNorm::with_settings(store, name, features, EPS, MOMENTUM)
+    }
+
+    /// [`BatchNorm::new`] with `eps` added to the variance and `momentum` the weight of each
+    /// batch in the running averages.
+    pub fn with_settings(
+        store: &mut ParamStore,
+        name: &str,
+        features: usize,
+        eps: f64,
+        momentum: f64,
+    ) -> Result<BatchNorm> {
         Ok(BatchNorm {
+            eps,
+            momentum,
             weight: store.filled(&format!("{name}.weight"), &[features], 1.0)?,
             bias: store.filled(&format!("{name}.bias"), &[features], 0.0)?,
             running_mean: store.buffer(&format!("{name}.running_mean"), &[features], 0.0)?,
@@ -71,7 +88,7 @@ impl BatchNorm {
         let rows = x.elem_count() / features.max(1);
         let flat = x.reshape((rows, features))?;
         let out = if train {
-            let (out, (mean, var)) = batch_norm_train(&flat, &self.weight, &self.bias, EPS)?;
+            let (out, (mean, var)) = batch_norm_train(&flat, &self.weight, &self.bias, self.eps)?;
             let at = PassUse::next();
             let stats = ChunkStats {
                 first: at.chunk.as_ref().map_or(0, |chunk| chunk.rows.start),
@@ -83,7 +100,7 @@ impl BatchNorm {
             out
         } else {
             let mean = self.running_mean.as_tensor().unsqueeze(0)?;
-            let std = (self.running_var.as_tensor().unsqueeze(0)? + EPS)?.sqrt()?;
+            let std = (self.running_var.as_tensor().unsqueeze(0)? + self.eps)?.sqrt()?;
             flat.broadcast_sub(&mean)?
                 .broadcast_div(&std)?
                 .broadcast_mul(&self.weight)?
@@ -142,9 +159,9 @@ impl BatchNorm {
         let var = weighted(&|c| Ok((&c.var + (&c.mean - &mean)?.sqr()?)?))?;
         let unbiased = rows as f64 / (rows.saturating_sub(1).max(1)) as f64;
         let var = (var * unbiased)?;
-        let keep = 1.0 - MOMENTUM;
-        let new_mean = ((self.running_mean.as_tensor() * keep)? + (mean * MOMENTUM)?)?;
-        let new_var = ((self.running_var.as_tensor() * keep)? + (var * MOMENTUM)?)?;
+        let keep = 1.0 - self.momentum;
+        let new_mean = ((self.running_mean.as_tensor() * keep)? + (mean * self.momentum)?)?;
+        let new_var = ((self.running_var.as_tensor() * keep)? + (var * self.momentum)?)?;
         self.running_mean.set(&new_mean)?;
         self.running_var.set(&new_var)?;
         Ok(())

@@ -23,6 +23,7 @@ mod fourier;
 mod inception;
 pub(crate) mod kernels;
 mod layer_norm;
+mod mixing;
 mod params;
 pub(crate) mod pass;
 mod patching;
@@ -64,6 +65,7 @@ pub use fourier::{
 };
 pub use inception::InceptionBlock;
 pub use layer_norm::{LayerNorm, SeasonalLayerNorm};
+pub use mixing::MixingLayer;
 pub use params::{is_buffer, ParamStore, BUFFER_SUFFIXES};
 pub use patching::Patching;
 pub use position_wise::PositionWiseFeedForward;

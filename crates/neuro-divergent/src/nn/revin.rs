@@ -1,7 +1,7 @@
 //! Reversible instance normalisation (RevIN, Kim et al., 2022): each window centred and scaled
 //! by its own statistics on the way in, forecasts mapped back on the way out.
 
-use candle_core::Tensor;
+use candle_core::{Tensor, D};
 
 use super::ParamStore;
 use crate::error::Result;
@@ -10,9 +10,10 @@ use crate::error::Result;
 /// dividing by it.
 const EPS: f64 = 1e-5;
 
-/// RevIN over windows `[B, L]` of one variable: subtracts each window's mean (or its last
-/// value) and divides by its standard deviation (biased, plus `1e-5` under the root), then
-/// optionally applies a trained affine map (weight from 1, bias from 0).
+/// RevIN over windows `[B, L]` of one variable (or `[B, N, L]` of `N` series, see
+/// [`RevIn::per_series`]): subtracts each window's mean (or its last value) and divides by its
+/// standard deviation (biased, plus `1e-5` under the root), then optionally applies a trained
+/// affine map (weight from 1, bias from 0).
 #[derive(Debug, Clone)]
 pub struct RevIn {
     affine: Option<(Tensor, Tensor)>,
@@ -50,14 +51,30 @@ impl RevIn {
         })
     }
 
-    /// Normalises windows `x` (`[B, L]`), returning them and their statistics.
+    /// RevIN over the windows `[B, N, L]` of `n_series` series, centred on their means, with an
+    /// affine map per series (`{name}.affine_weight` and `{name}.affine_bias`, `[N]`), as
+    /// NeuralForecast's `RevINMultivariate` with `affine=True`.
+    pub fn per_series(store: &mut ParamStore, name: &str, n_series: usize) -> Result<RevIn> {
+        // Views `[N, 1]` of the parameters, so that they scale each series' steps.
+        let per_series = |t: Tensor| t.reshape((n_series, 1));
+        Ok(RevIn {
+            affine: Some((
+                per_series(store.filled(&format!("{name}.affine_weight"), &[n_series], 1.0)?)?,
+                per_series(store.filled(&format!("{name}.affine_bias"), &[n_series], 0.0)?)?,
+            )),
+            subtract_last: false,
+        })
+    }
+
+    /// Normalises windows `x` (`[B, L]`, or `[B, N, L]`) over their last axis, returning them
+    /// and their statistics.
     pub fn normalize(&self, x: &Tensor) -> Result<(Tensor, RevInStats<'_>)> {
-        let steps = x.dim(1)?;
-        let mean = x.mean_keepdim(1)?;
-        let var = x.broadcast_sub(&mean)?.sqr()?.mean_keepdim(1)?;
+        let steps = x.dim(D::Minus1)?;
+        let mean = x.mean_keepdim(D::Minus1)?;
+        let var = x.broadcast_sub(&mean)?.sqr()?.mean_keepdim(D::Minus1)?;
         let stdev = (var + EPS)?.sqrt()?.detach();
         let centre = if self.subtract_last {
-            x.narrow(1, steps - 1, 1)?
+            x.narrow(D::Minus1, steps - 1, 1)?
         } else {
             mean.detach()
         };
@@ -75,7 +92,8 @@ impl RevIn {
 }
 
 impl RevInStats<'_> {
-    /// Maps outputs `[B, K]` (any K) back to the scale of the windows they came from.
+    /// Maps outputs `[B, K]` (any K; `[B, N, K]` for windows of several series) back to the
+    /// scale of the windows they came from.
     pub fn denormalize(&self, y: &Tensor) -> Result<Tensor> {
         let mut y = y.clone();
         if let Some((weight, bias)) = &self.revin.affine {
@@ -110,6 +128,38 @@ mod tests {
             for (a, b) in back.iter().zip(values(&x)) {
                 assert!((a - b).abs() < 1e-4, "{affine} {subtract_last}: {back:?}");
             }
+        }
+    }
+
+    #[test]
+    fn each_series_has_its_own_statistics_and_affine_map() {
+        // Two windows of two series; the affine weight of series 1 set to 2.
+        let x = Tensor::new(
+            &[
+                [[1f32, 3.0, 5.0, 7.0], [0.0, 0.0, 4.0, 4.0]],
+                [[2.0, 2.0, 2.0, 6.0], [1.0, 2.0, 3.0, 4.0]],
+            ],
+            &Device::Cpu,
+        )
+        .unwrap();
+        let mut store = ParamStore::new(0, &Device::Cpu);
+        let revin = RevIn::per_series(&mut store, "norm", 2).unwrap();
+        let varmap = store.into_varmap();
+        let data = varmap.data().lock().unwrap();
+        let weight = &data["norm.affine_weight"];
+        weight
+            .set(&Tensor::new(&[1f32, 2.0], &Device::Cpu).unwrap())
+            .unwrap();
+        let (normalised, stats) = revin.normalize(&x).unwrap();
+        let got = values(&normalised);
+        // Series 1 of window 0: mean 2, biased variance 4, doubled by its weight.
+        let sd = (4.0f32 + 1e-5).sqrt();
+        for (i, v) in [0f32, 0.0, 4.0, 4.0].iter().enumerate() {
+            assert!((got[4 + i] - 2.0 * (v - 2.0) / sd).abs() < 1e-5, "{got:?}");
+        }
+        let back = values(&stats.denormalize(&normalised).unwrap());
+        for (a, b) in back.iter().zip(values(&x)) {
+            assert!((a - b).abs() < 1e-4, "{back:?}");
         }
     }
 

@@ -71,6 +71,17 @@ pub fn train_model(
             config.early_stop_patience_steps
         )));
     }
+    let multivariate = model.multivariate_series().is_some();
+    if let Some(n_series) = model.multivariate_series() {
+        if data.series.len() != n_series {
+            return Err(Error::Config(format!(
+                "{name} forecasts n_series={n_series} series together, but the data has {}: \
+                 set n_series to {}",
+                data.series.len(),
+                data.series.len()
+            )));
+        }
+    }
     let train_parts: Vec<SeriesView<'_>> = data
         .series
         .iter()
@@ -85,6 +96,7 @@ pub fn train_model(
             batch_size: config.batch_size,
             windows_batch_size: config.windows_batch_size,
             merge_duplicates: model.is_deterministic(),
+            multivariate,
         },
     )?;
     let validation = if val_size > 0 {
@@ -94,6 +106,7 @@ pub fn train_model(
             shape,
             config.step_size,
             config.scaler_type,
+            multivariate,
         )?)
         .filter(|b| b.size > 0)
     } else {

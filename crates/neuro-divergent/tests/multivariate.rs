@@ -1,0 +1,108 @@
+//! Multivariate models (iTransformer) through `NeuralForecast`: cross-validation reads every
+//! series at each cutoff together, and panels that cannot form multivariate windows are refused
+//! with the series named.
+
+mod common;
+
+use neuro_divergent::data::read_csv_from;
+use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast};
+
+/// A small iTransformer over `n_series` series, `steps` training steps without dropout.
+fn small_itransformer(n_series: usize, steps: usize) -> ModelSpec {
+    let mut spec = ModelSpec::new("iTransformer", 12, 24).unwrap();
+    spec.train.max_steps = steps;
+    let n_series = n_series.to_string();
+    for (key, value) in [
+        ("n_series", n_series.as_str()),
+        ("dropout", "0"),
+        ("hidden_size", "16"),
+        ("n_heads", "2"),
+        ("e_layers", "1"),
+        ("d_ff", "32"),
+    ] {
+        spec.set_param(key, value).unwrap();
+    }
+    spec
+}
+
+#[test]
+fn cross_validation_forecasts_each_cutoff_of_every_series_like_neuralforecast() {
+    // NeuralForecast 3.3's cross_validation(n_windows=2, step_size=12) after 3 steps: the first
+    // four forecasts of each series at cutoffs 1957-12 and 1958-12.
+    let reference = [
+        ("a", [376.3298, 342.5148, 349.0698, 325.0824]),
+        ("a", [395.2128, 363.9857, 368.7892, 345.1725]),
+        ("b", [249.0245, 254.1307, 255.3714, 266.6776]),
+        ("b", [226.9640, 231.3473, 233.2513, 242.6102]),
+        ("c", [191.5819, 173.3784, 176.9995, 164.5413]),
+        ("c", [198.5422, 183.6877, 185.9356, 175.6768]),
+    ];
+    let frame = common::three_aligned_series(132);
+    let mut nf = NeuralForecast::new(vec![small_itransformer(3, 3)], None).unwrap();
+    let cv = nf
+        .cross_validation(&frame, 2, 12, FitOptions::default(), None)
+        .unwrap();
+    let values = cv.column("iTransformer").unwrap();
+    for (window, (id, expected)) in reference.iter().enumerate() {
+        assert_eq!(&cv.ids[window * 12], id);
+        for (step, want) in expected.iter().enumerate() {
+            let got = values[window * 12 + step];
+            assert!(
+                (got - want).abs() < 0.05,
+                "series {id}, window {window}, step {step}: ours {got}, NeuralForecast {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn panels_that_cannot_form_multivariate_windows_are_refused_by_name() {
+    let frame = common::three_aligned_series(60);
+    let fit = |spec: ModelSpec, frame| {
+        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+        nf.fit(frame, FitOptions::default(), None).map(|_| nf)
+    };
+    // n_series must be set, and must count the data's series.
+    let unset = ModelSpec::new("iTransformer", 12, 24).unwrap();
+    let err = NeuralForecast::new(vec![unset], None).err().unwrap();
+    assert!(err.to_string().contains("set n_series"), "{err}");
+    let err = fit(small_itransformer(2, 1), &frame).err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("n_series=2 series together, but the data has 3: set n_series to 3"),
+        "{err}"
+    );
+    // Every series must cover the same dates.
+    let mut csv = String::from("unique_id,ds,y\n");
+    for (id, first) in [("early", 0), ("late", 1)] {
+        for t in first..40 {
+            csv += &format!(
+                "{id},{}-{:02}-01,{}\n",
+                1949 + t / 12,
+                t % 12 + 1,
+                t * 2 + 100
+            );
+        }
+    }
+    let ragged = read_csv_from(csv.as_bytes(), "ragged", None).unwrap();
+    let err = fit(small_itransformer(2, 1), &ragged).err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("need the same dates: series 'early' has 40 observations up to 1952-04-01")
+            && err.to_string().contains("series 'late' 39"),
+        "{err}"
+    );
+    // Forecasting other series than the model was fitted on.
+    let nf = fit(small_itransformer(3, 1), &frame).unwrap();
+    let two = common::air_passengers();
+    let err = nf.predict(Some(&two)).err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("n_series=3 series together, but the data has 1"),
+        "{err}"
+    );
+    // The fitted series forecast together, in the data's order.
+    let forecasts = nf.predict(None).unwrap();
+    assert_eq!(forecasts.ids[0], "a");
+    assert_eq!(forecasts.ids[35], "c");
+}
