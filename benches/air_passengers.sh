@@ -18,7 +18,7 @@ read -r -a models <<< "${MODELS:-nhits nbeats mlp}"
 for model in "${models[@]}"; do
   # Multivariate models forecast the one series as a panel of one.
   panel=()
-  case "$model" in itransformer|tsmixer) panel=(--param n_series=1) ;; esac
+  case "$model" in itransformer|tsmixer|tsmixerx) panel=(--param n_series=1) ;; esac
   total=0
   for seed in "${seeds[@]}"; do
     start=$(date +%s%N)

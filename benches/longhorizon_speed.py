@@ -30,7 +30,7 @@ TRAIN_ROWS = 8640
 # ETTh1's variables, the series of the panel.
 SERIES = 7
 # Models that forecast all series together (NeuralForecast's MULTIVARIATE models).
-MULTIVARIATE = {"iTransformer", "TSMixer"}
+MULTIVARIATE = {"iTransformer", "TSMixer", "TSMixerx"}
 # NeuralForecast's side: one fit of MODEL, timed step by step.
 NF_SPEED = r"""
 import os, sys

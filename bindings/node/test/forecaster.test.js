@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixer, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixer, TSMixerx, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -195,12 +195,13 @@ test('multivariate models forecast their series together and reject a panel of a
   const panel = [...air, ...air.map((r) => ({ ...r, unique_id: 'Mirrored', y: 700 - r.y }))];
   const mixer = new TSMixer({ h: 12, inputSize: 24, nSeries: 2, maxSteps: 5, nBlock: 1, ffDim: 8, dropout: 0.1 });
   assert.deepEqual(mixer.params, { n_series: 2, max_steps: 5, n_block: 1, ff_dim: 8, dropout: 0.1 });
-  const nf = new NeuralForecaster({ models: [model, mixer], freq: 'M' });
+  const mixerx = new TSMixerx({ h: 12, inputSize: 24, nSeries: 2, maxSteps: 5, ffDim: 8 });
+  const nf = new NeuralForecaster({ models: [model, mixer, mixerx], freq: 'M' });
   await nf.fit(panel);
   const rows = await nf.predict();
   assert.equal(rows.length, 24);
   assert.deepEqual([rows[0].unique_id, rows[12].unique_id], [air[0].unique_id, 'Mirrored']);
-  assert.ok(rows.every((r) => Number.isFinite(r.iTransformer) && Number.isFinite(r.TSMixer)), JSON.stringify(rows));
+  assert.ok(rows.every((r) => [r.iTransformer, r.TSMixer, r.TSMixerx].every(Number.isFinite)), JSON.stringify(rows));
   await assert.rejects(nf.predict({ data: air }), (e) => e.code === codes.INVALID_CONFIG && /n_series=2 series together, but the data has 1/.test(e.message));
 });
 

@@ -742,7 +742,7 @@ fn exogenous_options_reach_the_models() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(
-            "none of the models reads them; models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer"
+            "none of the models reads them; models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixerx"
         ),
         "{}",
         stderr(&out)

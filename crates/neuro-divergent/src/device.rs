@@ -129,6 +129,7 @@ mod tests {
             "DeepAR",
             "iTransformer",
             "TSMixer",
+            "TSMixerx",
         ];
         let device = Device::Cpu;
         for model in models {

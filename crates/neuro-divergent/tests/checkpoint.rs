@@ -522,6 +522,27 @@ fn tsmixer_round_trips_with_its_batch_statistics() {
 }
 
 #[test]
+fn tsmixerx_round_trips() {
+    let params = [("n_series", "1"), ("n_block", "1"), ("ff_dim", "4")];
+    let nf = fitted_small("TSMixerx", &params);
+    // RevIN's weight and bias; the map along time 24 to 12; the target's feature mixer 1 to
+    // 4 to 4 with a residual projection 1 to 4 and a norm over 12 x 4 values; the first block
+    // and the one block, each a map along time 12 to 12 with a norm over 12 x 4 values and a
+    // feature mixer 4 to 4 to 4 with its norm; the output map 4 to 1.
+    let norm = 2 * 12 * 4;
+    let feature = |inputs: usize| {
+        let projection = if inputs == 4 { 0 } else { inputs * 4 + 4 };
+        (inputs * 4 + 4) + (4 * 4 + 4) + projection + norm
+    };
+    let block = (12 * 12 + 12) + norm + feature(4);
+    assert_eq!(
+        nf.parameter_counts(),
+        [2 + (24 * 12 + 12) + feature(1) + 2 * block + (4 + 1)]
+    );
+    assert_round_trips(&nf, "TSMixerx");
+}
+
+#[test]
 fn informer_round_trips_with_its_distilling_statistics_and_key_sample() {
     // The default sampling factor (3) on a 24-step window keeps 12 of 24 queries, so the
     // forecasts depend on the key sample, which forecasting draws the same way every call.

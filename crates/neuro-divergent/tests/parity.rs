@@ -8,7 +8,7 @@
 mod common;
 
 use neuro_divergent::data::{read_csv_from, TimeSeriesFrame};
-use neuro_divergent::exog::FutureTable;
+use neuro_divergent::exog::{FutureTable, StaticTable};
 use neuro_divergent::forecast::PredictOptions;
 use neuro_divergent::{FitOptions, Forecasts, ModelSpec, NeuralForecast};
 
@@ -1537,5 +1537,165 @@ fn tsmixer_mixes_three_series_like_neuralforecast() {
             ],
         ],
         "drawn with replacement, validated",
+    );
+}
+
+#[test]
+fn tsmixerx_mixes_three_series_and_their_exogenous_columns_like_neuralforecast() {
+    // NeuralForecast 3.3 over three series with a historic column x1 = 10 (t % 3) + k, future
+    // columns f1 = t % 4 + k and f2 = sin(t / 3 + k) (read over the horizon from a table) and
+    // static s1, s2 (k the series' number): 5 steps at the defaults without exogenous columns;
+    // 5 steps with all of them (ff_dim 16); one step with the future columns without RevIN at
+    // learning rate 1e-2; 6 steps with the static columns drawing 256 windows with replacement,
+    // validating every 2 steps on the last 12 points (one block of 8 units, seed 3).
+    let frame = common::three_aligned_series(144);
+    let mut data = String::from("unique_id,ds,y,x1,f1,f2\n");
+    let mut future = String::from("unique_id,ds,f1,f2\n");
+    for (k, series) in frame.series().iter().enumerate() {
+        for (t, (ds, y)) in series.ds.iter().zip(&series.y).enumerate() {
+            let columns = format!("{},{}", t % 4 + k, (t as f64 / 3.0 + k as f64).sin());
+            if t < 132 {
+                let x1 = (t % 3) * 10 + k;
+                data += &format!("{},{ds},{y},{x1},{columns}\n", series.id);
+            } else {
+                future += &format!("{},{ds},{columns}\n", series.id);
+            }
+        }
+    }
+    let train = read_csv_from(data.as_bytes(), "three series", None).unwrap();
+    let futr = FutureTable::read_csv_from(future.as_bytes(), "future.csv").unwrap();
+    let statics = StaticTable::read_csv_from(
+        "unique_id,s1,s2\na,1,0.5\nb,0,-1\nc,2,3\n".as_bytes(),
+        "static.csv",
+    )
+    .unwrap();
+    let check = |steps: usize,
+                 val_size: usize,
+                 params: &[(&str, &str)],
+                 reference: [[f64; 12]; 3],
+                 what: &str| {
+        let mut spec = ModelSpec::new("TSMixerx", 12, 24).unwrap();
+        spec.train.max_steps = steps;
+        for (key, value) in [("n_series", "3")].iter().chain(params) {
+            spec.set_param(key, value).unwrap();
+        }
+        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+        let options = FitOptions {
+            val_size,
+            statics: Some(std::sync::Arc::new(statics.clone())),
+            ..FitOptions::default()
+        };
+        nf.fit(&train, options, None).unwrap();
+        let ours = nf
+            .predict_with(PredictOptions {
+                futr: Some(&futr),
+                ..PredictOptions::default()
+            })
+            .unwrap();
+        let ours = ours.column("TSMixerx").unwrap();
+        for (series, expected) in reference.iter().enumerate() {
+            let what = format!("{what}, series {series}");
+            assert_close_within(&ours[series * 12..(series + 1) * 12], expected, 0.05, &what);
+        }
+    };
+    check(
+        5,
+        0,
+        &[],
+        [
+            [
+                427.8809, 455.7821, 433.3606, 430.8580, 445.2951, 427.9497, 437.0002, 469.1500,
+                429.8593, 451.9584, 412.5296, 440.7162,
+            ],
+            [
+                177.1404, 139.7520, 170.5423, 177.6186, 151.0600, 190.5366, 148.4477, 129.1663,
+                184.4294, 171.8769, 200.4100, 156.7280,
+            ],
+            [
+                214.2874, 244.3621, 217.7869, 215.0653, 222.1128, 200.6448, 229.1362, 234.3138,
+                216.8063, 230.9404, 207.8319, 226.8228,
+            ],
+        ],
+        "defaults",
+    );
+    let options = [
+        ("ff_dim", "16"),
+        ("hist_exog_list", "x1"),
+        ("futr_exog_list", "f1,f2"),
+        ("stat_exog_list", "s1,s2"),
+    ];
+    check(
+        5,
+        0,
+        &options,
+        [
+            [
+                400.4243, 420.7230, 418.3259, 386.7862, 405.9766, 423.0625, 449.5130, 401.0594,
+                445.3313, 425.6007, 435.2433, 431.6368,
+            ],
+            [
+                184.0425, 228.9210, 206.2412, 193.0533, 201.6967, 216.6315, 177.7270, 174.6537,
+                180.6576, 195.3128, 178.2450, 160.3828,
+            ],
+            [
+                168.8571, 185.5299, 181.8502, 170.8784, 176.8118, 168.8854, 157.7752, 167.1431,
+                164.0802, 162.7390, 167.6115, 166.1292,
+            ],
+        ],
+        "every kind of column",
+    );
+    let options = [
+        ("ff_dim", "16"),
+        ("revin", "false"),
+        ("learning_rate", "0.01"),
+        ("futr_exog_list", "f1,f2"),
+    ];
+    check(
+        1,
+        0,
+        &options,
+        [
+            [
+                0.0599, 1.2864, 0.7030, 1.9438, 0.8259, 1.1046, 1.0466, 1.1058, 0.4130, 0.2319,
+                1.9345, 1.8128,
+            ],
+            [
+                -0.0851, 1.3531, 0.6077, 2.2574, 1.0523, 1.5338, 0.7855, 0.8879, 0.4800, 0.1214,
+                2.4168, 1.8242,
+            ],
+            [
+                -0.0302, 0.2212, 0.2255, 0.6865, 0.1029, 0.4151, -0.1906, -0.0932, 0.0249, -0.2108,
+                0.6578, 0.2538,
+            ],
+        ],
+        "future columns without RevIN",
+    );
+    let options = [
+        ("windows_batch_size", "256"),
+        ("val_check_steps", "2"),
+        ("random_seed", "3"),
+        ("n_block", "1"),
+        ("ff_dim", "8"),
+        ("stat_exog_list", "s1,s2"),
+    ];
+    check(
+        6,
+        12,
+        &options,
+        [
+            [
+                436.1262, 407.6349, 386.9463, 409.8139, 393.8435, 386.5075, 420.3493, 399.6135,
+                391.3416, 414.4543, 399.0326, 410.8845,
+            ],
+            [
+                283.9943, 238.1593, 258.2519, 276.7658, 288.0805, 337.4145, 230.8477, 233.8721,
+                287.4574, 232.9843, 312.8267, 269.3739,
+            ],
+            [
+                217.9362, 203.7359, 213.7181, 226.7324, 235.2949, 242.7333, 208.9418, 207.8572,
+                228.1833, 203.4430, 239.5281, 223.6614,
+            ],
+        ],
+        "static columns, drawn with replacement, validated",
     );
 }

@@ -26,6 +26,7 @@ mod tcn;
 mod tide;
 mod timesnet;
 mod tsmixer;
+mod tsmixerx;
 mod vanilla_transformer;
 
 pub use autoformer::AutoformerConfig;
@@ -53,6 +54,7 @@ pub use tcn::TcnConfig;
 pub use tide::TideConfig;
 pub use timesnet::TimesNetConfig;
 pub use tsmixer::TsMixerConfig;
+pub use tsmixerx::TsMixerxConfig;
 pub use vanilla_transformer::VanillaTransformerConfig;
 
 use candle_core::Tensor;
@@ -338,6 +340,7 @@ registry! {
     TimesNet => TimesNetConfig,
     iTransformer => ITransformerConfig,
     TSMixer => TsMixerConfig,
+    TSMixerx => TsMixerxConfig,
 }
 
 /// NeuralForecast's training defaults for its long-horizon models (DLinear, NLinear, PatchTST,

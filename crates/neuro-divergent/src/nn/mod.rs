@@ -18,6 +18,7 @@ mod distil;
 mod dropout;
 mod embedding;
 mod encoder;
+mod exogenous_mixing;
 mod fast_math;
 mod fourier;
 mod inception;
@@ -59,6 +60,7 @@ pub use distil::DistilConv;
 pub use dropout::Dropout;
 pub use embedding::{sinusoidal_positions, DataEmbedding};
 pub use encoder::{EncoderLayer, EncoderLayerSpec};
+pub use exogenous_mixing::{FeatureMixer, MixerBlock, MixerSizes, StaticMixerBlock};
 pub use fourier::{
     analysis, frequency_modes, FourierBlock, FourierCrossAttention, ModeSelection, ModeWeights,
     FOURIER_HEADS,
