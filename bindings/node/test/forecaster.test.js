@@ -202,11 +202,10 @@ test('multivariate models forecast their series together and reject a panel of a
   assert.equal(rows.length, 24);
   assert.deepEqual([rows[0].unique_id, rows[12].unique_id], [air[0].unique_id, 'Mirrored']);
   assert.ok(rows.every((r) => [r.iTransformer, r.TSMixer, r.TSMixerx].every(Number.isFinite)), JSON.stringify(rows));
-  await assert.rejects(nf.predict({ data: air }), (e) => e.code === codes.INVALID_CONFIG && /n_series=2 series together, but the data has 1/.test(e.message));
+  await assert.rejects(nf.predict({ data: air }), (e) => e.code === codes.INVALID_DATA && /was fitted on n_series=2 series and forecasts them together, but the data has 1/.test(e.message));
 });
 
-test('DeepAR forecasts sample paths with its distribution columns'
-, async () => {
+test('DeepAR forecasts sample paths with its distribution columns', async () => {
   const deepar = new DeepAR({ h: 12, inputSize: 24, maxSteps: 20, lstmHiddenSize: 16, trajectorySamples: 50, scalerType: 'robust', loss: 'normal:80' });
   assert.deepEqual(deepar.params, { max_steps: 20, lstm_hidden_size: 16, trajectory_samples: 50, scaler_type: 'robust', loss: 'normal:80' });
   assert.throws(() => new NeuralForecaster({ models: [new DeepAR({ h: 12, inputSize: 24, hTrain: 0 })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && /h_train/.test(e.message));

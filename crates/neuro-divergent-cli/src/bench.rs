@@ -10,6 +10,10 @@ use neuro_divergent::{threads, ComputeDevice, FitOptions, ModelSpec, NeuralForec
 
 use crate::args::{BenchArgs, RecurrentKernelArg};
 
+/// Training steps left out of the steady-state rate: the first steps fault in the memory the
+/// later ones reuse.
+const WARM_UP_STEPS: usize = 4;
+
 /// Runs the benchmark and prints one `key: value` line per figure.
 pub fn run(args: &BenchArgs) -> Result<()> {
     let kernel = match args.recurrent_kernel {
@@ -36,13 +40,23 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let name = spec.display_name().to_string();
     let mut nf = NeuralForecast::new(vec![spec], None)?.with_device(args.device)?;
 
+    // When each step ended, to time the steady state after the warm-up steps.
+    let step_ends = std::sync::Mutex::new(Vec::with_capacity(args.steps));
+    let record = |_: &neuro_divergent::train::ProgressEvent| {
+        step_ends
+            .lock()
+            .expect("step times lock")
+            .push(Instant::now());
+    };
     let started = Instant::now();
-    nf.fit(&frame, FitOptions::default(), None)?;
+    nf.fit(&frame, FitOptions::default(), Some(&record))?;
     let fit_seconds = started.elapsed().as_secs_f64();
     let params = nf.parameter_counts()[0];
     let steps_per_second = args.steps as f64 / fit_seconds;
+    let steady = steady_rate(&step_ends.into_inner().expect("step times lock"));
     let flop_per_step = nf.specs()[0].training_flops_per_window(params) * rows_per_step as f64;
-    let achieved = flop_per_step * steps_per_second / 1e9;
+    // At the steady rate when there is one.
+    let achieved = flop_per_step * steady.unwrap_or(steps_per_second) / 1e9;
 
     // One series alone, for models that forecast series on their own (a multivariate model's
     // one window forecasts every series: that is `predict_all_series_ms`).
@@ -61,6 +75,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     println!("steps: {}", args.steps);
     println!("fit_seconds: {fit_seconds:.3}");
     println!("steps_per_second: {steps_per_second:.3}");
+    if let Some(rate) = steady {
+        println!("steady_steps_per_second: {rate:.3}");
+    }
     println!("device: {}", nf.device());
     println!("achieved_gflops: {achieved:.1}");
     // The CPU's GEMM rate is the yardstick of CPU runs only.
@@ -106,6 +123,18 @@ fn predict_one_series_ms(nf: &NeuralForecast, frame: &TimeSeriesFrame) -> Result
         nf.predict(Some(&single))?;
     }
     Ok(started.elapsed().as_secs_f64() * 1e3 / repeats as f64)
+}
+
+/// Steps after the first [`WARM_UP_STEPS`] over the time from the end of the last warm-up step
+/// to the end of the last step, as NeuralForecast's speed comparison times its steps
+/// (`benches/longhorizon_speed.py`); `None` without at least two steps after the warm-up.
+fn steady_rate(step_ends: &[Instant]) -> Option<f64> {
+    let timed = step_ends.len().checked_sub(WARM_UP_STEPS)?;
+    if timed < 2 {
+        return None;
+    }
+    let (from, to) = (step_ends[WARM_UP_STEPS - 1], step_ends[step_ends.len() - 1]);
+    Some(timed as f64 / (to - from).as_secs_f64())
 }
 
 /// Median wall time of `repeats` runs of `work`, in milliseconds.

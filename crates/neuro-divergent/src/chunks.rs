@@ -23,7 +23,9 @@ use crate::models::{Model, ModelInput};
 use crate::nn::{kernels, pass};
 use crate::threads;
 
-/// Fewest rows worth a chunk of their own: below that, splitting costs more than it saves.
+/// Fewest rows worth a chunk of their own: below that, splitting costs more than it saves. A
+/// model that normalises over the windows of a batch gets at least this many windows instead
+/// ([`Model::normalises_over_windows`]).
 const MIN_CHUNK_ROWS: usize = 32;
 
 /// The window ranges of `input`'s batch for `model`: on the CPU one per worker
@@ -39,10 +41,16 @@ fn input_ranges(model: &dyn Model, input: &ModelInput) -> Result<Vec<Range<usize
         )));
     }
     let windows = rows / group;
-    Ok(if kernels::fused(input.insample.device()) {
-        window_ranges(windows, group, threads::workers())
+    // The rows that count towards a chunk's minimum size: whole windows for batch statistics.
+    let counted = if model.normalises_over_windows() {
+        1
     } else {
-        window_ranges(windows, group, 1)
+        group
+    };
+    Ok(if kernels::fused(input.insample.device()) {
+        window_ranges(windows, counted, threads::workers())
+    } else {
+        window_ranges(windows, counted, 1)
     })
 }
 
@@ -51,12 +59,12 @@ fn rows_of(windows: &Range<usize>, group: usize) -> Range<usize> {
     windows.start * group..windows.end * group
 }
 
-/// The ranges of a batch of `windows` windows of `group` rows each: one per worker, their sizes
-/// differing by at most one window, but fewer when chunks would have under [`MIN_CHUNK_ROWS`]
-/// rows.
-fn window_ranges(windows: usize, group: usize, workers: usize) -> Vec<Range<usize>> {
+/// The ranges of a batch of `windows` windows, each counting as `counted` rows: one per worker,
+/// their sizes differing by at most one window, but fewer when chunks would count under
+/// [`MIN_CHUNK_ROWS`] rows.
+fn window_ranges(windows: usize, counted: usize, workers: usize) -> Vec<Range<usize>> {
     let chunks = workers
-        .min(windows * group / MIN_CHUNK_ROWS)
+        .min(windows * counted / MIN_CHUNK_ROWS)
         .min(windows)
         .max(1);
     (0..chunks)

@@ -21,7 +21,7 @@ use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::exog::{future_values, FutureTable, Needs, Panel, StaticTable};
 use crate::models::{BuiltModel, ModelSpec};
-use crate::multivariate::{self, SeriesEnd};
+use crate::multivariate::{self, SeriesEnd, Stage};
 use crate::preprocess::FeatureConfig;
 use crate::train::{train_model, ProgressFn, TrainReport, TrainingData};
 use crate::windows::{inference_batch, SeriesView};
@@ -273,7 +273,7 @@ impl NeuralForecast {
                 last: s.ds[s.ds.len() - 1],
             })
             .collect();
-        self.check_multivariate(&ends)?;
+        self.check_multivariate(&ends, Stage::Training)?;
         let saved = self.fitted.as_ref().and_then(|f| f.statics.as_ref());
         let statics = options.statics.as_deref().or(saved);
         let panel = Panel::from_frame(data, &self.needs()?, &self.features, statics)?;
@@ -306,10 +306,10 @@ impl NeuralForecast {
     }
 
     /// Checks that the series suit every multivariate model (see [`multivariate::check_panel`]).
-    fn check_multivariate(&self, series: &[SeriesEnd<'_>]) -> Result<()> {
+    fn check_multivariate(&self, series: &[SeriesEnd<'_>], stage: Stage) -> Result<()> {
         for (spec, name) in self.specs.iter().zip(&self.names) {
             if let Some(n_series) = spec.multivariate_series() {
-                multivariate::check_panel(name, n_series, series)?;
+                multivariate::check_panel(name, n_series, series, stage)?;
             }
         }
         Ok(())
@@ -705,7 +705,7 @@ impl NeuralForecast {
                 last,
             })
             .collect();
-        self.check_multivariate(&ends)?;
+        self.check_multivariate(&ends, Stage::Forecasting)?;
         panel.extend_future(
             &last_ds,
             state.freq,

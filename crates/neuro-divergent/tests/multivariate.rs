@@ -97,12 +97,71 @@ fn panels_that_cannot_form_multivariate_windows_are_refused_by_name() {
     let two = common::air_passengers();
     let err = nf.predict(Some(&two)).err().unwrap();
     assert!(
-        err.to_string()
-            .contains("n_series=3 series together, but the data has 1"),
+        matches!(err, neuro_divergent::Error::Data(_))
+            && err.to_string().contains(
+                "was fitted on n_series=3 series and forecasts them together, but the data has 1"
+            ),
         "{err}"
     );
     // The fitted series forecast together, in the data's order.
     let forecasts = nf.predict(None).unwrap();
     assert_eq!(forecasts.ids[0], "a");
     assert_eq!(forecasts.ids[35], "c");
+}
+
+#[test]
+fn a_checkpoint_of_several_series_forecasts_them_as_before() {
+    // TSMixer keeps an affine map per series (views of its parameters) and batch statistics.
+    let frame = common::three_aligned_series(132);
+    let mut spec = ModelSpec::new("TSMixer", 12, 24).unwrap();
+    spec.train.max_steps = 5;
+    for (key, value) in [("n_series", "3"), ("ff_dim", "8")] {
+        spec.set_param(key, value).unwrap();
+    }
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    nf.fit(&frame, FitOptions::default(), None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    nf.save(dir.path()).unwrap();
+    let before = nf.predict(None).unwrap();
+    let loaded = NeuralForecast::load(dir.path()).unwrap();
+    assert_eq!(before, loaded.predict(None).unwrap());
+    // New data for the same three series forecasts from their new ends.
+    let longer = common::three_aligned_series(144);
+    let after = loaded.predict(Some(&longer)).unwrap();
+    assert_eq!(after.ids.len(), 36);
+    assert_ne!(after.ds[0], before.ds[0]);
+}
+
+#[test]
+fn quantile_losses_give_each_series_its_own_sorted_quantiles() {
+    let frame = common::three_aligned_series(132);
+    for model in ["iTransformer", "TSMixer", "TSMixerx"] {
+        let mut spec = ModelSpec::new(model, 12, 24).unwrap();
+        spec.train.max_steps = 20;
+        for (key, value) in [("n_series", "3"), ("loss", "mqloss:80")] {
+            spec.set_param(key, value).unwrap();
+        }
+        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+        nf.fit(&frame, FitOptions::default(), None).unwrap();
+        let forecasts = nf.predict(None).unwrap();
+        let column = |suffix: &str| forecasts.column(&format!("{model}{suffix}")).unwrap();
+        let (lo, median, hi) = (column("-lo-80"), column("-median"), column("-hi-80"));
+        for row in 0..36 {
+            assert!(
+                lo[row] <= median[row] && median[row] <= hi[row] && lo[row].is_finite(),
+                "{model}, row {row}: {} {} {}",
+                lo[row],
+                median[row],
+                hi[row]
+            );
+        }
+        // Series b (mirrored, around 600 - 280) and c (halved) keep their own levels.
+        let level =
+            |series: usize| median[series * 12..(series + 1) * 12].iter().sum::<f64>() / 12.0;
+        assert!(
+            level(1) < level(0) && level(2) < level(0),
+            "{model}: {:?}",
+            [level(0), level(1), level(2)]
+        );
+    }
 }

@@ -13,6 +13,7 @@ use super::{
     ModelInput,
 };
 use crate::error::{Error, Result};
+use crate::multivariate;
 use crate::nn::{
     Activation, AttentionKind, Dense, Dropout, LayerNorm, ParamStore, TransEncoderLayer,
     TransformerSpec,
@@ -202,11 +203,15 @@ fn row_moments(x: &Tensor) -> Result<(Tensor, Tensor)> {
 }
 
 impl ITransformer {
-    /// The window's tokens `[B, N (1 + F), hidden]`: the `N` series, then the future columns of
-    /// each series in turn.
-    fn tokens(&self, series: &Tensor, input: &ModelInput, train: bool) -> Result<Tensor> {
-        let rows = series.dim(0)?;
-        let windows = rows / self.n_series;
+    /// The tokens `[B, N (1 + F), hidden]` of the `windows` windows: the `N` series, then the
+    /// future columns of each series in turn.
+    fn tokens(
+        &self,
+        series: &Tensor,
+        input: &ModelInput,
+        windows: usize,
+        train: bool,
+    ) -> Result<Tensor> {
         let hidden = self.embedding.forward(series, None)?;
         let hidden = self.embedding_dropout.apply(&hidden, train)?;
         let tokens = hidden.reshape((windows, self.n_series, ()))?;
@@ -227,13 +232,7 @@ impl ITransformer {
 impl Model for ITransformer {
     fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
         let rows = input.insample.dim(0)?;
-        if !rows.is_multiple_of(self.n_series) {
-            return Err(Error::Train(format!(
-                "iTransformer: a batch of {rows} rows is not made of windows of n_series={} \
-                 series",
-                self.n_series
-            )));
-        }
+        let windows = multivariate::windows_in("iTransformer", rows, self.n_series)?;
         let (series, moments) = if self.use_norm {
             let (mean, deviation) = row_moments(&input.insample)?;
             let normalised = input
@@ -244,7 +243,7 @@ impl Model for ITransformer {
         } else {
             (input.insample.clone(), None)
         };
-        let mut tokens = self.tokens(&series, input, train)?;
+        let mut tokens = self.tokens(&series, input, windows, train)?;
         for layer in &self.encoder {
             tokens = layer.forward(&tokens, train)?;
         }

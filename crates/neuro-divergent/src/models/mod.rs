@@ -85,8 +85,9 @@ pub trait Model: Send + Sync {
 
     /// For a multivariate model (NeuralForecast's `MULTIVARIATE` models), the number of series it
     /// forecasts together: a window is then `n_series` consecutive rows of the batch, one per
-    /// series in the order the data lists them, all ending at the same time step. `None` for
-    /// models that forecast each row on its own.
+    /// series, all ending at the same time step (in the data's series order when validating and
+    /// forecasting, in the data loader's shuffled order in training batches). `None` for models
+    /// that forecast each row on its own.
     fn multivariate_series(&self) -> Option<usize> {
         None
     }
@@ -94,6 +95,14 @@ pub trait Model: Send + Sync {
     /// Rows of the batch that one window spans: `n_series` for a multivariate model, else 1.
     fn rows_per_window(&self) -> usize {
         self.multivariate_series().unwrap_or(1)
+    }
+
+    /// True when training normalises a multivariate model's windows with statistics over the
+    /// batch (TSMixer's batch norms): then each chunk of a training batch holds at least 32
+    /// windows, not 32 rows, so that the statistics are taken over as many windows as
+    /// NeuralForecast's batches hold. (A univariate model's window is one row.)
+    fn normalises_over_windows(&self) -> bool {
+        false
     }
 }
 

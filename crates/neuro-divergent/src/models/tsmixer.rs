@@ -11,7 +11,8 @@ use super::{
     require_at_least_one, require_dropout_rate, require_n_series, ArchitectureConfig, Model,
     ModelInput,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::multivariate;
 use crate::nn::{Dense, MixingLayer, ParamStore, RevIn};
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
@@ -126,16 +127,9 @@ struct TsMixer {
 impl Model for TsMixer {
     fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
         let (rows, steps) = input.insample.dims2()?;
-        if !rows.is_multiple_of(self.n_series) {
-            return Err(Error::Train(format!(
-                "TSMixer: a batch of {rows} rows is not made of windows of n_series={} series",
-                self.n_series
-            )));
-        }
+        let batch = multivariate::windows_in("TSMixer", rows, self.n_series)?;
         // [B, N, L]: each window's series side by side.
-        let windows = input
-            .insample
-            .reshape((rows / self.n_series, self.n_series, steps))?;
+        let windows = input.insample.reshape((batch, self.n_series, steps))?;
         let (normalised, stats) = match &self.revin {
             Some(revin) => {
                 let (x, stats) = revin.normalize(&windows)?;
@@ -162,5 +156,9 @@ impl Model for TsMixer {
 
     fn multivariate_series(&self) -> Option<usize> {
         Some(self.n_series)
+    }
+
+    fn normalises_over_windows(&self) -> bool {
+        true
     }
 }

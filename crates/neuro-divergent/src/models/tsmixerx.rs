@@ -14,6 +14,7 @@ use super::{
     ExogenousKinds, Model, ModelInput,
 };
 use crate::error::{Error, Result};
+use crate::multivariate;
 use crate::nn::{Dense, FeatureMixer, MixerBlock, MixerSizes, ParamStore, RevIn, StaticMixerBlock};
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
@@ -213,12 +214,7 @@ impl Model for TsMixerx {
     fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
         let (rows, steps) = input.insample.dims2()?;
         let (n, h) = (self.n_series, self.horizon);
-        if !rows.is_multiple_of(n) {
-            return Err(Error::Train(format!(
-                "TSMixerx: a batch of {rows} rows is not made of windows of n_series={n} series"
-            )));
-        }
-        let batch = rows / n;
+        let batch = multivariate::windows_in("TSMixerx", rows, n)?;
         let windows = input.insample.reshape((batch, n, steps))?;
         let (target, stats) = match &self.revin {
             Some(revin) => {

@@ -27,12 +27,14 @@ struct Scope {
     uses: u64,
 }
 
-/// A chunk of a training batch: its rows (windows) and the batch's size.
+/// A chunk of a training batch: its windows and the batch's size in windows. A window is one
+/// row of the batch, or `n_series` rows for a multivariate model, whose tensors' first dimension
+/// holds the windows or the rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chunk {
-    /// The chunk's rows of the batch.
+    /// The chunk's windows of the batch.
     pub rows: Range<usize>,
-    /// Rows in the whole batch.
+    /// Windows in the whole batch.
     pub batch_rows: usize,
 }
 

@@ -13,6 +13,7 @@ use crate::chunks;
 use crate::error::{Error, Result};
 
 use crate::models::Model;
+use crate::multivariate::{self, Stage};
 use crate::random::TorchGenerator;
 use crate::windows::{
     validation_batch, SamplerOptions, SeriesView, WindowBatch, WindowSampler, WindowShapes,
@@ -73,14 +74,7 @@ pub fn train_model(
     }
     let multivariate = model.multivariate_series().is_some();
     if let Some(n_series) = model.multivariate_series() {
-        if data.series.len() != n_series {
-            return Err(Error::Config(format!(
-                "{name} forecasts n_series={n_series} series together, but the data has {}: \
-                 set n_series to {}",
-                data.series.len(),
-                data.series.len()
-            )));
-        }
+        multivariate::check_count(name, n_series, data.series.len(), Stage::Training)?;
     }
     let train_parts: Vec<SeriesView<'_>> = data
         .series
