@@ -1256,6 +1256,39 @@ fn input_size_minus_one_reads_three_horizons_like_neuralforecast() {
     assert_close(&forecast(spec, &train, 0), &reference, "LSTM");
 }
 
+/// A multivariate model's training run over three series: steps, validation points and the
+/// parameters set after `n_series=3` and `dropout=0`.
+#[derive(Clone, Copy)]
+struct Fit<'a> {
+    steps: usize,
+    val_size: usize,
+    params: &'a [(&'a str, &'a str)],
+}
+
+/// Fits `model` on `frame`'s three series as `fit` says and compares each series' forecasts
+/// with NeuralForecast's `reference`.
+fn assert_three_series_match(
+    model: &str,
+    frame: &TimeSeriesFrame,
+    fit: Fit<'_>,
+    reference: [[f64; 12]; 3],
+    what: &str,
+) {
+    let mut spec = ModelSpec::new(model, 12, 24).unwrap();
+    spec.train.max_steps = fit.steps;
+    for (key, value) in [("n_series", "3"), ("dropout", "0")]
+        .iter()
+        .chain(fit.params)
+    {
+        spec.set_param(key, value).unwrap();
+    }
+    let ours = forecast(spec, frame, fit.val_size);
+    for (series, expected) in reference.iter().enumerate() {
+        let what = format!("{model}, {what}, series {series}");
+        assert_close_within(&ours[series * 12..(series + 1) * 12], expected, 0.05, &what);
+    }
+}
+
 #[test]
 fn itransformer_forecasts_three_series_together_like_neuralforecast() {
     // NeuralForecast 3.3 (n_series=3, dropout=0; 32 windows of all three series a step, the
@@ -1271,21 +1304,13 @@ fn itransformer_forecasts_three_series_together_like_neuralforecast() {
         ("e_layers", "1"),
         ("d_ff", "32"),
     ];
-    let check = |steps: usize,
-                 val_size: usize,
-                 params: &[(&str, &str)],
-                 reference: [[f64; 12]; 3],
-                 what: &str| {
-        let mut spec = ModelSpec::new("iTransformer", 12, 24).unwrap();
-        spec.train.max_steps = steps;
-        for (key, value) in [("n_series", "3"), ("dropout", "0")].iter().chain(params) {
-            spec.set_param(key, value).unwrap();
-        }
-        let ours = forecast(spec, &frame, val_size);
-        for (series, expected) in reference.iter().enumerate() {
-            let what = format!("{what}, series {series}");
-            assert_close_within(&ours[series * 12..(series + 1) * 12], expected, 0.05, &what);
-        }
+    let check = |steps, val_size, params: &[(&str, &str)], reference, what: &str| {
+        let fit = Fit {
+            steps,
+            val_size,
+            params,
+        };
+        assert_three_series_match("iTransformer", &frame, fit, reference, what);
     };
     let small5 = [
         [
@@ -1435,21 +1460,13 @@ fn tsmixer_mixes_three_series_like_neuralforecast() {
     // units (seed 2); one step without RevIN at learning rate 1e-2; 6 steps drawing 256 windows
     // with replacement, validating every 2 steps on the last 12 points (seed 3).
     let frame = common::three_aligned_series(132);
-    let check = |steps: usize,
-                 val_size: usize,
-                 params: &[(&str, &str)],
-                 reference: [[f64; 12]; 3],
-                 what: &str| {
-        let mut spec = ModelSpec::new("TSMixer", 12, 24).unwrap();
-        spec.train.max_steps = steps;
-        for (key, value) in [("n_series", "3"), ("dropout", "0")].iter().chain(params) {
-            spec.set_param(key, value).unwrap();
-        }
-        let ours = forecast(spec, &frame, val_size);
-        for (series, expected) in reference.iter().enumerate() {
-            let what = format!("{what}, series {series}");
-            assert_close_within(&ours[series * 12..(series + 1) * 12], expected, 0.05, &what);
-        }
+    let check = |steps, val_size, params: &[(&str, &str)], reference, what: &str| {
+        let fit = Fit {
+            steps,
+            val_size,
+            params,
+        };
+        assert_three_series_match("TSMixer", &frame, fit, reference, what);
     };
     check(
         5,

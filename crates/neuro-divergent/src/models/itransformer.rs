@@ -74,10 +74,7 @@ impl ITransformerConfig {
 
 impl ArchitectureConfig for ITransformerConfig {
     fn train_defaults(&self) -> TrainConfig {
-        TrainConfig {
-            windows_batch_size: 32,
-            ..TrainConfig::default()
-        }
+        super::multivariate_train_defaults()
     }
 
     fn validate(&self, _shape: WindowShape) -> Result<()> {

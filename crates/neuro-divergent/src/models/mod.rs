@@ -352,6 +352,15 @@ registry! {
     TSMixerx => TsMixerxConfig,
 }
 
+/// NeuralForecast's training defaults for its multivariate models (iTransformer, TSMixer,
+/// TSMixerx): 32 windows (of every series) per step, the general defaults otherwise.
+fn multivariate_train_defaults() -> TrainConfig {
+    TrainConfig {
+        windows_batch_size: 32,
+        ..TrainConfig::default()
+    }
+}
+
 /// NeuralForecast's training defaults for its long-horizon models (DLinear, NLinear, PatchTST,
 /// VanillaTransformer, Informer, Autoformer, FEDformer):
 /// 5,000 steps at learning rate 1e-4 without decay, 1,024 windows per batch, no scaling.

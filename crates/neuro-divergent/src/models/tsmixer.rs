@@ -48,19 +48,16 @@ impl Default for TsMixerConfig {
 
 impl ArchitectureConfig for TsMixerConfig {
     fn train_defaults(&self) -> TrainConfig {
-        TrainConfig {
-            windows_batch_size: 32,
-            ..TrainConfig::default()
-        }
+        super::multivariate_train_defaults()
     }
 
     fn validate(&self, _shape: WindowShape) -> Result<()> {
-        require_n_series("TSMixer", self.n_series)?;
-        require_at_least_one(
-            "TSMixer: ",
-            &[("n_block", self.n_block), ("ff_dim", self.ff_dim)],
-        )?;
-        require_dropout_rate("TSMixer: ", "dropout", self.dropout)
+        validate_mixer(
+            "TSMixer",
+            self.n_series,
+            (self.n_block, self.ff_dim),
+            self.dropout,
+        )
     }
 
     fn multivariate_series(&self) -> Option<usize> {
@@ -113,6 +110,19 @@ impl ArchitectureConfig for TsMixerConfig {
             n_outputs,
         }))
     }
+}
+
+/// Checks the hyperparameters TSMixer and TSMixerx share; errors name `model`.
+pub(super) fn validate_mixer(
+    model: &str,
+    n_series: usize,
+    (n_block, ff_dim): (usize, usize),
+    dropout: f64,
+) -> Result<()> {
+    require_n_series(model, n_series)?;
+    let prefix = format!("{model}: ");
+    require_at_least_one(&prefix, &[("n_block", n_block), ("ff_dim", ff_dim)])?;
+    require_dropout_rate(&prefix, "dropout", dropout)
 }
 
 struct TsMixer {

@@ -9,10 +9,7 @@
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    require_at_least_one, require_dropout_rate, require_n_series, ArchitectureConfig,
-    ExogenousKinds, Model, ModelInput,
-};
+use super::{ArchitectureConfig, ExogenousKinds, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::multivariate;
 use crate::nn::{Dense, FeatureMixer, MixerBlock, MixerSizes, ParamStore, RevIn, StaticMixerBlock};
@@ -51,19 +48,16 @@ impl Default for TsMixerxConfig {
 
 impl ArchitectureConfig for TsMixerxConfig {
     fn train_defaults(&self) -> TrainConfig {
-        TrainConfig {
-            windows_batch_size: 32,
-            ..TrainConfig::default()
-        }
+        super::multivariate_train_defaults()
     }
 
     fn validate(&self, _shape: WindowShape) -> Result<()> {
-        require_n_series("TSMixerx", self.n_series)?;
-        require_at_least_one(
-            "TSMixerx: ",
-            &[("n_block", self.n_block), ("ff_dim", self.ff_dim)],
-        )?;
-        require_dropout_rate("TSMixerx: ", "dropout", self.dropout)
+        super::tsmixer::validate_mixer(
+            "TSMixerx",
+            self.n_series,
+            (self.n_block, self.ff_dim),
+            self.dropout,
+        )
     }
 
     fn exogenous(&self) -> ExogenousKinds {
