@@ -55,8 +55,10 @@ impl DecompositionNetworkSpec {
 
     /// The steps of the encoder's and the decoder's sequences for windows of `shape`.
     pub fn steps(&self, shape: WindowShape) -> (f64, f64) {
-        let decoder = self.layers.label_len(shape.input_size) + shape.horizon;
-        (shape.input_size as f64, decoder as f64)
+        (
+            shape.input_size as f64,
+            self.layers.decoder_len(shape) as f64,
+        )
     }
 
     /// Floating-point operations of one training pass over one window, given the

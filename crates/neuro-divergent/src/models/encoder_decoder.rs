@@ -109,6 +109,11 @@ impl EncoderDecoderLayers {
         (input_size as f64 * self.decoder_input_size_multiplier).ceil() as usize
     }
 
+    /// The decoder's steps for windows of `shape`: its known steps, then the horizon.
+    pub(super) fn decoder_len(&self, shape: WindowShape) -> usize {
+        self.label_len(shape.input_size) + shape.horizon
+    }
+
     /// Checks the sizes against the window; errors start with `prefix` (the model's name).
     pub(super) fn validate(&self, prefix: &str, shape: WindowShape) -> Result<()> {
         require_at_least_one(
@@ -181,7 +186,7 @@ impl EncoderDecoderSpec {
             self.layers.conv_hidden_size as f64,
         );
         let encoder_tokens = shape.input_size as f64;
-        let decoder_tokens = (self.label_len(shape.input_size) + shape.horizon) as f64;
+        let decoder_tokens = self.layers.decoder_len(shape) as f64;
         // Multiply-adds of one forward pass: per layer the attention projections, the two
         // token-by-token products and the feed-forward pair.
         let attention = |queries: f64, keys: f64| {

@@ -74,7 +74,7 @@ impl FedformerConfig {
     /// (`input_size / 2 + h`, whatever `decoder_input_size_multiplier` is).
     fn decoder_steps(&self, shape: WindowShape) -> (usize, usize) {
         (
-            self.layers.label_len(shape.input_size) + shape.horizon,
+            self.layers.decoder_len(shape),
             shape.input_size / 2 + shape.horizon,
         )
     }
