@@ -706,6 +706,14 @@ impl NeuralForecast {
             })
             .collect();
         self.check_multivariate(&ends, Stage::Forecasting)?;
+        if options.data.is_some() {
+            let fitted: Vec<&str> = state.tails.iter().map(|t| t.id.as_str()).collect();
+            for (spec, name) in self.specs.iter().zip(&self.names) {
+                if spec.multivariate_series().is_some() {
+                    multivariate::check_same_series(name, &fitted, &panel.ids)?;
+                }
+            }
+        }
         panel.extend_future(
             &last_ds,
             state.freq,

@@ -79,6 +79,22 @@ pub(crate) fn check_panel(
     }
 }
 
+/// Checks that a fitted multivariate model forecasts the series it was fitted on (`fitted`, in
+/// the panel's order): its weights and what it learned across series belong to them by position,
+/// so other series of the same number would be forecast silently with the wrong ones.
+pub(crate) fn check_same_series(model: &str, fitted: &[&str], given: &[&str]) -> Result<()> {
+    match fitted.iter().zip(given).position(|(a, b)| a != b) {
+        Some(i) => Err(Error::Data(format!(
+            "{model} forecasts the series it was fitted on, together and in their order: series \
+             {} of the data is '{}', where it was fitted on '{}'",
+            i + 1,
+            given[i],
+            fitted[i]
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The order in which a multivariate model of `n_series` series reads the forecast windows
 /// `cuts` (`(series, cut)` pairs): origin by origin, the series in order within each. Every
 /// origin must have a window of each series.
@@ -150,6 +166,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(later.contains("'a' has 10"), "{later}");
+    }
+
+    #[test]
+    fn a_fitted_model_forecasts_its_own_series() {
+        assert!(check_same_series("TSMixer", &["a", "b"], &["a", "b"]).is_ok());
+        let err = check_same_series("TSMixer", &["a", "b", "c"], &["a", "b", "d"]).unwrap_err();
+        assert!(matches!(err, Error::Data(_)), "{err}");
+        assert!(
+            err.to_string()
+                .contains("series 3 of the data is 'd', where it was fitted on 'c'"),
+            "{err}"
+        );
     }
 
     #[test]

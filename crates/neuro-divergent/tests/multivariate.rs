@@ -103,6 +103,23 @@ fn panels_that_cannot_form_multivariate_windows_are_refused_by_name() {
             ),
         "{err}"
     );
+    // Three series, one of them another: the model's weights belong to the fitted ones.
+    let mut csv = String::from("unique_id,ds,y\n");
+    for (id, series) in ["a", "b", "d"].iter().zip(frame.series()) {
+        for (ds, y) in series.ds.iter().zip(&series.y) {
+            csv += &format!("{id},{ds},{y}\n");
+        }
+    }
+    let other = read_csv_from(csv.as_bytes(), "other", None).unwrap();
+    let err = nf.predict(Some(&other)).err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("series 3 of the data is 'd', where it was fitted on 'c'"),
+        "{err}"
+    );
+    // The same series with more history forecast from their new ends.
+    let longer = nf.predict(Some(&common::three_aligned_series(72))).unwrap();
+    assert_eq!(longer.ids.len(), 36);
     // The fitted series forecast together, in the data's order.
     let forecasts = nf.predict(None).unwrap();
     assert_eq!(forecasts.ids[0], "a");
