@@ -5,7 +5,7 @@
 //! another); post-norm Transformer encoder layers let the tokens attend to each other, and a
 //! linear map turns each series' token into its horizon, mapped back to the series' level.
 
-use candle_core::{Tensor, D};
+use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -15,14 +15,11 @@ use super::{
 use crate::error::{Error, Result};
 use crate::multivariate;
 use crate::nn::{
-    Activation, AttentionKind, Dense, Dropout, LayerNorm, ParamStore, TransEncoderLayer,
+    Activation, AttentionKind, Dense, Dropout, LayerNorm, ParamStore, RevIn, TransEncoderLayer,
     TransformerSpec,
 };
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
-
-/// Added to each window's variance before its square root, as NeuralForecast does.
-const NORM_EPS: f64 = 1e-5;
 
 /// iTransformer hyperparameters (NeuralForecast's names and defaults). `n_series` has no
 /// default: it must be the number of series in the data.
@@ -170,7 +167,12 @@ impl ArchitectureConfig for ITransformerConfig {
             n_series: self.n_series,
             horizon: shape.horizon,
             n_outputs,
-            use_norm: self.use_norm,
+            // NeuralForecast's `use_norm`: RevIN without an affine map (no parameters).
+            norm: if self.use_norm {
+                Some(RevIn::new(store, "norm", false, false)?)
+            } else {
+                None
+            },
             deterministic: self.dropout == 0.0,
         }))
     }
@@ -187,16 +189,8 @@ struct ITransformer {
     n_series: usize,
     horizon: usize,
     n_outputs: usize,
-    use_norm: bool,
+    norm: Option<RevIn>,
     deterministic: bool,
-}
-
-/// Each row's mean and deviation (`[R, 1]`, biased variance plus [`NORM_EPS`]).
-fn row_moments(x: &Tensor) -> Result<(Tensor, Tensor)> {
-    let mean = x.mean_keepdim(D::Minus1)?;
-    let centred = x.broadcast_sub(&mean)?;
-    let deviation = (centred.sqr()?.mean_keepdim(D::Minus1)? + NORM_EPS)?.sqrt()?;
-    Ok((mean, deviation))
 }
 
 impl ITransformer {
@@ -230,15 +224,12 @@ impl Model for ITransformer {
     fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
         let rows = input.insample.dim(0)?;
         let windows = multivariate::windows_in("iTransformer", rows, self.n_series)?;
-        let (series, moments) = if self.use_norm {
-            let (mean, deviation) = row_moments(&input.insample)?;
-            let normalised = input
-                .insample
-                .broadcast_sub(&mean)?
-                .broadcast_div(&deviation)?;
-            (normalised, Some((mean, deviation)))
-        } else {
-            (input.insample.clone(), None)
+        let (series, stats) = match &self.norm {
+            Some(norm) => {
+                let (series, stats) = norm.normalize(&input.insample)?;
+                (series, Some(stats))
+            }
+            None => (input.insample.clone(), None),
         };
         let mut tokens = self.tokens(&series, input, windows, train)?;
         for layer in &self.encoder {
@@ -247,8 +238,8 @@ impl Model for ITransformer {
         let encoded = self.encoder_norm.forward(&tokens)?;
         let series_tokens = encoded.narrow(1, 0, self.n_series)?.reshape((rows, ()))?;
         let out = self.projector.forward(&series_tokens, None)?;
-        let out = match moments {
-            Some((mean, deviation)) => out.broadcast_mul(&deviation)?.broadcast_add(&mean)?,
+        let out = match stats {
+            Some(stats) => stats.denormalize(&out)?,
             None => out,
         };
         Ok(out.reshape((rows, self.horizon, self.n_outputs))?)
