@@ -118,6 +118,33 @@ export interface PredictOptions {
   format?: 'records' | 'columns';
 }
 
+/** What an interpretable model (TFT) weighed to forecast one window. */
+export interface SeriesExplanation {
+  unique_id: string;
+  /** `input_size` rows, one weight per past variable, each row summing to 1. */
+  past_importance: number[][];
+  /** `horizon` rows, one weight per future variable, each row summing to 1. */
+  future_importance: number[][];
+  /** One weight per static variable (empty without static columns). */
+  static_importance: number[];
+  /** `input_size + horizon` rows of attention over the same steps, averaged over heads; rows sum to 1. */
+  attention: number[][];
+}
+
+/** One interpretable model's explanation of its forecasts. */
+export interface ModelExplanation {
+  model: string;
+  input_size: number;
+  horizon: number;
+  /** Historic columns, future columns (or `repeated_target`), then `observed_target`. */
+  past_variables: string[];
+  /** Future columns, or `repeated_target` when there are none. */
+  future_variables: string[];
+  static_variables: string[];
+  /** One entry per forecast window, in the forecasts' order. */
+  series: SeriesExplanation[];
+}
+
 export interface CrossValidationOptions {
   nWindows: number;
   /** Distance between cutoffs (default: the horizon). */
@@ -150,6 +177,8 @@ export declare class NeuralForecaster {
   fit(data: SeriesData, options?: FitOptions): Promise<this>;
   predict(options?: PredictOptions & { format?: 'records' }): Promise<ForecastRecord[]>;
   predict(options: PredictOptions & { format: 'columns' }): Promise<ForecastColumns>;
+  /** Explains the forecasts `predict` makes from the same inputs (interpretable models only: TFT). */
+  explain(options?: Pick<PredictOptions, 'data' | 'futrData' | 'staticData'>): Promise<ModelExplanation[]>;
   crossValidation(options: CrossValidationOptions & { format?: 'records' }): Promise<ForecastRecord[]>;
   crossValidation(options: CrossValidationOptions & { format: 'columns' }): Promise<ForecastColumns>;
   saveCheckpoint(path: string): Promise<void>;

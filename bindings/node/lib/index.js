@@ -100,6 +100,17 @@ function nativeForLoad(options) {
   }
 }
 
+/** The series and exogenous inputs of `predict` and `explain`. */
+function forecastInputs(options) {
+  const cols = options.data === undefined ? null : toColumns(options.data);
+  const exog = {
+    extra: cols ? cols.extra : undefined,
+    statics: options.staticData === undefined ? undefined : toKeyed(options.staticData, 'staticData', false),
+    futr: options.futrData === undefined ? undefined : toKeyed(options.futrData, 'futrData', true),
+  };
+  return { cols, exog };
+}
+
 class NeuralForecaster {
   /**
    * @param {{ models: BaseModel[], freq?: string|number,
@@ -170,18 +181,31 @@ class NeuralForecaster {
    */
   async predict(options = {}) {
     const level = levelsOf(options.level);
-    const cols = options.data === undefined ? null : toColumns(options.data);
-    const exog = {
-      extra: cols ? cols.extra : undefined,
-      statics: options.staticData === undefined ? undefined : toKeyed(options.staticData, 'staticData', false),
-      futr: options.futrData === undefined ? undefined : toKeyed(options.futrData, 'futrData', true),
-    };
+    const { cols, exog } = forecastInputs(options);
     const outcome = unwrap(
       await (cols
         ? this._native.predict(cols.ids, cols.ds, cols.y, exog, level)
         : this._native.predict(null, null, null, exog, level)),
     );
     return formatForecasts(outcome.forecasts, options.format);
+  }
+
+  /**
+   * Explains the forecasts `predict` makes from the same `data`, `futrData` and `staticData`:
+   * for each interpretable model (TFT), one entry per forecast window with the weight of each
+   * variable at each step (`past_importance`, `future_importance`, `static_importance`) and
+   * the attention between steps averaged over heads (`attention`). Rejects with
+   * `ND_INVALID_CONFIG` when no model explains its forecasts.
+   * @param {{ data?: object, futrData?: object, staticData?: object }} [options]
+   */
+  async explain(options = {}) {
+    const { cols, exog } = forecastInputs(options);
+    const outcome = unwrap(
+      await (cols
+        ? this._native.explain(cols.ids, cols.ds, cols.y, exog)
+        : this._native.explain(null, null, null, exog)),
+    );
+    return JSON.parse(outcome.explanations);
   }
 
   /**

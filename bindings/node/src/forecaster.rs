@@ -90,6 +90,8 @@ pub struct Outcome {
     pub failure: Option<Failure>,
     /// Forecasts, for predict and cross-validation.
     pub forecasts: Option<ForecastColumns>,
+    /// For explain: the explanations as JSON (an array, one object per explaining model).
+    pub explanations: Option<String>,
     /// Model column names after the call.
     pub model_names: Vec<String>,
 }
@@ -269,25 +271,22 @@ impl NativeForecaster {
         exog: Option<ExogInput>,
         levels: Option<Vec<f64>>,
     ) -> AsyncTask<Job> {
-        let exog = exog.unwrap_or_default();
-        let data = match (ids, ds, y) {
-            (Some(ids), Some(ds), Some(y)) => Some((
-                Columns {
-                    ids,
-                    ds,
-                    extra: exog.extra,
-                },
-                y,
-            )),
-            _ => None,
-        };
-        let levels = levels.unwrap_or_default();
-        let kind = JobKind::Predict {
-            data,
-            statics: exog.statics,
-            futr: exog.futr,
-            levels,
-        };
+        let kind = JobKind::forecast(ids, ds, y, exog, levels.unwrap_or_default(), false);
+        self.job(kind, None)
+    }
+
+    /// Explains the forecasts `predict` makes from the same inputs: for each interpretable
+    /// model (TFT), variable importances per step and attention weights per forecast window,
+    /// as JSON.
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    pub fn explain(
+        &self,
+        ids: Option<Vec<String>>,
+        ds: Option<Vec<JsDs>>,
+        y: Option<Float64Array>,
+        exog: Option<ExogInput>,
+    ) -> AsyncTask<Job> {
+        let kind = JobKind::forecast(ids, ds, y, exog, Vec::new(), true);
         self.job(kind, None)
     }
 
@@ -455,6 +454,8 @@ pub enum JobKind {
         futr: Option<KeyedColumns>,
         /// Interval levels (percent); empty for point forecasts only.
         levels: Vec<f64>,
+        /// Explain the forecasts instead of returning them.
+        explain: bool,
     },
     /// Train without the last windows, then forecast them.
     CrossValidation {
@@ -577,7 +578,7 @@ impl Job {
         Ok((forecasts, model_names))
     }
 
-    fn run(&mut self) -> Result<(Option<ForecastColumns>, Vec<String>), Failure> {
+    fn run(&mut self) -> Result<Finished, Failure> {
         if self.guard.is_none() {
             return Err(Failure::new(
                 "ND_BUSY",
@@ -587,13 +588,19 @@ impl Job {
         ensure_started();
         let kind = self.kind.take().expect("a job runs once");
         let names = |nf: &NeuralForecast| nf.model_names().to_vec();
+        let done = |(forecasts, model_names)| Finished {
+            forecasts,
+            explanations: None,
+            model_names,
+        };
         match kind {
-            JobKind::Fit(training) => self.train(training, None),
+            JobKind::Fit(training) => self.train(training, None).map(done),
             JobKind::Predict {
                 data,
                 statics,
                 futr,
                 levels,
+                explain,
             } => {
                 let state = self.state.lock().expect("state lock");
                 let nf = fitted(&state, "call fit (or loadCheckpoint) first")?;
@@ -603,29 +610,83 @@ impl Job {
                 };
                 let statics = statics.map(|s| s.into_static("staticData")).transpose()?;
                 let futr = futr.map(|f| f.into_future("futrData")).transpose()?;
-                let forecasts = nf.predict_with(PredictOptions {
+                let options = PredictOptions {
                     data: frame.as_ref(),
                     futr: futr.as_ref(),
                     statics: statics.as_ref(),
                     levels: &levels,
-                })?;
-                Ok((Some(forecasts.into()), names(nf)))
+                };
+                if explain {
+                    let explanations = nf.explain(options)?;
+                    let json = serde_json::to_string(&explanations).map_err(|e| {
+                        Failure::new("ND_INTERNAL", format!("explanations as JSON: {e}"))
+                    })?;
+                    return Ok(Finished {
+                        forecasts: None,
+                        explanations: Some(json),
+                        model_names: names(nf),
+                    });
+                }
+                let forecasts = nf.predict_with(options)?;
+                Ok(done((Some(forecasts.into()), names(nf))))
             }
-            JobKind::CrossValidation { training, windows } => self.train(training, Some(windows)),
+            JobKind::CrossValidation { training, windows } => {
+                self.train(training, Some(windows)).map(done)
+            }
             JobKind::Save { path } => {
                 let state = self.state.lock().expect("state lock");
                 let nf = fitted(&state, "nothing to save, call fit first")?;
                 nf.save(&path)?;
-                Ok((None, names(nf)))
+                Ok(done((None, names(nf))))
             }
             JobKind::Load { path } => {
                 let nf = NeuralForecast::load(&path)?.with_device(self.device)?;
                 let model_names = names(&nf);
                 *self.state.lock().expect("state lock") = Some(nf);
-                Ok((None, model_names))
+                Ok(done((None, model_names)))
             }
         }
     }
+}
+
+impl JobKind {
+    /// A forecast (or, with `explain`, its explanation) of the series seen at fit time, or of
+    /// those given as `ids`, `ds` and `y`, with `exog`'s values and intervals at `levels`.
+    fn forecast(
+        ids: Option<Vec<String>>,
+        ds: Option<Vec<JsDs>>,
+        y: Option<Float64Array>,
+        exog: Option<ExogInput>,
+        levels: Vec<f64>,
+        explain: bool,
+    ) -> JobKind {
+        let exog = exog.unwrap_or_default();
+        let data = match (ids, ds, y) {
+            (Some(ids), Some(ds), Some(y)) => Some((
+                Columns {
+                    ids,
+                    ds,
+                    extra: exog.extra,
+                },
+                y,
+            )),
+            _ => None,
+        };
+        JobKind::Predict {
+            data,
+            statics: exog.statics,
+            futr: exog.futr,
+            levels,
+            explain,
+        }
+    }
+}
+
+/// What a job that succeeded returns.
+struct Finished {
+    forecasts: Option<ForecastColumns>,
+    explanations: Option<String>,
+    model_names: Vec<String>,
 }
 
 impl Task for Job {
@@ -637,14 +698,16 @@ impl Task for Job {
         // Release the forecaster as soon as the work is done.
         self.guard = None;
         Ok(match result {
-            Ok((forecasts, model_names)) => Outcome {
+            Ok(finished) => Outcome {
                 failure: None,
-                forecasts,
-                model_names,
+                forecasts: finished.forecasts,
+                explanations: finished.explanations,
+                model_names: finished.model_names,
             },
             Err(failure) => Outcome {
                 failure: Some(failure),
                 forecasts: None,
+                explanations: None,
                 model_names: Vec::new(),
             },
         })

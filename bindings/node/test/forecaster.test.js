@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixer, TSMixerx, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixer, TSMixerx, TFT, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -119,6 +119,37 @@ test('TiDE reads future and static columns and checks its options', async () => 
   const rows = await nf.predict({ futrData });
   assert.equal(rows.length, 8);
   assert.ok(rows.every((r) => Number.isFinite(r.TiDE)), JSON.stringify(rows));
+});
+
+test('TFT explains its forecasts: named variables, rows summing to 1, causal attention', async () => {
+  const { data, futrData, staticData } = promoPanel();
+  assert.throws(() => new NeuralForecaster({ models: [new TFT({ h: 4, inputSize: 8, hiddenSize: 10, nHead: 4 })] }), (e) => e.code === codes.INVALID_CONFIG && /TFT: hidden_size 10 must be a multiple of n_head 4/.test(e.message));
+  const tft = new TFT({ h: 4, inputSize: 8, maxSteps: 5, hiddenSize: 8, nHead: 2, rnnType: 'gru', futrExogList: ['promo'], statExogList: ['level'] });
+  const nf = new NeuralForecaster({ models: [tft, new MLP({ h: 4, inputSize: 8, maxSteps: 2, hiddenSize: 8 })] });
+  await nf.fit(data, { staticData });
+  const rows = await nf.predict({ futrData });
+  assert.ok(rows.every((r) => Number.isFinite(r.TFT)), JSON.stringify(rows));
+  const explained = await nf.explain({ futrData });
+  assert.equal(explained.length, 1);
+  const [e] = explained;
+  assert.equal(e.model, 'TFT');
+  assert.deepEqual(e.past_variables, ['promo', 'observed_target']);
+  assert.deepEqual(e.future_variables, ['promo']);
+  assert.deepEqual(e.static_variables, ['level']);
+  assert.deepEqual(e.series.map((s) => s.unique_id), ['a', 'b']);
+  const sumsToOne = (row) => Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5;
+  for (const s of e.series) {
+    assert.equal(s.past_importance.length, 8);
+    assert.equal(s.future_importance.length, 4);
+    assert.equal(s.static_importance.length, 1);
+    assert.equal(s.attention.length, 12);
+    assert.ok([...s.past_importance, ...s.future_importance, s.static_importance, ...s.attention].every(sumsToOne), JSON.stringify(s));
+    assert.ok(s.attention.every((row, q) => row.slice(q + 1).every((w) => w === 0)));
+  }
+  await assert.rejects(nf.explain(), (e) => e.code === codes.INVALID_DATA && /future exogenous column 'promo'/.test(e.message));
+  const mlpOnly = new NeuralForecaster({ models: [new MLP({ h: 4, inputSize: 8, maxSteps: 2 })] });
+  await mlpOnly.fit(data);
+  await assert.rejects(mlpOnly.explain(), (e) => e.code === codes.INVALID_CONFIG && /none of the models \(MLP\) explains its forecasts; models that do: TFT/.test(e.message));
 });
 
 test('VanillaTransformer reads future columns only and checks its decoder window', async () => {

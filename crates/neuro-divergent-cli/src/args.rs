@@ -179,6 +179,10 @@ pub struct ModelArgs {
     /// (forecast only).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Write what the interpretable models (TFT) weighed for each forecast to FILE.json:
+    /// variable importances per step and attention weights (forecast only).
+    #[arg(long, value_name = "FILE.json")]
+    pub explain: Option<PathBuf>,
 }
 
 /// Options of `predict`.
@@ -208,6 +212,9 @@ pub struct PredictArgs {
     /// Output CSV (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Write what the interpretable models (TFT) weighed for each forecast to FILE.json.
+    #[arg(long, value_name = "FILE.json")]
+    pub explain: Option<PathBuf>,
     /// Threads for tensor work (default: the physical cores).
     #[arg(long)]
     pub threads: Option<usize>,

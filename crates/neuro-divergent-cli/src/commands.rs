@@ -50,6 +50,7 @@ fn forecast(args: &ModelArgs) -> CliResult<()> {
         args.plot.as_deref(),
         args.save.as_deref(),
     )?;
+    check_explain(&nf, args.explain.as_deref())?;
     let publisher = Publisher::prepare(args)?;
     train(&mut nf, &frame, args)?;
     if let Some(dir) = &args.save {
@@ -58,12 +59,14 @@ fn forecast(args: &ModelArgs) -> CliResult<()> {
     if let Some(publisher) = publisher {
         publisher.publish(&nf, Default::default())?;
     }
-    let forecasts = nf.predict_with(PredictOptions {
+    let options = PredictOptions {
         futr: futr.as_ref(),
         levels: &args.levels,
         ..PredictOptions::default()
-    })?;
+    };
+    let forecasts = nf.predict_with(options)?;
     write_forecasts(&forecasts, args.out.as_deref())?;
+    write_explanations(&nf, options, args.explain.as_deref())?;
     if let Some(path) = &args.plot {
         crate::plotting::plot_forecasts(path, &frame, &forecasts)?;
     }
@@ -85,6 +88,11 @@ fn reject_forecast_only(args: &ModelArgs, command: &str) -> Result<()> {
     if args.plot.is_some() {
         return Err(Error::Config(format!(
             "--plot is used by forecast, not by {command}"
+        )));
+    }
+    if args.explain.is_some() {
+        return Err(Error::Config(format!(
+            "--explain is used by forecast and predict, not by {command}"
         )));
     }
     Ok(())
@@ -137,13 +145,16 @@ fn predict(args: &PredictArgs) -> CliResult<()> {
     };
     let futr = read_optional(args.futr.as_deref(), FutureTable::read_csv)?;
     let statics = read_optional(args.statics.as_deref(), StaticTable::read_csv)?;
-    let forecasts = nf.predict_with(PredictOptions {
+    check_explain(&nf, args.explain.as_deref())?;
+    let options = PredictOptions {
         data: frame.as_ref(),
         futr: futr.as_ref(),
         statics: statics.as_ref(),
         levels: &args.levels,
-    })?;
-    Ok(write_forecasts(&forecasts, args.out.as_deref())?)
+    };
+    let forecasts = nf.predict_with(options)?;
+    write_forecasts(&forecasts, args.out.as_deref())?;
+    Ok(write_explanations(&nf, options, args.explain.as_deref())?)
 }
 
 fn cross_validate(args: &CvArgs) -> CliResult<()> {
@@ -459,6 +470,34 @@ fn write_forecasts(forecasts: &Forecasts, out: Option<&Path>) -> Result<()> {
         let _ = writeln!(std::io::stderr(), "warning: {warning}");
     }
     output::write_with(out.unwrap_or(Path::new("-")), |w| forecasts.write_csv(w))
+}
+
+/// With `--explain FILE`: fails unless a model explains its forecasts and FILE can be
+/// written, before any training.
+fn check_explain(nf: &NeuralForecast, path: Option<&Path>) -> Result<()> {
+    if let Some(path) = path {
+        nf.require_explaining_model()?;
+        output::check_writable(path)?;
+    }
+    Ok(())
+}
+
+/// With `--explain FILE`: writes the explanations of the forecasts made with `options` to
+/// FILE as JSON.
+fn write_explanations(
+    nf: &NeuralForecast,
+    options: PredictOptions<'_>,
+    path: Option<&Path>,
+) -> Result<()> {
+    match path {
+        Some(path) => {
+            let explanations = nf.explain(options)?;
+            output::write_with(path, |w| {
+                neuro_divergent::explain::write_json(&explanations, w)
+            })
+        }
+        None => Ok(()),
+    }
 }
 
 /// Fails on an `--out`, `--plot` or `--save` that cannot be written, before any training.

@@ -742,7 +742,7 @@ fn exogenous_options_reach_the_models() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(
-            "none of the models reads them; models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixerx"
+            "none of the models reads them; models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixerx, TFT"
         ),
         "{}",
         stderr(&out)
@@ -1157,4 +1157,76 @@ fn bench_counts_a_multivariate_window_as_one_row_per_series() {
     }
     // A multivariate model forecasts no series alone.
     assert!(!text.contains("predict_one_series_ms"), "{text}");
+}
+
+#[test]
+fn explain_writes_tfts_weights_and_predict_reproduces_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model_dir, explained) = (dir.path().join("model"), dir.path().join("e.json"));
+    let tft = ["--param", "hidden_size=8", "--param", "n_head=2"];
+    let mut extra = vec![
+        "--explain",
+        explained.to_str().unwrap(),
+        "--save",
+        model_dir.to_str().unwrap(),
+    ];
+    extra.extend(tft);
+    let forecast = run_small("forecast", &["tft", "mlp"], &extra);
+    assert!(forecast.status.success(), "{}", stderr(&forecast));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&explained).unwrap()).unwrap();
+    let models = json.as_array().unwrap();
+    assert_eq!(models.len(), 1, "only TFT explains: {json}");
+    assert_eq!(models[0]["model"], "TFT");
+    let series = &models[0]["series"][0];
+    assert_eq!(series["unique_id"], "AirPassengers");
+    let attention = series["attention"].as_array().unwrap();
+    assert_eq!(attention.len(), 36);
+    let past = series["past_importance"].as_array().unwrap();
+    assert_eq!(past.len(), 24);
+    let row_sum: f64 = past[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    assert!((row_sum - 1.0).abs() < 1e-5, "{row_sum}");
+
+    let again = dir.path().join("again.json");
+    let predicted = run(&[
+        "predict",
+        "--model-dir",
+        model_dir.to_str().unwrap(),
+        "--explain",
+        again.to_str().unwrap(),
+    ]);
+    assert!(predicted.status.success(), "{}", stderr(&predicted));
+    assert_eq!(
+        std::fs::read_to_string(&again).unwrap(),
+        std::fs::read_to_string(&explained).unwrap()
+    );
+}
+
+#[test]
+fn explain_without_an_explaining_model_or_outside_forecasting_exits_with_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let explained = dir.path().join("e.json");
+    let path = explained.to_str().unwrap();
+    let out = run_small("forecast", &["mlp"], &["--explain", path]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("none of the models (MLP) explains its forecasts; models that do: TFT"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!explained.exists());
+    let out = run_small("cv", &["tft"], &["--n-windows", "1", "--explain", path]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--explain is used by forecast and predict, not by cv"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!explained.exists());
 }

@@ -20,11 +20,15 @@ use crate::data::{DataFingerprint, Freq, TimeSeriesFrame, Timestamp};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::exog::{future_values, FutureTable, Needs, Panel, StaticTable};
+use crate::explain::ModelExplanation;
 use crate::models::{BuiltModel, ModelSpec};
 use crate::multivariate::{self, SeriesEnd, Stage};
 use crate::preprocess::FeatureConfig;
 use crate::train::{train_model, ProgressFn, TrainReport, TrainingData};
 use crate::windows::{inference_batch, SeriesView};
+
+/// Windows explained per batch by [`NeuralForecast::explain`].
+const EXPLAIN_CHUNK: usize = 1024;
 
 /// Options of [`NeuralForecast::fit`].
 #[derive(Debug, Clone, Default)]
@@ -661,6 +665,92 @@ impl NeuralForecast {
     /// NHITS-hi-95`.
     pub fn predict_with(&self, options: PredictOptions<'_>) -> Result<Forecasts> {
         let state = self.fitted()?;
+        let h = self.horizon();
+        let (panel, last_ds) = self.forecast_panel(state, &options)?;
+        let cuts: Vec<(usize, usize)> = panel.y.iter().map(|y| y.len()).enumerate().collect();
+        let values = self.forecast_windows(state, &panel, &cuts)?;
+        let mut ids = Vec::with_capacity(cuts.len() * h);
+        let mut ds = Vec::with_capacity(cuts.len() * h);
+        for (id, &last) in panel.ids.iter().zip(&last_ds) {
+            for step in 1..=h {
+                ids.push(id.to_string());
+                ds.push(state.freq.advance(last, step as i64)?);
+            }
+        }
+        let point = Forecasts {
+            columns: self.columns.clone(),
+            ids,
+            ds,
+            cutoff: None,
+            y: None,
+            values,
+            date_only: options.data.map_or(state.date_only, |d| d.date_only()),
+            warnings: Vec::new(),
+        };
+        if options.levels.is_empty() {
+            return Ok(point);
+        }
+        self.with_conformal_intervals(point, options.levels, &panel.y)
+    }
+
+    /// Explains the forecasts [`NeuralForecast::predict_with`] makes with the same `options`
+    /// (its `levels` are not read): for each model that explains its forecasts (TFT), the
+    /// weight of each variable at each step and the attention between steps, window by window
+    /// (see [`ModelExplanation`]). Fails when no model explains its forecasts.
+    pub fn explain(&self, options: PredictOptions<'_>) -> Result<Vec<ModelExplanation>> {
+        self.require_explaining_model()?;
+        let state = self.fitted()?;
+        let (panel, _) = self.forecast_panel(state, &options)?;
+        let mut explanations = Vec::new();
+        for ((spec, name), fitted) in self.specs.iter().zip(&self.names).zip(&state.models) {
+            if !spec.explains() {
+                continue;
+            }
+            let shape = spec.window_shapes().inference;
+            let mut explanation = ModelExplanation::new(name, shape.input_size, spec.h, &spec.exog);
+            let views = panel.views(&spec.exog)?;
+            for (windows, ids) in views
+                .chunks(EXPLAIN_CHUNK)
+                .zip(panel.ids.chunks(EXPLAIN_CHUNK))
+            {
+                let batch = inference_batch(windows, shape, spec.train.scaler_type)?;
+                let input = batch.tensors(&self.device)?.input;
+                if let Some(interpretation) = fitted.built.model.interpret(&input)? {
+                    explanation.push_batch(ids, &interpretation)?;
+                }
+            }
+            explanations.push(explanation);
+        }
+        Ok(explanations)
+    }
+
+    /// Fails unless at least one model explains its forecasts, naming those that do.
+    pub fn require_explaining_model(&self) -> Result<()> {
+        if self.specs.iter().any(|s| s.explains()) {
+            return Ok(());
+        }
+        let explaining: Vec<&str> = crate::models::MODEL_NAMES
+            .iter()
+            .copied()
+            .filter(|name| {
+                crate::models::Architecture::default_for(name)
+                    .is_some_and(|a| a.config().explains())
+            })
+            .collect();
+        Err(Error::Config(format!(
+            "none of the models ({}) explains its forecasts; models that do: {}",
+            self.names.join(", "),
+            explaining.join(", ")
+        )))
+    }
+
+    /// The series to forecast as [`NeuralForecast::predict_with`] reads them from `options`,
+    /// their future values over the horizon added, and each series' last time stamp.
+    fn forecast_panel<'a>(
+        &self,
+        state: &'a FittedState,
+        options: &PredictOptions<'a>,
+    ) -> Result<(Panel<'a>, Vec<Timestamp>)> {
         let needs = self.needs()?;
         let statics = options.statics.or(state.statics.as_ref());
         let h = self.horizon();
@@ -722,30 +812,7 @@ impl NeuralForecast {
             &self.features,
             options.futr,
         )?;
-        let cuts: Vec<(usize, usize)> = panel.y.iter().map(|y| y.len()).enumerate().collect();
-        let values = self.forecast_windows(state, &panel, &cuts)?;
-        let mut ids = Vec::with_capacity(cuts.len() * h);
-        let mut ds = Vec::with_capacity(cuts.len() * h);
-        for (id, &last) in panel.ids.iter().zip(&last_ds) {
-            for step in 1..=h {
-                ids.push(id.to_string());
-                ds.push(state.freq.advance(last, step as i64)?);
-            }
-        }
-        let point = Forecasts {
-            columns: self.columns.clone(),
-            ids,
-            ds,
-            cutoff: None,
-            y: None,
-            values,
-            date_only: options.data.map_or(state.date_only, |d| d.date_only()),
-            warnings: Vec::new(),
-        };
-        if options.levels.is_empty() {
-            return Ok(point);
-        }
-        self.with_conformal_intervals(point, options.levels, &panel.y)
+        Ok((panel, last_ds))
     }
 
     /// The fitted models' forecasts from the first `cut` observations of series `i` of `data`,

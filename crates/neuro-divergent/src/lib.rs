@@ -35,6 +35,7 @@ pub mod device;
 pub mod error;
 pub mod evaluate;
 pub mod exog;
+pub mod explain;
 pub mod forecast;
 pub mod longhorizon;
 pub mod losses;

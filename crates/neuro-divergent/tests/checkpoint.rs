@@ -555,3 +555,31 @@ fn informer_round_trips_with_its_distilling_statistics_and_key_sample() {
     );
     assert_round_trips(&nf, "Informer");
 }
+
+#[test]
+fn tft_round_trips_with_its_encoders_and_selection_networks() {
+    let params = [("hidden_size", "8"), ("n_head", "2")];
+    let nf = fitted_small("TFT", &params);
+    // A gated residual network of 8 units: lin_a, lin_i (8x8+8 each), the gate 8 to 16
+    // (8x16+16) and the norm 8+8; with a context, lin_c 8x8 without bias.
+    let grn = 2 * 72 + 144 + 16;
+    let with_context = grn + 64;
+    // Embeddings (vector and bias per variable) of the repeated last value and the target.
+    let embeddings = 2 * 16;
+    // The past selection over 2 variables: the joint network 16 to 8 to 2 with its context,
+    // its residual projection 16x2+2 and norm 2+2; a network per variable.
+    let past = (16 * 8 + 8) + 64 + 72 + (8 * 4 + 4) + (16 * 2 + 2) + 4 + 2 * grn;
+    // The future selection over 1 variable: no norm on the joint network's single output.
+    let future = 72 + 64 + 72 + (8 * 2 + 2) + (8 + 1) + grn;
+    // Two LSTM layers of 8 units (weights 32x8 twice, biases 32 twice).
+    let lstm = 2 * (2 * 256 + 2 * 32);
+    // The encoders' gate and norm; the decoder's enrichment, attention (queries and keys of
+    // two heads and the shared values, 8 to 20, and the output map 4 to 8, without biases),
+    // two gates with norms and the position-wise network; the output 8+1.
+    let decoder = with_context + (8 * 20 + 4 * 8) + 2 * (144 + 16) + grn;
+    assert_eq!(
+        nf.parameter_counts(),
+        [embeddings + past + future + lstm + (144 + 16) + decoder + 9]
+    );
+    assert_round_trips(&nf, "TFT");
+}

@@ -1565,27 +1565,8 @@ fn tsmixerx_mixes_three_series_and_their_exogenous_columns_like_neuralforecast()
     // 5 steps with all of them (ff_dim 16); one step with the future columns without RevIN at
     // learning rate 1e-2; 6 steps with the static columns drawing 256 windows with replacement,
     // validating every 2 steps on the last 12 points (one block of 8 units, seed 3).
-    let frame = common::three_aligned_series(144);
-    let mut data = String::from("unique_id,ds,y,x1,f1,f2\n");
-    let mut future = String::from("unique_id,ds,f1,f2\n");
-    for (k, series) in frame.series().iter().enumerate() {
-        for (t, (ds, y)) in series.ds.iter().zip(&series.y).enumerate() {
-            let columns = format!("{},{}", t % 4 + k, (t as f64 / 3.0 + k as f64).sin());
-            if t < 132 {
-                let x1 = (t % 3) * 10 + k;
-                data += &format!("{},{ds},{y},{x1},{columns}\n", series.id);
-            } else {
-                future += &format!("{},{ds},{columns}\n", series.id);
-            }
-        }
-    }
-    let train = read_csv_from(data.as_bytes(), "three series", None).unwrap();
-    let futr = FutureTable::read_csv_from(future.as_bytes(), "future.csv").unwrap();
-    let statics = StaticTable::read_csv_from(
-        "unique_id,s1,s2\na,1,0.5\nb,0,-1\nc,2,3\n".as_bytes(),
-        "static.csv",
-    )
-    .unwrap();
+    // (The panel: `three_series_with_every_kind_of_column`.)
+    let (train, futr, statics) = three_series_with_every_kind_of_column();
     let check = |steps: usize,
                  val_size: usize,
                  params: &[(&str, &str)],
@@ -1714,5 +1695,134 @@ fn tsmixerx_mixes_three_series_and_their_exogenous_columns_like_neuralforecast()
             ],
         ],
         "static columns, drawn with replacement, validated",
+    );
+}
+
+/// Three series (`common::three_aligned_series`) less their last 12 months with a historic
+/// column x1 = 10 (t % 3) + k, future columns f1 = t % 4 + k and f2 = sin(t / 3 + k) (k the
+/// series' number), the future columns' values over the last 12 months, and static columns s1,
+/// s2.
+fn three_series_with_every_kind_of_column() -> (TimeSeriesFrame, FutureTable, StaticTable) {
+    let frame = common::three_aligned_series(144);
+    let mut data = String::from("unique_id,ds,y,x1,f1,f2\n");
+    let mut future = String::from("unique_id,ds,f1,f2\n");
+    for (k, series) in frame.series().iter().enumerate() {
+        for (t, (ds, y)) in series.ds.iter().zip(&series.y).enumerate() {
+            let columns = format!("{},{}", t % 4 + k, (t as f64 / 3.0 + k as f64).sin());
+            if t < 132 {
+                let x1 = (t % 3) * 10 + k;
+                data += &format!("{},{ds},{y},{x1},{columns}\n", series.id);
+            } else {
+                future += &format!("{},{ds},{columns}\n", series.id);
+            }
+        }
+    }
+    let train = read_csv_from(data.as_bytes(), "three series", None).unwrap();
+    let futr = FutureTable::read_csv_from(future.as_bytes(), "future.csv").unwrap();
+    let statics = StaticTable::read_csv_from(
+        "unique_id,s1,s2\na,1,0.5\nb,0,-1\nc,2,3\n".as_bytes(),
+        "static.csv",
+    )
+    .unwrap();
+    (train, futr, statics)
+}
+
+#[test]
+fn tft_matches_neuralforecast_with_its_options_and_every_kind_of_column() {
+    // NeuralForecast 3.3, max_steps=5, dropout=0 (robust scaler, NF's default for TFT), on
+    // AirPassengers less its last 12 months: the defaults; GRU encoders of 2 layers, 32 units,
+    // 2 heads, SELU (seed 2); a quantile loss.
+    let (train, _) = common::air_passengers().split_last(12).unwrap();
+    let fit = |params: &[(&str, &str)]| fit_without_dropout("TFT", 5, &train, 24, params);
+    let defaults = [
+        536.088, 537.876, 538.799, 539.327, 539.644, 539.842, 539.969, 540.054, 540.111, 540.151,
+        540.18, 540.201,
+    ];
+    let ours = fit(&[]).predict(None).unwrap();
+    assert_close(ours.column("TFT").unwrap(), &defaults, "TFT defaults");
+    let options = [
+        ("random_seed", "2"),
+        ("hidden_size", "32"),
+        ("n_head", "2"),
+        ("rnn_type", "gru"),
+        ("n_rnn_layers", "2"),
+        ("grn_activation", "SELU"),
+    ];
+    let gru = [
+        436.531, 438.239, 439.453, 440.24, 440.725, 441.012, 441.176, 441.268, 441.317, 441.342,
+        441.354, 441.357,
+    ];
+    let ours = fit(&options).predict(None).unwrap();
+    assert_close(ours.column("TFT").unwrap(), &gru, "TFT options");
+    let ours = fit(&[("loss", "mqloss:80")]).predict(None).unwrap();
+    let median = [
+        476.735, 477.878, 478.392, 478.639, 478.764, 478.829, 478.864, 478.881, 478.888, 478.889,
+        478.886, 478.881,
+    ];
+    let lo = [
+        393.056, 393.215, 393.362, 393.491, 393.596, 393.681, 393.75, 393.807, 393.857, 393.899,
+        393.937, 393.972,
+    ];
+    let hi = [
+        570.921, 572.334, 573.12, 573.548, 573.782, 573.91, 573.98, 574.015, 574.031, 574.035,
+        574.032, 574.025,
+    ];
+    assert_sorted_quantiles_match(&ours, "TFT", [&median, &lo, &hi]);
+
+    // Three series with every kind of column (16 units); then the static and one future column
+    // with 2 layers started from one static state (seed 3).
+    let (train, futr, statics) = three_series_with_every_kind_of_column();
+    let check = |params: &[(&str, &str)], reference: [f64; 36], what: &str| {
+        let mut spec = ModelSpec::new("TFT", 12, 24).unwrap();
+        spec.train.max_steps = 5;
+        for (key, value) in [("dropout", "0"), ("hidden_size", "16")]
+            .iter()
+            .chain(params)
+        {
+            spec.set_param(key, value).unwrap();
+        }
+        let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+        let options = FitOptions {
+            statics: Some(std::sync::Arc::new(statics.clone())),
+            ..FitOptions::default()
+        };
+        nf.fit(&train, options, None).unwrap();
+        let ours = nf
+            .predict_with(PredictOptions {
+                futr: Some(&futr),
+                ..PredictOptions::default()
+            })
+            .unwrap();
+        assert_close_within(ours.column("TFT").unwrap(), &reference, 0.05, what);
+    };
+    check(
+        &[
+            ("hist_exog_list", "x1"),
+            ("futr_exog_list", "f1,f2"),
+            ("stat_exog_list", "s1,s2"),
+        ],
+        [
+            402.737, 434.218, 437.724, 436.627, 400.898, 422.463, 439.067, 436.77, 401.316,
+            440.536, 435.173, 397.866, 210.886, 233.641, 248.167, 249.035, 210.812, 236.684,
+            247.272, 207.444, 199.674, 186.953, 185.933, 185.496, 206.051, 219.348, 224.537,
+            203.682, 200.314, 193.099, 192.466, 192.114, 190.671, 192.219, 192.605, 193.178,
+        ],
+        "TFT with every kind of column",
+    );
+    check(
+        &[
+            ("random_seed", "3"),
+            ("n_rnn_layers", "2"),
+            ("one_rnn_initial_state", "true"),
+            ("stat_exog_list", "s1,s2"),
+            ("futr_exog_list", "f1"),
+        ],
+        [
+            388.512, 428.974, 426.834, 425.063, 388.798, 428.87, 426.825, 425.069, 388.83, 428.816,
+            426.801, 425.05, 195.956, 239.962, 237.207, 235.154, 196.25, 239.819, 237.207, 235.185,
+            196.317, 239.779, 237.205, 235.191, 197.869, 219.74, 218.617, 217.663, 198.023,
+            219.687, 218.614, 217.667, 198.04, 219.659, 218.601, 217.657,
+        ],
+        "TFT from one static state",
     );
 }

@@ -23,6 +23,7 @@ mod recurrent;
 mod spec;
 mod step_network;
 mod tcn;
+mod tft;
 mod tide;
 mod timesnet;
 mod tsmixer;
@@ -51,6 +52,7 @@ pub use recurrent::{
 };
 pub use spec::{BuiltModel, ExogLists, ModelSpec};
 pub use tcn::TcnConfig;
+pub use tft::{TftConfig, TftRnnType};
 pub use tide::TideConfig;
 pub use timesnet::TimesNetConfig;
 pub use tsmixer::TsMixerConfig;
@@ -104,6 +106,29 @@ pub trait Model: Send + Sync {
     fn normalises_over_windows(&self) -> bool {
         false
     }
+
+    /// For models that explain their forecasts (TFT), what they weighed to forecast each
+    /// window of `input` (inference mode); `None` for the others.
+    fn interpret(&self, input: &ModelInput) -> Result<Option<Interpretation>> {
+        let _ = input;
+        Ok(None)
+    }
+}
+
+/// What an interpretable model weighed to forecast a batch of `B` windows of `L` steps and a
+/// horizon of `H`: the weights of its variable selections (each position's summing to 1) and
+/// of its attention heads (each query step's summing to 1).
+#[derive(Debug, Clone)]
+pub struct Interpretation {
+    /// `[B, L, P]`: the weight of each past variable at each window step (historic columns,
+    /// future columns, then the target).
+    pub past: Tensor,
+    /// `[B, H, F]`: the weight of each future column at each horizon step.
+    pub future: Tensor,
+    /// `[B, S]`: the weight of each static column, when the model reads any.
+    pub statics: Option<Tensor>,
+    /// `[B, heads, L + H, L + H]`: how much each step (query) attended to each step (key).
+    pub attention: Tensor,
 }
 
 /// Which kinds of exogenous column a model reads.
@@ -210,6 +235,11 @@ pub trait ArchitectureConfig {
     /// [`Model::multivariate_series`]); `None` for models that forecast each series on its own.
     fn multivariate_series(&self) -> Option<usize> {
         None
+    }
+
+    /// True for models that explain their forecasts ([`Model::interpret`]).
+    fn explains(&self) -> bool {
+        false
     }
 
     /// Creates the model with fresh parameters in `store`.
@@ -350,6 +380,7 @@ registry! {
     iTransformer => ITransformerConfig,
     TSMixer => TsMixerConfig,
     TSMixerx => TsMixerxConfig,
+    TFT => TftConfig,
 }
 
 /// NeuralForecast's training defaults for its multivariate models (iTransformer, TSMixer,

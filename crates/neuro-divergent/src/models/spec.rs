@@ -203,6 +203,11 @@ impl ModelSpec {
         }
     }
 
+    /// True when the model explains its forecasts (TFT; see [`crate::NeuralForecast::explain`]).
+    pub fn explains(&self) -> bool {
+        self.architecture.config().explains()
+    }
+
     /// For a multivariate model, the number of series it forecasts together (its `n_series`);
     /// `None` for models that forecast each series on its own.
     pub fn multivariate_series(&self) -> Option<usize> {

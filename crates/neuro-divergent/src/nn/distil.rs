@@ -6,7 +6,7 @@
 use candle_core::{Tensor, D};
 
 use super::dense::{linear, torch_default_parameters};
-use super::{BatchNorm, ParamStore};
+use super::{Activation, BatchNorm, ParamStore};
 use crate::error::Result;
 
 /// Taps of the convolution.
@@ -68,7 +68,7 @@ impl DistilConv {
             .contiguous()?
             .reshape((channels, TAPS * channels))?;
         let convolved = linear(&taps, &weight, &self.bias, None)?;
-        let activated = self.norm.forward(&convolved, train)?.elu(1.0)?;
+        let activated = Activation::ELU.apply(&self.norm.forward(&convolved, train)?)?;
         max_pool_halving(&activated)
     }
 }

@@ -39,7 +39,7 @@ pub(crate) fn exp(x: f32) -> f32 {
 
 /// e^x - 1, accurate near 0.
 #[inline(always)]
-fn exp_m1(x: f32) -> f32 {
+pub(crate) fn exp_m1(x: f32) -> f32 {
     let (scale, q) = exp_parts(x);
     scale * q + (scale - 1.0)
 }

@@ -2,6 +2,7 @@
 
 use candle_core::{DType, Tensor};
 
+use super::layer_norm_op::layer_norm;
 use super::ParamStore;
 use crate::error::Result;
 
@@ -14,29 +15,36 @@ const EPS: f64 = 1e-5;
 pub struct LayerNorm {
     weight: Tensor,
     bias: Tensor,
+    eps: f64,
 }
 
 impl LayerNorm {
     /// Normalisation of `width` features with parameters `{name}.weight` and `{name}.bias`
     /// (no random draw, as PyTorch initialises them).
     pub fn new(store: &mut ParamStore, name: &str, width: usize) -> Result<LayerNorm> {
+        LayerNorm::with_eps(store, name, width, EPS)
+    }
+
+    /// [`LayerNorm::new`] adding `eps` to the variance in place of PyTorch's default 1e-5
+    /// (TFT's layer norms use 1e-3).
+    pub fn with_eps(
+        store: &mut ParamStore,
+        name: &str,
+        width: usize,
+        eps: f64,
+    ) -> Result<LayerNorm> {
         Ok(LayerNorm {
             weight: store.filled(&format!("{name}.weight"), &[width], 1.0)?,
             bias: store.filled(&format!("{name}.bias"), &[width], 0.0)?,
+            eps,
         })
     }
 
     /// Normalises `x` (`[..., width]`) along its last axis, the statistics taken in f32 as
-    /// PyTorch's CPU kernel does.
+    /// PyTorch's CPU kernel does (one fused node on the CPU, `layer_norm_op.rs`).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         debug_assert_eq!(x.dtype(), DType::F32);
-        let last = x.rank() - 1;
-        let centred = x.broadcast_sub(&x.mean_keepdim(last)?)?;
-        let variance = centred.sqr()?.mean_keepdim(last)?;
-        let normalised = centred.broadcast_div(&(variance + EPS)?.sqrt()?)?;
-        Ok(normalised
-            .broadcast_mul(&self.weight)?
-            .broadcast_add(&self.bias)?)
+        layer_norm(x, &self.weight, &self.bias, self.eps)
     }
 }
 
@@ -89,6 +97,7 @@ mod tests {
         let norm = LayerNorm {
             weight: weight.as_tensor().clone(),
             bias: bias.as_tensor().clone(),
+            eps: EPS,
         };
         let out = norm.forward(x.as_tensor()).unwrap();
         let grads = weighted_sum_gradients(&out, &w);

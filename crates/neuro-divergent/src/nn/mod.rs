@@ -16,14 +16,19 @@ mod dense;
 mod dense_op;
 mod distil;
 mod dropout;
+mod elu_op;
 mod embedding;
 mod encoder;
 mod exogenous_mixing;
 mod fast_math;
 mod fourier;
+mod gated_residual;
+mod glu_op;
 mod inception;
+mod interpretable_attention;
 pub(crate) mod kernels;
 mod layer_norm;
+mod layer_norm_op;
 mod mixing;
 mod params;
 pub(crate) mod pass;
@@ -42,6 +47,7 @@ mod special;
 #[cfg(test)]
 mod test_support;
 mod transformer;
+mod variable_selection;
 
 pub use activation::Activation;
 pub use attention::{Attended, MultiHeadAttention, ProjectionNames};
@@ -65,7 +71,10 @@ pub use fourier::{
     analysis, frequency_modes, FourierBlock, FourierCrossAttention, ModeSelection, ModeWeights,
     FOURIER_HEADS,
 };
+pub(crate) use gated_residual::TFT_NORM_EPS;
+pub use gated_residual::{GatedLinearUnit, GatedResidualNetwork, GatedResidualSpec};
 pub use inception::InceptionBlock;
+pub use interpretable_attention::{AttentionOutput, InterpretableAttention};
 pub use layer_norm::{LayerNorm, SeasonalLayerNorm};
 pub use mixing::MixingLayer;
 pub use params::{is_buffer, ParamStore, BUFFER_SUFFIXES};
@@ -81,3 +90,4 @@ pub use revin::{RevIn, RevInStats};
 pub use softmax::softmax_last_dim;
 pub use special::{digamma, ln_gamma, ln_gamma_tensor, softplus, LnGamma};
 pub use transformer::{AttentionKind, TransDecoderLayer, TransEncoderLayer, TransformerSpec};
+pub use variable_selection::{Selected, VariableSelection};

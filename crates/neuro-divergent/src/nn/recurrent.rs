@@ -143,6 +143,14 @@ pub struct RecurrentState {
 }
 
 impl RecurrentState {
+    /// The state of each layer, first layer first: its hidden state `h: [B, O]` and its cell
+    /// state `c: [B, H]` (read by LSTM layers only; the other cells carry it unchanged).
+    pub fn from_layers(layers: impl IntoIterator<Item = (Tensor, Tensor)>) -> RecurrentState {
+        RecurrentState {
+            layers: layers.into_iter().map(|(h, c)| State { h, c }).collect(),
+        }
+    }
+
     /// Each row repeated `times` times in a row (row `r` becomes rows `r * times ..
     /// (r + 1) * times`): one copy of a series' state per sample path.
     pub fn repeat_rows(&self, times: usize) -> Result<RecurrentState> {
@@ -274,11 +282,13 @@ impl RecurrentEncoder {
         let mut sequence = x.transpose(0, 1)?.contiguous()?;
         for (l, layer) in self.layers.iter().enumerate() {
             let weights = Tensor::cat(&[&layer.w_ih, &layer.w_hh], 1)?;
-            let bias = |bias: &Option<Tensor>| match bias {
-                Some(bias) => Ok(bias.clone()),
-                None => Tensor::zeros(layer.w_hh.dim(0)?, x.dtype(), x.device()),
-            };
-            let biases = Tensor::cat(&[bias(&layer.b_ih)?, bias(&layer.b_hh)?], 0)?;
+            let biases = Tensor::cat(
+                &[
+                    self.bias_or_zeros(&layer.b_ih, x)?,
+                    self.bias_or_zeros(&layer.b_hh, x)?,
+                ],
+                0,
+            )?;
             sequence = sequence.apply_op3(&weights, &biases, FusedRecurrence::new(self.cell))?;
             if l + 1 < self.layers.len() {
                 // Drawn window by window, as chunked training needs.
@@ -286,6 +296,110 @@ impl RecurrentEncoder {
             }
         }
         Ok(sequence.transpose(0, 1)?.contiguous()?)
+    }
+
+    /// The last layer's output at every step of `x: [B, T, I]` as `[B, T, O]`, starting from
+    /// `state` (one per layer), and every layer's state after the last step. Gradients reach
+    /// `state` and flow from the returned one: an encoder can start from a state computed by
+    /// the network (TFT's static context) and hand its last state to a second encoder.
+    pub fn forward_from(
+        &self,
+        x: &Tensor,
+        state: &RecurrentState,
+        train: bool,
+    ) -> Result<(Tensor, RecurrentState)> {
+        if state.layers.len() != self.layers.len() {
+            return Err(Error::Config(format!(
+                "recurrent encoder of {} layers given the state of {}",
+                self.layers.len(),
+                state.layers.len()
+            )));
+        }
+        match self.kernel_on(x) {
+            RecurrentKernel::Fused => self.forward_fused_from(x, state, train),
+            RecurrentKernel::Generic => self.forward_generic_from(x, state, train),
+        }
+    }
+
+    /// [`RecurrentEncoder::forward_from`] on the fused recurrence: each layer's initial state
+    /// follows its biases into the op, and an LSTM layer's last cell state comes back after
+    /// its outputs.
+    fn forward_fused_from(
+        &self,
+        x: &Tensor,
+        state: &RecurrentState,
+        train: bool,
+    ) -> Result<(Tensor, RecurrentState)> {
+        let steps = x.dim(1)?;
+        let mut sequence = x.transpose(0, 1)?.contiguous()?;
+        let mut last = Vec::with_capacity(self.layers.len());
+        for (l, (layer, initial)) in self.layers.iter().zip(&state.layers).enumerate() {
+            let weights = Tensor::cat(&[&layer.w_ih, &layer.w_hh], 1)?;
+            let mut parts = vec![
+                self.bias_or_zeros(&layer.b_ih, x)?,
+                self.bias_or_zeros(&layer.b_hh, x)?,
+                initial.h.flatten_all()?,
+            ];
+            if self.cell == Cell::Lstm {
+                parts.push(initial.c.flatten_all()?);
+            }
+            let operands = Tensor::cat(&parts, 0)?;
+            let out =
+                sequence.apply_op3(&weights, &operands, FusedRecurrence::from_state(self.cell))?;
+            let outputs = out.narrow(0, 0, steps)?;
+            let h = match steps {
+                0 => initial.h.clone(),
+                _ => outputs.get(steps - 1)?,
+            };
+            let c = match self.cell {
+                Cell::Lstm => out.get(steps)?,
+                _ => initial.c.clone(),
+            };
+            last.push(State { h, c });
+            sequence = outputs;
+            if l + 1 < self.layers.len() {
+                sequence = self.dropout.apply_time_major(&sequence, train)?;
+            }
+        }
+        Ok((
+            sequence.transpose(0, 1)?.contiguous()?,
+            RecurrentState { layers: last },
+        ))
+    }
+
+    /// A layer's bias, or zeros for a layer without biases.
+    fn bias_or_zeros(&self, bias: &Option<Tensor>, like: &Tensor) -> Result<Tensor> {
+        Ok(match bias {
+            Some(bias) => bias.clone(),
+            None => Tensor::zeros(self.cell.gates() * self.hidden, like.dtype(), like.device())?,
+        })
+    }
+
+    /// [`RecurrentEncoder::forward_from`] on Candle's generic ops (`x` read through views, as
+    /// in [`RecurrentEncoder::forward`]).
+    fn forward_generic_from(
+        &self,
+        x: &Tensor,
+        state: &RecurrentState,
+        train: bool,
+    ) -> Result<(Tensor, RecurrentState)> {
+        let mut sequence = steps_of(x)?;
+        let mut last = Vec::with_capacity(self.layers.len());
+        for (l, (layer, initial)) in self.layers.iter().zip(&state.layers).enumerate() {
+            let (outputs, end) = self.run_layer_from(layer, &sequence, initial.clone())?;
+            last.push(end);
+            sequence = outputs;
+            if l + 1 < self.layers.len() {
+                sequence = sequence
+                    .iter()
+                    .map(|h| self.dropout.apply(h, train))
+                    .collect::<Result<_>>()?;
+            }
+        }
+        Ok((
+            Tensor::stack(&sequence, 1)?,
+            RecurrentState { layers: last },
+        ))
     }
 
     /// Zero states for `batch` rows, the state before the first step.
@@ -355,7 +469,7 @@ impl RecurrentEncoder {
         Ok(Tensor::stack(&sequence, 1)?)
     }
 
-    /// One layer over a sequence of `[B, I]` inputs.
+    /// One layer over a sequence of `[B, I]` inputs from zero states.
     fn run_layer(&self, layer: &Layer, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
         let batch = match inputs.first() {
             Some(first) => first.dim(0)?,
@@ -363,10 +477,20 @@ impl RecurrentEncoder {
         };
         let zeros =
             |width: usize| Tensor::zeros((batch, width), inputs[0].dtype(), inputs[0].device());
-        let mut state = State {
+        let state = State {
             h: zeros(self.output_width)?,
             c: zeros(self.hidden)?,
         };
+        Ok(self.run_layer_from(layer, inputs, state)?.0)
+    }
+
+    /// One layer over a sequence of `[B, I]` inputs from `state`: its outputs and last state.
+    fn run_layer_from(
+        &self,
+        layer: &Layer,
+        inputs: &[Tensor],
+        mut state: State,
+    ) -> Result<(Vec<Tensor>, State)> {
         let mut outputs = Vec::with_capacity(inputs.len());
         for x in inputs {
             let from_input = linear(x, &layer.w_ih, layer.b_ih.as_ref())?;
@@ -374,7 +498,7 @@ impl RecurrentEncoder {
             state = self.step(layer, &from_input, &from_state, &state)?;
             outputs.push(state.h.clone());
         }
-        Ok(outputs)
+        Ok((outputs, state))
     }
 
     /// The next state of `layer` from the input's and the previous state's gate pre-activations
@@ -468,7 +592,7 @@ pub(crate) fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::test_support::{assert_close, grid, weighted_sum_gradients};
+    use crate::nn::test_support::{assert_close, grid, values, weighted_sum_gradients};
     use candle_core::{Device, Var};
 
     /// PyTorch's outputs and gradients for a 2-layer encoder of 4 units over 3 inputs, created
@@ -703,6 +827,88 @@ mod tests {
             };
             let (fused, generic) = (run(RecurrentKernel::Fused), run(RecurrentKernel::Generic));
             assert_eq!(fused.len(), 8, "output, 6 weights and the input's gradient");
+            for (i, (a, b)) in fused.iter().zip(&generic).enumerate() {
+                assert_close(a, b, &format!("{cell:?}, tensor {i}"));
+            }
+        }
+    }
+
+    /// From a given state, the fused kernel's outputs, last states and gradients (of the
+    /// parameters, the input and the initial state, under a loss that reads the outputs and
+    /// the last states) are the generic kernel's; from zero states it gives `forward`'s outputs.
+    #[test]
+    fn both_kernels_agree_from_a_given_state() {
+        let x = Var::from_tensor(&grid((3, 7, 2), |b, t, i| {
+            ((3 * b + t) as f64 * 0.7 + i as f64).cos()
+        }))
+        .unwrap();
+        let weights = grid((3, 7, 4), |b, t, h| ((b * 7 + t * 3 + h) as f64).sin());
+        let start = |offset: usize| {
+            Var::from_tensor(
+                &grid((1, 3, 4), |_, b, h| {
+                    ((b * 4 + h + offset) as f64 * 0.4).sin()
+                })
+                .squeeze(0)
+                .unwrap(),
+            )
+            .unwrap()
+        };
+        let (h0, c0, h1, c1) = (start(0), start(3), start(5), start(9));
+        for cell in [Cell::RnnTanh, Cell::Lstm, Cell::Gru] {
+            let run = |kernel| {
+                let mut store = ParamStore::new(7, &Device::Cpu);
+                let encoder = RecurrentEncoder::new(
+                    &mut store,
+                    "e",
+                    RecurrentLayers::new(cell, 2, 4, 2),
+                    0.0,
+                    1,
+                    kernel,
+                )
+                .unwrap();
+                let zeros = encoder.zero_state(3, x.as_tensor()).unwrap();
+                let (from_zeros, _) = encoder.forward_from(x.as_tensor(), &zeros, false).unwrap();
+                let plain = encoder.forward(x.as_tensor(), false).unwrap();
+                assert_close(&values(&from_zeros), &values(&plain), "from zero states");
+                let state = RecurrentState::from_layers([
+                    (h0.as_tensor().clone(), c0.as_tensor().clone()),
+                    (h1.as_tensor().clone(), c1.as_tensor().clone()),
+                ]);
+                let (out, last) = encoder.forward_from(x.as_tensor(), &state, true).unwrap();
+                let mut loss = (&out * &weights).unwrap().sum_all().unwrap();
+                for (k, layer) in last.layers.iter().enumerate() {
+                    let scale = (k + 2) as f64;
+                    loss = (loss + (&layer.h * scale).unwrap().sum_all().unwrap()).unwrap();
+                    if cell == Cell::Lstm {
+                        let cells = (layer.c.sin().unwrap() * scale).unwrap();
+                        loss = (loss + cells.sum_all().unwrap()).unwrap();
+                    }
+                }
+                let grads = loss.backward().unwrap();
+                let varmap = store.into_varmap();
+                let vars = varmap.data().lock().unwrap();
+                let mut names: Vec<&String> = vars.keys().collect();
+                names.sort();
+                let mut all = vec![values(&out)];
+                for layer in &last.layers {
+                    all.push(values(&layer.h));
+                    all.push(values(&layer.c));
+                }
+                for name in names {
+                    all.push(values(grads.get(vars[name].as_tensor()).unwrap()));
+                }
+                for start in [&x, &h0, &h1] {
+                    all.push(values(grads.get(start.as_tensor()).unwrap()));
+                }
+                if cell == Cell::Lstm {
+                    for start in [&c0, &c1] {
+                        all.push(values(grads.get(start.as_tensor()).unwrap()));
+                    }
+                }
+                all
+            };
+            let (fused, generic) = (run(RecurrentKernel::Fused), run(RecurrentKernel::Generic));
+            assert_eq!(fused.len(), generic.len());
             for (i, (a, b)) in fused.iter().zip(&generic).enumerate() {
                 assert_close(a, b, &format!("{cell:?}, tensor {i}"));
             }

@@ -29,10 +29,15 @@ struct Saved {
     extra: Vec<f32>,
 }
 
-/// One layer over a time-major sequence, from zero states:
-/// `(x [T, B, I], [W_ih | W_hh] [G*H, I+H], [b_ih, b_hh] [2*G*H]) -> h [T, B, H]`.
+/// One layer over a time-major sequence:
+/// `(x [T, B, I], [W_ih | W_hh] [G*H, I+H], [b_ih, b_hh] [2*G*H]) -> h [T, B, H]` from zero
+/// states, or, made by [`FusedRecurrence::from_state`], from a given state that follows the
+/// biases in the third operand (`[b_ih, b_hh, h_0 [B*H]]`, and for LSTM `c_0 [B*H]` after it),
+/// an LSTM then also returning its last cell state as one more step block (`[T + 1, B, H]`).
+/// Gradients reach the initial state and the last cell state like any other operand.
 pub(crate) struct FusedRecurrence {
     cell: Cell,
+    carries_state: bool,
     saved: Mutex<Option<Saved>>,
 }
 
@@ -95,8 +100,37 @@ impl FusedRecurrence {
     pub(crate) fn new(cell: Cell) -> FusedRecurrence {
         FusedRecurrence {
             cell,
+            carries_state: false,
             saved: Mutex::new(None),
         }
+    }
+
+    /// The op with `cell` that starts from the state after the biases and, for LSTM, returns
+    /// the last cell state after the outputs (see [`FusedRecurrence`]).
+    pub(crate) fn from_state(cell: Cell) -> FusedRecurrence {
+        FusedRecurrence {
+            carries_state: true,
+            ..FusedRecurrence::new(cell)
+        }
+    }
+
+    /// True when the state carries a cell state (LSTM).
+    fn has_cell_state(&self) -> bool {
+        self.cell == Cell::Lstm
+    }
+
+    /// Values of the initial state in the third operand: `h_0`, and `c_0` for LSTM (none
+    /// from zero states).
+    fn state_len(&self, d: Dims) -> usize {
+        match self.carries_state {
+            true => d.batch * d.hidden * (1 + usize::from(self.has_cell_state())),
+            false => 0,
+        }
+    }
+
+    /// Step blocks after the outputs: the last cell state of an LSTM started from a state.
+    fn extra_blocks(&self) -> usize {
+        usize::from(self.carries_state && self.has_cell_state())
     }
 
     fn dims(&self, input: &Layout, weights: &Layout) -> candle_core::Result<Dims> {
@@ -346,14 +380,16 @@ impl CustomOp3 for FusedRecurrence {
         let w = f32_slice(weights, weights_layout, self.name())?;
         let b = f32_slice(biases, biases_layout, self.name())?;
         let (hidden, width, steps, inputs) = (d.hidden, d.width(), d.steps, d.inputs);
-        if b.len() != 2 * width {
+        if b.len() != 2 * width + self.state_len(d) {
             candle_core::bail!(
-                "{}: {} biases for {width} gate rows (b_ih then b_hh)",
+                "{}: {} values for {width} gate rows (b_ih then b_hh) and {} of initial state",
                 self.name(),
-                b.len()
+                b.len(),
+                self.state_len(d)
             );
         }
-        let (b_ih, b_hh) = b.split_at(width);
+        let (b_ih, rest) = b.split_at(width);
+        let (b_hh, initial) = rest.split_at(width);
         let extra_width = if matches!(self.cell, Cell::Lstm | Cell::Gru) {
             hidden
         } else {
@@ -381,6 +417,7 @@ impl CustomOp3 for FusedRecurrence {
         let mut projection = vec![0.0f32; step_gates];
         let mut recurrent = vec![0.0f32; step_gates];
         let zeros = vec![0.0f32; step_out.max(step_extra)];
+        let (h_0, c_0) = initial_state(initial, &zeros, step_out, step_extra);
         for t in 0..steps {
             let rows_now = step_block(&input_product, t, step_gates).chunks_exact(width.max(1));
             for (row, product_row) in projection.chunks_exact_mut(width.max(1)).zip(rows_now) {
@@ -389,12 +426,12 @@ impl CustomOp3 for FusedRecurrence {
                 }
             }
             fill_rows(&mut recurrent, b_hh);
-            if t > 0 {
+            if t > 0 || self.carries_state {
                 multiply_into(
                     d.batch,
                     width,
                     hidden,
-                    Operand::rows(step_block(&out, t - 1, step_out), hidden),
+                    Operand::rows(previous_block(&out, t, step_out, h_0), hidden),
                     Operand::rows(&recurrent_weights, width),
                     &mut recurrent,
                     width,
@@ -406,8 +443,8 @@ impl CustomOp3 for FusedRecurrence {
             extra.resize((t + 1) * step_extra, 0.0);
             let (out_done, out_now) = out.split_at_mut(t * step_out);
             let (extra_done, extra_now) = extra.split_at_mut(t * step_extra);
-            let h_prev = previous_block(out_done, t, step_out, &zeros);
-            let extra_prev = previous_block(extra_done, t, step_extra, &zeros);
+            let h_prev = previous_block(out_done, t, step_out, h_0);
+            let extra_prev = previous_block(extra_done, t, step_extra, c_0);
             let gates_now = &mut gates[t * step_gates..];
             for b in 0..d.batch {
                 let (units, cells, row) = (
@@ -429,8 +466,16 @@ impl CustomOp3 for FusedRecurrence {
                 );
             }
         }
+        if self.extra_blocks() > 0 {
+            let last_cells = match steps {
+                0 => c_0,
+                _ => step_block(&extra, steps - 1, step_extra),
+            };
+            out.extend_from_slice(last_cells);
+        }
         *self.saved.lock().expect("recurrence state lock poisoned") = Some(Saved { gates, extra });
-        Ok((CpuStorage::F32(out), Shape::from((steps, d.batch, hidden))))
+        let blocks = steps + self.extra_blocks();
+        Ok((CpuStorage::F32(out), Shape::from((blocks, d.batch, hidden))))
     }
 
     fn bwd(
@@ -445,12 +490,16 @@ impl CustomOp3 for FusedRecurrence {
         let Some(saved) = saved.as_ref() else {
             candle_core::bail!("{}: backward pass before the forward pass", self.name());
         };
-        // The weights as values, read only when a backward pass runs (not on every forward).
+        // The weights and the initial state as values, read only when a backward pass runs
+        // (not on every forward).
         let weight_values = weights.flatten_all()?.to_vec1::<f32>()?;
+        let (gate_rows, _) = weights.dims2()?;
+        let bias_values = biases.flatten_all()?.to_vec1::<f32>()?;
         let backward = RecurrenceBackward {
             op: self,
             saved,
             weights: &weight_values,
+            initial: &bias_values[(2 * gate_rows).min(bias_values.len())..],
         };
         let all = grad
             .contiguous()?
@@ -491,22 +540,43 @@ fn step_block(values: &[f32], t: usize, size: usize) -> &[f32] {
     &values[t * size..(t + 1) * size]
 }
 
-/// The `size` values of step `t - 1` in a time-major buffer, or `zeros` at the first step.
-fn previous_block<'a>(values: &'a [f32], t: usize, size: usize, zeros: &'a [f32]) -> &'a [f32] {
+/// The `size` values of step `t - 1` in a time-major buffer, or `initial` at the first step.
+fn previous_block<'a>(values: &'a [f32], t: usize, size: usize, initial: &'a [f32]) -> &'a [f32] {
     match t {
-        0 => &zeros[..size],
+        0 => &initial[..size],
         _ => step_block(values, t - 1, size),
+    }
+}
+
+/// The initial hidden state (`h_size` values) held in `initial`, and the step before the first
+/// of the saved extra state (`extra_size` values): the initial cell state an LSTM's `initial`
+/// holds after `h_0`, zeros for the other cells. `zeros` stand in for a layer that starts from
+/// zero states (`initial` empty).
+fn initial_state<'a>(
+    initial: &'a [f32],
+    zeros: &'a [f32],
+    h_size: usize,
+    extra_size: usize,
+) -> (&'a [f32], &'a [f32]) {
+    let (h, c) = initial.split_at(h_size.min(initial.len()));
+    match (initial.is_empty(), c.len() >= extra_size) {
+        (true, _) => (&zeros[..h_size], &zeros[..extra_size]),
+        (false, true) => (h, &c[..extra_size]),
+        (false, false) => (h, &zeros[..extra_size]),
     }
 }
 
 /// The backward pass of [`FusedRecurrence`] as a Candle op without a gradient:
 /// `(dh [T, B, H], h [T, B, H], x [T, B, I]) -> [dx, d[W_ih | W_hh], d[b_ih, b_hh]]` flattened
-/// into one vector.
+/// into one vector; from a given state, `dh` and `h` hold the last cell state's gradient and
+/// value after the steps (LSTM), and `d[h_0, c_0]` follows the biases' gradient.
 struct RecurrenceBackward<'a> {
     op: &'a FusedRecurrence,
     saved: &'a Saved,
     /// The layer's weights `[W_ih | W_hh]`, `[G*H, I+H]`.
     weights: &'a [f32],
+    /// The initial state `h_0` (then `c_0` for LSTM); empty from zero states.
+    initial: &'a [f32],
 }
 
 impl CustomOp3 for RecurrenceBackward<'_> {
@@ -527,15 +597,17 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         let out = f32_slice(out, out_layout, self.name())?;
         let x = f32_slice(input, input_layout, self.name())?;
         let w = self.weights;
-        let (rows, hidden) = matrix_dims(out_layout);
+        let (blocks, hidden) = matrix_dims(out_layout);
+        let extra_blocks = self.op.extra_blocks();
         let (steps, batch, inputs) = match (out_layout.dims(), input_layout.dims()) {
-            (&[steps, batch, _], &[x_steps, x_batch, inputs])
-                if (x_steps, x_batch) == (steps, batch) =>
+            (&[out_steps, batch, _], &[steps, x_batch, inputs])
+                if (steps + extra_blocks, x_batch) == (out_steps, batch) =>
             {
                 (steps, batch, inputs)
             }
             (h, x) => candle_core::bail!("{}: output {h:?} for input {x:?}", self.name()),
         };
+        let rows = blocks - extra_blocks * batch;
         let d = Dims {
             batch,
             steps,
@@ -548,6 +620,7 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         if grad.len() != out.len()
             || self.saved.gates.len() != rows * width
             || w.len() != width * d.weight_row()
+            || self.initial.len() != self.op.state_len(d)
         {
             candle_core::bail!("{}: saved state does not fit the output", self.name());
         }
@@ -559,19 +632,24 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         // other cells use the projection's for both.
         let mut gru_recurrent = (self.op.cell == Cell::Gru).then(|| vec![0.0f32; rows * width]);
         let mut dh_carry = vec![0.0f32; step_out];
-        let mut dc_carry = vec![0.0f32; step_out];
+        // The last cell state's gradient, when the op returns it, starts the carried one.
+        let mut dc_carry = match extra_blocks {
+            0 => vec![0.0f32; step_out],
+            _ => step_block(grad, steps, step_out).to_vec(),
+        };
         let mut direct = vec![0.0f32; step_out];
         let mut dh = vec![0.0f32; hidden];
         let zeros = vec![0.0f32; step_out.max(step_extra)];
+        let (h_0, c_0) = initial_state(self.initial, &zeros, step_out, step_extra);
         for t in (0..steps).rev() {
             let (gates_now, extra_now, extra_prev) = (
                 step_block(gates, t, step_gates),
                 step_block(extra, t, step_extra),
-                previous_block(extra, t, step_extra, &zeros),
+                previous_block(extra, t, step_extra, c_0),
             );
             let (h_now, h_prev, grad_now) = (
                 step_block(out, t, step_out),
-                previous_block(out, t, step_out, &zeros),
+                previous_block(out, t, step_out, h_0),
                 step_block(grad, t, step_out),
             );
             let dp_now = &mut d_projection[t * step_gates..(t + 1) * step_gates];
@@ -610,8 +688,9 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                     },
                 );
             }
-            if t > 0 {
-                // The gradient reaching h_{t-1}: through W_hh, plus GRU's direct path.
+            if t > 0 || self.op.carries_state {
+                // The gradient reaching h_{t-1} (h_0 at the first step): through W_hh, plus
+                // GRU's direct path.
                 let d_recurrent = match drec_now.as_deref() {
                     Some(values) => values,
                     None => &*dp_now,
@@ -634,11 +713,21 @@ impl CustomOp3 for RecurrenceBackward<'_> {
             }
         }
         let d_recurrent: &[f32] = gru_recurrent.as_deref().unwrap_or(&d_projection);
-        // [dx | dW | db], every part written below (the weight gradient's two column blocks
-        // by one product each; dW_hh stays zero for a single step).
-        let mut result = vec![0.0f32; rows * inputs + w.len() + 2 * width];
+        // [dx | dW | db | d(h_0, c_0)], every part written below (the weight gradient's two
+        // column blocks by one product each; from zero states dW_hh stays zero for a single
+        // step).
+        let state_len = self.initial.len();
+        let mut result = vec![0.0f32; rows * inputs + w.len() + 2 * width + state_len];
         let (d_input, rest) = result.split_at_mut(rows * inputs);
-        let (d_weights, d_biases) = rest.split_at_mut(w.len());
+        let (d_weights, rest) = rest.split_at_mut(w.len());
+        let (d_biases, d_initial) = rest.split_at_mut(2 * width);
+        if state_len > 0 {
+            let (d_h0, d_c0) = d_initial.split_at_mut(step_out);
+            d_h0.copy_from_slice(&dh_carry);
+            if self.op.has_cell_state() {
+                d_c0.copy_from_slice(&dc_carry);
+            }
+        }
         // dx = dP W_ih over all steps.
         multiply_into(
             rows,
@@ -673,6 +762,19 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                 &mut d_weights[inputs..],
                 d.weight_row(),
                 false,
+            )?;
+        }
+        // The first step's term, drec(0)^T h_0, when the layer starts from a given state.
+        if state_len > 0 && steps > 0 {
+            multiply_into(
+                width,
+                hidden,
+                batch,
+                Operand::transposed(&d_recurrent[..step_gates], width),
+                Operand::rows(h_0, hidden),
+                &mut d_weights[inputs..],
+                d.weight_row(),
+                true,
             )?;
         }
         let (d_b_ih, d_b_hh) = d_biases.split_at_mut(width);
