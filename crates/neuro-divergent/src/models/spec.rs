@@ -483,7 +483,7 @@ mod tests {
                 && err.ends_with(
                     "models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, \
                      DeepAR, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, \
-                     iTransformer, TSMixerx"
+                     iTransformer, TSMixerx, TFT"
                 ),
             "{err}"
         );

@@ -462,19 +462,26 @@ impl FusionDecoder {
     }
 
     /// The horizon's decoded features `[B, H, hidden]` from the encoders' features over window
-    /// and horizon `[B, L + H, hidden]`, with the attention weights.
+    /// and horizon `[B, L + H, hidden]`, with the attention weights: of every step when
+    /// `every_query` (`[B, heads, L + H, L + H]`), else of the horizon's steps only (the rows
+    /// the forecasts read, `[B, heads, H, L + H]`).
     fn forward(
         &self,
         temporal: &Tensor,
         enrichment: Option<&Tensor>,
         input_size: usize,
+        every_query: bool,
         train: bool,
     ) -> Result<(Tensor, Tensor)> {
         let enriched = self.enrichment.forward(temporal, enrichment, train)?;
-        let attended = self.attention.forward(&enriched, true, train)?;
+        let first_query = if every_query { 0 } else { input_size };
+        let attended = self
+            .attention
+            .forward_from(&enriched, first_query, true, train)?;
         let steps = temporal.dim(1)? - input_size;
         let horizon = |t: &Tensor| t.narrow(1, input_size, steps);
-        let x = (self.attention_gate.forward(&horizon(&attended.values)?)? + horizon(&enriched)?)?;
+        let attended_horizon = attended.values.narrow(1, input_size - first_query, steps)?;
+        let x = (self.attention_gate.forward(&attended_horizon)? + horizon(&enriched)?)?;
         let x = self.attention_norm.forward(&x)?;
         let x = self.positionwise.forward(&x, None, train)?;
         let x = (self.decoder_gate.forward(&x)? + horizon(temporal)?)?;
@@ -498,8 +505,14 @@ struct Tft {
 }
 
 impl Tft {
-    /// The forecasts `[B, H, n_outputs]` and what the network weighed to make them.
-    fn run(&self, input: &ModelInput, train: bool) -> Result<(Tensor, Interpretation)> {
+    /// The forecasts `[B, H, n_outputs]` and what the network weighed to make them (the
+    /// attention of every step when `explain`, else of the horizon's steps only).
+    fn run(
+        &self,
+        input: &ModelInput,
+        explain: bool,
+        train: bool,
+    ) -> Result<(Tensor, Interpretation)> {
         let (batch, input_size) = input.insample.dims2()?;
         let steps = input_size + self.horizon;
         let futr = match &input.futr {
@@ -556,7 +569,7 @@ impl Tft {
         let enrichment = context.as_ref().map(|c| &c.enrichment);
         let (decoded, attention) = self
             .decoder
-            .forward(&temporal, enrichment, input_size, train)?;
+            .forward(&temporal, enrichment, input_size, explain, train)?;
         let forecasts = self.output_adapter.forward(&decoded, None)?;
         Ok((
             forecasts,
@@ -572,7 +585,7 @@ impl Tft {
 
 impl Model for Tft {
     fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
-        Ok(self.run(input, train)?.0)
+        Ok(self.run(input, false, train)?.0)
     }
 
     fn is_deterministic(&self) -> bool {
@@ -580,7 +593,7 @@ impl Model for Tft {
     }
 
     fn interpret(&self, input: &ModelInput) -> Result<Option<Interpretation>> {
-        Ok(Some(self.run(input, false)?.1))
+        Ok(Some(self.run(input, true, false)?.1))
     }
 }
 

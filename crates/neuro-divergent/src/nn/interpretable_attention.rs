@@ -74,27 +74,46 @@ impl InterpretableAttention {
 
     /// Attends over `x: [B, T, hidden]`; with `causal`, step `t` reads steps `0..=t` only.
     pub fn forward(&self, x: &Tensor, causal: bool, train: bool) -> Result<AttentionOutput> {
+        self.forward_from(x, 0, causal, train)
+    }
+
+    /// [`InterpretableAttention::forward`] for the query steps from `first_query` on only (each
+    /// still reading every step it may): `values` `[B, T - first_query, hidden]` and `weights`
+    /// `[B, heads, T - first_query, T]`, the same rows as the whole attention's.
+    pub fn forward_from(
+        &self,
+        x: &Tensor,
+        first_query: usize,
+        causal: bool,
+        train: bool,
+    ) -> Result<AttentionOutput> {
         let (batch, steps, _) = x.dims3()?;
+        let queries = steps.checked_sub(first_query).ok_or_else(|| {
+            Error::Config(format!(
+                "attention from step {first_query} over {steps} steps"
+            ))
+        })?;
         let (heads, width) = (self.heads, self.head_width);
         let qkv = self.qkv.forward(x, None)?;
-        let heads_of = |offset: usize| -> Result<Tensor> {
-            Ok(qkv
-                .narrow(2, offset, heads * width)?
-                .reshape((batch, steps, heads, width))?
+        let heads_of = |t: &Tensor, offset: usize| -> Result<Tensor> {
+            let rows = t.dim(1)?;
+            Ok(t.narrow(2, offset, heads * width)?
+                .reshape((batch, rows, heads, width))?
                 .transpose(1, 2)?
                 .contiguous()?)
         };
-        let queries = heads_of(0)?;
-        let keys = heads_of(heads * width)?;
+        let queries_qkv = qkv.narrow(1, first_query, queries)?;
+        let query_heads = heads_of(&queries_qkv, 0)?;
+        let keys = heads_of(&qkv, heads * width)?;
         let values = qkv.narrow(2, 2 * heads * width, width)?.contiguous()?;
-        let mut scores =
-            (queries.matmul(&keys.transpose(2, 3)?.contiguous()?)? * (width as f64).powf(-0.5))?;
+        let mut scores = (query_heads.matmul(&keys.transpose(2, 3)?.contiguous()?)?
+            * (width as f64).powf(-0.5))?;
         if causal {
-            scores = scores.broadcast_add(&causal_mask(steps, x)?)?;
+            scores = scores.broadcast_add(&causal_mask(first_query, queries, steps, x)?)?;
         }
         let weights = softmax_last_dim(&scores)?;
         let dropped = self.attention_dropout.apply(&weights, train)?;
-        // [B, heads, T, T] x [B, 1, T, width], averaged over the heads.
+        // [B, heads, Q, T] x [B, 1, T, width], averaged over the heads.
         let attended = dropped.broadcast_matmul(&values.unsqueeze(1)?)?.mean(1)?;
         let out = self.out_proj.forward(&attended, None)?;
         Ok(AttentionOutput {
@@ -104,12 +123,13 @@ impl InterpretableAttention {
     }
 }
 
-/// `[T, T]`: 0 on and below the diagonal, -inf above it.
-fn causal_mask(steps: usize, like: &Tensor) -> Result<Tensor> {
-    let values: Vec<f32> = (0..steps)
+/// `[Q, T]` for the query steps `first..first + Q`: 0 where the key step is at or before the
+/// query step, -inf after it.
+fn causal_mask(first: usize, queries: usize, steps: usize, like: &Tensor) -> Result<Tensor> {
+    let values: Vec<f32> = (first..first + queries)
         .flat_map(|q| (0..steps).map(move |k| if k > q { f32::NEG_INFINITY } else { 0.0 }))
         .collect();
-    Ok(Tensor::from_vec(values, (steps, steps), like.device())?.to_dtype(like.dtype())?)
+    Ok(Tensor::from_vec(values, (queries, steps), like.device())?.to_dtype(like.dtype())?)
 }
 
 #[cfg(test)]
@@ -144,6 +164,28 @@ mod tests {
         let (a, b) = (values(&out.values), values(&again.values));
         assert_eq!(a[..4 * 6], b[..4 * 6]);
         assert_ne!(a[4 * 6..5 * 6], b[4 * 6..5 * 6]);
+    }
+
+    #[test]
+    fn later_queries_alone_are_the_whole_attentions_last_rows() {
+        let mut store = ParamStore::new(6, &Device::Cpu);
+        let attention = InterpretableAttention::new(&mut store, "a", 6, 3, 0.0, 0.0, 1).unwrap();
+        let x = grid((2, 5, 6), |b, t, h| {
+            ((2 * b + 3 * t + 5 * h) as f64 * 0.17).sin()
+        });
+        let whole = attention.forward(&x, true, false).unwrap();
+        let later = attention.forward_from(&x, 3, true, false).unwrap();
+        assert_eq!(later.values.dims(), &[2, 2, 6]);
+        assert_eq!(later.weights.dims(), &[2, 3, 2, 5]);
+        let tail = |t: &Tensor, axis: usize| values(&t.narrow(axis, 3, 2).unwrap());
+        for (a, b) in [
+            (values(&later.values), tail(&whole.values, 1)),
+            (values(&later.weights), tail(&whole.weights, 2)),
+        ] {
+            for (p, q) in a.iter().zip(&b) {
+                assert!((p - q).abs() < 1e-6, "{a:?} vs {b:?}");
+            }
+        }
     }
 
     #[test]
