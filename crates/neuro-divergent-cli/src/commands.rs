@@ -50,7 +50,7 @@ fn forecast(args: &ModelArgs) -> CliResult<()> {
         args.plot.as_deref(),
         args.save.as_deref(),
     )?;
-    check_explain(&nf, args.explain.as_deref())?;
+    check_explain(&nf, args.explain.as_deref(), args.out.as_deref())?;
     let publisher = Publisher::prepare(args)?;
     train(&mut nf, &frame, args)?;
     if let Some(dir) = &args.save {
@@ -145,7 +145,7 @@ fn predict(args: &PredictArgs) -> CliResult<()> {
     };
     let futr = read_optional(args.futr.as_deref(), FutureTable::read_csv)?;
     let statics = read_optional(args.statics.as_deref(), StaticTable::read_csv)?;
-    check_explain(&nf, args.explain.as_deref())?;
+    check_explain(&nf, args.explain.as_deref(), args.out.as_deref())?;
     let options = PredictOptions {
         data: frame.as_ref(),
         futr: futr.as_ref(),
@@ -472,14 +472,27 @@ fn write_forecasts(forecasts: &Forecasts, out: Option<&Path>) -> Result<()> {
     output::write_with(out.unwrap_or(Path::new("-")), |w| forecasts.write_csv(w))
 }
 
-/// With `--explain FILE`: fails unless a model explains its forecasts and FILE can be
-/// written, before any training.
-fn check_explain(nf: &NeuralForecast, path: Option<&Path>) -> Result<()> {
-    if let Some(path) = path {
-        nf.require_explaining_model()?;
-        output::check_writable(path)?;
+/// With `--explain FILE`: fails unless a model explains its forecasts, FILE can be written
+/// and it is not where the forecasts (`out`, standard output when unset) go, before any
+/// training.
+fn check_explain(nf: &NeuralForecast, path: Option<&Path>, out: Option<&Path>) -> Result<()> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let stdout = Path::new("-");
+    if path == out.unwrap_or(stdout) {
+        let place = if path == stdout {
+            "standard output".to_string()
+        } else {
+            path.display().to_string()
+        };
+        return Err(Error::Config(format!(
+            "--explain and the forecasts would both be written to {place}: give them different \
+             files (--out FORECASTS.csv, --explain EXPLAINED.json)"
+        )));
     }
-    Ok(())
+    nf.require_explaining_model()?;
+    output::check_writable(path)
 }
 
 /// With `--explain FILE`: writes the explanations of the forecasts made with `options` to

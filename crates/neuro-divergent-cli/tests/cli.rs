@@ -1221,6 +1221,15 @@ fn explain_without_an_explaining_model_or_outside_forecasting_exits_with_2() {
         stderr(&out)
     );
     assert!(!explained.exists());
+    let out = run_small("forecast", &["tft"], &["--explain", "-"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("--explain and the forecasts would both be written to standard output"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
     let out = run_small("cv", &["tft"], &["--n-windows", "1", "--explain", path]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(

@@ -27,8 +27,12 @@ use crate::preprocess::FeatureConfig;
 use crate::train::{train_model, ProgressFn, TrainReport, TrainingData};
 use crate::windows::{inference_batch, SeriesView};
 
-/// Windows explained per batch by [`NeuralForecast::explain`].
-const EXPLAIN_CHUNK: usize = 1024;
+/// Windows explained per batch by [`NeuralForecast::explain`] for windows and horizons of
+/// `steps` steps: at most 1,024, fewer for long ones, so that each head's `steps x steps`
+/// attention weights over a batch stay near 2^24 values.
+fn explain_chunk(steps: usize) -> usize {
+    ((1usize << 24) / (steps * steps).max(1)).clamp(1, 1024)
+}
 
 /// Options of [`NeuralForecast::fit`].
 #[derive(Debug, Clone, Default)]
@@ -709,10 +713,8 @@ impl NeuralForecast {
             let shape = spec.window_shapes().inference;
             let mut explanation = ModelExplanation::new(name, shape.input_size, spec.h, &spec.exog);
             let views = panel.views(&spec.exog)?;
-            for (windows, ids) in views
-                .chunks(EXPLAIN_CHUNK)
-                .zip(panel.ids.chunks(EXPLAIN_CHUNK))
-            {
+            let chunk = explain_chunk(shape.input_size + spec.h);
+            for (windows, ids) in views.chunks(chunk).zip(panel.ids.chunks(chunk)) {
                 let batch = inference_batch(windows, shape, spec.train.scaler_type)?;
                 let input = batch.tensors(&self.device)?.input;
                 if let Some(interpretation) = fitted.built.model.interpret(&input)? {

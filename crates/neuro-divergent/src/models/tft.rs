@@ -157,7 +157,13 @@ impl ArchitectureConfig for TftConfig {
             + steps * (2.0 * h * h + grn)
             + attention
             + horizon * (2.0 * h * h + grn + 2.0 * h * h + h)
-            + exog.stat as f64 * grn;
+            + if exog.stat > 0 {
+                // Once per window: the static selection and the context networks.
+                let contexts = 2 + (self.cell().gates() / 2) * self.n_rnn_layers;
+                selection(exog.stat as f64) + contexts as f64 * grn
+            } else {
+                0.0
+            };
         // Two flops per multiply-add, the backward pass twice the forward.
         6.0 * forward
     }
@@ -269,6 +275,7 @@ impl VariableEmbedding {
         })
     }
 
+    /// `[..., n]` values to `[..., n, hidden]` embeddings.
     fn forward(&self, values: &Tensor) -> Result<Tensor> {
         Ok(values
             .unsqueeze(D::Minus1)?
@@ -287,6 +294,8 @@ struct Embeddings {
 }
 
 impl Embeddings {
+    /// Embeddings of `statics`, `future` and `historic` variables (none created for a kind
+    /// with no variables, but always one future variable) and of the target.
     fn new(
         store: &mut ParamStore,
         hidden: usize,
@@ -330,6 +339,8 @@ struct StaticContext {
 }
 
 impl StaticEncoder {
+    /// The encoder of `variables` static variables, its networks' dropout streams from
+    /// `next_seed`.
     fn new(
         config: &TftConfig,
         store: &mut ParamStore,
@@ -374,6 +385,7 @@ impl StaticEncoder {
         })
     }
 
+    /// The contexts and initial states from the static embeddings `[B, S, hidden]`.
     fn forward(&self, embedded: &Tensor, train: bool) -> Result<StaticContext> {
         let selected = self.selection.select(embedded, None, train)?;
         let context = |i: usize| self.contexts[i].forward(&selected.features, None, train);
@@ -415,6 +427,7 @@ struct FusionDecoder {
 }
 
 impl FusionDecoder {
+    /// The decoder's blocks, their dropout streams from `next_seed`.
     fn new(
         config: &TftConfig,
         store: &mut ParamStore,
@@ -477,7 +490,7 @@ impl FusionDecoder {
         let first_query = if every_query { 0 } else { input_size };
         let attended = self
             .attention
-            .forward_from(&enriched, first_query, true, train)?;
+            .forward(&enriched, first_query, true, train)?;
         let steps = temporal.dim(1)? - input_size;
         let horizon = |t: &Tensor| t.narrow(1, input_size, steps);
         let attended_horizon = attended.values.narrow(1, input_size - first_query, steps)?;
@@ -489,6 +502,7 @@ impl FusionDecoder {
     }
 }
 
+/// The built network (see the module docs).
 struct Tft {
     embedding: Embeddings,
     statics: Option<StaticEncoder>,

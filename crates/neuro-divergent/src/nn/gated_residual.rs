@@ -43,7 +43,7 @@ pub struct GatedResidualSpec {
     pub inputs: usize,
     /// Units of the hidden layers.
     pub hidden: usize,
-    /// Features written; `None`: `inputs`, with the input itself as the residual (which then
+    /// Features written; `None`: `hidden`, with the input itself as the residual (so `inputs`
     /// must equal `hidden`). Otherwise the residual is a linear map of the input.
     pub outputs: Option<usize>,
     /// Width of the context vector added to the first layer's output, when there is one.
@@ -56,8 +56,8 @@ pub struct GatedResidualSpec {
 
 /// A gated residual network: `norm(residual(a) + GLU(dropout(W_i act(W_a a + W_c c))))`, the
 /// norm left out when the output is a single feature (as NeuralForecast's `MaybeLayerNorm`
-/// does). Parameters `{name}.lin_a`, `.lin_c` (no bias), `.lin_i`, `.glu.lin`, `.out_proj`
-/// and `.layer_norm.ln`, drawn in that order as PyTorch draws them.
+/// does). Parameters `{name}.lin_a`, `.lin_c` (no bias), `.lin_i`, `.glu.lin` and
+/// `.out_proj`, drawn in that order as PyTorch draws them, and `.layer_norm.ln` (no draw).
 #[derive(Debug)]
 pub struct GatedResidualNetwork {
     lin_a: Dense,
@@ -78,6 +78,13 @@ impl GatedResidualNetwork {
         spec: GatedResidualSpec,
         seed: u64,
     ) -> Result<GatedResidualNetwork> {
+        if spec.outputs.is_none() && spec.inputs != spec.hidden {
+            return Err(crate::error::Error::Config(format!(
+                "{name}: without an output width the input is the residual, so its {} \
+                 features must equal the {} hidden units",
+                spec.inputs, spec.hidden
+            )));
+        }
         let outputs = spec.outputs.unwrap_or(spec.hidden);
         let lin_a = Dense::new(store, &format!("{name}.lin_a"), spec.inputs, spec.hidden)?;
         let lin_c = spec
@@ -110,11 +117,6 @@ impl GatedResidualNetwork {
             dropout: Dropout::new(spec.dropout, seed),
             activation: spec.activation,
         })
-    }
-
-    /// True when training draws random numbers (dropout).
-    pub fn is_deterministic(&self) -> bool {
-        self.dropout.is_identity()
     }
 
     /// The network on `a: [B, ..., inputs]`, with the context `c: [B, context]` added at every

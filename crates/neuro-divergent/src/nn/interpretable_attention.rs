@@ -67,20 +67,11 @@ impl InterpretableAttention {
         })
     }
 
-    /// True when training draws random numbers (dropout).
-    pub fn is_deterministic(&self) -> bool {
-        self.attention_dropout.is_identity() && self.output_dropout.is_identity()
-    }
-
-    /// Attends over `x: [B, T, hidden]`; with `causal`, step `t` reads steps `0..=t` only.
-    pub fn forward(&self, x: &Tensor, causal: bool, train: bool) -> Result<AttentionOutput> {
-        self.forward_from(x, 0, causal, train)
-    }
-
-    /// [`InterpretableAttention::forward`] for the query steps from `first_query` on only (each
-    /// still reading every step it may): `values` `[B, T - first_query, hidden]` and `weights`
-    /// `[B, heads, T - first_query, T]`, the same rows as the whole attention's.
-    pub fn forward_from(
+    /// Attends over `x: [B, T, hidden]` for the query steps from `first_query` on (0: every
+    /// step), each reading every step it may (with `causal`, step `t` reads steps `0..=t`
+    /// only): `values` `[B, T - first_query, hidden]` and `weights` `[B, heads, T -
+    /// first_query, T]`, the same rows as the whole attention's.
+    pub fn forward(
         &self,
         x: &Tensor,
         first_query: usize,
@@ -146,7 +137,7 @@ mod tests {
         let x = grid((2, 5, 6), |b, t, h| {
             ((b + 3 * t + 7 * h) as f64 * 0.21).cos()
         });
-        let out = attention.forward(&x, true, false).unwrap();
+        let out = attention.forward(&x, 0, true, false).unwrap();
         assert_eq!(out.values.dims(), &[2, 5, 6]);
         assert_eq!(out.weights.dims(), &[2, 2, 5, 5]);
         for (r, row) in values(&out.weights).chunks(5).enumerate() {
@@ -160,7 +151,7 @@ mod tests {
             *v += 3.0;
         }
         let changed = Tensor::from_vec(changed, (2, 5, 6), &Device::Cpu).unwrap();
-        let again = attention.forward(&changed, true, false).unwrap();
+        let again = attention.forward(&changed, 0, true, false).unwrap();
         let (a, b) = (values(&out.values), values(&again.values));
         assert_eq!(a[..4 * 6], b[..4 * 6]);
         assert_ne!(a[4 * 6..5 * 6], b[4 * 6..5 * 6]);
@@ -173,8 +164,8 @@ mod tests {
         let x = grid((2, 5, 6), |b, t, h| {
             ((2 * b + 3 * t + 5 * h) as f64 * 0.17).sin()
         });
-        let whole = attention.forward(&x, true, false).unwrap();
-        let later = attention.forward_from(&x, 3, true, false).unwrap();
+        let whole = attention.forward(&x, 0, true, false).unwrap();
+        let later = attention.forward(&x, 3, true, false).unwrap();
         assert_eq!(later.values.dims(), &[2, 2, 6]);
         assert_eq!(later.weights.dims(), &[2, 3, 2, 5]);
         let tail = |t: &Tensor, axis: usize| values(&t.narrow(axis, 3, 2).unwrap());
@@ -203,7 +194,7 @@ mod tests {
             Tensor::zeros(1, candle_core::DType::F32, &Device::Cpu).unwrap(),
         );
         let x = Tensor::new(&[[[1f32], [2.0]]], &Device::Cpu).unwrap();
-        let out = attention.forward(&x, false, false).unwrap();
+        let out = attention.forward(&x, 0, false, false).unwrap();
         // Step 1: q = 2, keys 2 and 4: weights softmax([4, 8]), values 3 and 6.
         let (a, b) = (4f32.exp(), 8f32.exp());
         let expected_1 = (3.0 * a + 6.0 * b) / (a + b);
@@ -213,7 +204,7 @@ mod tests {
         let got = values(&out.values);
         assert!((got[0] - expected_0).abs() < 1e-4, "{got:?}");
         assert!((got[1] - expected_1).abs() < 1e-4, "{got:?}");
-        let causal = attention.forward(&x, true, false).unwrap();
+        let causal = attention.forward(&x, 0, true, false).unwrap();
         assert!((values(&causal.values)[0] - 3.0).abs() < 1e-5);
     }
 }

@@ -261,7 +261,7 @@ impl RecurrentEncoder {
         }
     }
 
-    /// True when training draws random numbers (dropout between layers).
+    /// True when training draws no random numbers (no dropout between layers).
     pub fn is_deterministic(&self) -> bool {
         self.dropout.is_identity() || self.layers.len() < 2
     }

@@ -74,18 +74,8 @@ impl VariableSelection {
         })
     }
 
-    /// True when training draws random numbers (dropout).
-    pub fn is_deterministic(&self) -> bool {
-        self.per_variable.iter().all(|g| g.is_deterministic())
-    }
-
     /// Selects from `x: [B, ..., n, hidden]` (the variables' embeddings at each position), with
-    /// the context `c: [B, hidden]` when the network reads one.
-    pub fn forward(&self, x: &Tensor, context: Option<&Tensor>, train: bool) -> Result<Tensor> {
-        Ok(self.select(x, context, train)?.features)
-    }
-
-    /// [`VariableSelection::forward`] with the selection weights.
+    /// the context `c: [B, hidden]` when one is given: the mixed features and the weights.
     pub fn select(&self, x: &Tensor, context: Option<&Tensor>, train: bool) -> Result<Selected> {
         let variable_axis = x.rank() - 2;
         let joint = x.flatten_from(variable_axis)?;
