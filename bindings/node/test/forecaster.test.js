@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixer, TSMixerx, TFT, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixer, TSMixerx, TFT, ChronosBolt, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -534,4 +534,26 @@ test('systemInfo names the CPU and the matrix kernels chosen for it', () => {
     : info.simd.includes('fma') ? 'avx2-fma'
       : info.simd.includes('neon') ? 'neon' : 'scalar';
   assert.equal(info.kernelPath, expected);
+});
+
+test('ChronosBolt forecasts untrained from a Hugging Face directory, with its quantiles as interval columns', async () => {
+  const dir = path.join(root, 'crates', 'neuro-divergent', 'tests', 'fixtures', 'chronos_bolt_small_random');
+  assert.throws(() => new NeuralForecaster({ models: [new ChronosBolt({ h: 12, inputSize: 96, modelPath: '/nonexistent/model' })] }), (e) => e.code === codes.INVALID_CONFIG && /model_path '\/nonexistent\/model' is not a directory with config.json/.test(e.message));
+  // The fixture's reference forecasts (chronos-forecasting) of its 150-point series.
+  const expected = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8'));
+  const y = expected.series[3];
+  const data = y.map((v, t) => ({ unique_id: 'x', ds: `2020-01-01 ${String(Math.floor(t / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}:00`, y: v }));
+  const nf = new NeuralForecaster({ models: [new ChronosBolt({ h: 12, inputSize: 96, modelPath: dir })] });
+  await nf.fit(data);
+  const rows = await nf.predict();
+  assert.equal(rows.length, 12);
+  const reference = expected.quantiles_h12[3];
+  rows.forEach((row, t) => {
+    const step = reference.map((q) => q[t]).sort((a, b) => a - b);
+    const columns = ['lo-80', 'lo-60', 'lo-40', 'lo-20', 'median', 'hi-20', 'hi-40', 'hi-60', 'hi-80'];
+    columns.forEach((c, i) => {
+      const got = row[`ChronosBolt-${c}`];
+      assert.ok(Math.abs(got - step[i]) <= 1e-4 * (1 + Math.abs(step[i])), `step ${t} ${c}: ${got} vs ${step[i]}`);
+    });
+  });
 });

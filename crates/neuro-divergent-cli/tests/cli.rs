@@ -1239,3 +1239,101 @@ fn explain_without_an_explaining_model_or_outside_forecasting_exits_with_2() {
     );
     assert!(!explained.exists());
 }
+
+/// The small Chronos-Bolt with random weights that the library's tests compare with the
+/// reference implementation, copied to `to` (so that a test can delete it).
+fn chronos_fixture_copy(to: &Path) -> PathBuf {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../neuro-divergent/tests/fixtures/chronos_bolt_small_random");
+    std::fs::create_dir_all(to).unwrap();
+    for file in ["config.json", "model.safetensors"] {
+        std::fs::copy(fixture.join(file), to.join(file)).unwrap();
+    }
+    to.to_path_buf()
+}
+
+#[test]
+fn chronos_bolt_forecasts_untrained_and_its_checkpoint_no_longer_needs_the_weights_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = chronos_fixture_copy(&dir.path().join("chronos"));
+    let model_dir = dir.path().join("saved");
+    let data = air_passengers();
+    let path_param = format!("model_path={}", weights.display());
+    let forecast = run(&[
+        "forecast",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "chronos_bolt",
+        "--horizon",
+        "12",
+        "--input-size",
+        "96",
+        "--param",
+        &path_param,
+        "--save",
+        model_dir.to_str().unwrap(),
+    ]);
+    assert!(forecast.status.success(), "{}", stderr(&forecast));
+    let csv = stdout(&forecast);
+    let header = csv.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "unique_id,ds,ChronosBolt-median,ChronosBolt-lo-80,ChronosBolt-lo-60,ChronosBolt-lo-40,\
+         ChronosBolt-lo-20,ChronosBolt-hi-20,ChronosBolt-hi-40,ChronosBolt-hi-60,ChronosBolt-hi-80"
+    );
+    assert_eq!(csv.lines().count(), 13);
+    // The checkpoint holds the weights: predicting from it needs no model directory.
+    std::fs::remove_dir_all(&weights).unwrap();
+    let predicted = run(&["predict", "--model-dir", model_dir.to_str().unwrap()]);
+    assert!(predicted.status.success(), "{}", stderr(&predicted));
+    assert_eq!(stdout(&predicted), csv);
+    // Refitting does need it, and says where it looked.
+    let again = run(&[
+        "forecast",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "chronos_bolt",
+        "--horizon",
+        "12",
+        "--input-size",
+        "96",
+        "--param",
+        &path_param,
+    ]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("is not a directory with config.json"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn chronos_bolt_cross_validates_without_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = chronos_fixture_copy(&dir.path().join("chronos"));
+    let data = air_passengers();
+    let path_param = format!("model_path={}", weights.display());
+    let out = run(&[
+        "cv",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "chronos_bolt",
+        "--horizon",
+        "12",
+        "--input-size",
+        "96",
+        "--n-windows",
+        "2",
+        "--param",
+        &path_param,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = stdout(&out);
+    assert!(csv.lines().next().unwrap().contains("cutoff"));
+    assert!(csv.lines().next().unwrap().contains("ChronosBolt-hi-80"));
+    assert_eq!(csv.lines().count(), 1 + 2 * 12);
+}

@@ -574,7 +574,7 @@ impl NeuralForecast {
                     .into_iter()
                     .map(|v| v.truncated(v.y.len() - held_out))
                     .collect();
-                let built = spec.build(&self.device)?;
+                let built = spec.build_for_fit(&self.device)?;
                 let report = train_model(
                     name,
                     built.model.as_ref(),

@@ -4,6 +4,7 @@
 
 mod autoformer;
 mod bitcn;
+mod chronos_bolt;
 mod decomposition_transformer;
 mod deepar;
 mod dilated_rnn;
@@ -19,6 +20,7 @@ mod nbeatsx;
 mod nhits;
 mod nlinear;
 mod patchtst;
+mod pretrained;
 mod recurrent;
 mod spec;
 mod step_network;
@@ -32,6 +34,7 @@ mod vanilla_transformer;
 
 pub use autoformer::AutoformerConfig;
 pub use bitcn::BitcnConfig;
+pub use chronos_bolt::ChronosBoltConfig;
 pub use deepar::DeepArConfig;
 pub use dilated_rnn::{DilatedCellType, DilatedRnnConfig};
 pub use dlinear::DlinearConfig;
@@ -46,6 +49,7 @@ pub use nbeatsx::NbeatsxConfig;
 pub use nhits::{InterpolationMode, NhitsConfig, PoolingMode};
 pub use nlinear::NlinearConfig;
 pub use patchtst::PatchTstConfig;
+pub use pretrained::HuggingFaceDir;
 pub use recurrent::{
     GruCell, GruConfig, LstmCell, LstmConfig, RecurrentCell, RecurrentConfig, RnnActivation,
     RnnCell, RnnConfig,
@@ -59,11 +63,14 @@ pub use tsmixer::TsMixerConfig;
 pub use tsmixerx::TsMixerxConfig;
 pub use vanilla_transformer::VanillaTransformerConfig;
 
-use candle_core::Tensor;
+use std::collections::HashMap;
+
+use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::autoregressive::Autoregressive;
 use crate::error::Result;
+use crate::losses::Loss;
 use crate::nn::ParamStore;
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
@@ -242,6 +249,33 @@ pub trait ArchitectureConfig {
         false
     }
 
+    /// True for models whose weights come pretrained (from `model_path`): they forecast without
+    /// training (`max_steps` 0, their default) and fine-tune when given steps.
+    fn is_pretrained(&self) -> bool {
+        false
+    }
+
+    /// The pretrained weights by parameter name (for the models of
+    /// [`ArchitectureConfig::is_pretrained`]); `None` for the others.
+    fn pretrained_weights(&self, device: &Device) -> Result<Option<HashMap<String, Tensor>>> {
+        let _ = device;
+        Ok(None)
+    }
+
+    /// Called after the hyperparameter `key` was set by name (`ModelSpec::set_param`): a model
+    /// whose hyperparameters follow from another one (a pretrained model's from its
+    /// `model_path`) updates them here, with the training settings they fix.
+    fn param_changed(&mut self, key: &str, train: &mut TrainConfig) -> Result<()> {
+        let _ = (key, train);
+        Ok(())
+    }
+
+    /// Checks that the training loss suits the model (any loss does, for most models).
+    fn validate_loss(&self, loss: &Loss) -> Result<()> {
+        let _ = loss;
+        Ok(())
+    }
+
     /// Creates the model with fresh parameters in `store`.
     fn build(
         &self,
@@ -290,6 +324,13 @@ macro_rules! registry {
 
             /// The model's hyperparameters behind the common interface.
             pub fn config(&self) -> &dyn ArchitectureConfig {
+                match self {
+                    $(Architecture::$name(config) => config,)+
+                }
+            }
+
+            /// The model's hyperparameters behind the common interface, to change.
+            pub fn config_mut(&mut self) -> &mut dyn ArchitectureConfig {
                 match self {
                     $(Architecture::$name(config) => config,)+
                 }
@@ -381,6 +422,7 @@ registry! {
     TSMixer => TsMixerConfig,
     TSMixerx => TsMixerxConfig,
     TFT => TftConfig,
+    ChronosBolt => ChronosBoltConfig,
 }
 
 /// NeuralForecast's training defaults for its multivariate models (iTransformer, TSMixer,

@@ -263,6 +263,14 @@ impl ModelSpec {
             return Err(Error::Config("input_size must be at least 1".into()));
         }
         self.train.validate()?;
+        let config = self.architecture.config();
+        if self.train.max_steps == 0 && !config.is_pretrained() {
+            return Err(Error::Config(format!(
+                "{}: max_steps must be at least 1 (only pretrained models forecast untrained)",
+                self.model_name()
+            )));
+        }
+        config.validate_loss(&self.train.loss)?;
         if let Some(PointLoss::Mase { seasonality }) = self.train.loss.as_point() {
             if seasonality >= self.input_size {
                 return Err(Error::Config(format!(
@@ -340,7 +348,9 @@ impl ModelSpec {
             None => return Err(Error::Config(self.unknown_param_message(key))),
         }
         *self = serde_json::from_value(whole).map_err(|e| invalid(&e))?;
-        Ok(())
+        self.architecture
+            .config_mut()
+            .param_changed(key, &mut self.train)
     }
 
     /// True when `key` names a hyperparameter of this model.
@@ -371,8 +381,33 @@ impl ModelSpec {
         )
     }
 
+    /// Builds the model to be trained on `device`: [`ModelSpec::build`], except that a
+    /// pretrained model takes its pretrained weights (an error names any parameter they lack or
+    /// hold in another shape).
+    pub fn build_for_fit(&self, device: &Device) -> Result<BuiltModel> {
+        let config = self.architecture.config();
+        let Some(weights) = config.pretrained_weights(device)? else {
+            return self.build(device);
+        };
+        self.validate()?;
+        let model_name = self.model_name();
+        let seed = self.train.random_seed;
+        let mut store = ParamStore::with_values(seed, device, weights);
+        let model = config.build(self.shape(), self.train.loss.n_outputs(), &mut store, seed)?;
+        if let Some(name) = store.drawn_without_value().first() {
+            return Err(Error::Config(format!(
+                "{model_name}: the pretrained weights lack the parameter '{name}'"
+            )));
+        }
+        Ok(BuiltModel {
+            model,
+            varmap: store.into_varmap(),
+        })
+    }
+
     /// Builds the model on `device`, with one output per step and per loss output, and
-    /// parameters initialised from `random_seed` (the same values on every device).
+    /// parameters initialised from `random_seed` (the same values on every device); a
+    /// pretrained model's weights are set by [`ModelSpec::build_for_fit`] or a checkpoint.
     pub fn build(&self, device: &Device) -> Result<BuiltModel> {
         let n_outputs = self.train.loss.n_outputs();
         self.validate()?;

@@ -35,6 +35,20 @@ impl Dense {
         Ok(Dense { weight, bias })
     }
 
+    /// A layer without bias whose weight is drawn from the normal distribution of deviation
+    /// `std` (T5's initialisation): `{name}.weight` alone.
+    pub fn normal_without_bias(
+        store: &mut ParamStore,
+        name: &str,
+        inputs: usize,
+        outputs: usize,
+        std: f64,
+    ) -> Result<Dense> {
+        let weight = store.normal_scaled(&format!("{name}.weight"), &[outputs, inputs], std)?;
+        let bias = Tensor::zeros(outputs, weight.dtype(), weight.device())?;
+        Ok(Dense { weight, bias })
+    }
+
     /// A layer with the given `[outputs, inputs]` weight and `[outputs]` bias.
     #[cfg(test)]
     pub(crate) fn from_parts(weight: Tensor, bias: Tensor) -> Dense {

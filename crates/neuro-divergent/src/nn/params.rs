@@ -1,9 +1,11 @@
 //! Parameter creation with seeded, PyTorch-identical initialisation.
 
+use std::collections::HashMap;
+
 use candle_core::{Device, Tensor, Var};
 use candle_nn::VarMap;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::random::TorchGenerator;
 
 /// Name endings of the values a model updates itself ([`ParamStore::buffer`]), as PyTorch names
@@ -23,6 +25,10 @@ pub struct ParamStore {
     varmap: VarMap,
     rng: TorchGenerator,
     device: Device,
+    /// Values to take instead of drawing (pretrained weights), by name.
+    preset: Option<HashMap<String, Tensor>>,
+    /// Parameters drawn although values were preset: the values lacked them.
+    drawn: Vec<String>,
 }
 
 impl ParamStore {
@@ -32,12 +38,49 @@ impl ParamStore {
             varmap: VarMap::new(),
             rng: TorchGenerator::new(seed),
             device: device.clone(),
+            preset: None,
+            drawn: Vec::new(),
         }
+    }
+
+    /// A store whose parameters take the given `values` by name (pretrained weights), without
+    /// drawing; a parameter they lack is drawn from `seed` and listed by
+    /// [`ParamStore::drawn_without_value`].
+    pub fn with_values(seed: u64, device: &Device, values: HashMap<String, Tensor>) -> ParamStore {
+        ParamStore {
+            preset: Some(values),
+            ..ParamStore::new(seed, device)
+        }
+    }
+
+    /// The parameters drawn although values were given (none for [`ParamStore::new`]).
+    pub fn drawn_without_value(&self) -> &[String] {
+        &self.drawn
+    }
+
+    /// The given value of `name`, registered, when there is one; an error when its shape is
+    /// not `shape`.
+    fn preset(&mut self, name: &str, shape: &[usize]) -> Result<Option<Var>> {
+        let Some(value) = self.preset.as_mut().and_then(|values| values.remove(name)) else {
+            return Ok(None);
+        };
+        if value.dims() != shape {
+            return Err(Error::Config(format!(
+                "the pretrained parameter '{name}' has shape {:?}, the model expects {shape:?}",
+                value.dims()
+            )));
+        }
+        let var = Var::from_tensor(&value.to_device(&self.device)?)?;
+        self.insert(name, var.clone());
+        Ok(Some(var))
     }
 
     /// A parameter of `shape` drawn uniformly from `[-bound, bound)` in row-major order,
     /// registered as `name`.
     pub fn uniform(&mut self, name: &str, shape: &[usize], bound: f64) -> Result<Tensor> {
+        if let Some(given) = self.preset(name, shape)? {
+            return Ok(given.as_tensor().clone());
+        }
         let count: usize = shape.iter().product();
         let (from, to) = (-bound as f32, bound as f32);
         let values: Vec<f32> = (0..count).map(|_| self.rng.uniform(from, to)).collect();
@@ -52,6 +95,9 @@ impl ParamStore {
         shape: &[usize],
         scale: f64,
     ) -> Result<Tensor> {
+        if let Some(given) = self.preset(name, shape)? {
+            return Ok(given.as_tensor().clone());
+        }
         let scale = scale as f32;
         let count: usize = shape.iter().product();
         let values: Vec<f32> = (0..count)
@@ -63,6 +109,9 @@ impl ParamStore {
     /// A parameter of `shape` drawn from the standard normal as `torch.randn(shape)` draws it,
     /// registered as `name`.
     pub fn normal(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        if let Some(given) = self.preset(name, shape)? {
+            return Ok(given.as_tensor().clone());
+        }
         let values = self.rng.normal(shape.iter().product());
         Ok(self.register(name, shape, values)?.as_tensor().clone())
     }
@@ -71,6 +120,9 @@ impl ParamStore {
     /// as `Tensor.normal_(0, std)` draws it (`torch.randn`'s values times `std` in `f32`),
     /// registered as `name`.
     pub fn normal_scaled(&mut self, name: &str, shape: &[usize], std: f64) -> Result<Tensor> {
+        if let Some(given) = self.preset(name, shape)? {
+            return Ok(given.as_tensor().clone());
+        }
         let std = std as f32;
         let values = self
             .rng
@@ -92,6 +144,9 @@ impl ParamStore {
 
     /// A parameter of `shape` with every value `value` (no random draw), registered as `name`.
     pub fn filled(&mut self, name: &str, shape: &[usize], value: f32) -> Result<Tensor> {
+        if let Some(given) = self.preset(name, shape)? {
+            return Ok(given.as_tensor().clone());
+        }
         let count = shape.iter().product();
         Ok(self
             .register(name, shape, vec![value; count])?
@@ -105,18 +160,28 @@ impl ParamStore {
     /// that parameter counts leave it out.
     pub fn buffer(&mut self, name: &str, shape: &[usize], value: f32) -> Result<Var> {
         debug_assert!(is_buffer(name), "buffer name {name} lacks a buffer suffix");
+        if let Some(given) = self.preset(name, shape)? {
+            return Ok(given);
+        }
         let count = shape.iter().product();
         self.register(name, shape, vec![value; count])
     }
 
     fn register(&mut self, name: &str, shape: &[usize], values: Vec<f32>) -> Result<Var> {
         let var = Var::from_tensor(&Tensor::from_vec(values, shape, &self.device)?)?;
+        if self.preset.is_some() {
+            self.drawn.push(name.to_string());
+        }
+        self.insert(name, var.clone());
+        Ok(var)
+    }
+
+    fn insert(&self, name: &str, var: Var) {
         self.varmap
             .data()
             .lock()
             .expect("parameter map lock poisoned")
-            .insert(name.to_string(), var.clone());
-        Ok(var)
+            .insert(name.to_string(), var);
     }
 
     /// The device parameters live on.

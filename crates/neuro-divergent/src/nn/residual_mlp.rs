@@ -21,6 +21,33 @@ pub struct ResidualMlpSpec {
     pub layer_norm: bool,
 }
 
+/// The names of a [`ResidualMlp`]'s hidden, output and skip layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResidualMlpNames {
+    /// The hidden (ReLU) layer.
+    pub hidden: &'static str,
+    /// The layer after it.
+    pub output: &'static str,
+    /// The linear skip connection.
+    pub skip: &'static str,
+}
+
+impl ResidualMlpNames {
+    /// NeuralForecast's TiDE (`MLPResidual`): `lin1`, `lin2`, `skip`.
+    pub const TIDE: ResidualMlpNames = ResidualMlpNames {
+        hidden: "lin1",
+        output: "lin2",
+        skip: "skip",
+    };
+    /// Chronos-Bolt's patch embeddings (`ResidualBlock`): `hidden_layer`, `output_layer`,
+    /// `residual_layer`.
+    pub const CHRONOS: ResidualMlpNames = ResidualMlpNames {
+        hidden: "hidden_layer",
+        output: "output_layer",
+        skip: "residual_layer",
+    };
+}
+
 /// `norm(dropout(lin2(relu(lin1(x)))) + skip(x))` over the last axis of `x`, `norm` present
 /// when the spec asks for it.
 #[derive(Debug)]
@@ -42,6 +69,18 @@ impl ResidualMlp {
         spec: ResidualMlpSpec,
         seed: u64,
     ) -> Result<ResidualMlp> {
+        ResidualMlp::with_names(store, name, ResidualMlpNames::TIDE, spec, seed)
+    }
+
+    /// [`ResidualMlp::new`] with the three layers called `names` (created in the order hidden,
+    /// output, skip).
+    pub fn with_names(
+        store: &mut ParamStore,
+        name: &str,
+        names: ResidualMlpNames,
+        spec: ResidualMlpSpec,
+        seed: u64,
+    ) -> Result<ResidualMlp> {
         let norm = if spec.layer_norm {
             Some(LayerNorm::new(
                 store,
@@ -52,9 +91,24 @@ impl ResidualMlp {
             None
         };
         Ok(ResidualMlp {
-            hidden: Dense::new(store, &format!("{name}.lin1"), spec.inputs, spec.hidden)?,
-            output: Dense::new(store, &format!("{name}.lin2"), spec.hidden, spec.outputs)?,
-            skip: Dense::new(store, &format!("{name}.skip"), spec.inputs, spec.outputs)?,
+            hidden: Dense::new(
+                store,
+                &format!("{name}.{}", names.hidden),
+                spec.inputs,
+                spec.hidden,
+            )?,
+            output: Dense::new(
+                store,
+                &format!("{name}.{}", names.output),
+                spec.hidden,
+                spec.outputs,
+            )?,
+            skip: Dense::new(
+                store,
+                &format!("{name}.{}", names.skip),
+                spec.inputs,
+                spec.outputs,
+            )?,
             norm,
             dropout: Dropout::new(spec.dropout, seed),
         })

@@ -14,7 +14,8 @@ pub struct TrainConfig {
     pub loss: Loss,
     /// Validation loss (the training loss when unset).
     pub valid_loss: Option<Loss>,
-    /// Number of optimisation steps.
+    /// Number of optimisation steps (0 only for pretrained models, which then forecast
+    /// untrained).
     pub max_steps: usize,
     /// Adam learning rate.
     pub learning_rate: f64,
@@ -66,7 +67,6 @@ impl TrainConfig {
     /// Checks ranges.
     pub fn validate(&self) -> Result<()> {
         let positive = [
-            ("max_steps", self.max_steps),
             ("val_check_steps", self.val_check_steps),
             ("batch_size", self.batch_size),
             ("windows_batch_size", self.windows_batch_size),
@@ -136,15 +136,8 @@ mod tests {
     }
 
     #[test]
-    fn rejects_zero_steps_and_bad_rates() {
+    fn rejects_bad_rates() {
         let cases = [
-            (
-                TrainConfig {
-                    max_steps: 0,
-                    ..TrainConfig::default()
-                },
-                "max_steps",
-            ),
             (
                 TrainConfig {
                     learning_rate: f64::NAN,

@@ -72,6 +72,16 @@ pub fn train_model(
             config.early_stop_patience_steps
         )));
     }
+    let mut report = TrainReport {
+        steps: 0,
+        final_train_loss: f64::NAN,
+        val_losses: Vec::new(),
+        stopped_early: false,
+    };
+    if config.max_steps == 0 {
+        // A pretrained model forecasting as it is.
+        return Ok(report);
+    }
     let multivariate = model.multivariate_series().is_some();
     if let Some(n_series) = model.multivariate_series() {
         multivariate::check_count(name, n_series, data.series.len(), Stage::Training)?;
@@ -110,12 +120,6 @@ pub fn train_model(
     let mut optimizer = Adam::new(varmap.all_vars(), config.learning_rate)?;
     // NeuralForecast re-seeds PyTorch when a fit starts; every draw below follows its stream.
     let mut rng = TorchGenerator::new(config.random_seed);
-    let mut report = TrainReport {
-        steps: 0,
-        final_train_loss: f64::NAN,
-        val_losses: Vec::new(),
-        stopped_early: false,
-    };
     let mut best = f64::INFINITY;
     let mut checks_without_improvement = 0i64;
     for step in 0..config.max_steps {

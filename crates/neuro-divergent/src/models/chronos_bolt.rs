@@ -1,0 +1,669 @@
+//! Chronos-Bolt (Ansari et al., 2024; Amazon's `chronos-forecasting`): a pretrained T5
+//! encoder–decoder that forecasts quantiles of a series it has never seen. The context is
+//! standardised by its own mean and deviation, cut into patches (values and observed flags
+//! side by side) that a residual perceptron embeds, a `[REG]` token is appended, and the T5
+//! encoder reads them. The decoder reads one start token against the encoder's states, and a
+//! second residual perceptron maps its output to every quantile of `prediction_length` steps.
+//! Horizons beyond that feed each quantile path back as context and pool the quantiles of all
+//! paths, as the reference pipeline does.
+//!
+//! The architecture and weights come from `model_path`, a directory in the Hugging Face layout
+//! (`config.json`, `model.safetensors`): setting it fills every other hyperparameter and the
+//! loss (the model's quantiles as `MQLoss` levels). It forecasts untrained (`max_steps` 0) and
+//! fine-tunes through the common trainer when given steps.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor, D};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::pretrained::{field, HuggingFaceDir};
+use super::{ArchitectureConfig, Model, ModelInput};
+use crate::error::{Error, Result};
+use crate::losses::{Loss, QuantileSet};
+use crate::nn::{
+    additive_key_mask, ParamStore, ResidualMlp, ResidualMlpNames, ResidualMlpSpec, T5Decoder,
+    T5Encoder, T5Spec,
+};
+use crate::preprocess::ScalerType;
+use crate::train::TrainConfig;
+use crate::windows::WindowShape;
+
+/// The name errors give the model.
+const NAME: &str = "ChronosBolt";
+/// The architecture Hugging Face's `config.json` must name.
+const ARCHITECTURE: &str = "ChronosBoltModelForForecasting";
+/// Token id of the `[REG]` token (Chronos-Bolt's `reg_token_id`).
+const REG_TOKEN: usize = 1;
+/// Series forecast together when not training; each block's graph is released before the next
+/// (the graph of a whole batch holds every intermediate tensor).
+const INFERENCE_ROWS: usize = 128;
+/// Deviation used for a context whose observed values are all equal (Chronos' `InstanceNorm`).
+const SCALE_EPS: f64 = 1e-5;
+
+/// Chronos-Bolt's hyperparameters: `model_path`, and the architecture it fixes (Hugging Face's
+/// `T5Config` names and `chronos_config`). The defaults are `amazon/chronos-bolt-tiny`'s; setting
+/// `model_path` replaces them with the directory's `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChronosBoltConfig {
+    /// Directory of the pretrained model in the Hugging Face layout.
+    pub model_path: String,
+    /// Width of the hidden states.
+    pub d_model: usize,
+    /// Width of the feed-forward layers and of the patch embeddings' hidden layers.
+    pub d_ff: usize,
+    /// Width of one attention head.
+    pub d_kv: usize,
+    /// Attention heads.
+    pub num_heads: usize,
+    /// Encoder blocks.
+    pub num_layers: usize,
+    /// Decoder blocks.
+    pub num_decoder_layers: usize,
+    /// Relative position buckets.
+    pub relative_attention_num_buckets: usize,
+    /// Distance from which all positions share the last bucket.
+    pub relative_attention_max_distance: usize,
+    /// Epsilon of the root-mean-square norms.
+    pub layer_norm_epsilon: f64,
+    /// The feed-forward layers' form (`relu`, the only one Chronos-Bolt uses).
+    pub feed_forward_proj: String,
+    /// Token id the decoder starts from.
+    pub decoder_start_token_id: usize,
+    /// Longest context the model reads.
+    pub context_length: usize,
+    /// Steps forecast in one pass.
+    pub prediction_length: usize,
+    /// Points per input patch.
+    pub input_patch_size: usize,
+    /// Points between the starts of two patches.
+    pub input_patch_stride: usize,
+    /// The quantile levels the model forecasts, ascending.
+    pub quantiles: Vec<f64>,
+    /// Whether a `[REG]` token follows the patches.
+    pub use_reg_token: bool,
+}
+
+impl Default for ChronosBoltConfig {
+    fn default() -> Self {
+        ChronosBoltConfig {
+            model_path: String::new(),
+            d_model: 256,
+            d_ff: 1024,
+            d_kv: 64,
+            num_heads: 4,
+            num_layers: 4,
+            num_decoder_layers: 4,
+            relative_attention_num_buckets: 32,
+            relative_attention_max_distance: 128,
+            layer_norm_epsilon: 1e-6,
+            feed_forward_proj: "relu".into(),
+            decoder_start_token_id: 0,
+            context_length: 2048,
+            prediction_length: 64,
+            input_patch_size: 16,
+            input_patch_stride: 16,
+            quantiles: (1..=9).map(|i| f64::from(i) / 10.0).collect(),
+            use_reg_token: true,
+        }
+    }
+}
+
+impl ChronosBoltConfig {
+    /// The architecture of the pretrained model in `dir`, read from its `config.json`.
+    fn read(dir: &HuggingFaceDir) -> Result<ChronosBoltConfig> {
+        let json = dir.config()?;
+        let what = format!("{}", dir.path().join("config.json").display());
+        let architectures: Vec<String> = field(&json, "architectures", Some(Vec::new()), &what)?;
+        if !architectures.iter().any(|a| a == ARCHITECTURE) {
+            return Err(Error::Config(format!(
+                "{what}: not a Chronos-Bolt model (architectures {architectures:?}, expected \
+                 {ARCHITECTURE})"
+            )));
+        }
+        let chronos = json.get("chronos_config").cloned().unwrap_or(Value::Null);
+        let what_chronos = format!("{what} chronos_config");
+        let num_layers = field(&json, "num_layers", None, &what)?;
+        Ok(ChronosBoltConfig {
+            model_path: dir.path().display().to_string(),
+            d_model: field(&json, "d_model", None, &what)?,
+            d_ff: field(&json, "d_ff", None, &what)?,
+            d_kv: field(&json, "d_kv", None, &what)?,
+            num_heads: field(&json, "num_heads", None, &what)?,
+            num_layers,
+            num_decoder_layers: field(&json, "num_decoder_layers", Some(num_layers), &what)?,
+            relative_attention_num_buckets: field(
+                &json,
+                "relative_attention_num_buckets",
+                Some(32),
+                &what,
+            )?,
+            relative_attention_max_distance: field(
+                &json,
+                "relative_attention_max_distance",
+                Some(128),
+                &what,
+            )?,
+            layer_norm_epsilon: field(&json, "layer_norm_epsilon", Some(1e-6), &what)?,
+            feed_forward_proj: field(&json, "feed_forward_proj", Some("relu".into()), &what)?,
+            decoder_start_token_id: field(&json, "decoder_start_token_id", Some(0), &what)?,
+            context_length: field(&chronos, "context_length", None, &what_chronos)?,
+            prediction_length: field(&chronos, "prediction_length", None, &what_chronos)?,
+            input_patch_size: field(&chronos, "input_patch_size", None, &what_chronos)?,
+            input_patch_stride: field(&chronos, "input_patch_stride", None, &what_chronos)?,
+            quantiles: field(&chronos, "quantiles", None, &what_chronos)?,
+            use_reg_token: field(&chronos, "use_reg_token", Some(false), &what_chronos)?,
+        })
+    }
+
+    /// The loss whose outputs are the model's quantiles: `MQLoss` with the levels they bound
+    /// (0.1 … 0.9 are the median and the 20, 40, 60 and 80% intervals).
+    fn quantile_loss(&self) -> Result<QuantileSet> {
+        let mut levels: Vec<f64> = self
+            .quantiles
+            .iter()
+            .filter(|&&q| q < 0.5)
+            .map(|&q| round_level(100.0 - 200.0 * q))
+            .collect();
+        levels.sort_by(f64::total_cmp);
+        let set = QuantileSet::from_levels(&levels)?;
+        let mut wanted = self.quantiles.clone();
+        let mut given = set.quantiles.clone();
+        wanted.sort_by(f64::total_cmp);
+        given.sort_by(f64::total_cmp);
+        let same = wanted.len() == given.len()
+            && wanted.iter().zip(&given).all(|(a, b)| (a - b).abs() < 1e-9);
+        if !same {
+            return Err(Error::Config(format!(
+                "{NAME}: the quantiles {:?} are not a median and symmetric interval bounds, which \
+                 the forecast columns need",
+                self.quantiles
+            )));
+        }
+        Ok(set)
+    }
+
+    fn t5(&self) -> T5Spec {
+        T5Spec {
+            d_model: self.d_model,
+            d_kv: self.d_kv,
+            num_heads: self.num_heads,
+            d_ff: self.d_ff,
+            num_buckets: self.relative_attention_num_buckets,
+            max_distance: self.relative_attention_max_distance,
+            eps: self.layer_norm_epsilon,
+        }
+    }
+}
+
+/// A level in percent with the float noise of `100 - 200 q` removed (`0.7` gives 40, not
+/// 39.99999999999999).
+fn round_level(level: f64) -> f64 {
+    (level * 1e9).round() / 1e9
+}
+
+impl ArchitectureConfig for ChronosBoltConfig {
+    fn train_defaults(&self) -> TrainConfig {
+        TrainConfig {
+            max_steps: 0,
+            learning_rate: 1e-5,
+            num_lr_decays: -1,
+            scaler_type: ScalerType::Identity,
+            loss: Loss::Quantiles(
+                self.quantile_loss()
+                    .expect("the default quantiles are a median and symmetric bounds"),
+            ),
+            ..TrainConfig::default()
+        }
+    }
+
+    fn validate(&self, shape: WindowShape) -> Result<()> {
+        let sizes = [
+            ("d_model", self.d_model),
+            ("d_ff", self.d_ff),
+            ("d_kv", self.d_kv),
+            ("num_heads", self.num_heads),
+            ("num_layers", self.num_layers),
+            ("num_decoder_layers", self.num_decoder_layers),
+            (
+                "relative_attention_num_buckets",
+                self.relative_attention_num_buckets,
+            ),
+            ("context_length", self.context_length),
+            ("prediction_length", self.prediction_length),
+            ("input_patch_size", self.input_patch_size),
+            ("input_patch_stride", self.input_patch_stride),
+        ];
+        super::require_at_least_one(&format!("{NAME}: "), &sizes)?;
+        if self.feed_forward_proj != "relu" {
+            return Err(Error::Config(format!(
+                "{NAME}: feed_forward_proj '{}' is not supported (Chronos-Bolt uses relu)",
+                self.feed_forward_proj
+            )));
+        }
+        if self.relative_attention_num_buckets < 4 {
+            return Err(Error::Config(format!(
+                "{NAME}: relative_attention_num_buckets must be at least 4"
+            )));
+        }
+        if shape.input_size > self.context_length {
+            return Err(Error::Config(format!(
+                "{NAME}: input_size {} exceeds the model's context_length {}",
+                shape.input_size, self.context_length
+            )));
+        }
+        self.quantile_loss().map(|_| ())
+    }
+
+    fn is_pretrained(&self) -> bool {
+        true
+    }
+
+    fn pretrained_weights(&self, device: &Device) -> Result<Option<HashMap<String, Tensor>>> {
+        let dir = HuggingFaceDir::open(NAME, &self.model_path)?;
+        Ok(Some(dir.weights(device)?))
+    }
+
+    fn param_changed(&mut self, key: &str, train: &mut TrainConfig) -> Result<()> {
+        if key == "model_path" {
+            *self = ChronosBoltConfig::read(&HuggingFaceDir::open(NAME, &self.model_path)?)?;
+            train.loss = Loss::Quantiles(self.quantile_loss()?);
+        }
+        Ok(())
+    }
+
+    fn validate_loss(&self, loss: &Loss) -> Result<()> {
+        let expected = self.quantile_loss()?;
+        match loss {
+            Loss::Quantiles(set) if *set == expected => Ok(()),
+            _ => Err(Error::Config(format!(
+                "{NAME} forecasts its quantiles {:?}: its loss is {} (set with model_path), not \
+                 {loss}",
+                self.quantiles,
+                Loss::Quantiles(expected)
+            ))),
+        }
+    }
+
+    fn build(
+        &self,
+        shape: WindowShape,
+        n_outputs: usize,
+        store: &mut ParamStore,
+        seed: u64,
+    ) -> Result<Box<dyn Model>> {
+        let loss = self.quantile_loss()?;
+        if n_outputs != loss.quantiles.len() {
+            return Err(Error::Config(format!(
+                "{NAME} has {} quantile outputs, the loss {n_outputs}",
+                loss.quantiles.len()
+            )));
+        }
+        // Output slot of each of the model's quantiles (the loss lists the median first).
+        let slots = self
+            .quantiles
+            .iter()
+            .map(|q| {
+                loss.quantiles
+                    .iter()
+                    .position(|l| (l - q).abs() < 1e-9)
+                    .expect("quantile_loss covers every quantile")
+            })
+            .collect();
+        let vocabulary = if self.use_reg_token { 2 } else { 1 };
+        let shared = store.normal_scaled("shared.weight", &[vocabulary, self.d_model], 1.0)?;
+        let patch_embedding = |store: &mut ParamStore, name: &str, inputs, outputs| {
+            let spec = ResidualMlpSpec {
+                inputs,
+                hidden: self.d_ff,
+                outputs,
+                dropout: 0.0,
+                layer_norm: false,
+            };
+            ResidualMlp::with_names(store, name, ResidualMlpNames::CHRONOS, spec, seed)
+        };
+        let input_embedding = patch_embedding(
+            store,
+            "input_patch_embedding",
+            2 * self.input_patch_size,
+            self.d_model,
+        )?;
+        let t5 = self.t5();
+        let encoder = T5Encoder::new(store, "encoder", t5, self.num_layers)?;
+        let decoder = T5Decoder::new(store, "decoder", t5, self.num_decoder_layers)?;
+        let output_embedding = patch_embedding(
+            store,
+            "output_patch_embedding",
+            self.d_model,
+            self.quantiles.len() * self.prediction_length,
+        )?;
+        Ok(Box::new(ChronosBolt {
+            config: self.clone(),
+            horizon: shape.horizon,
+            slots,
+            shared,
+            input_embedding,
+            encoder,
+            decoder,
+            output_embedding,
+        }))
+    }
+}
+
+struct ChronosBolt {
+    config: ChronosBoltConfig,
+    horizon: usize,
+    /// Output slot of each of the model's quantiles.
+    slots: Vec<usize>,
+    shared: Tensor,
+    input_embedding: ResidualMlp,
+    encoder: T5Encoder,
+    decoder: T5Decoder,
+    output_embedding: ResidualMlp,
+}
+
+/// A context's observed mean and deviation, `[N, 1]` each (Chronos' `InstanceNorm`): 0 and 1
+/// without observations, the deviation `1e-5` when every observation is equal.
+fn location_and_scale(values: &Tensor, observed: &Tensor) -> Result<(Tensor, Tensor)> {
+    let count = observed.sum_keepdim(D::Minus1)?;
+    let safe_count = count.maximum(1.0)?;
+    let location = (values * observed)?
+        .sum_keepdim(D::Minus1)?
+        .div(&safe_count)?;
+    let centred = values.broadcast_sub(&location)?;
+    let scale = (centred.sqr()? * observed)?
+        .sum_keepdim(D::Minus1)?
+        .div(&safe_count)?
+        .sqrt()?;
+    let ones = scale.ones_like()?;
+    let scale = scale.eq(0.0)?.where_cond(&(&ones * SCALE_EPS)?, &scale)?;
+    let scale = count.eq(0.0)?.where_cond(&ones, &scale)?;
+    Ok((location, scale))
+}
+
+impl ChronosBolt {
+    /// Every quantile of the next `prediction_length` steps after each context (`[N, L]` values
+    /// with `[N, L]` observed flags), `[N, Q, prediction_length]` in the data's units, in the
+    /// model's quantile order.
+    fn forecast_block(&self, values: &Tensor, observed: &Tensor) -> Result<Tensor> {
+        let config = &self.config;
+        let (values, observed) = trim_to_patches(values, observed, config)?;
+        let n = values.dim(0)?;
+        let (location, scale) = location_and_scale(&values, &observed)?;
+        let scaled = values
+            .broadcast_sub(&location)?
+            .broadcast_div(&scale)?
+            .mul(&observed)?;
+        let patched_values = patches(&scaled, config)?;
+        let patched_observed = patches(&observed, config)?;
+        let features = Tensor::cat(&[&patched_values, &patched_observed], D::Minus1)?;
+        let mut tokens = self.input_embedding.forward(&features, false)?;
+        let mut key_observed = patched_observed.max(D::Minus1)?;
+        if config.use_reg_token {
+            let reg = self
+                .shared
+                .get(REG_TOKEN)?
+                .reshape((1, 1, config.d_model))?
+                .broadcast_as((n, 1, config.d_model))?;
+            tokens = Tensor::cat(&[&tokens, &reg], 1)?;
+            key_observed = Tensor::cat(
+                &[&key_observed, &key_observed.ones_like()?.narrow(1, 0, 1)?],
+                1,
+            )?;
+        }
+        let mask = additive_key_mask(&key_observed)?;
+        let memory = self.encoder.forward(&tokens, &mask)?;
+        let start = self
+            .shared
+            .get(config.decoder_start_token_id)?
+            .reshape((1, 1, config.d_model))?
+            .broadcast_as((n, 1, config.d_model))?
+            .contiguous()?;
+        let decoded = self.decoder.forward(&start, &memory, &mask)?;
+        let quantiles = self.output_embedding.forward(&decoded, false)?.reshape((
+            n,
+            config.quantiles.len(),
+            config.prediction_length,
+        ))?;
+        Ok(quantiles
+            .broadcast_mul(&scale.unsqueeze(2)?)?
+            .broadcast_add(&location.unsqueeze(2)?)?)
+    }
+
+    /// The horizon's quantiles `[B, Q, horizon]` in the model's quantile order: the first block,
+    /// then blocks forecast from every quantile path of the previous one, reduced to the model's
+    /// quantiles of all `Q²` paths (linear interpolation, as `torch.quantile`).
+    fn forecast(&self, values: &Tensor, observed: &Tensor) -> Result<Tensor> {
+        let first = self.forecast_block(values, observed)?;
+        let block = self.config.prediction_length;
+        if self.horizon <= block {
+            return Ok(first.narrow(2, 0, self.horizon)?);
+        }
+        let (batch, q) = (first.dim(0)?, self.config.quantiles.len());
+        let paths = Tensor::from_vec(
+            (0..batch as u32)
+                .flat_map(|b| std::iter::repeat_n(b, q))
+                .collect(),
+            batch * q,
+            values.device(),
+        )?;
+        let mut context = values.index_select(&paths, 0)?;
+        let mut context_observed = observed.index_select(&paths, 0)?;
+        let mut blocks = vec![first.clone()];
+        let mut last = first;
+        let mut done = block;
+        while done < self.horizon {
+            let appended = last.reshape((batch * q, block))?;
+            context = keep_last(
+                &Tensor::cat(&[&context, &appended], 1)?,
+                self.config.context_length,
+            )?;
+            context_observed = keep_last(
+                &Tensor::cat(&[&context_observed, &appended.ones_like()?], 1)?,
+                self.config.context_length,
+            )?;
+            let forecasts = self.forecast_block(&context, &context_observed)?;
+            last = pooled_quantiles(&forecasts, batch, &self.config.quantiles)?;
+            blocks.push(last.clone());
+            done += block;
+        }
+        Ok(Tensor::cat(&blocks, 2)?.narrow(2, 0, self.horizon)?)
+    }
+}
+
+/// The last `length` columns of `[N, L]` (all of them when there are fewer).
+fn keep_last(x: &Tensor, length: usize) -> Result<Tensor> {
+    let total = x.dim(1)?;
+    Ok(if total > length {
+        x.narrow(1, total - length, length)?
+    } else {
+        x.clone()
+    })
+}
+
+/// The contexts left-padded (unobserved) to whole patches, less the leading patches no context
+/// observes: masked keys take no attention weight and positions are relative, so dropping them
+/// changes nothing but the work.
+fn trim_to_patches(
+    values: &Tensor,
+    observed: &Tensor,
+    config: &ChronosBoltConfig,
+) -> Result<(Tensor, Tensor)> {
+    let (n, length) = values.dims2()?;
+    let (size, stride) = (config.input_patch_size, config.input_patch_stride);
+    let pad = (size - length % size) % size;
+    let flags = observed.to_dtype(DType::F32)?.max(0)?.to_vec1::<f32>()?;
+    let first_observed = flags.iter().position(|&f| f > 0.0).unwrap_or(length) + pad;
+    // The first patch that reaches an observation; patches start on multiples of `stride`.
+    let first_patch = (first_observed + 1).saturating_sub(size).div_ceil(stride);
+    let padded_length = length + pad;
+    let drop = (first_patch * stride).min(padded_length.saturating_sub(size));
+    let pad_tensor = |x: &Tensor| -> Result<Tensor> {
+        if pad == 0 {
+            return Ok(x.clone());
+        }
+        let zeros = Tensor::zeros((n, pad), x.dtype(), x.device())?;
+        Ok(Tensor::cat(&[&zeros, x], 1)?)
+    };
+    let values = pad_tensor(values)?.narrow(1, drop, padded_length - drop)?;
+    let observed = pad_tensor(observed)?.narrow(1, drop, padded_length - drop)?;
+    Ok((values, observed))
+}
+
+/// `[N, L]` cut into `[N, P, size]` patches starting every `stride` points (`Tensor.unfold`).
+fn patches(x: &Tensor, config: &ChronosBoltConfig) -> Result<Tensor> {
+    let (n, length) = x.dims2()?;
+    let (size, stride) = (config.input_patch_size, config.input_patch_stride);
+    let count = (length - size) / stride + 1;
+    if size == stride && length == count * size {
+        return Ok(x.reshape((n, count, size))?);
+    }
+    let pieces = (0..count)
+        .map(|p| x.narrow(1, p * stride, size))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    Ok(Tensor::stack(&pieces, 1)?)
+}
+
+/// From `[B·Q, Q, S]` forecasts of `Q` paths per series, each step's `quantiles` of the `Q²`
+/// values of its series (`torch.quantile`'s linear interpolation, in `f32`): `[B, Q, S]`.
+fn pooled_quantiles(forecasts: &Tensor, batch: usize, quantiles: &[f64]) -> Result<Tensor> {
+    let (rows, q, steps) = forecasts.dims3()?;
+    let per_series = rows / batch * q;
+    let values = forecasts
+        .reshape((batch, per_series, steps))?
+        .to_vec3::<f32>()?;
+    let mut out = Vec::with_capacity(batch * quantiles.len() * steps);
+    let mut sorted = vec![vec![0f32; per_series]; steps];
+    for series in &values {
+        for (step, column) in sorted.iter_mut().enumerate() {
+            for (slot, path) in column.iter_mut().zip(series) {
+                *slot = path[step];
+            }
+            column.sort_by(f32::total_cmp);
+        }
+        for &level in quantiles {
+            for column in &sorted {
+                out.push(interpolated_quantile(column, level as f32));
+            }
+        }
+    }
+    Ok(Tensor::from_vec(
+        out,
+        (batch, quantiles.len(), steps),
+        forecasts.device(),
+    )?)
+}
+
+/// `torch.quantile(sorted, level)` of ascending values: the value at rank `level · (n - 1)`,
+/// interpolated between its neighbours as `torch.lerp` does.
+fn interpolated_quantile(sorted: &[f32], level: f32) -> f32 {
+    let rank = level * (sorted.len() - 1) as f32;
+    let below = rank.floor();
+    let (low, high) = (sorted[below as usize], sorted[rank.ceil() as usize]);
+    let weight = rank - below;
+    if weight < 0.5 {
+        low + weight * (high - low)
+    } else {
+        high - (high - low) * (1.0 - weight)
+    }
+}
+
+impl Model for ChronosBolt {
+    fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
+        if train && self.horizon > self.config.prediction_length {
+            return Err(Error::Config(format!(
+                "{NAME} fine-tunes on horizons up to its prediction_length {}, not {}",
+                self.config.prediction_length, self.horizon
+            )));
+        }
+        let rows = input.insample.dim(0)?;
+        let block = if train { rows } else { INFERENCE_ROWS };
+        let blocks = (0..rows)
+            .step_by(block.max(1))
+            .map(|start| {
+                let length = block.min(rows - start);
+                let quantiles = self.forecast(
+                    &input.insample.narrow(0, start, length)?,
+                    &input.insample_mask.narrow(0, start, length)?,
+                )?;
+                // Not training, nothing differentiates the block: let its graph go.
+                Ok(if train { quantiles } else { quantiles.detach() })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let quantiles = Tensor::cat(&blocks, 0)?;
+        // [B, Q, H] in the model's order to [B, H, outputs] in the loss's.
+        let order: Vec<u32> = (0..self.slots.len())
+            .map(|slot| {
+                self.slots
+                    .iter()
+                    .position(|&s| s == slot)
+                    .expect("every output slot has a quantile") as u32
+            })
+            .collect();
+        let order = Tensor::from_vec(order, self.slots.len(), quantiles.device())?;
+        Ok(quantiles
+            .contiguous()?
+            .index_select(&order, 1)?
+            .transpose(1, 2)?
+            .contiguous()?)
+    }
+
+    fn is_deterministic(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_map_to_median_and_interval_levels() {
+        let config = ChronosBoltConfig::default();
+        let set = config.quantile_loss().unwrap();
+        assert_eq!(set.levels, vec![20.0, 40.0, 60.0, 80.0]);
+        assert_eq!(set.suffixes[0], "-median");
+        assert_eq!(set.suffixes[1], "-lo-80");
+        let lopsided = ChronosBoltConfig {
+            quantiles: vec![0.1, 0.5, 0.8],
+            ..ChronosBoltConfig::default()
+        };
+        assert!(lopsided
+            .quantile_loss()
+            .unwrap_err()
+            .to_string()
+            .contains("not a median and symmetric interval bounds"));
+    }
+
+    #[test]
+    fn pooled_quantiles_interpolate_like_torch() {
+        // torch.quantile(torch.arange(81.), [0.1, 0.5, 0.9]) = 8, 40, 72; of 0..4: 0.4, 2, 3.6.
+        let sorted: Vec<f32> = (0..81).map(|v| v as f32).collect();
+        assert_eq!(interpolated_quantile(&sorted, 0.5), 40.0);
+        assert!((interpolated_quantile(&sorted, 0.1) - 8.0).abs() < 1e-5);
+        let few = [0f32, 1.0, 2.0, 3.0, 4.0];
+        assert!((interpolated_quantile(&few, 0.1) - 0.4).abs() < 1e-6);
+        assert!((interpolated_quantile(&few, 0.9) - 3.6).abs() < 1e-6);
+    }
+
+    #[test]
+    fn leading_unobserved_patches_are_dropped() {
+        let config = ChronosBoltConfig {
+            input_patch_size: 4,
+            input_patch_stride: 4,
+            ..ChronosBoltConfig::default()
+        };
+        // 10 points, 3 observed at the end: padded to 12, the last patch alone observes.
+        let values = Tensor::arange(0f32, 10.0, &Device::Cpu)
+            .unwrap()
+            .reshape((1, 10))
+            .unwrap();
+        let flags: Vec<f32> = (0..10).map(|i| if i >= 7 { 1.0 } else { 0.0 }).collect();
+        let observed = Tensor::from_vec(flags, (1, 10), &Device::Cpu).unwrap();
+        let (v, o) = trim_to_patches(&values, &observed, &config).unwrap();
+        assert_eq!(v.to_vec2::<f32>().unwrap(), vec![vec![6.0, 7.0, 8.0, 9.0]]);
+        assert_eq!(o.to_vec2::<f32>().unwrap(), vec![vec![0.0, 1.0, 1.0, 1.0]]);
+    }
+}

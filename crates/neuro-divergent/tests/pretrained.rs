@@ -1,0 +1,229 @@
+//! Chronos-Bolt against the reference implementation (`chronos-forecasting` 2.3): a small
+//! configuration with random weights, saved in the Hugging Face layout by
+//! `benches/chronos_fixture.py`, and that package's quantile forecasts for six series of
+//! different lengths (shorter than a patch, longer than the context, constant, far from zero).
+
+use std::path::PathBuf;
+
+use neuro_divergent::data::{read_csv_from, TimeSeriesFrame};
+use neuro_divergent::models::ModelInput;
+use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast};
+use serde_json::Value;
+
+/// Quantile order of the fixture (the model's) and of the forecast columns.
+const QUANTILES: [f64; 9] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+const SUFFIXES: [&str; 9] = [
+    "-lo-80", "-lo-60", "-lo-40", "-lo-20", "-median", "-hi-20", "-hi-40", "-hi-60", "-hi-80",
+];
+/// The fixture's context length.
+const CONTEXT: usize = 96;
+
+fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chronos_bolt_small_random")
+}
+
+fn expected() -> Value {
+    let text = std::fs::read_to_string(fixture_dir().join("expected.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn series(expected: &Value) -> Vec<Vec<f64>> {
+    serde_json::from_value(expected["series"].clone()).unwrap()
+}
+
+/// `[series][quantile][step]` reference forecasts for horizon `h`.
+fn reference(expected: &Value, h: usize) -> Vec<Vec<Vec<f64>>> {
+    serde_json::from_value(expected[format!("quantiles_h{h}")].clone()).unwrap()
+}
+
+fn spec(h: usize) -> ModelSpec {
+    let mut spec = ModelSpec::new("chronos_bolt", h, CONTEXT).unwrap();
+    spec.set_param("model_path", fixture_dir().to_str().unwrap())
+        .unwrap();
+    spec
+}
+
+/// The fixture's steps per model pass.
+const PREDICTION_LENGTH: usize = 16;
+
+/// Relative agreement for forecast step `step`. The first pass differs from the reference by
+/// float rounding only (2.6e-5 at most here; the reference run in `f64` differs from itself in
+/// `f32` by 1.5e-4 on these wide random weights). Later passes read the earlier quantiles as
+/// context and pool the sorted quantiles of 81 paths, which amplifies that rounding (4.3e-3 at
+/// most here); a wrong path or quantile order would be off by far more.
+fn assert_close(got: f64, want: f64, step: usize, what: &str) {
+    let relative = if step < PREDICTION_LENGTH { 1e-4 } else { 1e-2 };
+    let tolerance = relative * (1.0 + want.abs());
+    assert!(
+        (got - want).abs() <= tolerance,
+        "{what}: got {got}, reference {want}"
+    );
+}
+
+/// The model's raw outputs, before the forecast columns uncross them, for every series.
+fn model_outputs(h: usize) -> Vec<Vec<Vec<f32>>> {
+    let spec = spec(h);
+    let built = spec.build_for_fit(&candle_core::Device::Cpu).unwrap();
+    let all = series(&expected());
+    let (mut values, mut mask) = (Vec::new(), Vec::new());
+    for s in &all {
+        let kept = &s[s.len().saturating_sub(CONTEXT)..];
+        let pad = CONTEXT - kept.len();
+        values.extend(std::iter::repeat_n(0f32, pad).chain(kept.iter().map(|&v| v as f32)));
+        mask.extend(std::iter::repeat_n(0f32, pad).chain(std::iter::repeat_n(1f32, kept.len())));
+    }
+    let device = candle_core::Device::Cpu;
+    let input = ModelInput {
+        insample: candle_core::Tensor::from_vec(values, (all.len(), CONTEXT), &device).unwrap(),
+        insample_mask: candle_core::Tensor::from_vec(mask, (all.len(), CONTEXT), &device).unwrap(),
+        hist: None,
+        futr: None,
+        stat: None,
+        teacher: None,
+    };
+    built
+        .model
+        .forward(&input, false)
+        .unwrap()
+        .to_vec3::<f32>()
+        .unwrap()
+}
+
+#[test]
+fn chronos_bolt_matches_the_reference_quantiles_within_and_beyond_its_prediction_length() {
+    let expected = expected();
+    // Output slot of each model quantile: the loss lists the median first, then ascending.
+    let slot = |q: usize| match q {
+        4 => 0,
+        q if q < 4 => q + 1,
+        q => q,
+    };
+    for h in [12, 40] {
+        let want = reference(&expected, h);
+        let got = model_outputs(h);
+        for (s, (series_got, series_want)) in got.iter().zip(&want).enumerate() {
+            for (q, steps) in series_want.iter().enumerate() {
+                for (t, &w) in steps.iter().enumerate() {
+                    let g = f64::from(series_got[t][slot(q)]);
+                    assert_close(g, w, t, &format!("h={h} series {s} quantile {q} step {t}"));
+                }
+            }
+        }
+    }
+}
+
+/// The fixture's series as a daily panel `s0` … `s5`.
+fn panel(all: &[Vec<f64>]) -> TimeSeriesFrame {
+    let mut csv = String::from("unique_id,ds,y\n");
+    for (i, s) in all.iter().enumerate() {
+        for (t, v) in s.iter().enumerate() {
+            csv += &format!("s{i},2020-01-01 {:02}:{:02}:00,{v}\n", t / 60, t % 60);
+        }
+    }
+    read_csv_from(csv.as_bytes(), "fixture", None).unwrap()
+}
+
+#[test]
+fn forecasts_untrained_through_fit_and_predict_with_interval_columns() {
+    let expected = expected();
+    let all = series(&expected);
+    let data = panel(&all);
+    let mut forecaster = NeuralForecast::new(vec![spec(12)], None).unwrap();
+    forecaster.fit(&data, FitOptions::default(), None).unwrap();
+    let forecasts = forecaster.predict(None).unwrap();
+    let want = reference(&expected, 12);
+    for (s, series_want) in want.iter().enumerate() {
+        let rows: Vec<usize> = (0..forecasts.ids.len())
+            .filter(|&r| forecasts.ids[r] == format!("s{s}"))
+            .collect();
+        assert_eq!(rows.len(), 12);
+        for (t, &row) in rows.iter().enumerate() {
+            // The columns hold each step's quantiles in ascending order (made non-crossing).
+            let mut step: Vec<f64> = series_want.iter().map(|q| q[t]).collect();
+            step.sort_by(f64::total_cmp);
+            for (rank, suffix) in SUFFIXES.iter().enumerate() {
+                let column = forecasts.column(&format!("ChronosBolt{suffix}")).unwrap();
+                assert_close(
+                    column[row],
+                    step[rank],
+                    t,
+                    &format!("s{s} step {t} {suffix}"),
+                );
+            }
+        }
+    }
+    assert_eq!(QUANTILES.len(), SUFFIXES.len());
+}
+
+#[test]
+fn model_path_sets_the_architecture_and_loss() {
+    let spec = spec(12);
+    let params = serde_json::to_value(&spec).unwrap()["params"].clone();
+    assert_eq!(params["d_model"], 32);
+    assert_eq!(params["context_length"], 96);
+    assert_eq!(params["prediction_length"], 16);
+    assert_eq!(spec.train.loss.to_string(), "mqloss:20,40,60,80");
+    assert_eq!(spec.train.max_steps, 0);
+}
+
+#[test]
+fn bad_model_paths_and_settings_are_refused_with_clear_errors() {
+    let mut by_id = ModelSpec::new("chronos_bolt", 12, 96).unwrap();
+    let missing = by_id
+        .set_param("model_path", "amazon/chronos-bolt-small")
+        .unwrap_err();
+    assert!(
+        missing.to_string().contains("looks like a model id")
+            && missing
+                .to_string()
+                .contains("huggingface-cli download amazon/chronos-bolt-small"),
+        "{missing}"
+    );
+    // Without model_path, fitting says what is needed.
+    let unset = ModelSpec::new("chronos_bolt", 12, 96).unwrap();
+    let data = panel(&series(&expected()));
+    let err = NeuralForecast::new(vec![unset], None)
+        .unwrap()
+        .fit(&data, FitOptions::default(), None)
+        .unwrap_err();
+    assert!(err.to_string().contains("needs model_path"), "{err}");
+    // A context longer than the model reads.
+    let mut long = ModelSpec::new("chronos_bolt", 12, 200).unwrap();
+    long.set_param("model_path", fixture_dir().to_str().unwrap())
+        .unwrap();
+    assert!(long
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("input_size 200 exceeds the model's context_length 96"));
+    // Another loss than the model's quantiles.
+    let mut other = spec(12);
+    other.set_param("loss", "mae").unwrap();
+    assert!(other
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("its loss is mqloss:20,40,60,80"));
+    // Untrained forecasting is for pretrained models only.
+    let mut untrained = ModelSpec::new("nhits", 12, 24).unwrap();
+    untrained.train.max_steps = 0;
+    assert!(untrained
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("max_steps must be at least 1"));
+    // A directory that is not a Chronos-Bolt model.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        r#"{"architectures": ["T5Model"]}"#,
+    )
+    .unwrap();
+    let err = spec(12)
+        .set_param("model_path", dir.path().to_str().unwrap())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not a Chronos-Bolt model"),
+        "{err}"
+    );
+}
