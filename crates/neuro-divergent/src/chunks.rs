@@ -281,8 +281,9 @@ mod tests {
         // convolutions, whose batch normalisation normalises each chunk on its own), residual
         // dropout (TiDE; without layer norm, which over a single output would zero the
         // temporal decoder's path), dropout between convolutions (BiTCN), between recurrent
-        // layers (LSTM), in gated residual networks and on attention weights (TFT).
-        let cases: [(&str, &[(&str, &str)]); 5] = [
+        // layers (LSTM), in gated residual networks and on attention weights (TFT), and at
+        // every T5 site and on the patch embeddings (ChronosBolt; 48 points are 6 patches).
+        let cases: [(&str, &[(&str, &str)]); 6] = [
             (
                 "Informer",
                 &[
@@ -309,10 +310,25 @@ mod tests {
                     ("attn_dropout", "0.3"),
                 ],
             ),
+            (
+                "ChronosBolt",
+                &[
+                    ("d_model", "16"),
+                    ("d_ff", "16"),
+                    ("d_kv", "4"),
+                    ("num_heads", "2"),
+                    ("num_layers", "2"),
+                    ("num_decoder_layers", "1"),
+                    ("prediction_length", "4"),
+                    ("input_patch_size", "8"),
+                    ("input_patch_stride", "8"),
+                    ("dropout_rate", "0.3"),
+                ],
+            ),
         ];
         for (name, params) in cases {
             let (built, input, target) = model_batch(name, params, 4, 48, 70);
-            let mae = |output: &Tensor| Ok((output - &target)?.abs()?.mean_all()?);
+            let mae = |output: &Tensor| Ok(output.broadcast_sub(&target)?.abs()?.mean_all()?);
             let model = built.model.as_ref();
             let pass = |pass, ranges: &[Range<usize>]| {
                 loss_and_gradients_over(model, &input, pass, mae, ranges).unwrap()

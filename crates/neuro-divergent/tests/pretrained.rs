@@ -227,3 +227,49 @@ fn bad_model_paths_and_settings_are_refused_with_clear_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn fine_tunes_through_the_common_trainer_when_given_steps() {
+    let data = panel(&series(&expected()));
+    let untrained = {
+        let mut forecaster = NeuralForecast::new(vec![spec(12)], None).unwrap();
+        forecaster.fit(&data, FitOptions::default(), None).unwrap();
+        forecaster.predict(None).unwrap()
+    };
+    let mut tuned = spec(12);
+    tuned.set_param("max_steps", "3").unwrap();
+    tuned.set_param("learning_rate", "1e-3").unwrap();
+    tuned.set_param("windows_batch_size", "16").unwrap();
+    let mut forecaster = NeuralForecast::new(vec![tuned], None).unwrap();
+    forecaster.fit(&data, FitOptions::default(), None).unwrap();
+    let report = forecaster.train_reports()[0].unwrap().clone();
+    assert_eq!(report.steps, 3);
+    assert!(report.final_train_loss.is_finite());
+    let forecasts = forecaster.predict(None).unwrap();
+    let (before, after) = (
+        untrained.column("ChronosBolt-median").unwrap(),
+        forecasts.column("ChronosBolt-median").unwrap(),
+    );
+    assert!(after.iter().all(|v| v.is_finite()));
+    assert!(
+        before
+            .iter()
+            .zip(after)
+            .any(|(b, a)| (b - a).abs() > 1e-3 * (1.0 + b.abs())),
+        "three steps at 1e-3 moved no forecast"
+    );
+    // Training reads one pass: horizons beyond prediction_length (16) are forecast only.
+    let mut long = ModelSpec::new("chronos_bolt", 20, CONTEXT).unwrap();
+    long.set_param("model_path", fixture_dir().to_str().unwrap())
+        .unwrap();
+    long.set_param("max_steps", "1").unwrap();
+    let err = NeuralForecast::new(vec![long], None)
+        .unwrap()
+        .fit(&data, FitOptions::default(), None)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("fine-tunes on horizons up to its prediction_length 16, not 20"),
+        "{err}"
+    );
+}

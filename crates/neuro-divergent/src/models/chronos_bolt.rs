@@ -39,6 +39,10 @@ const REG_TOKEN: usize = 1;
 /// Series forecast together when not training; each block's graph is released before the next
 /// (the graph of a whole batch holds every intermediate tensor).
 const INFERENCE_ROWS: usize = 128;
+/// Offsets of the encoder's and decoder's dropout seeds from the model's (the patch
+/// embeddings take the first two).
+const ENCODER_SEEDS: u64 = 1 << 20;
+const DECODER_SEEDS: u64 = 2 << 20;
 /// Deviation used for a context whose observed values are all equal (Chronos' `InstanceNorm`).
 const SCALE_EPS: f64 = 1e-5;
 
@@ -70,6 +74,8 @@ pub struct ChronosBoltConfig {
     pub layer_norm_epsilon: f64,
     /// The feed-forward layers' form (`relu`, the only one Chronos-Bolt uses).
     pub feed_forward_proj: String,
+    /// Dropout rate while fine-tuning (T5's sites and the patch embeddings' outputs).
+    pub dropout_rate: f64,
     /// Token id the decoder starts from.
     pub decoder_start_token_id: usize,
     /// Longest context the model reads.
@@ -100,6 +106,7 @@ impl Default for ChronosBoltConfig {
             relative_attention_max_distance: 128,
             layer_norm_epsilon: 1e-6,
             feed_forward_proj: "relu".into(),
+            dropout_rate: 0.1,
             decoder_start_token_id: 0,
             context_length: 2048,
             prediction_length: 64,
@@ -148,6 +155,7 @@ impl ChronosBoltConfig {
             )?,
             layer_norm_epsilon: field(&json, "layer_norm_epsilon", Some(1e-6), &what)?,
             feed_forward_proj: field(&json, "feed_forward_proj", Some("relu".into()), &what)?,
+            dropout_rate: field(&json, "dropout_rate", Some(0.1), &what)?,
             decoder_start_token_id: field(&json, "decoder_start_token_id", Some(0), &what)?,
             context_length: field(&chronos, "context_length", None, &what_chronos)?,
             prediction_length: field(&chronos, "prediction_length", None, &what_chronos)?,
@@ -194,6 +202,7 @@ impl ChronosBoltConfig {
             num_buckets: self.relative_attention_num_buckets,
             max_distance: self.relative_attention_max_distance,
             eps: self.layer_norm_epsilon,
+            dropout: self.dropout_rate,
         }
     }
 }
@@ -243,6 +252,7 @@ impl ArchitectureConfig for ChronosBoltConfig {
                 self.feed_forward_proj
             )));
         }
+        super::require_dropout_rate(&format!("{NAME}: "), "dropout_rate", self.dropout_rate)?;
         if self.relative_attention_num_buckets < 4 {
             return Err(Error::Config(format!(
                 "{NAME}: relative_attention_num_buckets must be at least 4"
@@ -314,12 +324,12 @@ impl ArchitectureConfig for ChronosBoltConfig {
             .collect();
         let vocabulary = if self.use_reg_token { 2 } else { 1 };
         let shared = store.normal_scaled("shared.weight", &[vocabulary, self.d_model], 1.0)?;
-        let patch_embedding = |store: &mut ParamStore, name: &str, inputs, outputs| {
+        let patch_embedding = |store: &mut ParamStore, name: &str, inputs, outputs, seed| {
             let spec = ResidualMlpSpec {
                 inputs,
                 hidden: self.d_ff,
                 outputs,
-                dropout: 0.0,
+                dropout: self.dropout_rate,
                 layer_norm: false,
             };
             ResidualMlp::with_names(store, name, ResidualMlpNames::CHRONOS, spec, seed)
@@ -329,15 +339,29 @@ impl ArchitectureConfig for ChronosBoltConfig {
             "input_patch_embedding",
             2 * self.input_patch_size,
             self.d_model,
+            seed,
         )?;
         let t5 = self.t5();
-        let encoder = T5Encoder::new(store, "encoder", t5, self.num_layers)?;
-        let decoder = T5Decoder::new(store, "decoder", t5, self.num_decoder_layers)?;
+        let encoder = T5Encoder::new(
+            store,
+            "encoder",
+            t5,
+            self.num_layers,
+            seed.wrapping_add(ENCODER_SEEDS),
+        )?;
+        let decoder = T5Decoder::new(
+            store,
+            "decoder",
+            t5,
+            self.num_decoder_layers,
+            seed.wrapping_add(DECODER_SEEDS),
+        )?;
         let output_embedding = patch_embedding(
             store,
             "output_patch_embedding",
             self.d_model,
             self.quantiles.len() * self.prediction_length,
+            seed.wrapping_add(1),
         )?;
         Ok(Box::new(ChronosBolt {
             config: self.clone(),
@@ -387,7 +411,7 @@ impl ChronosBolt {
     /// Every quantile of the next `prediction_length` steps after each context (`[N, L]` values
     /// with `[N, L]` observed flags), `[N, Q, prediction_length]` in the data's units, in the
     /// model's quantile order.
-    fn forecast_block(&self, values: &Tensor, observed: &Tensor) -> Result<Tensor> {
+    fn forecast_block(&self, values: &Tensor, observed: &Tensor, train: bool) -> Result<Tensor> {
         let config = &self.config;
         let (values, observed) = trim_to_patches(values, observed, config)?;
         let n = values.dim(0)?;
@@ -399,7 +423,7 @@ impl ChronosBolt {
         let patched_values = patches(&scaled, config)?;
         let patched_observed = patches(&observed, config)?;
         let features = Tensor::cat(&[&patched_values, &patched_observed], D::Minus1)?;
-        let mut tokens = self.input_embedding.forward(&features, false)?;
+        let mut tokens = self.input_embedding.forward(&features, train)?;
         let mut key_observed = patched_observed.max(D::Minus1)?;
         if config.use_reg_token {
             let reg = self
@@ -414,15 +438,15 @@ impl ChronosBolt {
             )?;
         }
         let mask = additive_key_mask(&key_observed)?;
-        let memory = self.encoder.forward(&tokens, &mask)?;
+        let memory = self.encoder.forward(&tokens, &mask, train)?;
         let start = self
             .shared
             .get(config.decoder_start_token_id)?
             .reshape((1, 1, config.d_model))?
             .broadcast_as((n, 1, config.d_model))?
             .contiguous()?;
-        let decoded = self.decoder.forward(&start, &memory, &mask)?;
-        let quantiles = self.output_embedding.forward(&decoded, false)?.reshape((
+        let decoded = self.decoder.forward(&start, &memory, &mask, train)?;
+        let quantiles = self.output_embedding.forward(&decoded, train)?.reshape((
             n,
             config.quantiles.len(),
             config.prediction_length,
@@ -435,8 +459,8 @@ impl ChronosBolt {
     /// The horizon's quantiles `[B, Q, horizon]` in the model's quantile order: the first block,
     /// then blocks forecast from every quantile path of the previous one, reduced to the model's
     /// quantiles of all `Q²` paths (linear interpolation, as `torch.quantile`).
-    fn forecast(&self, values: &Tensor, observed: &Tensor) -> Result<Tensor> {
-        let first = self.forecast_block(values, observed)?;
+    fn forecast(&self, values: &Tensor, observed: &Tensor, train: bool) -> Result<Tensor> {
+        let first = self.forecast_block(values, observed, train)?;
         let block = self.config.prediction_length;
         if self.horizon <= block {
             return Ok(first.narrow(2, 0, self.horizon)?);
@@ -464,7 +488,7 @@ impl ChronosBolt {
                 &Tensor::cat(&[&context_observed, &appended.ones_like()?], 1)?,
                 self.config.context_length,
             )?;
-            let forecasts = self.forecast_block(&context, &context_observed)?;
+            let forecasts = self.forecast_block(&context, &context_observed, train)?;
             last = pooled_quantiles(&forecasts, batch, &self.config.quantiles)?;
             blocks.push(last.clone());
             done += block;
@@ -587,6 +611,7 @@ impl Model for ChronosBolt {
                 let quantiles = self.forecast(
                     &input.insample.narrow(0, start, length)?,
                     &input.insample_mask.narrow(0, start, length)?,
+                    train,
                 )?;
                 // Not training, nothing differentiates the block: let its graph go.
                 Ok(if train { quantiles } else { quantiles.detach() })
@@ -611,7 +636,7 @@ impl Model for ChronosBolt {
     }
 
     fn is_deterministic(&self) -> bool {
-        true
+        self.config.dropout_rate == 0.0
     }
 }
 

@@ -185,7 +185,7 @@ impl MultiHeadAttention {
 
 /// Scores and attended values of heads `[B, H, L, d]` through the fused nodes of
 /// `attention_op.rs` (no mask; `dropout` on the weights while training).
-fn fused_attention(
+pub(super) fn fused_attention(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,

@@ -1,12 +1,17 @@
 //! T5's encoder and decoder stacks (Hugging Face's `T5Stack`), the backbone of Chronos-Bolt:
 //! pre-norm blocks with root-mean-square norms, attention without the `1/sqrt(d)` scaling, a
-//! relative position bias computed by the first block and shared by the others, and ReLU
-//! feed-forward layers. Parameters carry Hugging Face's names, so pretrained weights load by name.
+//! relative position bias computed by the first block and shared by the others, ReLU
+//! feed-forward layers, and while training dropout where T5 has it (the stack's input and output,
+//! each sublayer's output, the attention weights and the feed-forward layer's hidden values).
+//! Parameters carry Hugging Face's names, so pretrained weights load by name.
 
 use candle_core::{Device, Tensor};
 
+use super::attention::fused_attention;
+use super::attention_op::WeightDropout;
+use super::kernels;
 use super::relative_position::bucket_table;
-use super::{softmax_last_dim, Activation, Dense, ParamStore, RmsNorm};
+use super::{softmax_last_dim, Activation, Dense, Dropout, ParamStore, RmsNorm};
 use crate::error::Result;
 
 /// The sizes of a T5 stack (Hugging Face's `T5Config` names).
@@ -26,7 +31,12 @@ pub struct T5Spec {
     pub max_distance: usize,
     /// Epsilon of the root-mean-square norms.
     pub eps: f64,
+    /// Dropout rate while training (`dropout_rate`).
+    pub dropout: f64,
 }
+
+/// Seeds of a block's dropout layers: each block of a stack `BLOCK_SEEDS` apart.
+const BLOCK_SEEDS: u64 = 8;
 
 /// An additive attention mask `[B, 1, 1, keys]` from `[B, keys]` observed flags (1 observed,
 /// 0 masked): 0 where a key may be attended to, `-inf` where not.
@@ -47,20 +57,27 @@ pub fn additive_key_mask(observed: &Tensor) -> Result<Tensor> {
 
 /// T5's multi-head attention (`T5Attention`): bias-free projections `q`, `k`, `v`, `o`, raw dot
 /// products, and in a stack's first block the relative position bias table.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct T5Attention {
     q: Dense,
     k: Dense,
     v: Dense,
     o: Dense,
     relative_bias: Option<Tensor>,
+    weight_dropout: Dropout,
     spec: T5Spec,
 }
 
 impl T5Attention {
     /// Creates `{name}.q/k/v/o.weight` (and `{name}.relative_attention_bias.weight` when
     /// `relative_bias`), drawn as T5 initialises them.
-    fn new(store: &mut ParamStore, name: &str, spec: T5Spec, relative_bias: bool) -> Result<Self> {
+    fn new(
+        store: &mut ParamStore,
+        name: &str,
+        spec: T5Spec,
+        relative_bias: bool,
+        seed: u64,
+    ) -> Result<Self> {
         let inner = spec.num_heads * spec.d_kv;
         let d = spec.d_model as f64;
         let q = Dense::normal_without_bias(
@@ -106,6 +123,7 @@ impl T5Attention {
             v,
             o,
             relative_bias,
+            weight_dropout: Dropout::new(spec.dropout, seed),
             spec,
         })
     }
@@ -138,14 +156,14 @@ impl T5Attention {
         Ok(Some(bias))
     }
 
-    /// Attends from `x` (`[B, Lq, d_model]`) to `memory` (`[B, Lk, d_model]`), adding `bias`
-    /// and `mask` (both broadcast to `[B, heads, Lq, Lk]`) to the scores.
+    /// Attends from `x` (`[B, Lq, d_model]`) to `memory` (`[B, Lk, d_model]`), adding
+    /// `previous` (`[B, heads, Lq, Lk]`: position bias and masks) to the raw scores.
     fn forward(
         &self,
         x: &Tensor,
         memory: &Tensor,
-        bias: Option<&Tensor>,
-        mask: Option<&Tensor>,
+        previous: Option<&Tensor>,
+        train: bool,
     ) -> Result<Tensor> {
         let (batch, queries, _) = x.dims3()?;
         let keys = memory.dim(1)?;
@@ -158,32 +176,57 @@ impl T5Attention {
         let q = split(self.q.forward(x, None)?, queries)?;
         let k = split(self.k.forward(memory, None)?, keys)?;
         let v = split(self.v.forward(memory, None)?, keys)?;
-        let mut scores = q.matmul(&k.transpose(2, 3)?.contiguous()?)?;
-        if let Some(bias) = bias {
-            scores = scores.broadcast_add(bias)?;
-        }
-        if let Some(mask) = mask {
-            scores = scores.broadcast_add(mask)?;
-        }
-        let weights = softmax_last_dim(&scores)?;
-        let attended =
-            weights
-                .matmul(&v)?
-                .transpose(1, 2)?
-                .reshape((batch, queries, heads * width))?;
-        self.o.forward(&attended, None)
+        let dropped = train && !self.weight_dropout.is_identity();
+        let attended = if kernels::fused(x.device()) {
+            let dropout = dropped.then(|| WeightDropout {
+                masks: self.weight_dropout.masks(),
+                heads,
+            });
+            fused_attention(&q, &k, &v, previous, 1.0, dropout)?.1
+        } else {
+            let mut scores = q.matmul(&k.transpose(2, 3)?.contiguous()?)?;
+            if let Some(previous) = previous {
+                scores = (scores + previous)?;
+            }
+            let weights = self
+                .weight_dropout
+                .apply(&softmax_last_dim(&scores)?, train)?;
+            weights.matmul(&v)?
+        };
+        let joined = attended
+            .transpose(1, 2)?
+            .reshape((batch, queries, heads * width))?;
+        self.o.forward(&joined, None)
     }
 }
 
-/// T5's feed-forward layer (`T5DenseActDense` with ReLU): `wo(relu(wi x))`, both bias-free.
-#[derive(Debug, Clone)]
+/// `bias` (`[1, heads, Lq, Lk]`) and `mask` (broadcast to `[B, heads, Lq, Lk]`) added into one
+/// `[B, heads, Lq, Lk]` tensor that every block of a stack adds to its scores.
+fn scores_offset(
+    bias: Option<Tensor>,
+    mask: Option<&Tensor>,
+    shape: (usize, usize, usize, usize),
+) -> Result<Option<Tensor>> {
+    let offset = match (bias, mask) {
+        (Some(bias), Some(mask)) => bias.broadcast_add(mask)?,
+        (Some(bias), None) => bias,
+        (None, Some(mask)) => mask.clone(),
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(offset.broadcast_as(shape)?.contiguous()?))
+}
+
+/// T5's feed-forward layer (`T5DenseActDense` with ReLU): `wo(dropout(relu(wi x)))`, both
+/// bias-free.
+#[derive(Debug)]
 struct T5FeedForward {
     wi: Dense,
     wo: Dense,
+    dropout: Dropout,
 }
 
 impl T5FeedForward {
-    fn new(store: &mut ParamStore, name: &str, spec: T5Spec) -> Result<Self> {
+    fn new(store: &mut ParamStore, name: &str, spec: T5Spec, seed: u64) -> Result<Self> {
         let wi = Dense::normal_without_bias(
             store,
             &format!("{name}.wi"),
@@ -198,31 +241,52 @@ impl T5FeedForward {
             spec.d_model,
             (spec.d_ff as f64).powf(-0.5),
         )?;
-        Ok(T5FeedForward { wi, wo })
+        Ok(T5FeedForward {
+            wi,
+            wo,
+            dropout: Dropout::new(spec.dropout, seed),
+        })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.wo
-            .forward(&self.wi.forward(x, Some(Activation::ReLU))?, None)
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let hidden = self.wi.forward(x, Some(Activation::ReLU))?;
+        self.wo.forward(&self.dropout.apply(&hidden, train)?, None)
     }
 }
 
-/// A norm followed by a sublayer whose output is added to the input: T5's pre-norm residual.
-#[derive(Debug, Clone)]
+/// A norm, then a sublayer whose output (after dropout) is added to the input: T5's pre-norm
+/// residual.
+#[derive(Debug)]
 struct Normed<T> {
     norm: RmsNorm,
     inner: T,
+    dropout: Dropout,
 }
 
 impl<T> Normed<T> {
-    fn new(store: &mut ParamStore, name: &str, spec: T5Spec, inner: T) -> Result<Self> {
+    fn new(store: &mut ParamStore, name: &str, spec: T5Spec, inner: T, seed: u64) -> Result<Self> {
         let norm = RmsNorm::new(store, &format!("{name}.layer_norm"), spec.d_model, spec.eps)?;
-        Ok(Normed { norm, inner })
+        Ok(Normed {
+            norm,
+            inner,
+            dropout: Dropout::new(spec.dropout, seed),
+        })
+    }
+
+    /// `h + dropout(sublayer(norm(h)))`.
+    fn residual(
+        &self,
+        h: &Tensor,
+        train: bool,
+        sublayer: impl FnOnce(&T, &Tensor) -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        let out = sublayer(&self.inner, &self.norm.forward(h)?)?;
+        Ok((h + self.dropout.apply(&out, train)?)?)
     }
 }
 
 /// One encoder block: self-attention, then the feed-forward layer.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct EncoderBlock {
     attention: Normed<T5Attention>,
     feed_forward: Normed<T5FeedForward>,
@@ -230,7 +294,7 @@ struct EncoderBlock {
 
 /// One decoder block: causal self-attention, attention to the encoder, then the feed-forward
 /// layer.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct DecoderBlock {
     attention: Normed<T5Attention>,
     cross_attention: Normed<T5Attention>,
@@ -244,40 +308,65 @@ fn self_attention(
     prefix: &str,
     block: usize,
     spec: T5Spec,
+    seed: u64,
 ) -> Result<Normed<T5Attention>> {
     let name = format!("{prefix}.block.{block}.layer.0");
-    let attention = T5Attention::new(store, &format!("{name}.SelfAttention"), spec, block == 0)?;
-    Normed::new(store, &name, spec, attention)
+    let attention = T5Attention::new(
+        store,
+        &format!("{name}.SelfAttention"),
+        spec,
+        block == 0,
+        seed,
+    )?;
+    Normed::new(store, &name, spec, attention, seed.wrapping_add(1))
 }
 
+/// Feed-forward sublayer `sublayer` of block `block` of the stack named `prefix`.
 fn feed_forward(
     store: &mut ParamStore,
     prefix: &str,
     block: usize,
     sublayer: usize,
     spec: T5Spec,
+    seed: u64,
 ) -> Result<Normed<T5FeedForward>> {
     let name = format!("{prefix}.block.{block}.layer.{sublayer}");
-    let inner = T5FeedForward::new(store, &format!("{name}.DenseReluDense"), spec)?;
-    Normed::new(store, &name, spec, inner)
+    let inner = T5FeedForward::new(store, &format!("{name}.DenseReluDense"), spec, seed)?;
+    Normed::new(store, &name, spec, inner, seed.wrapping_add(1))
+}
+
+/// The seed of block `block`'s dropout layers in a stack seeded with `seed` (after the stack's
+/// own two).
+fn block_seed(seed: u64, block: usize) -> u64 {
+    seed.wrapping_add(2 + BLOCK_SEEDS * block as u64)
 }
 
 /// T5's encoder stack: bidirectional self-attention blocks and a final norm, named
 /// `{prefix}.block.{i}…` and `{prefix}.final_layer_norm`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct T5Encoder {
     blocks: Vec<EncoderBlock>,
     final_norm: RmsNorm,
+    input_dropout: Dropout,
+    output_dropout: Dropout,
 }
 
 impl T5Encoder {
-    /// Creates `layers` blocks under `prefix` (`encoder` in Hugging Face's models).
-    pub fn new(store: &mut ParamStore, prefix: &str, spec: T5Spec, layers: usize) -> Result<Self> {
+    /// Creates `layers` blocks under `prefix` (`encoder` in Hugging Face's models), their
+    /// dropout drawing from streams keyed by `seed` onwards.
+    pub fn new(
+        store: &mut ParamStore,
+        prefix: &str,
+        spec: T5Spec,
+        layers: usize,
+        seed: u64,
+    ) -> Result<Self> {
         let blocks = (0..layers)
             .map(|i| {
+                let seed = block_seed(seed, i);
                 Ok(EncoderBlock {
-                    attention: self_attention(store, prefix, i, spec)?,
-                    feed_forward: feed_forward(store, prefix, i, 1, spec)?,
+                    attention: self_attention(store, prefix, i, spec, seed)?,
+                    feed_forward: feed_forward(store, prefix, i, 1, spec, seed.wrapping_add(2))?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -287,56 +376,74 @@ impl T5Encoder {
             spec.d_model,
             spec.eps,
         )?;
-        Ok(T5Encoder { blocks, final_norm })
+        Ok(T5Encoder {
+            blocks,
+            final_norm,
+            input_dropout: Dropout::new(spec.dropout, seed),
+            output_dropout: Dropout::new(spec.dropout, seed.wrapping_add(1)),
+        })
     }
 
-    /// Encodes `x` (`[B, L, d_model]`) whose keys `mask` (from [`additive_key_mask`]) hides.
-    pub fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        let length = x.dim(1)?;
-        let bias = match self.blocks.first() {
-            Some(first) => first
-                .attention
-                .inner
-                .position_bias(length, length, true, x.device())?,
-            None => None,
-        };
-        let mut h = x.clone();
-        for block in &self.blocks {
-            let normed = block.attention.norm.forward(&h)?;
-            let attended =
-                block
-                    .attention
-                    .inner
-                    .forward(&normed, &normed, bias.as_ref(), Some(mask))?;
-            h = (h + attended)?;
-            let normed = block.feed_forward.norm.forward(&h)?;
-            h = (&h + block.feed_forward.inner.forward(&normed)?)?;
+    /// Encodes `x` (`[B, L, d_model]`) whose keys `mask` (from [`additive_key_mask`]) hides,
+    /// with dropout when `train` is set.
+    pub fn forward(&self, x: &Tensor, mask: &Tensor, train: bool) -> Result<Tensor> {
+        let (batch, length, _) = x.dims3()?;
+        let mut h = self.input_dropout.apply(x, train)?;
+        if let Some(first) = self.blocks.first() {
+            let attention = &first.attention.inner;
+            let bias = attention.position_bias(length, length, true, x.device())?;
+            let shape = (batch, attention.spec.num_heads, length, length);
+            let offset = scores_offset(bias, Some(mask), shape)?;
+            for block in &self.blocks {
+                h = block.attention.residual(&h, train, |a, normed| {
+                    a.forward(normed, normed, offset.as_ref(), train)
+                })?;
+                h = block
+                    .feed_forward
+                    .residual(&h, train, |f, normed| f.forward(normed, train))?;
+            }
         }
-        self.final_norm.forward(&h)
+        self.output_dropout
+            .apply(&self.final_norm.forward(&h)?, train)
     }
 }
 
 /// T5's decoder stack: causal self-attention, attention to the encoder's states, feed-forward
 /// blocks and a final norm, named `{prefix}.block.{i}…` and `{prefix}.final_layer_norm`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct T5Decoder {
     blocks: Vec<DecoderBlock>,
     final_norm: RmsNorm,
+    input_dropout: Dropout,
+    output_dropout: Dropout,
 }
 
 impl T5Decoder {
-    /// Creates `layers` blocks under `prefix` (`decoder` in Hugging Face's models).
-    pub fn new(store: &mut ParamStore, prefix: &str, spec: T5Spec, layers: usize) -> Result<Self> {
+    /// Creates `layers` blocks under `prefix` (`decoder` in Hugging Face's models), their
+    /// dropout drawing from streams keyed by `seed` onwards.
+    pub fn new(
+        store: &mut ParamStore,
+        prefix: &str,
+        spec: T5Spec,
+        layers: usize,
+        seed: u64,
+    ) -> Result<Self> {
         let blocks = (0..layers)
             .map(|i| {
-                let attention = self_attention(store, prefix, i, spec)?;
+                let seed = block_seed(seed, i);
+                let attention = self_attention(store, prefix, i, spec, seed)?;
                 let name = format!("{prefix}.block.{i}.layer.1");
-                let cross =
-                    T5Attention::new(store, &format!("{name}.EncDecAttention"), spec, false)?;
+                let cross = T5Attention::new(
+                    store,
+                    &format!("{name}.EncDecAttention"),
+                    spec,
+                    false,
+                    seed.wrapping_add(2),
+                )?;
                 Ok(DecoderBlock {
                     attention,
-                    cross_attention: Normed::new(store, &name, spec, cross)?,
-                    feed_forward: feed_forward(store, prefix, i, 2, spec)?,
+                    cross_attention: Normed::new(store, &name, spec, cross, seed.wrapping_add(3))?,
+                    feed_forward: feed_forward(store, prefix, i, 2, spec, seed.wrapping_add(4))?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -346,42 +453,49 @@ impl T5Decoder {
             spec.d_model,
             spec.eps,
         )?;
-        Ok(T5Decoder { blocks, final_norm })
+        Ok(T5Decoder {
+            blocks,
+            final_norm,
+            input_dropout: Dropout::new(spec.dropout, seed),
+            output_dropout: Dropout::new(spec.dropout, seed.wrapping_add(1)),
+        })
     }
 
     /// Decodes `x` (`[B, Lq, d_model]`, each step seeing itself and earlier ones) against the
-    /// encoder's `memory` (`[B, Lk, d_model]`), whose keys `memory_mask` hides.
-    pub fn forward(&self, x: &Tensor, memory: &Tensor, memory_mask: &Tensor) -> Result<Tensor> {
-        let length = x.dim(1)?;
+    /// encoder's `memory` (`[B, Lk, d_model]`), whose keys `memory_mask` hides, with dropout when
+    /// `train` is set.
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        memory: &Tensor,
+        memory_mask: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
+        let (batch, length, _) = x.dims3()?;
         let device = x.device();
-        let bias = match self.blocks.first() {
-            Some(first) => first
-                .attention
-                .inner
-                .position_bias(length, length, false, device)?,
-            None => None,
-        };
-        let causal = causal_mask(length, device)?;
-        let mut h = x.clone();
-        for block in &self.blocks {
-            let normed = block.attention.norm.forward(&h)?;
-            let attended =
-                block
-                    .attention
-                    .inner
-                    .forward(&normed, &normed, bias.as_ref(), causal.as_ref())?;
-            h = (h + attended)?;
-            let normed = block.cross_attention.norm.forward(&h)?;
-            let attended =
-                block
-                    .cross_attention
-                    .inner
-                    .forward(&normed, memory, None, Some(memory_mask))?;
-            h = (h + attended)?;
-            let normed = block.feed_forward.norm.forward(&h)?;
-            h = (&h + block.feed_forward.inner.forward(&normed)?)?;
+        let mut h = self.input_dropout.apply(x, train)?;
+        if let Some(first) = self.blocks.first() {
+            let attention = &first.attention.inner;
+            let heads = attention.spec.num_heads;
+            let bias = attention.position_bias(length, length, false, device)?;
+            let causal = causal_mask(length, device)?;
+            let self_offset = scores_offset(bias, causal.as_ref(), (batch, heads, length, length))?;
+            let memory_shape = (batch, heads, length, memory.dim(1)?);
+            let memory_offset = scores_offset(None, Some(memory_mask), memory_shape)?;
+            for block in &self.blocks {
+                h = block.attention.residual(&h, train, |a, normed| {
+                    a.forward(normed, normed, self_offset.as_ref(), train)
+                })?;
+                h = block.cross_attention.residual(&h, train, |a, normed| {
+                    a.forward(normed, memory, memory_offset.as_ref(), train)
+                })?;
+                h = block
+                    .feed_forward
+                    .residual(&h, train, |f, normed| f.forward(normed, train))?;
+            }
         }
-        self.final_norm.forward(&h)
+        self.output_dropout
+            .apply(&self.final_norm.forward(&h)?, train)
     }
 }
 
