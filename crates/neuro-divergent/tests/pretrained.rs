@@ -1,7 +1,9 @@
-//! Chronos-Bolt against the reference implementation (`chronos-forecasting` 2.3): a small
-//! configuration with random weights, saved in the Hugging Face layout by
-//! `benches/chronos_fixture.py`, and that package's quantile forecasts for six series of
-//! different lengths (shorter than a patch, longer than the context, constant, far from zero).
+//! Chronos-Bolt and Chronos-2 against the reference implementation (`chronos-forecasting`
+//! 2.3.2): small configurations with random weights, saved in the Hugging Face layout by
+//! `benches/chronos_fixture.py` and `benches/chronos2_fixture.py`, and that package's quantile
+//! forecasts for series of different lengths (shorter than a patch, longer than the context,
+//! constant, far from zero) and, for Chronos-2, a series with a past-only and a known future
+//! covariate.
 
 use std::path::PathBuf;
 
@@ -19,11 +21,21 @@ const SUFFIXES: [&str; 9] = [
 const CONTEXT: usize = 96;
 
 fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chronos_bolt_small_random")
+    fixtures("chronos_bolt_small_random")
+}
+
+fn fixtures(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn expected() -> Value {
-    let text = std::fs::read_to_string(fixture_dir().join("expected.json")).unwrap();
+    expected_in(&fixture_dir())
+}
+
+fn expected_in(dir: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(dir.join("expected.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -60,51 +72,68 @@ fn assert_close(got: f64, want: f64, step: usize, what: &str) {
     );
 }
 
-/// The model's raw outputs, before the forecast columns uncross them, for every series.
-fn model_outputs(h: usize) -> Vec<Vec<Vec<f32>>> {
-    let spec = spec(h);
-    let built = spec.build_for_fit(&candle_core::Device::Cpu).unwrap();
-    let all = series(&expected());
+/// The last `CONTEXT` points of each of `all`, left-padded with zeros: `(values, mask)`.
+fn windows(all: &[Vec<f64>]) -> (candle_core::Tensor, candle_core::Tensor) {
     let (mut values, mut mask) = (Vec::new(), Vec::new());
-    for s in &all {
+    for s in all {
         let kept = &s[s.len().saturating_sub(CONTEXT)..];
         let pad = CONTEXT - kept.len();
         values.extend(std::iter::repeat_n(0f32, pad).chain(kept.iter().map(|&v| v as f32)));
         mask.extend(std::iter::repeat_n(0f32, pad).chain(std::iter::repeat_n(1f32, kept.len())));
     }
     let device = candle_core::Device::Cpu;
-    let input = ModelInput {
-        insample: candle_core::Tensor::from_vec(values, (all.len(), CONTEXT), &device).unwrap(),
-        insample_mask: candle_core::Tensor::from_vec(mask, (all.len(), CONTEXT), &device).unwrap(),
-        hist: None,
-        futr: None,
-        stat: None,
-        teacher: None,
-    };
+    (
+        candle_core::Tensor::from_vec(values, (all.len(), CONTEXT), &device).unwrap(),
+        candle_core::Tensor::from_vec(mask, (all.len(), CONTEXT), &device).unwrap(),
+    )
+}
+
+/// The raw outputs (`[series][step][output]`, before the forecast columns uncross them) of
+/// `spec`'s model for `input`.
+fn outputs_of(spec: &ModelSpec, input: &ModelInput) -> Vec<Vec<Vec<f32>>> {
+    let built = spec.build_for_fit(&candle_core::Device::Cpu).unwrap();
     built
         .model
-        .forward(&input, false)
+        .forward(input, false)
         .unwrap()
         .to_vec3::<f32>()
         .unwrap()
 }
 
+/// The model's raw outputs for every series of the Chronos-Bolt fixture.
+fn model_outputs(h: usize) -> Vec<Vec<Vec<f32>>> {
+    let (insample, insample_mask) = windows(&series(&expected()));
+    let input = ModelInput {
+        insample,
+        insample_mask,
+        hist: None,
+        futr: None,
+        stat: None,
+        teacher: None,
+    };
+    outputs_of(&spec(h), &input)
+}
+
+/// The output slot of model quantile `q` of `count` (the median first, then ascending).
+fn slot(q: usize, count: usize) -> usize {
+    let median = count / 2;
+    match q {
+        q if q == median => 0,
+        q if q < median => q + 1,
+        q => q,
+    }
+}
+
 #[test]
 fn chronos_bolt_matches_the_reference_quantiles_within_and_beyond_its_prediction_length() {
     let expected = expected();
-    // Output slot of each model quantile: the loss lists the median first, then ascending.
-    let slot = |q: usize| match q {
-        4 => 0,
-        q if q < 4 => q + 1,
-        q => q,
-    };
     for h in [12, 40] {
         let want = reference(&expected, h);
         let got = model_outputs(h);
         for (s, (series_got, series_want)) in got.iter().zip(&want).enumerate() {
             for (q, steps) in series_want.iter().enumerate() {
                 for (t, &w) in steps.iter().enumerate() {
-                    let g = f64::from(series_got[t][slot(q)]);
+                    let g = f64::from(series_got[t][slot(q, 9)]);
                     assert_close(g, w, t, &format!("h={h} series {s} quantile {q} step {t}"));
                 }
             }
@@ -272,4 +301,198 @@ fn fine_tunes_through_the_common_trainer_when_given_steps() {
             .contains("fine-tunes on horizons up to its prediction_length 16, not 20"),
         "{err}"
     );
+}
+
+fn chronos2_dir() -> PathBuf {
+    fixtures("chronos2_small_random")
+}
+
+fn chronos2_spec(h: usize) -> ModelSpec {
+    let mut spec = ModelSpec::new("chronos2", h, CONTEXT).unwrap();
+    spec.set_param("model_path", chronos2_dir().to_str().unwrap())
+        .unwrap();
+    spec
+}
+
+/// Agreement of Chronos-2's raw outputs with the reference's `[series][quantile][step]`, within
+/// 1e-5 of each series' largest forecast (float rounding: the largest gap here is below 1e-6,
+/// and the reference run in `f64` differs from itself in `f32` by 3.9e-7).
+fn assert_chronos2_matches(got: &[Vec<Vec<f32>>], want: &[Vec<Vec<f64>>]) {
+    for (s, (series_got, series_want)) in got.iter().zip(want).enumerate() {
+        let scale = series_want
+            .iter()
+            .flatten()
+            .fold(1.0f64, |m, v| m.max(v.abs()));
+        for (q, steps) in series_want.iter().enumerate() {
+            for (t, &w) in steps.iter().enumerate() {
+                let g = f64::from(series_got[t][slot(q, 21)]);
+                assert!(
+                    (g - w).abs() <= 1e-5 * scale,
+                    "series {s} quantile {q} step {t}: got {g}, reference {w} (scale {scale})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn chronos2_matches_the_reference_quantiles_of_lone_series() {
+    let expected = expected_in(&chronos2_dir());
+    let (insample, insample_mask) = windows(&series(&expected));
+    let input = ModelInput {
+        insample,
+        insample_mask,
+        hist: None,
+        futr: None,
+        stat: None,
+        teacher: None,
+    };
+    let want: Vec<Vec<Vec<f64>>> =
+        serde_json::from_value(expected["quantiles_h12"].clone()).unwrap();
+    assert_chronos2_matches(&outputs_of(&chronos2_spec(12), &input), &want);
+}
+
+#[test]
+fn chronos2_reads_past_only_and_known_future_covariates_as_the_reference_does() {
+    let expected = expected_in(&chronos2_dir());
+    let task = &expected["covariates"];
+    let column = |name: &str| -> Vec<f64> { serde_json::from_value(task[name].clone()).unwrap() };
+    let (target, price, promo) = (column("target"), column("price"), column("promo"));
+    let promo_ahead = column("promo_future");
+    let (insample, insample_mask) = windows(std::slice::from_ref(&target));
+    let padded = |v: &[f64], extra: &[f64]| -> Vec<f32> {
+        std::iter::repeat_n(0.0, CONTEXT - v.len())
+            .chain(v.iter().copied())
+            .chain(extra.iter().copied())
+            .map(|x| x as f32)
+            .collect()
+    };
+    let device = candle_core::Device::Cpu;
+    let hist =
+        candle_core::Tensor::from_vec(padded(&price, &[]), (1, CONTEXT, 1), &device).unwrap();
+    let futr =
+        candle_core::Tensor::from_vec(padded(&promo, &promo_ahead), (1, CONTEXT + 12, 1), &device)
+            .unwrap();
+    let input = ModelInput {
+        insample,
+        insample_mask,
+        hist: Some(hist),
+        futr: Some(futr),
+        stat: None,
+        teacher: None,
+    };
+    let mut spec = chronos2_spec(12);
+    spec.set_param("hist_exog_list", "price").unwrap();
+    spec.set_param("futr_exog_list", "promo").unwrap();
+    let want: Vec<Vec<f64>> = serde_json::from_value(expected["covariates_h12"].clone()).unwrap();
+    let got = outputs_of(&spec, &input);
+    assert_chronos2_matches(&got, std::slice::from_ref(&want));
+    // The covariates matter: without them the forecasts differ.
+    let alone = ModelInput {
+        hist: None,
+        futr: None,
+        ..input
+    };
+    let without = outputs_of(&chronos2_spec(12), &alone);
+    let moved = got[0]
+        .iter()
+        .flatten()
+        .zip(without[0].iter().flatten())
+        .any(|(a, b)| (a - b).abs() > 1e-3 * (1.0 + b.abs()));
+    assert!(moved, "the covariates changed no forecast");
+}
+
+#[test]
+fn chronos2_refuses_horizons_beyond_one_pass() {
+    let mut spec = ModelSpec::new("chronos2", 17, CONTEXT).unwrap();
+    spec.set_param("model_path", chronos2_dir().to_str().unwrap())
+        .unwrap();
+    let err = spec.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("horizon 17 exceeds the 16 steps the model forecasts in one pass"),
+        "{err}"
+    );
+}
+
+#[test]
+fn chronos2_forecasts_two_series_together_as_the_reference_does() {
+    let expected = expected_in(&chronos2_dir());
+    let pair: Vec<Vec<f64>> = serde_json::from_value(expected["pair"].clone()).unwrap();
+    // One window of the two series, window-major as multivariate models read them.
+    let (insample, insample_mask) = windows(&pair);
+    let input = ModelInput {
+        insample,
+        insample_mask,
+        hist: None,
+        futr: None,
+        stat: None,
+        teacher: None,
+    };
+    let mut spec = chronos2_spec(12);
+    spec.set_param("n_series", "2").unwrap();
+    let want: Vec<Vec<Vec<f64>>> = serde_json::from_value(expected["pair_h12"].clone()).unwrap();
+    let together = outputs_of(&spec, &input);
+    assert_chronos2_matches(&together, &want);
+    // Each on its own forecasts otherwise: the group attention mixes them.
+    let apart = outputs_of(&chronos2_spec(12), &input);
+    let moved = together
+        .iter()
+        .flatten()
+        .flatten()
+        .zip(apart.iter().flatten().flatten())
+        .any(|(a, b)| (a - b).abs() > 1e-4 * (1.0 + b.abs()));
+    assert!(moved, "forecasting the pair together changed nothing");
+}
+
+#[test]
+fn chronos2_forecasts_with_covariate_columns_through_predict_and_checkpoints() {
+    use neuro_divergent::exog::FutureTable;
+    use neuro_divergent::forecast::PredictOptions;
+    let expected = expected_in(&chronos2_dir());
+    let task = &expected["covariates"];
+    let column = |name: &str| -> Vec<f64> { serde_json::from_value(task[name].clone()).unwrap() };
+    let (target, price, promo) = (column("target"), column("price"), column("promo"));
+    let date = |t: usize| format!("2020-01-01 {:02}:{:02}:00", t / 60, t % 60);
+    let mut csv = String::from("unique_id,ds,y,price,promo\n");
+    for t in 0..target.len() {
+        csv += &format!("x,{},{},{},{}\n", date(t), target[t], price[t], promo[t]);
+    }
+    let mut future = String::from("unique_id,ds,promo\n");
+    for (k, p) in column("promo_future").iter().enumerate() {
+        future += &format!("x,{},{p}\n", date(target.len() + k));
+    }
+    let data = read_csv_from(csv.as_bytes(), "covariates.csv", None).unwrap();
+    let futr = FutureTable::read_csv_from(future.as_bytes(), "future.csv").unwrap();
+    let mut spec = chronos2_spec(12);
+    spec.set_param("hist_exog_list", "price").unwrap();
+    spec.set_param("futr_exog_list", "promo").unwrap();
+    let mut forecaster = NeuralForecast::new(vec![spec], None).unwrap();
+    forecaster.fit(&data, FitOptions::default(), None).unwrap();
+    let options = || PredictOptions {
+        futr: Some(&futr),
+        ..PredictOptions::default()
+    };
+    let forecasts = forecaster.predict_with(options()).unwrap();
+    let want: Vec<Vec<f64>> = serde_json::from_value(expected["covariates_h12"].clone()).unwrap();
+    let scale = want.iter().flatten().fold(1.0f64, |m, v| m.max(v.abs()));
+    let (median, low, high) = (
+        forecasts.column("Chronos2-median").unwrap(),
+        forecasts.column("Chronos2-lo-98").unwrap(),
+        forecasts.column("Chronos2-hi-98").unwrap(),
+    );
+    for t in 0..12 {
+        let mut step: Vec<f64> = want.iter().map(|q| q[t]).collect();
+        step.sort_by(f64::total_cmp);
+        for (got, rank) in [(median[t], 10), (low[t], 0), (high[t], 20)] {
+            assert!(
+                (got - step[rank]).abs() <= 1e-5 * scale,
+                "step {t}, rank {rank}: {got} against {}",
+                step[rank]
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    forecaster.save(dir.path()).unwrap();
+    let loaded = NeuralForecast::load(dir.path()).unwrap();
+    assert_eq!(loaded.predict_with(options()).unwrap(), forecasts);
 }

@@ -14,10 +14,13 @@
 
 use std::collections::HashMap;
 
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{Device, Tensor, D};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::patched_series::{
+    in_output_order, location_and_scale, output_slots, quantile_outputs, ContextPatching,
+};
 use super::pretrained::{field, HuggingFaceDir};
 use super::{ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
@@ -43,8 +46,6 @@ const INFERENCE_ROWS: usize = 128;
 /// embeddings take the first two).
 const ENCODER_SEEDS: u64 = 1 << 20;
 const DECODER_SEEDS: u64 = 2 << 20;
-/// Deviation used for a context whose observed values are all equal (Chronos' `InstanceNorm`).
-const SCALE_EPS: f64 = 1e-5;
 
 /// Chronos-Bolt's hyperparameters: `model_path`, and the architecture it fixes (Hugging Face's
 /// `T5Config` names and `chronos_config`). The defaults are `amazon/chronos-bolt-tiny`'s; setting
@@ -166,31 +167,9 @@ impl ChronosBoltConfig {
         })
     }
 
-    /// The loss whose outputs are the model's quantiles: `MQLoss` with the levels they bound
-    /// (0.1 … 0.9 are the median and the 20, 40, 60 and 80% intervals).
+    /// The loss whose outputs are the model's quantiles.
     fn quantile_loss(&self) -> Result<QuantileSet> {
-        let mut levels: Vec<f64> = self
-            .quantiles
-            .iter()
-            .filter(|&&q| q < 0.5)
-            .map(|&q| round_level(100.0 - 200.0 * q))
-            .collect();
-        levels.sort_by(f64::total_cmp);
-        let set = QuantileSet::from_levels(&levels)?;
-        let mut wanted = self.quantiles.clone();
-        let mut given = set.quantiles.clone();
-        wanted.sort_by(f64::total_cmp);
-        given.sort_by(f64::total_cmp);
-        let same = wanted.len() == given.len()
-            && wanted.iter().zip(&given).all(|(a, b)| (a - b).abs() < 1e-9);
-        if !same {
-            return Err(Error::Config(format!(
-                "{NAME}: the quantiles {:?} are not a median and symmetric interval bounds, which \
-                 the forecast columns need",
-                self.quantiles
-            )));
-        }
-        Ok(set)
+        quantile_outputs(NAME, &self.quantiles)
     }
 
     fn t5(&self) -> T5Spec {
@@ -205,12 +184,6 @@ impl ChronosBoltConfig {
             dropout: self.dropout_rate,
         }
     }
-}
-
-/// A level in percent with the float noise of `100 - 200 q` removed (`0.7` gives 40, not
-/// 39.99999999999999).
-fn round_level(level: f64) -> f64 {
-    (level * 1e9).round() / 1e9
 }
 
 impl ArchitectureConfig for ChronosBoltConfig {
@@ -311,17 +284,7 @@ impl ArchitectureConfig for ChronosBoltConfig {
                 loss.quantiles.len()
             )));
         }
-        // Output slot of each of the model's quantiles (the loss lists the median first).
-        let slots = self
-            .quantiles
-            .iter()
-            .map(|q| {
-                loss.quantiles
-                    .iter()
-                    .position(|l| (l - q).abs() < 1e-9)
-                    .expect("quantile_loss covers every quantile")
-            })
-            .collect();
+        let slots = output_slots(&loss, &self.quantiles);
         let vocabulary = if self.use_reg_token { 2 } else { 1 };
         let shared = store.normal_scaled("shared.weight", &[vocabulary, self.d_model], 1.0)?;
         let patch_embedding = |store: &mut ParamStore, name: &str, inputs, outputs, seed| {
@@ -388,40 +351,25 @@ struct ChronosBolt {
     output_embedding: ResidualMlp,
 }
 
-/// A context's observed mean and deviation, `[N, 1]` each (Chronos' `InstanceNorm`): 0 and 1
-/// without observations, the deviation `1e-5` when every observation is equal.
-fn location_and_scale(values: &Tensor, observed: &Tensor) -> Result<(Tensor, Tensor)> {
-    let count = observed.sum_keepdim(D::Minus1)?;
-    let safe_count = count.maximum(1.0)?;
-    let location = (values * observed)?
-        .sum_keepdim(D::Minus1)?
-        .div(&safe_count)?;
-    let centred = values.broadcast_sub(&location)?;
-    let scale = (centred.sqr()? * observed)?
-        .sum_keepdim(D::Minus1)?
-        .div(&safe_count)?
-        .sqrt()?;
-    let ones = scale.ones_like()?;
-    let scale = scale.eq(0.0)?.where_cond(&(&ones * SCALE_EPS)?, &scale)?;
-    let scale = count.eq(0.0)?.where_cond(&ones, &scale)?;
-    Ok((location, scale))
-}
-
 impl ChronosBolt {
     /// Every quantile of the next `prediction_length` steps after each context (`[N, L]` values
     /// with `[N, L]` observed flags), `[N, Q, prediction_length]` in the data's units, in the
     /// model's quantile order.
     fn forecast_block(&self, values: &Tensor, observed: &Tensor, train: bool) -> Result<Tensor> {
         let config = &self.config;
-        let (values, observed) = trim_to_patches(values, observed, config)?;
+        let patching = ContextPatching {
+            size: config.input_patch_size,
+            stride: config.input_patch_stride,
+        };
+        let (values, observed) = patching.trim(values, observed)?;
         let n = values.dim(0)?;
         let (location, scale) = location_and_scale(&values, &observed)?;
         let scaled = values
             .broadcast_sub(&location)?
             .broadcast_div(&scale)?
             .mul(&observed)?;
-        let patched_values = patches(&scaled, config)?;
-        let patched_observed = patches(&observed, config)?;
+        let patched_values = patching.cut(&scaled)?;
+        let patched_observed = patching.cut(&observed)?;
         let features = Tensor::cat(&[&patched_values, &patched_observed], D::Minus1)?;
         let mut tokens = self.input_embedding.forward(&features, train)?;
         let mut key_observed = patched_observed.max(D::Minus1)?;
@@ -507,49 +455,6 @@ fn keep_last(x: &Tensor, length: usize) -> Result<Tensor> {
     })
 }
 
-/// The contexts left-padded (unobserved) to whole patches, less the leading patches no context
-/// observes: masked keys take no attention weight and positions are relative, so dropping them
-/// changes nothing but the work.
-fn trim_to_patches(
-    values: &Tensor,
-    observed: &Tensor,
-    config: &ChronosBoltConfig,
-) -> Result<(Tensor, Tensor)> {
-    let (n, length) = values.dims2()?;
-    let (size, stride) = (config.input_patch_size, config.input_patch_stride);
-    let pad = (size - length % size) % size;
-    let flags = observed.to_dtype(DType::F32)?.max(0)?.to_vec1::<f32>()?;
-    let first_observed = flags.iter().position(|&f| f > 0.0).unwrap_or(length) + pad;
-    // The first patch that reaches an observation; patches start on multiples of `stride`.
-    let first_patch = (first_observed + 1).saturating_sub(size).div_ceil(stride);
-    let padded_length = length + pad;
-    let drop = (first_patch * stride).min(padded_length.saturating_sub(size));
-    let pad_tensor = |x: &Tensor| -> Result<Tensor> {
-        if pad == 0 {
-            return Ok(x.clone());
-        }
-        let zeros = Tensor::zeros((n, pad), x.dtype(), x.device())?;
-        Ok(Tensor::cat(&[&zeros, x], 1)?)
-    };
-    let values = pad_tensor(values)?.narrow(1, drop, padded_length - drop)?;
-    let observed = pad_tensor(observed)?.narrow(1, drop, padded_length - drop)?;
-    Ok((values, observed))
-}
-
-/// `[N, L]` cut into `[N, P, size]` patches starting every `stride` points (`Tensor.unfold`).
-fn patches(x: &Tensor, config: &ChronosBoltConfig) -> Result<Tensor> {
-    let (n, length) = x.dims2()?;
-    let (size, stride) = (config.input_patch_size, config.input_patch_stride);
-    let count = (length - size) / stride + 1;
-    if size == stride && length == count * size {
-        return Ok(x.reshape((n, count, size))?);
-    }
-    let pieces = (0..count)
-        .map(|p| x.narrow(1, p * stride, size))
-        .collect::<candle_core::Result<Vec<_>>>()?;
-    Ok(Tensor::stack(&pieces, 1)?)
-}
-
 /// From `[B·Q, Q, S]` forecasts of `Q` paths per series, each step's `quantiles` of the `Q²`
 /// values of its series (`torch.quantile`'s linear interpolation, in `f32`): `[B, Q, S]`.
 fn pooled_quantiles(forecasts: &Tensor, batch: usize, quantiles: &[f64]) -> Result<Tensor> {
@@ -618,21 +523,7 @@ impl Model for ChronosBolt {
             })
             .collect::<Result<Vec<_>>>()?;
         let quantiles = Tensor::cat(&blocks, 0)?;
-        // [B, Q, H] in the model's order to [B, H, outputs] in the loss's.
-        let order: Vec<u32> = (0..self.slots.len())
-            .map(|slot| {
-                self.slots
-                    .iter()
-                    .position(|&s| s == slot)
-                    .expect("every output slot has a quantile") as u32
-            })
-            .collect();
-        let order = Tensor::from_vec(order, self.slots.len(), quantiles.device())?;
-        Ok(quantiles
-            .contiguous()?
-            .index_select(&order, 1)?
-            .transpose(1, 2)?
-            .contiguous()?)
+        in_output_order(&quantiles, &self.slots)
     }
 
     fn is_deterministic(&self) -> bool {
@@ -645,24 +536,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quantiles_map_to_median_and_interval_levels() {
-        let config = ChronosBoltConfig::default();
-        let set = config.quantile_loss().unwrap();
-        assert_eq!(set.levels, vec![20.0, 40.0, 60.0, 80.0]);
-        assert_eq!(set.suffixes[0], "-median");
-        assert_eq!(set.suffixes[1], "-lo-80");
-        let lopsided = ChronosBoltConfig {
-            quantiles: vec![0.1, 0.5, 0.8],
-            ..ChronosBoltConfig::default()
-        };
-        assert!(lopsided
-            .quantile_loss()
-            .unwrap_err()
-            .to_string()
-            .contains("not a median and symmetric interval bounds"));
-    }
-
-    #[test]
     fn pooled_quantiles_interpolate_like_torch() {
         // torch.quantile(torch.arange(81.), [0.1, 0.5, 0.9]) = 8, 40, 72; of 0..4: 0.4, 2, 3.6.
         let sorted: Vec<f32> = (0..81).map(|v| v as f32).collect();
@@ -671,24 +544,5 @@ mod tests {
         let few = [0f32, 1.0, 2.0, 3.0, 4.0];
         assert!((interpolated_quantile(&few, 0.1) - 0.4).abs() < 1e-6);
         assert!((interpolated_quantile(&few, 0.9) - 3.6).abs() < 1e-6);
-    }
-
-    #[test]
-    fn leading_unobserved_patches_are_dropped() {
-        let config = ChronosBoltConfig {
-            input_patch_size: 4,
-            input_patch_stride: 4,
-            ..ChronosBoltConfig::default()
-        };
-        // 10 points, 3 observed at the end: padded to 12, the last patch alone observes.
-        let values = Tensor::arange(0f32, 10.0, &Device::Cpu)
-            .unwrap()
-            .reshape((1, 10))
-            .unwrap();
-        let flags: Vec<f32> = (0..10).map(|i| if i >= 7 { 1.0 } else { 0.0 }).collect();
-        let observed = Tensor::from_vec(flags, (1, 10), &Device::Cpu).unwrap();
-        let (v, o) = trim_to_patches(&values, &observed, &config).unwrap();
-        assert_eq!(v.to_vec2::<f32>().unwrap(), vec![vec![6.0, 7.0, 8.0, 9.0]]);
-        assert_eq!(o.to_vec2::<f32>().unwrap(), vec![vec![0.0, 1.0, 1.0, 1.0]]);
     }
 }

@@ -4,6 +4,7 @@
 
 mod autoformer;
 mod bitcn;
+mod chronos2;
 mod chronos_bolt;
 mod decomposition_transformer;
 mod deepar;
@@ -19,6 +20,7 @@ mod nbeats;
 mod nbeatsx;
 mod nhits;
 mod nlinear;
+mod patched_series;
 mod patchtst;
 mod pretrained;
 mod recurrent;
@@ -34,6 +36,7 @@ mod vanilla_transformer;
 
 pub use autoformer::AutoformerConfig;
 pub use bitcn::BitcnConfig;
+pub use chronos2::Chronos2Config;
 pub use chronos_bolt::ChronosBoltConfig;
 pub use deepar::DeepArConfig;
 pub use dilated_rnn::{DilatedCellType, DilatedRnnConfig};
@@ -423,6 +426,7 @@ registry! {
     TSMixerx => TsMixerxConfig,
     TFT => TftConfig,
     ChronosBolt => ChronosBoltConfig,
+    Chronos2 => Chronos2Config,
 }
 
 /// NeuralForecast's training defaults for its multivariate models (iTransformer, TSMixer,

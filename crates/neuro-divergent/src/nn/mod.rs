@@ -44,11 +44,13 @@ mod residual_lstm;
 mod residual_mlp;
 mod revin;
 mod rms_norm;
+mod rotary;
 mod softmax;
 mod special;
 mod t5;
 #[cfg(test)]
 mod test_support;
+mod time_group_encoder;
 mod transformer;
 mod variable_selection;
 
@@ -92,8 +94,10 @@ pub use residual_lstm::ResidualLstm;
 pub use residual_mlp::{ResidualMlp, ResidualMlpNames, ResidualMlpSpec};
 pub use revin::{RevIn, RevInStats};
 pub use rms_norm::RmsNorm;
+pub use rotary::Rotary;
 pub use softmax::softmax_last_dim;
 pub use special::{digamma, ln_gamma, ln_gamma_tensor, softplus, LnGamma};
 pub use t5::{additive_key_mask, T5Decoder, T5Encoder, T5Spec};
+pub use time_group_encoder::TimeGroupEncoder;
 pub use transformer::{AttentionKind, TransDecoderLayer, TransEncoderLayer, TransformerSpec};
 pub use variable_selection::{Selected, VariableSelection};

@@ -11,7 +11,7 @@ use super::attention::fused_attention;
 use super::attention_op::WeightDropout;
 use super::kernels;
 use super::relative_position::bucket_table;
-use super::{softmax_last_dim, Activation, Dense, Dropout, ParamStore, RmsNorm};
+use super::{softmax_last_dim, Activation, Dense, Dropout, ParamStore, RmsNorm, Rotary};
 use crate::error::Result;
 
 /// The sizes of a T5 stack (Hugging Face's `T5Config` names).
@@ -58,7 +58,7 @@ pub fn additive_key_mask(observed: &Tensor) -> Result<Tensor> {
 /// T5's multi-head attention (`T5Attention`): bias-free projections `q`, `k`, `v`, `o`, raw dot
 /// products, and in a stack's first block the relative position bias table.
 #[derive(Debug)]
-struct T5Attention {
+pub(crate) struct T5Attention {
     q: Dense,
     k: Dense,
     v: Dense,
@@ -71,7 +71,7 @@ struct T5Attention {
 impl T5Attention {
     /// Creates `{name}.q/k/v/o.weight` (and `{name}.relative_attention_bias.weight` when
     /// `relative_bias`), drawn as T5 initialises them.
-    fn new(
+    pub(crate) fn new(
         store: &mut ParamStore,
         name: &str,
         spec: T5Spec,
@@ -157,12 +157,14 @@ impl T5Attention {
     }
 
     /// Attends from `x` (`[B, Lq, d_model]`) to `memory` (`[B, Lk, d_model]`), adding
-    /// `previous` (`[B, heads, Lq, Lk]`: position bias and masks) to the raw scores.
-    fn forward(
+    /// `previous` (`[B, heads, Lq, Lk]`: position bias and masks) to the raw scores; `rotary`
+    /// (cosine and sine tables of [`Rotary::tables`]) rotates queries and keys first.
+    pub(crate) fn forward(
         &self,
         x: &Tensor,
         memory: &Tensor,
         previous: Option<&Tensor>,
+        rotary: Option<&(Tensor, Tensor)>,
         train: bool,
     ) -> Result<Tensor> {
         let (batch, queries, _) = x.dims3()?;
@@ -173,9 +175,13 @@ impl T5Attention {
                 .transpose(1, 2)?
                 .contiguous()?)
         };
-        let q = split(self.q.forward(x, None)?, queries)?;
-        let k = split(self.k.forward(memory, None)?, keys)?;
+        let mut q = split(self.q.forward(x, None)?, queries)?;
+        let mut k = split(self.k.forward(memory, None)?, keys)?;
         let v = split(self.v.forward(memory, None)?, keys)?;
+        if let Some((cos, sin)) = rotary {
+            q = Rotary::apply(&q, cos, sin)?.contiguous()?;
+            k = Rotary::apply(&k, cos, sin)?.contiguous()?;
+        }
         let dropped = train && !self.weight_dropout.is_identity();
         let attended = if kernels::fused(x.device()) {
             let dropout = dropped.then(|| WeightDropout {
@@ -198,11 +204,22 @@ impl T5Attention {
             .reshape((batch, queries, heads * width))?;
         self.o.forward(&joined, None)
     }
+
+    /// What attention gives a query whose only key is itself: its value, projected out
+    /// (`o(v(x))`; the weight of a lone key is exactly 1).
+    pub(crate) fn own_value(&self, x: &Tensor) -> Result<Tensor> {
+        self.o.forward(&self.v.forward(x, None)?, None)
+    }
+
+    /// The number of heads.
+    pub(crate) fn heads(&self) -> usize {
+        self.spec.num_heads
+    }
 }
 
 /// `bias` (`[1, heads, Lq, Lk]`) and `mask` (broadcast to `[B, heads, Lq, Lk]`) added into one
 /// `[B, heads, Lq, Lk]` tensor that every block of a stack adds to its scores.
-fn scores_offset(
+pub(crate) fn scores_offset(
     bias: Option<Tensor>,
     mask: Option<&Tensor>,
     shape: (usize, usize, usize, usize),
@@ -219,14 +236,14 @@ fn scores_offset(
 /// T5's feed-forward layer (`T5DenseActDense` with ReLU): `wo(dropout(relu(wi x)))`, both
 /// bias-free.
 #[derive(Debug)]
-struct T5FeedForward {
+pub(crate) struct T5FeedForward {
     wi: Dense,
     wo: Dense,
     dropout: Dropout,
 }
 
 impl T5FeedForward {
-    fn new(store: &mut ParamStore, name: &str, spec: T5Spec, seed: u64) -> Result<Self> {
+    pub(crate) fn new(store: &mut ParamStore, name: &str, spec: T5Spec, seed: u64) -> Result<Self> {
         let wi = Dense::normal_without_bias(
             store,
             &format!("{name}.wi"),
@@ -248,7 +265,7 @@ impl T5FeedForward {
         })
     }
 
-    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+    pub(crate) fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let hidden = self.wi.forward(x, Some(Activation::ReLU))?;
         self.wo.forward(&self.dropout.apply(&hidden, train)?, None)
     }
@@ -257,14 +274,21 @@ impl T5FeedForward {
 /// A norm, then a sublayer whose output (after dropout) is added to the input: T5's pre-norm
 /// residual.
 #[derive(Debug)]
-struct Normed<T> {
+pub(crate) struct Normed<T> {
     norm: RmsNorm,
-    inner: T,
+    pub(crate) inner: T,
     dropout: Dropout,
 }
 
 impl<T> Normed<T> {
-    fn new(store: &mut ParamStore, name: &str, spec: T5Spec, inner: T, seed: u64) -> Result<Self> {
+    /// The norm `{name}.layer_norm` around `inner`, dropout keyed by `seed`.
+    pub(crate) fn new(
+        store: &mut ParamStore,
+        name: &str,
+        spec: T5Spec,
+        inner: T,
+        seed: u64,
+    ) -> Result<Self> {
         let norm = RmsNorm::new(store, &format!("{name}.layer_norm"), spec.d_model, spec.eps)?;
         Ok(Normed {
             norm,
@@ -274,7 +298,7 @@ impl<T> Normed<T> {
     }
 
     /// `h + dropout(sublayer(norm(h)))`.
-    fn residual(
+    pub(crate) fn residual(
         &self,
         h: &Tensor,
         train: bool,
@@ -396,7 +420,7 @@ impl T5Encoder {
             let offset = scores_offset(bias, Some(mask), shape)?;
             for block in &self.blocks {
                 h = block.attention.residual(&h, train, |a, normed| {
-                    a.forward(normed, normed, offset.as_ref(), train)
+                    a.forward(normed, normed, offset.as_ref(), None, train)
                 })?;
                 h = block
                     .feed_forward
@@ -484,10 +508,10 @@ impl T5Decoder {
             let memory_offset = scores_offset(None, Some(memory_mask), memory_shape)?;
             for block in &self.blocks {
                 h = block.attention.residual(&h, train, |a, normed| {
-                    a.forward(normed, normed, self_offset.as_ref(), train)
+                    a.forward(normed, normed, self_offset.as_ref(), None, train)
                 })?;
                 h = block.cross_attention.residual(&h, train, |a, normed| {
-                    a.forward(normed, memory, memory_offset.as_ref(), train)
+                    a.forward(normed, memory, memory_offset.as_ref(), None, train)
                 })?;
                 h = block
                     .feed_forward
