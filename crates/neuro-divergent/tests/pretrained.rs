@@ -202,7 +202,12 @@ fn bad_model_paths_and_settings_are_refused_with_clear_errors() {
         .set_param("model_path", "amazon/chronos-bolt-small")
         .unwrap_err();
     assert!(
-        missing.to_string().contains("looks like a model id")
+        missing
+            .to_string()
+            .contains("model id 'amazon/chronos-bolt-small' is not in the Hugging Face cache at")
+            && missing
+                .to_string()
+                .contains("models--amazon--chronos-bolt-small")
             && missing
                 .to_string()
                 .contains("huggingface-cli download amazon/chronos-bolt-small"),
@@ -495,4 +500,36 @@ fn chronos2_forecasts_with_covariate_columns_through_predict_and_checkpoints() {
     forecaster.save(dir.path()).unwrap();
     let loaded = NeuralForecast::load(dir.path()).unwrap();
     assert_eq!(loaded.predict_with(options()).unwrap(), forecasts);
+}
+
+#[test]
+fn a_model_id_loads_from_the_hugging_face_cache() {
+    // The layout `huggingface-cli download` leaves: refs/main names the snapshot.
+    let cache = tempfile::tempdir().unwrap();
+    let repo = cache.path().join("models--test-org--chronos-bolt-fixture");
+    let snapshot = repo.join("snapshots").join("0123abcd");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    for file in ["config.json", "model.safetensors"] {
+        std::fs::copy(fixture_dir().join(file), snapshot.join(file)).unwrap();
+    }
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs").join("main"), "0123abcd").unwrap();
+    // Only this test reads the cache variable.
+    std::env::set_var("HF_HUB_CACHE", cache.path());
+    let mut by_id = ModelSpec::new("chronos_bolt", 12, CONTEXT).unwrap();
+    by_id
+        .set_param("model_path", "test-org/chronos-bolt-fixture")
+        .unwrap();
+    let params = serde_json::to_value(&by_id).unwrap()["params"].clone();
+    assert_eq!(params["model_path"], "test-org/chronos-bolt-fixture");
+    assert_eq!(params["d_model"], 32);
+    let data = panel(&series(&expected()));
+    let mut forecaster = NeuralForecast::new(vec![by_id], None).unwrap();
+    forecaster.fit(&data, FitOptions::default(), None).unwrap();
+    let mut reference = NeuralForecast::new(vec![spec(12)], None).unwrap();
+    reference.fit(&data, FitOptions::default(), None).unwrap();
+    assert_eq!(
+        forecaster.predict(None).unwrap(),
+        reference.predict(None).unwrap()
+    );
 }

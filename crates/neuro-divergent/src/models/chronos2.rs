@@ -125,9 +125,9 @@ impl Default for Chronos2Config {
 }
 
 impl Chronos2Config {
-    /// The architecture of the pretrained model in `dir`, read from its `config.json`, with
-    /// `n_series` kept.
-    fn read(dir: &HuggingFaceDir, n_series: usize) -> Result<Chronos2Config> {
+    /// The architecture of the pretrained model in `dir` (which `model_path` named), read from
+    /// its `config.json`, with `n_series` kept.
+    fn read(dir: &HuggingFaceDir, model_path: &str, n_series: usize) -> Result<Chronos2Config> {
         let json = dir.config()?;
         let what = format!("{}", dir.path().join("config.json").display());
         let architectures: Vec<String> = field(&json, "architectures", Some(Vec::new()), &what)?;
@@ -141,7 +141,7 @@ impl Chronos2Config {
         let what_chronos = format!("{what} chronos_config");
         let context_length = field(&chronos, "context_length", None, &what_chronos)?;
         Ok(Chronos2Config {
-            model_path: dir.path().display().to_string(),
+            model_path: model_path.to_string(),
             d_model: field(&json, "d_model", None, &what)?,
             d_kv: field(&json, "d_kv", None, &what)?,
             d_ff: field(&json, "d_ff", None, &what)?,
@@ -272,7 +272,7 @@ impl ArchitectureConfig for Chronos2Config {
     fn param_changed(&mut self, key: &str, train: &mut TrainConfig) -> Result<()> {
         if key == "model_path" {
             let dir = HuggingFaceDir::open(NAME, &self.model_path)?;
-            *self = Chronos2Config::read(&dir, self.n_series)?;
+            *self = Chronos2Config::read(&dir, &self.model_path, self.n_series)?;
             train.loss = Loss::Quantiles(self.quantile_loss()?);
         }
         Ok(())

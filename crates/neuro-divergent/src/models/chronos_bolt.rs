@@ -120,8 +120,9 @@ impl Default for ChronosBoltConfig {
 }
 
 impl ChronosBoltConfig {
-    /// The architecture of the pretrained model in `dir`, read from its `config.json`.
-    fn read(dir: &HuggingFaceDir) -> Result<ChronosBoltConfig> {
+    /// The architecture of the pretrained model in `dir` (which `model_path` named), read from
+    /// its `config.json`.
+    fn read(dir: &HuggingFaceDir, model_path: &str) -> Result<ChronosBoltConfig> {
         let json = dir.config()?;
         let what = format!("{}", dir.path().join("config.json").display());
         let architectures: Vec<String> = field(&json, "architectures", Some(Vec::new()), &what)?;
@@ -135,7 +136,7 @@ impl ChronosBoltConfig {
         let what_chronos = format!("{what} chronos_config");
         let num_layers = field(&json, "num_layers", None, &what)?;
         Ok(ChronosBoltConfig {
-            model_path: dir.path().display().to_string(),
+            model_path: model_path.to_string(),
             d_model: field(&json, "d_model", None, &what)?,
             d_ff: field(&json, "d_ff", None, &what)?,
             d_kv: field(&json, "d_kv", None, &what)?,
@@ -251,7 +252,10 @@ impl ArchitectureConfig for ChronosBoltConfig {
 
     fn param_changed(&mut self, key: &str, train: &mut TrainConfig) -> Result<()> {
         if key == "model_path" {
-            *self = ChronosBoltConfig::read(&HuggingFaceDir::open(NAME, &self.model_path)?)?;
+            *self = ChronosBoltConfig::read(
+                &HuggingFaceDir::open(NAME, &self.model_path)?,
+                &self.model_path,
+            )?;
             train.loss = Loss::Quantiles(self.quantile_loss()?);
         }
         Ok(())
