@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""Chronos-Bolt inference side by side with the reference package (`chronos-forecasting`):
-forecasts per second for many AirPassengers-length series at the tiny and small architectures.
+"""Chronos-Bolt and Chronos-2 inference side by side with the reference package
+(`chronos-forecasting`): forecasts per second for many AirPassengers-length series.
 
-The weights are random (the architectures of amazon/chronos-bolt-tiny and -small, saved in the
-Hugging Face layout in a temporary directory): speed does not depend on their values. The
-reference runs `ChronosBoltPipeline.predict` on all series at once; neuro-divergent runs the
-release CLI's `forecast` (reading the CSV, loading the weights and writing the forecasts
-included), and its `predict` alone is timed by the CLI's `--timings` where available.
-Prints the CPU, both times and their ratio.
+The weights are random (the architectures of amazon/chronos-bolt-tiny and -small, and of
+amazon/chronos-2, saved in the Hugging Face layout in a temporary directory): speed does not
+depend on their values. The reference runs its pipeline's `predict` on all series at once (its
+model already loaded); neuro-divergent runs the release CLI's `forecast`, reading the CSV,
+loading the weights and writing the forecasts included. Prints the CPU, both times, their ratio
+and how far the two medians are apart.
 
-Usage: VENV/bin/python benches/chronos_speed.py [--series 1000] [--threads 1] [--sizes tiny,small]
+Usage: VENV/bin/python benches/chronos_speed.py [--series 1000] [--threads 1]
+       [--sizes tiny,small,chronos2]
 (VENV with torch and chronos-forecasting; builds the release CLI.)
 """
 import argparse
@@ -31,6 +32,8 @@ import torch  # noqa: E402
 from transformers import T5Config  # noqa: E402
 
 from chronos import ChronosBoltPipeline  # noqa: E402
+from chronos.chronos2 import Chronos2Model, Chronos2Pipeline  # noqa: E402
+from chronos.chronos2.config import Chronos2CoreConfig  # noqa: E402
 from chronos.chronos_bolt import ChronosBoltModelForForecasting  # noqa: E402
 
 torch.set_num_threads(args.threads)
@@ -45,7 +48,24 @@ SIZES = {
 }
 
 
+def save_chronos2(out):
+    torch.manual_seed(0)
+    config = Chronos2CoreConfig(
+        d_model=768, d_kv=64, d_ff=3072, num_layers=12, num_heads=12, dropout_rate=0.1,
+        architectures=["Chronos2Model"],
+        chronos_config={
+            "context_length": 8192, "input_patch_size": 16, "input_patch_stride": 16,
+            "output_patch_size": 16, "max_output_patches": 64, "time_encoding_scale": 8192,
+            "quantiles": [0.01] + [round(0.05 * i, 2) for i in range(1, 20)] + [0.99],
+            "use_reg_token": True, "use_arcsinh": True,
+        },
+    )
+    Chronos2Model(config).save_pretrained(out, safe_serialization=True)
+
+
 def save_model(size, out):
+    if size == "chronos2":
+        return save_chronos2(out)
     torch.manual_seed(0)
     config = T5Config(
         **SIZES[size],
@@ -97,24 +117,31 @@ with tempfile.TemporaryDirectory() as tmp:
     for size in args.sizes.split(","):
         model_dir = os.path.join(tmp, size)
         save_model(size, model_dir)
-        pipeline = ChronosBoltPipeline.from_pretrained(model_dir)
+        chronos2 = size == "chronos2"
+        pipeline = (Chronos2Pipeline if chronos2 else ChronosBoltPipeline).from_pretrained(model_dir)
         contexts = [torch.tensor(s, dtype=torch.float32) for s in series]
         pipeline.predict(contexts[:8], prediction_length=args.horizon)  # warm-up
         start = time.perf_counter()
-        reference = pipeline.predict(contexts, prediction_length=args.horizon)
+        if chronos2:
+            # Its default batch is 256 series; all at once, as for Chronos-Bolt.
+            reference = torch.cat(pipeline.predict(contexts, prediction_length=args.horizon, batch_size=len(contexts)))
+        else:
+            reference = pipeline.predict(contexts, prediction_length=args.horizon)
         ref_s = time.perf_counter() - start
+        model_name = "chronos2" if chronos2 else "chronos_bolt"
         out = os.path.join(tmp, f"{size}.csv")
         start = time.perf_counter()
         subprocess.run(
             [BIN, "forecast", "--data", csv, "--horizon", str(args.horizon),
-             "--input-size", str(len(series[0])), "--model", "chronos_bolt",
+             "--input-size", str(len(series[0])), "--model", model_name,
              "--param", f"model_path={model_dir}", "--threads", str(args.threads), "--out", out],
             check=True, stderr=subprocess.DEVNULL,
         )
         ours_s = time.perf_counter() - start
         ours = np.loadtxt(out, delimiter=",", skiprows=1, usecols=2)
         # The CLI's columns are each step's quantiles made non-crossing (sorted).
-        ref_median = np.sort(reference.numpy(), axis=1)[:, 4, :].reshape(-1)
+        median = reference.shape[1] // 2
+        ref_median = np.sort(reference.numpy(), axis=1)[:, median, :].reshape(-1)
         gap = np.max(np.abs(ours - ref_median)) / np.max(np.abs(ref_median))
         print(
             f"{size}: reference predict {ref_s:.3f} s ({args.series / ref_s:.0f} series/s); "

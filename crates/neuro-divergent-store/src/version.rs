@@ -61,7 +61,8 @@ pub struct LoadedModel {
 }
 
 /// The scores a fit produced: each model's last training loss and, when it validated, its
-/// last validation loss (`NHITS/train_loss`, `NHITS/valid_loss`).
+/// last validation loss (`NHITS/train_loss`, `NHITS/valid_loss`). A model that took no training
+/// step (a pretrained model forecasting as it is) has neither.
 pub(crate) fn fit_scores(forecaster: &NeuralForecast) -> BTreeMap<String, f64> {
     let mut scores = BTreeMap::new();
     for (name, report) in forecaster
@@ -69,7 +70,9 @@ pub(crate) fn fit_scores(forecaster: &NeuralForecast) -> BTreeMap<String, f64> {
         .iter()
         .zip(forecaster.train_reports())
     {
-        let Some(report) = report else { continue };
+        let Some(report) = report.filter(|r| r.steps > 0) else {
+            continue;
+        };
         scores.insert(format!("{name}/train_loss"), report.final_train_loss);
         if let Some((_, loss)) = report.val_losses.last() {
             scores.insert(format!("{name}/valid_loss"), *loss);

@@ -315,3 +315,41 @@ async fn hold_lock(url: String) {
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrained_pretrained_model_publishes_without_training_scores() {
+    use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast};
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../neuro-divergent/tests/fixtures/chronos_bolt_small_random");
+    let mut spec = ModelSpec::new("chronos_bolt", 12, 96).unwrap();
+    spec.set_param("model_path", fixture.to_str().unwrap())
+        .unwrap();
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    let data = neuro_divergent::data::read_csv(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/air_passengers.csv"),
+        None,
+    )
+    .unwrap();
+    nf.fit(&data, FitOptions::default(), None).unwrap();
+    let forecasts = nf.predict(None).unwrap();
+    for t in stores().await {
+        let store = ModelStore::open(&t.url).await.unwrap();
+        let published = store
+            .publish(&nf, "chronos", &PublishOptions::default())
+            .await
+            .unwrap();
+        assert!(
+            published.scores.is_empty(),
+            "{}: {:?}",
+            t.backend,
+            published.scores
+        );
+        let loaded = store.load("chronos").await.unwrap();
+        assert_eq!(
+            loaded.forecaster.predict(None).unwrap(),
+            forecasts,
+            "{}",
+            t.backend
+        );
+    }
+}
