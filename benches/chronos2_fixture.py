@@ -10,7 +10,6 @@ Run with the `chronos-forecasting` package installed (any venv with torch):
 """
 
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -19,21 +18,9 @@ import torch
 from chronos.chronos2 import Chronos2Model, Chronos2Pipeline
 from chronos.chronos2.config import Chronos2CoreConfig
 
+from chronos_fixture import inputs
+
 H = 12
-
-
-def univariate():
-    series = []
-    for i, length in enumerate([5, 27, 64, 150, 40]):
-        t = torch.arange(length, dtype=torch.float64)
-        if i == 3:
-            values = 100.0 + 20.0 * torch.sin(2 * math.pi * t / 12) + 0.5 * t
-        elif i == 4:
-            values = torch.full((length,), 7.0, dtype=torch.float64)
-        else:
-            values = (i + 1) * torch.cos(0.3 * t) + 0.1 * t
-        series.append(values.to(torch.float32))
-    return series
 
 
 def with_covariates():
@@ -86,7 +73,8 @@ def main(out: Path):
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
     pipeline = Chronos2Pipeline.from_pretrained(out)
-    series = univariate()
+    # Chronos-Bolt's fixture series but the last: lengths 5, 27, 64, 150 and a constant one.
+    series = inputs()[:5]
     task = with_covariates()
     expected = {
         "series": [s.tolist() for s in series],

@@ -742,7 +742,7 @@ fn exogenous_options_reach_the_models() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(
-            "none of the models reads them; models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixerx, TFT"
+            "none of the models reads them; models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixerx, TFT, Chronos2"
         ),
         "{}",
         stderr(&out)
@@ -1252,15 +1252,13 @@ fn chronos_fixture_copy(to: &Path) -> PathBuf {
     to.to_path_buf()
 }
 
-#[test]
-fn chronos_bolt_forecasts_untrained_and_its_checkpoint_no_longer_needs_the_weights_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    let weights = chronos_fixture_copy(&dir.path().join("chronos"));
-    let model_dir = dir.path().join("saved");
+/// `command` on AirPassengers with Chronos-Bolt reading the weights in `weights`, h=12, a
+/// context of 96, and `extra`.
+fn run_chronos(command: &str, weights: &Path, extra: &[&str]) -> Output {
     let data = air_passengers();
     let path_param = format!("model_path={}", weights.display());
-    let forecast = run(&[
-        "forecast",
+    let mut args = vec![
+        command,
         "--data",
         data.to_str().unwrap(),
         "--model",
@@ -1271,9 +1269,21 @@ fn chronos_bolt_forecasts_untrained_and_its_checkpoint_no_longer_needs_the_weigh
         "96",
         "--param",
         &path_param,
-        "--save",
-        model_dir.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn chronos_bolt_forecasts_untrained_and_its_checkpoint_no_longer_needs_the_weights_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = chronos_fixture_copy(&dir.path().join("chronos"));
+    let model_dir = dir.path().join("saved");
+    let forecast = run_chronos(
+        "forecast",
+        &weights,
+        &["--save", model_dir.to_str().unwrap()],
+    );
     assert!(forecast.status.success(), "{}", stderr(&forecast));
     let csv = stdout(&forecast);
     let header = csv.lines().next().unwrap();
@@ -1289,19 +1299,7 @@ fn chronos_bolt_forecasts_untrained_and_its_checkpoint_no_longer_needs_the_weigh
     assert!(predicted.status.success(), "{}", stderr(&predicted));
     assert_eq!(stdout(&predicted), csv);
     // Refitting does need it, and says where it looked.
-    let again = run(&[
-        "forecast",
-        "--data",
-        data.to_str().unwrap(),
-        "--model",
-        "chronos_bolt",
-        "--horizon",
-        "12",
-        "--input-size",
-        "96",
-        "--param",
-        &path_param,
-    ]);
+    let again = run_chronos("forecast", &weights, &[]);
     assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
     assert!(
         stderr(&again).contains("is not a directory with config.json"),
@@ -1314,23 +1312,7 @@ fn chronos_bolt_forecasts_untrained_and_its_checkpoint_no_longer_needs_the_weigh
 fn chronos_bolt_cross_validates_without_training() {
     let dir = tempfile::tempdir().unwrap();
     let weights = chronos_fixture_copy(&dir.path().join("chronos"));
-    let data = air_passengers();
-    let path_param = format!("model_path={}", weights.display());
-    let out = run(&[
-        "cv",
-        "--data",
-        data.to_str().unwrap(),
-        "--model",
-        "chronos_bolt",
-        "--horizon",
-        "12",
-        "--input-size",
-        "96",
-        "--n-windows",
-        "2",
-        "--param",
-        &path_param,
-    ]);
+    let out = run_chronos("cv", &weights, &["--n-windows", "2"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let csv = stdout(&out);
     assert!(csv.lines().next().unwrap().contains("cutoff"));

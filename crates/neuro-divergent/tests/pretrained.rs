@@ -103,14 +103,7 @@ fn outputs_of(spec: &ModelSpec, input: &ModelInput) -> Vec<Vec<Vec<f32>>> {
 /// The model's raw outputs for every series of the Chronos-Bolt fixture.
 fn model_outputs(h: usize) -> Vec<Vec<Vec<f32>>> {
     let (insample, insample_mask) = windows(&series(&expected()));
-    let input = ModelInput {
-        insample,
-        insample_mask,
-        hist: None,
-        futr: None,
-        stat: None,
-        teacher: None,
-    };
+    let input = ModelInput::target_only(insample, insample_mask);
     outputs_of(&spec(h), &input)
 }
 
@@ -344,14 +337,7 @@ fn assert_chronos2_matches(got: &[Vec<Vec<f32>>], want: &[Vec<Vec<f64>>]) {
 fn chronos2_matches_the_reference_quantiles_of_lone_series() {
     let expected = expected_in(&chronos2_dir());
     let (insample, insample_mask) = windows(&series(&expected));
-    let input = ModelInput {
-        insample,
-        insample_mask,
-        hist: None,
-        futr: None,
-        stat: None,
-        teacher: None,
-    };
+    let input = ModelInput::target_only(insample, insample_mask);
     let want: Vec<Vec<Vec<f64>>> =
         serde_json::from_value(expected["quantiles_h12"].clone()).unwrap();
     assert_chronos2_matches(&outputs_of(&chronos2_spec(12), &input), &want);
@@ -425,14 +411,7 @@ fn chronos2_forecasts_two_series_together_as_the_reference_does() {
     let pair: Vec<Vec<f64>> = serde_json::from_value(expected["pair"].clone()).unwrap();
     // One window of the two series, window-major as multivariate models read them.
     let (insample, insample_mask) = windows(&pair);
-    let input = ModelInput {
-        insample,
-        insample_mask,
-        hist: None,
-        futr: None,
-        stat: None,
-        teacher: None,
-    };
+    let input = ModelInput::target_only(insample, insample_mask);
     let mut spec = chronos2_spec(12);
     spec.set_param("n_series", "2").unwrap();
     let want: Vec<Vec<Vec<f64>>> = serde_json::from_value(expected["pair_h12"].clone()).unwrap();

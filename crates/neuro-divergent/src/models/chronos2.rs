@@ -20,16 +20,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::patched_series::{
-    in_output_order, location_and_scale, output_slots, quantile_outputs, ContextPatching,
+    check_quantile_loss, in_output_order, location_and_scale, patch_embedding,
+    pretrained_train_defaults, quantile_outputs, quantile_slots, ContextPatching,
 };
 use super::pretrained::{field, HuggingFaceDir};
 use super::{ArchitectureConfig, ExogenousKinds, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::losses::{Loss, QuantileSet};
-use crate::nn::{
-    ParamStore, ResidualMlp, ResidualMlpNames, ResidualMlpSpec, T5Spec, TimeGroupEncoder,
-};
-use crate::preprocess::ScalerType;
+use crate::nn::{ParamStore, ResidualMlp, T5Spec, TimeGroupEncoder};
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
 
@@ -181,17 +179,7 @@ impl Chronos2Config {
 
 impl ArchitectureConfig for Chronos2Config {
     fn train_defaults(&self) -> TrainConfig {
-        TrainConfig {
-            max_steps: 0,
-            learning_rate: 1e-5,
-            num_lr_decays: -1,
-            scaler_type: ScalerType::Identity,
-            loss: Loss::Quantiles(
-                self.quantile_loss()
-                    .expect("the default quantiles are a median and symmetric bounds"),
-            ),
-            ..TrainConfig::default()
-        }
+        pretrained_train_defaults(NAME, &self.quantiles)
     }
 
     fn validate(&self, shape: WindowShape) -> Result<()> {
@@ -279,16 +267,7 @@ impl ArchitectureConfig for Chronos2Config {
     }
 
     fn validate_loss(&self, loss: &Loss) -> Result<()> {
-        let expected = self.quantile_loss()?;
-        match loss {
-            Loss::Quantiles(set) if *set == expected => Ok(()),
-            _ => Err(Error::Config(format!(
-                "{NAME} forecasts its quantiles {:?}: its loss is {} (set with model_path), not \
-                 {loss}",
-                self.quantiles,
-                Loss::Quantiles(expected)
-            ))),
-        }
+        check_quantile_loss(NAME, &self.quantiles, loss)
     }
 
     fn build(
@@ -298,31 +277,14 @@ impl ArchitectureConfig for Chronos2Config {
         store: &mut ParamStore,
         seed: u64,
     ) -> Result<Box<dyn Model>> {
-        let loss = self.quantile_loss()?;
-        if n_outputs != loss.quantiles.len() {
-            return Err(Error::Config(format!(
-                "{NAME} has {} quantile outputs, the loss {n_outputs}",
-                loss.quantiles.len()
-            )));
-        }
-        let slots = output_slots(&loss, &self.quantiles);
+        let slots = quantile_slots(NAME, &self.quantiles, n_outputs)?;
         let vocabulary = if self.use_reg_token { 2 } else { 1 };
         let shared = store.normal_scaled("shared.weight", &[vocabulary, self.d_model], 0.05)?;
-        let patch_embedding = |store: &mut ParamStore, name: &str, inputs, outputs, seed| {
-            let spec = ResidualMlpSpec {
-                inputs,
-                hidden: self.d_ff,
-                outputs,
-                dropout: self.dropout_rate,
-                layer_norm: false,
-            };
-            ResidualMlp::with_names(store, name, ResidualMlpNames::CHRONOS, spec, seed)
-        };
         let input_embedding = patch_embedding(
             store,
             "input_patch_embedding",
-            3 * self.input_patch_size,
-            self.d_model,
+            (3 * self.input_patch_size, self.d_ff, self.d_model),
+            self.dropout_rate,
             seed,
         )?;
         let spec = T5Spec {
@@ -346,8 +308,12 @@ impl ArchitectureConfig for Chronos2Config {
         let output_embedding = patch_embedding(
             store,
             "output_patch_embedding",
-            self.d_model,
-            self.quantiles.len() * self.output_patch_size,
+            (
+                self.d_model,
+                self.d_ff,
+                self.quantiles.len() * self.output_patch_size,
+            ),
+            self.dropout_rate,
             seed.wrapping_add(1),
         )?;
         Ok(Box::new(Chronos2 {

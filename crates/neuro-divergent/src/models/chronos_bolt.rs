@@ -19,17 +19,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::patched_series::{
-    in_output_order, location_and_scale, output_slots, quantile_outputs, ContextPatching,
+    check_quantile_loss, in_output_order, location_and_scale, patch_embedding,
+    pretrained_train_defaults, quantile_outputs, quantile_slots, ContextPatching,
 };
 use super::pretrained::{field, HuggingFaceDir};
 use super::{ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::losses::{Loss, QuantileSet};
-use crate::nn::{
-    additive_key_mask, ParamStore, ResidualMlp, ResidualMlpNames, ResidualMlpSpec, T5Decoder,
-    T5Encoder, T5Spec,
-};
-use crate::preprocess::ScalerType;
+use crate::nn::{additive_key_mask, ParamStore, ResidualMlp, T5Decoder, T5Encoder, T5Spec};
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
 
@@ -189,17 +186,7 @@ impl ChronosBoltConfig {
 
 impl ArchitectureConfig for ChronosBoltConfig {
     fn train_defaults(&self) -> TrainConfig {
-        TrainConfig {
-            max_steps: 0,
-            learning_rate: 1e-5,
-            num_lr_decays: -1,
-            scaler_type: ScalerType::Identity,
-            loss: Loss::Quantiles(
-                self.quantile_loss()
-                    .expect("the default quantiles are a median and symmetric bounds"),
-            ),
-            ..TrainConfig::default()
-        }
+        pretrained_train_defaults(NAME, &self.quantiles)
     }
 
     fn validate(&self, shape: WindowShape) -> Result<()> {
@@ -262,16 +249,7 @@ impl ArchitectureConfig for ChronosBoltConfig {
     }
 
     fn validate_loss(&self, loss: &Loss) -> Result<()> {
-        let expected = self.quantile_loss()?;
-        match loss {
-            Loss::Quantiles(set) if *set == expected => Ok(()),
-            _ => Err(Error::Config(format!(
-                "{NAME} forecasts its quantiles {:?}: its loss is {} (set with model_path), not \
-                 {loss}",
-                self.quantiles,
-                Loss::Quantiles(expected)
-            ))),
-        }
+        check_quantile_loss(NAME, &self.quantiles, loss)
     }
 
     fn build(
@@ -281,31 +259,14 @@ impl ArchitectureConfig for ChronosBoltConfig {
         store: &mut ParamStore,
         seed: u64,
     ) -> Result<Box<dyn Model>> {
-        let loss = self.quantile_loss()?;
-        if n_outputs != loss.quantiles.len() {
-            return Err(Error::Config(format!(
-                "{NAME} has {} quantile outputs, the loss {n_outputs}",
-                loss.quantiles.len()
-            )));
-        }
-        let slots = output_slots(&loss, &self.quantiles);
+        let slots = quantile_slots(NAME, &self.quantiles, n_outputs)?;
         let vocabulary = if self.use_reg_token { 2 } else { 1 };
         let shared = store.normal_scaled("shared.weight", &[vocabulary, self.d_model], 1.0)?;
-        let patch_embedding = |store: &mut ParamStore, name: &str, inputs, outputs, seed| {
-            let spec = ResidualMlpSpec {
-                inputs,
-                hidden: self.d_ff,
-                outputs,
-                dropout: self.dropout_rate,
-                layer_norm: false,
-            };
-            ResidualMlp::with_names(store, name, ResidualMlpNames::CHRONOS, spec, seed)
-        };
         let input_embedding = patch_embedding(
             store,
             "input_patch_embedding",
-            2 * self.input_patch_size,
-            self.d_model,
+            (2 * self.input_patch_size, self.d_ff, self.d_model),
+            self.dropout_rate,
             seed,
         )?;
         let t5 = self.t5();
@@ -326,8 +287,12 @@ impl ArchitectureConfig for ChronosBoltConfig {
         let output_embedding = patch_embedding(
             store,
             "output_patch_embedding",
-            self.d_model,
-            self.quantiles.len() * self.prediction_length,
+            (
+                self.d_model,
+                self.d_ff,
+                self.quantiles.len() * self.prediction_length,
+            ),
+            self.dropout_rate,
             seed.wrapping_add(1),
         )?;
         Ok(Box::new(ChronosBolt {

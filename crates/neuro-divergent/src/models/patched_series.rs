@@ -5,7 +5,10 @@
 use candle_core::{DType, Tensor, D};
 
 use crate::error::{Error, Result};
-use crate::losses::QuantileSet;
+use crate::losses::{Loss, QuantileSet};
+use crate::nn::{ParamStore, ResidualMlp, ResidualMlpNames, ResidualMlpSpec};
+use crate::preprocess::ScalerType;
+use crate::train::TrainConfig;
 
 /// Deviation used for a context whose observed values are all equal (Chronos' `InstanceNorm`).
 const SCALE_EPS: f64 = 1e-5;
@@ -112,8 +115,75 @@ fn round_level(level: f64) -> f64 {
     (level * 1e9).round() / 1e9
 }
 
+/// The training defaults of a pretrained quantile model: no training step (it forecasts as it
+/// is), no scaler (it standardises each context itself), its quantiles' loss, and for
+/// fine-tuning a learning rate of 1e-5 without decay.
+pub(crate) fn pretrained_train_defaults(model: &str, quantiles: &[f64]) -> TrainConfig {
+    TrainConfig {
+        max_steps: 0,
+        learning_rate: 1e-5,
+        num_lr_decays: -1,
+        scaler_type: ScalerType::Identity,
+        loss: Loss::Quantiles(
+            quantile_outputs(model, quantiles)
+                .expect("the default quantiles are a median and symmetric bounds"),
+        ),
+        ..TrainConfig::default()
+    }
+}
+
+/// Refuses any loss but the one whose outputs are the model's `quantiles`.
+pub(crate) fn check_quantile_loss(model: &str, quantiles: &[f64], loss: &Loss) -> Result<()> {
+    let expected = quantile_outputs(model, quantiles)?;
+    match loss {
+        Loss::Quantiles(set) if *set == expected => Ok(()),
+        _ => Err(Error::Config(format!(
+            "{model} forecasts its quantiles {quantiles:?}: its loss is {} (set with \
+             model_path), not {loss}",
+            Loss::Quantiles(expected)
+        ))),
+    }
+}
+
+/// The output slot of each of the model's `quantiles`, checked against the `n_outputs` the
+/// loss gives the model.
+pub(crate) fn quantile_slots(
+    model: &str,
+    quantiles: &[f64],
+    n_outputs: usize,
+) -> Result<Vec<usize>> {
+    let loss = quantile_outputs(model, quantiles)?;
+    if n_outputs != loss.quantiles.len() {
+        return Err(Error::Config(format!(
+            "{model} has {} quantile outputs, the loss {n_outputs}",
+            loss.quantiles.len()
+        )));
+    }
+    Ok(output_slots(&loss, quantiles))
+}
+
+/// A Chronos patch embedding (`ResidualBlock`: `hidden_layer`, `output_layer`,
+/// `residual_layer`), dropout `dropout` on its output while training.
+pub(crate) fn patch_embedding(
+    store: &mut ParamStore,
+    name: &str,
+    sizes: (usize, usize, usize),
+    dropout: f64,
+    seed: u64,
+) -> Result<ResidualMlp> {
+    let (inputs, hidden, outputs) = sizes;
+    let spec = ResidualMlpSpec {
+        inputs,
+        hidden,
+        outputs,
+        dropout,
+        layer_norm: false,
+    };
+    ResidualMlp::with_names(store, name, ResidualMlpNames::CHRONOS, spec, seed)
+}
+
 /// The output slot of each of the model's `quantiles` in `loss` (which lists the median first).
-pub(crate) fn output_slots(loss: &QuantileSet, quantiles: &[f64]) -> Vec<usize> {
+fn output_slots(loss: &QuantileSet, quantiles: &[f64]) -> Vec<usize> {
     quantiles
         .iter()
         .map(|q| {

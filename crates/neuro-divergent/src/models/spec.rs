@@ -518,7 +518,7 @@ mod tests {
                 && err.ends_with(
                     "models that do: MLP, NBEATSx, NHITS, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, \
                      DeepAR, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, \
-                     iTransformer, TSMixerx, TFT"
+                     iTransformer, TSMixerx, TFT, Chronos2"
                 ),
             "{err}"
         );

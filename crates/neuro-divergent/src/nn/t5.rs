@@ -80,34 +80,14 @@ impl T5Attention {
     ) -> Result<Self> {
         let inner = spec.num_heads * spec.d_kv;
         let d = spec.d_model as f64;
-        let q = Dense::normal_without_bias(
-            store,
-            &format!("{name}.q"),
-            spec.d_model,
-            inner,
-            (d * spec.d_kv as f64).powf(-0.5),
-        )?;
-        let k = Dense::normal_without_bias(
-            store,
-            &format!("{name}.k"),
-            spec.d_model,
-            inner,
-            d.powf(-0.5),
-        )?;
-        let v = Dense::normal_without_bias(
-            store,
-            &format!("{name}.v"),
-            spec.d_model,
-            inner,
-            d.powf(-0.5),
-        )?;
-        let o = Dense::normal_without_bias(
-            store,
-            &format!("{name}.o"),
-            inner,
-            spec.d_model,
-            (inner as f64).powf(-0.5),
-        )?;
+        // T5's initialisation: deviations that stand in for the missing score scaling.
+        let mut projection = |part: &str, inputs: usize, outputs: usize, std: f64| {
+            Dense::normal_without_bias(store, &format!("{name}.{part}"), inputs, outputs, std)
+        };
+        let q = projection("q", spec.d_model, inner, (d * spec.d_kv as f64).powf(-0.5))?;
+        let k = projection("k", spec.d_model, inner, d.powf(-0.5))?;
+        let v = projection("v", spec.d_model, inner, d.powf(-0.5))?;
+        let o = projection("o", inner, spec.d_model, (inner as f64).powf(-0.5))?;
         let relative_bias = if relative_bias {
             Some(store.normal_scaled(
                 &format!("{name}.relative_attention_bias.weight"),
@@ -394,12 +374,7 @@ impl T5Encoder {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let final_norm = RmsNorm::new(
-            store,
-            &format!("{prefix}.final_layer_norm"),
-            spec.d_model,
-            spec.eps,
-        )?;
+        let final_norm = final_norm(store, prefix, spec)?;
         Ok(T5Encoder {
             blocks,
             final_norm,
@@ -471,12 +446,7 @@ impl T5Decoder {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let final_norm = RmsNorm::new(
-            store,
-            &format!("{prefix}.final_layer_norm"),
-            spec.d_model,
-            spec.eps,
-        )?;
+        let final_norm = final_norm(store, prefix, spec)?;
         Ok(T5Decoder {
             blocks,
             final_norm,
@@ -521,6 +491,16 @@ impl T5Decoder {
         self.output_dropout
             .apply(&self.final_norm.forward(&h)?, train)
     }
+}
+
+/// A stack's last norm, `{prefix}.final_layer_norm`.
+pub(crate) fn final_norm(store: &mut ParamStore, prefix: &str, spec: T5Spec) -> Result<RmsNorm> {
+    RmsNorm::new(
+        store,
+        &format!("{prefix}.final_layer_norm"),
+        spec.d_model,
+        spec.eps,
+    )
 }
 
 /// `[1, 1, L, L]` with `-inf` above the diagonal (a step sees itself and earlier steps); `None`

@@ -5,7 +5,7 @@
 
 use candle_core::Tensor;
 
-use super::t5::{scores_offset, Normed, T5Attention, T5FeedForward};
+use super::t5::{final_norm, scores_offset, Normed, T5Attention, T5FeedForward};
 use super::{additive_key_mask, Dropout, ParamStore, RmsNorm, Rotary, T5Spec};
 use crate::error::Result;
 
@@ -68,12 +68,7 @@ impl TimeGroupEncoder {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let final_norm = RmsNorm::new(
-            store,
-            &format!("{prefix}.final_layer_norm"),
-            spec.d_model,
-            spec.eps,
-        )?;
+        let final_norm = final_norm(store, prefix, spec)?;
         Ok(TimeGroupEncoder {
             blocks,
             final_norm,
