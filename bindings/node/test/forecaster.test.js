@@ -9,7 +9,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixer, TSMixerx, TFT, ChronosBolt, metrics, codes } = nd;
+const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixer, TSMixerx, TFT, ChronosBolt, Chronos2, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
 
 test('the registry generates one class per Rust model', () => {
@@ -556,4 +556,22 @@ test('ChronosBolt forecasts untrained from a Hugging Face directory, with its qu
       assert.ok(Math.abs(got - step[i]) <= 1e-4 * (1 + Math.abs(step[i])), `step ${t} ${c}: ${got} vs ${step[i]}`);
     });
   });
+});
+
+test('Chronos2 forecasts its 21 quantiles as a median and ten intervals', async () => {
+  const dir = path.join(root, 'crates', 'neuro-divergent', 'tests', 'fixtures', 'chronos2_small_random');
+  const model = new Chronos2({ h: 12, inputSize: 96, modelPath: dir, nSeries: 1 });
+  assert.deepEqual(model.params, { model_path: dir, n_series: 1 });
+  const nf = new NeuralForecaster({ models: [model], freq: 'M' });
+  await nf.fit(airPassengers());
+  const rows = await nf.predict();
+  assert.equal(rows.length, 12);
+  const levels = [10, 20, 30, 40, 50, 60, 70, 80, 90, 98];
+  for (const row of rows) {
+    const columns = levels.map((l) => row[`Chronos2-lo-${l}`]).reverse().concat([row['Chronos2-median']], levels.map((l) => row[`Chronos2-hi-${l}`]));
+    assert.ok(columns.every(Number.isFinite), JSON.stringify(row));
+    // Non-crossing: each step's quantiles ascend.
+    assert.ok(columns.every((v, i) => i === 0 || v >= columns[i - 1]), JSON.stringify(columns));
+  }
+  assert.throws(() => new NeuralForecaster({ models: [new Chronos2({ h: 40, inputSize: 96, modelPath: dir })] }), (e) => e.code === codes.INVALID_CONFIG && /horizon 40 exceeds the 16 steps the model forecasts in one pass/.test(e.message));
 });
