@@ -279,10 +279,7 @@ impl NeuralForecast {
                 }
                 Ok(tensor.clone())
             })?;
-            models.push(FittedModel {
-                built,
-                report: None,
-            });
+            models.push(FittedModel::new(built, None));
         }
         forecaster.fitted = Some(FittedState {
             models,

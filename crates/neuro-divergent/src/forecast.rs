@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use candle_core::Device;
 use rand::rngs::StdRng;
@@ -21,7 +21,7 @@ use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::exog::{future_values, FutureTable, Needs, Panel, StaticTable};
 use crate::explain::ModelExplanation;
-use crate::models::{BuiltModel, ModelSpec};
+use crate::models::{BuiltModel, Model, ModelSpec};
 use crate::multivariate::{self, SeriesEnd, Stage};
 use crate::preprocess::FeatureConfig;
 use crate::train::{train_model, ProgressFn, TrainReport, TrainingData};
@@ -68,6 +68,30 @@ pub struct PredictOptions<'a> {
 pub(crate) struct FittedModel {
     pub(crate) built: BuiltModel,
     pub(crate) report: Option<TrainReport>,
+    /// The same model without an autograd graph, built on first use (see
+    /// [`ModelSpec::build_frozen`]).
+    forecaster: OnceLock<Box<dyn Model>>,
+}
+
+impl FittedModel {
+    /// A fitted model (`report` is `None` when it was loaded).
+    pub(crate) fn new(built: BuiltModel, report: Option<TrainReport>) -> FittedModel {
+        FittedModel {
+            built,
+            report,
+            forecaster: OnceLock::new(),
+        }
+    }
+
+    /// The model to forecast with: the fitted one reading its parameters without recording a
+    /// graph, so that each intermediate tensor is freed as soon as it is used.
+    pub(crate) fn forecaster(&self, spec: &ModelSpec) -> Result<&dyn Model> {
+        if let Some(model) = self.forecaster.get() {
+            return Ok(model.as_ref());
+        }
+        let model = spec.build_frozen(&self.built)?;
+        Ok(self.forecaster.get_or_init(|| model).as_ref())
+    }
 }
 
 /// The end of one series as seen at fit time, enough to forecast it without the data.
@@ -234,7 +258,8 @@ impl NeuralForecast {
         let device = device.open()?;
         if let Some(fitted) = self.fitted.as_mut() {
             for (spec, model) in self.specs.iter().zip(fitted.models.iter_mut()) {
-                model.built = model.built.moved_to(spec, &device)?;
+                *model =
+                    FittedModel::new(model.built.moved_to(spec, &device)?, model.report.take());
             }
         }
         self.device = device;
@@ -588,10 +613,7 @@ impl NeuralForecast {
                     },
                     progress,
                 )?;
-                Ok(FittedModel {
-                    built,
-                    report: Some(report),
-                })
+                Ok(FittedModel::new(built, Some(report)))
             })
             .collect()
     }
@@ -717,7 +739,7 @@ impl NeuralForecast {
             for (windows, ids) in views.chunks(chunk).zip(panel.ids.chunks(chunk)) {
                 let batch = inference_batch(windows, shape, spec.train.scaler_type)?;
                 let input = batch.tensors(&self.device)?.input;
-                if let Some(interpretation) = fitted.built.model.interpret(&input)? {
+                if let Some(interpretation) = fitted.forecaster(spec)?.interpret(&input)? {
                     explanation.push_batch(ids, &interpretation)?;
                 }
             }
@@ -940,7 +962,7 @@ impl NeuralForecast {
             let mut rng = StdRng::seed_from_u64(spec.train.random_seed);
             let mut columns =
                 vec![Vec::with_capacity(windows.len() * spec.h); loss.suffixes().len()];
-            let model = fitted.built.model.as_ref();
+            let model = fitted.forecaster(spec)?;
             let shape = spec.window_shapes().inference;
             for chunk in windows.chunks(CHUNK.div_ceil(rows_per_window) * rows_per_window) {
                 let batch = inference_batch(chunk, shape, spec.train.scaler_type)?;

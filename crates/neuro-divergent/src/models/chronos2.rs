@@ -38,7 +38,7 @@ const ARCHITECTURE: &str = "Chronos2Model";
 /// Token id of the `[REG]` token.
 const REG_TOKEN: usize = 1;
 /// Rows forecast together when not training; each block's graph is released before the next.
-const INFERENCE_ROWS: usize = 128;
+const INFERENCE_ROWS: usize = 64;
 /// Offset of the encoder's dropout seeds from the model's (the patch embeddings take the first
 /// two).
 const ENCODER_SEEDS: u64 = 1 << 20;

@@ -38,7 +38,7 @@ const ARCHITECTURE: &str = "ChronosBoltModelForForecasting";
 const REG_TOKEN: usize = 1;
 /// Series forecast together when not training; each block's graph is released before the next
 /// (the graph of a whole batch holds every intermediate tensor).
-const INFERENCE_ROWS: usize = 128;
+const INFERENCE_ROWS: usize = 64;
 /// Offsets of the encoder's and decoder's dropout seeds from the model's (the patch
 /// embeddings take the first two).
 const ENCODER_SEEDS: u64 = 1 << 20;

@@ -405,6 +405,39 @@ impl ModelSpec {
         })
     }
 
+    /// The model of `built` again, reading the same parameter values (shared, not copied) but
+    /// recording no autograd graph: for forecasting, where a graph would only keep every
+    /// intermediate tensor alive until the output is dropped.
+    pub fn build_frozen(&self, built: &BuiltModel) -> Result<Box<dyn Model>> {
+        let values: std::collections::HashMap<String, Tensor> = built
+            .varmap
+            .data()
+            .lock()
+            .expect("parameter map lock")
+            .iter()
+            .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
+            .collect();
+        let device = values
+            .values()
+            .next()
+            .map_or(Device::Cpu, |t| t.device().clone());
+        let seed = self.train.random_seed;
+        let mut store = ParamStore::frozen(&device, values);
+        let model = self.architecture.config().build(
+            self.shape(),
+            self.train.loss.n_outputs(),
+            &mut store,
+            seed,
+        )?;
+        if let Some(name) = store.drawn_without_value().first() {
+            return Err(Error::Config(format!(
+                "{}: the fitted model lacks the parameter '{name}'",
+                self.model_name()
+            )));
+        }
+        Ok(model)
+    }
+
     /// Builds the model on `device`, with one output per step and per loss output, and
     /// parameters initialised from `random_seed` (the same values on every device); a
     /// pretrained model's weights are set by [`ModelSpec::build_for_fit`] or a checkpoint.

@@ -29,6 +29,8 @@ pub struct ParamStore {
     preset: Option<HashMap<String, Tensor>>,
     /// Parameters drawn although values were preset: the values lacked them.
     drawn: Vec<String>,
+    /// Hand out preset parameters detached from autograd (see [`ParamStore::frozen`]).
+    frozen: bool,
 }
 
 impl ParamStore {
@@ -40,6 +42,7 @@ impl ParamStore {
             device: device.clone(),
             preset: None,
             drawn: Vec::new(),
+            frozen: false,
         }
     }
 
@@ -50,6 +53,16 @@ impl ParamStore {
         ParamStore {
             preset: Some(values),
             ..ParamStore::new(seed, device)
+        }
+    }
+
+    /// A store for a model that only forecasts: its parameters take `values` (a trained
+    /// model's, shared, not copied) detached from autograd, so that its forward passes record
+    /// no graph and free each intermediate tensor as soon as it is used.
+    pub fn frozen(device: &Device, values: HashMap<String, Tensor>) -> ParamStore {
+        ParamStore {
+            frozen: true,
+            ..ParamStore::with_values(0, device, values)
         }
     }
 
@@ -79,7 +92,7 @@ impl ParamStore {
     /// registered as `name`.
     pub fn uniform(&mut self, name: &str, shape: &[usize], bound: f64) -> Result<Tensor> {
         if let Some(given) = self.preset(name, shape)? {
-            return Ok(given.as_tensor().clone());
+            return Ok(self.handed_out(&given));
         }
         let count: usize = shape.iter().product();
         let (from, to) = (-bound as f32, bound as f32);
@@ -96,7 +109,7 @@ impl ParamStore {
         scale: f64,
     ) -> Result<Tensor> {
         if let Some(given) = self.preset(name, shape)? {
-            return Ok(given.as_tensor().clone());
+            return Ok(self.handed_out(&given));
         }
         let scale = scale as f32;
         let count: usize = shape.iter().product();
@@ -110,7 +123,7 @@ impl ParamStore {
     /// registered as `name`.
     pub fn normal(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
         if let Some(given) = self.preset(name, shape)? {
-            return Ok(given.as_tensor().clone());
+            return Ok(self.handed_out(&given));
         }
         let values = self.rng.normal(shape.iter().product());
         Ok(self.register(name, shape, values)?.as_tensor().clone())
@@ -121,7 +134,7 @@ impl ParamStore {
     /// registered as `name`.
     pub fn normal_scaled(&mut self, name: &str, shape: &[usize], std: f64) -> Result<Tensor> {
         if let Some(given) = self.preset(name, shape)? {
-            return Ok(given.as_tensor().clone());
+            return Ok(self.handed_out(&given));
         }
         let std = std as f32;
         let values = self
@@ -145,7 +158,7 @@ impl ParamStore {
     /// A parameter of `shape` with every value `value` (no random draw), registered as `name`.
     pub fn filled(&mut self, name: &str, shape: &[usize], value: f32) -> Result<Tensor> {
         if let Some(given) = self.preset(name, shape)? {
-            return Ok(given.as_tensor().clone());
+            return Ok(self.handed_out(&given));
         }
         let count = shape.iter().product();
         Ok(self
@@ -165,6 +178,15 @@ impl ParamStore {
         }
         let count = shape.iter().product();
         self.register(name, shape, vec![value; count])
+    }
+
+    /// A parameter as the model keeps it: the variable's tensor, detached in a frozen store.
+    fn handed_out(&self, var: &Var) -> Tensor {
+        if self.frozen {
+            var.as_tensor().detach()
+        } else {
+            var.as_tensor().clone()
+        }
     }
 
     fn register(&mut self, name: &str, shape: &[usize], values: Vec<f32>) -> Result<Var> {
