@@ -126,7 +126,11 @@ fn build_specs(models: Vec<ModelConfig>) -> Result<Vec<ModelSpec>, Failure> {
                     .map_err(|e| {
                         Failure::new("ND_INVALID_CONFIG", format!("model options: {e}"))
                     })?;
-                for (key, value) in params {
+                // `model_path` first: it sets a pretrained model's architecture, which the
+                // other options then adjust (the map itself is sorted by key).
+                let (first, rest): (Vec<_>, Vec<_>) =
+                    params.into_iter().partition(|(key, _)| key == "model_path");
+                for (key, value) in first.into_iter().chain(rest) {
                     let text = match value {
                         serde_json::Value::String(s) => s,
                         other => other.to_string(),

@@ -410,7 +410,14 @@ pub(crate) fn model_specs(args: &ModelArgs) -> Result<Vec<ModelSpec>> {
         t.random_seed = args.seed.unwrap_or(t.random_seed);
     }
     apply_exog_options(&mut specs, args)?;
-    for param in &args.params {
+    // `model_path` first: it sets a pretrained model's architecture, which the other
+    // parameters then adjust, whatever order they were given in.
+    let sets_model_path = |param: &&String| {
+        let key = param.split('=').next().unwrap_or_default();
+        key.rsplit('.').next().unwrap_or(key).trim() == "model_path"
+    };
+    let (first, rest): (Vec<&String>, Vec<&String>) = args.params.iter().partition(sets_model_path);
+    for param in first.into_iter().chain(rest) {
         apply_param(&mut specs, param)?;
     }
     for spec in &specs {

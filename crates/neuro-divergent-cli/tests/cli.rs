@@ -1319,3 +1319,34 @@ fn chronos_bolt_cross_validates_without_training() {
     assert!(csv.lines().next().unwrap().contains("ChronosBolt-hi-80"));
     assert_eq!(csv.lines().count(), 1 + 2 * 12);
 }
+
+#[test]
+fn model_path_applies_before_the_parameters_that_adjust_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = chronos_fixture_copy(&dir.path().join("chronos"));
+    // Given before model_path, context_length is still set after config.json's 96: 50 is
+    // too short for the context of 96.
+    let data = air_passengers();
+    let path_param = format!("model_path={}", weights.display());
+    let out = run(&[
+        "forecast",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "chronos_bolt",
+        "--horizon",
+        "12",
+        "--input-size",
+        "96",
+        "--param",
+        "context_length=50",
+        "--param",
+        &path_param,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("input_size 96 exceeds the model's context_length 50"),
+        "{}",
+        stderr(&out)
+    );
+}

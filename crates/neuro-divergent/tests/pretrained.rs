@@ -206,6 +206,8 @@ fn bad_model_paths_and_settings_are_refused_with_clear_errors() {
                 .contains("huggingface-cli download amazon/chronos-bolt-small"),
         "{missing}"
     );
+    // A refused model_path leaves the spec as it was.
+    assert_eq!(by_id, ModelSpec::new("chronos_bolt", 12, 96).unwrap());
     // Without model_path, fitting says what is needed.
     let unset = ModelSpec::new("chronos_bolt", 12, 96).unwrap();
     let data = panel(&series(&expected()));

@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::patched_series::{
-    check_quantile_loss, in_output_order, location_and_scale, patch_embedding,
-    pretrained_train_defaults, quantile_outputs, quantile_slots, ContextPatching,
+    append_reg_token, check_quantile_loss, in_blocks, in_output_order, inference_rows,
+    location_and_scale, patch_embedding, pretrained_train_defaults, quantile_outputs,
+    quantile_slots, ContextPatching,
 };
 use super::pretrained::{field, HuggingFaceDir};
 use super::{ArchitectureConfig, ExogenousKinds, Model, ModelInput};
@@ -37,8 +38,6 @@ const NAME: &str = "Chronos2";
 const ARCHITECTURE: &str = "Chronos2Model";
 /// Token id of the `[REG]` token.
 const REG_TOKEN: usize = 1;
-/// Rows forecast together when not training; each block's graph is released before the next.
-const INFERENCE_ROWS: usize = 64;
 /// Offset of the encoder's dropout seeds from the model's (the patch embeddings take the first
 /// two).
 const ENCODER_SEEDS: u64 = 1 << 20;
@@ -167,6 +166,7 @@ impl Chronos2Config {
         })
     }
 
+    /// The loss whose outputs are the model's quantiles.
     fn quantile_loss(&self) -> Result<QuantileSet> {
         quantile_outputs(NAME, &self.quantiles)
     }
@@ -203,6 +203,12 @@ impl ArchitectureConfig for Chronos2Config {
             return Err(Error::Config(format!(
                 "{NAME}: feed_forward_proj '{}' is not supported (Chronos-2 uses relu)",
                 self.feed_forward_proj
+            )));
+        }
+        if !(self.rope_theta.is_finite() && self.rope_theta > 0.0) {
+            return Err(Error::Config(format!(
+                "{NAME}: rope_theta must be a positive number, got {}",
+                self.rope_theta
             )));
         }
         if !self.d_kv.is_multiple_of(2) {
@@ -328,6 +334,7 @@ impl ArchitectureConfig for Chronos2Config {
     }
 }
 
+/// The Chronos-2 network built from a [`Chronos2Config`].
 struct Chronos2 {
     config: Chronos2Config,
     horizon: usize,
@@ -390,7 +397,14 @@ impl TaskRows {
             future_known.push(unknown(n * features)?);
         }
         if let Some(futr) = &input.futr {
-            let features = futr.dim(2)?;
+            let (_, steps, features) = futr.dims3()?;
+            if steps < length + horizon {
+                return Err(Error::Data(format!(
+                    "{NAME}: the future columns cover {steps} steps, the window and horizon \
+                     {}",
+                    length + horizon
+                )));
+            }
             values.push(feature_rows(&futr.narrow(1, 0, length)?, windows, n)?);
             observed.push(covariate_mask(features)?);
             let ahead = feature_rows(&futr.narrow(1, length, horizon)?, windows, n)?;
@@ -477,7 +491,7 @@ impl Chronos2 {
             size,
             stride: config.input_patch_stride,
         };
-        let (values, observed) = patching.trim(&tasks.values, &tasks.observed)?;
+        let (values, observed) = patching.trim(&tasks.values, &tasks.observed, !train)?;
         let n = values.dim(0)?;
         let (location, scale) = location_and_scale(&values, &observed)?;
         let scaled = self
@@ -499,17 +513,14 @@ impl Chronos2 {
             &[&context_time, &patched_values, &patched_observed],
             D::Minus1,
         )?;
-        let mut tokens = vec![self.input_embedding.forward(&features, train)?];
-        let mut token_observed = vec![patched_observed.max(D::Minus1)?];
+        let mut context_tokens = self.input_embedding.forward(&features, train)?;
+        let mut context_observed = patched_observed.max(D::Minus1)?;
         if config.use_reg_token {
-            let reg = self
-                .shared
-                .get(REG_TOKEN)?
-                .reshape((1, 1, config.d_model))?
-                .broadcast_as((n, 1, config.d_model))?;
-            tokens.push(reg);
-            token_observed.push(Tensor::ones((n, 1), values.dtype(), &device)?);
+            (context_tokens, context_observed) =
+                append_reg_token(&self.shared, REG_TOKEN, &context_tokens, &context_observed)?;
         }
+        let mut tokens = vec![context_tokens];
+        let mut token_observed = vec![context_observed];
         // The future patches: known covariate values (standardised like their past), flags and
         // time positions; unknown steps are zeros.
         let future_points = patches * size;
@@ -563,29 +574,22 @@ impl Model for Chronos2 {
         let n = self.config.n_series;
         let tasks = TaskRows::of(input, n, self.horizon)?;
         let count = input.insample.dim(0)? / n;
-        let patches = self.horizon.div_ceil(self.config.output_patch_size);
-        let per_block = if train {
-            count
-        } else {
-            (INFERENCE_ROWS / tasks.group).max(1)
-        };
-        let blocks = (0..count)
-            .step_by(per_block.max(1))
-            .map(|start| {
-                let length = per_block.min(count - start);
-                let block = tasks.tasks(start, length)?;
-                let forecasts = self.forecast_tasks(&block, patches, train)?;
-                // The targets are each task's first n rows.
-                let (rows, q, steps) = forecasts.dims3()?;
-                let targets = forecasts
-                    .reshape((rows / block.group, block.group, q, steps))?
-                    .narrow(1, 0, n)?
-                    .reshape((length * n, q, steps))?
-                    .narrow(2, 0, self.horizon)?;
-                Ok(if train { targets } else { targets.detach() })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        in_output_order(&Tensor::cat(&blocks, 0)?, &self.slots)
+        let config = &self.config;
+        let patches = self.horizon.div_ceil(config.output_patch_size);
+        let tokens = input.insample.dim(1)?.div_ceil(config.input_patch_size) + 1 + patches;
+        let per_block = (inference_rows(tokens, config.num_heads) / tasks.group).max(1);
+        let targets = in_blocks(count, per_block, train, |start, length| {
+            let block = tasks.tasks(start, length)?;
+            let forecasts = self.forecast_tasks(&block, patches, train)?;
+            // The targets are each task's first n rows.
+            let (rows, q, steps) = forecasts.dims3()?;
+            Ok(forecasts
+                .reshape((rows / block.group, block.group, q, steps))?
+                .narrow(1, 0, n)?
+                .reshape((length * n, q, steps))?
+                .narrow(2, 0, self.horizon)?)
+        })?;
+        in_output_order(&targets, &self.slots)
     }
 
     fn is_deterministic(&self) -> bool {
@@ -615,6 +619,52 @@ mod tests {
             assert!(
                 (got - v).abs() < 1e-4 * (1.0 + v.abs()),
                 "sinh(asinh({v})) = {got}"
+            );
+        }
+    }
+
+    #[test]
+    fn tasks_of_different_lengths_with_covariates_forecast_alike_on_both_kernels() {
+        // Two tasks (a target, a past-only and a known-future covariate each) over 96 steps,
+        // the second observed over its last 20 only: where it is padded, every row of its task
+        // is masked, so its group attention has no key at all there.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/chronos2_small_random");
+        let mut spec = crate::ModelSpec::new("chronos2", 12, 96).unwrap();
+        spec.set_param("model_path", dir.to_str().unwrap()).unwrap();
+        spec.set_param("hist_exog_list", "price").unwrap();
+        spec.set_param("futr_exog_list", "promo").unwrap();
+        let built = spec.build_for_fit(&Device::Cpu).unwrap();
+        let wave = |t: usize, k: f32| (t as f32 / 5.0 + k).sin();
+        let values: Vec<f32> = (0..2 * 96)
+            .map(|i| 20.0 + 3.0 * wave(i % 96, 0.0))
+            .collect();
+        let flags: Vec<f32> = (0..2 * 96)
+            .map(|i| if i >= 96 && i % 96 < 76 { 0.0 } else { 1.0 })
+            .collect();
+        let price: Vec<f32> = (0..2 * 96).map(|i| 10.0 + wave(i % 96, 1.0)).collect();
+        let promo: Vec<f32> = (0..2 * 108)
+            .map(|i| ((i % 108) % 7 == 0) as u8 as f32)
+            .collect();
+        let cpu = Device::Cpu;
+        let mut input = ModelInput::target_only(
+            Tensor::from_vec(values, (2, 96), &cpu).unwrap(),
+            Tensor::from_vec(flags, (2, 96), &cpu).unwrap(),
+        );
+        input.hist = Some(Tensor::from_vec(price, (2, 96, 1), &cpu).unwrap());
+        input.futr = Some(Tensor::from_vec(promo, (2, 108, 1), &cpu).unwrap());
+        let fused = built.model.forward(&input, false).unwrap();
+        let generic =
+            crate::nn::kernels::with_generic_ops(|| built.model.forward(&input, false)).unwrap();
+        let (fused, generic) = (
+            fused.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            generic.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        );
+        assert!(fused.iter().chain(&generic).all(|v| v.is_finite()));
+        for (a, b) in fused.iter().zip(&generic) {
+            assert!(
+                (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                "fused {a}, generic {b}"
             );
         }
     }

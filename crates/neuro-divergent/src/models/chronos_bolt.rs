@@ -19,8 +19,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::patched_series::{
-    check_quantile_loss, in_output_order, location_and_scale, patch_embedding,
-    pretrained_train_defaults, quantile_outputs, quantile_slots, ContextPatching,
+    append_reg_token, check_quantile_loss, in_blocks, in_output_order, inference_rows,
+    location_and_scale, patch_embedding, pretrained_train_defaults, quantile_outputs,
+    quantile_slots, ContextPatching,
 };
 use super::pretrained::{field, HuggingFaceDir};
 use super::{ArchitectureConfig, Model, ModelInput};
@@ -36,9 +37,6 @@ const NAME: &str = "ChronosBolt";
 const ARCHITECTURE: &str = "ChronosBoltModelForForecasting";
 /// Token id of the `[REG]` token (Chronos-Bolt's `reg_token_id`).
 const REG_TOKEN: usize = 1;
-/// Series forecast together when not training; each block's graph is released before the next
-/// (the graph of a whole batch holds every intermediate tensor).
-const INFERENCE_ROWS: usize = 64;
 /// Offsets of the encoder's and decoder's dropout seeds from the model's (the patch
 /// embeddings take the first two).
 const ENCODER_SEEDS: u64 = 1 << 20;
@@ -170,6 +168,7 @@ impl ChronosBoltConfig {
         quantile_outputs(NAME, &self.quantiles)
     }
 
+    /// The sizes of the T5 stacks.
     fn t5(&self) -> T5Spec {
         T5Spec {
             d_model: self.d_model,
@@ -214,6 +213,18 @@ impl ArchitectureConfig for ChronosBoltConfig {
             )));
         }
         super::require_dropout_rate(&format!("{NAME}: "), "dropout_rate", self.dropout_rate)?;
+        if self.relative_attention_max_distance == 0 {
+            return Err(Error::Config(format!(
+                "{NAME}: relative_attention_max_distance must be at least 1"
+            )));
+        }
+        let vocabulary = if self.use_reg_token { 2 } else { 1 };
+        if self.decoder_start_token_id >= vocabulary {
+            return Err(Error::Config(format!(
+                "{NAME}: decoder_start_token_id {} is not a token of the model's {vocabulary}",
+                self.decoder_start_token_id
+            )));
+        }
         if self.relative_attention_num_buckets < 4 {
             return Err(Error::Config(format!(
                 "{NAME}: relative_attention_num_buckets must be at least 4"
@@ -308,6 +319,7 @@ impl ArchitectureConfig for ChronosBoltConfig {
     }
 }
 
+/// The Chronos-Bolt network built from a [`ChronosBoltConfig`].
 struct ChronosBolt {
     config: ChronosBoltConfig,
     horizon: usize,
@@ -330,7 +342,7 @@ impl ChronosBolt {
             size: config.input_patch_size,
             stride: config.input_patch_stride,
         };
-        let (values, observed) = patching.trim(values, observed)?;
+        let (values, observed) = patching.trim(values, observed, !train)?;
         let n = values.dim(0)?;
         let (location, scale) = location_and_scale(&values, &observed)?;
         let scaled = values
@@ -343,16 +355,8 @@ impl ChronosBolt {
         let mut tokens = self.input_embedding.forward(&features, train)?;
         let mut key_observed = patched_observed.max(D::Minus1)?;
         if config.use_reg_token {
-            let reg = self
-                .shared
-                .get(REG_TOKEN)?
-                .reshape((1, 1, config.d_model))?
-                .broadcast_as((n, 1, config.d_model))?;
-            tokens = Tensor::cat(&[&tokens, &reg], 1)?;
-            key_observed = Tensor::cat(
-                &[&key_observed, &key_observed.ones_like()?.narrow(1, 0, 1)?],
-                1,
-            )?;
+            (tokens, key_observed) =
+                append_reg_token(&self.shared, REG_TOKEN, &tokens, &key_observed)?;
         }
         let mask = additive_key_mask(&key_observed)?;
         let memory = self.encoder.forward(&tokens, &mask, train)?;
@@ -477,21 +481,16 @@ impl Model for ChronosBolt {
             )));
         }
         let rows = input.insample.dim(0)?;
-        let block = if train { rows } else { INFERENCE_ROWS };
-        let blocks = (0..rows)
-            .step_by(block.max(1))
-            .map(|start| {
-                let length = block.min(rows - start);
-                let quantiles = self.forecast(
-                    &input.insample.narrow(0, start, length)?,
-                    &input.insample_mask.narrow(0, start, length)?,
-                    train,
-                )?;
-                // Not training, nothing differentiates the block: let its graph go.
-                Ok(if train { quantiles } else { quantiles.detach() })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let quantiles = Tensor::cat(&blocks, 0)?;
+        let config = &self.config;
+        let tokens = input.insample.dim(1)?.div_ceil(config.input_patch_size) + 1;
+        let per_block = inference_rows(tokens, config.num_heads);
+        let quantiles = in_blocks(rows, per_block, train, |start, count| {
+            self.forecast(
+                &input.insample.narrow(0, start, count)?,
+                &input.insample_mask.narrow(0, start, count)?,
+                train,
+            )
+        })?;
         in_output_order(&quantiles, &self.slots)
     }
 

@@ -44,19 +44,31 @@ pub(crate) struct ContextPatching {
 
 impl ContextPatching {
     /// The contexts (`[N, L]` values and observed flags) left-padded (unobserved) to whole
-    /// patches, less the leading patches no context observes: masked keys take no attention
-    /// weight and positions enter only relative to the end, so dropping them changes nothing but
-    /// the work.
-    pub fn trim(&self, values: &Tensor, observed: &Tensor) -> Result<(Tensor, Tensor)> {
+    /// patches; with `drop_unobserved`, less the leading patches no context observes: masked
+    /// keys take no attention weight and positions enter only relative to the end, so dropping
+    /// them changes nothing but the work. Training keeps them: what a batch drops depends on the
+    /// other windows in it, and each window's dropout masks must not.
+    pub fn trim(
+        &self,
+        values: &Tensor,
+        observed: &Tensor,
+        drop_unobserved: bool,
+    ) -> Result<(Tensor, Tensor)> {
         let (n, length) = values.dims2()?;
         let (size, stride) = (self.size, self.stride);
         let pad = (size - length % size) % size;
-        let flags = observed.to_dtype(DType::F32)?.max(0)?.to_vec1::<f32>()?;
-        let first_observed = flags.iter().position(|&f| f > 0.0).unwrap_or(length) + pad;
-        // The first patch that reaches an observation; patches start on multiples of `stride`.
-        let first_patch = (first_observed + 1).saturating_sub(size).div_ceil(stride);
         let padded_length = length + pad;
-        let drop = (first_patch * stride).min(padded_length.saturating_sub(size));
+        let drop = if drop_unobserved {
+            let flags = observed.to_dtype(DType::F32)?.max(0)?.to_vec1::<f32>()?;
+            let first_observed = flags.iter().position(|&f| f > 0.0).unwrap_or(length) + pad;
+            // The first patch that reaches an observation; patches start on multiples of
+            // `stride`, and the last one at most `padded_length - size`.
+            let first_patch = (first_observed + 1).saturating_sub(size).div_ceil(stride);
+            let last_patch = padded_length.saturating_sub(size) / stride;
+            first_patch.min(last_patch) * stride
+        } else {
+            0
+        };
         let pad_tensor = |x: &Tensor| -> Result<Tensor> {
             if pad == 0 {
                 return Ok(x.clone());
@@ -81,6 +93,58 @@ impl ContextPatching {
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(Tensor::stack(&pieces, 1)?)
     }
+}
+
+/// Floats of attention scores one inference block may hold (`rows · heads · tokens²`).
+const BLOCK_SCORES: usize = 1 << 24;
+/// Most rows of one inference block: larger blocks' temporaries outgrow the caches.
+const BLOCK_ROWS: usize = 64;
+
+/// Rows forecast together when not training, for `tokens` tokens a row and `heads` heads: up to
+/// [`BLOCK_ROWS`], fewer when their attention scores would pass [`BLOCK_SCORES`] (long
+/// contexts).
+pub(crate) fn inference_rows(tokens: usize, heads: usize) -> usize {
+    (BLOCK_SCORES / (heads * tokens * tokens).max(1)).clamp(1, BLOCK_ROWS)
+}
+
+/// `forecast(start, count)` over `count` consecutive groups of rows at a time (all of them while
+/// training), joined along the rows. Outside training each block's result is detached, so that
+/// no graph keeps its intermediate tensors alive.
+pub(crate) fn in_blocks(
+    total: usize,
+    count: usize,
+    train: bool,
+    mut forecast: impl FnMut(usize, usize) -> Result<Tensor>,
+) -> Result<Tensor> {
+    let count = if train { total } else { count }.max(1);
+    let blocks = (0..total)
+        .step_by(count)
+        .map(|start| {
+            let block = forecast(start, count.min(total - start))?;
+            Ok(if train { block } else { block.detach() })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Tensor::cat(&blocks, 0)?)
+}
+
+/// `tokens` (`[N, P, d]`) and their observed flags (`[N, P]`) followed by the `[REG]` token
+/// (row `id` of the `shared` embedding), always observed.
+pub(crate) fn append_reg_token(
+    shared: &Tensor,
+    id: usize,
+    tokens: &Tensor,
+    observed: &Tensor,
+) -> Result<(Tensor, Tensor)> {
+    let (n, _, width) = tokens.dims3()?;
+    let reg = shared
+        .get(id)?
+        .reshape((1, 1, width))?
+        .broadcast_as((n, 1, width))?;
+    let flag = Tensor::ones((n, 1), observed.dtype(), observed.device())?;
+    Ok((
+        Tensor::cat(&[tokens, &reg], 1)?,
+        Tensor::cat(&[observed, &flag], 1)?,
+    ))
 }
 
 /// The loss whose outputs are `quantiles`: `MQLoss` with the levels they bound (0.1 … 0.9 are
@@ -243,9 +307,30 @@ mod tests {
             .unwrap();
         let flags: Vec<f32> = (0..10).map(|i| if i >= 7 { 1.0 } else { 0.0 }).collect();
         let observed = Tensor::from_vec(flags, (1, 10), &Device::Cpu).unwrap();
-        let (v, o) = patching.trim(&values, &observed).unwrap();
+        let (v, o) = patching.trim(&values, &observed, true).unwrap();
         assert_eq!(v.to_vec2::<f32>().unwrap(), vec![vec![6.0, 7.0, 8.0, 9.0]]);
         assert_eq!(o.to_vec2::<f32>().unwrap(), vec![vec![0.0, 1.0, 1.0, 1.0]]);
+        // Training keeps every patch: 10 points padded to 12.
+        let (v, _) = patching.trim(&values, &observed, false).unwrap();
+        assert_eq!(v.dim(1).unwrap(), 12);
+        // Patches of 3 every 2 points over 9 (padded to 9): starts 0, 2, 4, 6; an observation
+        // only at the end keeps the grid (a drop of 6, a multiple of the stride).
+        let overlapping = ContextPatching { size: 3, stride: 2 };
+        let values = Tensor::arange(0f32, 9.0, &Device::Cpu)
+            .unwrap()
+            .reshape((1, 9))
+            .unwrap();
+        let flags: Vec<f32> = (0..9).map(|i| if i == 8 { 1.0 } else { 0.0 }).collect();
+        let observed = Tensor::from_vec(flags, (1, 9), &Device::Cpu).unwrap();
+        let (v, _) = overlapping.trim(&values, &observed, true).unwrap();
+        assert_eq!(v.to_vec2::<f32>().unwrap(), vec![vec![6.0, 7.0, 8.0]]);
+    }
+
+    #[test]
+    fn long_contexts_take_fewer_rows_a_block() {
+        assert_eq!(inference_rows(11, 12), BLOCK_ROWS);
+        assert_eq!(inference_rows(515, 12), 5);
+        assert_eq!(inference_rows(100_000, 12), 1);
     }
 
     #[test]

@@ -347,10 +347,17 @@ impl ModelSpec {
             Some(slot) => *slot = parsed,
             None => return Err(Error::Config(self.unknown_param_message(key))),
         }
+        let before = self.clone();
         *self = serde_json::from_value(whole).map_err(|e| invalid(&e))?;
-        self.architecture
+        let changed = self
+            .architecture
             .config_mut()
-            .param_changed(key, &mut self.train)
+            .param_changed(key, &mut self.train);
+        if changed.is_err() {
+            // Leave the spec as it was, not half changed.
+            *self = before;
+        }
+        changed
     }
 
     /// True when `key` names a hyperparameter of this model.
@@ -386,10 +393,14 @@ impl ModelSpec {
     /// hold in another shape).
     pub fn build_for_fit(&self, device: &Device) -> Result<BuiltModel> {
         let config = self.architecture.config();
+        if !config.is_pretrained() {
+            return self.build(device);
+        }
+        // Settings first: the weights can be large.
+        self.validate()?;
         let Some(weights) = config.pretrained_weights(device)? else {
             return self.build(device);
         };
-        self.validate()?;
         let model_name = self.model_name();
         let seed = self.train.random_seed;
         let mut store = ParamStore::with_values(seed, device, weights);

@@ -39,14 +39,16 @@ pub struct T5Spec {
 const BLOCK_SEEDS: u64 = 8;
 
 /// An additive attention mask `[B, 1, 1, keys]` from `[B, keys]` observed flags (1 observed,
-/// 0 masked): 0 where a key may be attended to, `-inf` where not.
+/// 0 masked): 0 where a key may be attended to, the lowest `f32` where not (as Hugging Face's
+/// models mask: finite, so that a query whose keys are all masked gets finite weights on every
+/// device — its output is never read).
 pub fn additive_key_mask(observed: &Tensor) -> Result<Tensor> {
     let (batch, keys) = observed.dims2()?;
     let values: Vec<f32> = observed
         .flatten_all()?
         .to_vec1::<f32>()?
         .into_iter()
-        .map(|m| if m > 0.0 { 0.0 } else { f32::NEG_INFINITY })
+        .map(|m| if m > 0.0 { 0.0 } else { f32::MIN })
         .collect();
     Ok(Tensor::from_vec(
         values,
@@ -245,6 +247,7 @@ impl T5FeedForward {
         })
     }
 
+    /// Applies the layer to `[..., d_model]`, with dropout when `train` is set.
     pub(crate) fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let hidden = self.wi.forward(x, Some(Activation::ReLU))?;
         self.wo.forward(&self.dropout.apply(&hidden, train)?, None)

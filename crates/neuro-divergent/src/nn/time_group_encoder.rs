@@ -59,7 +59,8 @@ impl TimeGroupEncoder {
                 let time = attention(0, 0)?;
                 let group = attention(1, 2)?;
                 let name = format!("{prefix}.block.{i}.layer.2");
-                let mlp = T5FeedForward::new(store, &format!("{name}.mlp"), spec, seed + 4)?;
+                let mlp =
+                    T5FeedForward::new(store, &format!("{name}.mlp"), spec, seed.wrapping_add(4))?;
                 let feed_forward = Normed::new(store, &name, spec, mlp, seed.wrapping_add(5))?;
                 Ok(TimeGroupBlock {
                     time,
