@@ -17,14 +17,13 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor, D};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::patched_series::{
     append_reg_token, check_quantile_loss, in_blocks, in_output_order, inference_rows,
     location_and_scale, patch_embedding, pretrained_train_defaults, quantile_outputs,
     quantile_slots, ContextPatching,
 };
-use super::pretrained::{field, HuggingFaceDir};
+use super::pretrained::{field, HuggingFaceDir, ModelConfigJson};
 use super::{ArchitectureConfig, ExogenousKinds, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::losses::{Loss, QuantileSet};
@@ -125,17 +124,12 @@ impl Chronos2Config {
     /// The architecture of the pretrained model in `dir` (which `model_path` named), read from
     /// its `config.json`, with `n_series` kept.
     fn read(dir: &HuggingFaceDir, model_path: &str, n_series: usize) -> Result<Chronos2Config> {
-        let json = dir.config()?;
-        let what = format!("{}", dir.path().join("config.json").display());
-        let architectures: Vec<String> = field(&json, "architectures", Some(Vec::new()), &what)?;
-        if !architectures.iter().any(|a| a == ARCHITECTURE) {
-            return Err(Error::Config(format!(
-                "{what}: not a Chronos-2 model (architectures {architectures:?}, expected \
-                 {ARCHITECTURE})"
-            )));
-        }
-        let chronos = json.get("chronos_config").cloned().unwrap_or(Value::Null);
-        let what_chronos = format!("{what} chronos_config");
+        let ModelConfigJson {
+            json,
+            chronos,
+            what,
+            what_chronos,
+        } = dir.model_config(ARCHITECTURE, "Chronos-2")?;
         let context_length = field(&chronos, "context_length", None, &what_chronos)?;
         Ok(Chronos2Config {
             model_path: model_path.to_string(),

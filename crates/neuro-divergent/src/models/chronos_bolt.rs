@@ -16,14 +16,13 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor, D};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::patched_series::{
     append_reg_token, check_quantile_loss, in_blocks, in_output_order, inference_rows,
     location_and_scale, patch_embedding, pretrained_train_defaults, quantile_outputs,
     quantile_slots, ContextPatching,
 };
-use super::pretrained::{field, HuggingFaceDir};
+use super::pretrained::{field, HuggingFaceDir, ModelConfigJson};
 use super::{ArchitectureConfig, Model, ModelInput};
 use crate::error::{Error, Result};
 use crate::losses::{Loss, QuantileSet};
@@ -118,17 +117,12 @@ impl ChronosBoltConfig {
     /// The architecture of the pretrained model in `dir` (which `model_path` named), read from
     /// its `config.json`.
     fn read(dir: &HuggingFaceDir, model_path: &str) -> Result<ChronosBoltConfig> {
-        let json = dir.config()?;
-        let what = format!("{}", dir.path().join("config.json").display());
-        let architectures: Vec<String> = field(&json, "architectures", Some(Vec::new()), &what)?;
-        if !architectures.iter().any(|a| a == ARCHITECTURE) {
-            return Err(Error::Config(format!(
-                "{what}: not a Chronos-Bolt model (architectures {architectures:?}, expected \
-                 {ARCHITECTURE})"
-            )));
-        }
-        let chronos = json.get("chronos_config").cloned().unwrap_or(Value::Null);
-        let what_chronos = format!("{what} chronos_config");
+        let ModelConfigJson {
+            json,
+            chronos,
+            what,
+            what_chronos,
+        } = dir.model_config(ARCHITECTURE, "Chronos-Bolt")?;
         let num_layers = field(&json, "num_layers", None, &what)?;
         Ok(ChronosBoltConfig {
             model_path: model_path.to_string(),

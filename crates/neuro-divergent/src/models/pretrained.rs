@@ -82,6 +82,41 @@ impl HuggingFaceDir {
     }
 }
 
+/// A pretrained model's `config.json`, checked to name `architecture` among its
+/// `architectures`, with the parts the Chronos models read.
+pub(crate) struct ModelConfigJson {
+    /// The whole file.
+    pub json: Value,
+    /// Its `chronos_config` object (`null` when absent).
+    pub chronos: Value,
+    /// The file's path, for errors about the whole file.
+    pub what: String,
+    /// The same, naming `chronos_config`.
+    pub what_chronos: String,
+}
+
+impl HuggingFaceDir {
+    /// `config.json`, refused unless it names `architecture` (`label` names the model kind in
+    /// the error).
+    pub(crate) fn model_config(&self, architecture: &str, label: &str) -> Result<ModelConfigJson> {
+        let json = self.config()?;
+        let what = format!("{}", self.path.join("config.json").display());
+        let architectures: Vec<String> = field(&json, "architectures", Some(Vec::new()), &what)?;
+        if !architectures.iter().any(|a| a == architecture) {
+            return Err(Error::Config(format!(
+                "{what}: not a {label} model (architectures {architectures:?}, expected \
+                 {architecture})"
+            )));
+        }
+        Ok(ModelConfigJson {
+            chronos: json.get("chronos_config").cloned().unwrap_or(Value::Null),
+            what_chronos: format!("{what} chronos_config"),
+            json,
+            what,
+        })
+    }
+}
+
 /// Reads field `key` of a JSON object as `T`, or `default` when absent; `what` names the file in
 /// errors.
 pub(crate) fn field<T: serde::de::DeserializeOwned>(

@@ -79,6 +79,27 @@ impl Default for TftConfig {
 }
 
 impl TftConfig {
+    /// The static encoder's context networks: the selection and enrichment contexts, then the
+    /// recurrent layers' initial states (hidden and cell for an LSTM, hidden for a GRU), one per
+    /// layer or one for all with `one_rnn_initial_state`.
+    fn context_count(&self) -> usize {
+        let states = self.initial_states();
+        match self.rnn_type {
+            TftRnnType::Lstm => 2 + 2 * states,
+            TftRnnType::Gru => 2 + states,
+        }
+    }
+
+    /// The recurrent layers' initial states the static encoder makes: one per layer, or one for
+    /// all with `one_rnn_initial_state`.
+    fn initial_states(&self) -> usize {
+        if self.one_rnn_initial_state {
+            1
+        } else {
+            self.n_rnn_layers
+        }
+    }
+
     /// The recurrent cell of the encoders.
     fn cell(&self) -> Cell {
         match self.rnn_type {
@@ -159,8 +180,7 @@ impl ArchitectureConfig for TftConfig {
             + horizon * (2.0 * h * h + grn + 2.0 * h * h + h)
             + if exog.stat > 0 {
                 // Once per window: the static selection and the context networks.
-                let contexts = 2 + (self.cell().gates() / 2) * self.n_rnn_layers;
-                selection(exog.stat as f64) + contexts as f64 * grn
+                selection(exog.stat as f64) + self.context_count() as f64 * grn
             } else {
                 0.0
             };
@@ -357,16 +377,8 @@ impl StaticEncoder {
             config.grn_activation,
             next_seed(),
         )?;
-        let states = if config.one_rnn_initial_state {
-            1
-        } else {
-            config.n_rnn_layers
-        };
-        let count = match config.rnn_type {
-            TftRnnType::Lstm => 2 + 2 * states,
-            TftRnnType::Gru => 2 + states,
-        };
-        let contexts = (0..count)
+        let states = config.initial_states();
+        let contexts = (0..config.context_count())
             .map(|i| {
                 GatedResidualNetwork::new(
                     store,

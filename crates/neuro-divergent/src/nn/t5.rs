@@ -344,7 +344,7 @@ fn feed_forward(
 
 /// The seed of block `block`'s dropout layers in a stack seeded with `seed` (after the stack's
 /// own two).
-fn block_seed(seed: u64, block: usize) -> u64 {
+pub(crate) fn block_seed(seed: u64, block: usize) -> u64 {
     seed.wrapping_add(2 + BLOCK_SEEDS * block as u64)
 }
 

@@ -5,12 +5,9 @@
 
 use candle_core::Tensor;
 
-use super::t5::{final_norm, scores_offset, Normed, T5Attention, T5FeedForward};
+use super::t5::{block_seed, final_norm, scores_offset, Normed, T5Attention, T5FeedForward};
 use super::{additive_key_mask, Dropout, ParamStore, RmsNorm, Rotary, T5Spec};
 use crate::error::Result;
-
-/// Seeds of a block's dropout layers: each block `BLOCK_SEEDS` apart.
-const BLOCK_SEEDS: u64 = 8;
 
 /// One block: attention along time, attention across the group, feed-forward.
 #[derive(Debug)]
@@ -44,7 +41,7 @@ impl TimeGroupEncoder {
     ) -> Result<Self> {
         let blocks = (0..layers)
             .map(|i| {
-                let seed = seed.wrapping_add(2 + BLOCK_SEEDS * i as u64);
+                let seed = block_seed(seed, i);
                 let mut attention = |sublayer: usize, offset: u64| -> Result<Normed<T5Attention>> {
                     let name = format!("{prefix}.block.{i}.layer.{sublayer}");
                     let inner = T5Attention::new(
