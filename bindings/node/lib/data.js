@@ -16,7 +16,10 @@ function normalizeDs(value, row) {
     const h = value.getUTCHours();
     const m = value.getUTCMinutes();
     const s = value.getUTCSeconds();
-    return h === 0 && m === 0 && s === 0 ? date : `${date} ${pad(h)}:${pad(m)}:${pad(s)}`;
+    const ms = value.getUTCMilliseconds();
+    if (h === 0 && m === 0 && s === 0 && ms === 0) return date;
+    const millis = ms === 0 ? '' : `.${String(ms).padStart(3, '0')}`;
+    return `${date} ${pad(h)}:${pad(m)}:${pad(s)}${millis}`;
   }
   if (typeof value === 'string' || typeof value === 'number') return value;
   if (typeof value === 'bigint') return Number(value);

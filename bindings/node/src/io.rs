@@ -2,7 +2,7 @@
 
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;
-use neuro_divergent::data::{Freq, TimeSeriesFrame, Timestamp};
+use neuro_divergent::data::{DsStyle, DsStyleVote, Freq, TimeSeriesFrame, Timestamp, DS_FORMS};
 use neuro_divergent::exog::{FutureTable, StaticTable};
 use neuro_divergent::Forecasts;
 
@@ -71,7 +71,7 @@ impl KeyedColumns {
 
     /// Future values per series and time (`source` names them in errors).
     pub fn into_future(self, source: &str) -> Result<FutureTable, Failure> {
-        let ds = parse_all_ds(
+        let (ds, _) = parse_all_ds(
             source,
             &self.unique_id,
             self.ds.as_deref().unwrap_or_default(),
@@ -89,19 +89,33 @@ impl KeyedColumns {
 /// Source name used in error messages about JavaScript data.
 const SOURCE: &str = "data";
 
-fn parse_ds(source: &str, value: &JsDs, row: usize, id: &str) -> Result<Timestamp, Failure> {
+fn parse_ds(
+    source: &str,
+    value: &JsDs,
+    row: usize,
+    id: &str,
+    vote: &mut DsStyleVote,
+) -> Result<Timestamp, Failure> {
     let invalid = |shown: String| {
         Failure::new(
             "ND_INVALID_DATA",
             format!(
-                "{source}: row {}: series '{id}': ds {shown} is neither an integer nor a date \
-                 (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)",
+                "{source}: row {}: series '{id}': ds {shown} is neither an integer nor a date; \
+                 {DS_FORMS}",
                 row + 1
             ),
         )
     };
     match value {
-        Either::A(text) => Timestamp::parse(text).ok_or_else(|| invalid(format!("'{text}'"))),
+        Either::A(text) => {
+            let (ds, style) =
+                Timestamp::parse_styled(text).ok_or_else(|| invalid(format!("'{text}'")))?;
+            if let Timestamp::DateTime(_) = ds {
+                vote.observe(style, row as u64 + 1)
+                    .map_err(|m| Failure::new("ND_INVALID_DATA", format!("{source}: {m}")))?;
+            }
+            Ok(ds)
+        }
         Either::B(number) if number.is_finite() && number.fract() == 0.0 => {
             Ok(Timestamp::Int(*number as i64))
         }
@@ -109,26 +123,34 @@ fn parse_ds(source: &str, value: &JsDs, row: usize, id: &str) -> Result<Timestam
     }
 }
 
-/// Every `ds` of `ids`' rows, parsed.
-fn parse_all_ds(source: &str, ids: &[String], ds: &[JsDs]) -> Result<Vec<Timestamp>, Failure> {
-    ds.iter()
+/// Every `ds` of `ids`' rows, parsed, and the style their texts were written in.
+fn parse_all_ds(
+    source: &str,
+    ids: &[String],
+    ds: &[JsDs],
+) -> Result<(Vec<Timestamp>, Option<DsStyle>), Failure> {
+    let mut vote = DsStyleVote::new("row");
+    let parsed = ds
+        .iter()
         .enumerate()
         .map(|(row, value)| {
             let id = ids.get(row).map_or("", String::as_str);
-            parse_ds(source, value, row, id)
+            parse_ds(source, value, row, id, &mut vote)
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((parsed, vote.style()))
 }
 
 impl Columns {
     /// Validates the columns into a frame; `y` is copied once, into the frame.
     pub fn into_frame(self, y: &[f64], freq: Option<Freq>) -> Result<TimeSeriesFrame, Failure> {
-        let ds = parse_all_ds(SOURCE, &self.ids, &self.ds)?;
+        let (ds, style) = parse_all_ds(SOURCE, &self.ids, &self.ds)?;
         let extra = match self.extra {
             Some(columns) => columns.into_pairs(SOURCE)?,
             None => Vec::new(),
         };
         TimeSeriesFrame::from_columns_with_extra(SOURCE, &self.ids, &ds, y, &extra, freq)
+            .map(|frame| frame.with_ds_style(style))
             .map_err(Failure::from)
     }
 }
@@ -153,22 +175,22 @@ pub struct ForecastColumns {
     pub warnings: Vec<String>,
 }
 
-fn js_ds(ts: &Timestamp, date_only: bool) -> JsDs {
+fn js_ds(ts: &Timestamp, style: DsStyle) -> JsDs {
     match ts {
         Timestamp::Int(v) => Either::B(*v as f64),
-        other => Either::A(other.format(date_only)),
+        other => Either::A(other.format(style)),
     }
 }
 
 impl From<Forecasts> for ForecastColumns {
     fn from(f: Forecasts) -> ForecastColumns {
-        let date_only = f.date_only;
+        let style = f.ds_style;
         ForecastColumns {
-            ds: f.ds.iter().map(|t| js_ds(t, date_only)).collect(),
+            ds: f.ds.iter().map(|t| js_ds(t, style)).collect(),
             cutoff: f
                 .cutoff
                 .as_ref()
-                .map(|c| c.iter().map(|t| js_ds(t, date_only)).collect()),
+                .map(|c| c.iter().map(|t| js_ds(t, style)).collect()),
             unique_id: f.ids,
             y: f.y,
             models: f.columns,

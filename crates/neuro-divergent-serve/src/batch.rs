@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use neuro_divergent::data::TimeSeriesFrame;
+use neuro_divergent::data::{DsStyle, TimeSeriesFrame};
 use neuro_divergent::forecast::PredictOptions;
 use neuro_divergent::Forecasts;
 use tokio::sync::oneshot;
@@ -34,7 +34,7 @@ struct BatchKey {
     levels: Vec<u64>,
     freq: String,
     extra_names: Vec<String>,
-    date_only: bool,
+    ds_style: DsStyle,
 }
 
 /// A request waiting for its batch.
@@ -93,7 +93,7 @@ impl Batcher {
             levels: levels.iter().map(|l| l.to_bits()).collect(),
             freq: format!("{:?}", frame.freq()),
             extra_names: frame.extra_names().to_vec(),
-            date_only: frame.date_only(),
+            ds_style: frame.ds_style(),
         };
         let (reply, answer) = oneshot::channel();
         let job = Job { frame, reply };
@@ -242,7 +242,7 @@ fn split(joined: Forecasts, parts: usize) -> Vec<Forecasts> {
         cutoff: None,
         y: None,
         values: vec![Vec::new(); joined.columns.len()],
-        date_only: joined.date_only,
+        ds_style: joined.ds_style,
         warnings: joined.warnings.clone(),
     };
     let mut out = vec![empty; parts];
@@ -281,7 +281,7 @@ mod tests {
             cutoff: None,
             y: None,
             values: vec![vec![1.0, 2.0, 3.0]],
-            date_only: false,
+            ds_style: DsStyle::default(),
             warnings: Vec::new(),
         };
         let parts = split(joined, 2);

@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use neuro_divergent::data::{TimeSeriesFrame, Timestamp};
+use neuro_divergent::data::{DsStyle, DsStyleVote, TimeSeriesFrame, Timestamp, DS_FORMS};
 use neuro_divergent::exog::{FutureTable, StaticTable};
 use serde::Deserialize;
 
@@ -82,6 +82,8 @@ impl ForecastRequest {
 struct Table {
     ids: Vec<String>,
     ds: Vec<Timestamp>,
+    /// How the `ds` texts were written (`None` without date-time texts).
+    ds_style: Option<DsStyle>,
     y: Vec<f64>,
     extra: Vec<(String, Vec<f64>)>,
 }
@@ -125,6 +127,7 @@ pub fn frame(data: &JsonTable, max_series: usize) -> Result<TimeSeriesFrame, Api
         &table.extra,
         None,
     )
+    .map(|frame| frame.with_ds_style(table.ds_style))
     .map_err(ApiError::from)
 }
 
@@ -195,21 +198,23 @@ fn read_records<'a>(
     let mut table = Table {
         ids: Vec::with_capacity(rows.len()),
         ds: Vec::new(),
+        ds_style: None,
         y: Vec::new(),
         extra: Vec::new(),
     };
+    let mut vote = DsStyleVote::new("row");
     for (i, row) in rows.iter().enumerate() {
         let id = id_text(cell(row, id_column), source, i)?;
         if !matches!(keys, Keys::Static) {
-            table
-                .ds
-                .push(timestamp(cell(row, ds_column), source, i, &id)?);
+            let ds = timestamp(cell(row, ds_column), source, i, &id, &mut vote)?;
+            table.ds.push(ds);
         }
         if matches!(keys, Keys::Series) {
             table.y.push(target(cell(row, y_column), source, i, &id)?);
         }
         table.ids.push(id);
     }
+    table.ds_style = vote.style();
     table.extra = names
         .iter()
         .enumerate()
@@ -249,6 +254,7 @@ fn read_columns(columns: &[(String, Column)], source: &str, keys: Keys) -> Resul
     let mut table = Table {
         ids: Vec::with_capacity(n),
         ds: Vec::new(),
+        ds_style: None,
         y: Vec::new(),
         extra: Vec::new(),
     };
@@ -257,11 +263,13 @@ fn read_columns(columns: &[(String, Column)], source: &str, keys: Keys) -> Resul
     }
     if !matches!(keys, Keys::Static) {
         let ds = checked("ds")?;
+        let mut vote = DsStyleVote::new("row");
         table.ds = ds
             .iter()
             .enumerate()
-            .map(|(i, v)| timestamp(Some(v), source, i, &table.ids[i]))
+            .map(|(i, v)| timestamp(Some(v), source, i, &table.ids[i], &mut vote))
             .collect::<Result<_, _>>()?;
+        table.ds_style = vote.style();
     }
     if matches!(keys, Keys::Series) {
         let y = checked("y")?;
@@ -296,26 +304,33 @@ fn id_text(value: Option<&Cell>, source: &str, row: usize) -> Result<String, Api
     }
 }
 
-/// A `ds` value: an ISO date or date-time string or an integer.
+/// A `ds` value: a date or date-time string or an integer; a date-time's style goes to `vote`.
 fn timestamp(
     value: Option<&Cell>,
     source: &str,
     row: usize,
     id: &str,
+    vote: &mut DsStyleVote,
 ) -> Result<Timestamp, ApiError> {
     let parsed = match value {
-        Some(Cell::Text(text)) => Timestamp::parse(text),
-        Some(Cell::Number(number)) => number.as_i64().map(Timestamp::Int),
+        Some(Cell::Text(text)) => Timestamp::parse_styled(text),
+        Some(Cell::Number(number)) => number
+            .as_i64()
+            .map(|v| (Timestamp::Int(v), DsStyle::default())),
         _ => None,
     };
-    parsed.ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "{source}: row {}: series '{id}': ds {} is neither an integer nor a date \
-             (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)",
+    let Some((ds, style)) = parsed else {
+        return Err(ApiError::bad_request(format!(
+            "{source}: row {}: series '{id}': ds {} is neither an integer nor a date; {DS_FORMS}",
             row + 1,
             quoted(value)
-        ))
-    })
+        )));
+    };
+    if let Timestamp::DateTime(_) = ds {
+        vote.observe(style, row as u64 + 1)
+            .map_err(|m| ApiError::bad_request(format!("{source}: {m}")))?;
+    }
+    Ok(ds)
 }
 
 /// A target value: a JSON number.

@@ -1,7 +1,7 @@
 //! Forecasts as a response body: JSON (records or columns) naming the model version, or CSV as
 //! the CLI writes it.
 
-use neuro_divergent::data::Timestamp;
+use neuro_divergent::data::{DsStyle, Timestamp};
 use neuro_divergent::Forecasts;
 use serde_json::{json, Map, Value};
 
@@ -14,10 +14,10 @@ pub const JSON: &str = "application/json";
 pub const CSV: &str = "text/csv";
 
 /// `ds` as JSON: an integer for integer time, else ISO text.
-fn ds_value(ds: &Timestamp, date_only: bool) -> Value {
+fn ds_value(ds: &Timestamp, style: DsStyle) -> Value {
     match ds {
         Timestamp::Int(v) => json!(v),
-        other => Value::String(other.format(date_only)),
+        other => Value::String(other.format(style)),
     }
 }
 
@@ -35,7 +35,7 @@ pub fn json_body(
                 .map(|i| {
                     let mut row = Map::with_capacity(2 + forecasts.columns.len());
                     row.insert("unique_id".into(), Value::String(forecasts.ids[i].clone()));
-                    row.insert("ds".into(), ds_value(&forecasts.ds[i], forecasts.date_only));
+                    row.insert("ds".into(), ds_value(&forecasts.ds[i], forecasts.ds_style));
                     for (column, values) in forecasts.columns.iter().zip(&forecasts.values) {
                         row.insert(column.clone(), json!(values[i]));
                     }
@@ -50,7 +50,7 @@ pub fn json_body(
             let ds: Vec<Value> = forecasts
                 .ds
                 .iter()
-                .map(|d| ds_value(d, forecasts.date_only))
+                .map(|d| ds_value(d, forecasts.ds_style))
                 .collect();
             columns.insert("ds".into(), Value::Array(ds));
             for (column, values) in forecasts.columns.iter().zip(&forecasts.values) {

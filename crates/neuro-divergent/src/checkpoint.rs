@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::conformal::ConformityScores;
-use crate::data::{DataFingerprint, Freq};
+use crate::data::{DataFingerprint, DsStyle, Freq};
 use crate::error::{Error, Result};
 use crate::exog::StaticTable;
 use crate::forecast::{FittedModel, FittedState, NeuralForecast, SeriesTail};
@@ -50,7 +50,11 @@ struct Body {
     format_version: u32,
     library_version: String,
     freq: String,
+    /// Kept beside `ds_style` so that earlier library versions read the file.
     date_only: bool,
+    /// Absent in checkpoints written before styles were kept: plain ISO text then.
+    #[serde(default)]
+    ds_style: Option<DsStyle>,
     models: Vec<ModelSpec>,
     model_names: Vec<String>,
     weights_file: String,
@@ -185,7 +189,8 @@ impl NeuralForecast {
             format_version: FORMAT_VERSION,
             library_version: env!("CARGO_PKG_VERSION").to_string(),
             freq: state.freq.alias(),
-            date_only: state.date_only,
+            date_only: state.ds_style.date_only,
+            ds_style: Some(state.ds_style),
             models: self.specs().to_vec(),
             model_names: self.model_names().to_vec(),
             weights_file: weights_file.clone(),
@@ -284,7 +289,7 @@ impl NeuralForecast {
         forecaster.fitted = Some(FittedState {
             models,
             freq: Freq::parse(&body.freq)?,
-            date_only: body.date_only,
+            ds_style: body.ds_style.unwrap_or(DsStyle::dates(body.date_only)),
             tails: body.series,
             conformity: body.conformity,
             statics: body.statics,

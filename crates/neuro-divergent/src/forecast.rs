@@ -16,7 +16,7 @@ use crate::conformal::{
     window_scale, Calibration, CalibrationRoom, ConformityScores, PredictionIntervals,
     SeriesForecast,
 };
-use crate::data::{DataFingerprint, Freq, TimeSeriesFrame, Timestamp};
+use crate::data::{DataFingerprint, DsStyle, Freq, TimeSeriesFrame, Timestamp};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::exog::{future_values, FutureTable, Needs, Panel, StaticTable};
@@ -112,7 +112,8 @@ pub struct SeriesTail {
 pub(crate) struct FittedState {
     pub(crate) models: Vec<FittedModel>,
     pub(crate) freq: Freq,
-    pub(crate) date_only: bool,
+    /// How the fitted data wrote its `ds` values.
+    pub(crate) ds_style: DsStyle,
     pub(crate) tails: Vec<SeriesTail>,
     pub(crate) conformity: Option<ConformityScores>,
     pub(crate) statics: Option<StaticTable>,
@@ -135,8 +136,8 @@ pub struct Forecasts {
     pub y: Option<Vec<f64>>,
     /// One vector per column, aligned with the rows.
     pub values: Vec<Vec<f64>>,
-    /// Write dates without a time of day.
-    pub date_only: bool,
+    /// How `ds` and `cutoff` are written: the layout of the data they came from.
+    pub ds_style: DsStyle,
     /// What the caller should know about these forecasts, e.g. interval levels the calibration
     /// data is too thin to support.
     pub warnings: Vec<String>,
@@ -176,9 +177,9 @@ impl Forecasts {
         header.extend(self.columns.iter().cloned());
         writer.write_record(&header).map_err(io)?;
         for row in 0..self.len() {
-            let mut record = vec![self.ids[row].clone(), self.ds[row].format(self.date_only)];
+            let mut record = vec![self.ids[row].clone(), self.ds[row].format(self.ds_style)];
             if let Some(cutoff) = &self.cutoff {
-                record.push(cutoff[row].format(self.date_only));
+                record.push(cutoff[row].format(self.ds_style));
             }
             if let Some(y) = &self.y {
                 record.push(y[row].to_string());
@@ -473,7 +474,7 @@ impl NeuralForecast {
         self.fitted = Some(FittedState {
             models,
             freq,
-            date_only: data.date_only(),
+            ds_style: data.ds_style(),
             tails: self.tails_of(data, &panel),
             conformity,
             statics,
@@ -710,7 +711,7 @@ impl NeuralForecast {
             cutoff: None,
             y: None,
             values,
-            date_only: options.data.map_or(state.date_only, |d| d.date_only()),
+            ds_style: options.data.map_or(state.ds_style, |d| d.ds_style()),
             warnings: Vec::new(),
         };
         if options.levels.is_empty() {
@@ -1125,7 +1126,7 @@ impl NeuralForecast {
         let state = FittedState {
             models,
             freq,
-            date_only: data.date_only(),
+            ds_style: data.ds_style(),
             tails: Vec::new(),
             conformity: None,
             statics: None,
@@ -1145,7 +1146,7 @@ impl NeuralForecast {
             cutoff: Some(Vec::new()),
             y: Some(Vec::new()),
             values: vec![Vec::new(); self.columns.len()],
-            date_only: data.date_only(),
+            ds_style: data.ds_style(),
             warnings: Vec::new(),
         };
         for (w, &(i, cut)) in cuts.iter().enumerate() {

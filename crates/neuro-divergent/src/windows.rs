@@ -409,6 +409,23 @@ pub struct SamplerOptions {
     pub multivariate: bool,
 }
 
+/// The error for a panel too short for any training window: a window reads `input_size`
+/// observations and learns from at least one after them, as NeuralForecast's windows do.
+fn no_training_window(input_size: usize, longest: usize) -> Error {
+    let advice = if longest >= 2 {
+        format!("lower input_size to at most {}", longest - 1)
+    } else {
+        "lower input_size".to_string()
+    };
+    Error::Data(format!(
+        "no training window: a window needs input_size + 1 = {} observations of one series \
+         ({input_size} to read and at least 1 to learn from), but the longest training series \
+         has {longest} (after any validation and test part is held out); {advice}, lower \
+         val_size, or use longer series",
+        input_size + 1
+    ))
+}
+
 /// Checks that every series carries the exogenous columns the shape asks for.
 fn check_exog(series: &[SeriesView<'_>], shape: WindowShape) -> Result<()> {
     match series.iter().find(|s| s.exog_dims() != shape.exog) {
@@ -456,10 +473,7 @@ impl<'a> WindowSampler<'a> {
             })
             .collect();
         if ranges.iter().all(|r| r.n_windows == 0) {
-            return Err(Error::Data(format!(
-                "no training window: the longest training series has {longest} observations; \
-                 at least 2 are needed (lower val_size, or use longer series)"
-            )));
+            return Err(no_training_window(shape.input_size, longest));
         }
         Ok(WindowSampler {
             options,
@@ -714,6 +728,26 @@ mod tests {
         batch.push(ScalerType::Identity, &sampler.series[1], placement);
         assert_eq!(&batch.insample_mask[..9], &[0.0; 9]);
         assert_eq!(batch.insample[9], 1.0);
+    }
+
+    #[test]
+    fn a_panel_without_windows_is_told_the_real_requirement() {
+        // 36 points and input_size 40 (issue: "at least 2 are needed"); 41 gives one window.
+        let y: Vec<f64> = (0..36).map(f64::from).collect();
+        let views = vec![SeriesView::target(&y)];
+        let err = WindowSampler::new(views.clone(), options(40, 12, 64, false))
+            .unwrap_err()
+            .to_string();
+        for part in [
+            "input_size + 1 = 41 observations",
+            "longest training series has 36",
+            "lower input_size to at most 35",
+        ] {
+            assert!(err.contains(part), "`{part}` not in: {err}");
+        }
+        assert!(WindowSampler::new(views.clone(), options(36, 12, 64, false)).is_err());
+        let sampler = WindowSampler::new(views, options(35, 12, 64, false)).unwrap();
+        assert_eq!(sampler.ranges[0].n_windows, 1);
     }
 
     #[test]

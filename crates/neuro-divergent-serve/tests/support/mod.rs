@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use neuro_divergent::data::{read_csv, TimeSeriesFrame};
+use neuro_divergent::data::{read_csv, DsStyle, TimeSeriesFrame};
 use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast};
 use neuro_divergent_serve::{ServeConfig, Server};
 use neuro_divergent_store::{ModelStore, PublishOptions};
@@ -263,7 +263,7 @@ pub fn records(frame: &TimeSeriesFrame, n: usize, id: &str) -> serde_json::Value
         .flat_map(|s| {
             let start = s.len().saturating_sub(n);
             (start..s.len()).map(move |i| {
-                serde_json::json!({ "unique_id": id, "ds": s.ds[i].format(true), "y": s.y[i] })
+                serde_json::json!({ "unique_id": id, "ds": s.ds[i].format(DsStyle::dates(true)), "y": s.y[i] })
             })
         })
         .collect();

@@ -6,7 +6,7 @@ use super::order::{permute, sort_order};
 use super::validate::{
     check_duplicates, check_finite, check_id, check_regular, check_single_kind, in_context, RowRef,
 };
-use super::{Freq, Series, TimeSeriesFrame, Timestamp};
+use super::{DsStyle, DsStyleVote, Freq, Series, TimeSeriesFrame, Timestamp};
 use crate::error::{Error, Result};
 
 /// The rows of one series in arrival order.
@@ -25,6 +25,7 @@ pub(crate) struct FrameBuilder {
     groups: Vec<Group>,
     first_int: Option<RowRef>,
     first_date: Option<RowRef>,
+    style: DsStyleVote,
 }
 
 impl FrameBuilder {
@@ -37,6 +38,7 @@ impl FrameBuilder {
             groups: Vec::new(),
             first_int: None,
             first_date: None,
+            style: DsStyleVote::new("line"),
         }
     }
 
@@ -102,6 +104,14 @@ impl FrameBuilder {
         Ok(())
     }
 
+    /// Notes how the `ds` of the row on `line` was written (see [`Timestamp::parse_styled`]);
+    /// refuses a column mixing zoned and zone-less times.
+    pub(crate) fn observe_style(&mut self, line: u64, style: DsStyle) -> Result<()> {
+        self.style
+            .observe(style, line)
+            .map_err(|m| Error::Data(format!("{}: {m}", self.source)))
+    }
+
     /// Sorts series by id and rows by `ds`, validates them, and settles the frequency
     /// (inferred when `freq` is `None`).
     pub(crate) fn finish(self, freq: Option<Freq>) -> Result<TimeSeriesFrame> {
@@ -151,6 +161,7 @@ impl FrameBuilder {
             series,
             self.extra_names,
             freq,
+            self.style.style(),
         ))
     }
 }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use csv::{ErrorKind, ReaderBuilder, StringRecord};
 
 use super::line_tracker::LineTracker;
-use super::validate::non_finite;
-use super::Timestamp;
+use super::validate::{beyond_f32, fits_f32, non_finite};
+use super::{DsStyle, Timestamp};
 use crate::error::{Error, Result};
 
 /// Columns of a file besides its key columns: their indices and names, in file order.
@@ -234,7 +234,8 @@ pub(crate) fn parse_number(
         )));
     }
     match trimmed.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
+        Ok(v) if v.is_finite() && fits_f32(v) => Ok(v),
+        Ok(v) if v.is_finite() => Err(beyond_f32(source, line, id, column, trimmed)),
         Ok(_) => Err(non_finite(source, line, id, column, text)),
         Err(_) => Err(Error::Data(format!(
             "{source}: line {line}: series '{id}': column '{column}' holds '{text}', which is \
@@ -245,13 +246,27 @@ pub(crate) fn parse_number(
 
 /// Parses a `ds` cell of series `id`.
 pub(crate) fn parse_ds(source: &str, line: u64, id: &str, text: &str) -> Result<Timestamp> {
-    Timestamp::parse(text).ok_or_else(|| {
+    parse_ds_styled(source, line, id, text).map(|(ts, _)| ts)
+}
+
+/// Parses a `ds` cell of series `id` and tells how it was written.
+pub(crate) fn parse_ds_styled(
+    source: &str,
+    line: u64,
+    id: &str,
+    text: &str,
+) -> Result<(Timestamp, DsStyle)> {
+    Timestamp::parse_styled(text).ok_or_else(|| {
         Error::Data(format!(
             "{source}: line {line}: series '{id}': column 'ds' holds '{text}', which is neither \
-             an integer nor a date (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)"
+             an integer nor a date; {DS_FORMS}"
         ))
     })
 }
+
+/// The `ds` forms the readers accept (see [`Timestamp::parse_styled`]), for error messages.
+pub const DS_FORMS: &str = "dates are read as YYYY-MM-DD, YYYY/MM/DD or DD.MM.YYYY, \
+     optionally followed by a space or T and HH:MM[:SS[.fff]] and a zone (Z, +HH:MM)";
 
 #[cfg(test)]
 mod tests {
@@ -328,6 +343,18 @@ mod tests {
             );
             assert!(m.contains("NaN and infinite"), "{m}");
         }
+        for big in ["1e39", "-3.5e38"] {
+            let m = message(parse_number("t", 5, "A", "promo", big));
+            assert!(
+                m.contains("line 5")
+                    && m.contains("series 'A'")
+                    && m.contains("'promo'")
+                    && m.contains(&format!("'{big}'"))
+                    && m.contains("32-bit"),
+                "{m}"
+            );
+        }
+        assert_eq!(parse_number("t", 2, "A", "y", "3.4e38")?, 3.4e38);
         let m = message(parse_number("t", 5, "A", "y", "abc"));
         assert!(m.contains("'abc'") && m.contains("not a number"), "{m}");
         Ok(())

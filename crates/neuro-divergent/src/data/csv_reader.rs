@@ -4,9 +4,9 @@ use std::io::Read;
 use std::path::Path;
 
 use super::builder::FrameBuilder;
-use super::csv_input::{open_file, parse_ds, parse_number, CsvInput};
+use super::csv_input::{open_file, parse_ds_styled, parse_number, CsvInput};
 use super::validate::check_id;
-use super::{Freq, TimeSeriesFrame};
+use super::{Freq, TimeSeriesFrame, Timestamp};
 use crate::error::{Error, Result};
 
 /// The columns every long-format file needs.
@@ -34,7 +34,10 @@ pub fn read_csv_from<R: Read>(
     while let Some(line) = input.next_row()? {
         let id = input.field(id_col);
         check_id(source, line, id)?;
-        let ds = parse_ds(source, line, id, input.field(ds_col))?;
+        let (ds, style) = parse_ds_styled(source, line, id, input.field(ds_col))?;
+        if let Timestamp::DateTime(_) = ds {
+            builder.observe_style(line, style)?;
+        }
         let y = parse_number(source, line, id, "y", input.field(y_col))?;
         builder.push(
             line,
@@ -189,6 +192,16 @@ mod tests {
                 &["line 3", "series 'b'", "column 'y'", &format!("'{bad}'")],
             );
         }
+        let m = data_error(
+            "unique_id,ds,y
+a,1,1
+a,2,1e39
+",
+        );
+        assert_has(
+            &m,
+            &["line 3", "series 'a'", "column 'y'", "'1e39'", "32-bit"],
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::TimeSeriesFrame;
+use super::{DsStyle, TimeSeriesFrame};
 
 /// What identifies the data a model was fitted on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +38,7 @@ impl TimeSeriesFrame {
             hash.update([0u8]);
             hash.update((series.len() as u64).to_le_bytes());
             for (row, (ds, y)) in series.ds.iter().zip(&series.y).enumerate() {
-                hash.update(ds.format(false).as_bytes());
+                hash.update(ds.format(DsStyle::dates(false)).as_bytes());
                 hash.update(y.to_le_bytes());
                 for column in &series.extra {
                     hash.update(column[row].as_bytes());
@@ -49,7 +49,7 @@ impl TimeSeriesFrame {
         let first = self.series().iter().filter_map(|s| s.ds.first()).min();
         let last = self.series().iter().filter_map(|s| s.ds.last()).max();
         let text = |ds: Option<&super::Timestamp>| {
-            ds.map(|d| d.format(self.date_only())).unwrap_or_default()
+            ds.map(|d| d.format(self.ds_style())).unwrap_or_default()
         };
         DataFingerprint {
             source: self.source().to_string(),

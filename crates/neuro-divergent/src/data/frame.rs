@@ -1,7 +1,7 @@
 //! A validated long-format panel: many series sharing one frequency.
 
 use super::builder::FrameBuilder;
-use super::{Freq, Timestamp};
+use super::{DsStyle, Freq, Timestamp};
 use crate::error::{Error, Result};
 
 /// One series of a panel, sorted by `ds`.
@@ -75,7 +75,7 @@ pub struct TimeSeriesFrame {
     series: Vec<Series>,
     extra_names: Vec<String>,
     freq: Freq,
-    date_only: bool,
+    ds_style: DsStyle,
     n_rows: usize,
 }
 
@@ -141,25 +141,43 @@ impl TimeSeriesFrame {
         builder.finish(freq)
     }
 
-    /// Wraps already validated series.
+    /// Wraps already validated series; `ds_style` is how their `ds` texts were written (`None`
+    /// when they were not text: dates only when every `ds` is at midnight).
     pub(crate) fn assemble(
         source: String,
         series: Vec<Series>,
         extra_names: Vec<String>,
         freq: Freq,
+        ds_style: Option<DsStyle>,
     ) -> Self {
-        let date_only = series
-            .iter()
-            .all(|s| s.ds.iter().all(Timestamp::is_midnight));
         let n_rows = series.iter().map(Series::len).sum();
-        TimeSeriesFrame {
+        let frame = TimeSeriesFrame {
             source,
             series,
             extra_names,
             freq,
-            date_only,
+            ds_style: DsStyle::default(),
             n_rows,
-        }
+        };
+        frame.with_ds_style(ds_style)
+    }
+
+    /// The frame with its `ds` values to be written in `style`: the layout of the texts they
+    /// were parsed from, as [`Timestamp::parse_styled`] and [`super::DsStyleVote`] report it.
+    /// With `None`, plain ISO text, dates only when every `ds` is at midnight.
+    pub fn with_ds_style(mut self, style: Option<DsStyle>) -> Self {
+        let all_midnight = self
+            .series
+            .iter()
+            .all(|s| s.ds.iter().all(Timestamp::is_midnight));
+        self.ds_style = match style {
+            Some(style) => DsStyle {
+                date_only: style.date_only && all_midnight,
+                ..style
+            },
+            None => DsStyle::dates(all_midnight),
+        };
+        self
     }
 
     /// The series, sorted by id.
@@ -174,7 +192,12 @@ impl TimeSeriesFrame {
 
     /// True when every `ds` is a date at midnight, so dates print as `YYYY-MM-DD`.
     pub fn date_only(&self) -> bool {
-        self.date_only
+        self.ds_style.date_only
+    }
+
+    /// How the input wrote its `ds` values, for writing forecasts alike.
+    pub fn ds_style(&self) -> DsStyle {
+        self.ds_style
     }
 
     /// Names of the extra columns, in file order.
@@ -231,6 +254,7 @@ impl TimeSeriesFrame {
                 series,
                 self.extra_names.clone(),
                 self.freq,
+                Some(self.ds_style),
             )
         };
         Ok((part(train), part(test)))
@@ -285,6 +309,7 @@ impl TimeSeriesFrame {
             series,
             first.extra_names.clone(),
             first.freq,
+            Some(first.ds_style),
         ))
     }
 }
@@ -403,6 +428,16 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("NaN"), "{m}");
+        let m = data_message(TimeSeriesFrame::from_rows(
+            "mem",
+            vec![row(4, "a", "1", -1e39)],
+            Vec::new(),
+            None,
+        ));
+        assert!(
+            m.contains("line 4") && m.contains("'a'") && m.contains("'y'") && m.contains("32-bit"),
+            "{m}"
+        );
         let m = data_message(TimeSeriesFrame::from_rows(
             "mem",
             vec![row(3, " ", "1", 1.0)],

@@ -4,6 +4,7 @@
 mod builder;
 mod csv_input;
 mod csv_reader;
+mod ds_style;
 mod fingerprint;
 mod frame;
 mod freq;
@@ -14,8 +15,10 @@ mod order;
 mod timestamp;
 pub(crate) mod validate;
 
+pub use csv_input::DS_FORMS;
 pub(crate) use csv_input::{open_file, parse_ds, parse_number, CsvInput};
 pub use csv_reader::{read_csv, read_csv_from};
+pub use ds_style::{DateLayout, DsStyle, DsStyleVote, ZoneSuffix};
 pub use fingerprint::DataFingerprint;
 pub use frame::{Row, Series, TimeSeriesFrame};
 pub use freq::Freq;

@@ -2,8 +2,10 @@
 
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
+
+use super::ds_style::{DateLayout, DsStyle, ZoneSuffix};
 
 /// One `ds` value.
 ///
@@ -19,24 +21,32 @@ pub enum Timestamp {
 impl Timestamp {
     /// Parses one `ds` cell; surrounding whitespace is ignored.
     ///
-    /// Accepts integers (`12`, `-3`), dates (`1949-01-01`), year-months (`1949-01`, read as
-    /// the first of the month) and date-times (`2016-07-01 00:00:00`, `2016-07-01T00:00:00`,
-    /// `2016-07-01 00:00`, with optional fractional seconds). Returns `None` otherwise.
+    /// See [`Timestamp::parse_styled`] for the accepted forms.
     pub fn parse(s: &str) -> Option<Timestamp> {
-        let s = s.trim();
-        if let Ok(v) = s.parse::<i64>() {
-            return Some(Timestamp::Int(v));
-        }
-        parse_datetime(s).map(Timestamp::DateTime)
+        Self::parse_styled(s).map(|(ts, _)| ts)
     }
 
-    /// Formats the value: integers as-is, date-times as `YYYY-MM-DD` when `date_only`,
-    /// otherwise as `YYYY-MM-DD HH:MM:SS` (plus fractional seconds when there are any).
-    pub fn format(&self, date_only: bool) -> String {
+    /// Parses one `ds` cell and tells how it was written (`date_only` when it has no time of
+    /// day), so that forecasts can be written back alike.
+    ///
+    /// Accepts integers (`12`, `-3`); dates as `1949-01-01`, `1949/01/01` or `01.01.1949`
+    /// (day first), and year-months (`1949-01`, read as the first of the month); date-times
+    /// with a space or `T` before `HH:MM`, `HH:MM:SS` or `HH:MM:SS.fff` (up to 9 digits),
+    /// optionally followed by a time zone: `Z` or an offset `±HH:MM`, `±HHMM`, `±HH`. Times
+    /// with a zone are converted to UTC. Returns `None` for anything else.
+    pub fn parse_styled(s: &str) -> Option<(Timestamp, DsStyle)> {
+        let s = s.trim();
+        if let Ok(v) = s.parse::<i64>() {
+            return Some((Timestamp::Int(v), DsStyle::default()));
+        }
+        parse_datetime_styled(s).map(|(dt, style)| (Timestamp::DateTime(dt), style))
+    }
+
+    /// Formats the value: integers as-is, date-times as `style` lays them out.
+    pub fn format(&self, style: DsStyle) -> String {
         match self {
             Timestamp::Int(v) => v.to_string(),
-            Timestamp::DateTime(dt) if date_only => format_date(dt.date()),
-            Timestamp::DateTime(dt) => format_datetime(dt),
+            Timestamp::DateTime(dt) => style.write(dt),
         }
     }
 
@@ -49,81 +59,115 @@ impl Timestamp {
 /// Shows integers as-is and date-times as a date when at midnight, else as a full date-time.
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.format(self.is_midnight()))
+        f.write_str(&self.format(DsStyle::dates(self.is_midnight())))
     }
 }
 
-fn format_date(d: NaiveDate) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
-}
-
-fn format_datetime(dt: &NaiveDateTime) -> String {
-    let mut out = format!(
-        "{} {:02}:{:02}:{:02}",
-        format_date(dt.date()),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    );
-    let nanos = dt.nanosecond();
-    if nanos != 0 {
-        let frac = format!("{nanos:09}");
-        out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
-    }
-    out
-}
-
-/// Parses `YYYY-MM`, `YYYY-MM-DD` and `YYYY-MM-DD[ T]HH:MM[:SS[.fff]]`.
-fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
+/// Parses a date-time as [`Timestamp::parse_styled`] describes, returning it in UTC.
+fn parse_datetime_styled(s: &str) -> Option<(NaiveDateTime, DsStyle)> {
+    let mut style = DsStyle::default();
     let (date_text, time_text) = match s.find([' ', 'T']) {
-        Some(i) => (&s[..i], Some(s[i + 1..].trim_start())),
+        Some(i) => {
+            style.t_separator = s.as_bytes()[i] == b'T';
+            (&s[..i], Some(s[i + 1..].trim_start()))
+        }
         None => (s, None),
     };
-    let mut parts = date_text.split('-');
-    let year = digits(parts.next()?, 4, 4)?;
-    let month = digits(parts.next()?, 1, 2)?;
-    let day = match parts.next() {
-        Some(d) => digits(d, 1, 2)?,
-        None if time_text.is_none() => 1,
-        None => return None,
+    let (date, layout) = parse_date(date_text, time_text.is_some())?;
+    style.date = layout;
+    let Some(time_text) = time_text else {
+        style.date_only = true;
+        return Some((date.and_time(NaiveTime::MIN), style));
     };
-    if parts.next().is_some() {
-        return None;
-    }
-    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
-    let time = match time_text {
-        Some(t) => parse_time(t)?,
-        None => NaiveTime::MIN,
-    };
-    Some(date.and_time(time))
+    let (clock, zone, offset_seconds) = split_zone(time_text)?;
+    style.zone = zone;
+    let (time, no_seconds, fraction_digits) = parse_time(clock)?;
+    style.no_seconds = no_seconds;
+    style.fraction_digits = fraction_digits;
+    let local = date.and_time(time);
+    let utc = local.checked_sub_signed(chrono::TimeDelta::seconds(offset_seconds))?;
+    Some((utc, style))
 }
 
-fn parse_time(s: &str) -> Option<NaiveTime> {
+/// Parses the date part: `YYYY-MM-DD`, `YYYY-MM` (only without a time), `YYYY/MM/DD` or
+/// `DD.MM.YYYY`.
+fn parse_date(text: &str, with_time: bool) -> Option<(NaiveDate, DateLayout)> {
+    let (layout, separator) = if text.contains('/') {
+        (DateLayout::Slash, '/')
+    } else if text.contains('.') {
+        (DateLayout::Dotted, '.')
+    } else {
+        (DateLayout::Iso, '-')
+    };
+    let parts: Vec<&str> = text.split(separator).collect();
+    let (year, month, day) = match (layout, parts.as_slice()) {
+        (DateLayout::Dotted, [d, m, y]) => (digits(y, 4, 4)?, digits(m, 1, 2)?, digits(d, 1, 2)?),
+        (DateLayout::Iso, [y, m]) if !with_time => (digits(y, 4, 4)?, digits(m, 1, 2)?, 1),
+        (DateLayout::Iso | DateLayout::Slash, [y, m, d]) => {
+            (digits(y, 4, 4)?, digits(m, 1, 2)?, digits(d, 1, 2)?)
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    Some((date, layout))
+}
+
+/// Splits a time of day from its zone suffix: the clock text, the suffix's form and the
+/// offset from UTC in seconds.
+fn split_zone(text: &str) -> Option<(&str, ZoneSuffix, i64)> {
+    if let Some(clock) = text.strip_suffix(['Z', 'z']) {
+        return Some((clock, ZoneSuffix::Z, 0));
+    }
+    let Some(at) = text.rfind(['+', '-']) else {
+        return Some((text, ZoneSuffix::None, 0));
+    };
+    let (clock, offset) = (text[..at].trim_end(), &text[at + 1..]);
+    let (hours, minutes) = match offset.split_once(':') {
+        Some((h, m)) => (digits(h, 2, 2)?, digits(m, 2, 2)?),
+        None if offset.len() == 4 => (digits(&offset[..2], 2, 2)?, digits(&offset[2..], 2, 2)?),
+        None => (digits(offset, 2, 2)?, 0),
+    };
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    let sign = if text.as_bytes()[at] == b'-' { -1 } else { 1 };
+    let seconds = sign * i64::from(hours * 3600 + minutes * 60);
+    Some((clock, ZoneSuffix::Offset, seconds))
+}
+
+/// Parses `HH:MM[:SS[.fff]]`; also says whether the seconds were left out and how many
+/// fractional digits were written.
+fn parse_time(s: &str) -> Option<(NaiveTime, bool, u8)> {
     let mut parts = s.split(':');
     let hour = digits(parts.next()?, 1, 2)?;
     let minute = digits(parts.next()?, 2, 2)?;
-    let (second, nano) = match parts.next() {
-        Some(sec) => parse_seconds(sec)?,
-        None => (0, 0),
-    };
+    let seconds = parts.next();
     if parts.next().is_some() {
         return None;
     }
-    NaiveTime::from_hms_nano_opt(hour, minute, second, nano)
+    let (second, nano, fraction_digits) = match seconds {
+        Some(sec) => parse_seconds(sec)?,
+        None => (0, 0, 0),
+    };
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nano)?;
+    Some((time, seconds.is_none(), fraction_digits))
 }
 
-fn parse_seconds(s: &str) -> Option<(u32, u32)> {
+/// Parses `SS[.fff]` into seconds, nanoseconds and the number of fractional digits.
+fn parse_seconds(s: &str) -> Option<(u32, u32, u8)> {
     let (whole, frac) = match s.split_once('.') {
         Some((w, f)) => (w, Some(f)),
         None => (s, None),
     };
     let second = digits(whole, 2, 2)?;
-    let nano = match frac {
-        Some(f) => digits(f, 1, 9)? * 10u32.pow(9 - f.len() as u32),
-        None => 0,
+    let (nano, fraction_digits) = match frac {
+        Some(f) => (
+            digits(f, 1, 9)? * 10u32.pow(9 - f.len() as u32),
+            f.len() as u8,
+        ),
+        None => (0, 0),
     };
-    Some((second, nano))
+    Some((second, nano, fraction_digits))
 }
 
 /// Reads an unsigned number of `min..=max` ASCII digits.
@@ -140,14 +184,18 @@ mod datetime_text {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(dt: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::format_datetime(dt))
+        s.serialize_str(&super::DsStyle::default().write(dt))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
         let text = String::deserialize(d)?;
-        super::parse_datetime(text.trim()).ok_or_else(|| {
-            serde::de::Error::custom(format!("'{text}' is not a date-time (YYYY-MM-DD HH:MM:SS)"))
-        })
+        super::parse_datetime_styled(text.trim())
+            .map(|(dt, _)| dt)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "'{text}' is not a date-time (YYYY-MM-DD HH:MM:SS)"
+                ))
+            })
     }
 }
 
@@ -180,7 +228,7 @@ mod tests {
         assert_eq!(Timestamp::parse("2016-07-01 13:05"), Some(t));
         assert_eq!(Timestamp::parse("\t2016-07-01 13:05 "), Some(t));
         let frac = Timestamp::parse("2016-07-01 13:05:00.25").expect("fractional seconds");
-        assert_eq!(frac.format(false), "2016-07-01 13:05:00.25");
+        assert_eq!(frac.format(DsStyle::default()), "2016-07-01 13:05:00.25");
     }
 
     #[test]
@@ -191,7 +239,7 @@ mod tests {
             "2016-13-01",
             "2016-02-30",
             "2016-07-01 25:00",
-            "2016/07/01",
+            "07/01/2016",
             "1.5",
             "2016-07-01-02",
             "2016-07 10:00",
@@ -202,10 +250,10 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(Timestamp::Int(12).format(true), "12");
+        assert_eq!(Timestamp::Int(12).format(DsStyle::dates(true)), "12");
         let d = dt(1949, 1, 1, 0, 0, 0);
-        assert_eq!(d.format(true), "1949-01-01");
-        assert_eq!(d.format(false), "1949-01-01 00:00:00");
+        assert_eq!(d.format(DsStyle::dates(true)), "1949-01-01");
+        assert_eq!(d.format(DsStyle::dates(false)), "1949-01-01 00:00:00");
         assert_eq!(dt(2016, 7, 1, 5, 0, 0).to_string(), "2016-07-01 05:00:00");
         assert_eq!(d.to_string(), "1949-01-01");
     }

@@ -34,12 +34,29 @@ pub(crate) fn check_id(source: &str, line: u64, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Rejects NaN and infinite values of a numeric column.
+/// Rejects NaN, infinite and out-of-range values of a numeric column.
 pub(crate) fn check_finite(source: &str, line: u64, id: &str, column: &str, v: f64) -> Result<()> {
     if !v.is_finite() {
         return Err(non_finite(source, line, id, column, &v.to_string()));
     }
+    if !fits_f32(v) {
+        return Err(beyond_f32(source, line, id, column, &v.to_string()));
+    }
     Ok(())
+}
+
+/// True when `v` stays finite as the 32-bit float the models compute in.
+pub(crate) fn fits_f32(v: f64) -> bool {
+    (v as f32).is_finite()
+}
+
+/// The message for a finite value too large for a 32-bit float, showing it as `shown`.
+pub(crate) fn beyond_f32(source: &str, line: u64, id: &str, column: &str, shown: &str) -> Error {
+    Error::Data(format!(
+        "{source}: line {line}: series '{id}': column '{column}' holds '{shown}', which is \
+         beyond the range of 32-bit floats the models compute in (about ±3.4e38); rescale the \
+         column"
+    ))
 }
 
 /// The message for a NaN or infinite value, showing the value as `shown`.

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rayon::prelude::*;
 
 use super::{FutureTable, StaticTable};
+use crate::data::validate::fits_f32;
 use crate::data::{Freq, Series, TimeSeriesFrame, Timestamp};
 use crate::error::{Error, Result};
 use crate::models::{ExogLists, ModelSpec};
@@ -256,7 +257,13 @@ fn data_column(frame: &TimeSeriesFrame, series: &Series, name: &str) -> Result<V
         .iter()
         .zip(&series.ds)
         .map(|(text, ds)| match text.trim().parse::<f64>() {
-            Ok(v) if v.is_finite() => Ok(v as f32),
+            Ok(v) if v.is_finite() && fits_f32(v) => Ok(v as f32),
+            Ok(v) if v.is_finite() => Err(Error::Data(format!(
+                "{}: series '{}' at ds {ds}: exogenous column '{name}' holds '{text}', which is \
+                 beyond the range of 32-bit floats the models compute in (about ±3.4e38)",
+                frame.source(),
+                series.id
+            ))),
             _ => Err(Error::Data(format!(
                 "{}: series '{}' at ds {ds}: exogenous column '{name}' holds '{text}', which is \
                  not a finite number",
@@ -346,6 +353,14 @@ mod tests {
             .to_string();
         assert!(
             err.contains("series 'a' at ds 2024-01-02: exogenous column 'price' holds 'NaN'"),
+            "{err}"
+        );
+        let err = Panel::from_frame(&frame("1e39"), &needs, &features, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("series 'a' at ds 2024-01-02: exogenous column 'price' holds '1e39'")
+                && err.contains("32-bit"),
             "{err}"
         );
         let needs = Needs::of(&[spec("temp", "", "")], &features).unwrap();

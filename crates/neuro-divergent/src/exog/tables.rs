@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::validate::fits_f32;
 use crate::data::{open_file, parse_ds, CsvInput, Timestamp};
 use crate::error::{Error, Result};
 
@@ -260,12 +261,12 @@ fn row_values(
         .iter()
         .map(|(name, v)| {
             let value = v[i];
-            if value.is_finite() {
+            if value.is_finite() && fits_f32(value) {
                 Ok(value)
             } else {
                 Err(Error::Data(format!(
                     "{source}: row {}: series '{id}': column '{name}' holds {value}, which is not \
-                     a finite number",
+                     a finite number within the range of 32-bit floats",
                     i + 1
                 )))
             }
@@ -308,6 +309,16 @@ mod tests {
             .to_string();
         assert!(
             err.contains("row 2: series 'y': column 'a' holds NaN"),
+            "{err}"
+        );
+        let columns = [("a".to_string(), vec![1e39, 1.0])];
+        let err = StaticTable::from_columns("static", &["x".into(), "y".into()], &columns)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "row 1: series 'x': column 'a' holds 1000000000000000000000000000000000000000"
+            ) && err.contains("32-bit"),
             "{err}"
         );
     }
