@@ -22,6 +22,9 @@ fn day_hour(hour: u32) -> (u32, u32) {
     (hour / 24 + 1, hour % 24)
 }
 
+/// Writes the `ds` of an hour after 2020-01-01 00:00 UTC.
+type Writer<'a> = &'a dyn Fn(u32) -> String;
+
 fn fitted(frame: &TimeSeriesFrame) -> NeuralForecast {
     let mut nf = NeuralForecast::new(vec![common::small("MLP", 3, 6, 5)], None).unwrap();
     nf.fit(frame, FitOptions::default(), None).unwrap();
@@ -45,7 +48,7 @@ fn ds_column(forecasts: &Forecasts) -> Vec<String> {
 
 #[test]
 fn forecasts_are_written_in_the_inputs_style() {
-    let cases: [(&dyn Fn(u32) -> String, [&str; 3]); 5] = [
+    let cases: [(Writer, [&str; 3]); 5] = [
         (
             &|h| {
                 let (d, h) = day_hour(h);
