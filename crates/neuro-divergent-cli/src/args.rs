@@ -61,9 +61,18 @@ pub enum Command {
 /// Data, models and training options shared by `forecast`, `fit` and `cv`.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// Long-format CSV with columns unique_id, ds, y.
+    /// Long-format data with columns unique_id, ds, y: CSV, Parquet, Arrow IPC (.arrow,
+    /// .feather), JSON (an array of records) or JSON lines, by extension; - for standard input.
     #[arg(long)]
     pub data: PathBuf,
+    /// The format of --data when its extension does not say (standard input, .txt):
+    /// csv, parquet, arrow, json or jsonl.
+    #[arg(long, value_name = "FORMAT")]
+    pub data_format: Option<String>,
+    /// The format of the forecasts when --out's extension does not say (standard output):
+    /// csv, parquet, arrow, json or jsonl (default csv).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
     /// Forecast horizon h.
     #[arg(long)]
     pub horizon: usize,
@@ -156,7 +165,8 @@ pub struct ModelArgs {
     /// or NeuralForecast's per-series conformal_distribution or conformal_error.
     #[arg(long, default_value = "conformal_pooled")]
     pub conformal_method: String,
-    /// Output CSV (default: standard output).
+    /// Output file, its format by extension (.csv, .parquet, .arrow, .json, .jsonl; default:
+    /// CSV on standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Save the fitted models to this directory.
@@ -197,9 +207,17 @@ pub struct PredictArgs {
     /// The model store of --model (default: sqlite:models.db).
     #[arg(long, value_name = "URL", requires = "model")]
     pub store: Option<String>,
-    /// Forecast these series instead of those seen at fit time.
+    /// Forecast these series instead of those seen at fit time (CSV, Parquet, Arrow IPC, JSON
+    /// or JSON lines, by extension; - for standard input).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// The format of --data when its extension does not say: csv, parquet, arrow, json, jsonl.
+    #[arg(long, value_name = "FORMAT")]
+    pub data_format: Option<String>,
+    /// The format of the forecasts when --out's extension does not say (standard output):
+    /// csv, parquet, arrow, json or jsonl (default csv).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
     /// Conformal interval levels in percent (the models must have been fitted with --levels).
     #[arg(long, value_delimiter = ',')]
     pub levels: Vec<f64>,
@@ -209,7 +227,8 @@ pub struct PredictArgs {
     /// Static values replacing those saved with the models (CSV: unique_id, columns).
     #[arg(long = "static", value_name = "FILE.csv")]
     pub statics: Option<PathBuf>,
-    /// Output CSV (default: standard output).
+    /// Output file, its format by extension (.csv, .parquet, .arrow, .json, .jsonl; default:
+    /// CSV on standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Write what the interpretable models (TFT) weighed for each forecast to FILE.json.

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use neuro_divergent::conformal::{ConformalMethod, PredictionIntervals};
-use neuro_divergent::data::{read_csv, Freq, TimeSeriesFrame};
+use neuro_divergent::data::{read_csv, read_frame, DataFormat, Freq, TimeSeriesFrame};
 use neuro_divergent::evaluate::{evaluate, read_value_table, EvaluationRow, Metric};
 use neuro_divergent::exog::{FutureTable, StaticTable};
 use neuro_divergent::forecast::PredictOptions;
@@ -65,7 +65,7 @@ fn forecast(args: &ModelArgs) -> CliResult<()> {
         ..PredictOptions::default()
     };
     let forecasts = nf.predict_with(options)?;
-    write_forecasts(&forecasts, args.out.as_deref())?;
+    write_forecasts(&forecasts, args.out.as_deref(), args.format.as_deref())?;
     write_explanations(&nf, options, args.explain.as_deref())?;
     if let Some(path) = &args.plot {
         crate::plotting::plot_forecasts(path, &frame, &forecasts)?;
@@ -128,6 +128,7 @@ fn fit(args: &ModelArgs) -> CliResult<()> {
 
 fn predict(args: &PredictArgs) -> CliResult<()> {
     check_outputs(args.out.as_deref(), None, None)?;
+    format_option(args.format.as_deref())?;
     let nf = match (&args.model_dir, &args.model) {
         (Some(dir), _) => NeuralForecast::load(dir)?,
         (None, Some(reference)) => crate::store::load(args.store.as_deref(), reference)?,
@@ -140,7 +141,11 @@ fn predict(args: &PredictArgs) -> CliResult<()> {
     }
     .with_device(args.device)?;
     let frame = match &args.data {
-        Some(path) => Some(read_csv(path, nf.fitted_freq())?),
+        Some(path) => Some(read_frame(
+            path,
+            format_option(args.data_format.as_deref())?,
+            nf.fitted_freq(),
+        )?),
         None => None,
     };
     let futr = read_optional(args.futr.as_deref(), FutureTable::read_csv)?;
@@ -153,7 +158,7 @@ fn predict(args: &PredictArgs) -> CliResult<()> {
         levels: &args.levels,
     };
     let forecasts = nf.predict_with(options)?;
-    write_forecasts(&forecasts, args.out.as_deref())?;
+    write_forecasts(&forecasts, args.out.as_deref(), args.format.as_deref())?;
     Ok(write_explanations(&nf, options, args.explain.as_deref())?)
 }
 
@@ -175,7 +180,11 @@ fn cross_validate(args: &CvArgs) -> CliResult<()> {
     bars.finish();
     let forecasts = result?;
     report_calibration(&nf);
-    write_forecasts(&forecasts, args.model.out.as_deref())?;
+    write_forecasts(
+        &forecasts,
+        args.model.out.as_deref(),
+        args.model.format.as_deref(),
+    )?;
     if let Some(dir) = &args.model.save {
         nf.save(dir)?;
     }
@@ -247,11 +256,17 @@ fn print_evaluation(rows: &[EvaluationRow]) {
 /// Reads the data and builds the models described by the arguments.
 fn prepare(args: &ModelArgs) -> Result<(NeuralForecast, TimeSeriesFrame)> {
     let freq = args.freq.as_deref().map(Freq::parse).transpose()?;
+    // A misspelled output format fails now, not after training.
+    format_option(args.format.as_deref())?;
     let specs = model_specs(args)?;
     let nf = NeuralForecast::new(specs, freq)?
         .with_features(feature_config(args)?)?
         .with_device(args.device)?;
-    let frame = read_csv(&args.data, freq)?;
+    let frame = read_frame(
+        &args.data,
+        format_option(args.data_format.as_deref())?,
+        freq,
+    )?;
     Ok((nf, frame))
 }
 
@@ -470,13 +485,21 @@ fn apply_param(specs: &mut [ModelSpec], param: &str) -> Result<()> {
     }
 }
 
-/// Writes CSV to `out` (`-` or none: standard output) through the library's one output path.
-fn write_forecasts(forecasts: &Forecasts, out: Option<&Path>) -> Result<()> {
+/// Writes the forecasts to `out` (`-` or none: standard output) through the library's one
+/// output path, in `format` or else the format `out`'s extension names (CSV by default).
+fn write_forecasts(forecasts: &Forecasts, out: Option<&Path>, format: Option<&str>) -> Result<()> {
+    let path = out.unwrap_or(Path::new("-"));
+    let format = DataFormat::resolve(path, format_option(format)?);
     for warning in &forecasts.warnings {
         // A closed standard error must not stop the forecasts from being written.
         let _ = writeln!(std::io::stderr(), "warning: {warning}");
     }
-    output::write_with(out.unwrap_or(Path::new("-")), |w| forecasts.write_csv(w))
+    output::write_with(path, |w| forecasts.write_as(format, w))
+}
+
+/// The format named by a `--format` or `--data-format` option.
+fn format_option(name: Option<&str>) -> Result<Option<DataFormat>> {
+    name.map(DataFormat::parse).transpose()
 }
 
 /// With `--explain FILE`: fails unless a model explains its forecasts, FILE can be written

@@ -1350,3 +1350,130 @@ fn model_path_applies_before_the_parameters_that_adjust_it() {
         stderr(&out)
     );
 }
+
+fn format_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../neuro-divergent/tests/fixtures/formats")
+        .join(name)
+}
+
+/// The `MLP` column of a Parquet forecast file.
+fn parquet_column(path: &Path, name: &str) -> Vec<f64> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float64Type;
+    let bytes = bytes::Bytes::from(std::fs::read(path).expect("parquet output"));
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .expect("a parquet file")
+        .build()
+        .expect("a reader");
+    reader
+        .flat_map(|batch| {
+            let batch = batch.expect("a batch");
+            let column = batch.column_by_name(name).expect("the column").clone();
+            column.as_primitive::<Float64Type>().values().to_vec()
+        })
+        .collect()
+}
+
+/// A forecast CSV's `MLP` column.
+fn csv_column(text: &str) -> Vec<f64> {
+    text.lines()
+        .skip(1)
+        .map(|line| line.rsplit(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn parquet_in_parquet_out_equals_the_csv_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_out = dir.path().join("f.csv");
+    let out = run_small("forecast", &["mlp"], &["--out", csv_out.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let parquet_out = dir.path().join("f.parquet");
+    let data = format_fixture("air_polars.parquet");
+    let mut args = vec![
+        "forecast",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "mlp",
+        "--threads",
+        "1",
+        "--out",
+        parquet_out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(FAST);
+    args.extend(small(&["mlp"]));
+    let out = run(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = csv_column(&std::fs::read_to_string(&csv_out).unwrap());
+    assert_eq!(expected.len(), 12);
+    assert_eq!(parquet_column(&parquet_out, "MLP"), expected);
+}
+
+#[test]
+fn standard_input_and_output_take_named_formats() {
+    use std::process::Stdio;
+    let data = std::fs::read(format_fixture("air_pandas.json")).unwrap();
+    let mut args = vec![
+        "forecast",
+        "--data",
+        "-",
+        "--data-format",
+        "json",
+        "--format",
+        "jsonl",
+        "--model",
+        "mlp",
+        "--threads",
+        "1",
+    ];
+    args.extend_from_slice(FAST);
+    args.extend(small(&["mlp"]));
+    let mut child = bin()
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 12);
+    // pandas wrote "1949-01-01T00:00:00.000": the forecasts come back in that style.
+    assert_eq!(lines[0]["ds"], "1961-01-01T00:00:00.000");
+    assert!(lines[0]["MLP"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bad_formats_and_bad_columnar_data_exit_2() {
+    let out = run_small("forecast", &["mlp"], &["--format", "xlsx"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown format 'xlsx'"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("step"), "refused before training");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.parquet");
+    std::fs::write(&bad, "unique_id,ds,y\na,1,2\n").unwrap();
+    let out = run(&[
+        "forecast",
+        "--data",
+        bad.to_str().unwrap(),
+        "--horizon",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a readable Parquet file"),
+        "{}",
+        stderr(&out)
+    );
+}

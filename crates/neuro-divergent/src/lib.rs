@@ -37,6 +37,7 @@ pub mod evaluate;
 pub mod exog;
 pub mod explain;
 pub mod forecast;
+mod forecast_output;
 pub mod longhorizon;
 pub mod losses;
 pub mod metrics;

@@ -20,25 +20,32 @@ struct Group {
 /// Accumulates long-format rows; [`FrameBuilder::finish`] sorts and validates them.
 pub(crate) struct FrameBuilder {
     source: String,
+    /// What a row number counts in messages: `line` in files, `row` in tables.
+    unit: &'static str,
     extra_names: Vec<String>,
     index: IdIndex,
     groups: Vec<Group>,
     first_int: Option<RowRef>,
     first_date: Option<RowRef>,
     style: DsStyleVote,
+    /// The style of typed (date or timestamp) `ds` columns, which have no text to vote with.
+    typed_style: Option<DsStyle>,
 }
 
 impl FrameBuilder {
-    /// An empty builder for data read from `source` with the given extra columns.
-    pub(crate) fn new(source: &str, extra_names: Vec<String>) -> Self {
+    /// An empty builder for data read from `source` with the given extra columns; messages
+    /// name rows as `unit` and number (`line` for text files, `row` for tables).
+    pub(crate) fn new(source: &str, unit: &'static str, extra_names: Vec<String>) -> Self {
         FrameBuilder {
             source: source.to_string(),
+            unit,
             extra_names,
             index: IdIndex::default(),
             groups: Vec::new(),
             first_int: None,
             first_date: None,
-            style: DsStyleVote::new("line"),
+            style: DsStyleVote::new(unit),
+            typed_style: None,
         }
     }
 
@@ -60,8 +67,8 @@ impl FrameBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        check_id(&self.source, line, id)?;
-        check_finite(&self.source, line, id, "y", y)?;
+        check_id(&self.source, self.unit, line, id)?;
+        check_finite(&self.source, self.unit, line, id, "y", y)?;
         let first = match ds {
             Timestamp::Int(_) => &mut self.first_int,
             Timestamp::DateTime(_) => &mut self.first_date,
@@ -95,8 +102,9 @@ impl FrameBuilder {
         }
         if found != self.extra_names.len() {
             return Err(Error::Data(format!(
-                "{}: line {line}: series '{id}': expected {} extra values ({}), found {found}",
+                "{}: {} {line}: series '{id}': expected {} extra values ({}), found {found}",
                 self.source,
+                self.unit,
                 self.extra_names.len(),
                 self.extra_names.join(", ")
             )));
@@ -112,6 +120,11 @@ impl FrameBuilder {
             .map_err(|m| Error::Data(format!("{}: {m}", self.source)))
     }
 
+    /// Sets the style of a typed `ds` column (dates or timestamps rather than text).
+    pub(crate) fn set_typed_style(&mut self, style: DsStyle) {
+        self.typed_style = Some(style);
+    }
+
     /// Sorts series by id and rows by `ds`, validates them, and settles the frequency
     /// (inferred when `freq` is `None`).
     pub(crate) fn finish(self, freq: Option<Freq>) -> Result<TimeSeriesFrame> {
@@ -119,7 +132,12 @@ impl FrameBuilder {
         if self.groups.is_empty() {
             return Err(Error::Data(format!("{source}: no rows")));
         }
-        check_single_kind(&source, self.first_int.as_ref(), self.first_date.as_ref())?;
+        check_single_kind(
+            &source,
+            self.unit,
+            self.first_int.as_ref(),
+            self.first_date.as_ref(),
+        )?;
         let mut entries: Vec<(String, Group)> =
             self.index.into_ids().into_iter().zip(self.groups).collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -132,7 +150,7 @@ impl FrameBuilder {
                     permute(column, &order);
                 }
             }
-            check_duplicates(&source, id, &group.ds, &group.lines)?;
+            check_duplicates(&source, self.unit, id, &group.ds, &group.lines)?;
         }
         let freq = match freq {
             Some(f) => {
@@ -145,7 +163,7 @@ impl FrameBuilder {
             None => infer_freq(&source, entries.iter().map(|(_, g)| g.ds.as_slice()))?,
         };
         for (id, group) in &entries {
-            check_regular(&source, id, &group.ds, &group.lines, freq)?;
+            check_regular(&source, self.unit, id, &group.ds, &group.lines, freq)?;
         }
         let series = entries
             .into_iter()
@@ -161,7 +179,7 @@ impl FrameBuilder {
             series,
             self.extra_names,
             freq,
-            self.style.style(),
+            self.typed_style.or(self.style.style()),
         ))
     }
 }

@@ -235,8 +235,8 @@ pub(crate) fn parse_number(
     }
     match trimmed.parse::<f64>() {
         Ok(v) if v.is_finite() && fits_f32(v) => Ok(v),
-        Ok(v) if v.is_finite() => Err(beyond_f32(source, line, id, column, trimmed)),
-        Ok(_) => Err(non_finite(source, line, id, column, text)),
+        Ok(v) if v.is_finite() => Err(beyond_f32(source, "line", line, id, column, trimmed)),
+        Ok(_) => Err(non_finite(source, "line", line, id, column, text)),
         Err(_) => Err(Error::Data(format!(
             "{source}: line {line}: series '{id}': column '{column}' holds '{text}', which is \
              not a number"
@@ -246,20 +246,22 @@ pub(crate) fn parse_number(
 
 /// Parses a `ds` cell of series `id`.
 pub(crate) fn parse_ds(source: &str, line: u64, id: &str, text: &str) -> Result<Timestamp> {
-    parse_ds_styled(source, line, id, text).map(|(ts, _)| ts)
+    parse_ds_styled(source, "line", line, id, text).map(|(ts, _)| ts)
 }
 
-/// Parses a `ds` cell of series `id` and tells how it was written.
+/// Parses a `ds` cell of series `id` at `unit` `place` (`line 4`, `row 3`) and tells how it
+/// was written.
 pub(crate) fn parse_ds_styled(
     source: &str,
-    line: u64,
+    unit: &str,
+    place: u64,
     id: &str,
     text: &str,
 ) -> Result<(Timestamp, DsStyle)> {
     Timestamp::parse_styled(text).ok_or_else(|| {
         Error::Data(format!(
-            "{source}: line {line}: series '{id}': column 'ds' holds '{text}', which is neither \
-             an integer nor a date; {DS_FORMS}"
+            "{source}: {unit} {place}: series '{id}': column 'ds' holds '{text}', which is \
+             neither an integer nor a date; {DS_FORMS}"
         ))
     })
 }

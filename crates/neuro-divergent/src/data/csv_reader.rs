@@ -30,11 +30,11 @@ pub fn read_csv_from<R: Read>(
     let (mut input, columns) = CsvInput::open(reader, source, &REQUIRED)?;
     let [id_col, ds_col, y_col] = columns;
     let extra = input.columns_except(&columns);
-    let mut builder = FrameBuilder::new(source, extra.names.clone());
+    let mut builder = FrameBuilder::new(source, "line", extra.names.clone());
     while let Some(line) = input.next_row()? {
         let id = input.field(id_col);
-        check_id(source, line, id)?;
-        let (ds, style) = parse_ds_styled(source, line, id, input.field(ds_col))?;
+        check_id(source, "line", line, id)?;
+        let (ds, style) = parse_ds_styled(source, "line", line, id, input.field(ds_col))?;
         if let Timestamp::DateTime(_) = ds {
             builder.observe_style(line, style)?;
         }

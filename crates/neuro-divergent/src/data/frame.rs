@@ -88,7 +88,7 @@ impl TimeSeriesFrame {
         extra_names: Vec<String>,
         freq: Option<Freq>,
     ) -> Result<Self> {
-        let mut builder = FrameBuilder::new(source, extra_names);
+        let mut builder = FrameBuilder::new(source, "line", extra_names);
         for row in rows {
             builder.push(row.line, &row.id, row.ds, row.y, row.extra)?;
         }
@@ -133,7 +133,7 @@ impl TimeSeriesFrame {
             )));
         }
         let names = extra.iter().map(|(name, _)| name.clone()).collect();
-        let mut builder = FrameBuilder::new(source, names);
+        let mut builder = FrameBuilder::new(source, "row", names);
         for (i, ((id, &ds), &y)) in ids.iter().zip(ds).zip(y).enumerate() {
             let row = extra.iter().map(|(_, v)| v[i].to_string());
             builder.push(i as u64 + 1, id, ds, y, row)?;

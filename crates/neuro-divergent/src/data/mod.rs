@@ -2,14 +2,17 @@
 //! frequency handling.
 
 mod builder;
+mod columnar;
 mod csv_input;
 mod csv_reader;
 mod ds_style;
 mod fingerprint;
+mod format;
 mod frame;
 mod freq;
 mod id_index;
 mod infer;
+mod json_input;
 mod line_tracker;
 mod order;
 mod timestamp;
@@ -20,6 +23,7 @@ pub(crate) use csv_input::{open_file, parse_ds, parse_number, CsvInput};
 pub use csv_reader::{read_csv, read_csv_from};
 pub use ds_style::{DateLayout, DsStyle, DsStyleVote, ZoneSuffix};
 pub use fingerprint::DataFingerprint;
+pub use format::{read_frame, read_frame_from, DataFormat};
 pub use frame::{Row, Series, TimeSeriesFrame};
 pub use freq::Freq;
 pub(crate) use id_index::IdIndex;

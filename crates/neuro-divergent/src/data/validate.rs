@@ -4,7 +4,7 @@
 use super::{Freq, Timestamp};
 use crate::error::{Error, Result};
 
-/// Where a row came from: its 1-based line (or record index) and its series.
+/// Where a row came from: its 1-based line (or row of a columnar source) and its series.
 #[derive(Clone, Debug)]
 pub(crate) struct RowRef {
     /// 1-based line in the file (or record index for in-memory rows).
@@ -25,22 +25,29 @@ pub(crate) fn in_context(err: Error, context: &str) -> Error {
 }
 
 /// Rejects an empty (or blank) `unique_id`.
-pub(crate) fn check_id(source: &str, line: u64, id: &str) -> Result<()> {
+pub(crate) fn check_id(source: &str, unit: &str, line: u64, id: &str) -> Result<()> {
     if id.trim().is_empty() {
         return Err(Error::Data(format!(
-            "{source}: line {line}: column 'unique_id' is empty; every row needs a series id"
+            "{source}: {unit} {line}: column 'unique_id' is empty; every row needs a series id"
         )));
     }
     Ok(())
 }
 
 /// Rejects NaN, infinite and out-of-range values of a numeric column.
-pub(crate) fn check_finite(source: &str, line: u64, id: &str, column: &str, v: f64) -> Result<()> {
+pub(crate) fn check_finite(
+    source: &str,
+    unit: &str,
+    line: u64,
+    id: &str,
+    column: &str,
+    v: f64,
+) -> Result<()> {
     if !v.is_finite() {
-        return Err(non_finite(source, line, id, column, &v.to_string()));
+        return Err(non_finite(source, unit, line, id, column, &v.to_string()));
     }
     if !fits_f32(v) {
-        return Err(beyond_f32(source, line, id, column, &v.to_string()));
+        return Err(beyond_f32(source, unit, line, id, column, &v.to_string()));
     }
     Ok(())
 }
@@ -51,18 +58,32 @@ pub(crate) fn fits_f32(v: f64) -> bool {
 }
 
 /// The message for a finite value too large for a 32-bit float, showing it as `shown`.
-pub(crate) fn beyond_f32(source: &str, line: u64, id: &str, column: &str, shown: &str) -> Error {
+pub(crate) fn beyond_f32(
+    source: &str,
+    unit: &str,
+    line: u64,
+    id: &str,
+    column: &str,
+    shown: &str,
+) -> Error {
     Error::Data(format!(
-        "{source}: line {line}: series '{id}': column '{column}' holds '{shown}', which is \
+        "{source}: {unit} {line}: series '{id}': column '{column}' holds '{shown}', which is \
          beyond the range of 32-bit floats the models compute in (about ±3.4e38); rescale the \
          column"
     ))
 }
 
 /// The message for a NaN or infinite value, showing the value as `shown`.
-pub(crate) fn non_finite(source: &str, line: u64, id: &str, column: &str, shown: &str) -> Error {
+pub(crate) fn non_finite(
+    source: &str,
+    unit: &str,
+    line: u64,
+    id: &str,
+    column: &str,
+    shown: &str,
+) -> Error {
     Error::Data(format!(
-        "{source}: line {line}: series '{id}': column '{column}' holds '{shown}'; NaN and \
+        "{source}: {unit} {line}: series '{id}': column '{column}' holds '{shown}'; NaN and \
          infinite values are not allowed (drop or fill missing values first)"
     ))
 }
@@ -70,13 +91,14 @@ pub(crate) fn non_finite(source: &str, line: u64, id: &str, column: &str, shown:
 /// Rejects a panel mixing integer and date-time `ds` values, naming one row of each kind.
 pub(crate) fn check_single_kind(
     source: &str,
+    unit: &str,
     first_int: Option<&RowRef>,
     first_date: Option<&RowRef>,
 ) -> Result<()> {
     if let (Some(int), Some(date)) = (first_int, first_date) {
         return Err(Error::Data(format!(
-            "{source}: column 'ds' mixes integer and date values: line {} (series '{}') has \
-             integer {} but line {} (series '{}') has date {}; use one kind for all rows",
+            "{source}: column 'ds' mixes integer and date values: {unit} {} (series '{}') has \
+             integer {} but {unit} {} (series '{}') has date {}; use one kind for all rows",
             int.line, int.id, int.ds, date.line, date.id, date.ds
         )));
     }
@@ -86,13 +108,14 @@ pub(crate) fn check_single_kind(
 /// Rejects two rows of series `id` with the same `ds`; `ds` must be sorted.
 pub(crate) fn check_duplicates(
     source: &str,
+    unit: &str,
     id: &str,
     ds: &[Timestamp],
     lines: &[u64],
 ) -> Result<()> {
     match (1..ds.len()).find(|&i| ds[i - 1] == ds[i]) {
         Some(i) => Err(Error::Data(format!(
-            "{source}: series '{id}' has two rows with ds {}: lines {} and {}",
+            "{source}: series '{id}' has two rows with ds {}: {unit}s {} and {}",
             ds[i],
             lines[i - 1].min(lines[i]),
             lines[i - 1].max(lines[i])
@@ -105,6 +128,7 @@ pub(crate) fn check_duplicates(
 /// `ds` must be sorted and free of duplicates.
 pub(crate) fn check_regular(
     source: &str,
+    unit: &str,
     id: &str,
     ds: &[Timestamp],
     lines: &[u64],
@@ -121,7 +145,7 @@ pub(crate) fn check_regular(
                 "the ds values are not aligned to the frequency"
             };
             return Err(Error::Data(format!(
-                "{source}: series '{id}': ds jumps from {} (line {}) to {} (line {}), but with \
+                "{source}: series '{id}': ds jumps from {} ({unit} {}) to {} ({unit} {}), but with \
                  frequency '{freq}' the next ds should be {expected}: {problem}",
                 ds[i - 1],
                 lines[i - 1],
@@ -152,6 +176,7 @@ mod tests {
     fn duplicates_name_both_lines() {
         let m = message(check_duplicates(
             "f.csv",
+            "line",
             "A",
             &ints(&[1, 2, 2]),
             &[2, 5, 3],
@@ -164,6 +189,7 @@ mod tests {
     fn gaps_name_expected_value_and_freq() {
         let m = message(check_regular(
             "f.csv",
+            "line",
             "A",
             &ints(&[1, 2, 4]),
             &[2, 3, 4],
@@ -178,6 +204,7 @@ mod tests {
     fn misaligned_ds_is_reported() {
         let m = message(check_regular(
             "f.csv",
+            "line",
             "A",
             &ints(&[0, 2, 3]),
             &[2, 3, 4],
@@ -201,10 +228,10 @@ mod tests {
             id: "B".into(),
             ds: Timestamp::parse("2020-01-01").expect("date"),
         };
-        let m = message(check_single_kind("f.csv", Some(&int), Some(&date)));
+        let m = message(check_single_kind("f.csv", "line", Some(&int), Some(&date)));
         assert!(m.contains("line 2") && m.contains("line 9"), "{m}");
         assert!(m.contains("2020-01-01") && m.contains("'ds'"), "{m}");
-        assert!(check_single_kind("f.csv", Some(&int), None).is_ok());
+        assert!(check_single_kind("f.csv", "line", Some(&int), None).is_ok());
     }
 
     #[test]

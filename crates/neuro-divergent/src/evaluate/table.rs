@@ -114,7 +114,7 @@ pub fn read_value_table_from<R: Read>(reader: R, source: &str) -> Result<ValueTa
     let mut groups: Vec<TableSeries> = Vec::new();
     while let Some(line) = input.next_row()? {
         let id = input.field(id_col);
-        check_id(source, line, id)?;
+        check_id(source, "line", line, id)?;
         let ds = parse_ds(source, line, id, input.field(ds_col))?;
         let slot = index.slot(id);
         if slot == groups.len() {
@@ -146,7 +146,7 @@ pub fn read_value_table_from<R: Read>(reader: R, source: &str) -> Result<ValueTa
                 permute(column, &order);
             }
         }
-        check_duplicates(source, &g.id, &g.ds, &g.lines)?;
+        check_duplicates(source, "line", &g.id, &g.ds, &g.lines)?;
     }
     Ok(ValueTable {
         source: source.to_string(),

@@ -1,0 +1,283 @@
+//! Loading a [`TimeSeriesFrame`] from Arrow record batches (Parquet and Arrow IPC files).
+//!
+//! Typed columns are read as they are: `unique_id` as text, dictionary-encoded text or
+//! integers; `ds` as integers, dates, timestamps (with or without a zone: zoned ones are UTC)
+//! or text in the forms the CSV reader takes; `y` as any integer or float type. Extra columns
+//! are kept as text, like the CSV reader's. Messages name the source, the row (1-based over the
+//! whole file), the series and the column.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Date64Type, Float64Type, Int64Type, TimestampMicrosecondType,
+};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_cast::cast::{cast_with_options, CastOptions};
+use arrow_schema::{ArrowError, DataType, Schema, TimeUnit};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+
+use super::builder::FrameBuilder;
+use super::csv_input::parse_ds_styled;
+use super::{DsStyle, Freq, TimeSeriesFrame, Timestamp, ZoneSuffix};
+use crate::error::{Error, Result};
+
+/// The columns every panel needs.
+const REQUIRED: [&str; 3] = ["unique_id", "ds", "y"];
+
+/// Reads a panel from `batches` sharing `schema`; `source` names the data in messages.
+pub(crate) fn frame_from_batches<I>(
+    source: &str,
+    schema: &Schema,
+    batches: I,
+    freq: Option<Freq>,
+) -> Result<TimeSeriesFrame>
+where
+    I: IntoIterator<Item = std::result::Result<RecordBatch, ArrowError>>,
+{
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let index = |name: &str| {
+        names.iter().position(|n| *n == name).ok_or_else(|| {
+            Error::Data(format!(
+                "{source}: no column '{name}'; a panel needs columns {} (the file has {})",
+                REQUIRED.join(", "),
+                names.join(", ")
+            ))
+        })
+    };
+    let keys = [index("unique_id")?, index("ds")?, index("y")?];
+    let extra: Vec<usize> = (0..names.len()).filter(|i| !keys.contains(i)).collect();
+    let extra_names = extra.iter().map(|&i| names[i].to_string()).collect();
+    let ds_kind = DsKind::of(source, schema.field(keys[1]).data_type())?;
+    check_numeric(source, "y", schema.field(keys[2]).data_type())?;
+    let mut builder = FrameBuilder::new(source, "row", extra_names);
+    let mut first_row = 1u64;
+    for batch in batches {
+        let batch = batch.map_err(|e| arrow_error(source, e))?;
+        let columns = BatchColumns {
+            id: as_text(source, "unique_id", batch.column(keys[0]))?,
+            ds: ds_kind.column(source, batch.column(keys[1]))?,
+            y: cast_to(source, "y", batch.column(keys[2]), &DataType::Float64)?,
+            extra: extra
+                .iter()
+                .map(|&i| as_text(source, names[i], batch.column(i)))
+                .collect::<Result<_>>()?,
+        };
+        columns.push_rows(source, first_row, &mut builder)?;
+        first_row += batch.num_rows() as u64;
+    }
+    if builder.is_empty() {
+        return Err(Error::Data(format!("{source}: the file has no rows")));
+    }
+    if let DsKind::Typed { zoned } = ds_kind {
+        builder.set_typed_style(DsStyle {
+            // Dates when every value is at midnight, as pandas writes such columns.
+            date_only: !zoned,
+            zone: if zoned {
+                ZoneSuffix::Offset
+            } else {
+                ZoneSuffix::None
+            },
+            ..DsStyle::default()
+        });
+    }
+    builder.finish(freq)
+}
+
+/// How a `ds` column is stored.
+#[derive(Clone, Copy)]
+enum DsKind {
+    /// Integer time indices.
+    Integer,
+    /// Dates or timestamps; `zoned` when the timestamps carry a time zone (stored as UTC).
+    Typed { zoned: bool },
+    /// Text, parsed as the CSV reader parses it.
+    Text,
+}
+
+/// One batch's `ds` values in the form they are read in.
+enum DsColumn {
+    Integer(ArrayRef),
+    /// Microseconds since the epoch (UTC for zoned timestamps).
+    Micros(ArrayRef),
+    Text(ArrayRef),
+}
+
+impl DsKind {
+    fn of(source: &str, data_type: &DataType) -> Result<DsKind> {
+        Ok(match data_type {
+            t if t.is_integer() => DsKind::Integer,
+            DataType::Date32 | DataType::Date64 => DsKind::Typed { zoned: false },
+            DataType::Timestamp(_, zone) => DsKind::Typed {
+                zoned: zone.is_some(),
+            },
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => DsKind::Text,
+            DataType::Dictionary(_, values) if values.is_string() => DsKind::Text,
+            other => {
+                return Err(Error::Data(format!(
+                    "{source}: column 'ds' has type {other}; expected integers, dates, \
+                     timestamps or text"
+                )))
+            }
+        })
+    }
+
+    fn column(self, source: &str, array: &ArrayRef) -> Result<DsColumn> {
+        Ok(match self {
+            DsKind::Integer => DsColumn::Integer(cast_to(source, "ds", array, &DataType::Int64)?),
+            DsKind::Text => DsColumn::Text(cast_to(source, "ds", array, &DataType::Utf8)?),
+            DsKind::Typed { .. } => DsColumn::Micros(micros(source, array)?),
+        })
+    }
+}
+
+/// A date or timestamp column as microseconds since the epoch.
+fn micros(source: &str, array: &ArrayRef) -> Result<ArrayRef> {
+    let target = DataType::Timestamp(TimeUnit::Microsecond, None);
+    match array.data_type() {
+        DataType::Date32 => {
+            let days = array.as_primitive::<Date32Type>();
+            let values = days.unary::<_, TimestampMicrosecondType>(|d| {
+                i64::from(d).saturating_mul(86_400_000_000)
+            });
+            Ok(Arc::new(values))
+        }
+        DataType::Date64 => {
+            let ms = array.as_primitive::<Date64Type>();
+            let values = ms.unary::<_, TimestampMicrosecondType>(|v| v.saturating_mul(1000));
+            Ok(Arc::new(values))
+        }
+        // Zoned timestamps are stored as UTC instants: dropping the zone keeps the values.
+        DataType::Timestamp(_, _) => {
+            let naive = match array.data_type() {
+                DataType::Timestamp(unit, Some(_)) => {
+                    let unzoned = DataType::Timestamp(*unit, None);
+                    array.to_data().into_builder().data_type(unzoned).build()
+                }
+                _ => Ok(array.to_data()),
+            }
+            .map_err(|e| arrow_error(source, e))?;
+            cast_to(source, "ds", &arrow_array::make_array(naive), &target)
+        }
+        other => Err(Error::Data(format!(
+            "{source}: column 'ds' has type {other}; expected a date or timestamp"
+        ))),
+    }
+}
+
+/// The columns of one batch, ready to be read row by row.
+struct BatchColumns {
+    id: ArrayRef,
+    ds: DsColumn,
+    y: ArrayRef,
+    extra: Vec<ArrayRef>,
+}
+
+impl BatchColumns {
+    /// Adds every row to `builder`; the batch's first row is row `first_row` of the file.
+    fn push_rows(&self, source: &str, first_row: u64, builder: &mut FrameBuilder) -> Result<()> {
+        let ids: &StringArray = self.id.as_string::<i32>();
+        let y = self.y.as_primitive::<Float64Type>();
+        let extra: Vec<&StringArray> = self.extra.iter().map(|a| a.as_string::<i32>()).collect();
+        for i in 0..ids.len() {
+            let row = first_row + i as u64;
+            if ids.is_null(i) {
+                return Err(Error::Data(format!(
+                    "{source}: row {row}: column 'unique_id' is null; every row needs a series id"
+                )));
+            }
+            let id = ids.value(i);
+            let ds = self.ds_value(source, row, id, i, builder)?;
+            if y.is_null(i) {
+                return Err(Error::Data(format!(
+                    "{source}: row {row}: series '{id}': column 'y' is null; drop or fill missing \
+                     values first"
+                )));
+            }
+            let values = extra
+                .iter()
+                .map(|c| if c.is_null(i) { "" } else { c.value(i) });
+            builder.push(row, id, ds, y.value(i), values)?;
+        }
+        Ok(())
+    }
+
+    fn ds_value(
+        &self,
+        source: &str,
+        row: u64,
+        id: &str,
+        i: usize,
+        builder: &mut FrameBuilder,
+    ) -> Result<Timestamp> {
+        let array = match &self.ds {
+            DsColumn::Integer(a) | DsColumn::Micros(a) | DsColumn::Text(a) => a,
+        };
+        if array.is_null(i) {
+            return Err(Error::Data(format!(
+                "{source}: row {row}: series '{id}': column 'ds' is null"
+            )));
+        }
+        match &self.ds {
+            DsColumn::Integer(a) => Ok(Timestamp::Int(a.as_primitive::<Int64Type>().value(i))),
+            DsColumn::Micros(a) => {
+                let micros = a.as_primitive::<TimestampMicrosecondType>().value(i);
+                datetime(micros).map(Timestamp::DateTime).ok_or_else(|| {
+                    Error::Data(format!(
+                        "{source}: row {row}: series '{id}': column 'ds' holds {micros} µs from \
+                         1970, outside the dates this library handles"
+                    ))
+                })
+            }
+            DsColumn::Text(a) => {
+                let text = a.as_string::<i32>().value(i);
+                let (ds, style) = parse_ds_styled(source, "row", row, id, text)?;
+                if let Timestamp::DateTime(_) = ds {
+                    builder.observe_style(row, style)?;
+                }
+                Ok(ds)
+            }
+        }
+    }
+}
+
+/// The date-time `micros` microseconds after 1970-01-01 00:00.
+fn datetime(micros: i64) -> Option<NaiveDateTime> {
+    DateTime::from_timestamp_micros(micros)
+        .map(|dt| dt.naive_utc())
+        .filter(|dt| dt.date() >= NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default())
+}
+
+/// Refuses a `column` that is not numeric.
+fn check_numeric(source: &str, column: &str, data_type: &DataType) -> Result<()> {
+    if data_type.is_numeric() {
+        return Ok(());
+    }
+    Err(Error::Data(format!(
+        "{source}: column '{column}' has type {data_type}; expected integers or floats"
+    )))
+}
+
+/// `array` as UTF-8 text (numbers and dictionary values written out).
+fn as_text(source: &str, column: &str, array: &ArrayRef) -> Result<ArrayRef> {
+    cast_to(source, column, array, &DataType::Utf8)
+}
+
+/// `array` cast to `target`, refusing values that do not convert.
+fn cast_to(source: &str, column: &str, array: &ArrayRef, target: &DataType) -> Result<ArrayRef> {
+    let options = CastOptions {
+        safe: false,
+        ..CastOptions::default()
+    };
+    cast_with_options(array, target, &options).map_err(|e| {
+        Error::Data(format!(
+            "{source}: column '{column}' ({}) cannot be read as {target}: {e}",
+            array.data_type()
+        ))
+    })
+}
+
+/// An Arrow or Parquet failure, named with the source.
+pub(crate) fn arrow_error(source: &str, e: impl std::fmt::Display) -> Error {
+    Error::Data(format!("{source}: {e}"))
+}

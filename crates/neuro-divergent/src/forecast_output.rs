@@ -1,0 +1,173 @@
+//! Forecasts written in every [`DataFormat`]: CSV, Parquet, Arrow IPC, JSON and JSON lines.
+//!
+//! Columnar formats type their columns: `unique_id` text, `ds` and `cutoff` integers, dates
+//! (when the input's dates had no time of day) or microsecond timestamps (zoned `UTC` when the
+//! input's times had a zone), `y` and the forecasts 64-bit floats. JSON writes `ds` in the
+//! input's text style (integers as numbers) and NaN as `null`.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow_array::{
+    ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow_ipc::writer::FileWriter;
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use chrono::NaiveDate;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde_json::{Map, Number, Value};
+
+use crate::data::{DataFormat, DsStyle, Timestamp, ZoneSuffix};
+use crate::error::{Error, Result};
+use crate::forecast::Forecasts;
+
+impl Forecasts {
+    /// Writes the forecasts to `out` in `format`.
+    pub fn write_as(&self, format: DataFormat, out: &mut dyn Write) -> Result<()> {
+        match format {
+            DataFormat::Csv => self.write_csv(out),
+            DataFormat::Parquet => {
+                let bytes = self.parquet_bytes()?;
+                out.write_all(&bytes).map_err(output_error)
+            }
+            DataFormat::Arrow => {
+                let batch = self.record_batch()?;
+                let mut writer =
+                    FileWriter::try_new(out, &batch.schema()).map_err(columnar_error)?;
+                writer.write(&batch).map_err(columnar_error)?;
+                writer.finish().map_err(columnar_error)
+            }
+            DataFormat::Json => {
+                let records: Vec<Value> = (0..self.len()).map(|i| self.record(i)).collect();
+                serde_json::to_writer(&mut *out, &records)
+                    .map_err(|e| output_error(std::io::Error::other(e)))?;
+                out.write_all(b"\n").map_err(output_error)
+            }
+            DataFormat::Jsonl => {
+                for i in 0..self.len() {
+                    serde_json::to_writer(&mut *out, &self.record(i))
+                        .map_err(|e| output_error(std::io::Error::other(e)))?;
+                    out.write_all(b"\n").map_err(output_error)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The forecasts as one Arrow record batch with typed columns.
+    pub fn record_batch(&self) -> Result<RecordBatch> {
+        let mut fields = vec![Field::new("unique_id", DataType::Utf8, false)];
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(&self.ids))];
+        let (ds_type, ds) = time_column(&self.ds, self.ds_style)?;
+        fields.push(Field::new("ds", ds_type.clone(), false));
+        columns.push(ds);
+        if let Some(cutoff) = &self.cutoff {
+            let (_, values) = time_column(cutoff, self.ds_style)?;
+            fields.push(Field::new("cutoff", ds_type, false));
+            columns.push(values);
+        }
+        if let Some(y) = &self.y {
+            fields.push(Field::new("y", DataType::Float64, false));
+            columns.push(Arc::new(Float64Array::from(y.clone())));
+        }
+        for (name, values) in self.columns.iter().zip(&self.values) {
+            fields.push(Field::new(name, DataType::Float64, false));
+            columns.push(Arc::new(Float64Array::from(values.clone())));
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(columnar_error)
+    }
+
+    /// The forecasts as a zstd-compressed Parquet file.
+    fn parquet_bytes(&self) -> Result<Vec<u8>> {
+        let batch = self.record_batch()?;
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let mut bytes = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), Some(properties))
+            .map_err(columnar_error)?;
+        writer.write(&batch).map_err(columnar_error)?;
+        writer.close().map_err(columnar_error)?;
+        Ok(bytes)
+    }
+
+    /// Row `i` as a JSON object, columns in CSV order.
+    fn record(&self, i: usize) -> Value {
+        let time = |ts: &Timestamp| match ts {
+            Timestamp::Int(v) => Value::from(*v),
+            other => Value::String(other.format(self.ds_style)),
+        };
+        let number = |v: f64| Number::from_f64(v).map_or(Value::Null, Value::Number);
+        let mut record = Map::new();
+        record.insert("unique_id".into(), Value::String(self.ids[i].clone()));
+        record.insert("ds".into(), time(&self.ds[i]));
+        if let Some(cutoff) = &self.cutoff {
+            record.insert("cutoff".into(), time(&cutoff[i]));
+        }
+        if let Some(y) = &self.y {
+            record.insert("y".into(), number(y[i]));
+        }
+        for (name, values) in self.columns.iter().zip(&self.values) {
+            record.insert(name.clone(), number(values[i]));
+        }
+        Value::Object(record)
+    }
+}
+
+/// A `ds`-like column as integers, dates or microsecond timestamps, and its type.
+fn time_column(values: &[Timestamp], style: DsStyle) -> Result<(DataType, ArrayRef)> {
+    if values.iter().all(|t| matches!(t, Timestamp::Int(_))) {
+        let ints = values.iter().map(|t| match t {
+            Timestamp::Int(v) => *v,
+            Timestamp::DateTime(_) => 0,
+        });
+        return Ok((
+            DataType::Int64,
+            Arc::new(Int64Array::from_iter_values(ints)),
+        ));
+    }
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or_default();
+    let mut micros = Vec::with_capacity(values.len());
+    for t in values {
+        let Timestamp::DateTime(dt) = t else {
+            return Err(Error::Data(
+                "forecasts mix integer and date-time ds values".into(),
+            ));
+        };
+        let delta = *dt - epoch;
+        micros.push(delta.num_microseconds().ok_or_else(|| {
+            Error::Data(format!(
+                "ds {t} is too far from 1970 for a timestamp column"
+            ))
+        })?);
+    }
+    if style.date_only {
+        let days = micros.iter().map(|m| (m.div_euclid(86_400_000_000)) as i32);
+        return Ok((
+            DataType::Date32,
+            Arc::new(Date32Array::from_iter_values(days)),
+        ));
+    }
+    let zone: Option<Arc<str>> = (style.zone != ZoneSuffix::None).then(|| "UTC".into());
+    let array = TimestampMicrosecondArray::from(micros).with_timezone_opt(zone.clone());
+    Ok((
+        DataType::Timestamp(TimeUnit::Microsecond, zone),
+        Arc::new(array),
+    ))
+}
+
+fn columnar_error(e: impl std::fmt::Display) -> Error {
+    output_error(std::io::Error::other(e.to_string()))
+}
+
+fn output_error(source: std::io::Error) -> Error {
+    Error::Io {
+        path: "<forecast output>".into(),
+        source,
+    }
+}

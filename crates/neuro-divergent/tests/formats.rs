@@ -1,0 +1,359 @@
+//! Panels in Parquet, Arrow IPC, JSON and JSON lines: files written by pandas, pyarrow and
+//! polars (`benches/format_fixtures.py`) read like the CSV; forecasts written in every format
+//! read back equal; every validation case of the CSV reader has its Parquet and JSON
+//! counterpart.
+
+mod common;
+
+use std::io::Cursor;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use neuro_divergent::data::{read_frame, read_frame_from, DataFormat, TimeSeriesFrame, ZoneSuffix};
+use neuro_divergent::{FitOptions, Forecasts, NeuralForecast};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/formats")
+        .join(name)
+}
+
+fn same_panel(a: &TimeSeriesFrame, b: &TimeSeriesFrame) {
+    assert_eq!(a.series().len(), b.series().len());
+    for (x, y) in a.series().iter().zip(b.series()) {
+        assert_eq!(x.id, y.id);
+        assert_eq!(x.ds, y.ds);
+        assert_eq!(x.y, y.y);
+    }
+    assert_eq!(a.freq(), b.freq());
+}
+
+#[test]
+fn files_from_pandas_pyarrow_and_polars_read_like_the_csv() {
+    let csv = common::air_passengers();
+    for (name, date_only) in [
+        ("air_pandas.parquet", true),
+        ("air_polars.parquet", true),
+        ("air_utc.arrow", false),
+        ("air_pandas.json", false),
+        ("air_polars.jsonl", true),
+    ] {
+        let frame =
+            read_frame(&fixture(name), None, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        same_panel(&frame, &csv);
+        assert_eq!(frame.date_only(), date_only, "{name}");
+    }
+    let utc = read_frame(&fixture("air_utc.arrow"), None, None).unwrap();
+    assert_eq!(utc.ds_style().zone, ZoneSuffix::Offset);
+    let json = read_frame(&fixture("air_pandas.json"), None, None).unwrap();
+    assert!(json.ds_style().t_separator && json.ds_style().fraction_digits == 3);
+    // The format named explicitly wins over the extension.
+    let bytes = std::fs::read(fixture("air_polars.parquet")).unwrap();
+    let frame = read_frame_from(Cursor::new(bytes), "<stdin>", DataFormat::Parquet, None).unwrap();
+    same_panel(&frame, &csv);
+}
+
+fn forecasts() -> Forecasts {
+    let mut nf = NeuralForecast::new(vec![common::small("MLP", 12, 24, 5)], None).unwrap();
+    let data = read_frame(&fixture("air_polars.parquet"), None, None).unwrap();
+    nf.fit(&data, FitOptions::default(), None).unwrap();
+    nf.predict(None).unwrap()
+}
+
+/// The record batches of a Parquet or Arrow output.
+fn batches(format: DataFormat, bytes: Vec<u8>) -> Vec<RecordBatch> {
+    match format {
+        DataFormat::Parquet => ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+            .unwrap()
+            .build()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect(),
+        DataFormat::Arrow => arrow_ipc::reader::FileReader::try_new(Cursor::new(bytes), None)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect(),
+        other => panic!("{other} is not columnar"),
+    }
+}
+
+#[test]
+fn forecasts_written_in_every_format_read_back_equal() {
+    let forecasts = forecasts();
+    let values = forecasts.column("MLP").unwrap();
+    for format in [DataFormat::Parquet, DataFormat::Arrow] {
+        let mut bytes = Vec::new();
+        forecasts.write_as(format, &mut bytes).unwrap();
+        let batch = &batches(format, bytes)[0];
+        let names: Vec<&str> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(names, ["unique_id", "ds", "MLP"]);
+        assert_eq!(batch.column(1).data_type(), &arrow_schema::DataType::Date32);
+        let read = batch.column(2).as_primitive::<Float64Type>();
+        assert_eq!(read.values().to_vec(), values);
+        let days = batch
+            .column(1)
+            .as_primitive::<arrow_array::types::Date32Type>();
+        // 1961-01-01 is day -3287 from 1970-01-01.
+        assert_eq!(days.value(0), -3287);
+    }
+    let mut json = Vec::new();
+    forecasts.write_as(DataFormat::Json, &mut json).unwrap();
+    let records: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
+    assert_eq!(records[0]["ds"], "1961-01-01");
+    assert_eq!(records[11]["MLP"].as_f64(), Some(values[11]));
+    let mut lines = Vec::new();
+    forecasts.write_as(DataFormat::Jsonl, &mut lines).unwrap();
+    let lines = String::from_utf8(lines).unwrap();
+    assert_eq!(lines.lines().count(), 12);
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(first, records[0]);
+}
+
+#[test]
+fn integer_ds_and_zoned_times_keep_their_types() {
+    let frame = parquet_frame(vec![
+        ("unique_id", text(&["a", "a", "a", "a"])),
+        ("ds", ints(&[1, 2, 3, 4])),
+        ("y", floats(&[1.0, 2.0, 3.0, 4.0])),
+    ])
+    .unwrap();
+    assert_eq!(
+        frame.series()[0].ds[3],
+        neuro_divergent::data::Timestamp::Int(4)
+    );
+    let mut nf = NeuralForecast::new(vec![common::small("MLP", 2, 2, 2)], None).unwrap();
+    nf.fit(&frame, FitOptions::default(), None).unwrap();
+    let mut bytes = Vec::new();
+    nf.predict(None)
+        .unwrap()
+        .write_as(DataFormat::Parquet, &mut bytes)
+        .unwrap();
+    let batch = &batches(DataFormat::Parquet, bytes)[0];
+    assert_eq!(
+        batch
+            .column(1)
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec(),
+        [5, 6]
+    );
+    let frame = read_frame(&fixture("air_utc.arrow"), None, None).unwrap();
+    let mut nf = NeuralForecast::new(vec![common::small("MLP", 2, 4, 2)], None).unwrap();
+    nf.fit(&frame, FitOptions::default(), None).unwrap();
+    let forecasts = nf.predict(None).unwrap();
+    let mut bytes = Vec::new();
+    forecasts.write_as(DataFormat::Arrow, &mut bytes).unwrap();
+    let batch = &batches(DataFormat::Arrow, bytes)[0];
+    assert_eq!(
+        batch.column(1).data_type().to_string(),
+        "Timestamp(µs, \"UTC\")"
+    );
+    let mut csv = Vec::new();
+    forecasts.write_csv(&mut csv).unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.contains("\nAirPassengers,1961-01-01 00:00:00+00:00,"),
+        "{csv}"
+    );
+}
+
+fn text(values: &[&str]) -> ArrayRef {
+    Arc::new(StringArray::from(values.to_vec()))
+}
+
+fn ints(values: &[i64]) -> ArrayRef {
+    Arc::new(Int64Array::from(values.to_vec()))
+}
+
+fn floats(values: &[f64]) -> ArrayRef {
+    Arc::new(Float64Array::from(values.to_vec()))
+}
+
+/// A Parquet file of `columns`, read back as a panel.
+fn parquet_frame(columns: Vec<(&str, ArrayRef)>) -> neuro_divergent::Result<TimeSeriesFrame> {
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    read_frame_from(Cursor::new(bytes), "bad.parquet", DataFormat::Parquet, None)
+}
+
+fn parquet_error(columns: Vec<(&str, ArrayRef)>) -> String {
+    parquet_frame(columns).unwrap_err().to_string()
+}
+
+fn json_error(text: &str) -> String {
+    read_frame_from(text.as_bytes(), "bad.json", DataFormat::Json, None)
+        .unwrap_err()
+        .to_string()
+}
+
+fn assert_has(message: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(message.contains(part), "`{part}` not in: {message}");
+    }
+}
+
+#[test]
+fn parquet_validation_names_the_row_series_and_column() {
+    let ds = || text(&["2020-01-01", "2020-01-02", "2020-01-03"]);
+    let id = || text(&["a", "a", "a"]);
+    let m = parquet_error(vec![("unique_id", id()), ("ds", ds())]);
+    assert_has(
+        &m,
+        &["bad.parquet: no column 'y'", "the file has unique_id, ds"],
+    );
+    let nullable_id: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None, Some("a")]));
+    let y = || floats(&[1.0, 2.0, 3.0]);
+    let m = parquet_error(vec![("unique_id", nullable_id), ("ds", ds()), ("y", y())]);
+    assert_has(&m, &["row 2: column 'unique_id' is null"]);
+    let m = parquet_error(vec![
+        ("unique_id", text(&["a", " ", "a"])),
+        ("ds", ds()),
+        ("y", y()),
+    ]);
+    assert_has(&m, &["row 2: column 'unique_id' is empty"]);
+    let null_y: ArrayRef = Arc::new(Float64Array::from(vec![Some(1.0), Some(2.0), None]));
+    let m = parquet_error(vec![("unique_id", id()), ("ds", ds()), ("y", null_y)]);
+    assert_has(&m, &["row 3: series 'a': column 'y' is null"]);
+    for (bad, shown) in [(f64::NAN, "NaN"), (1e39, "32-bit")] {
+        let m = parquet_error(vec![
+            ("unique_id", id()),
+            ("ds", ds()),
+            ("y", floats(&[1.0, bad, 3.0])),
+        ]);
+        assert_has(&m, &["row 2: series 'a': column 'y'", shown]);
+    }
+    let m = parquet_error(vec![
+        ("unique_id", id()),
+        ("ds", ds()),
+        ("y", text(&["1", "2", "x"])),
+    ]);
+    assert_has(
+        &m,
+        &["column 'y' has type Utf8; expected integers or floats"],
+    );
+    let bad_ds = text(&["2020-01-01", "someday", "2020-01-03"]);
+    let m = parquet_error(vec![("unique_id", id()), ("ds", bad_ds), ("y", y())]);
+    assert_has(&m, &["row 2: series 'a': column 'ds' holds 'someday'"]);
+    let twice = text(&["2020-01-01", "2020-01-02", "2020-01-02"]);
+    let m = parquet_error(vec![("unique_id", id()), ("ds", twice), ("y", y())]);
+    assert_has(
+        &m,
+        &["series 'a' has two rows with ds 2020-01-02: rows 2 and 3"],
+    );
+    let gap = ints(&[1, 2, 4, 5, 7]);
+    let m = parquet_error(vec![
+        ("unique_id", text(&["a"; 5])),
+        ("ds", gap),
+        ("y", floats(&[1.0; 5])),
+    ]);
+    assert_has(&m, &["ds jumps from 2 (row 2) to 4 (row 3)"]);
+    let mixed = text(&["1", "2020-01-02", "3"]);
+    let m = parquet_error(vec![("unique_id", id()), ("ds", mixed), ("y", y())]);
+    assert_has(&m, &["mixes integer and date values: row 1", "row 2"]);
+    let m = parquet_error(vec![
+        ("unique_id", text(&[])),
+        ("ds", text(&[])),
+        ("y", floats(&[])),
+    ]);
+    assert_has(&m, &["bad.parquet: the file has no rows"]);
+    let m = read_frame_from(
+        &b"unique_id,ds,y\n"[..],
+        "x.parquet",
+        DataFormat::Parquet,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_has(&m, &["x.parquet: not a readable Parquet file"]);
+}
+
+#[test]
+fn json_validation_names_the_record_series_and_key() {
+    let m = json_error(r#"[{"unique_id":"a","ds":"2020-01-01"}]"#);
+    assert_has(&m, &["bad.json: record 1 has no 'y'"]);
+    let m = json_error(
+        r#"[{"unique_id":"a","ds":"2020-01-01","y":1},{"unique_id":null,"ds":"2020-01-02","y":2}]"#,
+    );
+    assert_has(&m, &["record 2: 'unique_id' is null"]);
+    let m = json_error(r#"[{"unique_id":" ","ds":"2020-01-01","y":1}]"#);
+    assert_has(&m, &["record 1: column 'unique_id' is empty"]);
+    let m = json_error(r#"[{"unique_id":"a","ds":"2020-01-01","y":null}]"#);
+    assert_has(&m, &["record 1: series 'a': 'y' is null"]);
+    let m = json_error(r#"[{"unique_id":"a","ds":"2020-01-01","y":1e39}]"#);
+    assert_has(&m, &["record 1: series 'a': column 'y'", "32-bit"]);
+    let m = json_error(r#"[{"unique_id":"a","ds":"someday","y":1}]"#);
+    assert_has(&m, &["record 1: series 'a': column 'ds' holds 'someday'"]);
+    let m = json_error(
+        r#"[{"unique_id":"a","ds":1,"y":1},{"unique_id":"a","ds":2,"y":1},{"unique_id":"a","ds":2,"y":1}]"#,
+    );
+    assert_has(&m, &["two rows with ds 2: records 2 and 3"]);
+    let m = json_error(
+        r#"[{"unique_id":"a","ds":1,"y":1},{"unique_id":"a","ds":2,"y":1},{"unique_id":"a","ds":4,"y":1},{"unique_id":"a","ds":5,"y":1},{"unique_id":"a","ds":7,"y":1}]"#,
+    );
+    assert_has(&m, &["ds jumps from 2 (record 2) to 4 (record 3)"]);
+    let m =
+        json_error(r#"[{"unique_id":"a","ds":1,"y":1},{"unique_id":"a","ds":"2020-01-02","y":1}]"#);
+    assert_has(&m, &["mixes integer and date values: record 1", "record 2"]);
+    let m = json_error(r#"[{"unique_id":"a","ds":1,"y":1,"p":1},{"unique_id":"a","ds":2,"y":1}]"#);
+    assert_has(&m, &["record 2: series 'a' has no 'p'"]);
+    let m = json_error(r#"[{"unique_id":"a","ds":1,"y":1},{"unique_id":"a","ds":2,"y":1,"q":3}]"#);
+    assert_has(&m, &["record 2 has key 'q', which record 1 does not have"]);
+    assert_has(&json_error("[]"), &["bad.json: no records"]);
+    assert_has(
+        &json_error("{\"unique_id\": 1"),
+        &["bad.json: not valid JSON"],
+    );
+    assert_has(&json_error("{}"), &["expected a JSON array of records"]);
+    let m = read_frame_from(
+        &b"{\"unique_id\":\"a\",\"ds\":1,\"y\":1}\n\n{\"unique_id\":\"a\",\"ds\":2,\"y\":oops}\n"[..],
+        "bad.jsonl",
+        DataFormat::Jsonl,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_has(&m, &["bad.jsonl: line 3: not valid JSON"]);
+}
+
+#[test]
+fn formats_are_chosen_by_extension_or_name() {
+    assert_eq!(
+        DataFormat::resolve(Path::new("a.parquet"), None),
+        DataFormat::Parquet
+    );
+    assert_eq!(
+        DataFormat::resolve(Path::new("a.feather"), None),
+        DataFormat::Arrow
+    );
+    assert_eq!(
+        DataFormat::resolve(Path::new("a.ndjson"), None),
+        DataFormat::Jsonl
+    );
+    assert_eq!(DataFormat::resolve(Path::new("-"), None), DataFormat::Csv);
+    assert_eq!(
+        DataFormat::resolve(Path::new("a.txt"), None),
+        DataFormat::Csv
+    );
+    assert_eq!(
+        DataFormat::resolve(Path::new("a.csv"), Some(DataFormat::Json)),
+        DataFormat::Json
+    );
+    let err = DataFormat::parse("xlsx").unwrap_err().to_string();
+    assert_has(
+        &err,
+        &["unknown format 'xlsx'", "csv, parquet, arrow, json, jsonl"],
+    );
+}
