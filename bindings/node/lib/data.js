@@ -66,6 +66,94 @@ function objectColumns(data, skip, n, source) {
   return { names, values: names.map((name) => Array.from(data[name], toNumber)) };
 }
 
+/** True for an Apache Arrow `Table` (the `apache-arrow` package), recognised by its shape. */
+function isArrowTable(data) {
+  return Boolean(data) && typeof data.getChild === 'function' && data.schema && Array.isArray(data.schema.fields);
+}
+
+/**
+ * An Arrow table's columns as plain columns: dictionary and integer ids as strings; `ds` dates
+ * and timestamps as `Date`s (zoned timestamps as ISO text with `Z`, so forecasts come back in
+ * UTC with the zone), integer `ds` as numbers; 64-bit integers as numbers.
+ */
+function arrowColumns(table) {
+  const out = {};
+  for (const field of table.schema.fields) {
+    const vector = table.getChild(field.name);
+    const type = String(field.type);
+    const temporal = /^(Date|Timestamp)/.test(type);
+    if (field.name === 'ds' && temporal) {
+      const zoned = Boolean(field.type.timezone);
+      out.ds = Array.from(vector, (ms) => {
+        if (ms === null) return null;
+        const date = ms instanceof Date ? ms : new Date(Number(ms));
+        return zoned ? date.toISOString() : date;
+      });
+    } else if (field.name === 'unique_id') {
+      out.unique_id = Array.from(vector, (v) => (v === null ? null : String(v)));
+    } else {
+      out[field.name] = Array.from(vector, (v) => (typeof v === 'bigint' ? Number(v) : v));
+    }
+  }
+  for (const key of KEYS) {
+    if (!(key in out)) {
+      throw new NeuroDivergentError(codes.INVALID_DATA, `data: the Arrow table has no column '${key}'`);
+    }
+  }
+  const nullAt = (name) => out[name].findIndex((v) => v === null || v === undefined);
+  for (const name of KEYS) {
+    const row = nullAt(name);
+    if (row >= 0) {
+      throw new NeuroDivergentError(codes.INVALID_DATA, `data: row ${row + 1}: column '${name}' is null`);
+    }
+  }
+  if (!out.y.every((v) => typeof v === 'number')) {
+    const row = out.y.findIndex((v) => typeof v !== 'number');
+    throw new NeuroDivergentError(
+      codes.INVALID_DATA,
+      `data: row ${row + 1}: column 'y' must be a number, got ${JSON.stringify(out.y[row])}`,
+    );
+  }
+  return out;
+}
+
+/**
+ * Forecast columns as an Apache Arrow `Table` (needs the `apache-arrow` package): `unique_id`
+ * text, `ds`/`cutoff` typed as the input's were (Int64, DateDay, or millisecond timestamps,
+ * zoned UTC when the input's times had a zone), `y` and forecasts Float64.
+ */
+function arrowTable(columns) {
+  let arrow;
+  try {
+    arrow = require('apache-arrow');
+  } catch (e) {
+    throw new NeuroDivergentError(
+      codes.INVALID_CONFIG,
+      `format 'arrow' needs the apache-arrow package (npm install apache-arrow): ${e.message}`,
+    );
+  }
+  const time = (values, ms) => {
+    switch (columns.timeType) {
+      case 'int':
+        return arrow.vectorFromArray(BigInt64Array.from(values, (v) => BigInt(v)), new arrow.Int64());
+      case 'date':
+        return arrow.vectorFromArray(ms.map((v) => new Date(v)), new arrow.DateDay());
+      default:
+        return arrow.vectorFromArray(ms, new arrow.TimestampMillisecond(columns.timeType === 'timestamp_utc' ? 'UTC' : null));
+    }
+  };
+  const vectors = {
+    unique_id: arrow.vectorFromArray(columns.uniqueId, new arrow.Utf8()),
+    ds: time(columns.ds, columns.dsEpochMs),
+  };
+  if (columns.cutoff) vectors.cutoff = time(columns.cutoff, columns.cutoffEpochMs);
+  if (columns.y) vectors.y = arrow.makeVector(Float64Array.from(columns.y));
+  columns.models.forEach((name, k) => {
+    vectors[name] = arrow.makeVector(Float64Array.from(columns.values[k]));
+  });
+  return new arrow.Table(vectors);
+}
+
 /**
  * Reads records `[{ unique_id, ds, y, ...exogenous }]` or columns `{ unique_id, ds, y, ... }`
  * into `{ ids, ds, y, extra }` with `y` a Float64Array (a Float64Array input is used as is, not
@@ -73,6 +161,7 @@ function objectColumns(data, skip, n, source) {
  * NaN, an error only when a model uses that column).
  */
 function toColumns(data) {
+  if (isArrowTable(data)) return toColumns(arrowColumns(data));
   if (Array.isArray(data)) {
     const n = data.length;
     const ids = new Array(n);
@@ -166,8 +255,9 @@ function formatForecasts(columns, format) {
     });
     return out;
   }
+  if (format === 'arrow') return arrowTable(columns);
   if (format !== undefined && format !== 'records') {
-    throw new NeuroDivergentError(codes.INVALID_CONFIG, `format must be 'records' or 'columns', got '${format}'`);
+    throw new NeuroDivergentError(codes.INVALID_CONFIG, `format must be 'records', 'columns' or 'arrow', got '${format}'`);
   }
   const rows = new Array(columns.uniqueId.length);
   for (let i = 0; i < rows.length; i++) {

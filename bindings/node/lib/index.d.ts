@@ -26,8 +26,19 @@ export interface SeriesColumns {
   [exogenous: string]: ArrayLike<string | number | DsValue>;
 }
 
-/** Data in either shape. */
-export type SeriesData = SeriesRecord[] | SeriesColumns;
+/**
+ * An Apache Arrow `Table` (the `apache-arrow` package), by its shape: columns `unique_id`
+ * (text, dictionary or integers), `ds` (dates, timestamps, ISO text or integers), `y` (numbers)
+ * and exogenous columns.
+ */
+export interface ArrowTable {
+  readonly numRows: number;
+  readonly schema: { readonly fields: ReadonlyArray<{ readonly name: string }> };
+  getChild(name: string): unknown;
+}
+
+/** Data in any of the accepted shapes. */
+export type SeriesData = SeriesRecord[] | SeriesColumns | ArrowTable;
 
 /** Static exogenous values: one row per series, `{ unique_id, <column>: number, ... }`. */
 export type StaticData =
@@ -115,7 +126,7 @@ export interface PredictOptions {
   staticData?: StaticData;
   /** Conformal interval levels in percent (adds `-lo-L` / `-hi-L` columns); needs `predictionIntervals` at fit. */
   level?: number | number[];
-  format?: 'records' | 'columns';
+  format?: 'records' | 'columns' | 'arrow';
 }
 
 /** What an interpretable model (TFT) weighed to forecast one window. */
@@ -154,7 +165,7 @@ export interface CrossValidationOptions {
   data?: SeriesData;
   /** Static values (default: those of the last fit). */
   staticData?: StaticData;
-  format?: 'records' | 'columns';
+  format?: 'records' | 'columns' | 'arrow';
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
   /** Calibrate conformal intervals on windows before the first cutoff (as `fit` does). */
@@ -177,10 +188,13 @@ export declare class NeuralForecaster {
   fit(data: SeriesData, options?: FitOptions): Promise<this>;
   predict(options?: PredictOptions & { format?: 'records' }): Promise<ForecastRecord[]>;
   predict(options: PredictOptions & { format: 'columns' }): Promise<ForecastColumns>;
+  /** Forecasts as an Apache Arrow `Table` (needs the `apache-arrow` package installed). */
+  predict(options: PredictOptions & { format: 'arrow' }): Promise<ArrowTable>;
   /** Explains the forecasts `predict` makes from the same inputs (interpretable models only: TFT). */
   explain(options?: Pick<PredictOptions, 'data' | 'futrData' | 'staticData'>): Promise<ModelExplanation[]>;
   crossValidation(options: CrossValidationOptions & { format?: 'records' }): Promise<ForecastRecord[]>;
   crossValidation(options: CrossValidationOptions & { format: 'columns' }): Promise<ForecastColumns>;
+  crossValidation(options: CrossValidationOptions & { format: 'arrow' }): Promise<ArrowTable>;
   saveCheckpoint(path: string): Promise<void>;
   static loadCheckpoint(path: string, options?: { device?: Device }): Promise<NeuralForecaster>;
   /** Loads `NAME`, `NAME@VERSION` or `NAME@ALIAS` from a model store. */

@@ -2,7 +2,9 @@
 
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;
-use neuro_divergent::data::{DsStyle, DsStyleVote, Freq, TimeSeriesFrame, Timestamp, DS_FORMS};
+use neuro_divergent::data::{
+    DsStyle, DsStyleVote, Freq, TimeSeriesFrame, Timestamp, ZoneSuffix, DS_FORMS,
+};
 use neuro_divergent::exog::{FutureTable, StaticTable};
 use neuro_divergent::Forecasts;
 
@@ -173,6 +175,34 @@ pub struct ForecastColumns {
     /// What the caller should know about these forecasts (e.g. interval levels the
     /// calibration data is too thin to support).
     pub warnings: Vec<String>,
+    /// How an Arrow table types `ds` and `cutoff`: `int`, `date` (the input had dates only),
+    /// `timestamp` or `timestamp_utc` (the input's times had a zone).
+    pub time_type: String,
+    /// Milliseconds since 1970 of each `ds` (date-times only), for Arrow tables.
+    pub ds_epoch_ms: Option<Vec<f64>>,
+    /// Milliseconds since 1970 of each `cutoff` (date-times only), for Arrow tables.
+    pub cutoff_epoch_ms: Option<Vec<f64>>,
+}
+
+/// Milliseconds since 1970 of each date-time of `values`; `None` for integer indices.
+fn epoch_ms(values: &[Timestamp]) -> Option<Vec<f64>> {
+    values
+        .iter()
+        .map(|t| match t {
+            Timestamp::Int(_) => None,
+            Timestamp::DateTime(dt) => Some(dt.and_utc().timestamp_millis() as f64),
+        })
+        .collect()
+}
+
+/// The Arrow type of `ds` columns written in `style` (see [`ForecastColumns::time_type`]).
+fn time_type(first: Option<&Timestamp>, style: DsStyle) -> &'static str {
+    match first {
+        None | Some(Timestamp::Int(_)) => "int",
+        Some(_) if style.date_only => "date",
+        Some(_) if style.zone != ZoneSuffix::None => "timestamp_utc",
+        Some(_) => "timestamp",
+    }
 }
 
 fn js_ds(ts: &Timestamp, style: DsStyle) -> JsDs {
@@ -196,6 +226,9 @@ impl From<Forecasts> for ForecastColumns {
             models: f.columns,
             values: f.values,
             warnings: f.warnings,
+            time_type: time_type(f.ds.first(), style).to_string(),
+            ds_epoch_ms: epoch_ms(&f.ds),
+            cutoff_epoch_ms: f.cutoff.as_deref().and_then(epoch_ms),
         }
     }
 }

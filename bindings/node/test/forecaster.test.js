@@ -575,3 +575,49 @@ test('Chronos2 forecasts its 21 quantiles as a median and ten intervals', async 
   }
   assert.throws(() => new NeuralForecaster({ models: [new Chronos2({ h: 40, inputSize: 96, modelPath: dir })] }), (e) => e.code === codes.INVALID_CONFIG && /horizon 40 exceeds the 16 steps the model forecasts in one pass/.test(e.message));
 });
+
+test('Apache Arrow tables in and out: typed columns, the same forecasts as records', async () => {
+  const arrow = require('apache-arrow');
+  const records = airPassengers();
+  const table = arrow.tableFromArrays({
+    unique_id: records.map((r) => r.unique_id),
+    ds: records.map((r) => new Date(`${r.ds}T00:00:00Z`)),
+    y: BigInt64Array.from(records, (r) => BigInt(r.y)),
+  });
+  assert.equal(String(table.schema.fields[0].type), 'Dictionary<Int32, Utf8>');
+  const fromRecords = new NeuralForecaster({ models: [new MLP({ h: 12, inputSize: 24, maxSteps: 30, hiddenSize: 32 })] });
+  await fromRecords.fit(records);
+  const expected = await fromRecords.predict({ format: 'columns' });
+  const nf = new NeuralForecaster({ models: [new MLP({ h: 12, inputSize: 24, maxSteps: 30, hiddenSize: 32 })] });
+  await nf.fit(table);
+  const out = await nf.predict({ format: 'arrow' });
+  assert.ok(out instanceof arrow.Table);
+  assert.deepEqual(out.schema.fields.map((f) => `${f.name}:${f.type}`), ['unique_id:Utf8', 'ds:Date32<DAY>', 'MLP:Float64']);
+  assert.deepEqual(Array.from(out.getChild('MLP')), Array.from(expected.MLP));
+  assert.equal(new Date(out.getChild('ds').get(0)).toISOString(), '1961-01-01T00:00:00.000Z');
+
+  // Zoned hourly timestamps come back zoned, in UTC; integer ds as Int64.
+  const hours = Array.from({ length: 60 }, (_, i) => i);
+  const zoned = new arrow.Table({
+    unique_id: arrow.vectorFromArray(hours.map(() => 's'), new arrow.Utf8()),
+    ds: arrow.vectorFromArray(hours.map((i) => Date.UTC(2024, 0, 1, i)), new arrow.TimestampMillisecond('UTC')),
+    y: arrow.makeVector(Float64Array.from(hours, (i) => 10 + (i % 24))),
+  });
+  const hourly = new NeuralForecaster({ models: [new MLP({ h: 3, inputSize: 12, maxSteps: 5, hiddenSize: 16 })] });
+  await hourly.fit(zoned);
+  const [row] = await hourly.predict();
+  assert.equal(row.ds, '2024-01-03T12:00:00.000Z');
+  const typed = await hourly.predict({ format: 'arrow' });
+  assert.equal(String(typed.schema.fields[1].type), 'Timestamp<MILLISECOND, UTC>');
+  assert.equal(typed.getChild('ds').get(0), Date.UTC(2024, 0, 3, 12));
+  await hourly.fit({ unique_id: hours.map(() => 's'), ds: hours.map((i) => i + 1), y: Float64Array.from(hours) });
+  const ints = await hourly.predict({ format: 'arrow' });
+  assert.equal(String(ints.schema.fields[1].type), 'Int64');
+  assert.deepEqual(Array.from(ints.getChild('ds')), [61n, 62n, 63n]);
+
+  const holes = arrow.tableFromArrays({ unique_id: ['a', 'a'], ds: [1, 2], y: Float64Array.from([1, NaN]) });
+  await assert.rejects(nf.fit(holes), (e) => e.code === codes.INVALID_DATA && /row 2: series 'a': column 'y' holds 'NaN'/.test(e.message));
+  const noY = arrow.tableFromArrays({ unique_id: ['a'], ds: [1] });
+  await assert.rejects(nf.fit(noY), (e) => e.code === codes.INVALID_DATA && /the Arrow table has no column 'y'/.test(e.message));
+  await assert.rejects(nf.predict({ format: 'xml' }), (e) => e.code === codes.INVALID_CONFIG && /'records', 'columns' or 'arrow'/.test(e.message));
+});
