@@ -22,7 +22,11 @@ impl Cli {
             Command::Cv(c) => c.model.threads,
             Command::Longhorizon(l) => l.model.threads,
             Command::Predict(p) => p.threads,
-            Command::Evaluate(_) | Command::Models(_) | Command::Keys(_) | Command::Info => None,
+            Command::Evaluate(_)
+            | Command::Models(_)
+            | Command::Keys(_)
+            | Command::Check(_)
+            | Command::Info => None,
             // Each forecast runs on one core; the node runs --workers of them side by side.
             Command::Serve(_) => Some(1),
             Command::Bench(b) => b.threads,
@@ -52,6 +56,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create, list and revoke the API keys of `serve --auth` (kept in the model store).
     Keys(KeysArgs),
+    /// Read and validate a panel, then print what it holds as JSON (series, rows, frequency,
+    /// time span, extra columns, content hash, seconds to read and validate).
+    Check(CheckArgs),
     /// Measure training throughput, prediction latency and memory (benchmark, not a test).
     Bench(BenchArgs),
     /// Print the CPU, its vector extensions, the matrix kernels that run on it and the threads.
@@ -440,6 +447,21 @@ pub enum ModelsAction {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// Options of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Long-format data (CSV, Parquet, Arrow IPC, JSON or JSON lines, by extension; - for
+    /// standard input).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The format of --data when its extension does not say: csv, parquet, arrow, json, jsonl.
+    #[arg(long, value_name = "FORMAT")]
+    pub data_format: Option<String>,
+    /// Frequency alias (inferred from the data when unset).
+    #[arg(long)]
+    pub freq: Option<String>,
 }
 
 /// Options of `bench`.

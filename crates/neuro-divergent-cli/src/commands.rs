@@ -15,7 +15,7 @@ use neuro_divergent::{
     input_size_for, Error, FitOptions, Forecasts, ModelSpec, NeuralForecast, Result,
 };
 
-use crate::args::{Cli, Command, CvArgs, EvaluateArgs, ModelArgs, PredictArgs};
+use crate::args::{CheckArgs, Cli, Command, CvArgs, EvaluateArgs, ModelArgs, PredictArgs};
 use crate::error::CliResult;
 use crate::progress::TrainingBars;
 use crate::store::{cross_validation_scores, Publisher};
@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> CliResult<()> {
         Command::Models(args) => crate::store::run_models(&args),
         Command::Serve(args) => crate::serve::run(&args),
         Command::Keys(args) => crate::keys::run_keys(&args),
+        Command::Check(args) => Ok(check(&args)?),
         Command::Bench(args) => Ok(crate::bench::run(&args)?),
         Command::Info => {
             crate::machine::print();
@@ -192,6 +193,29 @@ fn cross_validate(args: &CvArgs) -> CliResult<()> {
         publisher.publish(&nf, cross_validation_scores(&nf, &forecasts))?;
     }
     Ok(())
+}
+
+/// Reads and validates `--data` and prints a JSON summary of it on standard output.
+fn check(args: &CheckArgs) -> Result<()> {
+    let freq = args.freq.as_deref().map(Freq::parse).transpose()?;
+    let format = format_option(args.data_format.as_deref())?;
+    let started = std::time::Instant::now();
+    let frame = read_frame(&args.data, format, freq)?;
+    let read_seconds = started.elapsed().as_secs_f64();
+    let fingerprint = frame.fingerprint();
+    let summary = serde_json::json!({
+        "source": fingerprint.source,
+        "series": fingerprint.series,
+        "rows": fingerprint.rows,
+        "freq": frame.freq().alias(),
+        "first_ds": fingerprint.first_ds,
+        "last_ds": fingerprint.last_ds,
+        "extra_columns": frame.extra_names(),
+        "sha256": fingerprint.sha256,
+        "read_seconds": read_seconds,
+    });
+    let text = format!("{summary:#}\n");
+    output::write_bytes(Path::new("-"), text.as_bytes())
 }
 
 fn evaluate_command(args: &EvaluateArgs) -> Result<()> {

@@ -1477,3 +1477,34 @@ fn bad_formats_and_bad_columnar_data_exit_2() {
         stderr(&out)
     );
 }
+
+#[test]
+fn check_summarises_a_panel_the_same_in_every_format() {
+    let summary = |path: &Path| -> serde_json::Value {
+        let out = run(&["check", "--data", path.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+    let csv = summary(&air_passengers());
+    assert_eq!(
+        (csv["series"].as_u64(), csv["rows"].as_u64()),
+        (Some(1), Some(144))
+    );
+    assert_eq!(csv["freq"], "M");
+    assert_eq!(csv["first_ds"], "1949-01-01");
+    for name in [
+        "air_polars.parquet",
+        "air_polars.jsonl",
+        "air_pandas.parquet",
+    ] {
+        let other = summary(&format_fixture(name));
+        assert_eq!(other["sha256"], csv["sha256"], "{name}");
+    }
+    let bad = run(&["check", "--data", "-", "--data-format", "xml"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("unknown format 'xml'"),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -357,3 +357,20 @@ fn formats_are_chosen_by_extension_or_name() {
         &["unknown format 'xlsx'", "csv, parquet, arrow, json, jsonl"],
     );
 }
+
+#[test]
+fn a_corrupt_arrow_file_is_an_error_not_a_panic() {
+    // Found by tests/fuzz.rs: one byte of the IPC footer set to 128 made arrow-ipc unwrap a None.
+    let mut bytes = std::fs::read(fixture("air_utc.arrow")).unwrap();
+    let at = 16_833_465_487_964_658_611usize % bytes.len();
+    bytes[at] = 128;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("corrupt.arrow");
+    std::fs::write(&path, &bytes).unwrap();
+    let m = read_frame(&path, None, None).unwrap_err().to_string();
+    assert_has(&m, &["corrupt.arrow: a corrupt or unsupported file"]);
+    let m = read_frame_from(Cursor::new(bytes), "<stdin>", DataFormat::Arrow, None)
+        .unwrap_err()
+        .to_string();
+    assert_has(&m, &["<stdin>: a corrupt or unsupported file"]);
+}

@@ -103,10 +103,26 @@ pub fn read_frame(
     let file = open_file(path)?;
     match format {
         // Parquet and Arrow files are read in place, without a copy in memory.
-        DataFormat::Parquet => read_parquet(file, &source, freq),
-        DataFormat::Arrow => read_arrow_file(file, &source, freq),
+        DataFormat::Parquet => decoding(&source, || read_parquet(file, &source, freq)),
+        DataFormat::Arrow => decoding(&source, || read_arrow_file(file, &source, freq)),
         _ => read_frame_from(file, &source, format, freq),
     }
+}
+
+/// Runs a columnar decoder, turning a panic inside it into an error naming `source`: the
+/// Arrow and Parquet readers panic on some corrupt files (found by `tests/fuzz.rs`), and bad
+/// input must not abort the program.
+fn decoding<T>(source: &str, decode: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the decoder failed".to_string());
+        Err(Error::Data(format!(
+            "{source}: a corrupt or unsupported file ({reason})"
+        )))
+    })
 }
 
 /// Like [`read_frame`] from any reader; `source` names the data in messages.
@@ -126,9 +142,11 @@ pub fn read_frame_from<R: Read>(
                 .read_to_end(&mut bytes)
                 .map_err(|e| Error::Data(format!("{source}: cannot be read: {e}")))?;
             if format == DataFormat::Parquet {
-                read_parquet(bytes::Bytes::from(bytes), source, freq)
+                decoding(source, || {
+                    read_parquet(bytes::Bytes::from(bytes), source, freq)
+                })
             } else {
-                read_arrow_bytes(bytes, source, freq)
+                decoding(source, || read_arrow_bytes(bytes, source, freq))
             }
         }
     }

@@ -122,6 +122,9 @@ fn split_zone(text: &str) -> Option<(&str, ZoneSuffix, i64)> {
         return Some((text, ZoneSuffix::None, 0));
     };
     let (clock, offset) = (text[..at].trim_end(), &text[at + 1..]);
+    if !offset.is_ascii() {
+        return None;
+    }
     let (hours, minutes) = match offset.split_once(':') {
         Some((h, m)) => (digits(h, 2, 2)?, digits(m, 2, 2)?),
         None if offset.len() == 4 => (digits(&offset[..2], 2, 2)?, digits(&offset[2..], 2, 2)?),
