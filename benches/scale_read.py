@@ -33,7 +33,7 @@ def generate(path_csv, path_parquet, series, points, seed=0):
     y = (100.0 + np.cumsum(steps, axis=1) + season).ravel()
     ids = np.repeat(np.array([f"s{i:06d}" for i in range(series)]), points)
     start = np.datetime64("2020-01-01T00:00:00")
-    ds = np.tile(start + np.arange(points).astype("timedelta64[h]"), series)
+    ds = np.tile((start + np.arange(points).astype("timedelta64[h]")).astype("datetime64[us]"), series)
     frame = pl.DataFrame({"unique_id": ids, "ds": ds, "y": y.astype(np.float64)})
     frame.write_parquet(path_parquet)
     frame.with_columns(pl.col("ds").dt.strftime("%Y-%m-%d %H:%M:%S")).write_csv(path_csv)
