@@ -8,7 +8,9 @@ reading the Parquet file, fitting, forecasting every series and writing the fore
 
 Each side runs in its own process under /usr/bin/time (peak RSS). Ours: `fit --save` (read,
 validate, train), then `predict --model-dir` (load, forecast every series, write Parquet), each
-timed whole-process. NeuralForecast: one process reads the Parquet file with pandas, fits, then
+timed whole-process. The physical limit of `predict`: every series' forward FLOPs over the f32
+GEMM rate, both from one `neuro-divergent bench` run in the same run (on the first panel), next
+to our whole-process predict time. NeuralForecast: one process reads the Parquet file with pandas, fits, then
 predicts; it prints its fit and predict seconds. Generate the panels first with
 benches/scale_read.py. Not a test.
 """
@@ -66,9 +68,18 @@ def main():
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
     print(f"# NHITS h=24 input_size=48, {args.steps} steps, {args.threads} threads; one run each")
-    print("| panel | ours fit s | ours fit RSS MB | ours predict s | ours predict RSS MB | "
-          "NF fit s | NF predict s | NF RSS MB | predict NF/ours | RSS NF/ours |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    first = pathlib.Path(args.dir) / f"panel_{args.sizes.split(',')[0]}.parquet"
+    _, _, text = timed([binary, "bench", "--data", str(first), "--horizon", "24",
+                        "--input-size", "48", "--model", "nhits", "--steps", "5",
+                        "--threads", str(args.threads)])
+    figures = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+    gemm = float(figures["gemm_gflops"])
+    mflop = float(figures["forward_mflop_per_series"])
+    print(f"# f32 GEMM {gemm:.1f} GFLOP/s; forward pass {mflop:.3f} MFLOP per series")
+    print("| panel | ours fit s | ours fit RSS MB | ours predict s | predict limit s | "
+          "predict/limit | ours predict RSS MB | NF fit s | NF predict s | NF RSS MB | "
+          "predict NF/ours | RSS NF/ours |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes.split(","):
         parquet = pathlib.Path(args.dir) / f"panel_{size}.parquet"
         if not parquet.exists():
@@ -90,8 +101,11 @@ def main():
                 nf_fit, nf_pred, _ = text.split()
                 nf = (float(nf_fit), float(nf_pred), nf_rss)
         ours_rss = max(fit_rss, pred_rss)
+        series = int(size.split("x")[0])
+        limit = series * mflop * 1e6 / (gemm * 1e9)
         ratio_pred = nf[1] / pred_s if nf[1] != "-" else float("nan")
-        print(f"| {size} | {fit_s:.2f} | {fit_rss:.0f} | {pred_s:.2f} | {pred_rss:.0f} | "
+        print(f"| {size} | {fit_s:.2f} | {fit_rss:.0f} | {pred_s:.2f} | {limit:.2f} | "
+              f"{pred_s / limit:.2f}x | {pred_rss:.0f} | "
               f"{nf[0] if nf[0] == '-' else f'{nf[0]:.2f}'} | "
               f"{nf[1] if nf[1] == '-' else f'{nf[1]:.2f}'} | {nf[2]:.0f} | "
               f"{ratio_pred:.2f}x | {nf[2] / ours_rss:.2f}x |", flush=True)

@@ -22,7 +22,15 @@ function normalizeDs(value, row) {
     return `${date} ${pad(h)}:${pad(m)}:${pad(s)}${millis}`;
   }
   if (typeof value === 'string' || typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'bigint') {
+    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+      throw new NeuroDivergentError(
+        codes.INVALID_DATA,
+        `data: row ${row + 1}: ds ${value} is beyond the integers a JavaScript number holds exactly (±2^53)`,
+      );
+    }
+    return Number(value);
+  }
   throw new NeuroDivergentError(
     codes.INVALID_DATA,
     `data: row ${row + 1}: ds must be a Date, an ISO date string or an integer, got ${typeof value}`,
@@ -74,7 +82,8 @@ function isArrowTable(data) {
 /**
  * An Arrow table's columns as plain columns: dictionary and integer ids as strings; `ds` dates
  * and timestamps as `Date`s (zoned timestamps as ISO text with `Z`, so forecasts come back in
- * UTC with the zone), integer `ds` as numbers; 64-bit integers as numbers.
+ * UTC with the zone), integer `ds` as numbers (refused beyond ±2^53, where a number would move
+ * them); other 64-bit integers as numbers.
  */
 function arrowColumns(table) {
   const out = {};
@@ -89,6 +98,9 @@ function arrowColumns(table) {
         const date = ms instanceof Date ? ms : new Date(Number(ms));
         return zoned ? date.toISOString() : date;
       });
+    } else if (field.name === 'ds') {
+      // Integer time indices stay bigints until checked: above 2^53 a number would move them.
+      out.ds = Array.from(vector);
     } else if (field.name === 'unique_id') {
       out.unique_id = Array.from(vector, (v) => (v === null ? null : String(v)));
     } else {

@@ -174,7 +174,7 @@ class NeuralForecaster {
   /**
    * Forecasts `h` steps after each series (those of `options.data` when given).
    * @param {{ data?: object, futrData?: object, staticData?: object,
-   *           format?: 'records'|'columns', level?: number[] }} [options]
+   *           format?: 'records'|'columns'|'arrow', level?: number[] }} [options]
    *   `futrData`: future exogenous values over the horizon, records `[{ unique_id, ds, ... }]`
    *   or columns; `staticData` replaces the static values of the fit;
    *   `level`: conformal interval levels (percent); the fit must have used `predictionIntervals`.
@@ -211,7 +211,7 @@ class NeuralForecaster {
   /**
    * Rolling-origin cross-validation; uses the data of the last fit unless `data` is given.
    * @param {{ nWindows: number, stepSize?: number, valSize?: number, data?: object,
-   *           staticData?: object, format?: 'records'|'columns', onProgress?: Function,
+   *           staticData?: object, format?: 'records'|'columns'|'arrow', onProgress?: Function,
    *           signal?: AbortSignal, predictionIntervals?: object, level?: number[] }} options
    *   Future exogenous values come from the data itself; static values from `staticData` or the
    *   last fit. With `predictionIntervals` (as in `fit`) and `level`, the forecasts carry

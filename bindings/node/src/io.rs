@@ -112,10 +112,8 @@ fn parse_ds(
         Either::A(text) => {
             let (ds, style) =
                 Timestamp::parse_styled(text).ok_or_else(|| invalid(format!("'{text}'")))?;
-            if let Timestamp::DateTime(_) = ds {
-                vote.observe(style, row as u64 + 1)
-                    .map_err(|m| Failure::new("ND_INVALID_DATA", format!("{source}: {m}")))?;
-            }
+            vote.observe(&ds, style, row as u64 + 1)
+                .map_err(|m| Failure::new("ND_INVALID_DATA", format!("{source}: {m}")))?;
             Ok(ds)
         }
         Either::B(number) if number.is_finite() && number.fract() == 0.0 => {

@@ -617,6 +617,12 @@ test('Apache Arrow tables in and out: typed columns, the same forecasts as recor
 
   const holes = arrow.tableFromArrays({ unique_id: ['a', 'a'], ds: [1, 2], y: Float64Array.from([1, NaN]) });
   await assert.rejects(nf.fit(holes), (e) => e.code === codes.INVALID_DATA && /row 2: series 'a': column 'y' holds 'NaN'/.test(e.message));
+  const huge = new arrow.Table({
+    unique_id: arrow.vectorFromArray(['a', 'a'], new arrow.Utf8()),
+    ds: arrow.vectorFromArray([1n, 2n ** 60n], new arrow.Int64()),
+    y: arrow.makeVector(Float64Array.from([1, 2])),
+  });
+  await assert.rejects(nf.fit(huge), (e) => e.code === codes.INVALID_DATA && /row 2: ds 1152921504606846976 is beyond the integers/.test(e.message));
   const noY = arrow.tableFromArrays({ unique_id: ['a'], ds: [1] });
   await assert.rejects(nf.fit(noY), (e) => e.code === codes.INVALID_DATA && /the Arrow table has no column 'y'/.test(e.message));
   await assert.rejects(nf.predict({ format: 'xml' }), (e) => e.code === codes.INVALID_CONFIG && /'records', 'columns' or 'arrow'/.test(e.message));

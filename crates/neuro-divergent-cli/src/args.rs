@@ -72,12 +72,12 @@ pub struct ModelArgs {
     /// .feather), JSON (an array of records) or JSON lines, by extension; - for standard input.
     #[arg(long)]
     pub data: PathBuf,
-    /// The format of --data when its extension does not say (standard input, .txt):
+    /// The format of --data, overriding its extension (for standard input, .txt, ...):
     /// csv, parquet, arrow, json or jsonl.
     #[arg(long, value_name = "FORMAT")]
     pub data_format: Option<String>,
-    /// The format of the forecasts when --out's extension does not say (standard output):
-    /// csv, parquet, arrow, json or jsonl (default csv).
+    /// The format of the forecasts, overriding --out's extension (for standard output, ...):
+    /// csv, parquet, arrow, json or jsonl (default: by extension, else csv).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
     /// Forecast horizon h.
@@ -218,11 +218,11 @@ pub struct PredictArgs {
     /// or JSON lines, by extension; - for standard input).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// The format of --data when its extension does not say: csv, parquet, arrow, json, jsonl.
+    /// The format of --data, overriding its extension: csv, parquet, arrow, json, jsonl.
     #[arg(long, value_name = "FORMAT")]
     pub data_format: Option<String>,
-    /// The format of the forecasts when --out's extension does not say (standard output):
-    /// csv, parquet, arrow, json or jsonl (default csv).
+    /// The format of the forecasts, overriding --out's extension (for standard output, ...):
+    /// csv, parquet, arrow, json or jsonl (default: by extension, else csv).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
     /// Conformal interval levels in percent (the models must have been fitted with --levels).
@@ -456,7 +456,7 @@ pub struct CheckArgs {
     /// standard input).
     #[arg(long)]
     pub data: PathBuf,
-    /// The format of --data when its extension does not say: csv, parquet, arrow, json, jsonl.
+    /// The format of --data, overriding its extension: csv, parquet, arrow, json, jsonl.
     #[arg(long, value_name = "FORMAT")]
     pub data_format: Option<String>,
     /// Frequency alias (inferred from the data when unset).
@@ -467,7 +467,7 @@ pub struct CheckArgs {
 /// Options of `bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Long-format CSV to train on.
+    /// Long-format panel to train on: CSV, Parquet, Arrow, JSON or JSON lines, by extension.
     #[arg(long)]
     pub data: PathBuf,
     /// Forecast horizon h.

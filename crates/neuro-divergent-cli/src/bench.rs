@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
-use neuro_divergent::data::{read_csv, TimeSeriesFrame};
+use neuro_divergent::data::{read_frame, TimeSeriesFrame};
 use neuro_divergent::nn::RecurrentKernel;
 use neuro_divergent::{threads, ComputeDevice, FitOptions, ModelSpec, NeuralForecast, Result};
 
@@ -21,7 +21,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         RecurrentKernelArg::Generic => RecurrentKernel::Generic,
     };
     RecurrentKernel::set_default(kernel);
-    let frame = read_csv(&args.data, None)?;
+    let frame = read_frame(&args.data, None, None)?;
     let input_size = crate::commands::input_size(&args.model, args.horizon, args.input_size)?;
     let mut spec = ModelSpec::new(&args.model, args.horizon, input_size)?;
     spec.train.max_steps = args.steps;
@@ -81,8 +81,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     println!("device: {}", nf.device());
     println!("achieved_gflops: {achieved:.1}");
     // The CPU's GEMM rate is the yardstick of CPU runs only.
-    if nf.device() == ComputeDevice::Cpu {
-        let gemm = gemm_rate()?;
+    let gemm = match nf.device() {
+        ComputeDevice::Cpu => Some(gemm_rate()?),
+        _ => None,
+    };
+    if let Some(gemm) = gemm {
         println!("gemm_gflops: {gemm:.1}");
         println!("achieved_over_gemm: {:.3}", achieved / gemm);
     }
@@ -92,6 +95,18 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     println!("predict_all_series: {}", frame.series().len());
     // Forecasting every series seen at fit time (`predict(None)`).
     println!("predict_all_series_ms: {all_ms:.3}");
+    // The forward pass is a third of a training pass's work (backward takes two passes' worth).
+    let forward_flop_per_row = nf.specs()[0].training_flops_per_window(params) / 3.0;
+    println!(
+        "forward_mflop_per_series: {:.3}",
+        forward_flop_per_row / 1e6
+    );
+    if let Some(gemm) = gemm {
+        // Forecasting every series can go no faster than its products at the GEMM rate.
+        let limit_ms = frame.series().len() as f64 * forward_flop_per_row / (gemm * 1e9) * 1e3;
+        println!("predict_all_series_limit_ms: {limit_ms:.3}");
+        println!("predict_all_over_limit: {:.3}", all_ms / limit_ms);
+    }
     println!("peak_rss_mb: {:.1}", peak_rss_mb());
     Ok(())
 }
@@ -105,7 +120,7 @@ fn predict_one_series_ms(nf: &NeuralForecast, frame: &TimeSeriesFrame) -> Result
             .iter()
             .zip(&one.y)
             .enumerate()
-            .map(|(i, (&ds, &y))| neuro_divergent::data::Row {
+            .map(|(i, (ds, &y))| neuro_divergent::data::Row {
                 line: i as u64 + 2,
                 id: one.id.clone(),
                 ds,

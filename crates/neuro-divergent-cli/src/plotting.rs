@@ -41,7 +41,7 @@ pub fn plot_forecasts(path: &Path, history: &TimeSeriesFrame, forecasts: &Foreca
             Some(s) => {
                 let from = s.len().saturating_sub(MAX_HISTORY);
                 (
-                    s.ds[from..].iter().map(position).collect(),
+                    s.ds.iter().skip(from).map(|t| position(&t)).collect(),
                     s.y[from..].to_vec(),
                 )
             }

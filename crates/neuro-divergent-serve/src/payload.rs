@@ -326,10 +326,8 @@ fn timestamp(
             quoted(value)
         )));
     };
-    if let Timestamp::DateTime(_) = ds {
-        vote.observe(style, row as u64 + 1)
-            .map_err(|m| ApiError::bad_request(format!("{source}: {m}")))?;
-    }
+    vote.observe(&ds, style, row as u64 + 1)
+        .map_err(|m| ApiError::bad_request(format!("{source}: {m}")))?;
     Ok(ds)
 }
 

@@ -26,6 +26,7 @@ use crate::forecast::{FittedModel, FittedState, NeuralForecast, SeriesTail};
 use crate::models::ModelSpec;
 use crate::output;
 use crate::preprocess::FeatureConfig;
+use crate::tail_tensors;
 
 /// Identifies our manifests.
 const FORMAT: &str = "neuro-divergent-checkpoint";
@@ -33,7 +34,12 @@ const FORMAT: &str = "neuro-divergent-checkpoint";
 /// and N-HiTS read the insample window newest point first and N-HiTS pools from its start,
 /// exogenous inputs are flattened time step by time step, and NBEATSx's exogenous stack takes its
 /// forecast coefficients first (all as NeuralForecast does); version 1 weights would be misread.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 3: the series tails' values and exogenous columns are tensors in the weights file
+/// (`tail_tensors`), the manifest lists each series' id and last `ds`; version 2 checkpoints,
+/// which hold them in the manifest, are still read.
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest checkpoint layout this library reads (see [`FORMAT_VERSION`]).
+const OLDEST_READ_VERSION: u32 = 2;
 const MANIFEST: &str = "manifest.json";
 
 /// The outer manifest: the body's exact text travels with its checksum.
@@ -59,6 +65,8 @@ struct Body {
     model_names: Vec<String>,
     weights_file: String,
     weights_sha256: String,
+    /// Each series' id and last `ds`; version 2 also holds the values and columns, which
+    /// version 3 keeps in the weights.
     series: Vec<SeriesTail>,
     #[serde(default)]
     conformity: Option<ConformityScores>,
@@ -167,7 +175,7 @@ impl NeuralForecast {
             .fitted
             .as_ref()
             .ok_or_else(|| Error::NotFitted("nothing to save: call fit first".into()))?;
-        let mut tensors: BTreeMap<String, Tensor> = BTreeMap::new();
+        let mut tensors: BTreeMap<String, Tensor> = tail_tensors::to_tensors(&state.tails)?;
         for (i, model) in state.models.iter().enumerate() {
             let vars = model
                 .built
@@ -195,7 +203,7 @@ impl NeuralForecast {
             model_names: self.model_names().to_vec(),
             weights_file: weights_file.clone(),
             weights_sha256,
-            series: state.tails.clone(),
+            series: tail_tensors::heads(&state.tails),
             conformity: state.conformity.clone(),
             features: self.features().clone(),
             statics: state.statics.clone(),
@@ -203,11 +211,12 @@ impl NeuralForecast {
         };
         let body_text = serde_json::to_string_pretty(&body)
             .map_err(|e| checkpoint_error(at, format!("cannot serialise manifest: {e}")))?;
-        let raw = RawValue::from_string(body_text.clone())
+        let body_sha256 = sha256_hex(body_text.as_bytes());
+        let raw = RawValue::from_string(body_text)
             .map_err(|e| checkpoint_error(at, format!("cannot serialise manifest: {e}")))?;
         let envelope = Envelope {
             format: FORMAT.into(),
-            body_sha256: sha256_hex(body_text.as_bytes()),
+            body_sha256,
             body: &raw,
         };
         let manifest = serde_json::to_vec(&envelope)
@@ -251,7 +260,7 @@ impl NeuralForecast {
         at: &Path,
         weights: impl FnOnce(&Body) -> Result<(Vec<u8>, PathBuf)>,
     ) -> Result<NeuralForecast> {
-        let body = parse_manifest(manifest, at)?;
+        let mut body = parse_manifest(manifest, at)?;
         let (bytes, weights_path) = weights(&body)?;
         if sha256_hex(&bytes) != body.weights_sha256 {
             return Err(checkpoint_error(
@@ -261,6 +270,11 @@ impl NeuralForecast {
         }
         let weights = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
             .map_err(|e| checkpoint_error(&weights_path, format!("unreadable weights: {e}")))?;
+        drop(bytes);
+        if body.format_version >= 3 {
+            tail_tensors::fill(&mut body.series, &weights)
+                .map_err(|m| checkpoint_error(&weights_path, m))?;
+        }
 
         let mut forecaster =
             NeuralForecast::new(body.models.clone(), None)?.with_features(body.features.clone())?;
@@ -299,6 +313,13 @@ impl NeuralForecast {
     }
 }
 
+/// The version fields of a manifest's body, read before the rest.
+#[derive(Deserialize)]
+struct Version {
+    format_version: Option<u64>,
+    library_version: Option<String>,
+}
+
 /// The manifest's body after checking its format, checksum and version; `at` names it in errors.
 fn parse_manifest(bytes: &[u8], at: &Path) -> Result<Body> {
     let text = std::str::from_utf8(bytes)
@@ -324,17 +345,17 @@ fn parse_manifest(bytes: &[u8], at: &Path) -> Result<Body> {
             "checksum mismatch: the manifest is corrupt",
         ));
     }
-    let version: serde_json::Value = serde_json::from_str(envelope.body.get())
+    let version: Version = serde_json::from_str(envelope.body.get())
         .map_err(|e| checkpoint_error(at, format!("corrupt manifest: {e}")))?;
-    let found = version["format_version"].as_u64().unwrap_or(0);
-    if found != u64::from(FORMAT_VERSION) {
+    let found = version.format_version.unwrap_or(0);
+    if !(u64::from(OLDEST_READ_VERSION)..=u64::from(FORMAT_VERSION)).contains(&found) {
         return Err(checkpoint_error(
             at,
             format!(
                 "checkpoint format version {found} (written by neuro-divergent {}) is not \
-                 supported: this is version {} and reads format {FORMAT_VERSION}; refit \
-                 the models and save them again",
-                version["library_version"].as_str().unwrap_or("unknown"),
+                 supported: this is version {} and reads formats {OLDEST_READ_VERSION} to \
+                 {FORMAT_VERSION}; refit the models and save them again",
+                version.library_version.as_deref().unwrap_or("unknown"),
                 env!("CARGO_PKG_VERSION")
             ),
         ));

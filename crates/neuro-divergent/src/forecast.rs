@@ -101,10 +101,12 @@ pub struct SeriesTail {
     pub id: String,
     /// Last observed `ds`.
     pub last_ds: Timestamp,
-    /// The last observations (as many as the longest inference window reads).
+    /// The last observations (as many as the longest inference window reads). Checkpoints
+    /// keep them in the weights file, not in the manifest's text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<f64>,
     /// The temporal exogenous columns over the same points, by name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub exog: BTreeMap<String, Vec<f32>>,
 }
 
@@ -304,7 +306,7 @@ impl NeuralForecast {
             .map(|s| SeriesEnd {
                 id: &s.id,
                 len: s.y.len(),
-                last: s.ds[s.ds.len() - 1],
+                last: s.ds.at(s.ds.len() - 1),
             })
             .collect();
         self.check_multivariate(&ends, Stage::Training)?;
@@ -325,7 +327,7 @@ impl NeuralForecast {
         let freq = self.check_freq(data)?;
         let needs = self.needs()?;
         for s in data.series() {
-            let last = s.ds[s.ds.len() - 1];
+            let last = s.ds.at(s.ds.len() - 1);
             future_values(
                 &s.id,
                 last,
@@ -367,7 +369,7 @@ impl NeuralForecast {
                      non-negative targets",
                     data.source(),
                     s.id,
-                    s.ds[t],
+                    s.ds.at(t),
                     s.y[t],
                     spec.display_name(),
                     spec.train.loss
@@ -646,7 +648,7 @@ impl NeuralForecast {
                 let from = s.y.len().saturating_sub(keep);
                 SeriesTail {
                     id: s.id.clone(),
-                    last_ds: s.ds[s.ds.len() - 1],
+                    last_ds: s.ds.at(s.ds.len() - 1),
                     values: s.y[from..].to_vec(),
                     exog: columns
                         .iter()
@@ -793,7 +795,7 @@ impl NeuralForecast {
                 let last: Vec<Timestamp> = frame
                     .series()
                     .iter()
-                    .map(|s| s.ds[s.ds.len() - 1])
+                    .map(|s| s.ds.at(s.ds.len() - 1))
                     .collect();
                 (panel, last)
             }
@@ -1153,9 +1155,9 @@ impl NeuralForecast {
             let s = &data.series()[i];
             for step in 0..h {
                 result.ids.push(s.id.clone());
-                result.ds.push(s.ds[cut + step]);
+                result.ds.push(s.ds.at(cut + step));
                 if let Some(c) = result.cutoff.as_mut() {
-                    c.push(s.ds[cut - 1]);
+                    c.push(s.ds.at(cut - 1));
                 }
                 if let Some(y) = result.y.as_mut() {
                     y.push(s.y[cut + step]);

@@ -47,6 +47,7 @@ pub mod nn;
 pub mod output;
 pub mod preprocess;
 pub mod random;
+mod tail_tensors;
 pub mod threads;
 pub mod train;
 pub mod windows;

@@ -155,17 +155,13 @@ fn bit_flips_are_detected_in_weights_and_manifest() {
     );
 }
 
-#[test]
-fn version_mismatch_is_explained() {
-    let dir = tempfile::tempdir().unwrap();
-    fitted(1).save(dir.path()).unwrap();
-    let manifest = dir.path().join("manifest.json");
+/// Rewrites the body of the manifest in `dir` with `edit`, with a matching checksum.
+fn rewrite_body(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let manifest = dir.join("manifest.json");
     let text = fs::read_to_string(&manifest).unwrap();
-    let envelope: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let body = serde_json::to_string(&envelope["body"]).unwrap().replace(
-        &format!("\"format_version\":{}", checkpoint::FORMAT_VERSION),
-        "\"format_version\":99",
-    );
+    let mut envelope: serde_json::Value = serde_json::from_str(&text).unwrap();
+    edit(&mut envelope["body"]);
+    let body = serde_json::to_string(&envelope["body"]).unwrap();
     let digest: String = {
         use sha2::Digest;
         sha2::Sha256::digest(body.as_bytes())
@@ -177,10 +173,69 @@ fn version_mismatch_is_explained() {
         "{{\"format\":\"neuro-divergent-checkpoint\",\"body_sha256\":\"{digest}\",\"body\":{body}}}"
     );
     fs::write(&manifest, rewritten).unwrap();
+}
+
+#[test]
+fn version_mismatch_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    fitted(1).save(dir.path()).unwrap();
+    rewrite_body(dir.path(), |body| body["format_version"] = 99.into());
     let err = load_error(dir.path());
     assert!(err.contains("checkpoint format version 99"), "{err}");
-    let supported = format!("reads format {}", checkpoint::FORMAT_VERSION);
+    let supported = format!("reads formats 2 to {}", checkpoint::FORMAT_VERSION);
     assert!(err.contains(&supported), "{err}");
+}
+
+#[test]
+fn series_tails_live_in_the_weights_and_version_2_manifests_still_load() {
+    let nf = fitted(1);
+    let expected = nf.predict(None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    nf.save(dir.path()).unwrap();
+    let manifest = fs::read_to_string(dir.path().join("manifest.json")).unwrap();
+    assert!(
+        !manifest.contains("\"values\""),
+        "values are not written as text"
+    );
+    let tensors =
+        candle_core::safetensors::load(weights_file(dir.path()), &candle_core::Device::Cpu)
+            .unwrap();
+    let values: Vec<f64> = tensors["tails.values"].to_vec1().unwrap();
+    let lengths: Vec<u32> = tensors["tails.lengths"].to_vec1().unwrap();
+    assert_eq!(lengths, [values.len() as u32]);
+    let air = common::air_passengers();
+    assert_eq!(
+        values,
+        air.series()[0].y[air.series()[0].len() - values.len()..]
+    );
+    // The layout of version 2: the values in the manifest.
+    rewrite_body(dir.path(), |body| {
+        body["format_version"] = 2.into();
+        body["series"][0]["values"] = serde_json::json!(values);
+    });
+    let loaded = NeuralForecast::load(dir.path()).unwrap();
+    assert_eq!(loaded.predict(None).unwrap(), expected);
+    // Version 3 without the tensors is refused, naming what is missing.
+    rewrite_body(dir.path(), |body| body["format_version"] = 3.into());
+    let stripped: std::collections::HashMap<String, candle_core::Tensor> = tensors
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("tails."))
+        .collect();
+    let weights = weights_file(dir.path());
+    candle_core::safetensors::save(&stripped, &weights).unwrap();
+    let sha: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(fs::read(&weights).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    rewrite_body(dir.path(), |body| body["weights_sha256"] = sha.into());
+    let err = load_error(dir.path());
+    assert!(
+        err.contains("the weights lack the series tails' tensor 'tails.lengths'"),
+        "{err}"
+    );
 }
 
 #[test]

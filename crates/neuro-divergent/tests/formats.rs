@@ -1,6 +1,6 @@
 //! Panels in Parquet, Arrow IPC, JSON and JSON lines: files written by pandas, pyarrow and
 //! polars (`benches/format_fixtures.py`) read like the CSV; forecasts written in every format
-//! read back equal; every validation case of the CSV reader has its Parquet and JSON
+//! hold the same columns and values; every validation case of the CSV reader has its Parquet and JSON
 //! counterpart.
 
 mod common;
@@ -52,7 +52,12 @@ fn files_from_pandas_pyarrow_and_polars_read_like_the_csv() {
     assert_eq!(utc.ds_style().zone, ZoneSuffix::Offset);
     let json = read_frame(&fixture("air_pandas.json"), None, None).unwrap();
     assert!(json.ds_style().t_separator && json.ds_style().fraction_digits == 3);
-    // The format named explicitly wins over the extension.
+    // A format named explicitly wins over the extension.
+    let dir = tempfile::tempdir().unwrap();
+    let misnamed = dir.path().join("panel.csv");
+    std::fs::copy(fixture("air_polars.parquet"), &misnamed).unwrap();
+    let frame = read_frame(&misnamed, Some(DataFormat::Parquet), None).unwrap();
+    same_panel(&frame, &csv);
     let bytes = std::fs::read(fixture("air_polars.parquet")).unwrap();
     let frame = read_frame_from(Cursor::new(bytes), "<stdin>", DataFormat::Parquet, None).unwrap();
     same_panel(&frame, &csv);
@@ -83,7 +88,7 @@ fn batches(format: DataFormat, bytes: Vec<u8>) -> Vec<RecordBatch> {
 }
 
 #[test]
-fn forecasts_written_in_every_format_read_back_equal() {
+fn forecasts_in_every_format_hold_the_same_columns_and_values() {
     let forecasts = forecasts();
     let values = forecasts.column("MLP").unwrap();
     for format in [DataFormat::Parquet, DataFormat::Arrow] {
@@ -110,6 +115,8 @@ fn forecasts_written_in_every_format_read_back_equal() {
     forecasts.write_as(DataFormat::Json, &mut json).unwrap();
     let records: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
     assert_eq!(records[0]["ds"], "1961-01-01");
+    let keys: Vec<&String> = records[0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["unique_id", "ds", "MLP"], "columns in CSV order");
     assert_eq!(records[11]["MLP"].as_f64(), Some(values[11]));
     let mut lines = Vec::new();
     forecasts.write_as(DataFormat::Jsonl, &mut lines).unwrap();
@@ -128,7 +135,7 @@ fn integer_ds_and_zoned_times_keep_their_types() {
     ])
     .unwrap();
     assert_eq!(
-        frame.series()[0].ds[3],
+        frame.series()[0].ds.at(3),
         neuro_divergent::data::Timestamp::Int(4)
     );
     let mut nf = NeuralForecast::new(vec![common::small("MLP", 2, 2, 2)], None).unwrap();
@@ -310,7 +317,10 @@ fn json_validation_names_the_record_series_and_key() {
     let m = json_error(r#"[{"unique_id":"a","ds":1,"y":1,"p":1},{"unique_id":"a","ds":2,"y":1}]"#);
     assert_has(&m, &["record 2: series 'a' has no 'p'"]);
     let m = json_error(r#"[{"unique_id":"a","ds":1,"y":1},{"unique_id":"a","ds":2,"y":1,"q":3}]"#);
-    assert_has(&m, &["record 2 has key 'q', which record 1 does not have"]);
+    assert_has(
+        &m,
+        &["record 2 has key 'q', which the first record does not have"],
+    );
     assert_has(&json_error("[]"), &["bad.json: no records"]);
     assert_has(
         &json_error("{\"unique_id\": 1"),
@@ -373,4 +383,102 @@ fn a_corrupt_arrow_file_is_an_error_not_a_panic() {
         .unwrap_err()
         .to_string();
     assert_has(&m, &["<stdin>: a corrupt or unsupported file"]);
+}
+
+#[test]
+fn rows_are_numbered_over_the_whole_file_across_batches() {
+    // The Parquet reader decodes 65,536 rows per batch: row 70,000 lies in the second batch.
+    let n = 70_000;
+    let ids = vec!["a"; n];
+    let ds: Vec<i64> = (1..=n as i64).collect();
+    let mut y = vec![1.0; n];
+    y[n - 1] = f64::NAN;
+    let m = parquet_error(vec![
+        ("unique_id", text(&ids)),
+        ("ds", ints(&ds)),
+        ("y", floats(&y)),
+    ]);
+    assert_has(&m, &["row 70000: series 'a': column 'y'", "NaN"]);
+    // A sliced column (an offset into its buffers) reads its own values.
+    let batch = RecordBatch::try_from_iter(vec![
+        ("unique_id", text(&["x", "a", "a", "a"])),
+        ("ds", ints(&[9, 1, 2, 3])),
+        ("y", floats(&[9.0, 1.0, 2.0, 3.0])),
+    ])
+    .unwrap()
+    .slice(1, 3);
+    let mut bytes = Vec::new();
+    let mut writer = arrow_ipc::writer::StreamWriter::try_new(&mut bytes, &batch.schema()).unwrap();
+    writer.write(&batch).unwrap();
+    writer.finish().unwrap();
+    let frame = read_frame_from(Cursor::new(bytes), "s.arrows", DataFormat::Arrow, None).unwrap();
+    assert_eq!(frame.series()[0].id, "a");
+    assert_eq!(frame.series()[0].y, [1.0, 2.0, 3.0]);
+}
+
+#[test]
+fn nanosecond_timestamps_keep_their_nanoseconds_and_years_stay_in_range() {
+    use arrow_array::{TimestampMicrosecondArray, TimestampNanosecondArray};
+    // Two instants 1 ns apart are two hours' last nanosecond and the next hour: not duplicates.
+    let hour = 3_600_000_000_000i64;
+    let ns: ArrayRef = Arc::new(TimestampNanosecondArray::from(vec![
+        hour - 1,
+        2 * hour - 1,
+        3 * hour - 1,
+    ]));
+    let frame = parquet_frame(vec![
+        ("unique_id", text(&["a", "a", "a"])),
+        ("ds", ns),
+        ("y", floats(&[1.0, 2.0, 3.0])),
+    ])
+    .unwrap();
+    assert_eq!(
+        frame.series()[0].ds.at(0),
+        neuro_divergent::data::Timestamp::DateTime(
+            chrono::DateTime::from_timestamp_nanos(hour - 1).naive_utc()
+        )
+    );
+    let far: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![
+        0,
+        300_000_000_000_000_000,
+    ]));
+    let m = parquet_error(vec![
+        ("unique_id", text(&["a", "a"])),
+        ("ds", far),
+        ("y", floats(&[1.0, 2.0])),
+    ]);
+    assert_has(
+        &m,
+        &["row 2: series 'a': column 'ds' holds 300000000000000000 µs from 1970, outside the years 0 to 9999"],
+    );
+    // A zone that moves 9999-12-31 past midnight leaves the years a ds can be written in.
+    let m = json_error(r#"[{"unique_id":"a","ds":"9999-12-31T23:30:00-01:00","y":1}]"#);
+    assert_has(
+        &m,
+        &["record 1: series 'a': column 'ds' holds '9999-12-31T23:30:00-01:00'"],
+    );
+}
+
+#[test]
+fn json_keeps_the_file_order_of_extra_keys() {
+    let json = r#"[{"unique_id":"a","ds":1,"y":1,"zeta":5,"alpha":"x"},
+                   {"unique_id":"a","ds":2,"y":2,"zeta":6,"alpha":"y"}]"#;
+    let frame = read_frame_from(json.as_bytes(), "k.json", DataFormat::Json, None).unwrap();
+    assert_eq!(frame.extra_names(), ["zeta", "alpha"]);
+    let csv = "unique_id,ds,y,zeta,alpha\na,1,1,5,x\na,2,2,6,y\n";
+    let same = read_frame_from(csv.as_bytes(), "k.csv", DataFormat::Csv, None).unwrap();
+    assert_eq!(frame.fingerprint().sha256, same.fingerprint().sha256);
+}
+
+#[test]
+fn json_lines_messages_name_lines() {
+    let m = read_frame_from(
+        &b"{\"unique_id\":\"a\",\"ds\":1,\"y\":1}\n\n{\"unique_id\":\"a\",\"ds\":2,\"y\":1e39}\n"[..],
+        "l.jsonl",
+        DataFormat::Jsonl,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_has(&m, &["l.jsonl: line 3: series 'a': column 'y'", "32-bit"]);
 }

@@ -263,7 +263,7 @@ pub fn records(frame: &TimeSeriesFrame, n: usize, id: &str) -> serde_json::Value
         .flat_map(|s| {
             let start = s.len().saturating_sub(n);
             (start..s.len()).map(move |i| {
-                serde_json::json!({ "unique_id": id, "ds": s.ds[i].format(DsStyle::dates(true)), "y": s.y[i] })
+                serde_json::json!({ "unique_id": id, "ds": s.ds.at(i).format(DsStyle::dates(true)), "y": s.y[i] })
             })
         })
         .collect();

@@ -1,19 +1,21 @@
 //! Collecting rows into series and turning them into a validated [`TimeSeriesFrame`].
 
+use super::arrivals::Arrivals;
 use super::id_index::IdIndex;
 use super::infer::infer_freq;
+use super::line_numbers::LineNumbers;
 use super::order::{permute, sort_order};
 use super::validate::{
     check_duplicates, check_finite, check_id, check_regular, check_single_kind, in_context, RowRef,
 };
-use super::{DsStyle, DsStyleVote, Freq, Series, TimeSeriesFrame, Timestamp};
+use super::{DsStyle, DsStyleVote, Freq, Series, SeriesDs, TimeSeriesFrame, Timestamp};
 use crate::error::{Error, Result};
 
 /// The rows of one series in arrival order.
 struct Group {
-    ds: Vec<Timestamp>,
+    ds: Arrivals,
     y: Vec<f64>,
-    lines: Vec<u64>,
+    lines: LineNumbers,
     extra: Vec<Vec<String>>,
 }
 
@@ -83,14 +85,15 @@ impl FrameBuilder {
         let slot = self.index.slot(id);
         if slot == self.groups.len() {
             self.groups.push(Group {
-                ds: Vec::new(),
+                ds: Arrivals::starting(ds),
                 y: Vec::new(),
-                lines: Vec::new(),
+                lines: LineNumbers::default(),
                 extra: vec![Vec::new(); self.extra_names.len()],
             });
+        } else {
+            self.groups[slot].ds.push(ds);
         }
         let group = &mut self.groups[slot];
-        group.ds.push(ds);
         group.y.push(y);
         group.lines.push(line);
         let mut found = 0;
@@ -113,10 +116,15 @@ impl FrameBuilder {
     }
 
     /// Notes how the `ds` of the row on `line` was written (see [`Timestamp::parse_styled`]);
-    /// refuses a column mixing zoned and zone-less times.
-    pub(crate) fn observe_style(&mut self, line: u64, style: DsStyle) -> Result<()> {
+    /// refuses a column mixing zoned and zone-less times. Integer `ds` take no part.
+    pub(crate) fn observe_style(
+        &mut self,
+        line: u64,
+        ds: &Timestamp,
+        style: DsStyle,
+    ) -> Result<()> {
         self.style
-            .observe(style, line)
+            .observe(ds, style, line)
             .map_err(|m| Error::Data(format!("{}: {m}", self.source)))
     }
 
@@ -141,39 +149,54 @@ impl FrameBuilder {
         let mut entries: Vec<(String, Group)> =
             self.index.into_ids().into_iter().zip(self.groups).collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
+        // Series whose rows came in order a fixed gap apart are sorted and free of duplicates;
+        // the others are sorted and checked here, one at a time with their line numbers.
         for (id, group) in &mut entries {
-            if let Some(order) = sort_order(&group.ds, &group.lines) {
-                permute(&mut group.ds, &order);
+            let Arrivals::Listed(ds) = &mut group.ds else {
+                continue;
+            };
+            let mut lines = group.lines.to_vec();
+            if let Some(order) = sort_order(ds, &lines) {
+                permute(ds, &order);
                 permute(&mut group.y, &order);
-                permute(&mut group.lines, &order);
+                permute(&mut lines, &order);
                 for column in &mut group.extra {
                     permute(column, &order);
                 }
+                group.lines = LineNumbers::Plain(lines.clone());
             }
-            check_duplicates(&source, self.unit, id, &group.ds, &group.lines)?;
+            check_duplicates(&source, self.unit, id, ds, &lines)?;
         }
         let freq = match freq {
             Some(f) => {
-                let first = entries.first().and_then(|(_, g)| g.ds.first());
+                let first = entries.first().map(|(_, g)| g.ds.first());
                 f.check_positive()
-                    .and_then(|()| first.map_or(Ok(()), |&ts| f.check_fits(ts)))
+                    .and_then(|()| first.map_or(Ok(()), |ts| f.check_fits(ts)))
                     .map_err(|e| in_context(e, &source))?;
                 f
             }
-            None => infer_freq(&source, entries.iter().map(|(_, g)| g.ds.as_slice()))?,
+            None => infer_freq(&source, entries.iter().flat_map(|(_, g)| g.ds.pairs()))?,
         };
-        for (id, group) in &entries {
-            check_regular(&source, self.unit, id, &group.ds, &group.lines, freq)?;
-        }
+        let unit = self.unit;
         let series = entries
             .into_iter()
-            .map(|(id, g)| Series {
-                id,
-                ds: g.ds,
-                y: g.y,
-                extra: g.extra,
+            .map(|(id, mut g)| {
+                let ds = match g.ds.settle(freq) {
+                    Ok(ds) => ds,
+                    Err(values) => {
+                        check_regular(&source, unit, &id, &values, &g.lines.to_vec(), freq)?;
+                        SeriesDs::new(values, freq)
+                    }
+                };
+                g.y.shrink_to_fit();
+                Ok(Series {
+                    id,
+                    ds,
+                    y: g.y,
+                    extra: g.extra,
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         Ok(TimeSeriesFrame::assemble(
             source,
             series,

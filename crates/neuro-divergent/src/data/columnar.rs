@@ -11,14 +11,16 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Date32Type, Date64Type, Float64Type, Int64Type, TimestampMicrosecondType,
+    TimestampNanosecondType,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_cast::cast::{cast_with_options, CastOptions};
 use arrow_schema::{ArrowError, DataType, Schema, TimeUnit};
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::DateTime;
 
 use super::builder::FrameBuilder;
 use super::csv_input::parse_ds_styled;
+use super::timestamp::writable_year;
 use super::{DsStyle, Freq, TimeSeriesFrame, Timestamp, ZoneSuffix};
 use crate::error::{Error, Result};
 
@@ -53,7 +55,7 @@ where
     let mut builder = FrameBuilder::new(source, "row", extra_names);
     let mut first_row = 1u64;
     for batch in batches {
-        let batch = batch.map_err(|e| arrow_error(source, e))?;
+        let batch = batch.map_err(|e| batch_error(source, e))?;
         let columns = BatchColumns {
             id: as_text(source, "unique_id", batch.column(keys[0]))?,
             ds: ds_kind.column(source, batch.column(keys[1]))?,
@@ -98,8 +100,9 @@ enum DsKind {
 /// One batch's `ds` values in the form they are read in.
 enum DsColumn {
     Integer(ArrayRef),
-    /// Microseconds since the epoch (UTC for zoned timestamps).
-    Micros(ArrayRef),
+    /// Microseconds, or nanoseconds when the file stores those, since the epoch (UTC for zoned
+    /// timestamps).
+    Instants(ArrayRef),
     Text(ArrayRef),
 }
 
@@ -126,13 +129,14 @@ impl DsKind {
         Ok(match self {
             DsKind::Integer => DsColumn::Integer(cast_to(source, "ds", array, &DataType::Int64)?),
             DsKind::Text => DsColumn::Text(cast_to(source, "ds", array, &DataType::Utf8)?),
-            DsKind::Typed { .. } => DsColumn::Micros(micros(source, array)?),
+            DsKind::Typed { .. } => DsColumn::Instants(instants(source, array)?),
         })
     }
 }
 
-/// A date or timestamp column as microseconds since the epoch.
-fn micros(source: &str, array: &ArrayRef) -> Result<ArrayRef> {
+/// A date or timestamp column as nanoseconds since the epoch when it holds those (no precision
+/// is lost), else as microseconds.
+fn instants(source: &str, array: &ArrayRef) -> Result<ArrayRef> {
     let target = DataType::Timestamp(TimeUnit::Microsecond, None);
     match array.data_type() {
         DataType::Date32 => {
@@ -157,7 +161,11 @@ fn micros(source: &str, array: &ArrayRef) -> Result<ArrayRef> {
                 _ => Ok(array.to_data()),
             }
             .map_err(|e| arrow_error(source, e))?;
-            cast_to(source, "ds", &arrow_array::make_array(naive), &target)
+            let naive = arrow_array::make_array(naive);
+            if let DataType::Timestamp(TimeUnit::Nanosecond, _) = naive.data_type() {
+                return Ok(naive);
+            }
+            cast_to(source, "ds", &naive, &target)
         }
         other => Err(Error::Data(format!(
             "{source}: column 'ds' has type {other}; expected a date or timestamp"
@@ -211,7 +219,7 @@ impl BatchColumns {
         builder: &mut FrameBuilder,
     ) -> Result<Timestamp> {
         let array = match &self.ds {
-            DsColumn::Integer(a) | DsColumn::Micros(a) | DsColumn::Text(a) => a,
+            DsColumn::Integer(a) | DsColumn::Instants(a) | DsColumn::Text(a) => a,
         };
         if array.is_null(i) {
             return Err(Error::Data(format!(
@@ -220,32 +228,34 @@ impl BatchColumns {
         }
         match &self.ds {
             DsColumn::Integer(a) => Ok(Timestamp::Int(a.as_primitive::<Int64Type>().value(i))),
-            DsColumn::Micros(a) => {
-                let micros = a.as_primitive::<TimestampMicrosecondType>().value(i);
-                datetime(micros).map(Timestamp::DateTime).ok_or_else(|| {
-                    Error::Data(format!(
-                        "{source}: row {row}: series '{id}': column 'ds' holds {micros} µs from \
-                         1970, outside the dates this library handles"
-                    ))
-                })
+            DsColumn::Instants(a) => {
+                let nanos = matches!(a.data_type(), DataType::Timestamp(TimeUnit::Nanosecond, _));
+                let (raw, instant, unit) = if nanos {
+                    let raw = a.as_primitive::<TimestampNanosecondType>().value(i);
+                    (raw, Some(DateTime::from_timestamp_nanos(raw)), "ns")
+                } else {
+                    let raw = a.as_primitive::<TimestampMicrosecondType>().value(i);
+                    (raw, DateTime::from_timestamp_micros(raw), "µs")
+                };
+                instant
+                    .map(|dt| dt.naive_utc())
+                    .filter(writable_year)
+                    .map(Timestamp::DateTime)
+                    .ok_or_else(|| {
+                        Error::Data(format!(
+                            "{source}: row {row}: series '{id}': column 'ds' holds {raw} {unit} \
+                             from 1970, outside the years 0 to 9999"
+                        ))
+                    })
             }
             DsColumn::Text(a) => {
                 let text = a.as_string::<i32>().value(i);
                 let (ds, style) = parse_ds_styled(source, "row", row, id, text)?;
-                if let Timestamp::DateTime(_) = ds {
-                    builder.observe_style(row, style)?;
-                }
+                builder.observe_style(row, &ds, style)?;
                 Ok(ds)
             }
         }
     }
-}
-
-/// The date-time `micros` microseconds after 1970-01-01 00:00.
-fn datetime(micros: i64) -> Option<NaiveDateTime> {
-    DateTime::from_timestamp_micros(micros)
-        .map(|dt| dt.naive_utc())
-        .filter(|dt| dt.date() >= NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default())
 }
 
 /// Refuses a `column` that is not numeric.
@@ -280,4 +290,13 @@ fn cast_to(source: &str, column: &str, array: &ArrayRef, target: &DataType) -> R
 /// An Arrow or Parquet failure, named with the source.
 pub(crate) fn arrow_error(source: &str, e: impl std::fmt::Display) -> Error {
     Error::Data(format!("{source}: {e}"))
+}
+
+/// A failure while decoding a batch, named with the source; a guarded decoder's panic
+/// (see `decoder_guard`) is shown as its own message.
+fn batch_error(source: &str, e: ArrowError) -> Error {
+    match e {
+        ArrowError::ExternalError(inner) => arrow_error(source, inner),
+        other => arrow_error(source, other),
+    }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use csv::{ErrorKind, ReaderBuilder, StringRecord};
 
 use super::line_tracker::LineTracker;
-use super::validate::{beyond_f32, fits_f32, non_finite};
+use super::validate::{bad_number, fits_f32, BadNumber};
 use super::{DsStyle, Timestamp};
 use crate::error::{Error, Result};
 
@@ -235,8 +235,22 @@ pub(crate) fn parse_number(
     }
     match trimmed.parse::<f64>() {
         Ok(v) if v.is_finite() && fits_f32(v) => Ok(v),
-        Ok(v) if v.is_finite() => Err(beyond_f32(source, "line", line, id, column, trimmed)),
-        Ok(_) => Err(non_finite(source, "line", line, id, column, text)),
+        Ok(v) if v.is_finite() => Err(bad_number(
+            source,
+            ("line", line),
+            id,
+            column,
+            trimmed,
+            BadNumber::BeyondF32,
+        )),
+        Ok(_) => Err(bad_number(
+            source,
+            ("line", line),
+            id,
+            column,
+            text,
+            BadNumber::NonFinite,
+        )),
         Err(_) => Err(Error::Data(format!(
             "{source}: line {line}: series '{id}': column '{column}' holds '{text}', which is \
              not a number"

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::builder::FrameBuilder;
 use super::csv_input::{open_file, parse_ds_styled, parse_number, CsvInput};
 use super::validate::check_id;
-use super::{Freq, TimeSeriesFrame, Timestamp};
+use super::{Freq, TimeSeriesFrame};
 use crate::error::{Error, Result};
 
 /// The columns every long-format file needs.
@@ -35,9 +35,7 @@ pub fn read_csv_from<R: Read>(
         let id = input.field(id_col);
         check_id(source, "line", line, id)?;
         let (ds, style) = parse_ds_styled(source, "line", line, id, input.field(ds_col))?;
-        if let Timestamp::DateTime(_) = ds {
-            builder.observe_style(line, style)?;
-        }
+        builder.observe_style(line, &ds, style)?;
         let y = parse_number(source, line, id, "y", input.field(y_col))?;
         builder.push(
             line,
@@ -120,7 +118,7 @@ mod tests {
             "d",
             Some(Freq::Step(1)),
         )?;
-        assert_eq!(frame.series()[0].ds, vec![Timestamp::Int(3)]);
+        assert_eq!(frame.series()[0].ds.to_vec(), vec![Timestamp::Int(3)]);
         Ok(())
     }
 

@@ -9,6 +9,8 @@ use std::fmt::Write;
 use chrono::{Datelike, NaiveDateTime, Timelike};
 use serde::{Deserialize, Serialize};
 
+use super::Timestamp;
+
 /// How a date is laid out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -107,13 +109,15 @@ impl DsStyle {
 
 /// Settles one style for a column from the style of each of its date-time cells.
 ///
-/// The first cell decides the layout; fractional digits are the most any cell wrote; dates are
-/// written without a time of day only when no cell wrote one; zoned and zone-less cells may not
-/// mix.
+/// The first cell decides the date layout and the zone suffix, the first cell that wrote a time
+/// of day the time's layout (`T` or space, seconds or not); fractional digits are the most any
+/// cell wrote; dates are written without a time of day only when no cell wrote one; zoned and
+/// zone-less cells may not mix. Integer cells take no part.
 #[derive(Debug)]
 pub struct DsStyleVote {
     unit: &'static str,
     first: Option<(DsStyle, u64)>,
+    first_timed: Option<DsStyle>,
     fraction_digits: u8,
     all_dates: bool,
 }
@@ -125,15 +129,22 @@ impl DsStyleVote {
         DsStyleVote {
             unit,
             first: None,
+            first_timed: None,
             fraction_digits: 0,
             all_dates: true,
         }
     }
 
-    /// Takes the style of the date-time cell at `place`; the error names both places when its
-    /// zone disagrees with the first cell's.
-    pub fn observe(&mut self, style: DsStyle, place: u64) -> Result<(), String> {
+    /// Takes the style of the cell at `place` holding `ds` (integer cells are ignored); the
+    /// error names both places when its zone disagrees with the first cell's.
+    pub fn observe(&mut self, ds: &Timestamp, style: DsStyle, place: u64) -> Result<(), String> {
+        if let Timestamp::Int(_) = ds {
+            return Ok(());
+        }
         let line = place;
+        if !style.date_only && self.first_timed.is_none() {
+            self.first_timed = Some(style);
+        }
         self.fraction_digits = self.fraction_digits.max(style.fraction_digits);
         self.all_dates &= style.date_only;
         match self.first {
@@ -161,9 +172,12 @@ impl DsStyleVote {
     /// The column's style; `None` when no date-time cell was observed.
     pub fn style(&self) -> Option<DsStyle> {
         let (first, _) = self.first?;
+        let timed = self.first_timed.unwrap_or(first);
         Some(DsStyle {
             fraction_digits: self.fraction_digits,
             date_only: self.all_dates,
+            t_separator: timed.t_separator,
+            no_seconds: timed.no_seconds,
             ..first
         })
     }
@@ -172,13 +186,18 @@ impl DsStyleVote {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::Timestamp;
 
     fn styled(text: &str) -> (NaiveDateTime, DsStyle) {
         match Timestamp::parse_styled(text) {
             Some((Timestamp::DateTime(dt), style)) => (dt, style),
             other => panic!("{text}: {other:?}"),
         }
+    }
+
+    /// Votes for the style of `text`, the cell at `place`.
+    fn observe(vote: &mut DsStyleVote, text: &str, place: u64) -> Result<(), String> {
+        let (dt, style) = styled(text);
+        vote.observe(&Timestamp::DateTime(dt), style, place)
     }
 
     #[test]
@@ -226,23 +245,32 @@ mod tests {
         assert_eq!(style.write(&dt), "2020/01/31");
         let mut vote = DsStyleVote::new("row");
         assert_eq!(vote.style(), None);
-        vote.observe(style, 1).unwrap();
-        vote.observe(styled("2020/02/01 00:00").1, 2).unwrap();
+        vote.observe(&Timestamp::Int(3), style, 1).unwrap();
+        assert_eq!(vote.style(), None, "integers take no part");
+        observe(&mut vote, "2020/01/31", 1).unwrap();
+        observe(&mut vote, "2020/02/01 00:00", 2).unwrap();
         assert!(!vote.style().unwrap().date_only, "a time was written");
+    }
+
+    #[test]
+    fn the_first_time_of_day_decides_the_time_layout() {
+        let mut vote = DsStyleVote::new("line");
+        observe(&mut vote, "2020-01-01", 2).unwrap();
+        observe(&mut vote, "2020-01-01T01:00:00", 3).unwrap();
+        observe(&mut vote, "2020-01-01 02:00", 4).unwrap();
+        let (dt, _) = styled("2020-01-01T05:00:00");
+        assert_eq!(vote.style().unwrap().write(&dt), "2020-01-01T05:00:00");
     }
 
     #[test]
     fn a_column_may_not_mix_zoned_and_plain_times() {
         let mut vote = DsStyleVote::new("line");
-        vote.observe(styled("2020-01-01T00:00:00.5Z").1, 2).unwrap();
-        vote.observe(styled("2020-01-01T01:00:00.125+00:00").1, 3)
-            .unwrap();
+        observe(&mut vote, "2020-01-01T00:00:00.5Z", 2).unwrap();
+        observe(&mut vote, "2020-01-01T01:00:00.125+00:00", 3).unwrap();
         let style = vote.style().unwrap();
         assert_eq!((style.zone, style.fraction_digits), (ZoneSuffix::Z, 3));
         assert!(!style.date_only);
-        let err = vote
-            .observe(styled("2020-01-01 02:00:00").1, 9)
-            .unwrap_err();
+        let err = observe(&mut vote, "2020-01-01 02:00:00", 9).unwrap_err();
         assert!(err.contains("line 2 has one and line 9 has none"), "{err}");
     }
 

@@ -2,8 +2,7 @@
 //! name, and reading a panel in any of them from a file or standard input (`-`).
 
 use std::fmt;
-use std::fs::File;
-use std::io::{Cursor, Read};
+use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 use arrow_ipc::reader::{FileReader, StreamReader};
@@ -11,6 +10,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::columnar::{arrow_error, frame_from_batches};
 use super::csv_input::open_file;
+use super::decoder_guard::{guarded, GuardedBatches};
 use super::json_input::{read_json_lines, read_json_records};
 use super::{read_csv_from, Freq, TimeSeriesFrame};
 use crate::error::{Error, Result};
@@ -46,8 +46,8 @@ impl DataFormat {
         DataFormat::Jsonl,
     ];
 
-    /// The format named `name` (`csv`, `parquet`, `arrow`, `json`, `jsonl`; also `feather`,
-    /// `ipc` and `ndjson`), case-insensitive.
+    /// The format named `name` (`csv`, `parquet`, `arrow`, `json`, `jsonl`; also `pq`,
+    /// `feather`, `ipc`, `arrows` and `ndjson`), case-insensitive.
     pub fn parse(name: &str) -> Result<DataFormat> {
         match name.trim().to_ascii_lowercase().as_str() {
             "csv" => Ok(DataFormat::Csv),
@@ -103,26 +103,10 @@ pub fn read_frame(
     let file = open_file(path)?;
     match format {
         // Parquet and Arrow files are read in place, without a copy in memory.
-        DataFormat::Parquet => decoding(&source, || read_parquet(file, &source, freq)),
-        DataFormat::Arrow => decoding(&source, || read_arrow_file(file, &source, freq)),
+        DataFormat::Parquet => read_parquet(file, &source, freq),
+        DataFormat::Arrow => read_arrow(file, &source, freq),
         _ => read_frame_from(file, &source, format, freq),
     }
-}
-
-/// Runs a columnar decoder, turning a panic inside it into an error naming `source`: the
-/// Arrow and Parquet readers panic on some corrupt files (found by `tests/fuzz.rs`), and bad
-/// input must not abort the program.
-fn decoding<T>(source: &str, decode: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|panic| {
-        let reason = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "the decoder failed".to_string());
-        Err(Error::Data(format!(
-            "{source}: a corrupt or unsupported file ({reason})"
-        )))
-    })
 }
 
 /// Like [`read_frame`] from any reader; `source` names the data in messages.
@@ -142,11 +126,9 @@ pub fn read_frame_from<R: Read>(
                 .read_to_end(&mut bytes)
                 .map_err(|e| Error::Data(format!("{source}: cannot be read: {e}")))?;
             if format == DataFormat::Parquet {
-                decoding(source, || {
-                    read_parquet(bytes::Bytes::from(bytes), source, freq)
-                })
+                read_parquet(bytes::Bytes::from(bytes), source, freq)
             } else {
-                decoding(source, || read_arrow_bytes(bytes, source, freq))
+                read_arrow(Cursor::new(bytes), source, freq)
             }
         }
     }
@@ -157,48 +139,47 @@ fn read_parquet<T>(input: T, source: &str, freq: Option<Freq>) -> Result<TimeSer
 where
     T: parquet::file::reader::ChunkReader + 'static,
 {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(input)
-        .map_err(|e| Error::Data(format!("{source}: not a readable Parquet file: {e}")))?;
-    let schema = builder.schema().clone();
-    let reader = builder
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|e| arrow_error(source, e))?;
-    frame_from_batches(source, &schema, reader, freq)
+    let reader = guarded(|| {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(input)
+            .map_err(|e| Error::Data(format!("{source}: not a readable Parquet file: {e}")))?;
+        let schema = builder.schema().clone();
+        let reader = builder
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(|e| arrow_error(source, e))?;
+        Ok::<_, Error>((schema, reader))
+    });
+    let (schema, reader) = corrupt(source, reader)??;
+    frame_from_batches(source, &schema, GuardedBatches::new(reader), freq)
 }
 
-/// Reads an Arrow IPC file (or stream) from disk.
-fn read_arrow_file(mut file: File, source: &str, freq: Option<Freq>) -> Result<TimeSeriesFrame> {
+/// Reads an Arrow IPC file (Feather v2) or stream.
+fn read_arrow<R: Read + Seek>(
+    mut input: R,
+    source: &str,
+    freq: Option<Freq>,
+) -> Result<TimeSeriesFrame> {
     let mut magic = [0u8; 6];
-    let is_file = file.read_exact(&mut magic).is_ok() && magic == ARROW_FILE_MAGIC;
-    use std::io::Seek;
-    file.rewind()
+    let is_file = input.read_exact(&mut magic).is_ok() && magic == ARROW_FILE_MAGIC;
+    input
+        .rewind()
         .map_err(|e| Error::Data(format!("{source}: cannot be read: {e}")))?;
     if is_file {
-        let reader = FileReader::try_new(file, None).map_err(|e| not_arrow(source, e))?;
+        let reader = guarded(|| FileReader::try_new(input, None));
+        let reader = corrupt(source, reader)?.map_err(|e| not_arrow(source, e))?;
         let schema = reader.schema();
-        frame_from_batches(source, &schema, reader, freq)
+        frame_from_batches(source, &schema, GuardedBatches::new(reader), freq)
     } else {
-        let reader = StreamReader::try_new(std::io::BufReader::new(file), None)
-            .map_err(|e| not_arrow(source, e))?;
+        let reader = guarded(|| StreamReader::try_new(BufReader::new(input), None));
+        let reader = corrupt(source, reader)?.map_err(|e| not_arrow(source, e))?;
         let schema = reader.schema();
-        frame_from_batches(source, &schema, reader, freq)
+        frame_from_batches(source, &schema, GuardedBatches::new(reader), freq)
     }
 }
 
-/// Reads an Arrow IPC file or stream held in memory.
-fn read_arrow_bytes(bytes: Vec<u8>, source: &str, freq: Option<Freq>) -> Result<TimeSeriesFrame> {
-    if bytes.starts_with(ARROW_FILE_MAGIC) {
-        let reader =
-            FileReader::try_new(Cursor::new(bytes), None).map_err(|e| not_arrow(source, e))?;
-        let schema = reader.schema();
-        frame_from_batches(source, &schema, reader, freq)
-    } else {
-        let reader =
-            StreamReader::try_new(Cursor::new(bytes), None).map_err(|e| not_arrow(source, e))?;
-        let schema = reader.schema();
-        frame_from_batches(source, &schema, reader, freq)
-    }
+/// A decoder call that panicked, as an error naming `source`.
+fn corrupt<T>(source: &str, outcome: std::result::Result<T, String>) -> Result<T> {
+    outcome.map_err(|reason| Error::Data(format!("{source}: {reason}")))
 }
 
 fn not_arrow(source: &str, e: impl fmt::Display) -> Error {

@@ -1,7 +1,7 @@
 //! A validated long-format panel: many series sharing one frequency.
 
 use super::builder::FrameBuilder;
-use super::{DsStyle, Freq, Timestamp};
+use super::{DsStyle, Freq, SeriesDs, Timestamp};
 use crate::error::{Error, Result};
 
 /// One series of a panel, sorted by `ds`.
@@ -9,8 +9,9 @@ use crate::error::{Error, Result};
 pub struct Series {
     /// The series id (`unique_id`).
     pub id: String,
-    /// The time stamps, strictly increasing and evenly spaced by the frame's frequency.
-    pub ds: Vec<Timestamp>,
+    /// The time stamps, strictly increasing and evenly spaced by the frame's frequency (kept
+    /// as first value, step and count when the frequency is a fixed step).
+    pub ds: SeriesDs,
     /// The observed values, one per `ds`, all finite.
     pub y: Vec<f64>,
     /// The raw text of each extra column (in the frame's `extra_names` order), one value per `ds`.
@@ -40,9 +41,9 @@ impl Series {
                 (a.to_vec(), b.to_vec())
             })
             .unzip();
-        let part = |ds: &[Timestamp], y: &[f64], extra| Series {
+        let part = |ds: SeriesDs, y: &[f64], extra| Series {
             id: self.id.clone(),
-            ds: ds.to_vec(),
+            ds,
             y: y.to_vec(),
             extra,
         };
@@ -169,7 +170,7 @@ impl TimeSeriesFrame {
         let all_midnight = self
             .series
             .iter()
-            .all(|s| s.ds.iter().all(Timestamp::is_midnight));
+            .all(|s| s.ds.iter().all(|t| t.is_midnight()));
         self.ds_style = match style {
             Some(style) => DsStyle {
                 date_only: style.date_only && all_midnight,
@@ -496,7 +497,7 @@ mod tests {
         );
         assert_eq!(test.get("a").map(|s| s.y.clone()), Some(vec![4.0, 5.0]));
         assert_eq!(
-            test.get("b").map(|s| s.ds.clone()),
+            test.get("b").map(|s| s.ds.to_vec()),
             Some(vec![Timestamp::Int(2), Timestamp::Int(3)])
         );
         assert_eq!(train.n_rows() + test.n_rows(), frame.n_rows());

@@ -5,6 +5,7 @@ use std::fmt;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 
+use super::timestamp::writable_year;
 use super::Timestamp;
 use crate::error::{Error, Result};
 
@@ -102,16 +103,19 @@ impl Freq {
                 .checked_mul(n)
                 .and_then(TimeDelta::try_seconds)
                 .and_then(|d| dt.checked_add_signed(d))
+                .filter(writable_year)
                 .map(Timestamp::DateTime),
             (Freq::Months(m), Timestamp::DateTime(dt)) => i64::from(m)
                 .checked_mul(n)
                 .and_then(|k| add_months(dt, k))
+                .filter(writable_year)
                 .map(Timestamp::DateTime),
             _ => None,
         };
         moved.ok_or_else(|| {
             Error::Data(format!(
-                "moving ds {ts} by {n} steps of frequency '{self}' leaves the representable range"
+                "moving ds {ts} by {n} steps of frequency '{self}' leaves the representable range \
+                 (integers of 64 bits, dates in the years 0 to 9999)"
             ))
         })
     }

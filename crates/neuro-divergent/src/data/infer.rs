@@ -12,21 +12,21 @@ use crate::error::{Error, Result};
 const MONTH_SECONDS: i64 = 2_629_746;
 
 /// Infers the frequency from sorted, duplicate-free series: the most common spacing between
-/// consecutive `ds` values (ties go to the smaller spacing).
+/// consecutive `ds` values (ties go to the smaller spacing). `pairs` holds consecutive values
+/// `(a, b)` with the number of times that spacing occurs (a series of evenly spaced values is
+/// one pair, counted once per gap).
 ///
 /// Integer `ds` give [`Freq::Step`]. Date-time spacings that are whole calendar months (same
 /// day of month, or both month-ends, at the same time of day) count as [`Freq::Months`],
 /// others as [`Freq::Seconds`].
-pub(crate) fn infer_freq<'a>(
+pub(crate) fn infer_freq(
     source: &str,
-    series: impl Iterator<Item = &'a [Timestamp]>,
+    pairs: impl Iterator<Item = (Timestamp, Timestamp, usize)>,
 ) -> Result<Freq> {
     let mut counts: HashMap<Freq, usize> = HashMap::new();
-    for ds in series {
-        for pair in ds.windows(2) {
-            if let Some(step) = spacing(pair[0], pair[1]) {
-                *counts.entry(step).or_insert(0) += 1;
-            }
+    for (a, b, n) in pairs {
+        if let Some(step) = spacing(a, b) {
+            *counts.entry(step).or_insert(0) += n;
         }
     }
     counts
@@ -87,7 +87,10 @@ mod tests {
     }
 
     fn infer(series: &[Vec<Timestamp>]) -> Result<Freq> {
-        infer_freq("f.csv", series.iter().map(Vec::as_slice))
+        let pairs = series
+            .iter()
+            .flat_map(|s| s.windows(2).map(|p| (p[0], p[1], 1)));
+        infer_freq("f.csv", pairs)
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub(crate) fn read_json_records<R: Read>(
              [{{\"unique_id\": \"a\", \"ds\": \"2020-01-01\", \"y\": 1.5}}]"
         )));
     };
-    let mut reader = RecordReader::new(source);
+    let mut reader = RecordReader::new(source, "record");
     for (i, record) in records.into_iter().enumerate() {
         reader.push(i as u64 + 1, record)?;
     }
@@ -44,7 +44,7 @@ pub(crate) fn read_json_lines<R: Read>(
     source: &str,
     freq: Option<Freq>,
 ) -> Result<TimeSeriesFrame> {
-    let mut records = RecordReader::new(source);
+    let mut records = RecordReader::new(source, "line");
     for (i, line) in BufReader::new(reader).lines().enumerate() {
         let number = i as u64 + 1;
         let line =
@@ -62,24 +62,27 @@ pub(crate) fn read_json_lines<R: Read>(
 /// Collects records into a frame; the first record fixes the extra keys.
 struct RecordReader<'a> {
     source: &'a str,
+    /// What a record's number counts in messages: `record` in arrays, `line` in JSON lines.
+    unit: &'static str,
     builder: Option<FrameBuilder>,
     extra: Vec<String>,
 }
 
 impl<'a> RecordReader<'a> {
-    fn new(source: &'a str) -> Self {
+    fn new(source: &'a str, unit: &'static str) -> Self {
         RecordReader {
             source,
+            unit,
             builder: None,
             extra: Vec::new(),
         }
     }
 
     fn push(&mut self, number: u64, record: Value) -> Result<()> {
-        let source = self.source;
+        let (source, unit) = (self.source, self.unit);
         let Value::Object(record) = record else {
             return Err(Error::Data(format!(
-                "{source}: record {number} is not an object with keys {}",
+                "{source}: {unit} {number} is not an object with keys {}",
                 REQUIRED.join(", ")
             )));
         };
@@ -89,28 +92,28 @@ impl<'a> RecordReader<'a> {
                 .filter(|k| !REQUIRED.contains(&k.as_str()))
                 .cloned()
                 .collect();
-            self.builder = Some(FrameBuilder::new(source, "record", self.extra.clone()));
+            self.builder = Some(FrameBuilder::new(source, unit, self.extra.clone()));
         }
         if let Some(key) = record
             .keys()
             .find(|k| !REQUIRED.contains(&k.as_str()) && !self.extra.contains(k))
         {
             return Err(Error::Data(format!(
-                "{source}: record {number} has key '{key}', which record 1 does not have; every \
+                "{source}: {unit} {number} has key '{key}', which the first record does not have; every \
                  record needs the same keys"
             )));
         }
         let field = |key: &str| {
             record
                 .get(key)
-                .ok_or_else(|| Error::Data(format!("{source}: record {number} has no '{key}'")))
+                .ok_or_else(|| Error::Data(format!("{source}: {unit} {number} has no '{key}'")))
         };
         let id = match field("unique_id")? {
             Value::String(s) => s.clone(),
             Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
             other => {
                 return Err(Error::Data(format!(
-                    "{source}: record {number}: 'unique_id' is {other}; expected a string or an \
+                    "{source}: {unit} {number}: 'unique_id' is {other}; expected a string or an \
                      integer"
                 )))
             }
@@ -118,16 +121,14 @@ impl<'a> RecordReader<'a> {
         let builder = self.builder.as_mut().expect("set by the first record");
         let ds = match field("ds")? {
             Value::String(text) => {
-                let (ds, style) = parse_ds_styled(source, "record", number, &id, text)?;
-                if let Timestamp::DateTime(_) = ds {
-                    builder.observe_style(number, style)?;
-                }
+                let (ds, style) = parse_ds_styled(source, unit, number, &id, text)?;
+                builder.observe_style(number, &ds, style)?;
                 ds
             }
             Value::Number(n) if n.is_i64() => Timestamp::Int(n.as_i64().unwrap_or_default()),
             other => {
                 return Err(Error::Data(format!(
-                    "{source}: record {number}: series '{id}': 'ds' is {other}; expected a date \
+                    "{source}: {unit} {number}: series '{id}': 'ds' is {other}; expected a date \
                      string or an integer"
                 )))
             }
@@ -136,12 +137,12 @@ impl<'a> RecordReader<'a> {
             Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
             other => {
                 return Err(Error::Data(format!(
-                    "{source}: record {number}: series '{id}': 'y' is {other}; expected a number \
+                    "{source}: {unit} {number}: series '{id}': 'y' is {other}; expected a number \
                      (drop or fill missing values first)"
                 )))
             }
         };
-        let extra = extra_values(source, number, &id, &record, &self.extra)?;
+        let extra = extra_values((source, unit, number), &id, &record, &self.extra)?;
         builder.push(number, &id, ds, y, extra)
     }
 
@@ -155,8 +156,7 @@ impl<'a> RecordReader<'a> {
 
 /// The extra values of a record as text, in `names` order.
 fn extra_values(
-    source: &str,
-    number: u64,
+    (source, unit, number): (&str, &str, u64),
     id: &str,
     record: &Map<String, Value>,
     names: &[String],
@@ -168,11 +168,11 @@ fn extra_values(
             Some(Value::String(s)) => Ok(s.clone()),
             Some(Value::Null) => Ok(String::new()),
             Some(other) => Err(Error::Data(format!(
-                "{source}: record {number}: series '{id}': '{name}' is {other}; expected a \
+                "{source}: {unit} {number}: series '{id}': '{name}' is {other}; expected a \
                  number, a string or null"
             ))),
             None => Err(Error::Data(format!(
-                "{source}: record {number}: series '{id}' has no '{name}', which record 1 has; \
+                "{source}: {unit} {number}: series '{id}' has no '{name}', which the first record has; \
                  every record needs the same keys"
             ))),
         })

@@ -49,12 +49,9 @@ impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         let base = self.offset;
+        let read = &buf[..n];
         self.breaks.extend(
-            buf[..n]
-                .iter()
-                .enumerate()
-                .filter(|&(_, &b)| b == b'\n' || b == b'\r')
-                .map(|(i, &b)| (base + i as u64, b == b'\n')),
+            memchr::memchr2_iter(b'\n', b'\r', read).map(|i| (base + i as u64, read[i] == b'\n')),
         );
         self.offset += n as u64;
         Ok(n)

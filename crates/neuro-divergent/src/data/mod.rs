@@ -1,10 +1,12 @@
 //! Long-format panel data (`unique_id, ds, y` plus extra columns): parsing, validation and
 //! frequency handling.
 
+mod arrivals;
 mod builder;
 mod columnar;
 mod csv_input;
 mod csv_reader;
+mod decoder_guard;
 mod ds_style;
 mod fingerprint;
 mod format;
@@ -13,8 +15,10 @@ mod freq;
 mod id_index;
 mod infer;
 mod json_input;
+mod line_numbers;
 mod line_tracker;
 mod order;
+mod series_ds;
 mod timestamp;
 pub(crate) mod validate;
 
@@ -28,4 +32,5 @@ pub use frame::{Row, Series, TimeSeriesFrame};
 pub use freq::Freq;
 pub(crate) use id_index::IdIndex;
 pub(crate) use order::{permute, sort_order};
+pub use series_ds::SeriesDs;
 pub use timestamp::Timestamp;

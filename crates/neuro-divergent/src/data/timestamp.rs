@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use super::ds_style::{DateLayout, DsStyle, ZoneSuffix};
@@ -63,8 +63,50 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// True when `dt` lies in the years 0 to 9999, the ones a four-digit `ds` can write; values
+/// beyond (a zone moving 9999-12-31 past midnight, a typed column's far instant) are refused
+/// on reading, so that every forecast can be read back.
+pub(crate) fn writable_year(dt: &NaiveDateTime) -> bool {
+    (0..=9999).contains(&dt.year())
+}
+
 /// Parses a date-time as [`Timestamp::parse_styled`] describes, returning it in UTC.
 fn parse_datetime_styled(s: &str) -> Option<(NaiveDateTime, DsStyle)> {
+    parse_iso_fast(s).or_else(|| parse_datetime_general(s))
+}
+
+/// The two forms most files write, `YYYY-MM-DD` and `YYYY-MM-DD HH:MM:SS` (or with `T`), read
+/// by byte position: what [`parse_datetime_general`] gives them, several times faster. `None`
+/// for any other text (including an invalid date in one of these forms, which the general
+/// parser then refuses).
+fn parse_iso_fast(s: &str) -> Option<(NaiveDateTime, DsStyle)> {
+    let b = s.as_bytes();
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    if !(b.len() == 10 || b.len() == 19) || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = i32::try_from(number(0..4)?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)?;
+    let mut style = DsStyle::default();
+    if b.len() == 10 {
+        style.date_only = true;
+        return Some((date.and_time(NaiveTime::MIN), style));
+    }
+    if !(b[10] == b' ' || b[10] == b'T') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    style.t_separator = b[10] == b'T';
+    let time = NaiveTime::from_hms_opt(number(11..13)?, number(14..16)?, number(17..19)?)?;
+    Some((date.and_time(time), style))
+}
+
+/// Parses a date-time as [`Timestamp::parse_styled`] describes, returning it in UTC: every
+/// accepted form.
+fn parse_datetime_general(s: &str) -> Option<(NaiveDateTime, DsStyle)> {
     let mut style = DsStyle::default();
     let (date_text, time_text) = match s.find([' ', 'T']) {
         Some(i) => {
@@ -85,7 +127,9 @@ fn parse_datetime_styled(s: &str) -> Option<(NaiveDateTime, DsStyle)> {
     style.no_seconds = no_seconds;
     style.fraction_digits = fraction_digits;
     let local = date.and_time(time);
-    let utc = local.checked_sub_signed(chrono::TimeDelta::seconds(offset_seconds))?;
+    let utc = local
+        .checked_sub_signed(chrono::TimeDelta::seconds(offset_seconds))
+        .filter(writable_year)?;
     Some((utc, style))
 }
 
@@ -212,6 +256,39 @@ mod tests {
                 .and_then(|x| x.and_hms_opt(h, mi, s))
                 .expect("valid test date"),
         )
+    }
+
+    #[test]
+    fn the_fast_forms_read_as_the_general_parser_reads_them() {
+        for text in [
+            "2020-01-31",
+            "1949-12-01",
+            "0000-01-01",
+            "9999-12-31 23:59:59",
+            "2020-01-31 13:05:09",
+            "2020-01-31T13:05:09",
+            "2020-02-30",
+            "2020-13-01 00:00:00",
+            "2020-01-01T24:00:00",
+            "2020-01-01 23:59:60",
+            "2020-01-01x10:00:00",
+            "2020-01-01 10-00-00",
+            "2020+01-01",
+            "20a0-01-01",
+            "2020-01-01 1:00:00Z",
+        ] {
+            let fast = parse_iso_fast(text);
+            if fast.is_some() {
+                assert_eq!(fast, parse_datetime_general(text), "{text}");
+            }
+            assert_eq!(
+                parse_datetime_styled(text),
+                parse_datetime_general(text),
+                "{text}"
+            );
+        }
+        assert!(parse_iso_fast("2020-01-31T13:05:09").is_some());
+        assert!(parse_iso_fast("2020-01-31").is_some());
     }
 
     #[test]

@@ -43,13 +43,21 @@ pub(crate) fn check_finite(
     column: &str,
     v: f64,
 ) -> Result<()> {
-    if !v.is_finite() {
-        return Err(non_finite(source, unit, line, id, column, &v.to_string()));
-    }
-    if !fits_f32(v) {
-        return Err(beyond_f32(source, unit, line, id, column, &v.to_string()));
-    }
-    Ok(())
+    let why = if !v.is_finite() {
+        BadNumber::NonFinite
+    } else if !fits_f32(v) {
+        BadNumber::BeyondF32
+    } else {
+        return Ok(());
+    };
+    Err(bad_number(
+        source,
+        (unit, line),
+        id,
+        column,
+        &v.to_string(),
+        why,
+    ))
 }
 
 /// True when `v` stays finite as the 32-bit float the models compute in.
@@ -57,34 +65,37 @@ pub(crate) fn fits_f32(v: f64) -> bool {
     (v as f32).is_finite()
 }
 
-/// The message for a finite value too large for a 32-bit float, showing it as `shown`.
-pub(crate) fn beyond_f32(
-    source: &str,
-    unit: &str,
-    line: u64,
-    id: &str,
-    column: &str,
-    shown: &str,
-) -> Error {
-    Error::Data(format!(
-        "{source}: {unit} {line}: series '{id}': column '{column}' holds '{shown}', which is \
-         beyond the range of 32-bit floats the models compute in (about ±3.4e38); rescale the \
-         column"
-    ))
+/// What is wrong with a finite value too large for a 32-bit float.
+pub(crate) const BEYOND_F32: &str =
+    "beyond the range of 32-bit floats the models compute in (about ±3.4e38)";
+
+/// Why a numeric cell is refused.
+#[derive(Clone, Copy)]
+pub(crate) enum BadNumber {
+    /// NaN or infinite.
+    NonFinite,
+    /// Finite, but beyond a 32-bit float's range.
+    BeyondF32,
 }
 
-/// The message for a NaN or infinite value, showing the value as `shown`.
-pub(crate) fn non_finite(
+/// The message for a refused numeric cell at `unit` `line`, showing its value as `shown`.
+pub(crate) fn bad_number(
     source: &str,
-    unit: &str,
-    line: u64,
+    (unit, line): (&str, u64),
     id: &str,
     column: &str,
     shown: &str,
+    why: BadNumber,
 ) -> Error {
+    let problem = match why {
+        BadNumber::NonFinite => {
+            "; NaN and infinite values are not allowed (drop or fill missing values first)"
+                .to_string()
+        }
+        BadNumber::BeyondF32 => format!(", which is {BEYOND_F32}; rescale the column"),
+    };
     Error::Data(format!(
-        "{source}: {unit} {line}: series '{id}': column '{column}' holds '{shown}'; NaN and \
-         infinite values are not allowed (drop or fill missing values first)"
+        "{source}: {unit} {line}: series '{id}': column '{column}' holds '{shown}'{problem}"
     ))
 }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rayon::prelude::*;
 
 use super::{FutureTable, StaticTable};
-use crate::data::validate::fits_f32;
+use crate::data::validate::{fits_f32, BEYOND_F32};
 use crate::data::{Freq, Series, TimeSeriesFrame, Timestamp};
 use crate::error::{Error, Result};
 use crate::models::{ExogLists, ModelSpec};
@@ -224,7 +224,7 @@ fn history_columns(
         .iter()
         .map(|name| {
             let values = if let Some(feature) = features.calendar_named(name) {
-                feature.values(&series.ds)?
+                feature.values(&series.ds.to_vec())?
             } else if let Some(feature) = features.derived_named(name) {
                 feature.compute(&series.y)
             } else {
@@ -255,12 +255,12 @@ fn data_column(frame: &TimeSeriesFrame, series: &Series, name: &str) -> Result<V
         })?;
     series.extra[index]
         .iter()
-        .zip(&series.ds)
+        .zip(series.ds.iter())
         .map(|(text, ds)| match text.trim().parse::<f64>() {
             Ok(v) if v.is_finite() && fits_f32(v) => Ok(v as f32),
             Ok(v) if v.is_finite() => Err(Error::Data(format!(
                 "{}: series '{}' at ds {ds}: exogenous column '{name}' holds '{text}', which is \
-                 beyond the range of 32-bit floats the models compute in (about ±3.4e38)",
+                 {BEYOND_F32}",
                 frame.source(),
                 series.id
             ))),
@@ -331,7 +331,7 @@ mod tests {
         let statics =
             StaticTable::read_csv_from("unique_id,size\na,5\n".as_bytes(), "s.csv").unwrap();
         let mut panel = Panel::from_frame(&data, &needs, &features, Some(&statics)).unwrap();
-        let last = [data.series()[0].ds[2]];
+        let last = [data.series()[0].ds.at(2)];
         panel
             .extend_future(&last, data.freq(), 2, &needs, &features, None)
             .unwrap();
@@ -385,7 +385,7 @@ mod tests {
         let needs = Needs::of(&[spec("", "price", "")], &features).unwrap();
         let data = frame("1");
         let mut panel = Panel::from_frame(&data, &needs, &features, None).unwrap();
-        let last = [data.series()[0].ds[2]];
+        let last = [data.series()[0].ds.at(2)];
         let err = panel
             .extend_future(&last, data.freq(), 2, &needs, &features, None)
             .unwrap_err()
