@@ -5,15 +5,18 @@
 /// Line numbers in arrival order.
 #[derive(Debug)]
 pub(crate) enum LineNumbers {
-    /// Runs of consecutive lines: first line and count.
-    Runs(Vec<(u64, u32)>),
+    /// Runs of consecutive lines (first line and count) and the rows they hold.
+    Runs { runs: Vec<(u64, u32)>, rows: u64 },
     /// One number per row, once runs would take more room.
     Plain(Vec<u64>),
 }
 
 impl Default for LineNumbers {
     fn default() -> Self {
-        LineNumbers::Runs(Vec::new())
+        LineNumbers::Runs {
+            runs: Vec::new(),
+            rows: 0,
+        }
     }
 }
 
@@ -21,7 +24,8 @@ impl LineNumbers {
     /// Appends the number of the next row.
     pub(crate) fn push(&mut self, line: u64) {
         match self {
-            LineNumbers::Runs(runs) => {
+            LineNumbers::Runs { runs, rows } => {
+                *rows += 1;
                 if let Some((first, count)) = runs.last_mut() {
                     if *count < u32::MAX && *first + u64::from(*count) == line {
                         *count += 1;
@@ -30,8 +34,7 @@ impl LineNumbers {
                 }
                 runs.push((line, 1));
                 // A run takes two numbers' room: past one run per two rows a list is smaller.
-                let rows: u64 = runs.iter().map(|&(_, n)| u64::from(n)).sum();
-                if runs.len() >= 16 && runs.len() as u64 * 2 > rows {
+                if runs.len() >= 16 && runs.len() as u64 * 2 > *rows {
                     *self = LineNumbers::Plain(self.to_vec());
                 }
             }
@@ -42,7 +45,7 @@ impl LineNumbers {
     /// Every number, in arrival order.
     pub(crate) fn to_vec(&self) -> Vec<u64> {
         match self {
-            LineNumbers::Runs(runs) => runs
+            LineNumbers::Runs { runs, .. } => runs
                 .iter()
                 .flat_map(|&(first, n)| first..first + u64::from(n))
                 .collect(),
@@ -61,7 +64,7 @@ mod tests {
         for line in 2..1002 {
             together.push(line);
         }
-        assert!(matches!(&together, LineNumbers::Runs(runs) if runs.len() == 1));
+        assert!(matches!(&together, LineNumbers::Runs { runs, rows: 1000 } if runs.len() == 1));
         assert_eq!(together.to_vec(), (2..1002).collect::<Vec<_>>());
         let mut interleaved = LineNumbers::default();
         let lines: Vec<u64> = (0..100).map(|i| 2 + 3 * i).collect();
