@@ -23,4 +23,17 @@ function cliBinary() {
   throw new Error('build the CLI first: cargo build -p neuro-divergent-cli');
 }
 
-module.exports = { root, airPassengers, cliBinary };
+/** Forecast CSV text as rows, the values as numbers (JS and Rust may print a tie's last digit differently). */
+function parseForecastCsv(text) {
+  return text.trim().split('\n').map((line) => line.split(',').map((v, i) => (i === 2 && v !== 'NHITS' ? Number(v) : v)));
+}
+
+/** The CLI's forecasts for the configuration of the TypeScript quickstart (examples/node/quickstart.ts), as rows. */
+function quickstartCliForecast() {
+  const { execFileSync } = require('node:child_process');
+  const out = execFileSync(cliBinary(), ['forecast', '--data', path.join(root, 'examples', 'air_passengers.csv'), '--horizon', '12',
+    '--input-size', '24', '--model', 'nhits', '--max-steps', '100', '--param', 'mlp_units=[[64,64]]', '--seed', '1', '--freq', 'M'], { encoding: 'utf8' });
+  return parseForecastCsv(out);
+}
+
+module.exports = { root, airPassengers, cliBinary, parseForecastCsv, quickstartCliForecast };

@@ -7,7 +7,7 @@ const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const nd = require('../lib/index.js');
-const { airPassengers, cliBinary, root } = require('../test-support/helpers.js');
+const { airPassengers, cliBinary, parseForecastCsv, quickstartCliForecast, root } = require('../test-support/helpers.js');
 
 const { NeuralForecaster, NHITS, NBEATS, MLP, RNN, LSTM, GRU, TCN, BiTCN, DilatedRNN, DeepAR, DLinear, NLinear, PatchTST, TiDE, VanillaTransformer, Informer, Autoformer, FEDformer, TimesNet, iTransformer, TSMixer, TSMixerx, TFT, ChronosBolt, Chronos2, metrics, codes } = nd;
 const small = { h: 12, inputSize: 24, maxSteps: 30, mlpUnits: [[32, 32]] };
@@ -459,11 +459,7 @@ test('metrics helpers use the library definitions', () => {
 test('the TypeScript quickstart type-checks, runs and prints the CLI forecasts for the same config', () => {
   const quickstart = path.join(root, 'examples', 'node');
   const out = execFileSync('npm', ['start', '--silent'], { cwd: quickstart, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const cli = execFileSync(cliBinary(), ['forecast', '--data', path.join(root, 'examples', 'air_passengers.csv'), '--horizon', '12',
-    '--input-size', '24', '--model', 'nhits', '--max-steps', '100', '--param', 'mlp_units=[[64,64]]', '--seed', '1', '--freq', 'M'], { encoding: 'utf8' });
-  // Same rows; values compared as numbers (JS and Rust may print a tie's last digit differently).
-  const parse = (text) => text.trim().split('\n').map((line) => line.split(',').map((v, i) => (i === 2 && v !== 'NHITS' ? Number(v) : v)));
-  assert.deepEqual(parse(out), parse(cli));
+  assert.deepEqual(parseForecastCsv(out), quickstartCliForecast());
 });
 
 test('exogenous columns, static and future values and calendar features', async () => {

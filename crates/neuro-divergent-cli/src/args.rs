@@ -2,10 +2,25 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use neuro_divergent::ComputeDevice;
 
-/// Neural time-series forecasting (NHITS, NBEATS, MLP) from the command line.
+/// The argument parser, with the version lines (known only at run time: the CPU's kernels)
+/// filled in. Completions and man pages are generated from it too.
+pub fn command() -> clap::Command {
+    Cli::command()
+        .version(crate::machine::short_version())
+        .long_version(crate::machine::long_version())
+}
+
+/// Parses the process's arguments; on a usage error prints it and exits with code 2.
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// Neural time-series forecasting from the command line: NeuralForecast's models (NHITS, NBEATS,
+/// LSTM, PatchTST, TFT, ...) and the pretrained Chronos models.
 #[derive(Debug, Parser)]
 #[command(name = "neuro-divergent", version, about)]
 pub struct Cli {
@@ -26,6 +41,8 @@ impl Cli {
             | Command::Models(_)
             | Command::Keys(_)
             | Command::Check(_)
+            | Command::Completions(_)
+            | Command::Man(_)
             | Command::Info => None,
             // Each forecast runs on one core; the node runs --workers of them side by side.
             Command::Serve(_) => Some(1),
@@ -63,6 +80,28 @@ pub enum Command {
     Bench(BenchArgs),
     /// Print the CPU, its vector extensions, the matrix kernels that run on it and the threads.
     Info,
+    /// Print a shell completion script to standard output, e.g.
+    /// `source <(neuro-divergent completions bash)`.
+    Completions(CompletionsArgs),
+    /// Write the man pages (one per command), generated from these definitions.
+    Man(ManArgs),
+}
+
+/// Options of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Options of `man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Folder to write every page into (neuro-divergent.1, neuro-divergent-forecast.1, ...;
+    /// created if missing). Without it, the main page goes to standard output.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// Data, models and training options shared by `forecast`, `fit` and `cv`.

@@ -38,6 +38,8 @@ pub fn run(cli: Cli) -> CliResult<()> {
             crate::machine::print();
             Ok(())
         }
+        Command::Completions(args) => Ok(crate::shell::completions(args.shell)?),
+        Command::Man(args) => Ok(crate::shell::man(args.out_dir.as_deref())?),
     }
 }
 

@@ -12,15 +12,21 @@ mod plot;
 mod plotting;
 mod progress;
 mod serve;
+mod shell;
 mod store;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+/// musl's `malloc` takes one lock for every allocation and keeps little memory for reuse: the
+/// static musl build trained NHITS on AirPassengers at 23.5 steps/s against 49 for the glibc
+/// build on the same machine. mimalloc serves it instead there.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     keep_freed_memory();
-    let cli = args::Cli::parse();
+    let cli = args::parse();
     neuro_divergent::threads::configure_threads(cli.threads());
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
