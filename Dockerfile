@@ -6,7 +6,7 @@
 #   docker run --rm -v "$PWD/examples:/data" neuro-divergent forecast --data /data/air_passengers.csv --horizon 12 --input-size 24
 #   docker run --rm -p 8080:8080 -v nd-store:/store neuro-divergent serve --store sqlite:/store/models.db --bind 0.0.0.0:8080
 
-FROM rust:1.89-bookworm AS build
+FROM rust:1.94-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --profile dist --locked -p neuro-divergent-cli \

@@ -349,13 +349,21 @@ fn parse_manifest(bytes: &[u8], at: &Path) -> Result<Body> {
         .map_err(|e| checkpoint_error(at, format!("corrupt manifest: {e}")))?;
     let found = version.format_version.unwrap_or(0);
     if !(u64::from(OLDEST_READ_VERSION)..=u64::from(FORMAT_VERSION)).contains(&found) {
+        let writer = version.library_version.as_deref().unwrap_or("unknown");
+        // A newer format needs a newer library; an older one needs the models fitted again.
+        let remedy = match (found > u64::from(FORMAT_VERSION), &version.library_version) {
+            (true, Some(writer)) => {
+                format!("upgrade neuro-divergent to {writer} or newer to read it")
+            }
+            (true, None) => "upgrade neuro-divergent to read it".to_string(),
+            (false, _) => "refit the models and save them again".to_string(),
+        };
         return Err(checkpoint_error(
             at,
             format!(
-                "checkpoint format version {found} (written by neuro-divergent {}) is not \
+                "checkpoint format version {found} (written by neuro-divergent {writer}) is not \
                  supported: this is version {} and reads formats {OLDEST_READ_VERSION} to \
-                 {FORMAT_VERSION}; refit the models and save them again",
-                version.library_version.as_deref().unwrap_or("unknown"),
+                 {FORMAT_VERSION}; {remedy}",
                 env!("CARGO_PKG_VERSION")
             ),
         ));

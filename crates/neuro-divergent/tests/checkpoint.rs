@@ -179,11 +179,27 @@ fn rewrite_body(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
 fn version_mismatch_is_explained() {
     let dir = tempfile::tempdir().unwrap();
     fitted(1).save(dir.path()).unwrap();
-    rewrite_body(dir.path(), |body| body["format_version"] = 99.into());
+    rewrite_body(dir.path(), |body| {
+        body["format_version"] = 99.into();
+        body["library_version"] = "9.1.0".into();
+    });
     let err = load_error(dir.path());
     assert!(err.contains("checkpoint format version 99"), "{err}");
     let supported = format!("reads formats 2 to {}", checkpoint::FORMAT_VERSION);
     assert!(err.contains(&supported), "{err}");
+    assert!(
+        err.contains("upgrade neuro-divergent to 9.1.0 or newer to read it"),
+        "{err}"
+    );
+
+    // An older format than any this library reads: the models must be fitted again.
+    rewrite_body(dir.path(), |body| body["format_version"] = 1.into());
+    let err = load_error(dir.path());
+    assert!(err.contains("checkpoint format version 1 "), "{err}");
+    assert!(
+        err.contains("refit the models and save them again"),
+        "{err}"
+    );
 }
 
 #[test]
