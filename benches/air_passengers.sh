@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # AirPassengers accuracy benchmark (issue setup): last 12 months held out, h=12, input_size=24,
 # 500 steps, NeuralForecast defaults otherwise; MAE and sMAPE of each model (NHITS, NBEATS and MLP
-# unless MODELS lists others, e.g. MODELS="lstm gru") for seeds 1-3 and their mean.
-# Usage: [MODELS="..."] benches/air_passengers.sh [THREADS] [SEEDS...]
+# unless MODELS lists others, e.g. MODELS="lstm gru") for seeds 1-3 and their mean. PARAMS adds
+# options to every run, e.g. PARAMS="--param optimizer=adamw --param lr_scheduler=cosine".
+# Usage: [MODELS="..."] [PARAMS="..."] benches/air_passengers.sh [THREADS] [SEEDS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${1:-1}"; shift || true
@@ -15,6 +16,7 @@ mkdir -p "$out"
 head -n 133 examples/air_passengers.csv > "$out/train.csv"
 { echo "unique_id,ds,y"; tail -n 12 examples/air_passengers.csv; } > "$out/test.csv"
 read -r -a models <<< "${MODELS:-nhits nbeats mlp}"
+read -r -a extra <<< "${PARAMS:-}"
 for model in "${models[@]}"; do
   # Multivariate models forecast the one series as a panel of one.
   panel=()
@@ -23,7 +25,7 @@ for model in "${models[@]}"; do
   for seed in "${seeds[@]}"; do
     start=$(date +%s%N)
     "$bin" forecast --data "$out/train.csv" --horizon 12 --input-size 24 --model "$model" \
-      --max-steps 500 --seed "$seed" --threads "$threads" "${panel[@]}" --out "$out/$model-$seed.csv"
+      --max-steps 500 --seed "$seed" --threads "$threads" "${panel[@]}" "${extra[@]}" --out "$out/$model-$seed.csv"
     end=$(date +%s%N)
     scores=$("$bin" evaluate --forecasts "$out/$model-$seed.csv" --actuals "$out/test.csv" --metrics mae,smape)
     mae=$(echo "$scores" | awk -F, '$1=="mae"{print $2}')

@@ -9,6 +9,7 @@ const { toCamel } = require('../lib/base-model.js');
 const tsType = (key, value) => {
   if (value === null) return 'number | string | null';
   if (key.endsWith('_exog_list')) return 'string[]';
+  if (key.endsWith('_kwargs')) return 'Record<string, number | boolean | string | number[]>';
   if (Array.isArray(value)) return value.length && Array.isArray(value[0]) ? 'number[][]' : (typeof value[0] === 'string' ? 'string[]' : 'number[]');
   return typeof value;
 };

@@ -2,7 +2,7 @@
 //! generated from the Rust models rather than kept by hand.
 
 use napi_derive::napi;
-use neuro_divergent::{ModelSpec, MODEL_NAMES};
+use neuro_divergent::{model_names, ModelSpec};
 
 /// One hyperparameter of a model.
 #[napi(object)]
@@ -26,8 +26,8 @@ pub struct ModelInfo {
 /// Every model with its hyperparameters and NeuralForecast defaults.
 #[napi(js_name = "modelRegistry")]
 pub fn model_registry() -> Vec<ModelInfo> {
-    MODEL_NAMES
-        .iter()
+    model_names()
+        .into_iter()
         .filter_map(|name| ModelSpec::new(name, 1, 1).ok())
         .map(|spec| {
             let whole = serde_json::to_value(&spec).unwrap_or_default();

@@ -50,6 +50,25 @@ test('recurrent models train with their own options and NeuralForecast defaults'
   for (const r of rows) assert.ok([r.GRU, r.RNN, r.LSTMr].every((v) => v > 200 && v < 1000), JSON.stringify(r));
 });
 
+test('optimizers and learning-rate schedules take NeuralForecast\'s option names', async () => {
+  const mlp = { h: 12, inputSize: 24, maxSteps: 30, hiddenSize: 32 };
+  const tuned = new MLP({ ...mlp, optimizer: 'adamw', optimizerKwargs: { weight_decay: 0.05, betas: [0.9, 0.99] }, lrScheduler: 'cosine', alias: 'tuned' });
+  assert.deepEqual(tuned.params, { max_steps: 30, hidden_size: 32, optimizer: 'adamw', optimizer_kwargs: { weight_decay: 0.05, betas: [0.9, 0.99] }, lr_scheduler: 'cosine', alias: 'tuned' });
+  const nf = new NeuralForecaster({ models: [tuned, new MLP(mlp)], freq: 'M' });
+  await nf.fit(airPassengers());
+  const rows = await nf.predict();
+  assert.equal(rows.length, 12);
+  assert.ok(rows.some((r) => r.tuned !== r.MLP), 'the optimizer changed nothing');
+  const refused = [
+    [{ optimizer: 'lion' }, /available optimizers are adam, adamw, sgd, rmsprop/],
+    [{ optimizer: 'sgd', optimizerKwargs: { betas: [0.9, 0.99] } }, /optimizer_kwargs for sgd: unknown field `betas`/],
+    [{ lrSchedulerKwargs: { T_max: 10 } }, /lr_scheduler_kwargs are set but lr_scheduler is not/],
+  ];
+  for (const [options, message] of refused) {
+    assert.throws(() => new NeuralForecaster({ models: [new MLP({ ...mlp, ...options })], freq: 'M' }), (e) => e.code === codes.INVALID_CONFIG && message.test(e.message), JSON.stringify(options));
+  }
+});
+
 test('convolutional and dilated recurrent models train with their own options and NeuralForecast defaults', async () => {
   const tcn = new TCN({ h: 12, inputSize: 24, maxSteps: 20, dilations: [1, 2, 4], encoderHiddenSize: 16 });
   assert.deepEqual(tcn.params, { max_steps: 20, dilations: [1, 2, 4], encoder_hidden_size: 16 });

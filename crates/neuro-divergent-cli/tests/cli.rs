@@ -1508,3 +1508,52 @@ fn check_summarises_a_panel_the_same_in_every_format() {
         stderr(&bad)
     );
 }
+
+/// The optimizer and schedule are chosen with NeuralForecast's parameter names; misspelt ones
+/// exit 2 naming what is accepted, before any training.
+#[test]
+fn optimizers_and_schedules_are_parameters() {
+    let chosen = run_small(
+        "forecast",
+        &["mlp"],
+        &[
+            "--param",
+            "optimizer=adamw",
+            "--param",
+            r#"optimizer_kwargs={"weight_decay":0.05}"#,
+            "--param",
+            "lr_scheduler=onecycle",
+        ],
+    );
+    assert!(chosen.status.success(), "{}", stderr(&chosen));
+    let default = run_small("forecast", &["mlp"], &[]);
+    assert_ne!(stdout(&chosen), stdout(&default));
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--param", "optimizer=lion"],
+            "available optimizers are adam, adamw, sgd, rmsprop",
+        ),
+        (
+            &[
+                "--param",
+                "lr_scheduler=cosine",
+                "--param",
+                r#"lr_scheduler_kwargs={"T_max":0}"#,
+            ],
+            "T_max must be at least 1",
+        ),
+        (
+            &["--param", r#"optimizer_kwargs={"lr":0.1}"#],
+            "set the learning rate with learning_rate",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let out = run_small("forecast", &["mlp"], extra);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{extra:?}: {}",
+            stderr(&out)
+        );
+    }
+}

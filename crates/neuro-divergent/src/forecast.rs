@@ -581,7 +581,7 @@ impl NeuralForecast {
         self.specs
             .iter()
             .zip(&self.names)
-            .filter(|(spec, _)| spec.train.loss.as_point().is_some())
+            .filter(|(spec, _)| spec.train.loss.makes_point_forecasts())
             .map(|(_, name)| name)
     }
 
@@ -756,9 +756,8 @@ impl NeuralForecast {
         if self.specs.iter().any(|s| s.explains()) {
             return Ok(());
         }
-        let explaining: Vec<&str> = crate::models::MODEL_NAMES
-            .iter()
-            .copied()
+        let explaining: Vec<&str> = crate::models::model_names()
+            .into_iter()
             .filter(|name| {
                 crate::models::Architecture::default_for(name)
                     .is_some_and(|a| a.config().explains())

@@ -55,5 +55,8 @@ pub mod windows;
 pub use device::ComputeDevice;
 pub use error::{Error, Result};
 pub use forecast::{FitOptions, Forecasts, NeuralForecast};
-pub use models::{exogenous_readers, input_size_for, ExogenousKinds, ModelSpec, MODEL_NAMES};
-pub use train::{ProgressEvent, ProgressFn, TrainConfig};
+pub use models::{
+    exogenous_readers, input_size_for, model_names, register_model, ExogenousKinds, ModelConfig,
+    ModelSpec,
+};
+pub use train::{Kwargs, OptimizerName, ProgressEvent, ProgressFn, SchedulerName, TrainConfig};

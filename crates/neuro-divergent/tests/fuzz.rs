@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use neuro_divergent::data::{read_frame_from, DataFormat, Timestamp};
 use neuro_divergent::losses::Loss;
-use neuro_divergent::models::MODEL_NAMES;
+use neuro_divergent::models::model_names;
 use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast};
 use proptest::prelude::*;
 
@@ -183,8 +183,8 @@ proptest! {
     }
 
     #[test]
-    fn params(model in 0usize..MODEL_NAMES.len(), key in 0usize..64, value in cell()) {
-        let mut spec = ModelSpec::new(MODEL_NAMES[model], 12, 24).unwrap();
+    fn params(model in 0usize..model_names().len(), key in 0usize..64, value in cell()) {
+        let mut spec = ModelSpec::new(model_names()[model], 12, 24).unwrap();
         let keys = spec.param_names();
         let key = keys[key % keys.len()].clone();
         let _ = spec.set_param(&key, &value);

@@ -7,8 +7,10 @@
 //! `mqloss[:LEVELS]`, `huber_mqloss[:LEVELS]`, and the distribution losses `normal[:LEVELS]`,
 //! `studentt[:LEVELS]`, `poisson[:LEVELS]`, `negbin[:LEVELS]` (levels comma-separated, default
 //! `80,90`; Normal and StudentT also take `floor=F` among them, the spread's floor in window
-//! scales, e.g. `studentt:80,95,floor=0.01`).
+//! scales, e.g. `studentt:80,95,floor=0.01`). Losses registered with [`register_loss`] are
+//! written the same way, by the name they were registered under.
 
+mod custom;
 mod distribution;
 mod point;
 mod quantile;
@@ -19,6 +21,7 @@ use candle_core::Tensor;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use custom::{register_loss, registered_loss_names, CustomLoss, LossFactory, RegisteredLoss};
 pub use distribution::{DistributionLoss, Family};
 pub use point::PointLoss;
 pub(crate) use quantile::fmt_level;
@@ -40,6 +43,42 @@ pub enum Loss {
     HuberQuantiles(QuantileSet),
     /// Distribution parameters trained by likelihood (`DistributionLoss`).
     Distribution(DistributionLoss),
+    /// A loss registered with [`register_loss`]: outputs in the windows' scale, mapped back
+    /// like point outputs.
+    Custom(RegisteredLoss),
+}
+
+/// The point losses' names ([`PointLoss::parse`]).
+const POINT_NAMES: [&str; 7] = ["mae", "mse", "rmse", "huber", "mape", "smape", "mase"];
+
+/// True when `name` is the name of a built-in loss.
+fn is_builtin_name(name: &str) -> bool {
+    builtin(name, name, None).is_some()
+}
+
+/// The built-in loss called `name` with argument `arg` (from `text`); `None` when no built-in
+/// loss has that name.
+fn builtin(name: &str, text: &str, arg: Option<&str>) -> Option<Result<Loss>> {
+    Some(match name {
+        "mqloss" => parse_levels(text, arg).map(Loss::Quantiles),
+        "huber_mqloss" | "hubermqloss" => parse_levels(text, arg).map(Loss::HuberQuantiles),
+        "quantile" | "quantileloss" => arg
+            .and_then(|a| a.trim().parse::<f64>().ok())
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "loss '{text}': write quantile:Q, e.g. quantile:0.9"
+                ))
+            })
+            .and_then(QuantileSet::single)
+            .map(Loss::Quantiles),
+        _ => match Family::parse(name) {
+            Some(family) => parse_distribution(text, family, arg),
+            None if POINT_NAMES.contains(&name.split('(').next().unwrap_or_default()) => {
+                PointLoss::parse(text).map(Loss::Point)
+            }
+            None => return None,
+        },
+    })
 }
 
 /// NeuralForecast's default levels of `MQLoss`.
@@ -100,7 +139,7 @@ fn parse_distribution(text: &str, family: Family, arg: Option<&str>) -> Result<L
 }
 
 /// `Σ w·v / Σ w` over all points (0 when every weight is 0): the mean every loss reports.
-pub(crate) fn weighted_mean(per_point: &Tensor, weight: &Tensor) -> Result<Tensor> {
+pub fn weighted_mean(per_point: &Tensor, weight: &Tensor) -> Result<Tensor> {
     let total = per_point.mul(weight)?.sum_all()?;
     Ok(total.div(&weight.sum_all()?.maximum(1e-12)?)?)
 }
@@ -113,32 +152,23 @@ impl Loss {
             Some((n, a)) => (n, Some(a)),
             None => (lower.as_str(), None),
         };
-        match name {
-            "mqloss" => Ok(Loss::Quantiles(parse_levels(text, arg)?)),
-            "huber_mqloss" | "hubermqloss" => Ok(Loss::HuberQuantiles(parse_levels(text, arg)?)),
-            "quantile" | "quantileloss" => {
-                let q = arg
-                    .and_then(|a| a.trim().parse::<f64>().ok())
-                    .ok_or_else(|| {
-                        Error::Config(format!(
-                            "loss '{text}': write quantile:Q, e.g. quantile:0.9"
-                        ))
-                    })?;
-                Ok(Loss::Quantiles(QuantileSet::single(q)?))
-            }
-            _ => {
-                if let Some(family) = Family::parse(name) {
-                    return parse_distribution(text, family, arg);
-                }
-                PointLoss::parse(text).map(Loss::Point).map_err(|_| {
-                    Error::Config(format!(
-                        "unknown loss '{text}': expected mae, mse, rmse, huber[:delta], mape, smape, \
-                         mase:M, quantile:Q, mqloss[:80,90], huber_mqloss[:80,90], normal[:80,90], \
-                         studentt[:80,90], poisson[:80,90] or negbin[:80,90]"
-                    ))
-                })
-            }
+        if let Some(loss) = builtin(name, text, arg) {
+            return loss;
         }
+        if let Some(loss) = custom::make(name, text.trim().split_once(':').map(|(_, a)| a)) {
+            return loss.map(Loss::Custom);
+        }
+        let registered = registered_loss_names();
+        Err(Error::Config(format!(
+            "unknown loss '{text}': expected mae, mse, rmse, huber[:delta], mape, smape, mase:M, \
+             quantile:Q, mqloss[:80,90], huber_mqloss[:80,90], normal[:80,90], studentt[:80,90], \
+             poisson[:80,90] or negbin[:80,90]{}",
+            if registered.is_empty() {
+                String::new()
+            } else {
+                format!(", or a registered loss: {}", registered.join(", "))
+            }
+        )))
     }
 
     /// Model outputs per forecast step.
@@ -147,6 +177,7 @@ impl Loss {
             Loss::Point(_) => 1,
             Loss::Quantiles(set) | Loss::HuberQuantiles(set) => set.quantiles.len(),
             Loss::Distribution(d) => d.family.n_params(),
+            Loss::Custom(c) => c.loss().n_outputs(),
         }
     }
 
@@ -156,6 +187,7 @@ impl Loss {
             Loss::Point(_) => vec![String::new()],
             Loss::Quantiles(set) | Loss::HuberQuantiles(set) => set.suffixes.clone(),
             Loss::Distribution(d) => d.suffixes(),
+            Loss::Custom(c) => c.loss().suffixes(),
         }
     }
 
@@ -164,6 +196,16 @@ impl Loss {
         match self {
             Loss::Distribution(d) => Some(d),
             _ => None,
+        }
+    }
+
+    /// True when the model's outputs are one point forecast per step (a point loss, or a
+    /// registered loss with one output): what conformal intervals wrap.
+    pub fn makes_point_forecasts(&self) -> bool {
+        match self {
+            Loss::Point(_) => true,
+            Loss::Custom(c) => c.loss().n_outputs() == 1,
+            _ => false,
         }
     }
 
@@ -177,7 +219,9 @@ impl Loss {
 
     /// Checks that `valid` can score this loss's outputs: a point loss scores point outputs, a
     /// single quantile or a distribution's mean; a quantile loss scores the same quantiles or a
-    /// point forecast (at every quantile); a distribution loss needs the same family.
+    /// point forecast (at every quantile); a distribution loss needs the same family; a
+    /// registered loss scores its own outputs, and with one output it and a point loss score
+    /// each other's.
     pub fn check_valid_loss(&self, valid: &Loss) -> Result<()> {
         let compatible = match (self, valid) {
             (Loss::Point(_), Loss::Point(_) | Loss::Quantiles(_) | Loss::HuberQuantiles(_)) => true,
@@ -186,6 +230,9 @@ impl Loss {
             }
             (Loss::Distribution(_), Loss::Point(_)) => true,
             (Loss::Distribution(a), Loss::Distribution(b)) => a.family == b.family,
+            (Loss::Custom(a), Loss::Custom(b)) => a == b,
+            (Loss::Custom(a), Loss::Point(_)) => a.loss().n_outputs() == 1,
+            (Loss::Point(_), Loss::Custom(b)) => b.loss().n_outputs() == 1,
             (
                 Loss::Quantiles(a) | Loss::HuberQuantiles(a),
                 Loss::Quantiles(b) | Loss::HuberQuantiles(b),
@@ -224,6 +271,7 @@ impl Loss {
                     .broadcast_add(&window.shift)?;
                 d.compute(&original, y_hat, weight, window)
             }
+            Loss::Custom(c) => c.loss().compute(y, y_hat, weight, window),
         }
     }
 
@@ -279,6 +327,7 @@ impl fmt::Display for Loss {
                     None => Ok(()),
                 }
             }
+            Loss::Custom(c) => write!(f, "{c}"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Forecasting models: one file per model, each a typed hyperparameter struct (NeuralForecast's
 //! names and defaults) that builds a [`Model`]. Adding a model means writing its file and adding
-//! one line to the `registry!` invocation below.
+//! one line to `builtin_models` below; a model from another crate is registered the same way
+//! at run time with [`register_model`].
 
 mod autoformer;
 mod bitcn;
@@ -24,6 +25,7 @@ mod patched_series;
 mod patchtst;
 mod pretrained;
 mod recurrent;
+mod registry;
 mod spec;
 mod step_network;
 mod tcn;
@@ -57,6 +59,7 @@ pub use recurrent::{
     GruCell, GruConfig, LstmCell, LstmConfig, RecurrentCell, RecurrentConfig, RnnActivation,
     RnnCell, RnnConfig,
 };
+pub use registry::{model_names, register_model, Architecture, ModelConfig};
 pub use spec::{BuiltModel, ExogLists, ModelSpec};
 pub use tcn::TcnConfig;
 pub use tft::{TftConfig, TftRnnType};
@@ -68,15 +71,13 @@ pub use vanilla_transformer::VanillaTransformerConfig;
 
 use std::collections::HashMap;
 
-use candle_core::{Device, Tensor};
-use serde::{Deserialize, Serialize};
-
 use crate::autoregressive::Autoregressive;
 use crate::error::Result;
 use crate::losses::Loss;
 use crate::nn::ParamStore;
 use crate::train::TrainConfig;
 use crate::windows::WindowShape;
+use candle_core::{Device, Tensor};
 
 /// A trainable forecaster: maps insample windows (and exogenous inputs) to forecasts.
 pub trait Model: Send + Sync {
@@ -289,59 +290,6 @@ pub trait ArchitectureConfig {
     ) -> Result<Box<dyn Model>>;
 }
 
-macro_rules! registry {
-    ($($name:ident => $config:ty),+ $(,)?) => {
-        /// The architecture of a model and its specific hyperparameters.
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(tag = "model", content = "params")]
-        #[allow(clippy::upper_case_acronyms, non_camel_case_types)]
-        pub enum Architecture {
-            $(
-                #[doc = concat!("The ", stringify!($name), " model.")]
-                $name($config),
-            )+
-        }
-
-        /// Every model name, spelled as NeuralForecast does.
-        pub const MODEL_NAMES: &[&str] = &[$(stringify!($name)),+];
-
-        impl Architecture {
-            /// The default hyperparameters of the model called `name` (ignoring case, `_` and
-            /// `-`: `dilated_rnn` is `DilatedRNN`).
-            pub fn default_for(name: &str) -> Option<Architecture> {
-                let name: String = name.chars().filter(|c| !matches!(c, '_' | '-')).collect();
-                $(
-                    if name.eq_ignore_ascii_case(stringify!($name)) {
-                        return Some(Architecture::$name(<$config>::default()));
-                    }
-                )+
-                None
-            }
-
-            /// The model's name.
-            pub fn name(&self) -> &'static str {
-                match self {
-                    $(Architecture::$name(_) => stringify!($name),)+
-                }
-            }
-
-            /// The model's hyperparameters behind the common interface.
-            pub fn config(&self) -> &dyn ArchitectureConfig {
-                match self {
-                    $(Architecture::$name(config) => config,)+
-                }
-            }
-
-            /// The model's hyperparameters behind the common interface, to change.
-            pub fn config_mut(&mut self) -> &mut dyn ArchitectureConfig {
-                match self {
-                    $(Architecture::$name(config) => config,)+
-                }
-            }
-        }
-    };
-}
-
 /// Checks that every named count in `fields` is at least 1; the error names the first that is
 /// not, after `prefix` (e.g. `"TCN: "`).
 pub(crate) fn require_at_least_one(prefix: &str, fields: &[(&str, usize)]) -> Result<()> {
@@ -391,42 +339,45 @@ pub fn input_size_for(h: usize, input_size: i64) -> Result<usize> {
 
 /// The models that read exogenous inputs, in registry order.
 pub fn exogenous_readers() -> Vec<&'static str> {
-    MODEL_NAMES
-        .iter()
-        .copied()
+    model_names()
+        .into_iter()
         .filter(|name| {
             Architecture::default_for(name).is_some_and(|a| a.config().exogenous().any())
         })
         .collect()
 }
 
-registry! {
-    MLP => MlpConfig,
-    NBEATS => NbeatsConfig,
-    NBEATSx => NbeatsxConfig,
-    NHITS => NhitsConfig,
-    RNN => RnnConfig,
-    LSTM => LstmConfig,
-    GRU => GruConfig,
-    TCN => TcnConfig,
-    BiTCN => BitcnConfig,
-    DilatedRNN => DilatedRnnConfig,
-    DeepAR => DeepArConfig,
-    DLinear => DlinearConfig,
-    NLinear => NlinearConfig,
-    PatchTST => PatchTstConfig,
-    TiDE => TideConfig,
-    VanillaTransformer => VanillaTransformerConfig,
-    Informer => InformerConfig,
-    Autoformer => AutoformerConfig,
-    FEDformer => FedformerConfig,
-    TimesNet => TimesNetConfig,
-    iTransformer => ITransformerConfig,
-    TSMixer => TsMixerConfig,
-    TSMixerx => TsMixerxConfig,
-    TFT => TftConfig,
-    ChronosBolt => ChronosBoltConfig,
-    Chronos2 => Chronos2Config,
+/// The models this crate provides, in NeuralForecast's spelling: registered before any other.
+fn builtin_models() -> Vec<registry::ModelType> {
+    use registry::ModelType;
+    vec![
+        ModelType::of::<MlpConfig>("MLP"),
+        ModelType::of::<NbeatsConfig>("NBEATS"),
+        ModelType::of::<NbeatsxConfig>("NBEATSx"),
+        ModelType::of::<NhitsConfig>("NHITS"),
+        ModelType::of::<RnnConfig>("RNN"),
+        ModelType::of::<LstmConfig>("LSTM"),
+        ModelType::of::<GruConfig>("GRU"),
+        ModelType::of::<TcnConfig>("TCN"),
+        ModelType::of::<BitcnConfig>("BiTCN"),
+        ModelType::of::<DilatedRnnConfig>("DilatedRNN"),
+        ModelType::of::<DeepArConfig>("DeepAR"),
+        ModelType::of::<DlinearConfig>("DLinear"),
+        ModelType::of::<NlinearConfig>("NLinear"),
+        ModelType::of::<PatchTstConfig>("PatchTST"),
+        ModelType::of::<TideConfig>("TiDE"),
+        ModelType::of::<VanillaTransformerConfig>("VanillaTransformer"),
+        ModelType::of::<InformerConfig>("Informer"),
+        ModelType::of::<AutoformerConfig>("Autoformer"),
+        ModelType::of::<FedformerConfig>("FEDformer"),
+        ModelType::of::<TimesNetConfig>("TimesNet"),
+        ModelType::of::<ITransformerConfig>("iTransformer"),
+        ModelType::of::<TsMixerConfig>("TSMixer"),
+        ModelType::of::<TsMixerxConfig>("TSMixerx"),
+        ModelType::of::<TftConfig>("TFT"),
+        ModelType::of::<ChronosBoltConfig>("ChronosBolt"),
+        ModelType::of::<Chronos2Config>("Chronos2"),
+    ]
 }
 
 /// NeuralForecast's training defaults for its multivariate models (iTransformer, TSMixer,

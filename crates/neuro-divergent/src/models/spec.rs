@@ -6,7 +6,7 @@ use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Architecture, ExogenousKinds, Model, MODEL_NAMES};
+use super::{model_names, Architecture, ExogenousKinds, Model};
 use crate::error::{Error, Result};
 use crate::losses::{Loss, PointLoss};
 use crate::nn::ParamStore;
@@ -138,7 +138,7 @@ impl ModelSpec {
         let architecture = Architecture::default_for(name).ok_or_else(|| {
             Error::Config(format!(
                 "unknown model '{name}': available models are {}",
-                MODEL_NAMES.join(", ")
+                model_names().join(", ")
             ))
         })?;
         Ok(ModelSpec {
@@ -505,13 +505,16 @@ mod tests {
         assert_eq!(spec.display_name(), "fast");
         assert_eq!(spec.train.learning_rate, 0.01);
         assert_eq!(spec.train.gradient_clip_val, Some(1.0));
-        match &spec.architecture {
-            Architecture::NHITS(c) => {
-                assert_eq!(c.n_pool_kernel_size, vec![4, 2, 1]);
-                assert_eq!(c.mlp_units, vec![[64, 64]]);
-            }
-            other => panic!("wrong architecture {other:?}"),
-        }
+        let nhits = spec
+            .architecture
+            .downcast_ref::<crate::models::NhitsConfig>()
+            .expect("NHITS hyperparameters");
+        assert_eq!(nhits.n_pool_kernel_size, vec![4, 2, 1]);
+        assert_eq!(nhits.mlp_units, vec![[64, 64]]);
+        assert!(spec
+            .architecture
+            .downcast_ref::<crate::models::MlpConfig>()
+            .is_none());
         spec.validate().unwrap();
     }
 

@@ -2,6 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::kwargs::Kwargs;
+use super::scheduler::LrSchedule;
+use super::update_rule::UpdateRule;
+use super::{OptimizerName, SchedulerName};
 use crate::error::{Error, Result};
 use crate::losses::{Loss, PointLoss};
 use crate::preprocess::ScalerType;
@@ -17,10 +21,24 @@ pub struct TrainConfig {
     /// Number of optimisation steps (0 only for pretrained models, which then forecast
     /// untrained).
     pub max_steps: usize,
-    /// Adam learning rate.
+    /// Learning rate (the start of the schedule; a one-cycle schedule's peak unless its
+    /// `max_lr` is given).
     pub learning_rate: f64,
-    /// Number of halvings of the learning rate, evenly spread over `max_steps` (≤ 0: none).
+    /// Number of halvings of the learning rate, evenly spread over `max_steps` (≤ 0: none):
+    /// NeuralForecast's schedule when `lr_scheduler` is unset.
     pub num_lr_decays: i64,
+    /// Optimizer (NeuralForecast's `optimizer`): `adam`, `adamw`, `sgd` or `rmsprop`.
+    pub optimizer: OptimizerName,
+    /// The optimizer's keyword arguments with PyTorch's names and defaults (`betas`, `eps`,
+    /// `weight_decay`, `momentum`, `dampening`, `nesterov`, `alpha`, `centered`).
+    pub optimizer_kwargs: Kwargs,
+    /// Learning-rate schedule (NeuralForecast's `lr_scheduler`): `step`, `cosine`, `onecycle`
+    /// or `plateau`; unset: the learning rate halved `num_lr_decays` times.
+    pub lr_scheduler: Option<SchedulerName>,
+    /// The schedule's keyword arguments with PyTorch's names and defaults (`step_size`,
+    /// `gamma`; `T_max`, `eta_min`; `max_lr`, `total_steps`, `pct_start`, ...; `factor`,
+    /// `patience`, ...).
+    pub lr_scheduler_kwargs: Kwargs,
     /// Validation checks without improvement before stopping (≤ 0: never stop early).
     pub early_stop_patience_steps: i64,
     /// Steps between validation checks.
@@ -50,6 +68,10 @@ impl Default for TrainConfig {
             max_steps: 1000,
             learning_rate: 1e-3,
             num_lr_decays: -1,
+            optimizer: OptimizerName::Adam,
+            optimizer_kwargs: Kwargs::new(),
+            lr_scheduler: None,
+            lr_scheduler_kwargs: Kwargs::new(),
             early_stop_patience_steps: -1,
             val_check_steps: 100,
             batch_size: 32,
@@ -99,41 +121,25 @@ impl TrainConfig {
                 )));
             }
         }
+        self.update_rule()?;
+        LrSchedule::new(self)?;
         Ok(())
+    }
+
+    /// The optimizer's update with its keyword arguments read and checked.
+    pub(crate) fn update_rule(&self) -> Result<UpdateRule> {
+        UpdateRule::new(self.optimizer, &self.optimizer_kwargs)
     }
 
     /// Steps between learning-rate halvings (NeuralForecast's `lr_decay_steps`).
     pub fn lr_decay_steps(&self) -> Option<usize> {
         (self.num_lr_decays > 0).then(|| (self.max_steps / self.num_lr_decays as usize).max(1))
     }
-
-    /// The learning rate in force at `step` (0-based): halved every `lr_decay_steps`.
-    pub fn learning_rate_at(&self, step: usize) -> f64 {
-        match self.lr_decay_steps() {
-            Some(every) => self.learning_rate * 0.5f64.powi((step / every) as i32),
-            None => self.learning_rate,
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn learning_rate_halves_evenly() {
-        let config = TrainConfig {
-            max_steps: 500,
-            num_lr_decays: 3,
-            ..TrainConfig::default()
-        };
-        assert_eq!(config.lr_decay_steps(), Some(166));
-        assert_eq!(config.learning_rate_at(165), 1e-3);
-        assert_eq!(config.learning_rate_at(166), 5e-4);
-        assert_eq!(config.learning_rate_at(499), 1.25e-4);
-        let flat = TrainConfig::default();
-        assert_eq!(flat.learning_rate_at(10_000), 1e-3);
-    }
 
     #[test]
     fn rejects_bad_rates() {

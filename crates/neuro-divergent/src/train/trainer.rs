@@ -1,12 +1,13 @@
-//! The optimisation loop: Adam with step learning-rate decay, optional gradient clipping,
-//! periodic validation with early stopping, and a progress callback.
+//! The optimisation loop: the configured optimizer and learning-rate schedule, optional gradient
+//! clipping, periodic validation with early stopping, and a progress callback.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::Device;
 use candle_nn::VarMap;
 
-use super::adam::Adam;
+use super::optimizer::Optimizer;
+use super::scheduler::LrSchedule;
 use super::{ProgressEvent, ProgressFn, TrainConfig};
 use crate::autoregressive::point_path;
 use crate::chunks;
@@ -117,7 +118,15 @@ pub fn train_model(
         None
     };
 
-    let mut optimizer = Adam::new(varmap.all_vars(), config.learning_rate)?;
+    let mut optimizer = Optimizer::new(
+        varmap.all_vars(),
+        config.update_rule()?,
+        config.learning_rate,
+    )?;
+    let mut schedule = LrSchedule::new(config)?;
+    // Training losses since the last check: a plateau schedule without validation data
+    // watches their mean.
+    let mut since_check = (0.0f64, 0usize);
     // NeuralForecast re-seeds PyTorch when a fit starts; every draw below follows its stream.
     let mut rng = TorchGenerator::new(config.random_seed);
     let mut best = f64::INFINITY;
@@ -128,7 +137,11 @@ pub fn train_model(
                 "{name}: fit stopped after {step} steps"
             )));
         }
-        optimizer.set_learning_rate(config.learning_rate_at(step));
+        let rates = schedule.rates(step);
+        optimizer.set_learning_rate(rates.learning_rate);
+        if let Some(momentum) = rates.momentum {
+            optimizer.set_momentum(momentum);
+        }
         let mut batch = sampler.next_batch(&mut rng).tensors(&device)?;
         if model.autoregressive().is_some() {
             batch.input.teacher = Some(batch.outsample.clone());
@@ -158,6 +171,7 @@ pub fn train_model(
         optimizer.step(&grads)?;
         report.steps = step + 1;
         report.final_train_loss = value;
+        since_check = (since_check.0 + value, since_check.1 + 1);
 
         let mut val_loss = report.val_losses.last().map(|v| v.1);
         // NeuralForecast checks every `val_check_steps`, or at the end when that is later.
@@ -177,6 +191,10 @@ pub fn train_model(
             } else {
                 checks_without_improvement += 1;
             }
+        }
+        if check_due {
+            schedule.observe(val_loss.unwrap_or(since_check.0 / since_check.1 as f64));
+            since_check = (0.0, 0);
         }
         if let Some(callback) = progress {
             callback(&ProgressEvent {

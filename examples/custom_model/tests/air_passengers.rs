@@ -1,0 +1,67 @@
+//! The example's whole run is a test: a model and a loss from outside the library train,
+//! forecast with intervals, survive a checkpoint and cross-validate like built-in ones.
+
+use std::path::Path;
+
+use neuro_divergent::{ModelSpec, NeuralForecast};
+use neuro_divergent_custom_model::{air_passengers_demo, register, LOSS_NAME, MODEL_NAME};
+
+#[test]
+fn the_custom_model_and_loss_run_end_to_end() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../air_passengers.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let report = air_passengers_demo(&data, dir.path()).unwrap();
+    assert_eq!(
+        report.columns,
+        ["ResidualMLP", "ResidualMLP-lo-80", "ResidualMLP-hi-80"]
+    );
+    assert!((report.naive_mae - 47.833).abs() < 0.01, "{report:?}");
+    assert!(report.mae < 0.8 * report.naive_mae, "{report:?}");
+    assert!(report.reloaded_identical, "{report:?}");
+    assert!(report.coverage_80 >= 0.5, "{report:?}");
+    assert!(
+        report.cv_mae.is_finite() && report.cv_mae < 60.0,
+        "{report:?}"
+    );
+    let saved = NeuralForecast::load(dir.path()).unwrap();
+    assert_eq!(saved.specs()[0].model_name(), MODEL_NAME);
+    assert_eq!(saved.specs()[0].train.loss.to_string(), "logcosh:0.5");
+}
+
+#[test]
+fn registered_names_behave_like_built_in_ones() {
+    register().unwrap();
+    // Names ignore case, '_' and '-', and hyperparameters are set by name.
+    let mut spec = ModelSpec::new("residual_mlp", 6, 12).unwrap();
+    assert_eq!(spec.model_name(), MODEL_NAME);
+    spec.set_param("hidden_size", "0").unwrap();
+    let message = spec.validate().unwrap_err().to_string();
+    assert!(
+        message.contains("hidden_size must be at least 1"),
+        "{message}"
+    );
+    let unknown = spec.set_param("hidden_units", "8").unwrap_err().to_string();
+    assert!(
+        unknown.contains("ResidualMLP has no parameter 'hidden_units'"),
+        "{unknown}"
+    );
+    let bad_scale = spec
+        .set_param("loss", &format!("{LOSS_NAME}:-1"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        bad_scale.contains("the scale must be a positive number"),
+        "{bad_scale}"
+    );
+    let valid = spec.set_param("valid_loss", "mae");
+    assert!(valid.is_ok());
+    // Taken names are refused.
+    let taken =
+        neuro_divergent::register_model::<neuro_divergent::models::MlpConfig>("residual-mlp")
+            .unwrap_err()
+            .to_string();
+    assert!(
+        taken.contains("taken by the registered model ResidualMLP"),
+        "{taken}"
+    );
+}
