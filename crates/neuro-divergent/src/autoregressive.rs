@@ -42,12 +42,13 @@ pub trait Autoregressive: Send + Sync {
 }
 
 /// The scaled point forecast `[B]` in the raw outputs `[B, P]` of one step: the output of a
-/// point loss, the mean of quantile (or a registered loss's) outputs, a distribution's mean
-/// mapped back to the model's scale.
+/// point loss, the mean of quantile outputs, a registered loss's choice (`CustomLoss::point`),
+/// a distribution's mean mapped back to the model's scale.
 fn point_of(raw: &Tensor, loss: &Loss, window: &WindowScale) -> Result<Tensor> {
     Ok(match loss {
         Loss::Point(_) => raw.narrow(1, 0, 1)?.squeeze(1)?,
-        Loss::Quantiles(_) | Loss::HuberQuantiles(_) | Loss::Custom(_) => raw.mean(D::Minus1)?,
+        Loss::Quantiles(_) | Loss::HuberQuantiles(_) => raw.mean(D::Minus1)?,
+        Loss::Custom(c) => c.loss().point(raw)?,
         Loss::Distribution(d) => {
             let mean = d.mean(&raw.unsqueeze(1)?, window)?; // [B, 1], the data's scale
             mean.sub(&window.shift)?.div(&window.scale)?.squeeze(1)?

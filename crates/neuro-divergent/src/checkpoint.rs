@@ -368,8 +368,10 @@ fn parse_manifest(bytes: &[u8], at: &Path) -> Result<Body> {
             ),
         ));
     }
+    // The checksum held: what fails here is what this program cannot read (e.g. a model type
+    // or loss it has not registered), not damage.
     serde_json::from_str(envelope.body.get())
-        .map_err(|e| checkpoint_error(at, format!("corrupt manifest: {e}")))
+        .map_err(|e| checkpoint_error(at, format!("the manifest cannot be read here: {e}")))
 }
 
 /// Deletes weights files of earlier saves (best effort: a leftover file is harmless).

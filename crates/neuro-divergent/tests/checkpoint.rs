@@ -202,6 +202,31 @@ fn version_mismatch_is_explained() {
     );
 }
 
+/// A checkpoint of a model type or loss this program has not registered (one from another
+/// crate) is refused naming it, not reported as damaged.
+#[test]
+fn unregistered_model_types_and_losses_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    fitted(1).save(dir.path()).unwrap();
+    rewrite_body(dir.path(), |body| {
+        body["models"][0]["model"] = "ForeignModel".into()
+    });
+    let err = load_error(dir.path());
+    assert!(err.contains("the manifest cannot be read here"), "{err}");
+    assert!(
+        err.contains("model type 'ForeignModel' is not registered"),
+        "{err}"
+    );
+    assert!(!err.contains("corrupt"), "{err}");
+    rewrite_body(dir.path(), |body| {
+        body["models"][0]["model"] = "NHITS".into();
+        body["models"][0]["train"]["loss"] = "foreign_loss:2".into();
+    });
+    let err = load_error(dir.path());
+    assert!(err.contains("unknown loss 'foreign_loss:2'"), "{err}");
+    assert!(err.contains("register_loss"), "{err}");
+}
+
 #[test]
 fn series_tails_live_in_the_weights_and_version_2_manifests_still_load() {
     let nf = fitted(1);

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use candle_core::Tensor;
 use neuro_divergent::conformal::PredictionIntervals;
 use neuro_divergent::data::read_csv;
-use neuro_divergent::losses::{register_loss, weighted_mean, CustomLoss, WindowScale};
+use neuro_divergent::losses::{register_loss, weighted_mean, CustomLoss, LossBatch};
 use neuro_divergent::models::{register_model, ArchitectureConfig, Model, ModelInput};
 use neuro_divergent::nn::{Activation, Dense, ParamStore};
 use neuro_divergent::preprocess::ScalerType;
@@ -110,18 +110,12 @@ pub struct LogCosh {
 }
 
 impl CustomLoss for LogCosh {
-    fn compute(
-        &self,
-        y: &Tensor,
-        y_hat: &Tensor,
-        weight: &Tensor,
-        _window: &WindowScale,
-    ) -> Result<Tensor> {
+    fn compute(&self, batch: &LossBatch<'_>) -> Result<Tensor> {
         // log(cosh(x)) = |x| + log(1 + e^(-2|x|)) - log 2, without overflow for large |x|.
-        let x = ((y_hat.squeeze(2)? - y)? / self.scale)?.abs()?;
+        let x = ((batch.y_hat.squeeze(2)? - batch.y)? / self.scale)?.abs()?;
         let tail = ((x.affine(-2.0, 0.0)?.exp()? + 1.0)?.log()? - std::f64::consts::LN_2)?;
         let per_point = ((x + tail)? * (self.scale * self.scale))?;
-        weighted_mean(&per_point, weight)
+        weighted_mean(&per_point, batch.weight)
     }
 }
 

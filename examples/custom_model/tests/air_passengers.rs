@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use neuro_divergent::{ModelSpec, NeuralForecast};
+use neuro_divergent::data::read_csv;
+use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast};
 use neuro_divergent_custom_model::{air_passengers_demo, register, LOSS_NAME, MODEL_NAME};
 
 #[test]
@@ -53,8 +54,31 @@ fn registered_names_behave_like_built_in_ones() {
         bad_scale.contains("the scale must be a positive number"),
         "{bad_scale}"
     );
-    let valid = spec.set_param("valid_loss", "mae");
-    assert!(valid.is_ok());
+    // Another scale of the loss scores the validation windows, reported at every check.
+    spec.set_param("hidden_size", "16").unwrap();
+    spec.set_param("max_steps", "20").unwrap();
+    spec.set_param("val_check_steps", "10").unwrap();
+    spec.set_param("valid_loss", &format!("{LOSS_NAME}:2"))
+        .unwrap();
+    let mut nf = NeuralForecast::new(vec![spec], None).unwrap();
+    let frame = read_csv(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../air_passengers.csv"),
+        None,
+    )
+    .unwrap();
+    let options = FitOptions {
+        val_size: 12,
+        ..FitOptions::default()
+    };
+    nf.fit(&frame, options, None).unwrap();
+    let checks = &nf.train_reports()[0].unwrap().val_losses;
+    assert_eq!(checks.len(), 2, "{checks:?}");
+    assert!(
+        checks
+            .iter()
+            .all(|(_, loss)| loss.is_finite() && *loss > 0.0),
+        "{checks:?}"
+    );
     // Taken names are refused.
     let taken =
         neuro_divergent::register_model::<neuro_divergent::models::MlpConfig>("residual-mlp")

@@ -2,25 +2,47 @@
 //! [`register_loss`] is then written as text like the built-in losses (`NAME` or `NAME:ARG`),
 //! in `loss` and `valid_loss`, on the CLI of a program that registers it, and in checkpoints.
 
+use std::any::TypeId;
 use std::fmt;
 use std::sync::{Arc, OnceLock, RwLock};
 
-use candle_core::Tensor;
+use candle_core::{Tensor, D};
 
 use super::WindowScale;
 use crate::error::{Error, Result};
+
+/// What a loss scores: a batch of windows, their targets and the model's outputs, all in the
+/// windows' scale.
+#[non_exhaustive]
+pub struct LossBatch<'a> {
+    /// `[B, H]` targets.
+    pub y: &'a Tensor,
+    /// `[B, H, n_outputs]` model outputs.
+    pub y_hat: &'a Tensor,
+    /// `[B, H]` weight of each point: the observation mask times the window's draw count (see
+    /// [`super::weighted_mean`]).
+    pub weight: &'a Tensor,
+    /// `[B, L]` insample values (for losses scaled by the history, as MASE).
+    pub insample: &'a Tensor,
+    /// `[B, L]` 1 where the insample value is observed.
+    pub insample_mask: &'a Tensor,
+    /// Each window's scaler, for a loss that scores the data in its own units.
+    pub window: &'a WindowScale,
+}
 
 /// A training loss on scaled model outputs. Forecast columns are the outputs mapped back
 /// through each window's scaler (`y · scale + shift`), one column per output, so a custom loss
 /// trains outputs that live in the windows' scale, as the point and quantile losses do.
 pub trait CustomLoss: Send + Sync {
-    /// Model outputs per forecast step (1: a point forecast).
+    /// Model outputs per forecast step (1: a point forecast, which conformal intervals can
+    /// wrap).
     fn n_outputs(&self) -> usize {
         1
     }
 
-    /// The forecast column suffix of each output: `""` for a single output, else e.g. `-lo-80`;
-    /// by default `""` for one output and `-0`, `-1`, … for several.
+    /// The forecast column suffix of each output, distinct: `""` for a single output; for
+    /// several, by default `-0`, `-1`, … (suffixes containing `-lo-` or `-hi-` are refused:
+    /// interval columns are named so).
     fn suffixes(&self) -> Vec<String> {
         match self.n_outputs() {
             1 => vec![String::new()],
@@ -28,22 +50,28 @@ pub trait CustomLoss: Send + Sync {
         }
     }
 
-    /// The loss of outputs `y_hat` (`[B, H, n_outputs]`) against targets `y` (`[B, H]`), both in
-    /// the windows' scale, as a scalar: usually the mean over the points weighted by `weight`
-    /// (`[B, H]`: the observation mask times each window's draw count; see
-    /// [`super::weighted_mean`]). `window` holds each window's scaler, for a loss that scores
-    /// the data in its own units.
-    fn compute(
-        &self,
-        y: &Tensor,
-        y_hat: &Tensor,
-        weight: &Tensor,
-        window: &WindowScale,
-    ) -> Result<Tensor>;
+    /// The loss of a batch as a scalar: usually the mean over the points weighted by
+    /// `batch.weight` ([`super::weighted_mean`]).
+    fn compute(&self, batch: &LossBatch<'_>) -> Result<Tensor>;
+
+    /// The point forecast `[B]` in one step's outputs `[B, n_outputs]` (windows' scale): what
+    /// a model that forecasts one step at a time feeds back. By default the mean of the
+    /// outputs (the output itself when there is one).
+    fn point(&self, outputs: &Tensor) -> Result<Tensor> {
+        Ok(outputs.mean(D::Minus1)?)
+    }
 }
 
 /// Makes a registered loss from the text after its name's `:` (`None` when there is none).
-pub type LossFactory = fn(Option<&str>) -> Result<Arc<dyn CustomLoss>>;
+pub type LossFactory = dyn Fn(Option<&str>) -> Result<Arc<dyn CustomLoss>> + Send + Sync;
+
+/// One registered loss: its name, the factory's type (to recognise the same registration
+/// again) and the factory.
+struct Registration {
+    name: &'static str,
+    factory_type: TypeId,
+    factory: Arc<LossFactory>,
+}
 
 /// A registered loss as used: its name, its argument and the loss the factory made.
 #[derive(Clone)]
@@ -86,22 +114,28 @@ impl fmt::Display for RegisteredLoss {
     }
 }
 
-fn registry() -> &'static RwLock<Vec<(&'static str, LossFactory)>> {
-    static REGISTRY: OnceLock<RwLock<Vec<(&'static str, LossFactory)>>> = OnceLock::new();
+fn registry() -> &'static RwLock<Vec<Registration>> {
+    static REGISTRY: OnceLock<RwLock<Vec<Registration>>> = OnceLock::new();
     REGISTRY.get_or_init(|| RwLock::new(Vec::new()))
 }
 
-/// Registers a loss under `name` (lower case, a word without `:` or `,`) for this process: from
-/// then on `loss=NAME` and `loss=NAME:ARG` make it with `factory`. Built-in loss names are
-/// refused, and so is a name registered with another factory.
-pub fn register_loss(name: &'static str, factory: LossFactory) -> Result<()> {
-    let is_word = !name.is_empty()
+/// Registers a loss under `name` (lower case, a word of letters, digits and `_`) for this
+/// process: from then on `loss=NAME` and `loss=NAME:ARG` make it with `factory` (a function or
+/// closure given the text after `:`). Built-in loss names are refused, and so is a name
+/// registered with another factory; registering the same factory under its name again is
+/// allowed, so that set-up code can run more than once.
+pub fn register_loss<F>(name: &'static str, factory: F) -> Result<()>
+where
+    F: Fn(Option<&str>) -> Result<Arc<dyn CustomLoss>> + Send + Sync + 'static,
+{
+    let is_word = name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !is_word {
         return Err(Error::Config(format!(
-            "loss name '{name}' must be lower-case letters, digits and '_'"
+            "loss name '{name}' must start with a lower-case letter and hold only lower-case \
+             letters, digits and '_'"
         )));
     }
     if super::is_builtin_name(name) {
@@ -112,13 +146,17 @@ pub fn register_loss(name: &'static str, factory: LossFactory) -> Result<()> {
     let mut losses = registry()
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    match losses.iter().find(|(taken, _)| *taken == name) {
-        Some((_, existing)) if std::ptr::fn_addr_eq(*existing, factory) => Ok(()),
+    match losses.iter().find(|r| r.name == name) {
+        Some(taken) if taken.factory_type == TypeId::of::<F>() => Ok(()),
         Some(_) => Err(Error::Config(format!(
             "loss name '{name}' is already registered"
         ))),
         None => {
-            losses.push((name, factory));
+            losses.push(Registration {
+                name,
+                factory_type: TypeId::of::<F>(),
+                factory: Arc::new(factory),
+            });
             Ok(())
         }
     }
@@ -130,32 +168,56 @@ pub fn registered_loss_names() -> Vec<&'static str> {
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .iter()
-        .map(|(name, _)| *name)
+        .map(|r| r.name)
         .collect()
 }
 
 /// The registered loss `name` made from `arg`; `None` when no loss has that name.
 pub(super) fn make(name: &str, arg: Option<&str>) -> Option<Result<RegisteredLoss>> {
-    let (name, factory) = *registry()
+    let (name, factory) = registry()
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .iter()
-        .find(|(taken, _)| *taken == name)?;
+        .find(|r| r.name == name)
+        .map(|r| (r.name, Arc::clone(&r.factory)))?;
     Some(factory(arg).and_then(|loss| {
         let loss = RegisteredLoss {
             name,
             arg: arg.map(str::to_string),
             loss,
         };
-        let outputs = loss.loss.n_outputs();
-        if outputs == 0 || loss.loss.suffixes().len() != outputs {
-            return Err(Error::Config(format!(
-                "loss '{loss}' gives {} column suffixes for {outputs} outputs",
-                loss.loss.suffixes().len()
-            )));
-        }
+        check_columns(&loss)?;
         Ok(loss)
     }))
+}
+
+/// Fails unless `loss` names each of its outputs' columns once: `""` alone for one output,
+/// distinct suffixes without the interval columns' `-lo-` and `-hi-` for several.
+fn check_columns(loss: &RegisteredLoss) -> Result<()> {
+    let outputs = loss.loss.n_outputs();
+    let suffixes = loss.loss.suffixes();
+    let distinct = suffixes
+        .iter()
+        .enumerate()
+        .all(|(i, s)| !suffixes[..i].contains(s));
+    let fine = match outputs {
+        0 => false,
+        1 => suffixes == [""],
+        _ => {
+            suffixes.len() == outputs
+                && distinct
+                && suffixes
+                    .iter()
+                    .all(|s| !s.is_empty() && !s.contains("-lo-") && !s.contains("-hi-"))
+        }
+    };
+    if fine {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "loss '{loss}' names its {outputs} outputs' columns {suffixes:?}: one output takes the \
+         suffix \"\", several take distinct, non-empty suffixes without -lo- or -hi-"
+    )))
 }
 
 #[cfg(test)]
@@ -176,15 +238,27 @@ mod tests {
             self.outputs
         }
 
-        fn compute(
-            &self,
-            y: &Tensor,
-            y_hat: &Tensor,
-            weight: &Tensor,
-            _window: &WindowScale,
-        ) -> Result<Tensor> {
-            let error = y_hat.narrow(2, 0, 1)?.squeeze(2)?.sub(y)?.sqr()?;
-            Ok((weighted_mean(&error, weight)? * self.factor)?)
+        fn compute(&self, batch: &LossBatch<'_>) -> Result<Tensor> {
+            let first = batch.y_hat.narrow(2, 0, 1)?.squeeze(2)?;
+            let error = first.sub(batch.y)?.sqr()?;
+            Ok((weighted_mean(&error, batch.weight)? * self.factor)?)
+        }
+    }
+
+    /// Two outputs under one suffix.
+    struct Clashing;
+
+    impl CustomLoss for Clashing {
+        fn n_outputs(&self) -> usize {
+            2
+        }
+
+        fn suffixes(&self) -> Vec<String> {
+            vec!["-a".into(), "-a".into()]
+        }
+
+        fn compute(&self, batch: &LossBatch<'_>) -> Result<Tensor> {
+            weighted_mean(batch.y, batch.weight)
         }
     }
 
@@ -263,11 +337,18 @@ mod tests {
             ("studentt", "is a built-in loss"),
             ("MyLoss", "lower-case letters"),
             ("a:b", "lower-case letters"),
+            ("_", "start with a lower-case letter"),
         ] {
             let message = register_loss(name, scaled).unwrap_err().to_string();
             assert!(message.contains(expected), "{name}: {message}");
         }
         let other = register_loss("scaled_mse", pair).unwrap_err().to_string();
         assert!(other.contains("already registered"), "{other}");
+        register_loss("clashing_test", |_: Option<&str>| {
+            Ok(Arc::new(Clashing) as Arc<dyn CustomLoss>)
+        })
+        .unwrap();
+        let clash = Loss::parse("clashing_test").unwrap_err().to_string();
+        assert!(clash.contains("distinct, non-empty suffixes"), "{clash}");
     }
 }

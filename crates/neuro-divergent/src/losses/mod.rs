@@ -21,7 +21,9 @@ use candle_core::Tensor;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use custom::{register_loss, registered_loss_names, CustomLoss, LossFactory, RegisteredLoss};
+pub use custom::{
+    register_loss, registered_loss_names, CustomLoss, LossBatch, LossFactory, RegisteredLoss,
+};
 pub use distribution::{DistributionLoss, Family};
 pub use point::PointLoss;
 pub(crate) use quantile::fmt_level;
@@ -164,7 +166,7 @@ impl Loss {
              quantile:Q, mqloss[:80,90], huber_mqloss[:80,90], normal[:80,90], studentt[:80,90], \
              poisson[:80,90] or negbin[:80,90]{}",
             if registered.is_empty() {
-                String::new()
+                " (a loss from another crate is registered with register_loss first)".to_string()
             } else {
                 format!(", or a registered loss: {}", registered.join(", "))
             }
@@ -220,8 +222,8 @@ impl Loss {
     /// Checks that `valid` can score this loss's outputs: a point loss scores point outputs, a
     /// single quantile or a distribution's mean; a quantile loss scores the same quantiles or a
     /// point forecast (at every quantile); a distribution loss needs the same family; a
-    /// registered loss scores its own outputs, and with one output it and a point loss score
-    /// each other's.
+    /// registered loss scores its own outputs, and one with one output scores, and is scored
+    /// by, point forecasts (a point loss's, another such loss's, a distribution's mean).
     pub fn check_valid_loss(&self, valid: &Loss) -> Result<()> {
         let compatible = match (self, valid) {
             (Loss::Point(_), Loss::Point(_) | Loss::Quantiles(_) | Loss::HuberQuantiles(_)) => true,
@@ -230,9 +232,11 @@ impl Loss {
             }
             (Loss::Distribution(_), Loss::Point(_)) => true,
             (Loss::Distribution(a), Loss::Distribution(b)) => a.family == b.family,
-            (Loss::Custom(a), Loss::Custom(b)) => a == b,
+            (Loss::Custom(a), Loss::Custom(b)) => {
+                a == b || (a.loss().n_outputs() == 1 && b.loss().n_outputs() == 1)
+            }
             (Loss::Custom(a), Loss::Point(_)) => a.loss().n_outputs() == 1,
-            (Loss::Point(_), Loss::Custom(b)) => b.loss().n_outputs() == 1,
+            (Loss::Point(_) | Loss::Distribution(_), Loss::Custom(b)) => b.loss().n_outputs() == 1,
             (
                 Loss::Quantiles(a) | Loss::HuberQuantiles(a),
                 Loss::Quantiles(b) | Loss::HuberQuantiles(b),
@@ -271,7 +275,14 @@ impl Loss {
                     .broadcast_add(&window.shift)?;
                 d.compute(&original, y_hat, weight, window)
             }
-            Loss::Custom(c) => c.loss().compute(y, y_hat, weight, window),
+            Loss::Custom(c) => c.loss().compute(&LossBatch {
+                y,
+                y_hat,
+                weight,
+                insample,
+                insample_mask,
+                window,
+            }),
         }
     }
 

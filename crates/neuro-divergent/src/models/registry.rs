@@ -4,7 +4,7 @@
 //! it is read and written as `{"model": NAME, "params": {...}}` inside a spec, so checkpoints
 //! name their model type and refuse, by name, one that is not registered.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::{OnceLock, RwLock};
 
@@ -93,6 +93,7 @@ impl<T: ModelConfig> DynConfig for T {
 #[derive(Clone, Copy)]
 pub(crate) struct ModelType {
     name: &'static str,
+    config_type: TypeId,
     default: fn() -> Box<dyn DynConfig>,
     from_json: fn(Value) -> serde_json::Result<Box<dyn DynConfig>>,
 }
@@ -102,6 +103,7 @@ impl ModelType {
     pub(crate) fn of<T: ModelConfig>(name: &'static str) -> ModelType {
         ModelType {
             name,
+            config_type: TypeId::of::<T>(),
             default: || Box::new(T::default()),
             from_json: |value| Ok(Box::new(serde_json::from_value::<T>(value)?)),
         }
@@ -144,9 +146,13 @@ fn find(name: &str) -> Option<ModelType> {
 /// registering the same type under its name again is allowed, so that set-up code can run
 /// more than once.
 pub fn register_model<T: ModelConfig>(name: &'static str) -> Result<()> {
-    if name.trim().is_empty() || name.contains([':', ',', '.', '=']) {
+    let is_word = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !is_word {
         return Err(Error::Config(format!(
-            "model name '{name}' must be a word (no ':', ',', '.', '=')"
+            "model name '{name}' must be a word: a letter, then letters, digits, '_' and '-'"
         )));
     }
     let mut types = registry()
@@ -154,8 +160,7 @@ pub fn register_model<T: ModelConfig>(name: &'static str) -> Result<()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let wanted = normalised(name);
     if let Some(taken) = types.iter().find(|t| normalised(t.name) == wanted) {
-        let same_type = (taken.default)().as_any().is::<T>();
-        if same_type && taken.name == name {
+        if taken.config_type == TypeId::of::<T>() && taken.name == name {
             return Ok(());
         }
         return Err(Error::Config(format!(
@@ -328,10 +333,12 @@ mod tests {
             builtin.contains("taken by the registered model NHITS"),
             "{builtin}"
         );
-        let word = register_model::<NlinearConfig>("a:b")
-            .unwrap_err()
-            .to_string();
-        assert!(word.contains("must be a word"), "{word}");
+        for name in ["a:b", "_", "-x", "two words", ""] {
+            let word = register_model::<NlinearConfig>(name)
+                .unwrap_err()
+                .to_string();
+            assert!(word.contains("must be a word"), "{name}: {word}");
+        }
         assert!(model_names().contains(&"RegistryTestLinear"));
         assert_eq!(model_names()[0], "MLP");
         let spec = ModelSpec::new("registrytestlinear", 4, 8).unwrap();

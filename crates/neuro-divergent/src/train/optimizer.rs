@@ -368,6 +368,27 @@ mod tests {
             nesterov.contains("nesterov needs a momentum above 0"),
             "{nesterov}"
         );
+        // PyTorch's switches at their defaults are accepted; those that change the update are
+        // refused when on.
+        let kwargs: Kwargs =
+            serde_json::from_str(r#"{"amsgrad":false,"foreach":true,"fused":null}"#).unwrap();
+        assert!(UpdateRule::new(OptimizerName::AdamW, &kwargs).is_ok());
+        let kwargs: Kwargs = serde_json::from_str(r#"{"amsgrad":true}"#).unwrap();
+        let amsgrad = UpdateRule::new(OptimizerName::Adam, &kwargs)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            amsgrad.contains("amsgrad=true is not supported"),
+            "{amsgrad}"
+        );
+        let kwargs: Kwargs = serde_json::from_str(r#"{"maximize":true}"#).unwrap();
+        let maximize = UpdateRule::new(OptimizerName::RmsProp, &kwargs)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            maximize.contains("maximize=true is not supported"),
+            "{maximize}"
+        );
         let kwargs: Kwargs = serde_json::from_str(r#"{"betas":[0.9,1.0]}"#).unwrap();
         let betas = UpdateRule::new(OptimizerName::Adam, &kwargs)
             .unwrap_err()

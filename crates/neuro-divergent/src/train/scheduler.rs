@@ -1,8 +1,9 @@
 //! Learning-rate schedules, as NeuralForecast users pick them with `lr_scheduler` and
 //! `lr_scheduler_kwargs` (PyTorch's `StepLR`, `CosineAnnealingLR`, `OneCycleLR` and
 //! `ReduceLROnPlateau`, with their keyword names and defaults), and NeuralForecast's own default:
-//! the learning rate halved `num_lr_decays` times over training. Every schedule is stepped once
-//! per optimisation step, as NeuralForecast does.
+//! the learning rate halved `num_lr_decays` times over training. Every schedule but `plateau` is
+//! stepped once per optimisation step, as NeuralForecast does; `plateau` takes the monitored loss
+//! at each validation check.
 
 use std::f64::consts::PI;
 
@@ -180,6 +181,7 @@ impl OneCycle {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct PlateauKwargs {
+    mode: String,
     factor: f64,
     patience: usize,
     threshold: f64,
@@ -192,6 +194,7 @@ struct PlateauKwargs {
 impl Default for PlateauKwargs {
     fn default() -> Self {
         PlateauKwargs {
+            mode: "min".into(),
             factor: 0.1,
             patience: 10,
             threshold: 1e-4,
@@ -312,6 +315,13 @@ impl LrSchedule {
             }
             SchedulerName::Plateau => {
                 let k: PlateauKwargs = kwargs::read(PARAM, what, given)?;
+                if k.mode != "min" {
+                    return Err(Error::Config(format!(
+                        "{PARAM}: mode '{}' is not supported: the monitored losses are minimised \
+                         (mode 'min')",
+                        k.mode
+                    )));
+                }
                 kwargs::check_range(PARAM, "factor", k.factor, 0.0, 1.0 - f64::EPSILON)?;
                 kwargs::check_range(PARAM, "threshold", k.threshold, 0.0, f64::MAX)?;
                 kwargs::check_range(PARAM, "min_lr", k.min_lr, 0.0, f64::MAX)?;
@@ -399,13 +409,6 @@ fn one_cycle(k: OneCycleKwargs, config: &TrainConfig) -> Result<OneCycle> {
         )));
     }
     let up = k.pct_start * total as f64;
-    let rising = if k.three_phase { 2.0 } else { 1.0 };
-    if up < 2.0 || total as f64 - rising * up < 2.0 {
-        return Err(Error::Config(format!(
-            "{PARAM}: pct_start {} leaves a phase of under two steps of total_steps {total}",
-            k.pct_start
-        )));
-    }
     let initial = max_lr / k.div_factor;
     let min = initial / k.final_div_factor;
     let (low, high) = (k.base_momentum, k.max_momentum);
@@ -442,6 +445,17 @@ fn one_cycle(k: OneCycleKwargs, config: &TrainConfig) -> Result<OneCycle> {
             },
         ]
     };
+    // PyTorch divides by each phase's length: none may be empty.
+    let mut start = 0.0;
+    for phase in &phases {
+        if phase.end_step <= start {
+            return Err(Error::Config(format!(
+                "{PARAM}: pct_start {} leaves an empty phase in total_steps {total}",
+                k.pct_start
+            )));
+        }
+        start = phase.end_step;
+    }
     Ok(OneCycle {
         phases,
         anneal: k.anneal_strategy,
@@ -662,9 +676,21 @@ mod tests {
             ),
             (
                 Some("onecycle"),
-                r#"{"pct_start":0.95}"#,
+                r#"{"pct_start":1.0}"#,
                 20,
-                "leaves a phase of under two steps",
+                "leaves an empty phase",
+            ),
+            (
+                Some("onecycle"),
+                r#"{"pct_start":0.6,"three_phase":true}"#,
+                20,
+                "leaves an empty phase",
+            ),
+            (
+                Some("plateau"),
+                r#"{"mode":"max"}"#,
+                10,
+                "mode 'max' is not supported",
             ),
             (
                 Some("onecycle"),

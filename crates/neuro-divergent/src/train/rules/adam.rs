@@ -3,7 +3,7 @@
 use candle_core::{Tensor, Var};
 use serde::Deserialize;
 
-use super::{check_decay, StepHyper, PARAM};
+use super::{check_decay, read, StepHyper, PARAM};
 use crate::error::Result;
 use crate::train::kwargs::{self, Kwargs};
 
@@ -40,7 +40,7 @@ impl Adam {
     /// Adam (or AdamW when `decoupled`, whose `weight_decay` defaults to 0.01 as in PyTorch)
     /// from its keyword arguments (`what`: the optimizer's name, for messages).
     pub(crate) fn new(what: &str, given: &Kwargs, decoupled: bool) -> Result<Adam> {
-        let k: AdamKwargs = kwargs::read(PARAM, what, given)?;
+        let k: AdamKwargs = read(what, given)?;
         let weight_decay = k.weight_decay.unwrap_or(if decoupled { 0.01 } else { 0.0 });
         let below_one = 1.0 - f64::EPSILON;
         kwargs::check_range(PARAM, "betas[0]", k.betas[0], 0.0, below_one)?;

@@ -3,7 +3,7 @@
 use candle_core::{Tensor, Var};
 use serde::Deserialize;
 
-use super::{check_decay, StepHyper, PARAM};
+use super::{check_decay, read, StepHyper, PARAM};
 use crate::error::Result;
 use crate::train::kwargs::{self, Kwargs};
 
@@ -42,7 +42,7 @@ impl Default for RmsPropKwargs {
 impl RmsProp {
     /// RMSprop from its keyword arguments (`what`: the optimizer's name, for messages).
     pub(crate) fn new(what: &str, given: &Kwargs) -> Result<RmsProp> {
-        let k: RmsPropKwargs = kwargs::read(PARAM, what, given)?;
+        let k: RmsPropKwargs = read(what, given)?;
         kwargs::check_range(PARAM, "alpha", k.alpha, 0.0, 1.0)?;
         kwargs::check_range(PARAM, "eps", k.eps, 0.0, f64::MAX)?;
         kwargs::check_range(PARAM, "momentum", k.momentum, 0.0, f64::MAX)?;

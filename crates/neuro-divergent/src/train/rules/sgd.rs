@@ -3,7 +3,7 @@
 use candle_core::{Tensor, Var};
 use serde::Deserialize;
 
-use super::{check_decay, StepHyper, PARAM};
+use super::{check_decay, read, StepHyper, PARAM};
 use crate::error::{Error, Result};
 use crate::train::kwargs::{self, Kwargs};
 
@@ -39,7 +39,7 @@ impl Default for SgdKwargs {
 impl Sgd {
     /// SGD from its keyword arguments (`what`: the optimizer's name, for messages).
     pub(crate) fn new(what: &str, given: &Kwargs) -> Result<Sgd> {
-        let k: SgdKwargs = kwargs::read(PARAM, what, given)?;
+        let k: SgdKwargs = read(what, given)?;
         kwargs::check_range(PARAM, "momentum", k.momentum, 0.0, f64::MAX)?;
         kwargs::check_range(PARAM, "dampening", k.dampening, f64::MIN, f64::MAX)?;
         check_decay(k.weight_decay)?;
