@@ -2,8 +2,9 @@
 //! by name so that `ModelSpec`, `NeuralForecast` (fit, predict, cross-validation, conformal
 //! intervals), chunked parallel training and checkpoints treat them as built-in ones.
 //!
-//! - `ResidualMLP`: the window minus its last value through a ReLU perceptron, the last value
-//!   added back to every output (a small, level-free forecaster).
+//! - `ResidualMLP`: the window minus its last value, with any exogenous columns (historic,
+//!   future, static), through a ReLU perceptron, the last value added back to every output (a
+//!   small, level-free forecaster).
 //! - `logcosh[:SCALE]`: the mean of `SCALE² · log(cosh((ŷ − y) / SCALE))`, quadratic near zero
 //!   and linear in the tails, like a smooth Huber loss (`SCALE` 1 by default).
 
@@ -14,7 +15,9 @@ use candle_core::Tensor;
 use neuro_divergent::conformal::PredictionIntervals;
 use neuro_divergent::data::read_csv;
 use neuro_divergent::losses::{register_loss, weighted_mean, CustomLoss, LossBatch};
-use neuro_divergent::models::{register_model, ArchitectureConfig, Model, ModelInput};
+use neuro_divergent::models::{
+    register_model, ArchitectureConfig, ExogenousKinds, Model, ModelInput,
+};
 use neuro_divergent::nn::{Activation, Dense, ParamStore};
 use neuro_divergent::preprocess::ScalerType;
 use neuro_divergent::train::TrainConfig;
@@ -66,6 +69,10 @@ impl ArchitectureConfig for ResidualMlpConfig {
         Ok(())
     }
 
+    fn exogenous(&self) -> ExogenousKinds {
+        ExogenousKinds::ALL
+    }
+
     fn build(
         &self,
         shape: WindowShape,
@@ -74,7 +81,13 @@ impl ArchitectureConfig for ResidualMlpConfig {
         _seed: u64,
     ) -> Result<Box<dyn Model>> {
         Ok(Box::new(ResidualMlp {
-            hidden: Dense::new(store, "hidden", shape.input_size, self.hidden_size)?,
+            // The window, then the exogenous blocks flattened step by step.
+            hidden: Dense::new(
+                store,
+                "hidden",
+                shape.flat_input_width(|t| t),
+                self.hidden_size,
+            )?,
             output: Dense::new(store, "output", self.hidden_size, shape.horizon * n_outputs)?,
             horizon: shape.horizon,
             n_outputs,
@@ -94,7 +107,8 @@ impl Model for ResidualMlp {
         let (batch, steps) = input.insample.dims2()?;
         let last = input.insample.narrow(1, steps - 1, 1)?;
         let centred = input.insample.broadcast_sub(&last)?;
-        let hidden = self.hidden.forward(&centred, Some(Activation::ReLU))?;
+        let features = input.with_exog(&centred, None)?;
+        let hidden = self.hidden.forward(&features, Some(Activation::ReLU))?;
         let out = self.output.forward(&hidden, None)?.broadcast_add(&last)?;
         Ok(out.reshape((batch, self.horizon, self.n_outputs))?)
     }

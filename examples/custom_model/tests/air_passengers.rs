@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use neuro_divergent::data::read_csv;
+use neuro_divergent::preprocess::{CalendarFeature, FeatureConfig};
 use neuro_divergent::{FitOptions, ModelSpec, NeuralForecast};
 use neuro_divergent_custom_model::{air_passengers_demo, register, LOSS_NAME, MODEL_NAME};
 
@@ -88,4 +89,52 @@ fn registered_names_behave_like_built_in_ones() {
         taken.contains("taken by the registered model ResidualMLP"),
         "{taken}"
     );
+}
+
+/// A registered model reads exogenous columns as built-in ones do: the month as a calendar
+/// feature (future values known at forecast time) changes its forecasts, which stay accurate.
+#[test]
+fn a_registered_model_reads_exogenous_columns() {
+    register().unwrap();
+    let frame = read_csv(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../air_passengers.csv"),
+        None,
+    )
+    .unwrap();
+    let (train, test) = frame.split_last(12).unwrap();
+    let forecast = |columns: &str| {
+        let mut spec = ModelSpec::new(MODEL_NAME, 12, 24).unwrap();
+        spec.set_param("hidden_size", "64").unwrap();
+        spec.set_param("max_steps", "300").unwrap();
+        spec.set_param("futr_exog_list", columns).unwrap();
+        let features = FeatureConfig {
+            calendar: vec![CalendarFeature::Month],
+            ..FeatureConfig::default()
+        };
+        let mut nf = NeuralForecast::new(vec![spec], None)
+            .unwrap()
+            .with_features(features)
+            .unwrap();
+        nf.fit(&train, FitOptions::default(), None).unwrap();
+        nf.predict(None)
+            .unwrap()
+            .column(MODEL_NAME)
+            .unwrap()
+            .to_vec()
+    };
+    let (with, without) = (forecast("month"), forecast(""));
+    let gap = with
+        .iter()
+        .zip(&without)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(gap > 1.0, "the month changed the forecasts by {gap}");
+    let actual = &test.series()[0].y;
+    let mae = actual
+        .iter()
+        .zip(&with)
+        .map(|(y, f)| (y - f).abs())
+        .sum::<f64>()
+        / 12.0;
+    assert!(mae < 0.8 * 47.833, "MAE {mae} with the month");
 }
