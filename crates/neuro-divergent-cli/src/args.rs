@@ -122,7 +122,7 @@ pub struct ModelArgs {
     /// Forecast horizon h.
     #[arg(long)]
     pub horizon: usize,
-    /// Comma-separated models: nhits, nbeats, nbeatsx, mlp, rnn, lstm, gru, dilated_rnn, tcn, bitcn, deepar, dlinear, nlinear, patchtst, tide, vanilla_transformer, informer, autoformer, fedformer, timesnet.
+    /// Comma-separated models: nhits, nbeats, nbeatsx, mlp, rnn, lstm, gru, dilated_rnn, tcn, bitcn, deepar, dlinear, nlinear, patchtst, tide, vanilla_transformer, informer, autoformer, fedformer, timesnet; auto_<model> (auto_nhits, ...) searches the model's hyperparameters first.
     #[arg(long, default_value = "nhits", value_delimiter = ',')]
     pub model: Vec<String>,
     /// Historic exogenous columns of the data (comma-separated), read by every model that takes
@@ -239,6 +239,66 @@ pub struct ModelArgs {
     /// variable importances per step and attention weights (forecast only).
     #[arg(long, value_name = "FILE.json")]
     pub explain: Option<PathBuf>,
+    /// Hyperparameter search of the `auto_*` models.
+    #[command(flatten)]
+    pub search: SearchArgs,
+    /// An ensemble of the models.
+    #[command(flatten)]
+    pub ensemble: EnsembleArgs,
+}
+
+/// An `Ensemble` column combining the models' point forecasts, and N-BEATS-style ensembles:
+/// each model trained over several look-backs, losses and seeds.
+#[derive(Debug, Args)]
+pub struct EnsembleArgs {
+    /// Combine the models' forecasts into an Ensemble column: mean or median (default median
+    /// when an --ensemble-* axis is given).
+    #[arg(long, value_name = "mean|median")]
+    pub ensemble: Option<String>,
+    /// Keep the members' own columns beside Ensemble.
+    #[arg(long)]
+    pub ensemble_members: bool,
+    /// Train each model with these input windows, in multiples of the horizon (e.g. 2,3,4).
+    #[arg(long, value_delimiter = ',', value_name = "MULTIPLES")]
+    pub ensemble_lookbacks: Vec<usize>,
+    /// Train each model with each of these losses (e.g. smape,mase:24,mape).
+    #[arg(long, value_delimiter = ',', value_name = "LOSSES")]
+    pub ensemble_losses: Vec<String>,
+    /// Train each model with each of these seeds (e.g. 1,2,3).
+    #[arg(long, value_delimiter = ',', value_name = "SEEDS")]
+    pub ensemble_seeds: Vec<u64>,
+}
+
+/// How the `auto_*` models (auto_nhits, auto_lstm, ...: NeuralForecast's Auto models) search
+/// their hyperparameters. Trials are scored on the last --val-size points (default: the
+/// horizon) of each series; the best configuration is then fitted like any model.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Trials per auto model (NeuralForecast's num_samples).
+    #[arg(long, default_value_t = 10)]
+    pub num_samples: usize,
+    /// How trials are chosen: random (NeuralForecast's default) or tpe (Optuna's).
+    #[arg(long, default_value = "random")]
+    pub search: String,
+    /// The search space as JSON, replacing NeuralForecast's default: {"learning_rate":
+    /// {"loguniform": [1e-4, 1e-1]}, "max_steps": {"choice": [500, 1000]}, ...}.
+    #[arg(long, value_name = "FILE.json")]
+    pub space: Option<PathBuf>,
+    /// Stop poor trials early by successive halving (ASHA): at validation checks after
+    /// --halving-grace steps and that times 3, 9, ... only the best third continues.
+    #[arg(long)]
+    pub halving: bool,
+    /// Steps before successive halving's first rung (default: the models' val_check_steps).
+    #[arg(long, value_name = "STEPS")]
+    pub halving_grace: Option<usize>,
+    /// Keep the validation part out of the final fit too (NeuralForecast's refit_with_val),
+    /// instead of fitting the chosen configuration on the whole series.
+    #[arg(long)]
+    pub refit_with_val: bool,
+    /// Write every trial (configuration, validation loss, steps, seconds) to FILE: .csv or
+    /// .json.
+    #[arg(long, value_name = "FILE")]
+    pub trials: Option<PathBuf>,
 }
 
 /// Options of `predict`.

@@ -4,8 +4,10 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+use neuro_divergent::auto::auto_alias;
 use neuro_divergent::conformal::{ConformalMethod, PredictionIntervals};
 use neuro_divergent::data::{read_csv, read_frame, DataFormat, Freq, TimeSeriesFrame};
+use neuro_divergent::ensemble::{Combination, Ensemble, MemberGrid};
 use neuro_divergent::evaluate::{evaluate, read_value_table, EvaluationRow, Metric};
 use neuro_divergent::exog::{FutureTable, StaticTable};
 use neuro_divergent::forecast::PredictOptions;
@@ -44,7 +46,7 @@ pub fn run(cli: Cli) -> CliResult<()> {
 }
 
 fn forecast(args: &ModelArgs) -> CliResult<()> {
-    let (mut nf, frame) = prepare(args)?;
+    let (nf, frame) = prepare(args)?;
     let futr = read_optional(args.futr.as_deref(), FutureTable::read_csv)?;
     // Fail on missing future values or an unwritable output before any training.
     nf.check_future_values(&frame, futr.as_ref())?;
@@ -55,6 +57,7 @@ fn forecast(args: &ModelArgs) -> CliResult<()> {
     )?;
     check_explain(&nf, args.explain.as_deref(), args.out.as_deref())?;
     let publisher = Publisher::prepare(args)?;
+    let mut nf = searched(args, nf, &frame, 0)?;
     train(&mut nf, &frame, args)?;
     if let Some(dir) = &args.save {
         nf.save(dir)?;
@@ -116,8 +119,9 @@ fn fit(args: &ModelArgs) -> CliResult<()> {
         .into());
     }
     reject_forecast_only(args, "fit")?;
-    let (mut nf, frame) = prepare(args)?;
+    let (nf, frame) = prepare(args)?;
     check_outputs(None, None, args.save.as_deref())?;
+    let mut nf = searched(args, nf, &frame, 0)?;
     train(&mut nf, &frame, args)?;
     if let Some(dir) = &args.save {
         nf.save(dir)?;
@@ -167,16 +171,21 @@ fn predict(args: &PredictArgs) -> CliResult<()> {
 
 fn cross_validate(args: &CvArgs) -> CliResult<()> {
     reject_forecast_only(&args.model, "cv")?;
-    let (mut nf, frame) = prepare(&args.model)?;
+    let step = args.step_size.unwrap_or(args.model.horizon);
+    // Checked by the cross-validation itself; saturating here, where only a search reads it.
+    let test_span = step
+        .saturating_mul(args.n_windows.saturating_sub(1))
+        .saturating_add(args.model.horizon);
+    let (nf, frame) = prepare(&args.model)?;
     check_outputs(args.model.out.as_deref(), None, args.model.save.as_deref())?;
     let publisher = Publisher::prepare(&args.model)?;
-    let step = args.step_size.unwrap_or(args.model.horizon);
+    let mut nf = searched(&args.model, nf, &frame, test_span)?;
     let bars = TrainingBars::new();
     let callback = |e: &neuro_divergent::ProgressEvent| bars.update(e);
     let result = nf.cross_validation_with_levels(
         &frame,
         (args.n_windows, step),
-        fit_options(&args.model)?,
+        fit_options(&args.model, nf.specs())?,
         &args.model.levels,
         Some(&callback),
     );
@@ -279,21 +288,51 @@ fn print_evaluation(rows: &[EvaluationRow]) {
     }
 }
 
-/// Reads the data and builds the models described by the arguments.
+/// The models and data of a run, before any search: the specs (auto models at the defaults
+/// of the model they search), the data read and validated.
 fn prepare(args: &ModelArgs) -> Result<(NeuralForecast, TimeSeriesFrame)> {
     let freq = args.freq.as_deref().map(Freq::parse).transpose()?;
     // A misspelled output format fails now, not after training.
     format_option(args.format.as_deref())?;
+    crate::search::check(args)?;
     let specs = model_specs(args)?;
     let nf = NeuralForecast::new(specs, freq)?
         .with_features(feature_config(args)?)?
         .with_device(args.device)?;
+    let nf = with_ensemble(nf, args)?;
     let frame = read_frame(
         &args.data,
         format_option(args.data_format.as_deref())?,
         freq,
     )?;
     Ok((nf, frame))
+}
+
+/// `nf` with each auto model replaced by the configuration its search chose on `frame`
+/// without its last `held_out` points (the test windows of a cross-validation).
+fn searched(
+    args: &ModelArgs,
+    nf: NeuralForecast,
+    frame: &TimeSeriesFrame,
+    held_out: usize,
+) -> Result<NeuralForecast> {
+    if !crate::search::has_auto(args) {
+        return Ok(nf);
+    }
+    let features = nf.features().clone();
+    let (specs, searches) = crate::search::run_searches(
+        args,
+        nf.specs().to_vec(),
+        nf.model_names(),
+        frame,
+        &features,
+        held_out,
+    )?;
+    let nf = NeuralForecast::new(specs, args.freq.as_deref().map(Freq::parse).transpose()?)?
+        .with_features(features)?
+        .with_device(args.device)?
+        .with_searches(searches)?;
+    with_ensemble(nf, args)
 }
 
 /// The generated features requested by `--calendar` and `--features`.
@@ -373,7 +412,7 @@ fn apply_exog_options(specs: &mut [ModelSpec], args: &ModelArgs) -> Result<()> {
 fn train(nf: &mut NeuralForecast, frame: &TimeSeriesFrame, args: &ModelArgs) -> Result<()> {
     let bars = TrainingBars::new();
     let callback = |e: &neuro_divergent::ProgressEvent| bars.update(e);
-    let result = nf.fit(frame, fit_options(args)?, Some(&callback));
+    let result = nf.fit(frame, fit_options(args, nf.specs())?, Some(&callback));
     bars.finish();
     result?;
     report_calibration(nf);
@@ -393,8 +432,8 @@ fn report_calibration(nf: &NeuralForecast) {
     }
 }
 
-/// The fit options: validation size and, with `--levels`, conformal calibration.
-fn fit_options(args: &ModelArgs) -> Result<FitOptions> {
+/// The fit options of `specs`: validation size and, with `--levels`, conformal calibration.
+fn fit_options(args: &ModelArgs, specs: &[ModelSpec]) -> Result<FitOptions> {
     let prediction_intervals = if args.levels.is_empty() {
         None
     } else {
@@ -405,7 +444,7 @@ fn fit_options(args: &ModelArgs) -> Result<FitOptions> {
         })
     };
     Ok(FitOptions {
-        val_size: args.val_size,
+        val_size: crate::search::final_val_size(args, specs),
         prediction_intervals,
         statics: read_optional(args.statics.as_deref(), StaticTable::read_csv)?.map(Arc::new),
         ..FitOptions::default()
@@ -431,10 +470,13 @@ pub(crate) fn model_specs(args: &ModelArgs) -> Result<Vec<ModelSpec>> {
     let mut specs = args
         .model
         .iter()
-        .map(|name| {
-            let name = name.trim();
+        .zip(crate::search::searched_models(args))
+        .map(|(name, searched)| {
+            let name = searched.unwrap_or(name.trim());
             let input_size = input_size(name, args.horizon, args.input_size)?;
-            ModelSpec::new(name, args.horizon, input_size)
+            let mut spec = ModelSpec::new(name, args.horizon, input_size)?;
+            spec.alias = searched.map(auto_alias);
+            Ok(spec)
         })
         .collect::<Result<Vec<_>>>()?;
     let scaler = args.scaler.as_deref().map(ScalerType::parse).transpose()?;
@@ -464,7 +506,61 @@ pub(crate) fn model_specs(args: &ModelArgs) -> Result<Vec<ModelSpec>> {
     for spec in &specs {
         spec.validate()?;
     }
-    Ok(specs)
+    ensemble_members(args, specs)
+}
+
+/// The members of an N-BEATS-style ensemble of `specs` when `--ensemble-*` axes are given
+/// (auto models are refused there: their search chooses the look-back, loss and seed).
+fn ensemble_members(args: &ModelArgs, specs: Vec<ModelSpec>) -> Result<Vec<ModelSpec>> {
+    let grid = member_grid(args);
+    if grid.is_empty() {
+        return Ok(specs);
+    }
+    if crate::search::has_auto(args) {
+        return Err(Error::Config(
+            "--ensemble-lookbacks, --ensemble-losses and --ensemble-seeds expand plain models, \
+             not auto models"
+                .into(),
+        ));
+    }
+    grid.members(&specs)
+}
+
+/// The axes `--ensemble-lookbacks`, `--ensemble-losses` and `--ensemble-seeds` give.
+fn member_grid(args: &ModelArgs) -> MemberGrid {
+    let e = &args.ensemble;
+    MemberGrid {
+        lookbacks: e.ensemble_lookbacks.clone(),
+        losses: e.ensemble_losses.clone(),
+        seeds: e.ensemble_seeds.clone(),
+    }
+}
+
+/// The ensemble `--ensemble` (or an `--ensemble-*` axis, median by default) asks for.
+fn ensemble_of(args: &ModelArgs) -> Result<Option<Ensemble>> {
+    let e = &args.ensemble;
+    let combination = match (&e.ensemble, !member_grid(args).is_empty()) {
+        (Some(word), _) => word.parse()?,
+        (None, true) => Combination::Median,
+        (None, false) if e.ensemble_members => {
+            return Err(Error::Config(
+                "--ensemble-members needs an ensemble (--ensemble mean|median)".into(),
+            ))
+        }
+        (None, false) => return Ok(None),
+    };
+    Ok(Some(Ensemble {
+        combination,
+        keep_members: e.ensemble_members,
+    }))
+}
+
+/// `nf` with the ensemble the arguments ask for.
+fn with_ensemble(nf: NeuralForecast, args: &ModelArgs) -> Result<NeuralForecast> {
+    match ensemble_of(args)? {
+        Some(ensemble) => nf.with_ensemble(ensemble),
+        None => Ok(nf),
+    }
 }
 
 /// Applies `KEY=VALUE` (or `MODEL.KEY=VALUE`) to every model that has the key.
@@ -478,9 +574,9 @@ fn apply_param(specs: &mut [ModelSpec], param: &str) -> Result<()> {
     };
     let mut applied = false;
     for spec in specs.iter_mut() {
-        let selected = target.as_ref().is_none_or(|t| {
-            t.eq_ignore_ascii_case(spec.model_name()) || t.eq_ignore_ascii_case(spec.display_name())
-        });
+        let selected = target
+            .as_ref()
+            .is_none_or(|t| crate::search::targets(t, spec));
         if selected && spec.has_param(key) {
             spec.set_param(key, value.trim())?;
             applied = true;
@@ -490,18 +586,13 @@ fn apply_param(specs: &mut [ModelSpec], param: &str) -> Result<()> {
         return Ok(());
     }
     match target {
-        Some(t) if !specs.iter().any(|s| t.eq_ignore_ascii_case(s.model_name())) => Err(
-            Error::Config(format!("--param {param}: no model named {t} was requested")),
-        ),
+        Some(t) if !specs.iter().any(|s| crate::search::targets(&t, s)) => Err(Error::Config(
+            format!("--param {param}: no model named {t} was requested"),
+        )),
         _ => {
             let first = specs
                 .iter()
-                .find(|s| {
-                    target.as_ref().is_none_or(|t| {
-                        t.eq_ignore_ascii_case(s.model_name())
-                            || t.eq_ignore_ascii_case(s.display_name())
-                    })
-                })
+                .find(|s| target.as_ref().is_none_or(|t| crate::search::targets(t, s)))
                 .unwrap_or(&specs[0]);
             Err(Error::Config(format!(
                 "--param {param}: {}",

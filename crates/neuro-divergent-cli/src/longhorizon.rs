@@ -79,6 +79,19 @@ fn reject_unused(m: &ModelArgs) -> Result<()> {
         ("--store", m.store.is_some()),
         ("--alias", !m.aliases.is_empty()),
         ("--tag", !m.tags.is_empty()),
+        ("auto models (--model auto_…)", crate::search::has_auto(m)),
+        ("--space", m.search.space.is_some()),
+        ("--halving", m.search.halving),
+        ("--trials", m.search.trials.is_some()),
+        ("--refit-with-val", m.search.refit_with_val),
+        ("--ensemble", m.ensemble.ensemble.is_some()),
+        ("--ensemble-members", m.ensemble.ensemble_members),
+        (
+            "--ensemble-lookbacks",
+            !m.ensemble.ensemble_lookbacks.is_empty(),
+        ),
+        ("--ensemble-losses", !m.ensemble.ensemble_losses.is_empty()),
+        ("--ensemble-seeds", !m.ensemble.ensemble_seeds.is_empty()),
     ];
     match unused.iter().find(|(_, given)| *given) {
         Some((flag, _)) => Err(Error::Config(format!(

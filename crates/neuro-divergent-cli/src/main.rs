@@ -11,6 +11,7 @@ mod machine;
 mod plot;
 mod plotting;
 mod progress;
+mod search;
 mod serve;
 mod shell;
 mod store;

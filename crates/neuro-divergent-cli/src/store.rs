@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use neuro_divergent::ensemble::ENSEMBLE_COLUMN;
 use neuro_divergent::{output, Error, Forecasts, NeuralForecast};
 use neuro_divergent_store::{
     parse_tag, ModelRef, ModelStore, OpenOptions, PublishOptions, Selector, StoreError, VersionInfo,
@@ -122,7 +123,8 @@ pub fn cross_validation_scores(
 ) -> BTreeMap<String, f64> {
     let mut scores = BTreeMap::new();
     let Some(y) = &forecasts.y else { return scores };
-    for name in nf.model_names() {
+    let ensemble = nf.ensemble().map(|_| ENSEMBLE_COLUMN.to_string());
+    for name in nf.model_names().iter().chain(&ensemble) {
         let Some(values) = forecasts.column(name) else {
             continue;
         };

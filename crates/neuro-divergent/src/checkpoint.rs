@@ -18,8 +18,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+use crate::auto::Searches;
 use crate::conformal::ConformityScores;
 use crate::data::{DataFingerprint, DsStyle, Freq};
+use crate::ensemble::Ensemble;
 use crate::error::{Error, Result};
 use crate::exog::StaticTable;
 use crate::forecast::{FittedModel, FittedState, NeuralForecast, SeriesTail};
@@ -76,6 +78,12 @@ struct Body {
     statics: Option<StaticTable>,
     #[serde(default)]
     data: Option<DataFingerprint>,
+    /// The hyperparameter searches behind `Auto` models, by model name.
+    #[serde(default, skip_serializing_if = "Searches::is_empty")]
+    searches: Searches,
+    /// The ensemble of the models, when one was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ensemble: Option<Ensemble>,
 }
 
 fn checkpoint_error(path: &Path, message: impl Into<String>) -> Error {
@@ -208,6 +216,8 @@ impl NeuralForecast {
             features: self.features().clone(),
             statics: state.statics.clone(),
             data: state.data.clone(),
+            searches: self.searches().clone(),
+            ensemble: self.ensemble().cloned(),
         };
         let body_text = serde_json::to_string_pretty(&body)
             .map_err(|e| checkpoint_error(at, format!("cannot serialise manifest: {e}")))?;
@@ -276,8 +286,15 @@ impl NeuralForecast {
                 .map_err(|m| checkpoint_error(&weights_path, m))?;
         }
 
-        let mut forecaster =
-            NeuralForecast::new(body.models.clone(), None)?.with_features(body.features.clone())?;
+        let mut forecaster = NeuralForecast::new(body.models.clone(), None)?
+            .with_features(body.features.clone())?
+            .with_searches(std::mem::take(&mut body.searches))
+            .map_err(|e| checkpoint_error(at, e.to_string()))?;
+        if let Some(ensemble) = body.ensemble.take() {
+            forecaster = forecaster
+                .with_ensemble(ensemble)
+                .map_err(|e| checkpoint_error(at, e.to_string()))?;
+        }
         let mut models = Vec::with_capacity(body.models.len());
         for (i, spec) in body.models.iter().enumerate() {
             let built = spec.build(&Device::Cpu)?;

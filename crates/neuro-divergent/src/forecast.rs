@@ -10,6 +10,7 @@ use candle_core::Device;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use crate::auto::Searches;
 use crate::autoregressive::{point_path, sample_forecast_columns};
 use crate::chunks;
 use crate::conformal::{
@@ -18,6 +19,7 @@ use crate::conformal::{
 };
 use crate::data::{DataFingerprint, DsStyle, Freq, TimeSeriesFrame, Timestamp};
 use crate::device::ComputeDevice;
+use crate::ensemble::{Ensemble, ENSEMBLE_COLUMN};
 use crate::error::{Error, Result};
 use crate::exog::{future_values, FutureTable, Needs, Panel, StaticTable};
 use crate::explain::ModelExplanation;
@@ -204,6 +206,8 @@ pub struct NeuralForecast {
     freq: Option<Freq>,
     features: FeatureConfig,
     device: Device,
+    searches: Searches,
+    ensemble: Option<Ensemble>,
     pub(crate) fitted: Option<FittedState>,
 }
 
@@ -250,8 +254,64 @@ impl NeuralForecast {
             freq,
             features: FeatureConfig::default(),
             device: Device::Cpu,
+            searches: Searches::new(),
+            ensemble: None,
             fitted: None,
         })
+    }
+
+    /// Adds an `Ensemble` column combining the models' point forecasts to every forecast and
+    /// cross-validation (see [`crate::ensemble`]); with conformal calibration it gets
+    /// intervals of its own, calibrated like a model's. Checkpoints keep it.
+    pub fn with_ensemble(mut self, ensemble: Ensemble) -> Result<NeuralForecast> {
+        ensemble.check(&self.specs, &self.names)?;
+        self.ensemble = Some(ensemble);
+        Ok(self)
+    }
+
+    /// The ensemble of the models, when one was set.
+    pub fn ensemble(&self) -> Option<&Ensemble> {
+        self.ensemble.as_ref()
+    }
+
+    /// `forecasts` with the ensemble's column added, when there is an ensemble.
+    fn with_ensemble_column(&self, forecasts: Forecasts) -> Result<Forecasts> {
+        match &self.ensemble {
+            Some(e) => e.add_column(forecasts, &self.names),
+            None => Ok(forecasts),
+        }
+    }
+
+    /// `forecasts` without the ensemble's members' columns, unless it keeps them.
+    fn without_members(&self, forecasts: Forecasts) -> Forecasts {
+        match &self.ensemble {
+            Some(e) => e.drop_members(forecasts),
+            None => forecasts,
+        }
+    }
+
+    /// Keeps the hyperparameter searches that chose these models' settings, by model name
+    /// (see [`crate::auto`]); checkpoints save them with the models. Each key must name one
+    /// of the models.
+    pub fn with_searches(mut self, searches: Searches) -> Result<NeuralForecast> {
+        if let Some(name) = searches.keys().find(|k| !self.names.contains(k)) {
+            return Err(Error::Config(format!(
+                "a search history is kept for '{name}', which is not one of the models ({})",
+                self.names.join(", ")
+            )));
+        }
+        if let Some((name, _)) = searches.iter().find(|(_, h)| h.best >= h.trials.len()) {
+            return Err(Error::Config(format!(
+                "the search history of '{name}' names a best trial it does not hold"
+            )));
+        }
+        self.searches = searches;
+        Ok(self)
+    }
+
+    /// The hyperparameter searches kept with the models, by model name.
+    pub fn searches(&self) -> &Searches {
+        &self.searches
     }
 
     /// Trains and forecasts on `device` from now on (the CPU unless chosen). Fitted models
@@ -543,7 +603,7 @@ impl NeuralForecast {
         let actual = cv.y.as_deref().unwrap_or_default();
         let mut scores = std::collections::HashMap::new();
         for name in self.point_models() {
-            let Some(values) = cv.column(name) else {
+            let Some(values) = cv.column(&name) else {
                 continue;
             };
             let mut by_series: std::collections::HashMap<String, Vec<f64>> = Default::default();
@@ -553,7 +613,7 @@ impl NeuralForecast {
                     .or_default()
                     .push((y - yhat).abs());
             }
-            scores.insert(name.clone(), by_series);
+            scores.insert(name, by_series);
         }
         let scale_window = room.input_size;
         let scales = series
@@ -577,12 +637,13 @@ impl NeuralForecast {
 
     /// Column names of the models that make point forecasts (conformal intervals apply only to
     /// those).
-    fn point_models(&self) -> impl Iterator<Item = &String> {
+    fn point_models(&self) -> impl Iterator<Item = String> + '_ {
         self.specs
             .iter()
             .zip(&self.names)
             .filter(|(spec, _)| spec.train.loss.makes_point_forecasts())
-            .map(|(_, name)| name)
+            .map(|(_, name)| name.clone())
+            .chain(self.ensemble.is_some().then(|| ENSEMBLE_COLUMN.to_string()))
     }
 
     /// Trains every model on the series of `panel` less their last `held_out` points.
@@ -716,10 +777,12 @@ impl NeuralForecast {
             ds_style: options.data.map_or(state.ds_style, |d| d.ds_style()),
             warnings: Vec::new(),
         };
+        let point = self.with_ensemble_column(point)?;
         if options.levels.is_empty() {
-            return Ok(point);
+            return Ok(self.without_members(point));
         }
-        self.with_conformal_intervals(point, options.levels, &panel.y)
+        let forecasts = self.with_conformal_intervals(point, options.levels, &panel.y)?;
+        Ok(self.without_members(forecasts))
     }
 
     /// Explains the forecasts [`NeuralForecast::predict_with`] makes with the same `options`
@@ -1080,7 +1143,7 @@ impl NeuralForecast {
             ..state
         });
         if levels.is_empty() {
-            return Ok(forecasts);
+            return Ok(self.without_members(forecasts));
         }
         let histories: Vec<&[f64]> = data
             .series()
@@ -1090,7 +1153,8 @@ impl NeuralForecast {
                 (0..n_windows).map(move |w| &s.y[..first + w * step_size])
             })
             .collect();
-        self.with_conformal_intervals(forecasts, levels, &histories)
+        let forecasts = self.with_conformal_intervals(forecasts, levels, &histories)?;
+        Ok(self.without_members(forecasts))
     }
 
     /// Cross-validation without keeping the models: the forecasts and the state trained on the
@@ -1166,7 +1230,7 @@ impl NeuralForecast {
                 }
             }
         }
-        Ok((result, state))
+        Ok((self.with_ensemble_column(result)?, state))
     }
 }
 

@@ -25,6 +25,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod auto;
 pub mod autoregressive;
 pub mod checkpoint;
 mod chunks;
@@ -32,6 +33,7 @@ pub mod conformal;
 pub mod cpu;
 pub mod data;
 pub mod device;
+pub mod ensemble;
 pub mod error;
 pub mod evaluate;
 pub mod exog;

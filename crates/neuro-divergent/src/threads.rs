@@ -13,6 +13,7 @@
 //! starts. This library's own default ignores those variables; other rayon users in the process
 //! or its children that start after configuration see them.
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -43,6 +44,43 @@ pub fn configure_threads(threads: Option<usize>) {
     });
 }
 
+thread_local! {
+    /// Set on the thread of a [`solo`] run: its tensor work stays on that thread.
+    static SOLO: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `work` with one tensor thread of its own, so that several fits can run side by side,
+/// one per core, without competing for the chunk workers: `work` runs on a new single-worker
+/// pool, where [`workers`] is 1 and [`install`] runs in place (parallel loops inside then stay
+/// on that worker). Candle's kernels are single-threaded once [`configure_threads`] ran; call
+/// this only then.
+pub fn solo<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    let run = || {
+        /// Clears the flag however `work` ends, a panic included.
+        struct Reset(bool);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                SOLO.set(self.0);
+            }
+        }
+        let _reset = Reset(SOLO.replace(true));
+        work()
+    };
+    match ThreadPoolBuilder::new()
+        .num_threads(1)
+        .thread_name(|_| "neuro-divergent-solo".into())
+        .build()
+    {
+        Ok(pool) => pool.install(run),
+        // Without a worker of its own, the work runs on the calling thread.
+        Err(_) => run(),
+    }
+}
+
+fn is_solo() -> bool {
+    SOLO.get()
+}
+
 /// The physical cores this process may run on.
 fn default_threads() -> usize {
     let allowed = std::thread::available_parallelism().map_or(1, usize::from);
@@ -54,15 +92,28 @@ fn pool() -> Option<&'static ThreadPool> {
     POOL.get().and_then(Option::as_ref)
 }
 
+/// True once [`configure_threads`] has started the chunk workers (Candle's kernels are then
+/// single-threaded).
+pub fn configured() -> bool {
+    pool().is_some()
+}
+
 /// Number of chunk workers: the configured thread count, or 1 when [`configure_threads`] was
-/// not called (batches are then single chunks and Candle threads its own kernels).
+/// not called (batches are then single chunks and Candle threads its own kernels) and inside
+/// [`solo`].
 pub fn workers() -> usize {
+    if is_solo() {
+        return 1;
+    }
     pool().map_or(1, ThreadPool::current_num_threads)
 }
 
 /// Runs `work` on the chunk workers, where rayon's parallel iterators inside it use them; runs
-/// it on the calling thread when none are configured.
+/// it on the calling thread when none are configured and inside [`solo`].
 pub fn install<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    if is_solo() {
+        return work();
+    }
     match pool() {
         Some(pool) => pool.install(work),
         None => work(),
@@ -70,8 +121,11 @@ pub fn install<R: Send>(work: impl FnOnce() -> R + Send) -> R {
 }
 
 /// Runs `work` once on each chunk worker at the same time, passing the worker's index; once on
-/// the calling thread (index 0) when none are configured.
+/// the calling thread (index 0) when none are configured and inside [`solo`].
 pub fn broadcast<R: Send>(work: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    if is_solo() {
+        return vec![work(0)];
+    }
     match pool() {
         Some(pool) => pool.broadcast(|context| work(context.index())),
         None => vec![work(0)],

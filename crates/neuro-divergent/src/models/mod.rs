@@ -380,6 +380,12 @@ fn builtin_models() -> Vec<registry::ModelType> {
     ]
 }
 
+/// The names of the models this crate provides (not those registered at run time).
+#[cfg(test)]
+pub(crate) fn builtin_model_names() -> Vec<&'static str> {
+    builtin_models().iter().map(|t| t.name).collect()
+}
+
 /// NeuralForecast's training defaults for its multivariate models (iTransformer, TSMixer,
 /// TSMixerx): 32 windows (of every series) per step, the general defaults otherwise.
 fn multivariate_train_defaults() -> TrainConfig {

@@ -199,13 +199,19 @@ impl NhitsBlock {
             })
         };
         let rest = l % k;
+        let tail = || -> Result<Tensor> {
+            Ok(reduce(&x.narrow(1, l - rest, rest)?.unsqueeze(1)?)?.squeeze(2)?)
+        };
+        if l < k {
+            // One window, shorter than the kernel.
+            return tail();
+        }
         let full = x.narrow(1, 0, l - rest)?.reshape((batch, l / k, k))?;
         let pooled = reduce(&full)?.squeeze(2)?;
         if rest == 0 {
             return Ok(pooled);
         }
-        let tail = reduce(&x.narrow(1, l - rest, rest)?.unsqueeze(1)?)?.squeeze(2)?;
-        Ok(Tensor::cat(&[&pooled, &tail], 1)?)
+        Ok(Tensor::cat(&[&pooled, &tail()?], 1)?)
     }
 }
 
@@ -339,5 +345,10 @@ mod tests {
         let input = ModelInput::target_only(x.clone(), x.ones_like().unwrap());
         let out = model.forward(&input, false).unwrap();
         assert_eq!(out.dims(), &[1, 2, 1]);
+        // A kernel longer than the window pools it whole:
+        // torch: F.max_pool1d([[5., 1., 2., 4., 3.]], 8, stride=8, ceil_mode=True) -> [5]
+        let wide = NhitsBlock { kernel: 8, ..block };
+        let pooled = wide.pool(&x).unwrap().to_vec2::<f32>().unwrap();
+        assert_eq!(pooled, vec![vec![5.0]]);
     }
 }

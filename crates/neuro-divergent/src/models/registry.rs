@@ -92,7 +92,7 @@ impl<T: ModelConfig> DynConfig for T {
 /// One registered model type: its name and how to make its hyperparameters.
 #[derive(Clone, Copy)]
 pub(crate) struct ModelType {
-    name: &'static str,
+    pub(crate) name: &'static str,
     config_type: TypeId,
     default: fn() -> Box<dyn DynConfig>,
     from_json: fn(Value) -> serde_json::Result<Box<dyn DynConfig>>,

@@ -13,6 +13,7 @@ mod update_rule;
 
 pub use config::TrainConfig;
 pub use kwargs::Kwargs;
+pub(crate) use names::word_choices;
 pub use optimizer::OptimizerName;
 pub use progress::{ProgressEvent, ProgressFn};
 pub use scheduler::SchedulerName;
