@@ -35,8 +35,10 @@ fn search(num_samples: usize, algorithm: SearchAlgorithm, halving: Option<Halvin
     }
 }
 
-fn run(search: &AutoSearch) -> (neuro_divergent::ModelSpec, SearchHistory) {
-    // Two workers: trials train two at a time, one thread each.
+/// Runs `search` on AirPassengers, two trials at a time, one thread each.
+fn try_run(
+    search: &AutoSearch,
+) -> neuro_divergent::Result<(neuro_divergent::ModelSpec, SearchHistory)> {
     threads::configure_threads(Some(2));
     let frame = common::air_passengers();
     let features = FeatureConfig::default();
@@ -48,7 +50,11 @@ fn run(search: &AutoSearch) -> (neuro_divergent::ModelSpec, SearchHistory) {
         device: Default::default(),
         cancel: None,
     };
-    search.run(&data, None).unwrap()
+    search.run(&data, None)
+}
+
+fn run(search: &AutoSearch) -> (neuro_divergent::ModelSpec, SearchHistory) {
+    try_run(search).unwrap()
 }
 
 #[test]
@@ -161,18 +167,7 @@ fn configurations_the_model_refuses_are_failed_trials_not_a_failed_search() {
     assert_eq!(spec.input_size, 12);
     // Every trial failing fails the search, with the first message.
     s.space = SearchSpace::from_json(&json!({"input_size_multiplier": 20})).unwrap();
-    threads::configure_threads(Some(2));
-    let frame = common::air_passengers();
-    let features = FeatureConfig::default();
-    let data = SearchData {
-        frame: &frame,
-        freq: None,
-        features: &features,
-        statics: None,
-        device: Default::default(),
-        cancel: None,
-    };
-    let e = s.run(&data, None).unwrap_err().to_string();
+    let e = try_run(&s).unwrap_err().to_string();
     assert!(
         e.contains("every trial of the AutoMLP search failed"),
         "{e}"

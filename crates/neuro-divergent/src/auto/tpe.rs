@@ -51,32 +51,38 @@ pub fn suggest(
                 Domain::Choice(values) => {
                     let l = CategoricalDensity::new(domain, key, good);
                     let g = CategoricalDensity::new(domain, key, bad);
-                    let best = (0..CANDIDATES)
-                        .map(|_| l.sample(rng))
-                        .max_by(|a, b| {
-                            let score = |c: usize| l.log_pdf(c) - g.log_pdf(c);
-                            score(*a).total_cmp(&score(*b))
-                        })
-                        .expect("candidates");
-                    values[best].clone()
+                    values[best_candidate(&l, &g, rng)].clone()
                 }
                 _ => {
                     let interval = domain.interval().expect("numeric domain");
                     let l = ParzenDensity::new(interval, key, domain, good);
                     let g = ParzenDensity::new(interval, key, domain, bad);
-                    let best = (0..CANDIDATES)
-                        .map(|_| l.sample(rng))
-                        .max_by(|a, b| {
-                            let score = |x: f64| l.log_pdf(x) - g.log_pdf(x);
-                            score(*a).total_cmp(&score(*b))
-                        })
-                        .expect("candidates");
-                    domain.value_at(best)
+                    domain.value_at(best_candidate(&l, &g, rng))
                 }
             };
             (key.to_string(), value)
         })
         .collect()
+}
+
+/// A density over one hyperparameter's sampling scale.
+trait Density {
+    /// A point of the scale: a choice's index, or a coordinate.
+    type Point: Copy;
+    /// One draw.
+    fn sample(&self, rng: &mut dyn RngCore) -> Self::Point;
+    /// The log density at `point`.
+    fn log_pdf(&self, point: Self::Point) -> f64;
+}
+
+/// Of [`CANDIDATES`] draws from the good trials' density `l`, the one with the largest
+/// `log l - log g` (`g`: the other trials' density).
+fn best_candidate<D: Density>(l: &D, g: &D, rng: &mut dyn RngCore) -> D::Point {
+    let score = |x: D::Point| l.log_pdf(x) - g.log_pdf(x);
+    (0..CANDIDATES)
+        .map(|_| l.sample(rng))
+        .max_by(|a, b| score(*a).total_cmp(&score(*b)))
+        .expect("candidates")
 }
 
 /// Optuna's weights of `n` observations in trial order: flat up to 25, then a ramp.
@@ -157,6 +163,10 @@ impl ParzenDensity {
                 .collect(),
         }
     }
+}
+
+impl Density for ParzenDensity {
+    type Point = f64;
 
     fn sample(&self, rng: &mut dyn RngCore) -> f64 {
         let mut pick = rng.random::<f64>();
@@ -235,6 +245,10 @@ impl CategoricalDensity {
         }
         CategoricalDensity { probabilities }
     }
+}
+
+impl Density for CategoricalDensity {
+    type Point = usize;
 
     fn sample(&self, rng: &mut dyn RngCore) -> usize {
         let mut pick = rng.random::<f64>();
