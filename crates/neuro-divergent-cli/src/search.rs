@@ -41,8 +41,9 @@ pub(crate) fn targets(target: &str, spec: &ModelSpec) -> bool {
 }
 
 /// Checks the search options before any data is read or model trained: a known search
-/// algorithm, a readable space for each auto model, a writable `--trials` file, and no search
-/// options without an auto model.
+/// algorithm, a writable `--trials` file, `--halving-grace` only with `--halving`, and no
+/// search options without an auto model. (`--space` is read and checked against each model
+/// when its search starts.)
 pub(crate) fn check(args: &ModelArgs) -> Result<()> {
     let search = &args.search;
     if !has_auto(args) {
