@@ -635,8 +635,8 @@ impl NeuralForecast {
         ))
     }
 
-    /// Column names of the models that make point forecasts (conformal intervals apply only to
-    /// those).
+    /// Column names of the models that make point forecasts, and the ensemble's when there is
+    /// one (conformal intervals apply only to those).
     fn point_models(&self) -> impl Iterator<Item = String> + '_ {
         self.specs
             .iter()
@@ -778,10 +778,11 @@ impl NeuralForecast {
             warnings: Vec::new(),
         };
         let point = self.with_ensemble_column(point)?;
-        if options.levels.is_empty() {
-            return Ok(self.without_members(point));
-        }
-        let forecasts = self.with_conformal_intervals(point, options.levels, &panel.y)?;
+        let forecasts = if options.levels.is_empty() {
+            point
+        } else {
+            self.with_conformal_intervals(point, options.levels, &panel.y)?
+        };
         Ok(self.without_members(forecasts))
     }
 
