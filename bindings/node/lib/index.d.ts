@@ -1,7 +1,7 @@
 import { BaseModel } from './base-model';
 
 export * from './models';
-export { BaseModel, CommonModelOptions } from './base-model';
+export { AutoModel, AutoSearchOptions, BaseModel, CommonModelOptions } from './base-model';
 
 /** A `ds` value: a Date, an ISO date/datetime string or an integer time index. */
 export type DsValue = Date | string | number;
@@ -174,6 +174,42 @@ export interface CrossValidationOptions {
   level?: number | number[];
 }
 
+/** One trial of a hyperparameter search. */
+export interface SearchTrial {
+  /** Trial number, from 0 in the order drawn. */
+  number: number;
+  /** The values drawn, by NeuralForecast name. */
+  config: Record<string, unknown>;
+  /** `complete`, `stopped` (by successive halving) or `failed`. */
+  state: 'complete' | 'stopped' | 'failed';
+  /** The last validation loss (null when failed). */
+  loss: number | null;
+  /** Training steps run. */
+  steps: number;
+  /** Wall time in seconds. */
+  seconds: number;
+  /** Why the trial failed. */
+  message?: string;
+}
+
+/** A model's hyperparameter search, kept with it (and in its checkpoints). */
+export interface SearchHistory {
+  /** The model searched (`NHITS`). */
+  model: string;
+  /** `random` or `tpe`. */
+  algorithm: 'random' | 'tpe';
+  seed: number;
+  /** Points each trial was scored on. */
+  val_size: number;
+  /** Successive halving, when used. */
+  halving: { grace_steps: number; factor: number } | null;
+  /** The space searched (Ray Tune's domains). */
+  space: Record<string, unknown>;
+  trials: SearchTrial[];
+  /** The number of the best trial. */
+  best: number;
+}
+
 /** Fits models on a panel of series and forecasts them. */
 export declare class NeuralForecaster {
   constructor(options: {
@@ -182,9 +218,19 @@ export declare class NeuralForecaster {
     features?: FeatureOptions;
     /** Where to train and forecast: `cpu` (default), `cuda` or `cuda:N` (needs a build with the `cuda` feature). */
     device?: Device;
+    /**
+     * An `Ensemble` column: the mean or median of the models' point forecasts (at least two
+     * models); the members' own columns are dropped unless `keepMembers`. Saved with the models.
+     */
+    ensemble?: 'mean' | 'median' | { combination: 'mean' | 'median'; keepMembers?: boolean };
   });
   /** Forecast column names, known after fit or load. */
   readonly modelNames: string[];
+  /**
+   * The hyperparameter searches of the `Auto<Model>` models by forecast column (after fit,
+   * crossValidation or loadCheckpoint; null when no model was searched).
+   */
+  readonly searches: Record<string, SearchHistory> | null;
   fit(data: SeriesData, options?: FitOptions): Promise<this>;
   predict(options?: PredictOptions & { format?: 'records' }): Promise<ForecastRecord[]>;
   predict(options: PredictOptions & { format: 'columns' }): Promise<ForecastColumns>;

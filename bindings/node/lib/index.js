@@ -7,7 +7,7 @@ const native = require('./native.js');
 const { codes, NeuroDivergentError, fromFailure, fromNative } = require('./errors.js');
 const { toColumns, toKeyed, formatForecasts } = require('./data.js');
 const models = require('./models.js');
-const { BaseModel } = require('./base-model.js');
+const { AutoModel, BaseModel } = require('./base-model.js');
 const { ModelStore, toVersionInfo } = require('./store.js');
 
 /** Interval levels from a number or an array of numbers (`undefined`: none). */
@@ -111,18 +111,32 @@ function forecastInputs(options) {
   return { cols, exog };
 }
 
+/** The native ensemble option from `'mean'`, `'median'` or `{ combination, keepMembers }` (`undefined`: none). */
+function ensembleOf(ensemble) {
+  if (ensemble === undefined || ensemble === null) return null;
+  const spec = typeof ensemble === 'string' ? { combination: ensemble } : ensemble;
+  if (typeof spec !== 'object' || typeof spec.combination !== 'string'
+    || (spec.keepMembers !== undefined && typeof spec.keepMembers !== 'boolean')) {
+    throw new NeuroDivergentError(codes.INVALID_CONFIG,
+      `ensemble must be 'mean', 'median' or { combination: 'mean' | 'median', keepMembers?: boolean }, got ${JSON.stringify(ensemble)}`);
+  }
+  return { combination: spec.combination, keepMembers: spec.keepMembers };
+}
+
 class NeuralForecaster {
   /**
    * @param {{ models: BaseModel[], freq?: string|number,
    *           features?: { calendar?: string[], derived?: string[] },
-   *           device?: string }} options
+   *           device?: string, ensemble?: string|object }} options
+   *   `ensemble`: `'mean'` or `'median'` (or `{ combination, keepMembers }`) adds an `Ensemble`
+   *   column combining the models' point forecasts (their own columns dropped unless kept).
    *   `features`: exogenous columns generated from the data, which models list by name:
    *   calendar features of `ds` (`month`, `dayofweek`, `hour`, ...) and features of `y`
    *   (`lag:12` → `y_lag12`, `rolling_mean:24`, `rolling_std:24`, `ema:0.3`).
    *   `device`: `cpu` (default), `cuda` or `cuda:N` (a build with the `cuda` feature).
    */
   constructor(options) {
-    const { models: list, freq, features, device } = options || {};
+    const { models: list, freq, features, device, ensemble } = options || {};
     if (!Array.isArray(list) || list.length === 0 || !list.every((m) => m instanceof BaseModel)) {
       throw new NeuroDivergentError(codes.INVALID_CONFIG, 'models must be a non-empty array of model instances (new NHITS({...}), ...)');
     }
@@ -132,6 +146,7 @@ class NeuralForecaster {
         freq === undefined ? null : String(freq),
         features === undefined ? null : { calendar: features.calendar, derived: features.derived },
         deviceOf(device),
+        ensembleOf(ensemble),
       );
     } catch (err) {
       throw fromNative(err);
@@ -139,12 +154,29 @@ class NeuralForecaster {
     this._data = null;
     this._statics = undefined;
     this._modelNames = [];
+    this._searches = null;
     this._calls = 0;
   }
 
   /** Forecast column names (`NHITS`, `NHITS1`, ...), known after fit or load. */
   get modelNames() {
     return [...this._modelNames];
+  }
+
+  /**
+   * The hyperparameter searches of the `Auto<Model>` models, by forecast column (after fit,
+   * crossValidation or loadCheckpoint; null when no model was searched): the space, algorithm,
+   * seed, every trial's `config`, `state`, `loss`, `steps` and `seconds`, and the `best` trial.
+   */
+  get searches() {
+    return this._searches;
+  }
+
+  /** Keeps the model names and searches a native call reports. */
+  _keep(outcome) {
+    this._modelNames = outcome.modelNames;
+    this._searches = outcome.searches ? JSON.parse(outcome.searches) : null;
+    return outcome;
   }
 
   /**
@@ -167,7 +199,7 @@ class NeuralForecaster {
     );
     this._data = { ids, ds, y, extra };
     this._statics = statics;
-    this._modelNames = outcome.modelNames;
+    this._keep(outcome);
     return this;
   }
 
@@ -233,7 +265,7 @@ class NeuralForecaster {
         safeProgress(options.onProgress), intervals, level, call,
       ),
     );
-    this._modelNames = outcome.modelNames;
+    this._keep(outcome);
     return formatForecasts(outcome.forecasts, options.format);
   }
 
@@ -252,7 +284,7 @@ class NeuralForecaster {
     forecaster._data = null;
     forecaster._statics = undefined;
     forecaster._calls = 0;
-    forecaster._modelNames = unwrap(await forecaster._native.load(String(path))).modelNames;
+    forecaster._keep(unwrap(await forecaster._native.load(String(path))));
     return forecaster;
   }
 
@@ -273,6 +305,7 @@ class NeuralForecaster {
     if (outcome.failure) throw fromFailure(outcome.failure);
     forecaster._storeVersion = toVersionInfo(JSON.parse(outcome.value));
     forecaster._modelNames = [...forecaster._storeVersion.models];
+    forecaster._searches = null;
     return forecaster;
   }
 
@@ -308,4 +341,4 @@ function systemInfo() {
   return native.systemInfo();
 }
 
-module.exports = { NeuralForecaster, ModelStore, NeuroDivergentError, codes, metrics, setThreads, systemInfo, BaseModel, ...models };
+module.exports = { NeuralForecaster, ModelStore, NeuroDivergentError, codes, metrics, setThreads, systemInfo, BaseModel, AutoModel, ...models };

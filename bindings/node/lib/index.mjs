@@ -4,6 +4,6 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const nd = require('./index.js');
 
-export const { NeuralForecaster, ModelStore, NeuroDivergentError, codes, metrics, setThreads, systemInfo, BaseModel } = nd;
+export const { NeuralForecaster, ModelStore, NeuroDivergentError, codes, metrics, setThreads, systemInfo, BaseModel, AutoModel } = nd;
 export * from './models.mjs';
 export default nd;

@@ -13,14 +13,17 @@ use napi::bindgen_prelude::{AsyncTask, Float64Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status, Task};
 use napi_derive::napi;
+use neuro_divergent::auto::{auto_alias, refit_val_size, AutoOptions};
 use neuro_divergent::conformal::{ConformalMethod, PredictionIntervals};
 use neuro_divergent::data::Freq;
+use neuro_divergent::ensemble::Ensemble;
 use neuro_divergent::forecast::PredictOptions;
 use neuro_divergent::preprocess::{CalendarFeature, DerivedFeature, FeatureConfig};
 use neuro_divergent::{
     input_size_for, ComputeDevice, FitOptions, ModelSpec, NeuralForecast, ProgressEvent,
 };
 
+use crate::auto::{EnsembleConfig, SearchConfig};
 use crate::errors::Failure;
 use crate::io::{Columns, ForecastColumns, JsDs, KeyedColumns, NamedColumns};
 use crate::runtime::ensure_started;
@@ -32,10 +35,13 @@ pub struct ModelConfig {
     pub model: String,
     /// Forecast horizon.
     pub h: u32,
-    /// Insample window length; -1 for 3 x `h`.
-    pub input_size: i64,
+    /// Insample window length; -1 for 3 x `h`. Absent only for a searched model, which then
+    /// starts from its default (and searches it unless given).
+    pub input_size: Option<i64>,
     /// Other hyperparameters by NeuralForecast name, as a JSON object.
     pub params_json: Option<String>,
+    /// Search this model's hyperparameters before the fit (an `Auto<Model>`).
+    pub search: Option<SearchConfig>,
 }
 
 /// One training progress report.
@@ -94,6 +100,9 @@ pub struct Outcome {
     pub explanations: Option<String>,
     /// Model column names after the call.
     pub model_names: Vec<String>,
+    /// The hyperparameter searches of the models after the call, as JSON by column (absent
+    /// when no model was searched).
+    pub searches: Option<String>,
 }
 
 /// The fitted models of a forecaster, shared with its running jobs.
@@ -107,6 +116,8 @@ type CurrentCall = Arc<Mutex<Option<(u32, Arc<AtomicBool>)>>>;
 #[napi]
 pub struct NativeForecaster {
     specs: Vec<ModelSpec>,
+    autos: Vec<Option<AutoOptions>>,
+    ensemble: Option<Ensemble>,
     freq: Option<Freq>,
     features: FeatureConfig,
     device: ComputeDevice,
@@ -115,33 +126,58 @@ pub struct NativeForecaster {
     current: CurrentCall,
 }
 
-fn build_specs(models: Vec<ModelConfig>) -> Result<Vec<ModelSpec>, Failure> {
-    models
-        .into_iter()
-        .map(|m| {
-            let input_size = input_size_for(m.h as usize, m.input_size)?;
-            let mut spec = ModelSpec::new(&m.model, m.h as usize, input_size)?;
-            if let Some(json) = &m.params_json {
-                let params: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
-                    .map_err(|e| {
-                        Failure::new("ND_INVALID_CONFIG", format!("model options: {e}"))
-                    })?;
-                // `model_path` first: it sets a pretrained model's architecture, which the
-                // other options then adjust (the map itself is sorted by key).
-                let (first, rest): (Vec<_>, Vec<_>) =
-                    params.into_iter().partition(|(key, _)| key == "model_path");
-                for (key, value) in first.into_iter().chain(rest) {
-                    let text = match value {
-                        serde_json::Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    spec.set_param(&key, &text)?;
-                }
+/// The models' specs and, for searched models, their search options.
+type Models = (Vec<ModelSpec>, Vec<Option<AutoOptions>>);
+
+fn build_specs(models: Vec<ModelConfig>) -> Result<Models, Failure> {
+    let mut specs = Vec::with_capacity(models.len());
+    let mut autos = Vec::with_capacity(models.len());
+    for m in models {
+        let h = m.h as usize;
+        let input_size = match (m.input_size, &m.search) {
+            (Some(n), _) => input_size_for(h, n)?,
+            (None, Some(_)) => ModelSpec::default_input_size(&m.model, h).unwrap_or(2 * h),
+            (None, None) => {
+                return Err(Failure::new(
+                    "ND_INVALID_CONFIG",
+                    format!("{}: inputSize is required", m.model),
+                ))
             }
-            spec.validate()?;
-            Ok(spec)
-        })
-        .collect()
+        };
+        let mut spec = ModelSpec::new(&m.model, h, input_size)?;
+        let mut pinned = Vec::new();
+        if m.input_size.is_some() {
+            pinned.push("input_size".to_string());
+        }
+        if let Some(json) = &m.params_json {
+            let params: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+                .map_err(|e| Failure::new("ND_INVALID_CONFIG", format!("model options: {e}")))?;
+            // `model_path` first: it sets a pretrained model's architecture, which the
+            // other options then adjust (the map itself is sorted by key).
+            let (first, rest): (Vec<_>, Vec<_>) =
+                params.into_iter().partition(|(key, _)| key == "model_path");
+            for (key, value) in first.into_iter().chain(rest) {
+                let text = match value {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                spec.set_param(&key, &text)?;
+                pinned.push(key);
+            }
+        }
+        if m.search.is_some() && spec.alias.is_none() {
+            spec.alias = Some(auto_alias(spec.model_name()));
+        }
+        spec.validate()?;
+        let auto = m.search.map(|s| s.options(pinned)).transpose()?;
+        if let Some(options) = &auto {
+            // The space and the search's settings fail now, not when the fit starts.
+            options.search(spec.clone())?.validate()?;
+        }
+        autos.push(auto);
+        specs.push(spec);
+    }
+    Ok((specs, autos))
 }
 
 fn failure_to_error(f: Failure) -> napi::Error {
@@ -165,15 +201,16 @@ impl Drop for BusyGuard {
 
 #[napi]
 impl NativeForecaster {
-    /// Validates the model configurations, the generated features and the device (`cpu`,
-    /// `cuda`, `cuda:N`; opened here, so a missing GPU fails now). An empty list makes a
-    /// forecaster for `load`.
+    /// Validates the model configurations, the generated features, the ensemble and the
+    /// device (`cpu`, `cuda`, `cuda:N`; opened here, so a missing GPU fails now). An empty
+    /// list makes a forecaster for `load`.
     #[napi(constructor)]
     pub fn new(
         models: Vec<ModelConfig>,
         freq: Option<String>,
         features: Option<FeatureOptions>,
         device: Option<String>,
+        ensemble: Option<EnsembleConfig>,
     ) -> napi::Result<Self> {
         let device = device
             .as_deref()
@@ -184,7 +221,12 @@ impl NativeForecaster {
                 d.open().map(|_| d)
             })
             .map_err(|e| failure_to_error(Failure::from(e)))?;
-        let specs = build_specs(models).map_err(failure_to_error)?;
+        let (specs, autos) = build_specs(models).map_err(failure_to_error)?;
+        let ensemble = ensemble
+            .as_ref()
+            .map(EnsembleConfig::ensemble)
+            .transpose()
+            .map_err(failure_to_error)?;
         let features = features
             .map(FeatureOptions::config)
             .transpose()
@@ -193,6 +235,10 @@ impl NativeForecaster {
         if !specs.is_empty() {
             NeuralForecast::new(specs.clone(), None)
                 .and_then(|nf| nf.with_features(features.clone()))
+                .and_then(|nf| match &ensemble {
+                    Some(e) => nf.with_ensemble(e.clone()),
+                    None => Ok(nf),
+                })
                 .map_err(|e| failure_to_error(Failure::from(e)))?;
         }
         let freq = freq
@@ -201,6 +247,8 @@ impl NativeForecaster {
             .map_err(|e| failure_to_error(Failure::from(e)))?;
         Ok(NativeForecaster {
             specs,
+            autos,
+            ensemble,
             freq,
             features,
             device,
@@ -233,6 +281,8 @@ impl NativeForecaster {
         AsyncTask::new(Job {
             guard,
             specs: self.specs.clone(),
+            autos: self.autos.clone(),
+            ensemble: self.ensemble.clone(),
             freq: self.freq,
             features: self.features.clone(),
             device: self.device,
@@ -484,6 +534,8 @@ pub enum JobKind {
 pub struct Job {
     guard: Option<BusyGuard>,
     specs: Vec<ModelSpec>,
+    autos: Vec<Option<AutoOptions>>,
+    ensemble: Option<Ensemble>,
     freq: Option<Freq>,
     features: FeatureConfig,
     device: ComputeDevice,
@@ -531,25 +583,42 @@ impl Job {
         &self,
         training: Training,
         windows: Option<CvWindows>,
-    ) -> Result<(Option<ForecastColumns>, Vec<String>), Failure> {
+    ) -> Result<(Option<ForecastColumns>, Summary), Failure> {
         let frame = training.columns.into_frame(&training.y, self.freq)?;
         let statics = training
             .statics
             .map(|s| s.into_static("staticData"))
             .transpose()?;
-        let (specs, features) = if self.specs.is_empty() {
+        // A forecaster made by `load` refits its checkpoint's models (their searches done).
+        let (specs, features, ensemble, autos) = if self.specs.is_empty() {
             let state = self.state.lock().expect("state lock");
-            state
-                .as_ref()
-                .map(|nf| (nf.specs().to_vec(), nf.features().clone()))
-                .unwrap_or_default()
+            match state.as_ref() {
+                Some(nf) => (
+                    nf.specs().to_vec(),
+                    nf.features().clone(),
+                    nf.ensemble().cloned(),
+                    Vec::new(),
+                ),
+                None => Default::default(),
+            }
         } else {
-            (self.specs.clone(), self.features.clone())
+            (
+                self.specs.clone(),
+                self.features.clone(),
+                self.ensemble.clone(),
+                self.autos.clone(),
+            )
         };
         let mut nf = NeuralForecast::new(specs, self.freq)?
             .with_features(features)?
             .with_device(self.device)?;
-        let options = FitOptions {
+        if let Some(ensemble) = ensemble {
+            nf = nf.with_ensemble(ensemble)?;
+        }
+        let cv_windows = windows
+            .as_ref()
+            .map(|cv| (cv.n_windows, cv.step_size.unwrap_or(nf.horizon())));
+        let mut options = FitOptions {
             statics: statics.map(Arc::new),
             val_size: training.val_size,
             cancel: Some(self.cancel.clone()),
@@ -559,27 +628,32 @@ impl Job {
                 .map(IntervalsConfig::settings)
                 .transpose()?,
         };
+        // A search sees no test window of a cross-validation.
+        let held_out = cv_windows.map_or(0, |(n, step)| {
+            step.saturating_mul(n.saturating_sub(1))
+                .saturating_add(nf.horizon())
+        });
+        let mut nf = nf.searched(&autos, &frame, held_out, &options, None)?;
+        let searched = nf.specs().iter().zip(&autos);
+        options.val_size = refit_val_size(
+            searched.filter_map(|(spec, auto)| auto.as_ref().map(|a| (spec, a))),
+            options.val_size,
+        );
         let forward = training.progress.as_ref().map(progress_forwarder);
         let progress = forward.as_ref().map(|f| f as _);
-        let forecasts = match windows {
-            None => {
+        let forecasts = match (windows, cv_windows) {
+            (Some(cv), Some(windows)) => Some(
+                nf.cross_validation_with_levels(&frame, windows, options, &cv.levels, progress)?
+                    .into(),
+            ),
+            _ => {
                 nf.fit(&frame, options, progress)?;
                 None
             }
-            Some(cv) => {
-                let step_size = cv.step_size.unwrap_or(nf.horizon());
-                let windows = (cv.n_windows, step_size);
-                Some(
-                    nf.cross_validation_with_levels(
-                        &frame, windows, options, &cv.levels, progress,
-                    )?
-                    .into(),
-                )
-            }
         };
-        let model_names = nf.model_names().to_vec();
+        let summary = Summary::of(&nf);
         *self.state.lock().expect("state lock") = Some(nf);
-        Ok((forecasts, model_names))
+        Ok((forecasts, summary))
     }
 
     fn run(&mut self) -> Result<Finished, Failure> {
@@ -591,11 +665,10 @@ impl Job {
         }
         ensure_started();
         let kind = self.kind.take().expect("a job runs once");
-        let names = |nf: &NeuralForecast| nf.model_names().to_vec();
-        let done = |(forecasts, model_names)| Finished {
+        let done = |(forecasts, models)| Finished {
             forecasts,
             explanations: None,
-            model_names,
+            models,
         };
         match kind {
             JobKind::Fit(training) => self.train(training, None).map(done),
@@ -628,11 +701,11 @@ impl Job {
                     return Ok(Finished {
                         forecasts: None,
                         explanations: Some(json),
-                        model_names: names(nf),
+                        models: Summary::of(nf),
                     });
                 }
                 let forecasts = nf.predict_with(options)?;
-                Ok(done((Some(forecasts.into()), names(nf))))
+                Ok(done((Some(forecasts.into()), Summary::of(nf))))
             }
             JobKind::CrossValidation { training, windows } => {
                 self.train(training, Some(windows)).map(done)
@@ -641,13 +714,13 @@ impl Job {
                 let state = self.state.lock().expect("state lock");
                 let nf = fitted(&state, "nothing to save, call fit first")?;
                 nf.save(&path)?;
-                Ok(done((None, names(nf))))
+                Ok(done((None, Summary::of(nf))))
             }
             JobKind::Load { path } => {
                 let nf = NeuralForecast::load(&path)?.with_device(self.device)?;
-                let model_names = names(&nf);
+                let models = Summary::of(&nf);
                 *self.state.lock().expect("state lock") = Some(nf);
-                Ok(done((None, model_names)))
+                Ok(done((None, models)))
             }
         }
     }
@@ -690,7 +763,25 @@ impl JobKind {
 struct Finished {
     forecasts: Option<ForecastColumns>,
     explanations: Option<String>,
-    model_names: Vec<String>,
+    models: Summary,
+}
+
+/// The models a forecaster holds after a call: their columns and search histories.
+#[derive(Default)]
+struct Summary {
+    names: Vec<String>,
+    searches: Option<String>,
+}
+
+impl Summary {
+    fn of(nf: &NeuralForecast) -> Summary {
+        Summary {
+            names: nf.model_names().to_vec(),
+            searches: (!nf.searches().is_empty())
+                .then(|| serde_json::to_string(nf.searches()).ok())
+                .flatten(),
+        }
+    }
 }
 
 impl Task for Job {
@@ -706,13 +797,15 @@ impl Task for Job {
                 failure: None,
                 forecasts: finished.forecasts,
                 explanations: finished.explanations,
-                model_names: finished.model_names,
+                model_names: finished.models.names,
+                searches: finished.models.searches,
             },
             Err(failure) => Outcome {
                 failure: Some(failure),
                 forecasts: None,
                 explanations: None,
                 model_names: Vec::new(),
+                searches: None,
             },
         })
     }

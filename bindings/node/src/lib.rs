@@ -2,6 +2,7 @@
 //! run on libuv worker threads, a `NativeStore` over the model store, plus the model registry used to generate the TypeScript model
 //! classes. The JavaScript layer in `lib/` turns results and failures into the public API.
 
+pub mod auto;
 pub mod errors;
 pub mod forecaster;
 pub mod io;

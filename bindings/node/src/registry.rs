@@ -2,6 +2,7 @@
 //! generated from the Rust models rather than kept by hand.
 
 use napi_derive::napi;
+use neuro_divergent::auto::default_space;
 use neuro_divergent::{model_names, ModelSpec};
 
 /// One hyperparameter of a model.
@@ -21,6 +22,8 @@ pub struct ModelInfo {
     /// Every hyperparameter except `h`, `input_size` and `alias` (the exogenous lists only for
     /// models that read exogenous inputs).
     pub params: Vec<ParamInfo>,
+    /// Whether the model has NeuralForecast's default search space (an `Auto<Model>` class).
+    pub has_default_space: bool,
 }
 
 /// Every model with its hyperparameters and NeuralForecast defaults.
@@ -60,6 +63,7 @@ pub fn model_registry() -> Vec<ModelInfo> {
             ModelInfo {
                 name: spec.model_name().to_string(),
                 params,
+                has_default_space: default_space(spec.model_name(), spec.h).is_some(),
             }
         })
         .collect()

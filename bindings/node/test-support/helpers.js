@@ -14,8 +14,9 @@ function airPassengers() {
   });
 }
 
-/** The CLI binary built by `cargo test` / `cargo build`. */
+/** The CLI binary: `ND_CLI_BINARY` when set (scripts/test.sh sets it), else the one `cargo test` / `cargo build` made. */
 function cliBinary() {
+  if (process.env.ND_CLI_BINARY) return process.env.ND_CLI_BINARY;
   for (const profile of ['debug', 'release']) {
     const bin = path.join(root, 'target', profile, 'neuro-divergent');
     if (fs.existsSync(bin)) return bin;

@@ -319,20 +319,7 @@ fn searched(
     if !crate::search::has_auto(args) {
         return Ok(nf);
     }
-    let features = nf.features().clone();
-    let (specs, searches) = crate::search::run_searches(
-        args,
-        nf.specs().to_vec(),
-        nf.model_names(),
-        frame,
-        &features,
-        held_out,
-    )?;
-    let nf = NeuralForecast::new(specs, args.freq.as_deref().map(Freq::parse).transpose()?)?
-        .with_features(features)?
-        .with_device(args.device)?
-        .with_searches(searches)?;
-    with_ensemble(nf, args)
+    crate::search::run_searches(args, nf, frame, held_out)
 }
 
 /// The generated features requested by `--calendar` and `--features`.
@@ -444,7 +431,7 @@ fn fit_options(args: &ModelArgs, specs: &[ModelSpec]) -> Result<FitOptions> {
         })
     };
     Ok(FitOptions {
-        val_size: crate::search::final_val_size(args, specs),
+        val_size: crate::search::final_val_size(args, specs)?,
         prediction_intervals,
         statics: read_optional(args.statics.as_deref(), StaticTable::read_csv)?.map(Arc::new),
         ..FitOptions::default()

@@ -2,18 +2,17 @@
 //! fit sees, and the configuration it chooses takes its place, named `Auto<Model>`.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use neuro_divergent::auto::{
-    auto_alias, default_space, searched_model, write_trials_csv, AutoSearch, Halving,
-    SearchAlgorithm, SearchData, SearchSpace, Searches, TrialEvent,
+    auto_alias, refit_val_size, searched_model, write_trials_csv, AutoOptions, SearchAlgorithm,
+    SearchSpace, Searches, TrialEvent,
 };
-use neuro_divergent::data::{Freq, TimeSeriesFrame};
+use neuro_divergent::data::TimeSeriesFrame;
 use neuro_divergent::exog::StaticTable;
 use neuro_divergent::output;
-use neuro_divergent::preprocess::FeatureConfig;
-use neuro_divergent::{Error, ModelSpec, Result};
+use neuro_divergent::{Error, FitOptions, ModelSpec, NeuralForecast, Result};
 
 use crate::args::ModelArgs;
 
@@ -117,81 +116,49 @@ fn pinned(args: &ModelArgs, spec: &ModelSpec) -> Vec<String> {
     keys
 }
 
-/// Runs the search of every auto model among `specs` (forecast under `names`) on `frame`
-/// without its last `held_out` points (the test windows of a cross-validation), and returns
-/// the specs with each search's choice in place, and the searches by forecast column.
+/// `nf` with each auto model replaced by the configuration its search chose on `frame`
+/// without its last `held_out` points (the test windows of a cross-validation), the searches
+/// kept with it.
 pub(crate) fn run_searches(
     args: &ModelArgs,
-    mut specs: Vec<ModelSpec>,
-    names: &[String],
+    nf: NeuralForecast,
     frame: &TimeSeriesFrame,
-    features: &FeatureConfig,
     held_out: usize,
-) -> Result<(Vec<ModelSpec>, Searches)> {
-    let searched = searched_models(args);
-    let mut searches = Searches::new();
-    if searched.iter().all(Option::is_none) {
-        return Ok((specs, searches));
-    }
-    let seen;
-    let frame = if held_out > 0 {
-        seen = frame.split_last(held_out)?.0;
-        &seen
-    } else {
-        frame
-    };
+) -> Result<NeuralForecast> {
     let user_space = args
         .search
         .space
         .as_deref()
         .map(SearchSpace::read)
         .transpose()?;
-    let statics = args
-        .statics
-        .as_deref()
-        .map(StaticTable::read_csv)
-        .transpose()?
-        .map(Arc::new);
-    let freq = args.freq.as_deref().map(Freq::parse).transpose()?;
-    for ((spec, model), name) in specs.iter_mut().zip(&searched).zip(names) {
-        let Some(model) = model else { continue };
-        let space = match &user_space {
-            Some(space) => space.clone(),
-            None => default_space(model, spec.h).ok_or_else(|| {
-                Error::Config(format!(
-                    "{model} has no default search space: give one with --space FILE.json"
-                ))
-            })?,
-        };
-        let halving = args.search.halving.then(|| Halving {
-            grace_steps: args
-                .search
-                .halving_grace
-                .unwrap_or(spec.train.val_check_steps),
-            factor: 3,
-        });
-        let search = AutoSearch {
-            spec: spec.clone(),
-            space: space.without(&pinned(args, spec)),
-            num_samples: args.search.num_samples,
-            algorithm: args.search.search.parse()?,
-            seed: args.seed.unwrap_or(1),
-            halving,
-            val_size: args.val_size,
-        };
-        let bar = TrialBar::new(name, search.num_samples);
-        let report = |event: &TrialEvent<'_>| bar.update(event);
-        let data = SearchData {
-            frame,
-            freq,
-            features,
-            statics: statics.as_ref(),
-            device: args.device,
-            cancel: None,
-        };
-        let result = search.run(&data, Some(&report));
-        bar.finish();
-        let (chosen, history) = result?;
+    let common = auto_options(args)?;
+    let autos: Vec<Option<AutoOptions>> = nf
+        .specs()
+        .iter()
+        .zip(searched_models(args))
+        .map(|(spec, model)| {
+            model.map(|_| AutoOptions {
+                space: user_space.clone(),
+                pinned: pinned(args, spec),
+                ..common.clone()
+            })
+        })
+        .collect();
+    let options = FitOptions {
+        statics: args
+            .statics
+            .as_deref()
+            .map(StaticTable::read_csv)
+            .transpose()?
+            .map(Arc::new),
+        ..FitOptions::default()
+    };
+    let bar = TrialBar::default();
+    let report = |name: &str, event: &TrialEvent<'_>| bar.update(name, event);
+    let result = nf.searched(&autos, frame, held_out, &options, Some(&report));
+    bar.finish();
+    let nf = result?;
+    for (name, history) in nf.searches() {
         let best = history.best_trial();
         eprintln!(
             "{name}: best of {} trials is trial {} (validation loss {:.6})",
@@ -199,28 +166,38 @@ pub(crate) fn run_searches(
             best.number,
             best.loss.unwrap_or(f64::NAN)
         );
-        searches.insert(name.clone(), history);
-        *spec = chosen;
     }
     if let Some(path) = &args.search.trials {
-        write_trials(path, &searches)?;
+        write_trials(path, nf.searches())?;
     }
-    Ok((specs, searches))
+    Ok(nf)
+}
+
+/// The search options the flags give every auto model (its space and pinned values aside).
+fn auto_options(args: &ModelArgs) -> Result<AutoOptions> {
+    let search = &args.search;
+    Ok(AutoOptions {
+        num_samples: search.num_samples,
+        algorithm: search.search.parse()?,
+        halving: search.halving.then_some(search.halving_grace),
+        seed: args.seed.unwrap_or(1),
+        val_size: args.val_size,
+        refit_with_val: search.refit_with_val,
+        ..AutoOptions::default()
+    })
 }
 
 /// The points the final fit holds out: the run's `--val-size`, or with `--refit-with-val`
 /// (forced, as in NeuralForecast, when an auto model stops early) the points its trials were
 /// scored on.
-pub(crate) fn final_val_size(args: &ModelArgs, specs: &[ModelSpec]) -> usize {
-    let early_stopping = specs
+pub(crate) fn final_val_size(args: &ModelArgs, specs: &[ModelSpec]) -> Result<usize> {
+    let options = auto_options(args)?;
+    let searched = specs
         .iter()
         .zip(searched_models(args))
-        .any(|(s, m)| m.is_some() && s.train.early_stop_patience_steps > 0);
-    if has_auto(args) && (args.search.refit_with_val || early_stopping) && args.val_size == 0 {
-        args.horizon
-    } else {
-        args.val_size
-    }
+        .filter(|(_, m)| m.is_some())
+        .map(|(spec, _)| (spec, &options));
+    Ok(refit_val_size(searched, args.val_size))
 }
 
 fn write_trials(path: &Path, searches: &Searches) -> Result<()> {
@@ -233,13 +210,15 @@ fn write_trials(path: &Path, searches: &Searches) -> Result<()> {
     }
 }
 
-/// A bar over one search's trials on standard error.
+/// A bar over the trials of the search running, on standard error: each search's first trial
+/// finishes the bar before it and starts its own.
+#[derive(Default)]
 struct TrialBar {
-    bar: ProgressBar,
+    current: Mutex<Option<(String, ProgressBar)>>,
 }
 
 impl TrialBar {
-    fn new(name: &str, trials: usize) -> TrialBar {
+    fn start(name: &str, trials: usize) -> ProgressBar {
         let bar = ProgressBar::with_draw_target(Some(trials as u64), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
@@ -249,19 +228,32 @@ impl TrialBar {
             .progress_chars("=> "),
         );
         bar.set_prefix(name.to_string());
-        TrialBar { bar }
+        bar
     }
 
-    fn update(&self, event: &TrialEvent<'_>) {
-        self.bar.set_position(event.finished as u64);
+    fn update(&self, name: &str, event: &TrialEvent<'_>) {
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if current.as_ref().is_none_or(|(n, _)| n != name) {
+            if let Some((_, done)) = current.take() {
+                done.finish();
+            }
+            *current = Some((name.to_string(), TrialBar::start(name, event.total)));
+        }
+        let Some((_, bar)) = current.as_ref() else {
+            return;
+        };
+        bar.set_position(event.finished as u64);
         let t = event.trial;
-        self.bar.set_message(match t.loss {
+        bar.set_message(match t.loss {
             Some(loss) => format!("last: #{} {} {loss:.4}", t.number, t.state.as_str()),
             None => format!("last: #{} {}", t.number, t.state.as_str()),
         });
     }
 
     fn finish(&self) {
-        self.bar.finish();
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, bar)) = current.take() {
+            bar.finish();
+        }
     }
 }

@@ -10,7 +10,7 @@ use candle_core::Device;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use crate::auto::Searches;
+use crate::auto::{search_models, AutoOptions, SearchData, SearchProgressFn, Searches};
 use crate::autoregressive::{point_path, sample_forecast_columns};
 use crate::chunks;
 use crate::conformal::{
@@ -312,6 +312,49 @@ impl NeuralForecast {
     /// The hyperparameter searches kept with the models, by model name.
     pub fn searches(&self) -> &Searches {
         &self.searches
+    }
+
+    /// Searches the hyperparameters of every model that has options in `autos` (model order;
+    /// see [`crate::auto::search_models`]) on `frame` without its last `held_out` points, with
+    /// the statics and cancel flag of `options`, and returns the models with each search's
+    /// choice in place and its history kept, unfitted, with this forecaster's frequency,
+    /// features, device and ensemble.
+    pub fn searched(
+        self,
+        autos: &[Option<AutoOptions>],
+        frame: &TimeSeriesFrame,
+        held_out: usize,
+        options: &FitOptions,
+        progress: Option<&SearchProgressFn<'_>>,
+    ) -> Result<NeuralForecast> {
+        if autos.iter().all(Option::is_none) {
+            return Ok(self);
+        }
+        let device = self.device();
+        let data = SearchData {
+            frame,
+            freq: self.freq,
+            features: &self.features,
+            statics: options.statics.as_ref(),
+            device,
+            cancel: options.cancel.as_deref(),
+        };
+        let (specs, searches) = search_models(
+            self.specs.clone(),
+            &self.names,
+            autos,
+            &data,
+            held_out,
+            progress,
+        )?;
+        let nf = NeuralForecast::new(specs, self.freq)?
+            .with_features(self.features.clone())?
+            .with_device(device)?
+            .with_searches(searches)?;
+        match self.ensemble {
+            Some(ensemble) => nf.with_ensemble(ensemble),
+            None => Ok(nf),
+        }
     }
 
     /// Trains and forecasts on `device` from now on (the CPU unless chosen). Fitted models

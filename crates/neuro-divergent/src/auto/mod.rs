@@ -43,12 +43,14 @@
 
 mod defaults;
 mod halving;
+mod options;
 mod search;
 mod space;
 pub mod tpe;
 
 pub use defaults::default_space;
 pub use halving::Halving;
+pub use options::{refit_val_size, search_models, AutoOptions, SearchProgressFn};
 pub use search::{
     write_trials_csv, AutoSearch, SearchAlgorithm, SearchData, SearchHistory, Searches, Trial,
     TrialEvent, TrialProgressFn, TrialState,
