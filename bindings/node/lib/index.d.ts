@@ -96,6 +96,8 @@ export interface FitOptions {
   /** Points at the end of each series held out for validation and early stopping. */
   valSize?: number;
   onProgress?: (event: ProgressEvent) => void;
+  /** Hears every finished trial of the `Auto<Model>` searches that run before the fit. */
+  onTrial?: (event: TrialEvent) => void;
   signal?: AbortSignal;
   /** Static exogenous values of the series (needed by models with `statExogList`). */
   staticData?: StaticData;
@@ -167,11 +169,29 @@ export interface CrossValidationOptions {
   staticData?: StaticData;
   format?: 'records' | 'columns' | 'arrow';
   onProgress?: (event: ProgressEvent) => void;
+  /** Hears every finished trial of the `Auto<Model>` searches that run before the first cutoff. */
+  onTrial?: (event: TrialEvent) => void;
   signal?: AbortSignal;
   /** Calibrate conformal intervals on windows before the first cutoff (as `fit` does). */
   predictionIntervals?: PredictionIntervalsOptions;
   /** Interval levels (percent) for the point models; needs `predictionIntervals`. */
   level?: number | number[];
+}
+
+/** A finished trial of a search, as `onTrial` hears it. */
+export interface TrialEvent {
+  /** The column of the model searched (`AutoNHITS`). */
+  model: string;
+  /** The trial's number, from 0 in the order drawn. */
+  number: number;
+  state: 'complete' | 'stopped' | 'failed';
+  /** Its last validation loss (undefined when it failed). */
+  loss?: number;
+  steps: number;
+  seconds: number;
+  /** Trials of this search finished so far, and in all. */
+  finished: number;
+  total: number;
 }
 
 /** One trial of a hyperparameter search. */

@@ -47,6 +47,21 @@ function safeProgress(onProgress) {
   };
 }
 
+/** Calls a user's trial callback, never letting it throw into the native layer. */
+function safeTrial(onTrial) {
+  if (onTrial === undefined || onTrial === null) return null;
+  if (typeof onTrial !== 'function') {
+    throw new NeuroDivergentError(codes.INVALID_CONFIG, 'onTrial must be a function');
+  }
+  return (event) => {
+    try {
+      onTrial({ ...event, loss: event.loss ?? undefined });
+    } catch (err) {
+      process.emitWarning(`onTrial threw: ${err && err.message}`);
+    }
+  };
+}
+
 /** Runs `start()` (which begins a cancellable native call) with an optional AbortSignal. */
 async function withSignal(signal, cancel, start) {
   if (signal) {
@@ -182,7 +197,7 @@ class NeuralForecaster {
   /**
    * Trains every model.
    * @param data records or columns
-   * @param {{ valSize?: number, onProgress?: Function, signal?: AbortSignal,
+   * @param {{ valSize?: number, onProgress?: Function, onTrial?: Function, signal?: AbortSignal,
    *           staticData?: object,
    *           predictionIntervals?: { nWindows?: number, method?: string,
    *                                   stepSize?: number } }} [options]
@@ -195,7 +210,8 @@ class NeuralForecaster {
     const intervals = intervalsOf(options.predictionIntervals);
     const call = ++this._calls;
     const outcome = await withSignal(options.signal, () => this._native.cancel(call), () =>
-      this._native.fit(ids, ds, y, { extra, statics }, valSize, safeProgress(options.onProgress), intervals, call),
+      this._native.fit(ids, ds, y, { extra, statics }, valSize, safeProgress(options.onProgress), intervals, call,
+        safeTrial(options.onTrial)),
     );
     this._data = { ids, ds, y, extra };
     this._statics = statics;
@@ -243,7 +259,7 @@ class NeuralForecaster {
   /**
    * Rolling-origin cross-validation; uses the data of the last fit unless `data` is given.
    * @param {{ nWindows: number, stepSize?: number, valSize?: number, data?: object,
-   *           staticData?: object, format?: 'records'|'columns'|'arrow', onProgress?: Function,
+   *           staticData?: object, format?: 'records'|'columns'|'arrow', onProgress?: Function, onTrial?: Function,
    *           signal?: AbortSignal, predictionIntervals?: object, level?: number[] }} options
    *   Future exogenous values come from the data itself; static values from `staticData` or the
    *   last fit. With `predictionIntervals` (as in `fit`) and `level`, the forecasts carry
@@ -262,7 +278,7 @@ class NeuralForecaster {
     const outcome = await withSignal(options.signal, () => this._native.cancel(call), () =>
       this._native.crossValidation(
         cols.ids, cols.ds, cols.y, { extra: cols.extra, statics }, nWindows, stepSize, valSize,
-        safeProgress(options.onProgress), intervals, level, call,
+        safeProgress(options.onProgress), intervals, level, call, safeTrial(options.onTrial),
       ),
     );
     this._keep(outcome);

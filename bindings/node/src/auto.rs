@@ -1,11 +1,59 @@
 //! Auto models and ensembles as the JavaScript layer describes them: a model's `search`
-//! options (the generated `Auto<Model>` classes) and the forecaster's `ensemble` option.
+//! options (the generated `Auto<Model>` classes), the trials reported to `onTrial`, and the
+//! forecaster's `ensemble` option.
 
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Status;
 use napi_derive::napi;
-use neuro_divergent::auto::{AutoOptions, SearchSpace};
+use neuro_divergent::auto::{AutoOptions, SearchSpace, TrialEvent};
 use neuro_divergent::ensemble::{Combination, Ensemble};
 
 use crate::errors::Failure;
+
+/// One finished trial of a search.
+#[napi(object)]
+pub struct TrialInfo {
+    /// The column of the model searched (`AutoNHITS`).
+    pub model: String,
+    /// The trial's number, from 0 in the order drawn.
+    pub number: u32,
+    /// `complete`, `stopped` (by successive halving) or `failed`.
+    pub state: String,
+    /// Its last validation loss (absent when it failed).
+    pub loss: Option<f64>,
+    /// Training steps it ran.
+    pub steps: u32,
+    /// Its wall time in seconds.
+    pub seconds: f64,
+    /// Trials of this search finished so far.
+    pub finished: u32,
+    /// Trials of this search in all.
+    pub total: u32,
+}
+
+/// The trial callback type.
+pub type TrialCallback = ThreadsafeFunction<TrialInfo, (), TrialInfo, Status, false>;
+
+/// Forwards every finished trial to JavaScript.
+pub fn trial_forwarder(
+    callback: &TrialCallback,
+) -> impl Fn(&str, &TrialEvent<'_>) + Send + Sync + '_ {
+    move |model: &str, e: &TrialEvent<'_>| {
+        callback.call(
+            TrialInfo {
+                model: model.to_string(),
+                number: e.trial.number as u32,
+                state: e.trial.state.as_str().to_string(),
+                loss: e.trial.loss,
+                steps: e.trial.steps as u32,
+                seconds: e.trial.seconds,
+                finished: e.finished as u32,
+                total: e.total as u32,
+            },
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
+    }
+}
 
 /// How an `Auto<Model>` searches its model's hyperparameters.
 #[napi(object)]

@@ -23,7 +23,7 @@ use neuro_divergent::{
     input_size_for, ComputeDevice, FitOptions, ModelSpec, NeuralForecast, ProgressEvent,
 };
 
-use crate::auto::{EnsembleConfig, SearchConfig};
+use crate::auto::{trial_forwarder, EnsembleConfig, SearchConfig, TrialCallback};
 use crate::errors::Failure;
 use crate::io::{Columns, ForecastColumns, JsDs, KeyedColumns, NamedColumns};
 use crate::runtime::ensure_started;
@@ -305,9 +305,11 @@ impl NativeForecaster {
         on_progress: Option<ProgressCallback>,
         intervals: Option<IntervalsConfig>,
         call_id: u32,
+        on_trial: Option<TrialCallback>,
     ) -> AsyncTask<Job> {
         let training = Training {
             intervals,
+            on_trial,
             ..Training::new(ids, ds, y, exog, val_size, on_progress)
         };
         self.job(JobKind::Fit(training), Some(call_id))
@@ -362,10 +364,12 @@ impl NativeForecaster {
         intervals: Option<IntervalsConfig>,
         levels: Option<Vec<f64>>,
         call_id: u32,
+        on_trial: Option<TrialCallback>,
     ) -> AsyncTask<Job> {
         let kind = JobKind::CrossValidation {
             training: Training {
                 intervals,
+                on_trial,
                 ..Training::new(ids, ds, y, exog, val_size, on_progress)
             },
             windows: CvWindows {
@@ -454,6 +458,8 @@ pub struct Training {
     val_size: usize,
     /// Progress callback.
     progress: Option<ProgressCallback>,
+    /// Callback for every finished trial of a search.
+    on_trial: Option<TrialCallback>,
     /// Conformal intervals to calibrate.
     intervals: Option<IntervalsConfig>,
 }
@@ -479,6 +485,7 @@ impl Training {
             y,
             val_size: val_size as usize,
             progress,
+            on_trial: None,
             intervals: None,
         }
     }
@@ -633,7 +640,9 @@ impl Job {
             step.saturating_mul(n.saturating_sub(1))
                 .saturating_add(nf.horizon())
         });
-        let mut nf = nf.searched(&autos, &frame, held_out, &options, None)?;
+        let trials = training.on_trial.as_ref().map(trial_forwarder);
+        let report = trials.as_ref().map(|f| f as _);
+        let mut nf = nf.searched(&autos, &frame, held_out, &options, report)?;
         let searched = nf.specs().iter().zip(&autos);
         options.val_size = refit_val_size(
             searched.filter_map(|(spec, auto)| auto.as_ref().map(|a| (spec, a))),

@@ -78,9 +78,14 @@ test('AutoMLP searches as the CLI does: same trials, same chosen model, same for
 test('the options given to an Auto model are fixed, the others searched', async () => {
   const model = new AutoMLP({ h: 12, numSamples: 2, maxSteps: 5, learningRate: 0.01, search: 'tpe' });
   const nf = new NeuralForecaster({ models: [model, new MLP({ h: 12, inputSize: 24, maxSteps: 5 })] });
-  await nf.fit(airPassengers());
+  const events = [];
+  await nf.fit(airPassengers(), { onTrial: (e) => events.push(e) });
+  await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(nf.modelNames, ['AutoMLP', 'MLP']);
   const { trials, algorithm } = nf.searches.AutoMLP;
+  assert.deepEqual(events.map((e) => [e.model, e.finished, e.total]), [['AutoMLP', 1, 2], ['AutoMLP', 2, 2]]);
+  assert.deepEqual(events.map((e) => [e.number, e.loss, e.steps]).sort(), trials.map((t) => [t.number, t.loss, t.steps]));
+  await assert.rejects(nf.fit(airPassengers(), { onTrial: 'log' }), (e) => e.code === codes.INVALID_CONFIG && /onTrial must be a function/.test(e.message));
   assert.equal(algorithm, 'tpe');
   for (const t of trials) {
     assert.ok(!('max_steps' in t.config) && !('learning_rate' in t.config), JSON.stringify(t.config));
