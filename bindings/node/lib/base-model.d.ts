@@ -30,7 +30,7 @@ export interface AutoSearchOptions {
   inputSize?: number;
   /** Column name of the forecasts (default: `Auto<Model>`). */
   alias?: string;
-  /** Trials to run (default 10). */
+  /** Trials to run (default 10); a model's own `num_samples` can be set in a given `space`. */
   numSamples?: number;
   /** How configurations are chosen: `random` (default) or `tpe` (Optuna's TPE). */
   search?: 'random' | 'tpe';
@@ -46,7 +46,7 @@ export interface AutoSearchOptions {
   halvingGrace?: number;
   /** Seed of the configurations drawn (default 1); the same seed and thread count repeat a search. */
   seed?: number;
-  /** Points at the end of each series each trial is scored on (default: the horizon). */
+  /** Points at the end of each series each trial is scored on (default: the fit's `valSize`, else the horizon). */
   valSize?: number;
   /** Refit the chosen configuration holding out the scored points (early stopping, validation). */
   refitWithVal?: boolean;

@@ -81,26 +81,29 @@ class AutoModel extends BaseModel {
   /**
    * @param {string} name the searched model's name as in the Rust registry
    * @param {object} options `{ h, numSamples?, search?, space?, halving?, halvingGrace?, seed?,
-   *   valSize?, refitWithVal?, inputSize?, alias?, ...the model's hyperparameters to fix }`
+   *   valSize?, refitWithVal?, inputSize?, alias?, ...the model's hyperparameters to fix }`;
+   *   `numSamples` is the number of trials (a model's own `num_samples` can be set in a given
+   *   `space`)
    * @param {string[]} paramKeys the model's NeuralForecast hyperparameter names
    */
   constructor(name, options, paramKeys) {
     const label = `Auto${name}`;
     super(name, options, paramKeys, { label, searched: true, otherKeys: SEARCH_KEYS });
     const opts = options || {};
-    const count = (v) => Number.isInteger(v) && v >= 1;
-    const natural = (v) => Number.isInteger(v) && v >= 0;
+    // The native fields are 32-bit: larger values would wrap.
+    const count = (v) => Number.isInteger(v) && v >= 1 && v <= 0xffffffff;
+    const natural = (v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
     const flag = (v) => typeof v === 'boolean';
     const space = checked(label, 'space', opts.space, (v) => v !== null && typeof v === 'object' && !Array.isArray(v),
       'an object of hyperparameters and their domains');
     this.search = {
-      numSamples: checked(label, 'numSamples', opts.numSamples, count, 'a positive integer'),
+      numSamples: checked(label, 'numSamples', opts.numSamples, count, 'a positive 32-bit integer'),
       algorithm: checked(label, 'search', opts.search, (v) => typeof v === 'string', "'random' or 'tpe'"),
       spaceJson: space === undefined ? undefined : JSON.stringify(space),
       halving: checked(label, 'halving', opts.halving, flag, 'true or false'),
-      halvingGrace: checked(label, 'halvingGrace', opts.halvingGrace, count, 'a positive integer'),
-      seed: checked(label, 'seed', opts.seed, natural, 'a non-negative integer'),
-      valSize: checked(label, 'valSize', opts.valSize, natural, 'a non-negative integer'),
+      halvingGrace: checked(label, 'halvingGrace', opts.halvingGrace, count, 'a positive 32-bit integer'),
+      seed: checked(label, 'seed', opts.seed, natural, 'a non-negative 32-bit integer'),
+      valSize: checked(label, 'valSize', opts.valSize, natural, 'a non-negative 32-bit integer'),
       refitWithVal: checked(label, 'refitWithVal', opts.refitWithVal, flag, 'true or false'),
     };
   }

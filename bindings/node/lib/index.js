@@ -131,7 +131,8 @@ function ensembleOf(ensemble) {
   if (ensemble === undefined || ensemble === null) return null;
   const spec = typeof ensemble === 'string' ? { combination: ensemble } : ensemble;
   if (typeof spec !== 'object' || typeof spec.combination !== 'string'
-    || (spec.keepMembers !== undefined && typeof spec.keepMembers !== 'boolean')) {
+    || (spec.keepMembers !== undefined && typeof spec.keepMembers !== 'boolean')
+    || Object.keys(spec).some((k) => k !== 'combination' && k !== 'keepMembers')) {
     throw new NeuroDivergentError(codes.INVALID_CONFIG,
       `ensemble must be 'mean', 'median' or { combination: 'mean' | 'median', keepMembers?: boolean }, got ${JSON.stringify(ensemble)}`);
   }

@@ -36,7 +36,7 @@ for (const model of registry) {
   js += `/** ${model.name} with its hyperparameters searched before the fit (NeuralForecast's default space unless \`space\` is given). */\n`;
   js += `class ${auto} extends AutoModel {\n  constructor(options) {\n    super('${model.name}', options, ${JSON.stringify(keys)});\n  }\n}\n\n`;
   dts += `/** Options of ${auto}: the search's, and the ${model.name} options to fix (the others are searched). */\n`;
-  dts += `export interface ${auto}Options extends AutoSearchOptions, Partial<Omit<${model.name}Options, 'h' | 'inputSize' | 'alias'>> {}\n`;
+  dts += `export interface ${auto}Options extends AutoSearchOptions, Partial<Omit<${model.name}Options, 'h' | 'inputSize' | 'alias' | 'numSamples'>> {}\n`;
   dts += `/** ${model.name} with its hyperparameters searched before the fit; forecasts under \`${auto}\`. */\nexport declare class ${auto} extends AutoModel {\n  constructor(options: ${auto}Options);\n}\n\n`;
   classes.push(auto);
 }

@@ -70,7 +70,7 @@ pub struct SearchConfig {
     pub halving_grace: Option<u32>,
     /// Seed of the configurations drawn (default 1).
     pub seed: Option<u32>,
-    /// Points each trial is scored on (default: the horizon).
+    /// Points each trial is scored on (default: the fit's `valSize`, else the horizon).
     pub val_size: Option<u32>,
     /// Refit the chosen configuration holding out the scored points.
     pub refit_with_val: Option<bool>,

@@ -13,7 +13,7 @@ use napi::bindgen_prelude::{AsyncTask, Float64Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status, Task};
 use napi_derive::napi;
-use neuro_divergent::auto::{auto_alias, refit_val_size, AutoOptions};
+use neuro_divergent::auto::{auto_alias, refit_val_size, AutoOptions, Searches};
 use neuro_divergent::conformal::{ConformalMethod, PredictionIntervals};
 use neuro_divergent::data::Freq;
 use neuro_divergent::ensemble::Ensemble;
@@ -596,29 +596,43 @@ impl Job {
             .statics
             .map(|s| s.into_static("staticData"))
             .transpose()?;
-        // A forecaster made by `load` refits its checkpoint's models (their searches done).
-        let (specs, features, ensemble, autos) = if self.specs.is_empty() {
+        // A forecaster made by `load` refits its checkpoint's models, their searches done and
+        // kept.
+        let (specs, features, ensemble, searches, autos) = if self.specs.is_empty() {
             let state = self.state.lock().expect("state lock");
             match state.as_ref() {
                 Some(nf) => (
                     nf.specs().to_vec(),
                     nf.features().clone(),
                     nf.ensemble().cloned(),
+                    nf.searches().clone(),
                     Vec::new(),
                 ),
                 None => Default::default(),
             }
         } else {
+            // A search scores its trials on the fit's validation points unless it has its own.
+            let autos = self.autos.iter().map(|auto| {
+                auto.clone().map(|options| AutoOptions {
+                    val_size: match options.val_size {
+                        0 => training.val_size,
+                        own => own,
+                    },
+                    ..options
+                })
+            });
             (
                 self.specs.clone(),
                 self.features.clone(),
                 self.ensemble.clone(),
-                self.autos.clone(),
+                Searches::new(),
+                autos.collect(),
             )
         };
         let mut nf = NeuralForecast::new(specs, self.freq)?
             .with_features(features)?
-            .with_device(self.device)?;
+            .with_device(self.device)?
+            .with_searches(searches)?;
         if let Some(ensemble) = ensemble {
             nf = nf.with_ensemble(ensemble)?;
         }

@@ -25,9 +25,12 @@ test('an Auto class exists for every model with a default space, and checks its 
   assert.equal(typeof nd.AutoChronosBolt, 'undefined', 'a pretrained model has no default space');
   const invalid = (options, pattern) => assert.throws(() => new AutoMLP(options),
     (e) => e.code === codes.INVALID_CONFIG && pattern.test(e.message), JSON.stringify(options));
-  invalid({ h: 12, numSamples: 0 }, /AutoMLP: numSamples must be a positive integer, got 0/);
+  invalid({ h: 12, numSamples: 0 }, /AutoMLP: numSamples must be a positive 32-bit integer, got 0/);
   invalid({ h: 12, space: [1] }, /AutoMLP: space must be an object/);
   invalid({ h: 12, halving: 'yes' }, /AutoMLP: halving must be true or false/);
+  invalid({ h: 12, seed: 2 ** 32 }, /AutoMLP: seed must be a non-negative 32-bit integer/);
+  invalid({ h: 12, valSize: -1 }, /AutoMLP: valSize must be a non-negative 32-bit integer/);
+  invalid({ h: 12, refitWithVal: 1 }, /AutoMLP: refitWithVal must be true or false/);
   invalid({ h: 12, nBlocks: 2 }, /AutoMLP has no option 'nBlocks'; its options are: h, inputSize, alias, numSamples, search/);
   invalid({ h: 0 }, /AutoMLP: h must be a positive integer/);
   // The rest is checked when the forecaster is made, before any data is read.
@@ -43,7 +46,8 @@ test('AutoMLP searches as the CLI does: same trials, same chosen model, same for
   try {
     const spaceFile = path.join(dir, 'space.json');
     fs.writeFileSync(spaceFile, JSON.stringify(space));
-    // The CLI's --seed seeds the search and the models; here `seed` and `randomSeed`.
+    // The CLI's --seed seeds the search and sets the models' random_seed (searched only where
+    // the space has it; this one has not): here `seed` and `randomSeed`.
     const nf = new NeuralForecaster({ models: [new AutoMLP({ h: 12, numSamples: 3, space, seed: 3, randomSeed: 3 })], freq: 'M' });
     await nf.fit(airPassengers());
     assert.deepEqual(nf.modelNames, ['AutoMLP']);
@@ -70,6 +74,10 @@ test('AutoMLP searches as the CLI does: same trials, same chosen model, same for
     const loaded = await NeuralForecaster.loadCheckpoint(path.join(dir, 'auto.ndm'));
     assert.deepEqual(loaded.searches, nf.searches);
     assert.deepEqual(await loaded.predict(), await nf.predict());
+    // Refitting the loaded model trains the chosen configuration again, its search kept.
+    await loaded.fit(airPassengers());
+    assert.deepEqual(loaded.searches, nf.searches);
+    assert.deepEqual(await loaded.predict(), await nf.predict());
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -79,10 +87,11 @@ test('the options given to an Auto model are fixed, the others searched', async 
   const model = new AutoMLP({ h: 12, numSamples: 2, maxSteps: 5, learningRate: 0.01, search: 'tpe' });
   const nf = new NeuralForecaster({ models: [model, new MLP({ h: 12, inputSize: 24, maxSteps: 5 })] });
   const events = [];
-  await nf.fit(airPassengers(), { onTrial: (e) => events.push(e) });
+  await nf.fit(airPassengers(), { valSize: 24, onTrial: (e) => events.push(e) });
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(nf.modelNames, ['AutoMLP', 'MLP']);
-  const { trials, algorithm } = nf.searches.AutoMLP;
+  const { trials, algorithm, val_size: scoredOn } = nf.searches.AutoMLP;
+  assert.equal(scoredOn, 24, "trials are scored on the fit's valSize");
   assert.deepEqual(events.map((e) => [e.model, e.finished, e.total]), [['AutoMLP', 1, 2], ['AutoMLP', 2, 2]]);
   assert.deepEqual(events.map((e) => [e.number, e.loss, e.steps]).sort(), trials.map((t) => [t.number, t.loss, t.steps]));
   await assert.rejects(nf.fit(airPassengers(), { onTrial: 'log' }), (e) => e.code === codes.INVALID_CONFIG && /onTrial must be a function/.test(e.message));
@@ -127,6 +136,8 @@ test('an ensemble column is the mean or median of its members, saved with them',
     (e) => e.code === codes.INVALID_CONFIG && pattern.test(e.message), JSON.stringify(options));
   refused({ ensemble: 'mode' }, /mode/);
   refused({ ensemble: 3 }, /ensemble must be 'mean', 'median' or/);
+  refused({ ensemble: { combination: 'mean', keep_members: true } }, /ensemble must be 'mean', 'median' or/);
+  refused({ ensemble: { combination: 'mean', keepMembers: 'yes' } }, /ensemble must be 'mean', 'median' or/);
   assert.throws(() => new NeuralForecaster({ models: members().slice(0, 1), ensemble: 'mean' }),
     (e) => e.code === codes.INVALID_CONFIG && /at least two/.test(e.message));
 });

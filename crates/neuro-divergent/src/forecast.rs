@@ -314,11 +314,12 @@ impl NeuralForecast {
         &self.searches
     }
 
-    /// Searches the hyperparameters of every model that has options in `autos` (model order;
-    /// see [`crate::auto::search_models`]) on `frame` without its last `held_out` points, with
-    /// the statics and cancel flag of `options`, and returns the models with each search's
-    /// choice in place and its history kept, unfitted, with this forecaster's frequency,
-    /// features, device and ensemble.
+    /// Searches the hyperparameters of every model that has options in `autos` (one entry per
+    /// model, `None` for those not searched; see [`crate::auto::search_models`]) on `frame`
+    /// without its last `held_out` points, with the statics and cancel flag of `options`, and
+    /// returns the models with each search's choice in place and its history kept, unfitted,
+    /// with this forecaster's frequency, features, device and ensemble. When no model has
+    /// options, returns `self` unchanged.
     pub fn searched(
         self,
         autos: &[Option<AutoOptions>],

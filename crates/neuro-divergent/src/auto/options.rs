@@ -95,6 +95,14 @@ pub fn search_models(
     held_out: usize,
     progress: Option<&SearchProgressFn<'_>>,
 ) -> Result<(Vec<ModelSpec>, Searches)> {
+    if autos.len() != specs.len() || names.len() != specs.len() {
+        return Err(Error::Config(format!(
+            "search options for {} and names for {} of {} models: give one of each per model",
+            autos.len(),
+            names.len(),
+            specs.len()
+        )));
+    }
     let mut searches = Searches::new();
     if autos.iter().all(Option::is_none) {
         return Ok((specs, searches));
@@ -125,7 +133,9 @@ pub fn search_models(
 
 /// The points the final fit holds out, given the fit's own `val_size` and the searched models
 /// with their options: with `refit_with_val` — forced, as in NeuralForecast, when a searched
-/// model stops early — and no `val_size` of its own, the horizon the trials were scored on.
+/// model stops early — and no `val_size` of the fit's own, the points the trials were scored
+/// on (the most of them, when several searches ask; the fit's models share one validation
+/// size).
 pub fn refit_val_size<'a>(
     searched: impl IntoIterator<Item = (&'a ModelSpec, &'a AutoOptions)>,
     val_size: usize,
@@ -138,7 +148,10 @@ pub fn refit_val_size<'a>(
         .filter(|(spec, options)| {
             options.refit_with_val || spec.train.early_stop_patience_steps > 0
         })
-        .map(|(spec, _)| spec.h)
+        .map(|(spec, options)| match options.val_size {
+            0 => spec.h,
+            scored => scored,
+        })
         .max()
         .unwrap_or(0)
 }
@@ -196,5 +209,10 @@ mod tests {
         assert_eq!(refit_val_size([(&nhits(), &refit)], 0), 12);
         assert_eq!(refit_val_size([(&stopping, &plain)], 0), 12);
         assert_eq!(refit_val_size([(&nhits(), &refit)], 5), 5);
+        let scored_on_24 = AutoOptions {
+            val_size: 24,
+            ..refit.clone()
+        };
+        assert_eq!(refit_val_size([(&nhits(), &scored_on_24)], 0), 24);
     }
 }
