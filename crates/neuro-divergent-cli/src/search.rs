@@ -158,7 +158,11 @@ pub(crate) fn run_searches(
     let result = nf.searched(&autos, frame, held_out, &options, Some(&report));
     bar.finish();
     let nf = result?;
-    for (name, history) in nf.searches() {
+    let searched = nf
+        .model_names()
+        .iter()
+        .filter_map(|name| Some((name, nf.searches().get(name)?)));
+    for (name, history) in searched {
         let best = history.best_trial();
         eprintln!(
             "{name}: best of {} trials is trial {} (validation loss {:.6})",
