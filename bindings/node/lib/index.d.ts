@@ -248,7 +248,7 @@ export declare class NeuralForecaster {
   readonly modelNames: string[];
   /**
    * The hyperparameter searches of the `Auto<Model>` models by forecast column (after fit,
-   * crossValidation or loadCheckpoint; null when no model was searched).
+   * crossValidation, loadCheckpoint or loadFromStore; null when no model was searched).
    */
   readonly searches: Record<string, SearchHistory> | null;
   fit(data: SeriesData, options?: FitOptions): Promise<this>;

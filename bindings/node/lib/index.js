@@ -181,7 +181,7 @@ class NeuralForecaster {
 
   /**
    * The hyperparameter searches of the `Auto<Model>` models, by forecast column (after fit,
-   * crossValidation or loadCheckpoint; null when no model was searched): the space, algorithm,
+   * crossValidation, loadCheckpoint or loadFromStore; null when no model was searched): the space, algorithm,
    * seed, every trial's `config`, `state`, `loss`, `steps` and `seconds`, and the `best` trial.
    */
   get searches() {
@@ -320,9 +320,10 @@ class NeuralForecaster {
     forecaster._calls = 0;
     const outcome = await store._native.load(String(reference), forecaster._native);
     if (outcome.failure) throw fromFailure(outcome.failure);
-    forecaster._storeVersion = toVersionInfo(JSON.parse(outcome.value));
+    const { version, searches } = JSON.parse(outcome.value);
+    forecaster._storeVersion = toVersionInfo(version);
     forecaster._modelNames = [...forecaster._storeVersion.models];
-    forecaster._searches = null;
+    forecaster._searches = searches;
     return forecaster;
   }
 

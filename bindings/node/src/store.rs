@@ -242,8 +242,13 @@ impl StoreJob {
                     ensure_started();
                     let loaded = store.load(&reference).await?;
                     let forecaster = loaded.forecaster.with_device(claimed.device)?;
+                    let searches =
+                        (!forecaster.searches().is_empty()).then(|| forecaster.searches().clone());
                     *claimed.state.lock().expect("state lock") = Some(forecaster);
-                    Ok(json(&loaded.info))
+                    // The version, and the search histories its models carry.
+                    Ok(json(
+                        &serde_json::json!({ "version": loaded.info, "searches": searches }),
+                    ))
                 }
                 StoreOp::List(name) => Ok(json(&store.list(name.as_deref()).await?)),
                 StoreOp::Show(reference) => Ok(json(&store.show(&reference).await?)),

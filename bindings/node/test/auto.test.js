@@ -9,7 +9,7 @@ const { execFileSync } = require('node:child_process');
 const nd = require('../lib/index.js');
 const { airPassengers, cliBinary, parseForecastCsv, root } = require('../test-support/helpers.js');
 
-const { NeuralForecaster, AutoMLP, AutoNHITS, AutoModel, MLP, codes } = nd;
+const { NeuralForecaster, ModelStore, AutoMLP, AutoNHITS, AutoModel, MLP, codes } = nd;
 const space = {
   hidden_size: { choice: [16, 32] },
   learning_rate: { loguniform: [0.0005, 0.01] },
@@ -74,6 +74,13 @@ test('AutoMLP searches as the CLI does: same trials, same chosen model, same for
     const loaded = await NeuralForecaster.loadCheckpoint(path.join(dir, 'auto.ndm'));
     assert.deepEqual(loaded.searches, nf.searches);
     assert.deepEqual(await loaded.predict(), await nf.predict());
+    // The model store keeps the search too.
+    const store = await ModelStore.open(`sqlite:${path.join(dir, 'models.db')}`);
+    await store.publish(nf, 'air');
+    const fromStore = await NeuralForecaster.loadFromStore(store, 'air');
+    assert.deepEqual(fromStore.searches, nf.searches);
+    assert.equal(fromStore.storeVersion.version, 1);
+    await store.close();
     // Refitting the loaded model trains the chosen configuration again, its search kept.
     await loaded.fit(airPassengers());
     assert.deepEqual(loaded.searches, nf.searches);
