@@ -49,7 +49,7 @@ impl Activation {
                 (x.relu()? + tail)?
             }
             Activation::LeakyReLU => x.maximum(&(x * 0.01)?)?,
-            Activation::GELU => x.gelu_erf()?,
+            Activation::GELU => super::gelu_op::gelu(x)?,
             Activation::ELU => scaled_elu(x, 1.0, 1.0)?,
             Activation::SELU => scaled_elu(x, SELU_ALPHA, SELU_SCALE)?,
         })

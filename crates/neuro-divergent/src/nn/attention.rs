@@ -5,7 +5,7 @@
 
 use candle_core::Tensor;
 
-use super::attention_op::{attend, attention_scores, WeightDropout};
+use super::attention_op::{attend, attention_scores, HeadRows, WeightDropout};
 use super::kernels;
 use super::{softmax_last_dim, Dense, Dropout, ParamStore};
 use crate::error::{Error, Result};
@@ -103,30 +103,39 @@ impl MultiHeadAttention {
         mask: Option<&Tensor>,
         train: bool,
     ) -> Result<Attended> {
-        let (q, k, v) = self.project_heads(query, keys, values)?;
-        let weights_dropped = train && !self.weight_dropout.is_identity();
-        // The fused nodes are CPU kernels; other devices take the generic path.
-        let fused = mask.is_none() && kernels::fused(q.device());
-        let (scores, attended) = if fused {
-            let dropout = weights_dropped.then(|| WeightDropout {
+        // The fused nodes are CPU kernels, reading each head in place from the projections and
+        // writing the attended values joined; other devices take the generic path.
+        if mask.is_none() && kernels::fused(query.device()) {
+            let dropout = (train && !self.weight_dropout.is_identity()).then(|| WeightDropout {
                 masks: self.weight_dropout.masks(),
                 heads: self.heads,
             });
-            fused_attention(&q, &k, &v, previous, self.scale, dropout)?
-        } else {
-            let mut scores = (q.matmul(&k.t()?.contiguous()?)? * self.scale)?;
-            if let Some(previous) = previous {
-                scores = (scores + previous)?;
-            }
-            if let Some(mask) = mask {
-                scores = scores.broadcast_add(mask)?;
-            }
-            let weights = self
-                .weight_dropout
-                .apply(&softmax_last_dim(&scores)?, train)?;
-            let attended = weights.matmul(&v)?;
-            (scores, attended)
-        };
+            let (scores, joined) = joined_attention(
+                &self.query.forward(query, None)?,
+                &self.key.forward(keys, None)?,
+                &self.value.forward(values, None)?,
+                self.heads,
+                previous,
+                self.scale,
+                dropout,
+            )?;
+            return Ok(Attended {
+                output: self.out.forward(&joined, None)?,
+                scores,
+            });
+        }
+        let (q, k, v) = self.project_heads(query, keys, values)?;
+        let mut scores = (q.matmul(&k.t()?.contiguous()?)? * self.scale)?;
+        if let Some(previous) = previous {
+            scores = (scores + previous)?;
+        }
+        if let Some(mask) = mask {
+            scores = scores.broadcast_add(mask)?;
+        }
+        let weights = self
+            .weight_dropout
+            .apply(&softmax_last_dim(&scores)?, train)?;
+        let attended = weights.matmul(&v)?;
         let (batch, heads, len, width) = attended.dims4()?;
         let joined =
             attended
@@ -200,14 +209,43 @@ pub(super) fn fused_attention(
     let scores = attention_scores(
         &flat(q, len, width)?,
         &flat(k, keys, width)?,
+        HeadRows::Split,
         previous.as_ref(),
         scale,
     )?;
-    let attended = attend(&scores, &flat(v, keys, v.dim(3)?)?, dropout)?;
+    let attended = attend(
+        &scores,
+        &flat(v, keys, v.dim(3)?)?,
+        HeadRows::Split,
+        dropout,
+    )?;
     Ok((
         scores.reshape((batch, heads, len, keys))?,
         attended.reshape((batch, heads, len, v.dim(3)?))?,
     ))
+}
+
+/// [`fused_attention`] for projections in their own `[B, L, heads · d]` layout (queries `q`,
+/// keys `k` and values `v`), each head read in place: the scores `[B, heads, L, Lk]` and the
+/// attended values joined, `[B, L, heads · dv]`.
+pub(super) fn joined_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    heads: usize,
+    previous: Option<&Tensor>,
+    scale: f64,
+    dropout: Option<WeightDropout>,
+) -> Result<(Tensor, Tensor)> {
+    let (batch, len, _) = q.dims3()?;
+    let keys = k.dim(1)?;
+    let rows = HeadRows::Joined { heads };
+    let previous = previous
+        .map(|p| p.reshape((batch * heads, len, keys)))
+        .transpose()?;
+    let scores = attention_scores(q, k, rows, previous.as_ref(), scale)?;
+    let attended = attend(&scores, v, rows, dropout)?;
+    Ok((scores.reshape((batch, heads, len, keys))?, attended))
 }
 
 #[cfg(test)]

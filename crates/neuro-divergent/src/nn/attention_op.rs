@@ -9,6 +9,8 @@
 //! training). Neither the softmax weights nor the dropout masks are stored: `attend` recomputes
 //! the weights from `S` and draws the masks again from their streams in its backward pass.
 
+use std::ops::Range;
+
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 use rand::rngs::StdRng;
 
@@ -17,15 +19,18 @@ use super::product::{f32_slice, multiply_into, Operand};
 use super::softmax::softmax_row;
 use crate::error::Result;
 
-/// `scale · q kᵀ (+ previous)` for `q: [N, L, d]`, `k: [N, Lk, d]` and `previous: [N, L, Lk]`.
+/// `scale · q kᵀ (+ previous)` for the `N` heads of `q` and `k` laid out as `rows` says (`[N, L,
+/// d]` and `[N, Lk, d]` when split), and `previous: [N, L, Lk]`; the scores are `[N, L, Lk]`.
 pub(crate) fn attention_scores(
     q: &Tensor,
     k: &Tensor,
+    rows: HeadRows,
     previous: Option<&Tensor>,
     scale: f64,
 ) -> Result<Tensor> {
     let op = Scores {
         scale: scale as f32,
+        rows,
     };
     let (q, k) = (q.contiguous()?, k.contiguous()?);
     Ok(match previous {
@@ -34,16 +39,72 @@ pub(crate) fn attention_scores(
     })
 }
 
-/// `softmax(scores) v` over the last axis of `scores: [N, L, Lk]`, for `v: [N, Lk, dv]`; with
-/// `dropout`, the weights are multiplied by its masks first.
+/// `softmax(scores) v` over the last axis of `scores: [N, L, Lk]`, for the `N` heads of `v` laid
+/// out as `rows` says (`[N, Lk, dv]` when split); the output has `v`'s layout with `L` rows per
+/// head. With `dropout`, the weights are multiplied by its masks first.
 pub(crate) fn attend(
     scores: &Tensor,
     v: &Tensor,
+    rows: HeadRows,
     dropout: Option<WeightDropout>,
 ) -> Result<Tensor> {
     Ok(scores
         .contiguous()?
-        .apply_op2(&v.contiguous()?, Attend { dropout })?)
+        .apply_op2(&v.contiguous()?, Attend { dropout, rows })?)
+}
+
+/// Where each head's rows lie in the queries, keys and values of the attention nodes, and in
+/// the outputs and gradients that have their layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeadRows {
+    /// `[N, L, d]`: head `n`'s `L` rows one block after another.
+    Split,
+    /// `[B, L, heads · d]`, the projections' own layout: head `n` is window `n / heads`'s
+    /// columns `(n % heads) · d` onwards, its rows `heads · d` apart. No copies split the heads
+    /// apart or join them again.
+    Joined {
+        /// Heads per window.
+        heads: usize,
+    },
+}
+
+impl HeadRows {
+    /// The heads, rows per head and features per row of a tensor of `dims` in this layout.
+    fn sizes(self, dims: &[usize], name: &str) -> candle_core::Result<(usize, usize, usize)> {
+        match (self, dims) {
+            (HeadRows::Split, &[n, len, d]) => Ok((n, len, d)),
+            (HeadRows::Joined { heads }, &[b, len, width])
+                if heads > 0 && width.is_multiple_of(heads) =>
+            {
+                Ok((b * heads, len, width / heads))
+            }
+            _ => candle_core::bail!("{name}: {dims:?} does not hold heads laid out as {self:?}"),
+        }
+    }
+
+    /// The span of a tensor holding head `n`'s `len` rows of `d` features, and their stride.
+    fn block(self, n: usize, len: usize, d: usize) -> (Range<usize>, usize) {
+        match self {
+            HeadRows::Split => (n * len * d..(n + 1) * len * d, d.max(1)),
+            HeadRows::Joined { heads } => {
+                let width = heads * d;
+                let (window, head) = (n / heads, n % heads);
+                let end = (window + 1) * len * width;
+                (
+                    (window * len * width + head * d).min(end)..end,
+                    width.max(1),
+                )
+            }
+        }
+    }
+
+    /// The shape of a tensor holding `n` heads of `len` rows of `d` features in this layout.
+    fn shape(self, n: usize, len: usize, d: usize) -> Shape {
+        match self {
+            HeadRows::Split => Shape::from((n, len, d)),
+            HeadRows::Joined { heads } => Shape::from((n / heads, len, heads * d)),
+        }
+    }
 }
 
 /// Dropout on attention weights `[N, L, Lk]` whose `N` rows are windows of `heads` heads each:
@@ -153,11 +214,23 @@ struct Heads {
 }
 
 impl Heads {
-    fn of(rows: &Layout, cols: &Layout, name: &str) -> candle_core::Result<Heads> {
-        match (rows.dims(), cols.dims()) {
-            (&[n, l, _], &[n2, lk, d]) if n == n2 => Ok(Heads { n, l, lk, d }),
-            (a, b) => candle_core::bail!("{name}: shapes {a:?} and {b:?} do not fit"),
+    /// The sizes of heads with `L` rows in `rows` and `Lk` rows of `d` in `cols`, each tensor in
+    /// its layout.
+    fn of(
+        rows: (&Layout, HeadRows),
+        cols: (&Layout, HeadRows),
+        name: &str,
+    ) -> candle_core::Result<Heads> {
+        let (n, l, _) = rows.1.sizes(rows.0.dims(), name)?;
+        let (n2, lk, d) = cols.1.sizes(cols.0.dims(), name)?;
+        if n != n2 {
+            candle_core::bail!(
+                "{name}: shapes {:?} and {:?} do not fit",
+                rows.0.dims(),
+                cols.0.dims()
+            );
         }
+        Ok(Heads { n, l, lk, d })
     }
 }
 
@@ -179,6 +252,7 @@ fn head_weights(scores: &[f32], lk: usize, weights: &mut [f32]) {
 /// The scores of [`attention_scores`]; its backward pass is two batched products.
 struct Scores {
     scale: f32,
+    rows: HeadRows,
 }
 
 impl Scores {
@@ -189,9 +263,8 @@ impl Scores {
         previous: Option<(&CpuStorage, &Layout)>,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let name = "attention-scores";
-        let heads = Heads::of(q.1, k.1, name)?;
-        let Heads { n, l, lk, d } = heads;
-        if q.1.dims()[2] != d {
+        let Heads { n, l, lk, d } = Heads::of((q.1, self.rows), (k.1, self.rows), name)?;
+        if self.rows.sizes(q.1.dims(), name)?.2 != d {
             candle_core::bail!("{name}: queries and keys have different widths");
         }
         let (q, k) = (f32_slice(q.0, q.1, name)?, f32_slice(k.0, k.1, name)?);
@@ -206,12 +279,14 @@ impl Scores {
         };
         let mut product = vec![0.0f32; l * lk];
         for (h, head_scores) in scores.chunks_exact_mut((l * lk).max(1)).enumerate() {
+            let (q_span, q_stride) = self.rows.block(h, l, d);
+            let (k_span, k_stride) = self.rows.block(h, lk, d);
             multiply_into(
                 l,
                 lk,
                 d,
-                Operand::rows(&q[h * l * d..(h + 1) * l * d], d),
-                Operand::transposed(&k[h * lk * d..(h + 1) * lk * d], d),
+                Operand::rows(&q[q_span], q_stride),
+                Operand::transposed(&k[k_span], k_stride),
                 &mut product,
                 lk,
                 false,
@@ -231,11 +306,82 @@ impl Scores {
         k: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Tensor, Tensor)> {
-        let scale = f64::from(self.scale);
-        let grad = grad.contiguous()?;
-        let dq = (grad.matmul(k)? * scale)?;
-        let dk = (grad.transpose(1, 2)?.contiguous()?.matmul(q)? * scale)?;
+        let (q_count, k_count) = (q.elem_count(), k.elem_count());
+        let op = ScoresGrad {
+            scale: self.scale,
+            rows: self.rows,
+        };
+        let packed = grad.contiguous()?.apply_op3_no_bwd(q, k, &op)?;
+        let dq = packed.narrow(0, 0, q_count)?.reshape(q.shape())?;
+        let dk = packed.narrow(0, q_count, k_count)?.reshape(k.shape())?;
         Ok((dq, dk))
+    }
+}
+
+/// Both gradients of [`Scores`] from `(dS, Q, K)`, head by head: `dQ = s dS K` and
+/// `dK = s dSᵀ Q` (the transpose read in place), each in its input's layout, packed one after
+/// the other in one flat buffer.
+struct ScoresGrad {
+    scale: f32,
+    rows: HeadRows,
+}
+
+impl CustomOp3 for ScoresGrad {
+    fn name(&self) -> &'static str {
+        "attention-scores-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        grad: &CpuStorage,
+        grad_layout: &Layout,
+        q: &CpuStorage,
+        q_layout: &Layout,
+        k: &CpuStorage,
+        k_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let rows = self.rows;
+        let Heads { n, l, lk, d } = Heads::of((q_layout, rows), (k_layout, rows), self.name())?;
+        if grad_layout.dims() != [n, l, lk] || rows.sizes(q_layout.dims(), self.name())?.2 != d {
+            candle_core::bail!(
+                "{}: gradient {:?} does not fit",
+                self.name(),
+                grad_layout.dims()
+            );
+        }
+        let grad = f32_slice(grad, grad_layout, self.name())?;
+        let q = f32_slice(q, q_layout, self.name())?;
+        let k = f32_slice(k, k_layout, self.name())?;
+        let mut out = vec![0.0f32; n * l * d + n * lk * d];
+        let (dq, dk) = out.split_at_mut(n * l * d);
+        for h in 0..n {
+            let head_grad = &grad[h * l * lk..(h + 1) * l * lk];
+            let (q_span, q_stride) = rows.block(h, l, d);
+            let (k_span, k_stride) = rows.block(h, lk, d);
+            multiply_into(
+                l,
+                d,
+                lk,
+                Operand::rows(head_grad, lk),
+                Operand::rows(&k[k_span.clone()], k_stride),
+                &mut dq[q_span.clone()],
+                q_stride,
+                false,
+            )?;
+            multiply_into(
+                lk,
+                d,
+                l,
+                Operand::transposed(head_grad, lk),
+                Operand::rows(&q[q_span], q_stride),
+                &mut dk[k_span],
+                k_stride,
+                false,
+            )?;
+        }
+        out.iter_mut().for_each(|g| *g *= self.scale);
+        let len = out.len();
+        Ok((CpuStorage::F32(out), Shape::from(len)))
     }
 }
 
@@ -304,6 +450,7 @@ impl CustomOp3 for Scores {
 /// the dropout masks again).
 struct Attend {
     dropout: Option<WeightDropout>,
+    rows: HeadRows,
 }
 
 impl CustomOp2 for Attend {
@@ -318,7 +465,12 @@ impl CustomOp2 for Attend {
         v: &CpuStorage,
         v_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let heads = Heads::of(scores_layout, v_layout, self.name())?;
+        let rows = self.rows;
+        let heads = Heads::of(
+            (scores_layout, HeadRows::Split),
+            (v_layout, rows),
+            self.name(),
+        )?;
         let Heads { n, l, lk, d } = heads;
         if scores_layout.dims()[2] != lk {
             candle_core::bail!("{}: scores and values do not fit", self.name());
@@ -329,18 +481,20 @@ impl CustomOp2 for Attend {
         let mut weights = HeadWeights::new(heads, &self.dropout)?;
         for h in 0..n {
             let (_, dropped, _) = weights.next(&scores[h * l * lk..(h + 1) * l * lk]);
+            let (v_span, v_stride) = rows.block(h, lk, d);
+            let (out_span, out_stride) = rows.block(h, l, d);
             multiply_into(
                 l,
                 d,
                 lk,
                 Operand::rows(dropped, lk),
-                Operand::rows(&v[h * lk * d..(h + 1) * lk * d], d),
-                &mut out[h * l * d..(h + 1) * l * d],
-                d,
+                Operand::rows(&v[v_span], v_stride),
+                &mut out[out_span],
+                out_stride,
                 false,
             )?;
         }
-        Ok((CpuStorage::F32(out), Shape::from((n, l, d))))
+        Ok((CpuStorage::F32(out), rows.shape(n, l, d)))
     }
 
     fn bwd(
@@ -351,26 +505,27 @@ impl CustomOp2 for Attend {
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
-        let (n, l, lk) = scores.dims3()?;
-        let d = v.dim(2)?;
         let op = AttendGrad {
             dropout: self.dropout.clone(),
+            rows: self.rows,
         };
         let packed = scores.apply_op3_no_bwd(v, &grad, &op)?;
-        let d_scores = packed.narrow(0, 0, n * l * lk)?.reshape((n, l, lk))?;
+        let scores_count = scores.elem_count();
+        let d_scores = packed.narrow(0, 0, scores_count)?.reshape(scores.shape())?;
         let d_values = packed
-            .narrow(0, n * l * lk, n * lk * d)?
-            .reshape((n, lk, d))?;
+            .narrow(0, scores_count, v.elem_count())?
+            .reshape(v.shape())?;
         Ok((Some(d_scores), Some(d_values)))
     }
 }
 
 /// Both gradients of [`Attend`] from `(S, V, dO)`, with `W = softmax(S)` recomputed once per
 /// head and the dropout masks `M` drawn again: `dS = W ⊙ (dW − rowsum(dW ⊙ W))` with
-/// `dW = M ⊙ dO Vᵀ` (`[N, L, Lk]`), then `dV = (W ⊙ M)ᵀ dO` (`[N, Lk, dv]`), packed one after
-/// the other in one flat buffer.
+/// `dW = M ⊙ dO Vᵀ` (`[N, L, Lk]`), then `dV = (W ⊙ M)ᵀ dO` (in `V`'s layout), packed one
+/// after the other in one flat buffer.
 struct AttendGrad {
     dropout: Option<WeightDropout>,
+    rows: HeadRows,
 }
 
 impl CustomOp3 for AttendGrad {
@@ -387,9 +542,14 @@ impl CustomOp3 for AttendGrad {
         grad: &CpuStorage,
         grad_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let heads = Heads::of(scores_layout, v_layout, self.name())?;
+        let rows = self.rows;
+        let heads = Heads::of(
+            (scores_layout, HeadRows::Split),
+            (v_layout, rows),
+            self.name(),
+        )?;
         let Heads { n, l, lk, d } = heads;
-        if grad_layout.dims() != [n, l, d] {
+        if grad_layout.dims() != rows.shape(n, l, d).dims() {
             candle_core::bail!(
                 "{}: gradient {:?} does not fit",
                 self.name(),
@@ -404,15 +564,17 @@ impl CustomOp3 for AttendGrad {
         let (d_scores, d_values) = out.split_at_mut(n * l * lk);
         for h in 0..n {
             let (w, dropped, mask) = weights.next(&scores[h * l * lk..(h + 1) * l * lk]);
-            let head_grad = &grad[h * l * d..(h + 1) * l * d];
+            let (grad_span, grad_stride) = rows.block(h, l, d);
+            let (v_span, v_stride) = rows.block(h, lk, d);
+            let head_grad = &grad[grad_span];
             multiply_into(
                 lk,
                 d,
                 l,
                 Operand::transposed(dropped, lk),
-                Operand::rows(head_grad, d),
-                &mut d_values[h * lk * d..(h + 1) * lk * d],
-                d,
+                Operand::rows(head_grad, grad_stride),
+                &mut d_values[v_span.clone()],
+                v_stride,
                 false,
             )?;
             // dW = dO Vᵀ (masked), then each row centred on its weighted mean and weighted.
@@ -421,8 +583,8 @@ impl CustomOp3 for AttendGrad {
                 l,
                 lk,
                 d,
-                Operand::rows(head_grad, d),
-                Operand::transposed(&v[h * lk * d..(h + 1) * lk * d], d),
+                Operand::rows(head_grad, grad_stride),
+                Operand::transposed(&v[v_span], v_stride),
                 dst,
                 lk,
                 false,
@@ -491,8 +653,10 @@ mod tests {
         let scale = 0.6;
         for with_previous in [false, true] {
             let prev = with_previous.then(|| previous.as_tensor());
-            let fused_scores = attention_scores(q.as_tensor(), k.as_tensor(), prev, scale).unwrap();
-            let fused = attend(&fused_scores, v.as_tensor(), None).unwrap();
+            let fused_scores =
+                attention_scores(q.as_tensor(), k.as_tensor(), HeadRows::Split, prev, scale)
+                    .unwrap();
+            let fused = attend(&fused_scores, v.as_tensor(), HeadRows::Split, None).unwrap();
             let mut generic_scores =
                 (q.as_tensor().matmul(&k.as_tensor().t().unwrap()).unwrap() * scale).unwrap();
             if let Some(p) = prev {
@@ -523,6 +687,86 @@ mod tests {
                     &format!("gradient of {name} (previous: {with_previous})"),
                 );
             }
+        }
+    }
+
+    /// Heads read in place from the projections' `[B, L, heads · d]` layout give the values
+    /// and gradients of the same heads split into `[B · heads, L, d]` blocks.
+    #[test]
+    fn joined_heads_match_split_heads_forward_and_backward() {
+        let (batch, heads, l, lk, d) = (2, 3, 4, 5, 2);
+        let (q, k, v) = (
+            var((batch, l, heads * d), 0.3),
+            var((batch, lk, heads * d), 1.1),
+            var((batch, lk, heads * d), 2.3),
+        );
+        let previous = var((batch * heads, l, lk), 3.7);
+        let probe = Tensor::from_vec(
+            (0..batch * l * heads * d)
+                .map(|i| (i as f32 * 0.53).cos())
+                .collect::<Vec<_>>(),
+            (batch, l, heads * d),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let split = |t: &Tensor, len: usize| {
+            t.reshape((batch, len, heads, d))
+                .unwrap()
+                .transpose(1, 2)
+                .unwrap()
+                .contiguous()
+                .unwrap()
+                .reshape((batch * heads, len, d))
+                .unwrap()
+        };
+        let join = |t: &Tensor| {
+            t.reshape((batch, heads, l, d))
+                .unwrap()
+                .transpose(1, 2)
+                .unwrap()
+                .contiguous()
+                .unwrap()
+                .reshape((batch, l, heads * d))
+                .unwrap()
+        };
+        let run = |joined: bool| {
+            let (scores, out) = if joined {
+                let rows = HeadRows::Joined { heads };
+                let scores = attention_scores(
+                    q.as_tensor(),
+                    k.as_tensor(),
+                    rows,
+                    Some(previous.as_tensor()),
+                    0.7,
+                )
+                .unwrap();
+                let out = attend(&scores, v.as_tensor(), rows, None).unwrap();
+                (scores, out)
+            } else {
+                let (q, k, v) = (
+                    split(q.as_tensor(), l),
+                    split(k.as_tensor(), lk),
+                    split(v.as_tensor(), lk),
+                );
+                let scores =
+                    attention_scores(&q, &k, HeadRows::Split, Some(previous.as_tensor()), 0.7)
+                        .unwrap();
+                let out = join(&attend(&scores, &v, HeadRows::Split, None).unwrap());
+                (scores, out)
+            };
+            let loss = ((&out * &probe).unwrap().sum_all().unwrap()
+                + scores.sqr().unwrap().sum_all().unwrap() * 0.1)
+                .unwrap();
+            let grads = loss.backward().unwrap();
+            let mut all = vec![values(&scores), values(&out)];
+            for input in [&q, &k, &v, &previous] {
+                all.push(values(grads.get(input.as_tensor()).unwrap()));
+            }
+            all
+        };
+        let (joined, split) = (run(true), run(false));
+        for (i, (a, b)) in joined.iter().zip(&split).enumerate() {
+            assert_close(a, b, &format!("output {i}"));
         }
     }
 }

@@ -13,7 +13,7 @@
 
 use candle_core::Tensor;
 
-use super::attention_op::attention_scores;
+use super::attention_op::{attention_scores, HeadRows};
 use super::delay_op::{aggregate_delays, Delays};
 use super::{kernels, softmax_last_dim, Dense, ParamStore};
 use crate::error::{Error, Result};
@@ -68,7 +68,7 @@ impl AutoCorrelation {
         // feature-averaged correlation.
         let scale = 1.0 / hidden as f64;
         let scores = if kernels::fused(x.device()) {
-            attention_scores(&q, &k, None, scale)?
+            attention_scores(&q, &k, HeadRows::Split, None, scale)?
         } else {
             (q.matmul(&k.t()?.contiguous()?)? * scale)?
         };

@@ -115,9 +115,8 @@ impl DecompositionEncoderLayer {
         let attended = self.attention.forward(x, x, train)?;
         let x = self
             .spec
-            .seasonal(&(x + self.attention_dropout.apply(&attended, train)?)?)?;
-        self.spec
-            .seasonal(&(&x + self.feed_forward.forward(&x, train)?)?)
+            .seasonal(&self.attention_dropout.add_to(x, &attended, train)?)?;
+        self.spec.seasonal(&self.feed_forward.residual(&x, train)?)
     }
 }
 
@@ -169,10 +168,10 @@ impl DecompositionDecoderLayer {
     pub fn forward(&self, x: &Tensor, memory: &Tensor, train: bool) -> Result<(Tensor, Tensor)> {
         let k = self.spec.moving_avg;
         let attended = self.self_attention.forward(x, x, train)?;
-        let (x, trend1) = decompose(&(x + self.self_dropout.apply(&attended, train)?)?, k)?;
+        let (x, trend1) = decompose(&self.self_dropout.add_to(x, &attended, train)?, k)?;
         let attended = self.cross_attention.forward(&x, memory, train)?;
-        let (x, trend2) = decompose(&(&x + self.cross_dropout.apply(&attended, train)?)?, k)?;
-        let (x, trend3) = decompose(&(&x + self.feed_forward.forward(&x, train)?)?, k)?;
+        let (x, trend2) = decompose(&self.cross_dropout.add_to(&x, &attended, train)?, k)?;
+        let (x, trend3) = decompose(&self.feed_forward.residual(&x, train)?, k)?;
         let trend = self
             .trend_projection
             .forward(&((trend1 + trend2)? + trend3)?)?;

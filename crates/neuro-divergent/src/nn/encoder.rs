@@ -93,7 +93,7 @@ impl EncoderLayer {
         }
         let attended = self.attention.forward(&x, &x, &x, previous, None, train)?;
         let update = self.projection_dropout.apply(&attended.output, train)?;
-        x = (x + self.attention_residual_dropout.apply(&update, train)?)?;
+        x = self.attention_residual_dropout.add_to(&x, &update, train)?;
         if !self.pre_norm {
             x = self.attention_norm.forward(&x, train)?;
         }
@@ -101,7 +101,7 @@ impl EncoderLayer {
         if self.pre_norm {
             x = self.ff_norm.forward(&x, train)?;
         }
-        x = (&x + self.feed_forward.forward(&x, train)?)?;
+        x = self.feed_forward.residual(&x, train)?;
         if !self.pre_norm {
             x = self.ff_norm.forward(&x, train)?;
         }

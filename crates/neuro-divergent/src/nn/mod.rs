@@ -23,6 +23,7 @@ mod exogenous_mixing;
 mod fast_math;
 mod fourier;
 mod gated_residual;
+mod gelu_op;
 mod glu_op;
 mod inception;
 mod interpretable_attention;

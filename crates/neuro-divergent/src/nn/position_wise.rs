@@ -3,6 +3,7 @@
 
 use candle_core::Tensor;
 
+use super::gelu_op::gelu_dropped;
 use super::{Activation, Dense, Dropout, ParamStore};
 use crate::error::Result;
 
@@ -82,10 +83,26 @@ impl PositionWiseFeedForward {
 
     /// The sublayer's output for tokens `x` (`[…, hidden]`), with dropout when `train` is set.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let inner = self.inner.forward(x, Some(self.activation))?;
-        let outer = self
-            .outer
-            .forward(&self.inner_dropout.apply(&inner, train)?, None)?;
-        self.output_dropout.apply(&outer, train)
+        self.output_dropout.apply(&self.undropped(x, train)?, train)
+    }
+
+    /// `x + forward(x)`, the sublayer added back to its input, the output's dropout and the sum
+    /// one node ([`Dropout::add_to`]).
+    pub fn residual(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.output_dropout
+            .add_to(x, &self.undropped(x, train)?, train)
+    }
+
+    /// The output before its dropout.
+    fn undropped(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let inner = match self.activation {
+            Activation::GELU => {
+                gelu_dropped(&self.inner.forward(x, None)?, &self.inner_dropout, train)?
+            }
+            activation => self
+                .inner_dropout
+                .apply(&self.inner.forward(x, Some(activation))?, train)?,
+        };
+        self.outer.forward(&inner, None)
     }
 }

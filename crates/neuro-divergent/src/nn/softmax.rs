@@ -28,7 +28,19 @@ pub(crate) fn softmax_generic(x: &Tensor) -> Result<Tensor> {
 /// Writes the softmax of `row` into `out` (same length): `-inf` entries get 0, and a row of
 /// only `-inf` all zeros.
 pub(super) fn softmax_row(row: &[f32], out: &mut [f32]) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // Eight running maxima, so that the loop vectorises (one running maximum does not).
+    let mut maxima = [f32::NEG_INFINITY; 8];
+    let mut chunks = row.chunks_exact(8);
+    for chunk in &mut chunks {
+        maxima
+            .iter_mut()
+            .zip(chunk)
+            .for_each(|(m, &v)| *m = m.max(v));
+    }
+    let max = maxima
+        .into_iter()
+        .chain(chunks.remainder().iter().copied())
+        .fold(f32::NEG_INFINITY, f32::max);
     if max == f32::NEG_INFINITY {
         out.fill(0.0);
         return;

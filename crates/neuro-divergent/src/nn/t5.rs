@@ -7,7 +7,7 @@
 
 use candle_core::{Device, Tensor};
 
-use super::attention::fused_attention;
+use super::attention::{fused_attention, joined_attention};
 use super::attention_op::WeightDropout;
 use super::kernels;
 use super::relative_position::bucket_table;
@@ -152,6 +152,26 @@ impl T5Attention {
         let (batch, queries, _) = x.dims3()?;
         let keys = memory.dim(1)?;
         let (heads, width) = (self.spec.num_heads, self.spec.d_kv);
+        let dropped = train && !self.weight_dropout.is_identity();
+        let dropout = || {
+            dropped.then(|| WeightDropout {
+                masks: self.weight_dropout.masks(),
+                heads,
+            })
+        };
+        if rotary.is_none() && kernels::fused(x.device()) {
+            // Each head read in place from the projections, the attended values written joined.
+            let (_, attended) = joined_attention(
+                &self.q.forward(x, None)?,
+                &self.k.forward(memory, None)?,
+                &self.v.forward(memory, None)?,
+                heads,
+                previous,
+                1.0,
+                dropout(),
+            )?;
+            return self.o.forward(&attended, None);
+        }
         let split = |t: Tensor, length: usize| -> Result<Tensor> {
             Ok(t.reshape((batch, length, heads, width))?
                 .transpose(1, 2)?
@@ -164,13 +184,8 @@ impl T5Attention {
             q = Rotary::apply(&q, cos, sin)?.contiguous()?;
             k = Rotary::apply(&k, cos, sin)?.contiguous()?;
         }
-        let dropped = train && !self.weight_dropout.is_identity();
         let attended = if kernels::fused(x.device()) {
-            let dropout = dropped.then(|| WeightDropout {
-                masks: self.weight_dropout.masks(),
-                heads,
-            });
-            fused_attention(&q, &k, &v, previous, 1.0, dropout)?.1
+            fused_attention(&q, &k, &v, previous, 1.0, dropout())?.1
         } else {
             let mut scores = q.matmul(&k.transpose(2, 3)?.contiguous()?)?;
             if let Some(previous) = previous {
@@ -288,7 +303,7 @@ impl<T> Normed<T> {
         sublayer: impl FnOnce(&T, &Tensor) -> Result<Tensor>,
     ) -> Result<Tensor> {
         let out = sublayer(&self.inner, &self.norm.forward(h)?)?;
-        Ok((h + self.dropout.apply(&out, train)?)?)
+        self.dropout.add_to(h, &out, train)
     }
 }
 

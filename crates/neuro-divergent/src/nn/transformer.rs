@@ -148,9 +148,8 @@ impl TransEncoderLayer {
         let attended = self.attention.forward(x, x, train)?;
         let x = self
             .norm1
-            .forward(&(x + self.attention_dropout.apply(&attended, train)?)?)?;
-        self.norm2
-            .forward(&(&x + self.feed_forward.forward(&x, train)?)?)
+            .forward(&self.attention_dropout.add_to(x, &attended, train)?)?;
+        self.norm2.forward(&self.feed_forward.residual(&x, train)?)
     }
 }
 
@@ -202,12 +201,11 @@ impl TransDecoderLayer {
         let attended = self.self_attention.forward(x, x, train)?;
         let x = self
             .norm1
-            .forward(&(x + self.self_dropout.apply(&attended, train)?)?)?;
+            .forward(&self.self_dropout.add_to(x, &attended, train)?)?;
         let attended = self.cross_attention.forward(&x, memory, train)?;
         let x = self
             .norm2
-            .forward(&(&x + self.cross_dropout.apply(&attended, train)?)?)?;
-        self.norm3
-            .forward(&(&x + self.feed_forward.forward(&x, train)?)?)
+            .forward(&self.cross_dropout.add_to(&x, &attended, train)?)?;
+        self.norm3.forward(&self.feed_forward.residual(&x, train)?)
     }
 }
