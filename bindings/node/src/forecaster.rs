@@ -650,10 +650,10 @@ impl Job {
                 .transpose()?,
         };
         // A search sees no test window of a cross-validation.
-        let held_out = cv_windows.map_or(0, |(n, step)| {
-            step.saturating_mul(n.saturating_sub(1))
-                .saturating_add(nf.horizon())
-        });
+        let held_out = cv_windows
+            .map(|(n, step)| nf.cross_validation_span(n, step))
+            .transpose()?
+            .unwrap_or(0);
         let trials = training.on_trial.as_ref().map(trial_forwarder);
         let report = trials.as_ref().map(|f| f as _);
         let mut nf = nf.searched(&autos, &frame, held_out, &options, report)?;

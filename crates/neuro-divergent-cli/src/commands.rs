@@ -172,11 +172,8 @@ fn predict(args: &PredictArgs) -> CliResult<()> {
 fn cross_validate(args: &CvArgs) -> CliResult<()> {
     reject_forecast_only(&args.model, "cv")?;
     let step = args.step_size.unwrap_or(args.model.horizon);
-    // Checked by the cross-validation itself; saturating here, where only a search reads it.
-    let test_span = step
-        .saturating_mul(args.n_windows.saturating_sub(1))
-        .saturating_add(args.model.horizon);
     let (nf, frame) = prepare(&args.model)?;
+    let test_span = nf.cross_validation_span(args.n_windows, step)?;
     check_outputs(args.model.out.as_deref(), None, args.model.save.as_deref())?;
     let publisher = Publisher::prepare(&args.model)?;
     let mut nf = searched(&args.model, nf, &frame, test_span)?;

@@ -1132,6 +1132,12 @@ impl NeuralForecast {
         Ok(out)
     }
 
+    /// The points a cross-validation of `n_windows` cutoffs `step_size` apart holds out of
+    /// each series: `h + step_size * (n_windows - 1)` (what a search before it must not see).
+    pub fn cross_validation_span(&self, n_windows: usize, step_size: usize) -> Result<usize> {
+        test_span(self.horizon(), (n_windows, step_size))
+    }
+
     /// Rolling-origin evaluation: trains once on each series minus its last
     /// `h + step_size * (n_windows - 1)` points, then forecasts from `n_windows` cutoffs
     /// `step_size` apart using the observed history up to each cutoff (and the data's future

@@ -1,7 +1,8 @@
 //! Multi-head scaled dot-product attention (Vaswani et al., 2017), with the pre-softmax scores
 //! handed on for residual attention (He et al., 2020, "RealFormer", as PatchTST uses it).
-//! Without a mask or dropout on the weights, the scores and the weighted sum run as the fused
-//! nodes of `attention_op.rs`; otherwise on Candle's generic ops.
+//! Without a mask, on the CPU, the scores and the weighted sum (with dropout on the weights)
+//! run as the fused nodes of `attention_op.rs`, each head read in place from the projections;
+//! otherwise on Candle's generic ops.
 
 use candle_core::Tensor;
 

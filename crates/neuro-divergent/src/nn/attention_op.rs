@@ -249,7 +249,7 @@ fn head_weights(scores: &[f32], lk: usize, weights: &mut [f32]) {
     }
 }
 
-/// The scores of [`attention_scores`]; its backward pass is two batched products.
+/// The scores of [`attention_scores`]; its backward pass is one node, [`ScoresGrad`].
 struct Scores {
     scale: f32,
     rows: HeadRows,
@@ -691,10 +691,23 @@ mod tests {
     }
 
     /// Heads read in place from the projections' `[B, L, heads · d]` layout give the values
-    /// and gradients of the same heads split into `[B · heads, L, d]` blocks.
+    /// and gradients of the same heads split into `[B · heads, L, d]` blocks: small heads, and
+    /// rows 256 floats wide (the products copy such strided operands first) with dropout on
+    /// the weights.
     #[test]
     fn joined_heads_match_split_heads_forward_and_backward() {
-        let (batch, heads, l, lk, d) = (2, 3, 4, 5, 2);
+        joined_matches_split(2, 3, 4, 5, 2, false);
+        joined_matches_split(1, 4, 8, 64, 64, true);
+    }
+
+    fn joined_matches_split(
+        batch: usize,
+        heads: usize,
+        l: usize,
+        lk: usize,
+        d: usize,
+        dropped: bool,
+    ) {
         let (q, k, v) = (
             var((batch, l, heads * d), 0.3),
             var((batch, lk, heads * d), 1.1),
@@ -710,50 +723,43 @@ mod tests {
         )
         .unwrap();
         let split = |t: &Tensor, len: usize| {
-            t.reshape((batch, len, heads, d))
-                .unwrap()
-                .transpose(1, 2)
-                .unwrap()
-                .contiguous()
-                .unwrap()
+            t.reshape((batch, len, heads, d))?
+                .transpose(1, 2)?
+                .contiguous()?
                 .reshape((batch * heads, len, d))
-                .unwrap()
         };
         let join = |t: &Tensor| {
-            t.reshape((batch, heads, l, d))
-                .unwrap()
-                .transpose(1, 2)
-                .unwrap()
-                .contiguous()
-                .unwrap()
+            t.reshape((batch, heads, l, d))?
+                .transpose(1, 2)?
+                .contiguous()?
                 .reshape((batch, l, heads * d))
-                .unwrap()
         };
         let run = |joined: bool| {
-            let (scores, out) = if joined {
-                let rows = HeadRows::Joined { heads };
-                let scores = attention_scores(
-                    q.as_tensor(),
-                    k.as_tensor(),
-                    rows,
-                    Some(previous.as_tensor()),
-                    0.7,
-                )
-                .unwrap();
-                let out = attend(&scores, v.as_tensor(), rows, None).unwrap();
-                (scores, out)
-            } else {
-                let (q, k, v) = (
-                    split(q.as_tensor(), l),
-                    split(k.as_tensor(), lk),
-                    split(v.as_tensor(), lk),
-                );
-                let scores =
-                    attention_scores(&q, &k, HeadRows::Split, Some(previous.as_tensor()), 0.7)
-                        .unwrap();
-                let out = join(&attend(&scores, &v, HeadRows::Split, None).unwrap());
-                (scores, out)
-            };
+            let dropout = crate::nn::Dropout::new(0.3, 5);
+            let (scores, out) = crate::nn::pass::scope(1, 0..batch, batch, || {
+                let weights = dropped.then(|| WeightDropout {
+                    masks: dropout.masks(),
+                    heads,
+                });
+                let previous = Some(previous.as_tensor());
+                crate::error::Result::Ok(if joined {
+                    let rows = HeadRows::Joined { heads };
+                    let scores =
+                        attention_scores(q.as_tensor(), k.as_tensor(), rows, previous, 0.7)?;
+                    let out = attend(&scores, v.as_tensor(), rows, weights)?;
+                    (scores, out)
+                } else {
+                    let (q, k, v) = (
+                        split(q.as_tensor(), l)?,
+                        split(k.as_tensor(), lk)?,
+                        split(v.as_tensor(), lk)?,
+                    );
+                    let scores = attention_scores(&q, &k, HeadRows::Split, previous, 0.7)?;
+                    let out = join(&attend(&scores, &v, HeadRows::Split, weights)?)?;
+                    (scores, out)
+                })
+            })
+            .unwrap();
             let loss = ((&out * &probe).unwrap().sum_all().unwrap()
                 + scores.sqr().unwrap().sum_all().unwrap() * 0.1)
                 .unwrap();
@@ -766,7 +772,11 @@ mod tests {
         };
         let (joined, split) = (run(true), run(false));
         for (i, (a, b)) in joined.iter().zip(&split).enumerate() {
-            assert_close(a, b, &format!("output {i}"));
+            assert_close(
+                a,
+                b,
+                &format!("output {i} (heads of {d}, dropout: {dropped})"),
+            );
         }
     }
 }

@@ -77,8 +77,9 @@ impl Dropout {
     }
 
     /// The mask [`Dropout::apply`] would draw for `x` (windows first), for a fused node that
-    /// applies it itself: `None` when nothing is dropped (not training, rate 0) or `x` is not
-    /// on the CPU. Takes the use as `apply` does.
+    /// applies it itself, taking the use as `apply` does. `None` when nothing is dropped (not
+    /// training, rate 0) or `x` is not on the CPU: then no use is taken, and the caller applies
+    /// the dropout with [`Dropout::apply`].
     pub(crate) fn mask_for(&self, x: &Tensor, train: bool) -> Result<Option<KeptProduct>> {
         if !train || self.is_identity() || !kernels::fused(x.device()) {
             return Ok(None);
@@ -313,21 +314,18 @@ mod tests {
         assert_eq!(kept, expected);
     }
 
-    #[test]
-    fn the_fused_mask_product_matches_candles_product_and_gradient() {
-        let x = candle_core::Var::from_tensor(
-            &Tensor::arange(1.0f32, 61.0, &Device::Cpu)
-                .unwrap()
-                .reshape((3, 5, 4))
-                .unwrap(),
-        )
-        .unwrap();
-        let probe = Tensor::arange(0.0f32, 60.0, &Device::Cpu)
-            .unwrap()
-            .cos()
+    /// Three windows of `[5, 4]` values `from, from + 1, …`.
+    fn windows(from: f32) -> Tensor {
+        Tensor::arange(from, from + 60.0, &Device::Cpu)
             .unwrap()
             .reshape((3, 5, 4))
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn the_fused_mask_product_matches_candles_product_and_gradient() {
+        let x = candle_core::Var::from_tensor(&windows(1.0)).unwrap();
+        let probe = windows(0.0).cos().unwrap();
         let run = |time_major: bool| {
             let dropout = Dropout::new(0.3, 11);
             let y = pass::scope(3, 0..3, 3, || {
@@ -363,24 +361,9 @@ mod tests {
 
     #[test]
     fn a_fused_residual_sum_matches_the_sum_with_dropout_and_its_gradients() {
-        let var = |offset: f32| {
-            candle_core::Var::from_tensor(
-                &Tensor::arange(offset, offset + 60.0, &Device::Cpu)
-                    .unwrap()
-                    .sin()
-                    .unwrap()
-                    .reshape((3, 5, 4))
-                    .unwrap(),
-            )
-            .unwrap()
-        };
+        let var = |offset| candle_core::Var::from_tensor(&windows(offset).sin().unwrap()).unwrap();
         let (x, u) = (var(0.0), var(7.0));
-        let probe = Tensor::arange(0.0f32, 60.0, &Device::Cpu)
-            .unwrap()
-            .cos()
-            .unwrap()
-            .reshape((3, 5, 4))
-            .unwrap();
+        let probe = windows(0.0).cos().unwrap();
         let run = |fused: bool| {
             let dropout = Dropout::new(0.4, 2);
             let sum = pass::scope(3, 0..3, 3, || {

@@ -111,38 +111,22 @@ impl CustomOp2 for ScaledEluGrad {
 
 #[cfg(test)]
 mod tests {
-    use crate::nn::test_support::{grid, values};
-    use candle_core::{Tensor, Var};
+    use crate::nn::test_support::assert_fused_matches_generic;
 
     use super::*;
 
     #[test]
     fn matches_candles_elu_forward_and_backward() {
-        let x = Var::from_tensor(&grid((2, 3, 7), |a, b, c| {
-            (a as f64 * 1.3 + b as f64 * 0.7 + c as f64 * 0.9 - 4.0).sin() * 3.0
-        }))
-        .unwrap();
-        let probe = grid((2, 3, 7), |a, b, c| ((a + 2 * b + 3 * c) as f64).cos());
         for (alpha, scale) in [
             (1.0, 1.0),
             (1.673_263_242_354_377_3, 1.050_700_987_355_480_5),
         ] {
-            let fused = scaled_elu(x.as_tensor(), alpha, scale).unwrap();
-            let generic = scaled_elu_generic(x.as_tensor(), alpha, scale).unwrap();
-            let loss = |y: &Tensor| (y * &probe).unwrap().sum_all().unwrap();
-            let fused_grad = loss(&fused).backward().unwrap();
-            let generic_grad = loss(&generic).backward().unwrap();
-            for (a, b) in [
-                (values(&fused), values(&generic)),
-                (
-                    values(fused_grad.get(x.as_tensor()).unwrap()),
-                    values(generic_grad.get(x.as_tensor()).unwrap()),
-                ),
-            ] {
-                for (p, q) in a.iter().zip(&b) {
-                    assert!((p - q).abs() < 2e-6 * (1.0 + q.abs()), "{a:?} vs {b:?}");
-                }
-            }
+            assert_fused_matches_generic(
+                7,
+                3.0,
+                |x| scaled_elu(x, alpha, scale).unwrap(),
+                |x| scaled_elu_generic(x, alpha, scale).unwrap(),
+            );
         }
     }
 }

@@ -123,34 +123,21 @@ impl CustomOp2 for GluGrad {
 
 #[cfg(test)]
 mod tests {
-    use crate::nn::test_support::{grid, values};
-    use candle_core::{Tensor, Var};
+    use crate::nn::test_support::assert_fused_matches_generic;
 
     use super::*;
 
     #[test]
     fn matches_the_generic_gate_forward_and_backward() {
-        let x = Var::from_tensor(&grid((2, 3, 8), |a, b, c| {
-            (a as f64 * 1.1 + b as f64 * 0.7 + c as f64 * 0.9 - 3.0).sin() * 4.0
-        }))
-        .unwrap();
-        let probe = grid((2, 3, 4), |a, b, c| ((a + 2 * b + 3 * c) as f64).cos());
-        let fused = glu(x.as_tensor()).unwrap();
-        let generic = glu_generic(x.as_tensor()).unwrap();
-        assert_eq!(fused.dims(), &[2, 3, 4]);
-        let loss = |y: &Tensor| (y * &probe).unwrap().sum_all().unwrap();
-        let fused_grad = loss(&fused).backward().unwrap();
-        let generic_grad = loss(&generic).backward().unwrap();
-        for (a, b) in [
-            (values(&fused), values(&generic)),
-            (
-                values(fused_grad.get(x.as_tensor()).unwrap()),
-                values(generic_grad.get(x.as_tensor()).unwrap()),
-            ),
-        ] {
-            for (p, q) in a.iter().zip(&b) {
-                assert!((p - q).abs() < 2e-6 * (1.0 + q.abs()), "{a:?} vs {b:?}");
-            }
-        }
+        assert_fused_matches_generic(
+            8,
+            4.0,
+            |x| {
+                let y = glu(x).unwrap();
+                assert_eq!(y.dims(), &[2, 3, 4]);
+                y
+            },
+            |x| glu_generic(x).unwrap(),
+        );
     }
 }

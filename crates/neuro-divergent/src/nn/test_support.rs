@@ -28,6 +28,38 @@ pub(crate) fn assert_close(ours: &[f32], theirs: &[f32], what: &str) {
     }
 }
 
+/// Fails unless the fused node `fused` gives the values and input gradients of its generic twin
+/// `generic` (within 2e-6 relative) on a `[2, 3, width]` grid of inputs within ±`spread`; the
+/// gradients are those of a weighted sum of the outputs.
+pub(crate) fn assert_fused_matches_generic(
+    width: usize,
+    spread: f64,
+    fused: impl Fn(&Tensor) -> Tensor,
+    generic: impl Fn(&Tensor) -> Tensor,
+) {
+    let x = candle_core::Var::from_tensor(&grid((2, 3, width), |a, b, c| {
+        (a as f64 * 1.3 + b as f64 * 0.7 + c as f64 * 0.9 - 4.0).sin() * spread
+    }))
+    .unwrap();
+    let (fused, generic) = (fused(x.as_tensor()), generic(x.as_tensor()));
+    assert_eq!(fused.dims(), generic.dims());
+    let probe = grid(fused.dims3().unwrap(), |a, b, c| {
+        ((a + 2 * b + 3 * c) as f64).cos()
+    });
+    let gradient = |y: &Tensor| {
+        let grads = weighted_sum_gradients(y, &probe);
+        values(grads.get(x.as_tensor()).unwrap())
+    };
+    for (a, b) in [
+        (values(&fused), values(&generic)),
+        (gradient(&fused), gradient(&generic)),
+    ] {
+        for (p, q) in a.iter().zip(&b) {
+            assert!((p - q).abs() < 2e-6 * (1.0 + q.abs()), "{a:?} vs {b:?}");
+        }
+    }
+}
+
 /// The gradients of `sum(out * weights)`.
 pub(crate) fn weighted_sum_gradients(
     out: &Tensor,
