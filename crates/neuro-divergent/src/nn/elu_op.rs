@@ -6,7 +6,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 
 use super::fast_math;
 use super::kernels;
-use super::product::f32_slice;
+use super::product::{f32_slice, gradient_and_values};
 use crate::error::Result;
 
 /// `scale · (x if x > 0 else alpha · (e^x − 1))` elementwise: ELU with `scale` 1, SELU with
@@ -82,16 +82,7 @@ impl CustomOp2 for ScaledEluGrad {
         x: &CpuStorage,
         x_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let grad = f32_slice(grad, grad_layout, self.name())?;
-        let x = f32_slice(x, x_layout, self.name())?;
-        if grad.len() != x.len() {
-            candle_core::bail!(
-                "{}: {} gradients for {} values",
-                self.name(),
-                grad.len(),
-                x.len()
-            );
-        }
+        let (grad, x) = gradient_and_values((grad, grad_layout), (x, x_layout), self.name())?;
         let (alpha, scale) = (self.alpha, self.scale);
         let dx: Vec<f32> = grad
             .iter()

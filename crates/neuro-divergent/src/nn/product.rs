@@ -237,6 +237,21 @@ pub(crate) fn contiguous(operand: Operand, rows: usize, cols: usize) -> Vec<f32>
     out
 }
 
+/// The contiguous values of an elementwise node's output gradient and of its input, checked
+/// to be as many (the backward pass of a one-input elementwise node).
+pub(crate) fn gradient_and_values<'a>(
+    grad: (&'a CpuStorage, &Layout),
+    x: (&'a CpuStorage, &Layout),
+    what: &str,
+) -> candle_core::Result<(&'a [f32], &'a [f32])> {
+    let grad = f32_slice(grad.0, grad.1, what)?;
+    let x = f32_slice(x.0, x.1, what)?;
+    if grad.len() != x.len() {
+        candle_core::bail!("{what}: {} gradients for {} values", grad.len(), x.len());
+    }
+    Ok((grad, x))
+}
+
 /// The contiguous f32 values of a storage as its layout places them.
 pub(crate) fn f32_slice<'a>(
     storage: &'a CpuStorage,
