@@ -108,6 +108,13 @@ pub fn workers() -> usize {
     pool().map_or(1, ThreadPool::current_num_threads)
 }
 
+/// True when a reader may decode on a second thread while this one validates: more than one
+/// core is available, and the configured thread count, when set, is more than one.
+pub(crate) fn reading_side_by_side() -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    cores > 1 && (!configured() || workers() > 1)
+}
+
 /// Runs `work` on the chunk workers, where rayon's parallel iterators inside it use them; runs
 /// it on the calling thread when none are configured and inside [`solo`].
 pub fn install<R: Send>(work: impl FnOnce() -> R + Send) -> R {

@@ -37,9 +37,16 @@ impl Gap {
             (Timestamp::Int(x), Timestamp::Int(y)) => {
                 y.checked_sub(x).filter(|&d| d > 0).map(Gap::Steps)
             }
-            (Timestamp::DateTime(x), Timestamp::DateTime(y)) => Some(y - x)
-                .filter(|d| *d > TimeDelta::zero())
-                .map(Gap::Time),
+            (Timestamp::DateTime(x), Timestamp::DateTime(y)) => {
+                // Within one day only the times differ: the dates' difference (a calendar
+                // computation) is zero.
+                let gap = if x.date() == y.date() {
+                    y.time() - x.time()
+                } else {
+                    y - x
+                };
+                Some(gap).filter(|d| *d > TimeDelta::zero()).map(Gap::Time)
+            }
             _ => None,
         }
     }

@@ -13,16 +13,20 @@ use arrow_array::types::{
     Date32Type, Date64Type, Float64Type, Int64Type, TimestampMicrosecondType,
     TimestampNanosecondType,
 };
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_array::{
+    Array, ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    TimestampNanosecondArray,
+};
 use arrow_cast::cast::{cast_with_options, CastOptions};
 use arrow_schema::{ArrowError, DataType, Schema, TimeUnit};
-use chrono::DateTime;
 
 use super::builder::FrameBuilder;
 use super::csv_input::parse_ds_styled;
-use super::timestamp::writable_year;
+use super::pipeline::pipelined;
+use super::timestamp::{from_epoch, DayCache};
 use super::{DsStyle, Freq, TimeSeriesFrame, Timestamp, ZoneSuffix};
 use crate::error::{Error, Result};
+use crate::threads;
 
 /// The columns every panel needs.
 const REQUIRED: [&str; 3] = ["unique_id", "ds", "y"];
@@ -35,7 +39,7 @@ pub(crate) fn frame_from_batches<I>(
     freq: Option<Freq>,
 ) -> Result<TimeSeriesFrame>
 where
-    I: IntoIterator<Item = std::result::Result<RecordBatch, ArrowError>>,
+    I: IntoIterator<Item = std::result::Result<RecordBatch, ArrowError>> + Send,
 {
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let index = |name: &str| {
@@ -53,21 +57,39 @@ where
     let ds_kind = DsKind::of(source, schema.field(keys[1]).data_type())?;
     check_numeric(source, "y", schema.field(keys[2]).data_type())?;
     let mut builder = FrameBuilder::new(source, "row", extra_names);
+    let mut days = Days::default();
+    // Batches are decoded and their columns cast on a second thread while this one validates.
+    let produce = move |emit: &mut dyn FnMut(Result<BatchColumns>) -> bool| {
+        for batch in batches {
+            let columns = batch.map_err(|e| batch_error(source, e)).and_then(|batch| {
+                Ok(BatchColumns {
+                    rows: batch.num_rows(),
+                    id: as_text(source, "unique_id", batch.column(keys[0]))?,
+                    ds: ds_kind.column(source, batch.column(keys[1]))?,
+                    y: cast_to(source, "y", batch.column(keys[2]), &DataType::Float64)?,
+                    extra: extra
+                        .iter()
+                        .map(|&i| as_text(source, names[i], batch.column(i)))
+                        .collect::<Result<_>>()?,
+                })
+            });
+            let failed = columns.is_err();
+            if !emit(columns) || failed {
+                return;
+            }
+        }
+    };
     let mut first_row = 1u64;
-    for batch in batches {
-        let batch = batch.map_err(|e| batch_error(source, e))?;
-        let columns = BatchColumns {
-            id: as_text(source, "unique_id", batch.column(keys[0]))?,
-            ds: ds_kind.column(source, batch.column(keys[1]))?,
-            y: cast_to(source, "y", batch.column(keys[2]), &DataType::Float64)?,
-            extra: extra
-                .iter()
-                .map(|&i| as_text(source, names[i], batch.column(i)))
-                .collect::<Result<_>>()?,
-        };
-        columns.push_rows(source, first_row, &mut builder)?;
-        first_row += batch.num_rows() as u64;
-    }
+    pipelined(
+        threads::reading_side_by_side(),
+        produce,
+        |columns| -> Result<()> {
+            let columns = columns?;
+            columns.push_rows(source, first_row, &mut builder, &mut days)?;
+            first_row += columns.rows as u64;
+            Ok(())
+        },
+    )?;
     if builder.is_empty() {
         return Err(Error::Data(format!("{source}: the file has no rows")));
     }
@@ -175,18 +197,61 @@ fn instants(source: &str, array: &ArrayRef) -> Result<ArrayRef> {
 
 /// The columns of one batch, ready to be read row by row.
 struct BatchColumns {
+    rows: usize,
     id: ArrayRef,
     ds: DsColumn,
     y: ArrayRef,
     extra: Vec<ArrayRef>,
 }
 
+/// What reading `ds` values remembers from row to row: the last day's date (see [`DayCache`]).
+#[derive(Default)]
+struct Days {
+    texts: DayCache<[u8; 10]>,
+    instants: DayCache<i64>,
+}
+
+/// One batch's `ds` column as typed values.
+enum DsValues<'a> {
+    Integer(&'a Int64Array),
+    Micros(&'a TimestampMicrosecondArray),
+    Nanos(&'a TimestampNanosecondArray),
+    Text(&'a StringArray),
+}
+
+impl DsValues<'_> {
+    fn is_null(&self, i: usize) -> bool {
+        match self {
+            DsValues::Integer(a) => a.is_null(i),
+            DsValues::Micros(a) => a.is_null(i),
+            DsValues::Nanos(a) => a.is_null(i),
+            DsValues::Text(a) => a.is_null(i),
+        }
+    }
+}
+
 impl BatchColumns {
     /// Adds every row to `builder`; the batch's first row is row `first_row` of the file.
-    fn push_rows(&self, source: &str, first_row: u64, builder: &mut FrameBuilder) -> Result<()> {
+    fn push_rows(
+        &self,
+        source: &str,
+        first_row: u64,
+        builder: &mut FrameBuilder,
+        days: &mut Days,
+    ) -> Result<()> {
         let ids: &StringArray = self.id.as_string::<i32>();
         let y = self.y.as_primitive::<Float64Type>();
         let extra: Vec<&StringArray> = self.extra.iter().map(|a| a.as_string::<i32>()).collect();
+        let ds = match &self.ds {
+            DsColumn::Integer(a) => DsValues::Integer(a.as_primitive::<Int64Type>()),
+            DsColumn::Instants(a) => match a.data_type() {
+                DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+                    DsValues::Nanos(a.as_primitive::<TimestampNanosecondType>())
+                }
+                _ => DsValues::Micros(a.as_primitive::<TimestampMicrosecondType>()),
+            },
+            DsColumn::Text(a) => DsValues::Text(a.as_string::<i32>()),
+        };
         for i in 0..ids.len() {
             let row = first_row + i as u64;
             if ids.is_null(i) {
@@ -195,7 +260,12 @@ impl BatchColumns {
                 )));
             }
             let id = ids.value(i);
-            let ds = self.ds_value(source, row, id, i, builder)?;
+            if ds.is_null(i) {
+                return Err(Error::Data(format!(
+                    "{source}: row {row}: series '{id}': column 'ds' is null"
+                )));
+            }
+            let ds = ds_value(&ds, (source, row, id), i, builder, days)?;
             if y.is_null(i) {
                 return Err(Error::Data(format!(
                     "{source}: row {row}: series '{id}': column 'y' is null; drop or fill missing \
@@ -209,53 +279,49 @@ impl BatchColumns {
         }
         Ok(())
     }
+}
 
-    fn ds_value(
-        &self,
-        source: &str,
-        row: u64,
-        id: &str,
-        i: usize,
-        builder: &mut FrameBuilder,
-    ) -> Result<Timestamp> {
-        let array = match &self.ds {
-            DsColumn::Integer(a) | DsColumn::Instants(a) | DsColumn::Text(a) => a,
-        };
-        if array.is_null(i) {
-            return Err(Error::Data(format!(
-                "{source}: row {row}: series '{id}': column 'ds' is null"
-            )));
+/// Value `i` of a batch's (non-null) `ds` column, read at `(source, row, id)`.
+fn ds_value(
+    values: &DsValues<'_>,
+    (source, row, id): (&str, u64, &str),
+    i: usize,
+    builder: &mut FrameBuilder,
+    days: &mut Days,
+) -> Result<Timestamp> {
+    let (raw, unit, instant) = match values {
+        DsValues::Integer(a) => return Ok(Timestamp::Int(a.value(i))),
+        DsValues::Text(a) => {
+            let text = a.value(i);
+            let (ds, style) = parse_ds_styled(source, ("row", row), id, text, &mut days.texts)?;
+            builder.observe_style(row, &ds, style)?;
+            return Ok(ds);
         }
-        match &self.ds {
-            DsColumn::Integer(a) => Ok(Timestamp::Int(a.as_primitive::<Int64Type>().value(i))),
-            DsColumn::Instants(a) => {
-                let nanos = matches!(a.data_type(), DataType::Timestamp(TimeUnit::Nanosecond, _));
-                let (raw, instant, unit) = if nanos {
-                    let raw = a.as_primitive::<TimestampNanosecondType>().value(i);
-                    (raw, Some(DateTime::from_timestamp_nanos(raw)), "ns")
-                } else {
-                    let raw = a.as_primitive::<TimestampMicrosecondType>().value(i);
-                    (raw, DateTime::from_timestamp_micros(raw), "µs")
-                };
-                instant
-                    .map(|dt| dt.naive_utc())
-                    .filter(writable_year)
-                    .map(Timestamp::DateTime)
-                    .ok_or_else(|| {
-                        Error::Data(format!(
-                            "{source}: row {row}: series '{id}': column 'ds' holds {raw} {unit} \
-                             from 1970, outside the years 0 to 9999"
-                        ))
-                    })
-            }
-            DsColumn::Text(a) => {
-                let text = a.as_string::<i32>().value(i);
-                let (ds, style) = parse_ds_styled(source, "row", row, id, text)?;
-                builder.observe_style(row, &ds, style)?;
-                Ok(ds)
-            }
+        DsValues::Nanos(a) => {
+            let raw = a.value(i);
+            let (secs, nanos) = (raw.div_euclid(1_000_000_000), raw.rem_euclid(1_000_000_000));
+            (
+                raw,
+                "ns",
+                from_epoch(secs, nanos as u32, &mut days.instants),
+            )
         }
-    }
+        DsValues::Micros(a) => {
+            let raw = a.value(i);
+            let (secs, micros) = (raw.div_euclid(1_000_000), raw.rem_euclid(1_000_000));
+            (
+                raw,
+                "µs",
+                from_epoch(secs, micros as u32 * 1000, &mut days.instants),
+            )
+        }
+    };
+    instant.map(Timestamp::DateTime).ok_or_else(|| {
+        Error::Data(format!(
+            "{source}: row {row}: series '{id}': column 'ds' holds {raw} {unit} from 1970, \
+             outside the years 0 to 9999"
+        ))
+    })
 }
 
 /// Refuses a `column` that is not numeric.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use csv::{ErrorKind, ReaderBuilder, StringRecord};
 
 use super::line_tracker::LineTracker;
+use super::timestamp::DayCache;
 use super::validate::{bad_number, fits_f32, BadNumber};
 use super::{DsStyle, Timestamp};
 use crate::error::{Error, Result};
@@ -219,6 +220,75 @@ impl<R: Read> CsvInput<R> {
     }
 }
 
+/// Records copied out of a [`CsvInput`] to be handed to another thread: their fields' text end
+/// to end, where each field ends, the line each record starts on, and the error that stopped
+/// reading after them, if one did.
+#[derive(Default)]
+pub(crate) struct RecordChunk {
+    text: String,
+    ends: Vec<usize>,
+    lines: Vec<u64>,
+    width: usize,
+    error: Option<Error>,
+}
+
+impl RecordChunk {
+    /// Number of records.
+    pub(crate) fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// The line record `r` starts on.
+    pub(crate) fn line(&self, r: usize) -> u64 {
+        self.lines[r]
+    }
+
+    /// Field `i` of record `r`.
+    pub(crate) fn field(&self, r: usize, i: usize) -> &str {
+        let k = r * self.width + i;
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        &self.text[start..self.ends[k]]
+    }
+
+    /// True when reading ended with this chunk: at the end of the input or at an error.
+    pub(crate) fn is_last(&self) -> bool {
+        self.error.is_some() || self.lines.is_empty()
+    }
+
+    /// The error that stopped reading after these records, to report once they are checked
+    /// (an earlier record's problem comes first).
+    pub(crate) fn take_error(&mut self) -> Option<Error> {
+        self.error.take()
+    }
+}
+
+impl<R: Read> CsvInput<R> {
+    /// Reads up to `rows` records into a new chunk (checked as [`CsvInput::next_row`] checks
+    /// them); an empty chunk at the end of the input.
+    pub(crate) fn next_chunk(&mut self, rows: usize) -> RecordChunk {
+        let mut chunk = RecordChunk {
+            width: self.names.len(),
+            ..RecordChunk::default()
+        };
+        while chunk.len() < rows {
+            let line = match self.next_row() {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(e) => {
+                    chunk.error = Some(e);
+                    break;
+                }
+            };
+            for field in self.record.iter() {
+                chunk.text.push_str(field);
+                chunk.ends.push(chunk.text.len());
+            }
+            chunk.lines.push(line);
+        }
+        chunk
+    }
+}
+
 /// Parses a numeric cell of series `id`; empty, non-numeric, NaN and infinite values are errors.
 pub(crate) fn parse_number(
     source: &str,
@@ -260,19 +330,19 @@ pub(crate) fn parse_number(
 
 /// Parses a `ds` cell of series `id`.
 pub(crate) fn parse_ds(source: &str, line: u64, id: &str, text: &str) -> Result<Timestamp> {
-    parse_ds_styled(source, "line", line, id, text).map(|(ts, _)| ts)
+    parse_ds_styled(source, ("line", line), id, text, &mut DayCache::default()).map(|(ts, _)| ts)
 }
 
-/// Parses a `ds` cell of series `id` at `unit` `place` (`line 4`, `row 3`) and tells how it
-/// was written.
+/// Parses a `ds` cell of series `id` at `(unit, place)` (`line 4`, `row 3`) and tells how it
+/// was written; `days` remembers the last date read (see [`DayCache`]).
 pub(crate) fn parse_ds_styled(
     source: &str,
-    unit: &str,
-    place: u64,
+    (unit, place): (&str, u64),
     id: &str,
     text: &str,
+    days: &mut DayCache<[u8; 10]>,
 ) -> Result<(Timestamp, DsStyle)> {
-    Timestamp::parse_styled(text).ok_or_else(|| {
+    Timestamp::parse_styled_cached(text, days).ok_or_else(|| {
         Error::Data(format!(
             "{source}: {unit} {place}: series '{id}': column 'ds' holds '{text}', which is \
              neither an integer nor a date; {DS_FORMS}"

@@ -4,10 +4,13 @@ use std::io::Read;
 use std::path::Path;
 
 use super::builder::FrameBuilder;
-use super::csv_input::{open_file, parse_ds_styled, parse_number, CsvInput};
+use super::csv_input::{open_file, parse_ds_styled, parse_number, CsvInput, RecordChunk};
+use super::pipeline::pipelined;
+use super::timestamp::DayCache;
 use super::validate::check_id;
 use super::{Freq, TimeSeriesFrame};
 use crate::error::{Error, Result};
+use crate::threads;
 
 /// The columns every long-format file needs.
 const REQUIRED: [&str; 3] = ["unique_id", "ds", "y"];
@@ -22,7 +25,10 @@ pub fn read_csv(path: &Path, freq: Option<Freq>) -> Result<TimeSeriesFrame> {
 }
 
 /// Like [`read_csv`] but reads from any reader; `source` names the data in error messages.
-pub fn read_csv_from<R: Read>(
+///
+/// With more than one core the records are parsed on a second thread while this one validates
+/// them.
+pub fn read_csv_from<R: Read + Send>(
     reader: R,
     source: &str,
     freq: Option<Freq>,
@@ -31,20 +37,37 @@ pub fn read_csv_from<R: Read>(
     let [id_col, ds_col, y_col] = columns;
     let extra = input.columns_except(&columns);
     let mut builder = FrameBuilder::new(source, "line", extra.names.clone());
-    while let Some(line) = input.next_row()? {
-        let id = input.field(id_col);
-        check_id(source, "line", line, id)?;
-        let (ds, style) = parse_ds_styled(source, "line", line, id, input.field(ds_col))?;
-        builder.observe_style(line, &ds, style)?;
-        let y = parse_number(source, line, id, "y", input.field(y_col))?;
-        builder.push(
-            line,
-            id,
-            ds,
-            y,
-            extra.indices.iter().map(|&i| input.field(i)),
-        )?;
-    }
+    let mut days = DayCache::default();
+    let produce = move |emit: &mut dyn FnMut(RecordChunk) -> bool| loop {
+        let chunk = input.next_chunk(CHUNK_ROWS);
+        let last = chunk.is_last();
+        if !emit(chunk) || last {
+            return;
+        }
+    };
+    pipelined(
+        threads::reading_side_by_side(),
+        produce,
+        |mut chunk| -> Result<()> {
+            for r in 0..chunk.len() {
+                let line = chunk.line(r);
+                let id = chunk.field(r, id_col);
+                check_id(source, "line", line, id)?;
+                let text = chunk.field(r, ds_col);
+                let (ds, style) = parse_ds_styled(source, ("line", line), id, text, &mut days)?;
+                builder.observe_style(line, &ds, style)?;
+                let y = parse_number(source, line, id, "y", chunk.field(r, y_col))?;
+                builder.push(
+                    line,
+                    id,
+                    ds,
+                    y,
+                    extra.indices.iter().map(|&i| chunk.field(r, i)),
+                )?;
+            }
+            chunk.take_error().map_or(Ok(()), Err)
+        },
+    )?;
     if builder.is_empty() {
         return Err(Error::Data(format!(
             "{source}: the file has a header but no data rows"
@@ -52,6 +75,9 @@ pub fn read_csv_from<R: Read>(
     }
     builder.finish(freq)
 }
+
+/// Records per chunk handed from the parsing thread to the validating one.
+const CHUNK_ROWS: usize = 16_384;
 
 #[cfg(test)]
 mod tests {
@@ -263,6 +289,26 @@ a,2,1e39
     fn wrong_field_count() {
         let m = data_error("unique_id,ds,y\na,1,1\na,2\n");
         assert_has(&m, &["line 3", "expected 3 fields", "found 2"]);
+    }
+
+    /// Records are parsed in chunks on another thread: a problem the parser finds (a field
+    /// count) must not hide an earlier one the validation finds (a value) in the same chunk.
+    #[test]
+    fn the_first_problem_in_file_order_is_reported() {
+        let rows = |bad_value: bool| {
+            let mut text = String::from("unique_id,ds,y\n");
+            for i in 0..40_000 {
+                let line = i + 2;
+                match line {
+                    30_000 if bad_value => text.push_str(&format!("a,{i},x\n")),
+                    30_005 => text.push_str(&format!("a,{i}\n")),
+                    _ => text.push_str(&format!("a,{i},1\n")),
+                }
+            }
+            text
+        };
+        assert_has(&data_error(&rows(true)), &["line 30000", "'x'"]);
+        assert_has(&data_error(&rows(false)), &["line 30005", "expected 3 fields"]);
     }
 
     #[test]

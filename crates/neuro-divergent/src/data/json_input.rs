@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::builder::FrameBuilder;
 use super::csv_input::parse_ds_styled;
+use super::timestamp::DayCache;
 use super::{Freq, TimeSeriesFrame, Timestamp};
 use crate::error::{Error, Result};
 
@@ -66,6 +67,7 @@ struct RecordReader<'a> {
     unit: &'static str,
     builder: Option<FrameBuilder>,
     extra: Vec<String>,
+    days: DayCache<[u8; 10]>,
 }
 
 impl<'a> RecordReader<'a> {
@@ -75,6 +77,7 @@ impl<'a> RecordReader<'a> {
             unit,
             builder: None,
             extra: Vec::new(),
+            days: DayCache::default(),
         }
     }
 
@@ -121,7 +124,8 @@ impl<'a> RecordReader<'a> {
         let builder = self.builder.as_mut().expect("set by the first record");
         let ds = match field("ds")? {
             Value::String(text) => {
-                let (ds, style) = parse_ds_styled(source, unit, number, &id, text)?;
+                let (ds, style) =
+                    parse_ds_styled(source, (unit, number), &id, text, &mut self.days)?;
                 builder.observe_style(number, &ds, style)?;
                 ds
             }

@@ -35,11 +35,20 @@ impl Timestamp {
     /// optionally followed by a time zone: `Z` or an offset `±HH:MM`, `±HHMM`, `±HH`. Times
     /// with a zone are converted to UTC. Returns `None` for anything else.
     pub fn parse_styled(s: &str) -> Option<(Timestamp, DsStyle)> {
+        Self::parse_styled_cached(s, &mut DayCache::default())
+    }
+
+    /// [`Timestamp::parse_styled`] for a reader going row by row: `days` remembers the last
+    /// `YYYY-MM-DD` date read, so that the rows of one day compute it once.
+    pub(crate) fn parse_styled_cached(
+        s: &str,
+        days: &mut DayCache<[u8; 10]>,
+    ) -> Option<(Timestamp, DsStyle)> {
         let s = s.trim();
         if let Ok(v) = s.parse::<i64>() {
             return Some((Timestamp::Int(v), DsStyle::default()));
         }
-        parse_datetime_styled(s).map(|(dt, style)| (Timestamp::DateTime(dt), style))
+        parse_datetime_styled(s, days).map(|(dt, style)| (Timestamp::DateTime(dt), style))
     }
 
     /// Formats the value: integers as-is, date-times as `style` lays them out.
@@ -70,16 +79,57 @@ pub(crate) fn writable_year(dt: &NaiveDateTime) -> bool {
     (0..=9999).contains(&dt.year())
 }
 
+/// The date of the last day a reader converted, by a key that names the day (its text, its
+/// number since the epoch): consecutive rows of a series mostly share their day (the 24 rows of
+/// an hourly day), and computing a calendar date is most of converting a time stamp.
+#[derive(Default)]
+pub(crate) struct DayCache<K> {
+    last: Option<(K, NaiveDate)>,
+}
+
+impl<K: PartialEq + Copy> DayCache<K> {
+    /// The date of day `key`, computed by `compute` unless it is the last one asked for.
+    fn date(&mut self, key: K, compute: impl FnOnce() -> Option<NaiveDate>) -> Option<NaiveDate> {
+        match self.last {
+            Some((last, date)) if last == key => Some(date),
+            _ => {
+                let date = compute()?;
+                self.last = Some((key, date));
+                Some(date)
+            }
+        }
+    }
+}
+
+/// The UTC date-time `secs` seconds and `nanos` nanoseconds after 1970-01-01 (as chrono's
+/// `DateTime::from_timestamp` computes it), when its year is writable; `days` remembers the
+/// last day's date.
+pub(crate) fn from_epoch(secs: i64, nanos: u32, days: &mut DayCache<i64>) -> Option<NaiveDateTime> {
+    /// Days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+    const EPOCH_DAYS_FROM_CE: i64 = 719_163;
+    let day = secs.div_euclid(86_400);
+    let second = u32::try_from(secs.rem_euclid(86_400)).ok()?;
+    let date = days.date(day, || {
+        let from_ce = i32::try_from(day.checked_add(EPOCH_DAYS_FROM_CE)?).ok()?;
+        NaiveDate::from_num_days_from_ce_opt(from_ce)
+    })?;
+    let time = NaiveTime::from_num_seconds_from_midnight_opt(second, nanos)?;
+    Some(date.and_time(time)).filter(writable_year)
+}
+
 /// Parses a date-time as [`Timestamp::parse_styled`] describes, returning it in UTC.
-fn parse_datetime_styled(s: &str) -> Option<(NaiveDateTime, DsStyle)> {
-    parse_iso_fast(s).or_else(|| parse_datetime_general(s))
+fn parse_datetime_styled(
+    s: &str,
+    days: &mut DayCache<[u8; 10]>,
+) -> Option<(NaiveDateTime, DsStyle)> {
+    parse_iso_fast(s, days).or_else(|| parse_datetime_general(s))
 }
 
 /// The two forms most files write, `YYYY-MM-DD` and `YYYY-MM-DD HH:MM:SS` (or with `T`), read
 /// by byte position: what [`parse_datetime_general`] gives them, several times faster. `None`
 /// for any other text (including an invalid date in one of these forms, which the general
 /// parser then refuses).
-fn parse_iso_fast(s: &str) -> Option<(NaiveDateTime, DsStyle)> {
+fn parse_iso_fast(s: &str, days: &mut DayCache<[u8; 10]>) -> Option<(NaiveDateTime, DsStyle)> {
     let b = s.as_bytes();
     let number = |range: std::ops::Range<usize>| -> Option<u32> {
         b[range].iter().try_fold(0u32, |acc, &d| {
@@ -89,8 +139,11 @@ fn parse_iso_fast(s: &str) -> Option<(NaiveDateTime, DsStyle)> {
     if !(b.len() == 10 || b.len() == 19) || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let year = i32::try_from(number(0..4)?).ok()?;
-    let date = NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)?;
+    let key: [u8; 10] = b[..10].try_into().ok()?;
+    let date = days.date(key, || {
+        let year = i32::try_from(number(0..4)?).ok()?;
+        NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)
+    })?;
     let mut style = DsStyle::default();
     if b.len() == 10 {
         style.date_only = true;
@@ -236,7 +289,7 @@ mod datetime_text {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
         let text = String::deserialize(d)?;
-        super::parse_datetime_styled(text.trim())
+        super::parse_datetime_styled(text.trim(), &mut super::DayCache::default())
             .map(|(dt, _)| dt)
             .ok_or_else(|| {
                 serde::de::Error::custom(format!(
@@ -260,6 +313,7 @@ mod tests {
 
     #[test]
     fn the_fast_forms_read_as_the_general_parser_reads_them() {
+        let mut days = DayCache::default();
         for text in [
             "2020-01-31",
             "1949-12-01",
@@ -277,18 +331,56 @@ mod tests {
             "20a0-01-01",
             "2020-01-01 1:00:00Z",
         ] {
-            let fast = parse_iso_fast(text);
+            // One cache over all the texts, as a reader keeps it from row to row.
+            let fast = parse_iso_fast(text, &mut days);
             if fast.is_some() {
                 assert_eq!(fast, parse_datetime_general(text), "{text}");
             }
             assert_eq!(
-                parse_datetime_styled(text),
+                parse_datetime_styled(text, &mut days),
                 parse_datetime_general(text),
                 "{text}"
             );
         }
-        assert!(parse_iso_fast("2020-01-31T13:05:09").is_some());
-        assert!(parse_iso_fast("2020-01-31").is_some());
+        assert!(parse_iso_fast("2020-01-31T13:05:09", &mut days).is_some());
+        assert!(parse_iso_fast("2020-01-31", &mut days).is_some());
+    }
+
+    /// Instants across day boundaries, before 1970 and at the edges of the writable years read
+    /// as chrono reads them, with one cache throughout.
+    #[test]
+    fn instants_read_as_chrono_reads_them() {
+        let mut days = DayCache::default();
+        let hour = 3_600i64;
+        let starts = [-86_400 * 3 - 7, -1, 0, 86_399, 1_700_000_000];
+        for start in starts {
+            for k in 0..60 {
+                let secs = start + k * hour;
+                let nanos = (k as u32 * 12_345_679) % 1_000_000_000;
+                let expected = chrono::DateTime::from_timestamp(secs, nanos).map(|d| d.naive_utc());
+                assert_eq!(
+                    from_epoch(secs, nanos, &mut days),
+                    expected,
+                    "{secs} {nanos}"
+                );
+            }
+        }
+        let year_0 = dt(0, 1, 1, 0, 0, 0);
+        let Timestamp::DateTime(year_0) = year_0 else {
+            unreachable!()
+        };
+        let first = year_0.and_utc().timestamp();
+        assert_eq!(from_epoch(first, 0, &mut days), Some(year_0));
+        assert_eq!(from_epoch(first - 1, 0, &mut days), None, "year -1");
+        let after_9999 = dt(9999, 12, 31, 23, 59, 59);
+        let Timestamp::DateTime(last) = after_9999 else {
+            unreachable!()
+        };
+        let last = last.and_utc().timestamp();
+        assert!(from_epoch(last, 0, &mut days).is_some());
+        assert_eq!(from_epoch(last + 1, 0, &mut days), None, "year 10000");
+        assert_eq!(from_epoch(i64::MAX, 0, &mut days), None);
+        assert_eq!(from_epoch(i64::MIN, 0, &mut days), None);
     }
 
     #[test]

@@ -1,0 +1,89 @@
+//! Decoding and validating side by side: a reader's decoding (CSV records, Parquet and Arrow
+//! batches) runs on a thread of its own and hands its items, in order, to the validation on the
+//! calling thread, so that reading a large panel takes about the longer of the two instead of
+//! their sum.
+
+use std::sync::mpsc::sync_channel;
+
+/// Items the decoding may run ahead of the validation.
+const DEPTH: usize = 4;
+
+/// Runs `produce`, passing each item it emits to `consume` in order, and returns `consume`'s
+/// first error. With `side_by_side` the producer runs on a thread of its own; otherwise both
+/// run here, item by item. `emit` returns false once `consume` has failed: the producer should
+/// then stop.
+pub(crate) fn pipelined<T: Send, E>(
+    side_by_side: bool,
+    produce: impl FnOnce(&mut dyn FnMut(T) -> bool) + Send,
+    mut consume: impl FnMut(T) -> Result<(), E>,
+) -> Result<(), E> {
+    if !side_by_side {
+        let mut failed = None;
+        produce(&mut |item| match consume(item) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        });
+        return failed.map_or(Ok(()), Err);
+    }
+    std::thread::scope(|scope| {
+        let (sender, receiver) = sync_channel(DEPTH);
+        scope.spawn(move || produce(&mut |item| sender.send(item).is_ok()));
+        // Returning early drops the receiver: the producer's next send fails and it stops.
+        for item in receiver {
+            consume(item)?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Emits 0..n, stopping when told to; records how far it got.
+    fn numbers(n: u32, reached: &mut u32) -> impl FnOnce(&mut dyn FnMut(u32) -> bool) + Send + '_ {
+        move |emit| {
+            for i in 0..n {
+                *reached = i;
+                if !emit(i) {
+                    return;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn items_arrive_in_order_either_way() {
+        for side_by_side in [false, true] {
+            let mut seen = Vec::new();
+            let mut reached = 0;
+            let outcome: Result<(), ()> =
+                pipelined(side_by_side, numbers(1000, &mut reached), |i| {
+                    seen.push(i);
+                    Ok(())
+                });
+            assert_eq!(outcome, Ok(()));
+            assert_eq!(seen, (0..1000).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn the_first_error_stops_the_producer() {
+        for side_by_side in [false, true] {
+            let mut reached = 0;
+            let outcome = pipelined(side_by_side, numbers(1_000_000, &mut reached), |i| {
+                if i == 10 {
+                    Err(format!("item {i}"))
+                } else {
+                    Ok(())
+                }
+            });
+            assert_eq!(outcome, Err("item 10".to_string()));
+            // The producer may have run a few items ahead, never to the end.
+            assert!((10..10 + DEPTH as u32 + 2).contains(&reached), "{reached}");
+        }
+    }
+}
