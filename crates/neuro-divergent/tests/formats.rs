@@ -482,3 +482,76 @@ fn json_lines_messages_name_lines() {
     .to_string();
     assert_has(&m, &["l.jsonl: line 3: series 'a': column 'y'", "32-bit"]);
 }
+
+/// Rows given as (series, hour, value): a Parquet panel with microsecond timestamps, and the
+/// same rows as CSV text.
+fn hourly_panel(rows: &[(&str, i64, f64)]) -> (neuro_divergent::Result<TimeSeriesFrame>, String) {
+    use arrow_array::TimestampMicrosecondArray;
+    let hour = 3_600_000_000i64;
+    let ids: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    let ds: ArrayRef = Arc::new(TimestampMicrosecondArray::from(
+        rows.iter().map(|r| r.1 * hour).collect::<Vec<_>>(),
+    ));
+    let y: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    let frame = parquet_frame(vec![
+        ("unique_id", text(&ids)),
+        ("ds", ds),
+        ("y", floats(&y)),
+    ]);
+    let mut csv = String::from("unique_id,ds,y\n");
+    for (id, h, v) in rows {
+        let ds = chrono::DateTime::from_timestamp(h * 3600, 0)
+            .unwrap()
+            .naive_utc();
+        csv.push_str(&format!("{id},{},{v}\n", ds.format("%Y-%m-%d %H:%M:%S")));
+    }
+    (frame, csv)
+}
+
+/// A series' rows that arrive together, evenly spaced and finite, are read as one run; the
+/// panel is the one the CSV reader (row by row) reads, and a run with a problem in it is read
+/// row by row, so the problem is named at its row.
+#[test]
+fn series_read_a_run_at_a_time_match_the_csv_and_name_bad_rows() {
+    let series = |id, hours: std::ops::Range<i64>| {
+        hours
+            .map(move |h| (id, h, (h * 7 % 11) as f64))
+            .collect::<Vec<_>>()
+    };
+    // a, then b, then the rest of a (a second run continuing the first), c across midnight.
+    let mut rows = series("a", 0..30);
+    rows.extend(series("b", 5..40));
+    rows.extend(series("a", 30..45));
+    rows.extend(series("c", 20..30));
+    let (frame, csv) = hourly_panel(&rows);
+    let from_csv = read_frame_from(csv.as_bytes(), "p.csv", DataFormat::Csv, None).unwrap();
+    same_panel(&frame.unwrap(), &from_csv);
+
+    let mut nan = series("a", 0..30);
+    nan[4].2 = f64::NAN;
+    let (frame, _) = hourly_panel(&nan);
+    assert_has(
+        &frame.unwrap_err().to_string(),
+        &["row 5: series 'a': column 'y'", "NaN"],
+    );
+
+    // The second run of a repeats the first's last hour: a duplicate named by both rows.
+    let mut twice = series("a", 0..10);
+    twice.extend(series("b", 0..10));
+    twice.extend(series("a", 9..12));
+    let (frame, _) = hourly_panel(&twice);
+    assert_has(
+        &frame.unwrap_err().to_string(),
+        &["series 'a' has two rows with ds 1970-01-01 09:00:00: rows 10 and 21"],
+    );
+
+    // The second run of a steps two hours: the series is irregular at the row it jumps.
+    let mut jump = series("a", 0..10);
+    jump.extend(series("b", 0..10));
+    jump.extend((0..3).map(|k| ("a", 10 + 2 * k, 1.0)));
+    let (frame, _) = hourly_panel(&jump);
+    assert_has(
+        &frame.unwrap_err().to_string(),
+        &["series 'a'", "(row 21) to 1970-01-01 12:00:00 (row 22)"],
+    );
+}

@@ -32,7 +32,7 @@ pub(crate) enum Gap {
 
 impl Gap {
     /// The gap from `a` to `b`, when both have one kind and `b` comes later.
-    fn between(a: Timestamp, b: Timestamp) -> Option<Gap> {
+    pub(crate) fn between(a: Timestamp, b: Timestamp) -> Option<Gap> {
         match (a, b) {
             (Timestamp::Int(x), Timestamp::Int(y)) => {
                 y.checked_sub(x).filter(|&d| d > 0).map(Gap::Steps)
@@ -52,7 +52,7 @@ impl Gap {
     }
 
     /// `ts` moved by the gap (values in between two seen ones, so in range).
-    fn after(self, ts: Timestamp) -> Timestamp {
+    pub(crate) fn after(self, ts: Timestamp) -> Timestamp {
         match (self, ts) {
             (Gap::Steps(d), Timestamp::Int(v)) => Timestamp::Int(v + d),
             (Gap::Time(d), Timestamp::DateTime(v)) => Timestamp::DateTime(v + d),
@@ -91,6 +91,35 @@ impl Arrivals {
                 *len += 1;
             }
             Arrivals::Listed(values) => values.push(ts),
+        }
+    }
+
+    /// Adds the values of `count` rows that run from `first` to `last`, `gap` apart (a run of
+    /// rows a columnar reader checked as a whole).
+    pub(crate) fn push_even(
+        &mut self,
+        (first, last): (Timestamp, Timestamp),
+        gap: Gap,
+        count: usize,
+    ) {
+        match self {
+            Arrivals::Even {
+                last: end,
+                gap: known,
+                len,
+                ..
+            } if Gap::between(*end, first) == Some(gap) && known.is_none_or(|g| g == gap) => {
+                *known = Some(gap);
+                *end = last;
+                *len += count;
+            }
+            _ => {
+                let mut at = first;
+                for _ in 0..count {
+                    self.push(at);
+                    at = gap.after(at);
+                }
+            }
         }
     }
 

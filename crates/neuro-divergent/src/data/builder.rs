@@ -1,6 +1,6 @@
 //! Collecting rows into series and turning them into a validated [`TimeSeriesFrame`].
 
-use super::arrivals::Arrivals;
+use super::arrivals::{Arrivals, Gap};
 use super::id_index::IdIndex;
 use super::infer::infer_freq;
 use super::line_numbers::LineNumbers;
@@ -71,6 +71,60 @@ impl FrameBuilder {
     {
         check_id(&self.source, self.unit, line, id)?;
         check_finite(&self.source, self.unit, line, id, "y", y)?;
+        let slot = self.slot(line, id, ds);
+        let group = &mut self.groups[slot];
+        group.y.push(y);
+        group.lines.push(line);
+        let mut found = 0;
+        for value in extra {
+            if let Some(column) = group.extra.get_mut(found) {
+                column.push(value.into());
+            }
+            found += 1;
+        }
+        if found != self.extra_names.len() {
+            return Err(Error::Data(format!(
+                "{}: {} {line}: series '{id}': expected {} extra values ({}), found {found}",
+                self.source,
+                self.unit,
+                self.extra_names.len(),
+                self.extra_names.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Adds the rows of series `id` numbered from `line` on, whose `ds` run evenly from the
+    /// first to the last of `ends`, `gap` apart, and whose values `y` are known to be finite
+    /// in f32 (a run of rows a columnar reader checked as a whole).
+    pub(crate) fn push_even_run(
+        &mut self,
+        line: u64,
+        id: &str,
+        ends: (Timestamp, Timestamp),
+        gap: Gap,
+        y: &[f64],
+    ) -> Result<()> {
+        check_id(&self.source, self.unit, line, id)?;
+        debug_assert!(self.extra_names.is_empty(), "runs carry no extra values");
+        if y.is_empty() {
+            return Ok(());
+        }
+        let slot = self.slot(line, id, ends.0);
+        let group = &mut self.groups[slot];
+        group.y.extend_from_slice(y);
+        group.lines.push_run(line, y.len());
+        if y.len() > 1 {
+            group
+                .ds
+                .push_even((gap.after(ends.0), ends.1), gap, y.len() - 1);
+        }
+        Ok(())
+    }
+
+    /// The slot of series `id` once a row with `ds` on `line` joins it: a new series starts
+    /// with `ds`, a known one has `ds` added.
+    fn slot(&mut self, line: u64, id: &str, ds: Timestamp) -> usize {
         let first = match ds {
             Timestamp::Int(_) => &mut self.first_int,
             Timestamp::DateTime(_) => &mut self.first_date,
@@ -93,26 +147,7 @@ impl FrameBuilder {
         } else {
             self.groups[slot].ds.push(ds);
         }
-        let group = &mut self.groups[slot];
-        group.y.push(y);
-        group.lines.push(line);
-        let mut found = 0;
-        for value in extra {
-            if let Some(column) = group.extra.get_mut(found) {
-                column.push(value.into());
-            }
-            found += 1;
-        }
-        if found != self.extra_names.len() {
-            return Err(Error::Data(format!(
-                "{}: {} {line}: series '{id}': expected {} extra values ({}), found {found}",
-                self.source,
-                self.unit,
-                self.extra_names.len(),
-                self.extra_names.join(", ")
-            )));
-        }
-        Ok(())
+        slot
     }
 
     /// Notes how the `ds` of the row on `line` was written (see [`Timestamp::parse_styled`]);

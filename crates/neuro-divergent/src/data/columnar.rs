@@ -19,11 +19,14 @@ use arrow_array::{
 };
 use arrow_cast::cast::{cast_with_options, CastOptions};
 use arrow_schema::{ArrowError, DataType, Schema, TimeUnit};
+use chrono::TimeDelta;
 
+use super::arrivals::Gap;
 use super::builder::FrameBuilder;
 use super::csv_input::parse_ds_styled;
 use super::pipeline::pipelined;
 use super::timestamp::{from_epoch, DayCache};
+use super::validate::fits_f32;
 use super::{DsStyle, Freq, TimeSeriesFrame, Timestamp, ZoneSuffix};
 use crate::error::{Error, Result};
 use crate::threads;
@@ -219,7 +222,34 @@ enum DsValues<'a> {
     Text(&'a StringArray),
 }
 
+/// What the integers of an integer or instant `ds` column count.
+#[derive(Clone, Copy, PartialEq)]
+enum RawUnit {
+    Index,
+    Micros,
+    Nanos,
+}
+
 impl DsValues<'_> {
+    /// The column's integers and what they count, unless it holds text.
+    fn raw(&self) -> Option<(&[i64], RawUnit)> {
+        match self {
+            DsValues::Integer(a) => Some((a.values(), RawUnit::Index)),
+            DsValues::Micros(a) => Some((a.values(), RawUnit::Micros)),
+            DsValues::Nanos(a) => Some((a.values(), RawUnit::Nanos)),
+            DsValues::Text(_) => None,
+        }
+    }
+
+    fn null_count(&self) -> usize {
+        match self {
+            DsValues::Integer(a) => a.null_count(),
+            DsValues::Micros(a) => a.null_count(),
+            DsValues::Nanos(a) => a.null_count(),
+            DsValues::Text(a) => a.null_count(),
+        }
+    }
+
     fn is_null(&self, i: usize) -> bool {
         match self {
             DsValues::Integer(a) => a.is_null(i),
@@ -252,32 +282,110 @@ impl BatchColumns {
             },
             DsColumn::Text(a) => DsValues::Text(a.as_string::<i32>()),
         };
-        for i in 0..ids.len() {
-            let row = first_row + i as u64;
-            if ids.is_null(i) {
-                return Err(Error::Data(format!(
-                    "{source}: row {row}: column 'unique_id' is null; every row needs a series id"
-                )));
+        // Without nulls, extra columns or ds texts, each series' run of rows is checked as a
+        // whole when it is regular (evenly spaced, finite values): the usual file.
+        let by_runs = extra.is_empty()
+            && ids.null_count() == 0
+            && y.null_count() == 0
+            && ds.raw().is_some()
+            && ds.null_count() == 0;
+        let mut start = 0;
+        while start < ids.len() {
+            let end = if by_runs {
+                run_end(ids, start)
+            } else {
+                start + 1
+            };
+            let rows = start..end;
+            let row = first_row + start as u64;
+            let y_run = &y.values()[rows.clone()];
+            if let Some((ends, gap)) = even_run(&ds, rows.clone(), y_run, days) {
+                builder.push_even_run(row, ids.value(start), ends, gap, y_run)?;
+            } else {
+                for i in rows {
+                    let row = first_row + i as u64;
+                    if ids.is_null(i) {
+                        return Err(Error::Data(format!(
+                            "{source}: row {row}: column 'unique_id' is null; every row needs a \
+                             series id"
+                        )));
+                    }
+                    let id = ids.value(i);
+                    if ds.is_null(i) {
+                        return Err(Error::Data(format!(
+                            "{source}: row {row}: series '{id}': column 'ds' is null"
+                        )));
+                    }
+                    let ds = ds_value(&ds, (source, row, id), i, builder, days)?;
+                    if y.is_null(i) {
+                        return Err(Error::Data(format!(
+                            "{source}: row {row}: series '{id}': column 'y' is null; drop or \
+                             fill missing values first"
+                        )));
+                    }
+                    let values = extra
+                        .iter()
+                        .map(|c| if c.is_null(i) { "" } else { c.value(i) });
+                    builder.push(row, id, ds, y.value(i), values)?;
+                }
             }
-            let id = ids.value(i);
-            if ds.is_null(i) {
-                return Err(Error::Data(format!(
-                    "{source}: row {row}: series '{id}': column 'ds' is null"
-                )));
-            }
-            let ds = ds_value(&ds, (source, row, id), i, builder, days)?;
-            if y.is_null(i) {
-                return Err(Error::Data(format!(
-                    "{source}: row {row}: series '{id}': column 'y' is null; drop or fill missing \
-                     values first"
-                )));
-            }
-            let values = extra
-                .iter()
-                .map(|c| if c.is_null(i) { "" } else { c.value(i) });
-            builder.push(row, id, ds, y.value(i), values)?;
+            start = end;
         }
         Ok(())
+    }
+}
+
+/// The end of the run of rows from `start` on that share its series id.
+fn run_end(ids: &StringArray, start: usize) -> usize {
+    let id = ids.value(start);
+    (start + 1..ids.len())
+        .find(|&i| ids.value(i) != id)
+        .unwrap_or(ids.len())
+}
+
+/// The first and last `ds` of rows `rows` and the gap between consecutive ones, when the run
+/// has two rows or more, its integer or instant `ds` increase by one fixed step, both ends
+/// are valid time stamps and every value in `y` is finite in f32: then the run needs no check
+/// row by row. `None` otherwise (the rows are then read one at a time, and any problem
+/// reported at its row).
+fn even_run(
+    ds: &DsValues<'_>,
+    rows: std::ops::Range<usize>,
+    y: &[f64],
+    days: &mut Days,
+) -> Option<((Timestamp, Timestamp), Gap)> {
+    let (values, unit) = ds.raw()?;
+    let raw = &values[rows];
+    let step = match raw {
+        [a, b, ..] => b.checked_sub(*a).filter(|d| *d > 0)?,
+        _ => return None,
+    };
+    let even = raw.windows(2).all(|w| w[1].checked_sub(w[0]) == Some(step));
+    if !even || !y.iter().all(|&v| v.is_finite() && fits_f32(v)) {
+        return None;
+    }
+    let ends = (
+        unit.timestamp(raw[0], &mut days.instants)?,
+        unit.timestamp(raw[raw.len() - 1], &mut days.instants)?,
+    );
+    let gap = match unit {
+        RawUnit::Index => Gap::Steps(step),
+        RawUnit::Micros => Gap::Time(TimeDelta::microseconds(step)),
+        RawUnit::Nanos => Gap::Time(TimeDelta::nanoseconds(step)),
+    };
+    Some((ends, gap))
+}
+
+impl RawUnit {
+    /// The time stamp `raw` counts: an index, or an instant when it lies in the years 0 to 9999.
+    fn timestamp(self, raw: i64, days: &mut DayCache<i64>) -> Option<Timestamp> {
+        let per_second = match self {
+            RawUnit::Index => return Some(Timestamp::Int(raw)),
+            RawUnit::Micros => 1_000_000,
+            RawUnit::Nanos => 1_000_000_000,
+        };
+        let nanos = raw.rem_euclid(per_second) * (1_000_000_000 / per_second);
+        from_epoch(raw.div_euclid(per_second), nanos as u32, days).map(Timestamp::DateTime)
     }
 }
 
@@ -289,34 +397,19 @@ fn ds_value(
     builder: &mut FrameBuilder,
     days: &mut Days,
 ) -> Result<Timestamp> {
-    let (raw, unit, instant) = match values {
-        DsValues::Integer(a) => return Ok(Timestamp::Int(a.value(i))),
+    let (raw, unit) = match values {
         DsValues::Text(a) => {
             let text = a.value(i);
             let (ds, style) = parse_ds_styled(source, ("row", row), id, text, &mut days.texts)?;
             builder.observe_style(row, &ds, style)?;
             return Ok(ds);
         }
-        DsValues::Nanos(a) => {
-            let raw = a.value(i);
-            let (secs, nanos) = (raw.div_euclid(1_000_000_000), raw.rem_euclid(1_000_000_000));
-            (
-                raw,
-                "ns",
-                from_epoch(secs, nanos as u32, &mut days.instants),
-            )
-        }
-        DsValues::Micros(a) => {
-            let raw = a.value(i);
-            let (secs, micros) = (raw.div_euclid(1_000_000), raw.rem_euclid(1_000_000));
-            (
-                raw,
-                "µs",
-                from_epoch(secs, micros as u32 * 1000, &mut days.instants),
-            )
-        }
+        DsValues::Integer(a) => (a.value(i), RawUnit::Index),
+        DsValues::Micros(a) => (a.value(i), RawUnit::Micros),
+        DsValues::Nanos(a) => (a.value(i), RawUnit::Nanos),
     };
-    instant.map(Timestamp::DateTime).ok_or_else(|| {
+    unit.timestamp(raw, &mut days.instants).ok_or_else(|| {
+        let unit = if unit == RawUnit::Nanos { "ns" } else { "µs" };
         Error::Data(format!(
             "{source}: row {row}: series '{id}': column 'ds' holds {raw} {unit} from 1970, \
              outside the years 0 to 9999"

@@ -308,7 +308,10 @@ a,2,1e39
             text
         };
         assert_has(&data_error(&rows(true)), &["line 30000", "'x'"]);
-        assert_has(&data_error(&rows(false)), &["line 30005", "expected 3 fields"]);
+        assert_has(
+            &data_error(&rows(false)),
+            &["line 30005", "expected 3 fields"],
+        );
     }
 
     #[test]

@@ -23,22 +23,35 @@ impl Default for LineNumbers {
 impl LineNumbers {
     /// Appends the number of the next row.
     pub(crate) fn push(&mut self, line: u64) {
+        self.push_run(line, 1);
+    }
+
+    /// Appends the numbers of `count` rows from `line` on.
+    pub(crate) fn push_run(&mut self, line: u64, count: usize) {
+        let Ok(count) = u32::try_from(count) else {
+            let half = count / 2;
+            self.push_run(line, half);
+            self.push_run(line + half as u64, count - half);
+            return;
+        };
         match self {
             LineNumbers::Runs { runs, rows } => {
-                *rows += 1;
-                if let Some((first, count)) = runs.last_mut() {
-                    if *count < u32::MAX && *first + u64::from(*count) == line {
-                        *count += 1;
-                        return;
+                *rows += u64::from(count);
+                if let Some((first, n)) = runs.last_mut() {
+                    if *first + u64::from(*n) == line {
+                        if let Some(sum) = n.checked_add(count) {
+                            *n = sum;
+                            return;
+                        }
                     }
                 }
-                runs.push((line, 1));
+                runs.push((line, count));
                 // A run takes two numbers' room: past one run per two rows a list is smaller.
                 if runs.len() >= 16 && runs.len() as u64 * 2 > *rows {
                     *self = LineNumbers::Plain(self.to_vec());
                 }
             }
-            LineNumbers::Plain(lines) => lines.push(line),
+            LineNumbers::Plain(lines) => lines.extend(line..line + u64::from(count)),
         }
     }
 
