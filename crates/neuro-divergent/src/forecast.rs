@@ -25,6 +25,7 @@ use crate::exog::{future_values, FutureTable, Needs, Panel, StaticTable};
 use crate::explain::ModelExplanation;
 use crate::models::{BuiltModel, Model, ModelSpec};
 use crate::multivariate::{self, SeriesEnd, Stage};
+use crate::pipeline::prefetched;
 use crate::preprocess::FeatureConfig;
 use crate::train::{train_model, ProgressFn, TrainReport, TrainingData};
 use crate::windows::{inference_batch, SeriesView};
@@ -1074,9 +1075,15 @@ impl NeuralForecast {
                 vec![Vec::with_capacity(windows.len() * spec.h); loss.suffixes().len()];
             let model = fitted.forecaster(spec)?;
             let shape = spec.window_shapes().inference;
-            for chunk in windows.chunks(CHUNK.div_ceil(rows_per_window) * rows_per_window) {
-                let batch = inference_batch(chunk, shape, spec.train.scaler_type)?;
-                let t = batch.tensors(device)?;
+            let chunks: Vec<&[SeriesView<'_>]> = windows
+                .chunks(CHUNK.div_ceil(rows_per_window) * rows_per_window)
+                .collect();
+            let prepare = |chunk: &&[SeriesView<'_>]| {
+                inference_batch(chunk, shape, spec.train.scaler_type)?.tensors(device)
+            };
+            // On the CPU the next chunk's windows are built while this one is forecast.
+            prefetched(device.is_cpu(), &chunks, prepare, |t| -> Result<()> {
+                let t = t?;
                 let steps = model.autoregressive();
                 let paths = spec.step_windows().and_then(|w| w.trajectory_samples);
                 let chunk_columns = match (steps, loss.as_distribution(), paths) {
@@ -1118,7 +1125,8 @@ impl NeuralForecast {
                 for (column, values) in columns.iter_mut().zip(chunk_columns) {
                     column.extend(values);
                 }
-            }
+                Ok(())
+            })?;
             out.extend(columns.into_iter().map(|column| {
                 // Back to the order of `cuts`.
                 let mut restored = vec![0.0; column.len()];

@@ -47,6 +47,7 @@ pub mod models;
 mod multivariate;
 pub mod nn;
 pub mod output;
+mod pipeline;
 pub mod preprocess;
 pub mod random;
 mod tail_tensors;

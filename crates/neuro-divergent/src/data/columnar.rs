@@ -24,11 +24,11 @@ use chrono::TimeDelta;
 use super::arrivals::Gap;
 use super::builder::FrameBuilder;
 use super::csv_input::parse_ds_styled;
-use super::pipeline::pipelined;
 use super::timestamp::{from_epoch, DayCache};
 use super::validate::fits_f32;
 use super::{DsStyle, Freq, TimeSeriesFrame, Timestamp, ZoneSuffix};
 use crate::error::{Error, Result};
+use crate::pipeline::pipelined;
 use crate::threads;
 
 /// The columns every panel needs.

@@ -5,11 +5,11 @@ use std::path::Path;
 
 use super::builder::FrameBuilder;
 use super::csv_input::{open_file, parse_ds_styled, parse_number, CsvInput, RecordChunk};
-use super::pipeline::pipelined;
 use super::timestamp::DayCache;
 use super::validate::check_id;
 use super::{Freq, TimeSeriesFrame};
 use crate::error::{Error, Result};
+use crate::pipeline::pipelined;
 use crate::threads;
 
 /// The columns every long-format file needs.

@@ -18,7 +18,6 @@ mod json_input;
 mod line_numbers;
 mod line_tracker;
 mod order;
-mod pipeline;
 mod series_ds;
 mod timestamp;
 pub(crate) mod validate;

@@ -300,15 +300,17 @@ impl Loss {
             return d.forecast_columns(y_hat, window, num_samples, rng);
         }
         let unscaled = window.unscale(y_hat)?;
-        let mut columns = vec![Vec::with_capacity(y_hat.elem_count()); self.n_outputs()];
-        for steps in unscaled.to_vec3::<f32>()? {
-            for mut step in steps {
-                if let Loss::Quantiles(set) | Loss::HuberQuantiles(set) = self {
-                    set.uncross(&mut step);
-                }
-                for (column, &v) in columns.iter_mut().zip(&step) {
-                    column.push(f64::from(v));
-                }
+        // [B, H, outputs] read as one flat list of steps, each `outputs` values wide.
+        let width = unscaled.dims3()?.2.max(1);
+        let mut values = unscaled.flatten_all()?.to_vec1::<f32>()?;
+        let rows = values.len() / width;
+        let mut columns = vec![Vec::with_capacity(rows); self.n_outputs()];
+        for step in values.chunks_exact_mut(width) {
+            if let Loss::Quantiles(set) | Loss::HuberQuantiles(set) = self {
+                set.uncross(step);
+            }
+            for (column, &v) in columns.iter_mut().zip(step.iter()) {
+                column.push(f64::from(v));
             }
         }
         Ok(columns)

@@ -1,7 +1,7 @@
-//! Decoding and validating side by side: a reader's decoding (CSV records, Parquet and Arrow
-//! batches) runs on a thread of its own and hands its items, in order, to the validation on the
-//! calling thread, so that reading a large panel takes about the longer of the two instead of
-//! their sum.
+//! Two stages of a sequential job side by side, on a thread each, so that the job takes about
+//! the longer of the two instead of their sum: a reader's decoding (CSV records, Parquet and
+//! Arrow batches) beside its validation ([`pipelined`]), the next batch of forecast windows
+//! built while the current one is forecast ([`prefetched`]).
 
 use std::sync::mpsc::sync_channel;
 
@@ -39,6 +39,37 @@ pub(crate) fn pipelined<T: Send, E>(
     })
 }
 
+/// Calls `each` with `prepare(item)` for every item in order; with `side_by_side` the next
+/// item is prepared on a thread of its own while `each` handles the current one. Returns
+/// `each`'s first error.
+pub(crate) fn prefetched<T: Sync, R: Send, E>(
+    side_by_side: bool,
+    items: &[T],
+    prepare: impl Fn(&T) -> R + Sync,
+    mut each: impl FnMut(R) -> Result<(), E>,
+) -> Result<(), E> {
+    if !side_by_side || items.len() < 2 {
+        return items.iter().try_for_each(|item| each(prepare(item)));
+    }
+    std::thread::scope(|scope| {
+        let prepare = &prepare;
+        let mut next = Some(scope.spawn(move || prepare(&items[0])));
+        for k in 0..items.len() {
+            let ready = match next.take() {
+                Some(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                None => prepare(&items[k]),
+            };
+            next = items
+                .get(k + 1)
+                .map(|item| scope.spawn(move || prepare(item)));
+            each(ready)?;
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +98,40 @@ mod tests {
                 });
             assert_eq!(outcome, Ok(()));
             assert_eq!(seen, (0..1000).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn prepared_items_arrive_in_order_and_an_error_stops() {
+        let items: Vec<u32> = (0..50).collect();
+        for side_by_side in [false, true] {
+            let mut seen = Vec::new();
+            let outcome: Result<(), ()> = prefetched(
+                side_by_side,
+                &items,
+                |i| i * 2,
+                |v| {
+                    seen.push(v);
+                    Ok(())
+                },
+            );
+            assert_eq!(outcome, Ok(()));
+            assert_eq!(seen, (0..50).map(|i| i * 2).collect::<Vec<_>>());
+            let mut handled = 0;
+            let outcome = prefetched(
+                side_by_side,
+                &items,
+                |i| *i,
+                |v| {
+                    handled += 1;
+                    if v == 7 {
+                        Err(v)
+                    } else {
+                        Ok(())
+                    }
+                },
+            );
+            assert_eq!((outcome, handled), (Err(7), 8));
         }
     }
 
