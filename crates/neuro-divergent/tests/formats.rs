@@ -555,3 +555,41 @@ fn series_read_a_run_at_a_time_match_the_csv_and_name_bad_rows() {
         &["series 'a'", "(row 21) to 1970-01-01 12:00:00 (row 22)"],
     );
 }
+
+proptest::proptest! {
+    /// The columnar reader's runs (rows of one series taken as a whole when regular) read any
+    /// panel as the CSV reader reads it row by row: the same series, or an error from both.
+    #[test]
+    fn columnar_runs_read_as_the_csv_reads_rows_one_by_one(
+        rows in proptest::collection::vec(
+            (0usize..3, 0i64..4, proptest::prop_oneof![
+                8 => -1e3f64..1e3,
+                1 => proptest::strategy::Just(f64::NAN),
+                1 => proptest::strategy::Just(1e39),
+            ]),
+            1..40,
+        )
+    ) {
+        // Each row: a series, a step (0 repeats the last ds: a duplicate) and a value.
+        let names = ["a", "b", "c"];
+        let mut last = [0i64; 3];
+        let mut ids = Vec::new();
+        let mut ds = Vec::new();
+        let mut y = Vec::new();
+        let mut csv = String::from("unique_id,ds,y\n");
+        for &(series, step, value) in &rows {
+            last[series] += step;
+            ids.push(names[series]);
+            ds.push(last[series]);
+            y.push(value);
+            csv.push_str(&format!("{},{},{value}\n", names[series], last[series]));
+        }
+        let columnar = parquet_frame(vec![("unique_id", text(&ids)), ("ds", ints(&ds)), ("y", floats(&y))]);
+        let by_rows = read_frame_from(csv.as_bytes(), "p.csv", DataFormat::Csv, None);
+        match (columnar, by_rows) {
+            (Ok(a), Ok(b)) => same_panel(&a, &b),
+            (Err(_), Err(_)) => {}
+            (a, b) => proptest::prop_assert!(false, "columnar {a:?}, csv {b:?}"),
+        }
+    }
+}
