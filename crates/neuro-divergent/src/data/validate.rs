@@ -26,7 +26,9 @@ pub(crate) fn in_context(err: Error, context: &str) -> Error {
 
 /// Rejects an empty (or blank) `unique_id`.
 pub(crate) fn check_id(source: &str, unit: &str, line: u64, id: &str) -> Result<()> {
-    if id.trim().is_empty() {
+    // Most ids start with a visible ASCII character: no need to trim them.
+    let visible = id.as_bytes().first().is_some_and(|b| b.is_ascii_graphic());
+    if !visible && id.trim().is_empty() {
         return Err(Error::Data(format!(
             "{source}: {unit} {line}: column 'unique_id' is empty; every row needs a series id"
         )));
