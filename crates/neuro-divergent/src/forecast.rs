@@ -1082,7 +1082,8 @@ impl NeuralForecast {
                 inference_batch(chunk, shape, spec.train.scaler_type)?.tensors(device)
             };
             // On the CPU the next chunk's windows are built while this one is forecast.
-            prefetched(device.is_cpu(), &chunks, prepare, |t| -> Result<()> {
+            let side_by_side = device.is_cpu() && crate::threads::side_by_side();
+            prefetched(side_by_side, &chunks, prepare, |t| -> Result<()> {
                 let t = t?;
                 let steps = model.autoregressive();
                 let paths = spec.step_windows().and_then(|w| w.trajectory_samples);

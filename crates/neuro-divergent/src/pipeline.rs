@@ -8,14 +8,15 @@ use std::sync::mpsc::sync_channel;
 /// Items the decoding may run ahead of the validation.
 const DEPTH: usize = 4;
 
-/// Runs `produce`, passing each item it emits to `consume` in order, and returns `consume`'s
-/// first error. With `side_by_side` the producer runs on a thread of its own; otherwise both
-/// run here, item by item. `emit` returns false once `consume` has failed: the producer should
-/// then stop.
-pub(crate) fn pipelined<T: Send, E>(
+/// Runs `produce` here, passing each item it emits to `consume` in order, and returns
+/// `consume`'s first error. With `side_by_side` the consumer runs on a thread of its own (the
+/// producer, which holds the caller's reader, stays on the calling thread, so the reader need
+/// not be `Send`); otherwise item by item here. `emit` returns false once `consume` has failed:
+/// the producer should then stop.
+pub(crate) fn pipelined<T: Send, E: Send>(
     side_by_side: bool,
-    produce: impl FnOnce(&mut dyn FnMut(T) -> bool) + Send,
-    mut consume: impl FnMut(T) -> Result<(), E>,
+    produce: impl FnOnce(&mut dyn FnMut(T) -> bool),
+    mut consume: impl FnMut(T) -> Result<(), E> + Send,
 ) -> Result<(), E> {
     if !side_by_side {
         let mut failed = None;
@@ -30,12 +31,12 @@ pub(crate) fn pipelined<T: Send, E>(
     }
     std::thread::scope(|scope| {
         let (sender, receiver) = sync_channel(DEPTH);
-        scope.spawn(move || produce(&mut |item| sender.send(item).is_ok()));
-        // Returning early drops the receiver: the producer's next send fails and it stops.
-        for item in receiver {
-            consume(item)?;
-        }
-        Ok(())
+        // A failing consumer returns and drops the receiver: the producer's next send fails.
+        let consumer = scope.spawn(move || receiver.into_iter().try_for_each(&mut consume));
+        produce(&mut |item| sender.send(item).is_ok());
+        // The end of the items: the consumer's loop ends once the channel is empty.
+        drop(sender);
+        joined(consumer)
     })
 }
 
@@ -53,21 +54,21 @@ pub(crate) fn prefetched<T: Sync, R: Send, E>(
     }
     std::thread::scope(|scope| {
         let prepare = &prepare;
-        let mut next = Some(scope.spawn(move || prepare(&items[0])));
-        for k in 0..items.len() {
-            let ready = match next.take() {
-                Some(handle) => handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                None => prepare(&items[k]),
-            };
-            next = items
-                .get(k + 1)
-                .map(|item| scope.spawn(move || prepare(item)));
+        let mut pending = scope.spawn(move || prepare(&items[0]));
+        for next in items[1..].iter() {
+            let ready = joined(pending);
+            pending = scope.spawn(move || prepare(next));
             each(ready)?;
         }
-        Ok(())
+        each(joined(pending))
     })
+}
+
+/// What a scoped thread returned; its panic, message and all, goes on here.
+fn joined<R>(handle: std::thread::ScopedJoinHandle<'_, R>) -> R {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 #[cfg(test)]
@@ -133,6 +134,34 @@ mod tests {
             );
             assert_eq!((outcome, handled), (Err(7), 8));
         }
+    }
+
+    /// The producer stays on the calling thread, so it may hold what cannot cross threads; a
+    /// consumer's panic goes on with its message.
+    #[test]
+    fn the_producer_stays_here_and_a_panic_keeps_its_message() {
+        let source = std::rc::Rc::new(vec![1u32, 2, 3]);
+        let mut seen = Vec::new();
+        let outcome: Result<(), ()> = pipelined(
+            true,
+            |emit| {
+                for &v in source.iter() {
+                    if !emit(v) {
+                        return;
+                    }
+                }
+            },
+            |v| {
+                seen.push(v);
+                Ok(())
+            },
+        );
+        assert_eq!((outcome, seen), (Ok(()), vec![1, 2, 3]));
+        let panicked = std::panic::catch_unwind(|| {
+            pipelined::<u32, ()>(true, |emit| while emit(1) {}, |_| panic!("consumer broke"))
+        });
+        let payload = panicked.expect_err("the consumer's panic goes on");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"consumer broke"));
     }
 
     #[test]

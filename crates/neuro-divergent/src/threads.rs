@@ -108,11 +108,12 @@ pub fn workers() -> usize {
     pool().map_or(1, ThreadPool::current_num_threads)
 }
 
-/// True when a reader may decode on a second thread while this one validates: more than one
-/// core is available, and the configured thread count, when set, is more than one.
-pub(crate) fn reading_side_by_side() -> bool {
+/// True when a job may run a second stage on a thread of its own beside this one (a reader's
+/// validation, the next batch of forecast windows): more than one core is available, the
+/// configured thread count, when set, is more than one, and this is not a [`solo`] run.
+pub(crate) fn side_by_side() -> bool {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    cores > 1 && (!configured() || workers() > 1)
+    cores > 1 && !is_solo() && (!configured() || workers() > 1)
 }
 
 /// Runs `work` on the chunk workers, where rayon's parallel iterators inside it use them; runs

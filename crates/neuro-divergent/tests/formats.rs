@@ -545,6 +545,28 @@ fn series_read_a_run_at_a_time_match_the_csv_and_name_bad_rows() {
         &["series 'a' has two rows with ds 1970-01-01 09:00:00: rows 10 and 21"],
     );
 
+    // A run across the reader's batches of 65,536 rows, its last row a duplicate.
+    let mut long = series("a", 0..70_000);
+    long.push(("a", 69_999, 1.0));
+    let (frame, _) = hourly_panel(&long);
+    assert_has(
+        &frame.unwrap_err().to_string(),
+        &["two rows with ds", "rows 70000 and 70001"],
+    );
+    let (frame, _) = hourly_panel(&long[..70_000]);
+    assert_eq!(frame.unwrap().series()[0].y.len(), 70_000);
+
+    // Integer ds up to the largest i64, in a second run that does not continue the first.
+    let m = parquet_error(vec![
+        ("unique_id", text(&["a", "a", "b", "b", "a", "a"])),
+        ("ds", ints(&[1, 2, 1, 2, i64::MAX - 1, i64::MAX])),
+        ("y", floats(&[1.0; 6])),
+    ]);
+    assert_has(
+        &m,
+        &["series 'a'", "(row 2) to 9223372036854775806 (row 5)"],
+    );
+
     // The second run of a steps two hours: the series is irregular at the row it jumps.
     let mut jump = series("a", 0..10);
     jump.extend(series("b", 0..10));

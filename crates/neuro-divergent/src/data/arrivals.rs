@@ -32,7 +32,7 @@ pub(crate) enum Gap {
 
 impl Gap {
     /// The gap from `a` to `b`, when both have one kind and `b` comes later.
-    pub(crate) fn between(a: Timestamp, b: Timestamp) -> Option<Gap> {
+    fn between(a: Timestamp, b: Timestamp) -> Option<Gap> {
         match (a, b) {
             (Timestamp::Int(x), Timestamp::Int(y)) => {
                 y.checked_sub(x).filter(|&d| d > 0).map(Gap::Steps)
@@ -115,9 +115,11 @@ impl Arrivals {
             }
             _ => {
                 let mut at = first;
-                for _ in 0..count {
+                for k in 0..count {
+                    if k > 0 {
+                        at = gap.after(at);
+                    }
                     self.push(at);
-                    at = gap.after(at);
                 }
             }
         }
@@ -139,11 +141,11 @@ impl Arrivals {
             } => {
                 let mut values = Vec::with_capacity(*len);
                 let mut at = *first;
-                for _ in 0..*len {
-                    values.push(at);
-                    if let Some(gap) = gap {
+                for k in 0..*len {
+                    if let (true, Some(gap)) = (k > 0, gap) {
                         at = gap.after(at);
                     }
+                    values.push(at);
                 }
                 values
             }

@@ -42,7 +42,7 @@ pub(crate) fn frame_from_batches<I>(
     freq: Option<Freq>,
 ) -> Result<TimeSeriesFrame>
 where
-    I: IntoIterator<Item = std::result::Result<RecordBatch, ArrowError>> + Send,
+    I: IntoIterator<Item = std::result::Result<RecordBatch, ArrowError>>,
 {
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let index = |name: &str| {
@@ -61,7 +61,7 @@ where
     check_numeric(source, "y", schema.field(keys[2]).data_type())?;
     let mut builder = FrameBuilder::new(source, "row", extra_names);
     let mut days = Days::default();
-    // Batches are decoded and their columns cast on a second thread while this one validates.
+    // Batches are decoded and their columns cast here while a second thread validates them.
     let produce = move |emit: &mut dyn FnMut(Result<BatchColumns>) -> bool| {
         for batch in batches {
             let columns = batch.map_err(|e| batch_error(source, e)).and_then(|batch| {
@@ -83,16 +83,12 @@ where
         }
     };
     let mut first_row = 1u64;
-    pipelined(
-        threads::reading_side_by_side(),
-        produce,
-        |columns| -> Result<()> {
-            let columns = columns?;
-            columns.push_rows(source, first_row, &mut builder, &mut days)?;
-            first_row += columns.rows as u64;
-            Ok(())
-        },
-    )?;
+    pipelined(threads::side_by_side(), produce, |columns| -> Result<()> {
+        let columns = columns?;
+        columns.push_rows(source, first_row, &mut builder, &mut days)?;
+        first_row += columns.rows as u64;
+        Ok(())
+    })?;
     if builder.is_empty() {
         return Err(Error::Data(format!("{source}: the file has no rows")));
     }
@@ -457,5 +453,43 @@ fn batch_error(source: &str, e: ArrowError) -> Error {
     match e {
         ArrowError::ExternalError(inner) => arrow_error(source, inner),
         other => arrow_error(source, other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Micro- and nanosecond counts, negative ones with a fraction of a second included, read
+    /// as chrono reads them.
+    #[test]
+    fn instants_read_as_chrono_reads_them() {
+        let mut days = DayCache::default();
+        for raw in [
+            -1,
+            -999_999,
+            -1_000_001,
+            -86_400_000_001,
+            0,
+            1,
+            1_700_000_000_123_456,
+        ] {
+            let micros = chrono::DateTime::from_timestamp_micros(raw).map(|d| d.naive_utc());
+            assert_eq!(
+                RawUnit::Micros.timestamp(raw, &mut days),
+                micros.map(Timestamp::DateTime),
+                "{raw} µs"
+            );
+            let nanos = chrono::DateTime::from_timestamp_nanos(raw).naive_utc();
+            assert_eq!(
+                RawUnit::Nanos.timestamp(raw, &mut days),
+                Some(Timestamp::DateTime(nanos)),
+                "{raw} ns"
+            );
+        }
+        assert_eq!(
+            RawUnit::Index.timestamp(-7, &mut days),
+            Some(Timestamp::Int(-7))
+        );
     }
 }

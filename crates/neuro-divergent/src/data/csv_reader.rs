@@ -26,9 +26,9 @@ pub fn read_csv(path: &Path, freq: Option<Freq>) -> Result<TimeSeriesFrame> {
 
 /// Like [`read_csv`] but reads from any reader; `source` names the data in error messages.
 ///
-/// With more than one core the records are parsed on a second thread while this one validates
-/// them.
-pub fn read_csv_from<R: Read + Send>(
+/// With more than one core (and more than one configured thread) the records are validated on
+/// a second thread while this one parses them.
+pub fn read_csv_from<R: Read>(
     reader: R,
     source: &str,
     freq: Option<Freq>,
@@ -46,7 +46,7 @@ pub fn read_csv_from<R: Read + Send>(
         }
     };
     pipelined(
-        threads::reading_side_by_side(),
+        threads::side_by_side(),
         produce,
         |mut chunk| -> Result<()> {
             for r in 0..chunk.len() {

@@ -97,7 +97,7 @@ pub fn read_frame(
 ) -> Result<TimeSeriesFrame> {
     let format = DataFormat::resolve(path, format);
     if path == Path::new("-") {
-        return read_frame_from(std::io::stdin(), "<stdin>", format, freq);
+        return read_frame_from(std::io::stdin().lock(), "<stdin>", format, freq);
     }
     let source = path.display().to_string();
     let file = open_file(path)?;
@@ -110,7 +110,7 @@ pub fn read_frame(
 }
 
 /// Like [`read_frame`] from any reader; `source` names the data in messages.
-pub fn read_frame_from<R: Read + Send>(
+pub fn read_frame_from<R: Read>(
     mut reader: R,
     source: &str,
     format: DataFormat,
@@ -154,7 +154,7 @@ where
 }
 
 /// Reads an Arrow IPC file (Feather v2) or stream.
-fn read_arrow<R: Read + Seek + Send>(
+fn read_arrow<R: Read + Seek>(
     mut input: R,
     source: &str,
     freq: Option<Freq>,
