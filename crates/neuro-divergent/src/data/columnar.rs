@@ -357,7 +357,8 @@ fn even_run(
         _ => return None,
     };
     let even = raw.windows(2).all(|w| w[1].checked_sub(w[0]) == Some(step));
-    if !even || !y.iter().all(|&v| v.is_finite() && fits_f32(v)) {
+    // `fits_f32` is false for NaN and infinities too.
+    if !even || !y.iter().all(|&v| fits_f32(v)) {
         return None;
     }
     let ends = (

@@ -92,16 +92,18 @@ impl Dropout {
     /// windows first), with the masks [`Dropout::apply`] draws. One graph node on the CPU, whose
     /// backward pass hands `x` the gradient itself and `u` the masked gradient.
     pub fn add_to(&self, x: &Tensor, u: &Tensor, train: bool) -> Result<Tensor> {
-        if !train || self.is_identity() {
-            return Ok((x + u)?);
+        let product = if x.shape() == u.shape() {
+            self.mask_for(u, train)?
+        } else {
+            None
+        };
+        match product {
+            Some(product) => Ok(x
+                .contiguous()?
+                .apply_op2(&u.contiguous()?, ResidualProduct(product))?),
+            // Not training, nothing dropped, another device or shape: `apply` as it is.
+            None => Ok((x + self.apply(u, train)?)?),
         }
-        if !kernels::fused(u.device()) || x.shape() != u.shape() {
-            return Ok((x + self.apply(u, train)?)?);
-        }
-        let windows = u.dims().first().copied().unwrap_or(1);
-        let product = self.masks().product(u.elem_count(), 1, windows)?;
-        Ok(x.contiguous()?
-            .apply_op2(&u.contiguous()?, ResidualProduct(product))?)
     }
 
     /// The masks of this layer's next use, for a fused op that applies them itself: takes the
@@ -280,6 +282,7 @@ fn uniform(word: u32) -> f32 {
 mod tests {
     use super::*;
     use crate::nn::pass;
+    use crate::nn::test_support::{values, weighted_sum_gradients};
     use candle_core::Device;
 
     #[test]
@@ -338,17 +341,8 @@ mod tests {
                 }
             })
             .unwrap();
-            let grads = (&y * &probe)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let grad = grads.get(x.as_tensor()).unwrap().flatten_all().unwrap();
-            (
-                y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-                grad.to_vec1::<f32>().unwrap(),
-            )
+            let grads = weighted_sum_gradients(&y, &probe);
+            (values(&y), values(grads.get(x.as_tensor()).unwrap()))
         };
         for time_major in [false, true] {
             let fused = run(time_major);
@@ -374,17 +368,11 @@ mod tests {
                 }
             })
             .unwrap();
-            let grads = (&sum * &probe)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let grads = weighted_sum_gradients(&sum, &probe);
             [
-                flat(&sum),
-                flat(grads.get(x.as_tensor()).unwrap()),
-                flat(grads.get(u.as_tensor()).unwrap()),
+                values(&sum),
+                values(grads.get(x.as_tensor()).unwrap()),
+                values(grads.get(u.as_tensor()).unwrap()),
             ]
         };
         let (fused, unfused) = (run(true), run(false));

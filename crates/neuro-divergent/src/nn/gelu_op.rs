@@ -124,7 +124,9 @@ impl CustomOp2 for GeluGrad {
 
 #[cfg(test)]
 mod tests {
-    use crate::nn::test_support::{assert_fused_matches_generic, grid, values};
+    use crate::nn::test_support::{
+        assert_fused_matches_generic, grid, values, weighted_sum_gradients,
+    };
     use candle_core::Var;
 
     use super::*;
@@ -153,12 +155,7 @@ mod tests {
                 }
             })
             .unwrap();
-            let grads = (&y * &probe)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
+            let grads = weighted_sum_gradients(&y, &probe);
             (values(&y), values(grads.get(x.as_tensor()).unwrap()))
         };
         let (fused, apart) = (run(true), run(false));
