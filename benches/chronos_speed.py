@@ -7,7 +7,10 @@ amazon/chronos-2, saved in the Hugging Face layout in a temporary directory): sp
 depend on their values. The reference runs its pipeline's `predict` on all series at once (its
 model already loaded); neuro-divergent runs the release CLI's `forecast`, reading the CSV,
 loading the weights and writing the forecasts included. Prints the CPU, both times, their ratio
-and how far the two medians are apart.
+and how far the two medians are apart, and the bound the CPU sets on any such ratio: the
+reference's floating-point operations (PyTorch's FLOP counter) at the fastest f32 matrix-product
+rate PyTorch reaches on the model's own layer shapes here. No f32 implementation doing the same
+products finishes sooner than that, so reference time over it is the most any could gain.
 
 Usage: VENV/bin/python benches/chronos_speed.py [--series 1000] [--threads 1]
        [--sizes tiny,small,chronos2]
@@ -35,6 +38,7 @@ from chronos import ChronosBoltPipeline  # noqa: E402
 from chronos.chronos2 import Chronos2Model, Chronos2Pipeline  # noqa: E402
 from chronos.chronos2.config import Chronos2CoreConfig  # noqa: E402
 from chronos.chronos_bolt import ChronosBoltModelForForecasting  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 torch.set_num_threads(args.threads)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -90,6 +94,19 @@ def save_model(size, out):
     ChronosBoltModelForForecasting(config).save_pretrained(out, safe_serialization=True)
 
 
+def gemm_rate(d_model, d_ff, rows):
+    """The fastest f32 product rate (FLOP/s) over a layer's shapes, `rows` tokens at a time."""
+    best = 0.0
+    for inner, outer in ((d_model, d_ff), (d_ff, d_model), (d_model, d_model)):
+        a, b = torch.randn(rows, inner), torch.randn(inner, outer)
+        a @ b
+        start = time.perf_counter()
+        for _ in range(5):
+            a @ b
+        best = max(best, 5 * 2 * rows * inner * outer / (time.perf_counter() - start))
+    return best
+
+
 def panel(n):
     air = np.loadtxt(AIR, delimiter=",", skiprows=1, usecols=2)
     rng = np.random.default_rng(0)
@@ -128,6 +145,13 @@ with tempfile.TemporaryDirectory() as tmp:
         else:
             reference = pipeline.predict(contexts, prediction_length=args.horizon)
         ref_s = time.perf_counter() - start
+        with FlopCounterMode(display=False) as counter:
+            pipeline.predict(contexts, prediction_length=args.horizon, **(
+                {"batch_size": len(contexts)} if chronos2 else {}))
+        flop = counter.get_total_flops()
+        dims = SIZES.get(size, dict(d_model=768, d_ff=3072))
+        rate = gemm_rate(dims["d_model"], dims["d_ff"], 10 * args.series)
+        limit_s = flop / rate
         model_name = "chronos2" if chronos2 else "chronos_bolt"
         out = os.path.join(tmp, f"{size}.csv")
         start = time.perf_counter()
@@ -147,4 +171,10 @@ with tempfile.TemporaryDirectory() as tmp:
             f"{size}: reference predict {ref_s:.3f} s ({args.series / ref_s:.0f} series/s); "
             f"neuro-divergent whole CLI run {ours_s:.3f} s ({args.series / ours_s:.0f} series/s); "
             f"ratio {ref_s / ours_s:.2f}x; medians agree within {gap:.1e} of their largest value"
+        )
+        print(
+            f"{size}: {flop / 1e9:.1f} GFLOP at {rate / 1e9:.1f} GFLOP/s (PyTorch's fastest "
+            f"product on the layer shapes) take {limit_s:.3f} s: reference {ref_s / limit_s:.2f}x "
+            f"that, neuro-divergent {ours_s / limit_s:.2f}x; the most any f32 implementation "
+            f"could gain on the reference here: {ref_s / limit_s:.2f}x"
         )

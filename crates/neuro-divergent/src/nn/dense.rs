@@ -3,6 +3,7 @@
 use candle_core::Tensor;
 
 use super::dense_op::affine;
+use super::product::unaliased;
 use super::{Activation, Dropout, ParamStore};
 use crate::error::Result;
 
@@ -19,7 +20,7 @@ impl Dense {
     /// Creates the layer's parameters as `{name}.weight` and `{name}.bias`.
     pub fn new(store: &mut ParamStore, name: &str, inputs: usize, outputs: usize) -> Result<Dense> {
         let (weight, bias) = torch_default_parameters(store, name, &[outputs, inputs])?;
-        Ok(Dense { weight, bias })
+        Dense::held(store, weight, bias)
     }
 
     /// A layer without bias (PyTorch's `bias=False`): `{name}.weight` alone, drawn as
@@ -32,7 +33,7 @@ impl Dense {
     ) -> Result<Dense> {
         let weight = torch_default_weight(store, name, &[outputs, inputs])?;
         let bias = Tensor::zeros(outputs, weight.dtype(), weight.device())?;
-        Ok(Dense { weight, bias })
+        Dense::held(store, weight, bias)
     }
 
     /// A layer without bias whose weight is drawn from the normal distribution of deviation
@@ -46,6 +47,17 @@ impl Dense {
     ) -> Result<Dense> {
         let weight = store.normal_scaled(&format!("{name}.weight"), &[outputs, inputs], std)?;
         let bias = Tensor::zeros(outputs, weight.dtype(), weight.device())?;
+        Dense::held(store, weight, bias)
+    }
+
+    /// The layer as `store` keeps it: a model that only forecasts holds its weight
+    /// [`unaliased`], so that no forward pass copies it.
+    fn held(store: &ParamStore, weight: Tensor, bias: Tensor) -> Result<Dense> {
+        let weight = if store.is_frozen() {
+            unaliased(weight)?
+        } else {
+            weight
+        };
         Ok(Dense { weight, bias })
     }
 
@@ -267,5 +279,47 @@ mod tests {
             .map(|p| p.iter().map(|&v| v as f32).collect())
             .collect();
         assert_eq!(ours, expected);
+    }
+
+    /// A model that only forecasts holds a weight whose rows would alias 16 floats further
+    /// apart, and gives what the trained layer gives, bit for bit, through the fused op and
+    /// through Candle's generic ops; other weights stay as they are.
+    #[test]
+    fn a_frozen_layer_holds_its_weight_unaliased_and_forecasts_the_same() {
+        let mut trained = ParamStore::new(3, &Device::Cpu);
+        let aliasing = Dense::new(&mut trained, "wide", 512, 96).unwrap();
+        let plain = Dense::new(&mut trained, "narrow", 96, 40).unwrap();
+        let values = trained
+            .into_varmap()
+            .data()
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
+            .collect();
+        let mut frozen = ParamStore::frozen(&Device::Cpu, values);
+        let held = Dense::new(&mut frozen, "wide", 512, 96).unwrap();
+        let held_plain = Dense::new(&mut frozen, "narrow", 96, 40).unwrap();
+        assert_eq!(held.weight.dims(), &[96, 512]);
+        assert_eq!(held.weight.stride(), &[528, 1]);
+        assert_eq!(held_plain.weight.stride(), &[96, 1]);
+
+        let x = Tensor::rand(-1f32, 1f32, (2, 9, 512), &Device::Cpu).unwrap();
+        let flat = |t: Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        for activation in [None, Some(Activation::ReLU)] {
+            let expected = aliasing.forward(&x, activation).unwrap();
+            let got = held.forward(&x, activation).unwrap();
+            assert_eq!(flat(got.clone()), flat(expected.clone()));
+            assert_eq!(
+                flat(held_plain.forward(&got, activation).unwrap()),
+                flat(plain.forward(&expected, activation).unwrap())
+            );
+        }
+        let generic =
+            super::super::dense_op::affine_generic(&x, &held.weight, &held.bias, false).unwrap();
+        let reference = aliasing.forward(&x, None).unwrap();
+        for (g, r) in flat(generic).iter().zip(flat(reference)) {
+            assert!((g - r).abs() <= 1e-5 * (1.0 + r.abs()), "{g} vs {r}");
+        }
     }
 }

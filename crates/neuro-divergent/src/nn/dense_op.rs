@@ -15,7 +15,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
 use super::kernels;
-use super::product::{add_rows, f32_slice, matrix_dims, product, Operand};
+use super::product::{add_rows, f32_matrix, f32_slice, matrix_dims, product, Operand};
 use crate::error::Result;
 
 /// `x W^T + b` (then ReLU when `relu`) over the last axis of `x`: the fused op on the CPU,
@@ -74,7 +74,7 @@ impl CustomOp3 for DenseOp {
         bias_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let x_values = f32_slice(x, x_layout, self.name())?;
-        let weight = f32_slice(weight, weight_layout, self.name())?;
+        let (weight, weight_row_stride) = f32_matrix(weight, weight_layout, self.name())?;
         let bias = f32_slice(bias, bias_layout, self.name())?;
         let (outputs, inputs) = match weight_layout.dims() {
             &[outputs, inputs] => (outputs, inputs),
@@ -96,7 +96,7 @@ impl CustomOp3 for DenseOp {
             outputs,
             inputs,
             Operand::rows(x_values, inputs),
-            Operand::transposed(weight, inputs),
+            Operand::transposed(weight, weight_row_stride),
             self.name(),
         )?;
         let rows_of_out = out.chunks_exact_mut(outputs.max(1));

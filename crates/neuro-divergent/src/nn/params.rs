@@ -66,6 +66,11 @@ impl ParamStore {
         }
     }
 
+    /// Whether this store serves a model that only forecasts ([`ParamStore::frozen`]).
+    pub(crate) fn is_frozen(&self) -> bool {
+        self.frozen
+    }
+
     /// The parameters drawn although values were given (none for [`ParamStore::new`]).
     pub fn drawn_without_value(&self) -> &[String] {
         &self.drawn

@@ -5,7 +5,7 @@
 //! is allocated uninitialised and the GEMM writes every element (the same kernel call Candle
 //! makes, so the values are the same bit for bit).
 
-use candle_core::{CpuStorage, Layout};
+use candle_core::{CpuStorage, Layout, Tensor};
 
 /// A row-major-or-strided f32 matrix operand: element `(i, j)` is `values[i * row_stride + j *
 /// col_stride]`.
@@ -250,6 +250,49 @@ pub(crate) fn gradient_and_values<'a>(
         candle_core::bail!("{what}: {} gradients for {} values", grad.len(), x.len());
     }
     Ok((grad, x))
+}
+
+/// The f32 values of a matrix (a 2-D layout) whose columns are adjacent, and the distance between
+/// its rows: contiguous matrices and those of [`unaliased`].
+pub(crate) fn f32_matrix<'a>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    what: &str,
+) -> candle_core::Result<(&'a [f32], usize)> {
+    let CpuStorage::F32(values) = storage else {
+        candle_core::bail!("{what}: expected f32 data");
+    };
+    match (layout.dims(), layout.stride()) {
+        (&[rows, cols], &[row_stride, 1]) if row_stride >= cols => {
+            let start = layout.start_offset();
+            let len = match rows * cols {
+                0 => 0,
+                _ => (rows - 1) * row_stride + cols,
+            };
+            Ok((&values[start..start + len], row_stride))
+        }
+        (dims, _) => Ok((
+            f32_slice(storage, layout, what)?,
+            dims.last().copied().unwrap_or(1),
+        )),
+    }
+}
+
+/// A matrix the products read as its own transpose (a dense layer's `[outputs, inputs]` weight)
+/// with its rows [`ALIASING_PAD`] floats further apart when their distance would alias, so that
+/// no product has to make the padded copy of [`padded_columns`]: for models that only forecast,
+/// whose weights never change. Any other matrix is returned as it is.
+pub(crate) fn unaliased(matrix: Tensor) -> candle_core::Result<Tensor> {
+    let (rows, cols) = match matrix.dims() {
+        &[rows, cols] => (rows, cols),
+        _ => return Ok(matrix),
+    };
+    let aliasing = cols > 0 && cols.is_multiple_of(ALIASING_STRIDE);
+    if !aliasing || !matrix.device().is_cpu() || matrix.dtype() != candle_core::DType::F32 {
+        return Ok(matrix);
+    }
+    let pad = Tensor::zeros((rows, ALIASING_PAD), matrix.dtype(), matrix.device())?;
+    Tensor::cat(&[&matrix, &pad], 1)?.narrow(1, 0, cols)
 }
 
 /// The contiguous f32 values of a storage as its layout places them.
