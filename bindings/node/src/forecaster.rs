@@ -136,7 +136,7 @@ fn build_specs(models: Vec<ModelConfig>) -> Result<Models, Failure> {
         let h = m.h as usize;
         let input_size = match (m.input_size, &m.search) {
             (Some(n), _) => input_size_for(h, n)?,
-            (None, Some(_)) => ModelSpec::default_input_size(&m.model, h).unwrap_or(2 * h),
+            (None, Some(_)) => ModelSpec::default_input_size(&m.model, h),
             (None, None) => {
                 return Err(Failure::new(
                     "ND_INVALID_CONFIG",
@@ -235,10 +235,7 @@ impl NativeForecaster {
         if !specs.is_empty() {
             NeuralForecast::new(specs.clone(), None)
                 .and_then(|nf| nf.with_features(features.clone()))
-                .and_then(|nf| match &ensemble {
-                    Some(e) => nf.with_ensemble(e.clone()),
-                    None => Ok(nf),
-                })
+                .and_then(|nf| nf.with_ensemble(ensemble.clone()))
                 .map_err(|e| failure_to_error(Failure::from(e)))?;
         }
         let freq = freq
@@ -629,13 +626,11 @@ impl Job {
                 autos.collect(),
             )
         };
-        let mut nf = NeuralForecast::new(specs, self.freq)?
+        let nf = NeuralForecast::new(specs, self.freq)?
             .with_features(features)?
             .with_device(self.device)?
-            .with_searches(searches)?;
-        if let Some(ensemble) = ensemble {
-            nf = nf.with_ensemble(ensemble)?;
-        }
+            .with_searches(searches)?
+            .with_ensemble(ensemble)?;
         let cv_windows = windows
             .as_ref()
             .map(|cv| (cv.n_windows, cv.step_size.unwrap_or(nf.horizon())));
@@ -800,11 +795,15 @@ impl Summary {
     fn of(nf: &NeuralForecast) -> Summary {
         Summary {
             names: nf.model_names().to_vec(),
-            searches: (!nf.searches().is_empty())
-                .then(|| serde_json::to_string(nf.searches()).ok())
-                .flatten(),
+            searches: kept_searches(nf).and_then(|s| serde_json::to_string(s).ok()),
         }
     }
+}
+
+/// The search histories `nf` keeps, absent (rather than empty) when none of its models was
+/// searched: what JavaScript receives as `searches`.
+pub(crate) fn kept_searches(nf: &NeuralForecast) -> Option<&Searches> {
+    (!nf.searches().is_empty()).then(|| nf.searches())
 }
 
 impl Task for Job {

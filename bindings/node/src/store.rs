@@ -12,7 +12,7 @@ use napi_derive::napi;
 use neuro_divergent_store::{ModelStore, PublishOptions, StoreError};
 
 use crate::errors::{code_of, Failure};
-use crate::forecaster::{fitted, guarded, BusyGuard, NativeForecaster, Shared};
+use crate::forecaster::{fitted, guarded, kept_searches, BusyGuard, NativeForecaster, Shared};
 use crate::runtime::ensure_started;
 use neuro_divergent::ComputeDevice;
 
@@ -242,8 +242,7 @@ impl StoreJob {
                     ensure_started();
                     let loaded = store.load(&reference).await?;
                     let forecaster = loaded.forecaster.with_device(claimed.device)?;
-                    let searches =
-                        (!forecaster.searches().is_empty()).then(|| forecaster.searches().clone());
+                    let searches = kept_searches(&forecaster).cloned();
                     *claimed.state.lock().expect("state lock") = Some(forecaster);
                     // The version, and the search histories its models carry.
                     Ok(json(

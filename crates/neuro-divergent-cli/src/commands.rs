@@ -46,7 +46,7 @@ pub fn run(cli: Cli) -> CliResult<()> {
 }
 
 fn forecast(args: &ModelArgs) -> CliResult<()> {
-    let (nf, frame) = prepare(args)?;
+    let Prepared { nf, frame, statics } = prepare(args)?;
     let futr = read_optional(args.futr.as_deref(), FutureTable::read_csv)?;
     // Fail on missing future values or an unwritable output before any training.
     nf.check_future_values(&frame, futr.as_ref())?;
@@ -57,8 +57,8 @@ fn forecast(args: &ModelArgs) -> CliResult<()> {
     )?;
     check_explain(&nf, args.explain.as_deref(), args.out.as_deref())?;
     let publisher = Publisher::prepare(args)?;
-    let mut nf = searched(args, nf, &frame, 0)?;
-    train(&mut nf, &frame, args)?;
+    let mut nf = searched(args, nf, &frame, &statics, 0)?;
+    train(&mut nf, &frame, args, &statics)?;
     if let Some(dir) = &args.save {
         nf.save(dir)?;
     }
@@ -119,10 +119,10 @@ fn fit(args: &ModelArgs) -> CliResult<()> {
         .into());
     }
     reject_forecast_only(args, "fit")?;
-    let (nf, frame) = prepare(args)?;
+    let Prepared { nf, frame, statics } = prepare(args)?;
     check_outputs(None, None, args.save.as_deref())?;
-    let mut nf = searched(args, nf, &frame, 0)?;
-    train(&mut nf, &frame, args)?;
+    let mut nf = searched(args, nf, &frame, &statics, 0)?;
+    train(&mut nf, &frame, args, &statics)?;
     if let Some(dir) = &args.save {
         nf.save(dir)?;
         eprintln!("saved {} model(s) to {}", nf.specs().len(), dir.display());
@@ -172,17 +172,17 @@ fn predict(args: &PredictArgs) -> CliResult<()> {
 fn cross_validate(args: &CvArgs) -> CliResult<()> {
     reject_forecast_only(&args.model, "cv")?;
     let step = args.step_size.unwrap_or(args.model.horizon);
-    let (nf, frame) = prepare(&args.model)?;
+    let Prepared { nf, frame, statics } = prepare(&args.model)?;
     let test_span = nf.cross_validation_span(args.n_windows, step)?;
     check_outputs(args.model.out.as_deref(), None, args.model.save.as_deref())?;
     let publisher = Publisher::prepare(&args.model)?;
-    let mut nf = searched(&args.model, nf, &frame, test_span)?;
+    let mut nf = searched(&args.model, nf, &frame, &statics, test_span)?;
     let bars = TrainingBars::new();
     let callback = |e: &neuro_divergent::ProgressEvent| bars.update(e);
     let result = nf.cross_validation_with_levels(
         &frame,
         (args.n_windows, step),
-        fit_options(&args.model, nf.specs())?,
+        fit_options(&args.model, nf.specs(), &statics)?,
         &args.model.levels,
         Some(&callback),
     );
@@ -285,9 +285,19 @@ fn print_evaluation(rows: &[EvaluationRow]) {
     }
 }
 
-/// The models and data of a run, before any search: the specs (auto models at the defaults
-/// of the model they search), the data read and validated.
-fn prepare(args: &ModelArgs) -> Result<(NeuralForecast, TimeSeriesFrame)> {
+/// What a run reads once, before any search.
+struct Prepared {
+    /// The specs (auto models at the defaults of the model they search), features, device and
+    /// ensemble.
+    nf: NeuralForecast,
+    /// The data, read and validated.
+    frame: TimeSeriesFrame,
+    /// `--static`, for the searches and the fit.
+    statics: Option<Arc<StaticTable>>,
+}
+
+/// The models, data and static values of a run, before any search.
+fn prepare(args: &ModelArgs) -> Result<Prepared> {
     let freq = args.freq.as_deref().map(Freq::parse).transpose()?;
     // A misspelled output format fails now, not after training.
     format_option(args.format.as_deref())?;
@@ -295,28 +305,31 @@ fn prepare(args: &ModelArgs) -> Result<(NeuralForecast, TimeSeriesFrame)> {
     let specs = model_specs(args)?;
     let nf = NeuralForecast::new(specs, freq)?
         .with_features(feature_config(args)?)?
-        .with_device(args.device)?;
-    let nf = with_ensemble(nf, args)?;
+        .with_device(args.device)?
+        .with_ensemble(ensemble_of(args)?)?;
     let frame = read_frame(
         &args.data,
         format_option(args.data_format.as_deref())?,
         freq,
     )?;
-    Ok((nf, frame))
+    let statics = read_optional(args.statics.as_deref(), StaticTable::read_csv)?.map(Arc::new);
+    Ok(Prepared { nf, frame, statics })
 }
 
 /// `nf` with each auto model replaced by the configuration its search chose on `frame`
-/// without its last `held_out` points (the test windows of a cross-validation).
+/// without its last `held_out` points (the test windows of a cross-validation), with the
+/// static values `statics`.
 fn searched(
     args: &ModelArgs,
     nf: NeuralForecast,
     frame: &TimeSeriesFrame,
+    statics: &Option<Arc<StaticTable>>,
     held_out: usize,
 ) -> Result<NeuralForecast> {
     if !crate::search::has_auto(args) {
         return Ok(nf);
     }
-    crate::search::run_searches(args, nf, frame, held_out)
+    crate::search::run_searches(args, nf, frame, statics, held_out)
 }
 
 /// The generated features requested by `--calendar` and `--features`.
@@ -393,10 +406,19 @@ fn apply_exog_options(specs: &mut [ModelSpec], args: &ModelArgs) -> Result<()> {
     Ok(())
 }
 
-fn train(nf: &mut NeuralForecast, frame: &TimeSeriesFrame, args: &ModelArgs) -> Result<()> {
+fn train(
+    nf: &mut NeuralForecast,
+    frame: &TimeSeriesFrame,
+    args: &ModelArgs,
+    statics: &Option<Arc<StaticTable>>,
+) -> Result<()> {
     let bars = TrainingBars::new();
     let callback = |e: &neuro_divergent::ProgressEvent| bars.update(e);
-    let result = nf.fit(frame, fit_options(args, nf.specs())?, Some(&callback));
+    let result = nf.fit(
+        frame,
+        fit_options(args, nf.specs(), statics)?,
+        Some(&callback),
+    );
     bars.finish();
     result?;
     report_calibration(nf);
@@ -416,8 +438,13 @@ fn report_calibration(nf: &NeuralForecast) {
     }
 }
 
-/// The fit options of `specs`: validation size and, with `--levels`, conformal calibration.
-fn fit_options(args: &ModelArgs, specs: &[ModelSpec]) -> Result<FitOptions> {
+/// The fit options of `specs`: validation size, the static values `statics` and, with
+/// `--levels`, conformal calibration.
+fn fit_options(
+    args: &ModelArgs,
+    specs: &[ModelSpec],
+    statics: &Option<Arc<StaticTable>>,
+) -> Result<FitOptions> {
     let prediction_intervals = if args.levels.is_empty() {
         None
     } else {
@@ -430,7 +457,7 @@ fn fit_options(args: &ModelArgs, specs: &[ModelSpec]) -> Result<FitOptions> {
     Ok(FitOptions {
         val_size: crate::search::final_val_size(args, specs)?,
         prediction_intervals,
-        statics: read_optional(args.statics.as_deref(), StaticTable::read_csv)?.map(Arc::new),
+        statics: statics.clone(),
         ..FitOptions::default()
     })
 }
@@ -442,7 +469,7 @@ pub(crate) fn input_size(name: &str, horizon: usize, given: Option<i64>) -> Resu
     match given {
         Some(n) => input_size_for(horizon, n)
             .map_err(|_| Error::Config(format!("--input-size must be at least 1 or -1, got {n}"))),
-        None => Ok(ModelSpec::default_input_size(name, horizon).unwrap_or(2 * horizon)),
+        None => Ok(ModelSpec::default_input_size(name, horizon)),
     }
 }
 
@@ -537,14 +564,6 @@ fn ensemble_of(args: &ModelArgs) -> Result<Option<Ensemble>> {
         combination,
         keep_members: e.ensemble_members,
     }))
-}
-
-/// `nf` with the ensemble the arguments ask for.
-fn with_ensemble(nf: NeuralForecast, args: &ModelArgs) -> Result<NeuralForecast> {
-    match ensemble_of(args)? {
-        Some(ensemble) => nf.with_ensemble(ensemble),
-        None => Ok(nf),
-    }
 }
 
 /// Applies `KEY=VALUE` (or `MODEL.KEY=VALUE`) to every model that has the key.

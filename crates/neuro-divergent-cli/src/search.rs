@@ -117,12 +117,13 @@ fn pinned(args: &ModelArgs, spec: &ModelSpec) -> Vec<String> {
 }
 
 /// `nf` with each auto model replaced by the configuration its search chose on `frame`
-/// without its last `held_out` points (the test windows of a cross-validation), the searches
-/// kept with it.
+/// without its last `held_out` points (the test windows of a cross-validation), with the
+/// static values `statics`, the searches kept with it.
 pub(crate) fn run_searches(
     args: &ModelArgs,
     nf: NeuralForecast,
     frame: &TimeSeriesFrame,
+    statics: &Option<Arc<StaticTable>>,
     held_out: usize,
 ) -> Result<NeuralForecast> {
     let user_space = args
@@ -145,12 +146,7 @@ pub(crate) fn run_searches(
         })
         .collect();
     let options = FitOptions {
-        statics: args
-            .statics
-            .as_deref()
-            .map(StaticTable::read_csv)
-            .transpose()?
-            .map(Arc::new),
+        statics: statics.clone(),
         ..FitOptions::default()
     };
     let bar = TrialBar::default();

@@ -363,3 +363,29 @@ fn bad_ensembles_are_refused_by_name() {
         assert_user_error(&out, &format!("{models} {extra:?}"), expected);
     }
 }
+
+/// `--static` is read once, before the search, and its values reach the trials and the final
+/// fit: a table naming the series forecasts, one that misses it is refused before any trial.
+#[test]
+fn static_values_reach_the_search_and_the_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let statics = dir.path().join("static.csv");
+    std::fs::write(&statics, "unique_id,size\nAirPassengers,3\n").unwrap();
+    let with_static = ["--stat-exog", "size", "--static", statics.to_str().unwrap()];
+    let out = search("forecast", &with_static);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 13);
+    assert!(text(&out.stderr).contains("AutoMLP: best of 3 trials is trial"));
+
+    std::fs::write(&statics, "unique_id,size\nAirPassenger,3\n").unwrap();
+    let out = search("forecast", &with_static);
+    assert_user_error(
+        &out,
+        "a static table without the series",
+        "no static values for series 'AirPassengers'",
+    );
+    assert!(!text(&out.stderr).contains("best of"), "{}", text(&out.stderr));
+    std::fs::write(&statics, "unique_id,size\nAirPassengers,\n").unwrap();
+    let out = search("forecast", &with_static);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

@@ -263,10 +263,17 @@ impl NeuralForecast {
 
     /// Adds an `Ensemble` column combining the models' point forecasts to every forecast and
     /// cross-validation (see [`crate::ensemble`]); with conformal calibration it gets
-    /// intervals of its own, calibrated like a model's. Checkpoints keep it.
-    pub fn with_ensemble(mut self, ensemble: Ensemble) -> Result<NeuralForecast> {
-        ensemble.check(&self.specs, &self.names)?;
-        self.ensemble = Some(ensemble);
+    /// intervals of its own, calibrated like a model's. Checkpoints keep it. `None` (an
+    /// `Option<Ensemble>` is accepted too) leaves the forecaster without one.
+    pub fn with_ensemble(
+        mut self,
+        ensemble: impl Into<Option<Ensemble>>,
+    ) -> Result<NeuralForecast> {
+        let ensemble = ensemble.into();
+        if let Some(ensemble) = &ensemble {
+            ensemble.check(&self.specs, &self.names)?;
+        }
+        self.ensemble = ensemble;
         Ok(self)
     }
 
@@ -353,10 +360,7 @@ impl NeuralForecast {
             .with_features(self.features.clone())?
             .with_device(device)?
             .with_searches(searches)?;
-        match self.ensemble {
-            Some(ensemble) => nf.with_ensemble(ensemble),
-            None => Ok(nf),
-        }
+        nf.with_ensemble(self.ensemble)
     }
 
     /// Trains and forecasts on `device` from now on (the CPU unless chosen). Fitted models

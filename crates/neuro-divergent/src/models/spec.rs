@@ -153,14 +153,16 @@ impl ModelSpec {
 
     /// The insample length the model called `name` has when none is given: NeuralForecast's
     /// default, three horizons, for the models that have one (see
-    /// [`super::input_size_for`]); `None` for unknown models and those NeuralForecast needs
-    /// one for.
-    pub fn default_input_size(name: &str, h: usize) -> Option<usize> {
-        let architecture = Architecture::default_for(name)?;
-        architecture
-            .config()
-            .has_default_input_size()
-            .then_some(3 * h)
+    /// [`super::input_size_for`]); two horizons for unknown models and those NeuralForecast
+    /// needs one for (where the CLI and a search start without one).
+    pub fn default_input_size(name: &str, h: usize) -> usize {
+        let nf_default = Architecture::default_for(name)
+            .is_some_and(|architecture| architecture.config().has_default_input_size());
+        if nf_default {
+            3 * h
+        } else {
+            2 * h
+        }
     }
 
     /// The model's name, e.g. `NHITS`.
@@ -520,10 +522,10 @@ mod tests {
 
     #[test]
     fn input_size_minus_one_stands_for_three_horizons() {
-        assert_eq!(ModelSpec::default_input_size("lstm", 12), Some(36));
-        assert_eq!(ModelSpec::default_input_size("DeepAR", 4), Some(12));
-        assert_eq!(ModelSpec::default_input_size("NHITS", 12), None);
-        assert_eq!(ModelSpec::default_input_size("prophet", 12), None);
+        assert_eq!(ModelSpec::default_input_size("lstm", 12), 36);
+        assert_eq!(ModelSpec::default_input_size("DeepAR", 4), 12);
+        assert_eq!(ModelSpec::default_input_size("NHITS", 12), 24);
+        assert_eq!(ModelSpec::default_input_size("prophet", 12), 24);
         let mut spec = ModelSpec::new("GRU", 12, 24).unwrap();
         spec.set_param("input_size", "-1").unwrap();
         assert_eq!(spec.input_size, 36);
