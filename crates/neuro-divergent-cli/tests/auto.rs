@@ -365,7 +365,8 @@ fn bad_ensembles_are_refused_by_name() {
 }
 
 /// `--static` is read once, before the search, and its values reach the trials and the final
-/// fit: a table naming the series forecasts, one that misses it is refused before any trial.
+/// fit: a table naming the series forecasts; one that misses it, or whose value is empty, is
+/// refused before any trial.
 #[test]
 fn static_values_reach_the_search_and_the_fit() {
     let dir = tempfile::tempdir().unwrap();
@@ -384,8 +385,17 @@ fn static_values_reach_the_search_and_the_fit() {
         "a static table without the series",
         "no static values for series 'AirPassengers'",
     );
-    assert!(!text(&out.stderr).contains("best of"), "{}", text(&out.stderr));
+    // Refused before the search, not by each of its trials.
+    assert!(
+        !text(&out.stderr).contains("trial"),
+        "{}",
+        text(&out.stderr)
+    );
     std::fs::write(&statics, "unique_id,size\nAirPassengers,\n").unwrap();
     let out = search("forecast", &with_static);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_user_error(
+        &out,
+        "an empty static value",
+        "line 2: series 'AirPassengers': column 'size' is empty; expected a number",
+    );
 }

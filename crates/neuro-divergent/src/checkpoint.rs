@@ -289,12 +289,8 @@ impl NeuralForecast {
         let mut forecaster = NeuralForecast::new(body.models.clone(), None)?
             .with_features(body.features.clone())?
             .with_searches(std::mem::take(&mut body.searches))
+            .and_then(|nf| nf.with_ensemble(body.ensemble.take()))
             .map_err(|e| checkpoint_error(at, e.to_string()))?;
-        if let Some(ensemble) = body.ensemble.take() {
-            forecaster = forecaster
-                .with_ensemble(ensemble)
-                .map_err(|e| checkpoint_error(at, e.to_string()))?;
-        }
         let mut models = Vec::with_capacity(body.models.len());
         for (i, spec) in body.models.iter().enumerate() {
             let built = spec.build(&Device::Cpu)?;

@@ -21,7 +21,7 @@ use crate::data::{DataFingerprint, DsStyle, Freq, TimeSeriesFrame, Timestamp};
 use crate::device::ComputeDevice;
 use crate::ensemble::{Ensemble, ENSEMBLE_COLUMN};
 use crate::error::{Error, Result};
-use crate::exog::{future_values, FutureTable, Needs, Panel, StaticTable};
+use crate::exog::{check_static_values, future_values, FutureTable, Needs, Panel, StaticTable};
 use crate::explain::ModelExplanation;
 use crate::models::{BuiltModel, Model, ModelSpec};
 use crate::multivariate::{self, SeriesEnd, Stage};
@@ -326,8 +326,9 @@ impl NeuralForecast {
     /// model, `None` for those not searched; see [`crate::auto::search_models`]) on `frame`
     /// without its last `held_out` points, with the statics and cancel flag of `options`, and
     /// returns the models with each search's choice in place and its history kept, unfitted,
-    /// with this forecaster's frequency, features, device and ensemble. When no model has
-    /// options, returns `self` unchanged.
+    /// with this forecaster's frequency, features, device and ensemble. Static values missing
+    /// for a series of `frame` are an error before any trial. When no model has options,
+    /// returns `self` unchanged.
     pub fn searched(
         self,
         autos: &[Option<AutoOptions>],
@@ -339,6 +340,7 @@ impl NeuralForecast {
         if autos.iter().all(Option::is_none) {
             return Ok(self);
         }
+        check_static_values(frame, &self.needs()?, options.statics.as_deref())?;
         let device = self.device();
         let data = SearchData {
             frame,

@@ -274,6 +274,17 @@ fn data_column(frame: &TimeSeriesFrame, series: &Series, name: &str) -> Result<V
         .collect()
 }
 
+/// Checks, before any training, that `table` holds the static values `needs` lists for every
+/// series of `frame` (a search would otherwise fail the same way in each of its trials).
+pub(crate) fn check_static_values(
+    frame: &TimeSeriesFrame,
+    needs: &Needs,
+    table: Option<&StaticTable>,
+) -> Result<()> {
+    let ids: Vec<&str> = frame.series().iter().map(|s| s.id.as_str()).collect();
+    static_values(&ids, needs, table).map(drop)
+}
+
 /// The static values of each series in `ids`.
 fn static_values(
     ids: &[&str],

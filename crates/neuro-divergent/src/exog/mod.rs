@@ -5,5 +5,5 @@
 mod assemble;
 mod tables;
 
-pub(crate) use assemble::{future_values, Needs, Panel};
+pub(crate) use assemble::{check_static_values, future_values, Needs, Panel};
 pub use tables::{FutureTable, StaticTable};

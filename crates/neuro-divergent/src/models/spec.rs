@@ -418,9 +418,10 @@ impl ModelSpec {
         })
     }
 
-    /// The model of `built` again, reading the same parameter values (shared, not copied) but
-    /// recording no autograd graph: for forecasting, where a graph would only keep every
-    /// intermediate tensor alive until the output is dropped.
+    /// The model of `built` again, reading the same parameter values (shared, not copied, but
+    /// for the dense weights held once more with their rows further apart: see
+    /// [`ParamStore::frozen`]) but recording no autograd graph: for forecasting, where a graph
+    /// would only keep every intermediate tensor alive until the output is dropped.
     pub fn build_frozen(&self, built: &BuiltModel) -> Result<Box<dyn Model>> {
         let values: std::collections::HashMap<String, Tensor> = built
             .varmap

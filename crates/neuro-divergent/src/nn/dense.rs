@@ -51,7 +51,8 @@ impl Dense {
     }
 
     /// The layer as `store` keeps it: a model that only forecasts holds its weight
-    /// [`unaliased`], so that no forward pass copies it.
+    /// [`unaliased`] (a copy made once, beside the trained values), so that no forward pass
+    /// copies it again.
     fn held(store: &ParamStore, weight: Tensor, bias: Tensor) -> Result<Dense> {
         let weight = if store.is_frozen() {
             unaliased(weight)?
@@ -282,13 +283,14 @@ mod tests {
     }
 
     /// A model that only forecasts holds a weight whose rows would alias 16 floats further
-    /// apart, and gives what the trained layer gives, bit for bit, through the fused op and
-    /// through Candle's generic ops; other weights stay as they are.
+    /// apart, and gives what the trained layer gives, bit for bit through the fused op and up
+    /// to rounding through Candle's generic ops; other weights stay as they are.
     #[test]
     fn a_frozen_layer_holds_its_weight_unaliased_and_forecasts_the_same() {
         let mut trained = ParamStore::new(3, &Device::Cpu);
         let aliasing = Dense::new(&mut trained, "wide", 512, 96).unwrap();
         let plain = Dense::new(&mut trained, "narrow", 96, 40).unwrap();
+        Dense::new(&mut trained, "head", 512, 12).unwrap();
         let values = trained
             .into_varmap()
             .data()
@@ -300,9 +302,12 @@ mod tests {
         let mut frozen = ParamStore::frozen(&Device::Cpu, values);
         let held = Dense::new(&mut frozen, "wide", 512, 96).unwrap();
         let held_plain = Dense::new(&mut frozen, "narrow", 96, 40).unwrap();
+        let held_head = Dense::new(&mut frozen, "head", 512, 12).unwrap();
         assert_eq!(held.weight.dims(), &[96, 512]);
         assert_eq!(held.weight.stride(), &[528, 1]);
+        // Rows that do not alias, or too few of them for the products to copy, stay as they are.
         assert_eq!(held_plain.weight.stride(), &[96, 1]);
+        assert_eq!(held_head.weight.stride(), &[512, 1]);
 
         let x = Tensor::rand(-1f32, 1f32, (2, 9, 512), &Device::Cpu).unwrap();
         let flat = |t: Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();

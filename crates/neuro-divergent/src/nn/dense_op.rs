@@ -180,7 +180,8 @@ impl CustomOp2 for GradProduct {
         other_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let grad_values = f32_slice(grad, grad_layout, self.name())?;
-        let other_values = f32_slice(other, other_layout, self.name())?;
+        // A weight may be held with its rows further apart (`product::unaliased`).
+        let (other_values, other_row_stride) = f32_matrix(other, other_layout, self.name())?;
         let (rows, outputs) = matrix_dims(grad_layout);
         let (other_rows, inputs) = matrix_dims(other_layout);
         let (m, n, inner, lhs) = match self {
@@ -205,7 +206,7 @@ impl CustomOp2 for GradProduct {
             n,
             inner,
             lhs,
-            Operand::rows(other_values, inputs),
+            Operand::rows(other_values, other_row_stride),
             self.name(),
         )?;
         Ok((CpuStorage::F32(values), Shape::from((m, n))))
@@ -371,5 +372,30 @@ mod tests {
             assert_eq!(a.unwrap().dims(), var.as_tensor().dims());
             assert_close(&values(a.unwrap()), &values(e.unwrap()), "3-d gradient");
         }
+    }
+
+    /// A weight held with its rows further apart (`product::unaliased`) gives the same values
+    /// and gradients as the contiguous one, the input's gradient read through its row stride.
+    #[test]
+    fn a_weight_with_rows_apart_gives_the_same_values_and_gradients() {
+        let dev = Device::Cpu;
+        let x = Var::from_tensor(&Tensor::randn(0f32, 1f32, (9, 256), &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(&Tensor::randn(0f32, 1f32, (64, 256), &dev).unwrap()).unwrap();
+        let b = Var::from_tensor(&Tensor::randn(0f32, 1f32, 64, &dev).unwrap()).unwrap();
+        let apart = super::super::product::unaliased(w.as_tensor().clone()).unwrap();
+        assert_eq!(apart.stride(), &[272, 1]);
+        let target = Tensor::randn(0f32, 1f32, (9, 64), &dev).unwrap();
+        let run = |weight: &Tensor| {
+            let y = affine(x.as_tensor(), weight, b.as_tensor(), true).unwrap();
+            let grads = (&y * &target)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let of = |var: &Var| values(grads.get(var.as_tensor()).unwrap());
+            (values(&y), of(&x), of(&w), of(&b))
+        };
+        assert_eq!(run(&apart), run(w.as_tensor()));
     }
 }

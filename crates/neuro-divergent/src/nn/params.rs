@@ -57,8 +57,9 @@ impl ParamStore {
     }
 
     /// A store for a model that only forecasts: its parameters take `values` (a trained
-    /// model's, shared, not copied) detached from autograd, so that its forward passes record
-    /// no graph and free each intermediate tensor as soon as it is used.
+    /// model's, shared, not copied — except the dense weights `Dense` lays out anew, see
+    /// [`crate::nn::Dense`]) detached from autograd, so that its forward passes record no graph
+    /// and free each intermediate tensor as soon as it is used.
     pub fn frozen(device: &Device, values: HashMap<String, Tensor>) -> ParamStore {
         ParamStore {
             frozen: true,

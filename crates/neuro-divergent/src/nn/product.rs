@@ -27,12 +27,13 @@ impl<'a> Operand<'a> {
         }
     }
 
-    /// The transpose of a contiguous row-major matrix with `cols` columns.
-    pub(crate) fn transposed(values: &'a [f32], cols: usize) -> Operand<'a> {
+    /// The transpose of a row-major matrix whose rows lie `row_stride` apart (its column count
+    /// when contiguous).
+    pub(crate) fn transposed(values: &'a [f32], row_stride: usize) -> Operand<'a> {
         Operand {
             values,
             row_stride: 1,
-            col_stride: cols,
+            col_stride: row_stride,
         }
     }
 
@@ -186,13 +187,15 @@ unsafe fn gemm_raw(
 const ALIASING_STRIDE: usize = 256;
 /// Floats added after each column of the padded copy: 64 bytes, one cache line.
 const ALIASING_PAD: usize = 16;
+/// The fewest columns of a right operand that `gemm` packs (and that [`padded_columns`] copies).
+const PACKED_COLUMNS: usize = 64;
 
 /// A copy of a transposed `inner x cols` right operand with its columns `inner + ALIASING_PAD`
 /// apart, when its column stride aliases and `gemm` will pack it (at least 64 columns, and 8
 /// rows or 256 columns: below that the kernels read it in place and a copy only costs time).
 fn padded_columns(rows: usize, cols: usize, inner: usize, rhs: Operand) -> Option<Vec<f32>> {
     let aliasing = rhs.row_stride == 1 && rhs.col_stride.is_multiple_of(ALIASING_STRIDE);
-    let packed = cols >= 64 && (rows >= 8 || (rows >= 2 && cols >= 256));
+    let packed = cols >= PACKED_COLUMNS && (rows >= 8 || (rows >= 2 && cols >= 256));
     if !aliasing || !packed || inner == 0 {
         return None;
     }
@@ -279,15 +282,16 @@ pub(crate) fn f32_matrix<'a>(
 }
 
 /// A matrix the products read as its own transpose (a dense layer's `[outputs, inputs]` weight)
-/// with its rows [`ALIASING_PAD`] floats further apart when their distance would alias, so that
-/// no product has to make the padded copy of [`padded_columns`]: for models that only forecast,
-/// whose weights never change. Any other matrix is returned as it is.
+/// with its rows [`ALIASING_PAD`] floats further apart when their distance would alias and
+/// there are enough of them for [`padded_columns`] to copy them, so that no product has to make
+/// that copy: for models that only forecast, whose weights never change. The copy is made once
+/// and held beside the trained values. Any other matrix is returned as it is.
 pub(crate) fn unaliased(matrix: Tensor) -> candle_core::Result<Tensor> {
     let (rows, cols) = match matrix.dims() {
         &[rows, cols] => (rows, cols),
         _ => return Ok(matrix),
     };
-    let aliasing = cols > 0 && cols.is_multiple_of(ALIASING_STRIDE);
+    let aliasing = rows >= PACKED_COLUMNS && cols > 0 && cols.is_multiple_of(ALIASING_STRIDE);
     if !aliasing || !matrix.device().is_cpu() || matrix.dtype() != candle_core::DType::F32 {
         return Ok(matrix);
     }
