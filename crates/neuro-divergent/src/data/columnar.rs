@@ -237,21 +237,13 @@ impl DsValues<'_> {
         }
     }
 
-    fn null_count(&self) -> usize {
+    /// The column as an array, for its nulls.
+    fn array(&self) -> &dyn Array {
         match self {
-            DsValues::Integer(a) => a.null_count(),
-            DsValues::Micros(a) => a.null_count(),
-            DsValues::Nanos(a) => a.null_count(),
-            DsValues::Text(a) => a.null_count(),
-        }
-    }
-
-    fn is_null(&self, i: usize) -> bool {
-        match self {
-            DsValues::Integer(a) => a.is_null(i),
-            DsValues::Micros(a) => a.is_null(i),
-            DsValues::Nanos(a) => a.is_null(i),
-            DsValues::Text(a) => a.is_null(i),
+            DsValues::Integer(a) => *a,
+            DsValues::Micros(a) => *a,
+            DsValues::Nanos(a) => *a,
+            DsValues::Text(a) => *a,
         }
     }
 }
@@ -284,7 +276,7 @@ impl BatchColumns {
             && ids.null_count() == 0
             && y.null_count() == 0
             && ds.raw().is_some()
-            && ds.null_count() == 0;
+            && ds.array().null_count() == 0;
         let mut start = 0;
         while start < ids.len() {
             let end = if by_runs {
@@ -307,7 +299,7 @@ impl BatchColumns {
                         )));
                     }
                     let id = ids.value(i);
-                    if ds.is_null(i) {
+                    if ds.array().is_null(i) {
                         return Err(Error::Data(format!(
                             "{source}: row {row}: series '{id}': column 'ds' is null"
                         )));

@@ -423,20 +423,8 @@ impl ModelSpec {
     /// [`ParamStore::frozen`]) but recording no autograd graph: for forecasting, where a graph
     /// would only keep every intermediate tensor alive until the output is dropped.
     pub fn build_frozen(&self, built: &BuiltModel) -> Result<Box<dyn Model>> {
-        let values: std::collections::HashMap<String, Tensor> = built
-            .varmap
-            .data()
-            .lock()
-            .expect("parameter map lock")
-            .iter()
-            .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
-            .collect();
-        let device = values
-            .values()
-            .next()
-            .map_or(Device::Cpu, |t| t.device().clone());
         let seed = self.train.random_seed;
-        let mut store = ParamStore::frozen(&device, values);
+        let mut store = ParamStore::frozen(&built.varmap);
         let model = self.architecture.config().build(
             self.shape(),
             self.train.loss.n_outputs(),

@@ -225,6 +225,7 @@ impl FeedForward {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::test_support::values;
     use candle_core::Device;
 
     fn leading(t: &Tensor) -> Vec<f32> {
@@ -291,15 +292,7 @@ mod tests {
         let aliasing = Dense::new(&mut trained, "wide", 512, 96).unwrap();
         let plain = Dense::new(&mut trained, "narrow", 96, 40).unwrap();
         Dense::new(&mut trained, "head", 512, 12).unwrap();
-        let values = trained
-            .into_varmap()
-            .data()
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
-            .collect();
-        let mut frozen = ParamStore::frozen(&Device::Cpu, values);
+        let mut frozen = ParamStore::frozen(&trained.into_varmap());
         let held = Dense::new(&mut frozen, "wide", 512, 96).unwrap();
         let held_plain = Dense::new(&mut frozen, "narrow", 96, 40).unwrap();
         let held_head = Dense::new(&mut frozen, "head", 512, 12).unwrap();
@@ -310,20 +303,19 @@ mod tests {
         assert_eq!(held_head.weight.stride(), &[512, 1]);
 
         let x = Tensor::rand(-1f32, 1f32, (2, 9, 512), &Device::Cpu).unwrap();
-        let flat = |t: Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         for activation in [None, Some(Activation::ReLU)] {
             let expected = aliasing.forward(&x, activation).unwrap();
             let got = held.forward(&x, activation).unwrap();
-            assert_eq!(flat(got.clone()), flat(expected.clone()));
+            assert_eq!(values(&got), values(&expected));
             assert_eq!(
-                flat(held_plain.forward(&got, activation).unwrap()),
-                flat(plain.forward(&expected, activation).unwrap())
+                values(&held_plain.forward(&got, activation).unwrap()),
+                values(&plain.forward(&expected, activation).unwrap())
             );
         }
         let generic =
             super::super::dense_op::affine_generic(&x, &held.weight, &held.bias, false).unwrap();
         let reference = aliasing.forward(&x, None).unwrap();
-        for (g, r) in flat(generic).iter().zip(flat(reference)) {
+        for (g, r) in values(&generic).iter().zip(values(&reference)) {
             assert!((g - r).abs() <= 1e-5 * (1.0 + r.abs()), "{g} vs {r}");
         }
     }

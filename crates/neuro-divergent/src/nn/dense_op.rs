@@ -278,7 +278,7 @@ impl CustomOp1 for ColumnSum {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::test_support::values;
+    use crate::nn::test_support::{values, weighted_sum_gradients};
     use candle_core::{Device, Var};
 
     fn assert_close(a: &[f32], b: &[f32], what: &str) {
@@ -316,14 +316,7 @@ mod tests {
                     .unwrap();
                 let plain = affine_generic(input, w.as_tensor(), b.as_tensor(), relu).unwrap();
                 assert_close(&values(&fused), &values(&plain), "forward");
-                let loss = |y: Tensor| {
-                    (y * &target)
-                        .unwrap()
-                        .sum_all()
-                        .unwrap()
-                        .backward()
-                        .unwrap()
-                };
+                let loss = |y: Tensor| weighted_sum_gradients(&y, &target);
                 let (g1, g2) = (loss(fused), loss(plain));
                 for var in [&w, &b] {
                     let (a, e) = (g1.get(var.as_tensor()), g2.get(var.as_tensor()));
@@ -358,14 +351,7 @@ mod tests {
         let expected = affine_generic(x.as_tensor(), w.as_tensor(), b.as_tensor(), true).unwrap();
         assert_close(&values(&y), &values(&expected), "3-d input");
         let weights = Tensor::randn(0f32, 1f32, (2, 3, 5), &dev).unwrap();
-        let loss = |y: Tensor| {
-            (y * &weights)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap()
-        };
+        let loss = |y: Tensor| weighted_sum_gradients(&y, &weights);
         let (g1, g2) = (loss(y), loss(expected));
         for var in [&x, &w, &b] {
             let (a, e) = (g1.get(var.as_tensor()), g2.get(var.as_tensor()));
@@ -387,12 +373,7 @@ mod tests {
         let target = Tensor::randn(0f32, 1f32, (9, 64), &dev).unwrap();
         let run = |weight: &Tensor| {
             let y = affine(x.as_tensor(), weight, b.as_tensor(), true).unwrap();
-            let grads = (&y * &target)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
+            let grads = weighted_sum_gradients(&y, &target);
             let of = |var: &Var| values(grads.get(var.as_tensor()).unwrap());
             (values(&y), of(&x), of(&w), of(&b))
         };

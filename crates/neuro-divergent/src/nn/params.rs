@@ -56,14 +56,26 @@ impl ParamStore {
         }
     }
 
-    /// A store for a model that only forecasts: its parameters take `values` (a trained
-    /// model's, shared, not copied — except the dense weights `Dense` lays out anew, see
-    /// [`crate::nn::Dense`]) detached from autograd, so that its forward passes record no graph
-    /// and free each intermediate tensor as soon as it is used.
-    pub fn frozen(device: &Device, values: HashMap<String, Tensor>) -> ParamStore {
+    /// A store for a model that only forecasts: its parameters take the values of `trained`
+    /// (a fitted model's variables, shared, not copied — except the dense weights `Dense` lays
+    /// out anew, see [`crate::nn::Dense`]) detached from autograd, so that its forward passes
+    /// record no graph and free each intermediate tensor as soon as it is used. The store's
+    /// device is theirs (the CPU when there are none).
+    pub fn frozen(trained: &VarMap) -> ParamStore {
+        let values: HashMap<String, Tensor> = trained
+            .data()
+            .lock()
+            .expect("parameter map lock")
+            .iter()
+            .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
+            .collect();
+        let device = values
+            .values()
+            .next()
+            .map_or(Device::Cpu, |t| t.device().clone());
         ParamStore {
             frozen: true,
-            ..ParamStore::with_values(0, device, values)
+            ..ParamStore::with_values(0, &device, values)
         }
     }
 
