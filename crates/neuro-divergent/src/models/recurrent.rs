@@ -306,12 +306,13 @@ struct RecurrentForecaster {
 
 impl Model for RecurrentForecaster {
     fn forward(&self, input: &ModelInput, train: bool) -> Result<Tensor> {
-        // [B, L, H]
-        let states = self.encoder.forward(&input.per_step_features()?, train)?;
-        let steps = states.dim(1)?;
+        let features = input.per_step_features()?;
+        // [B, L, H] stretched to h steps, or the last h of them.
         let hidden = match &self.upsample {
-            Some(upsample) => upsample.forward_over_steps(&states)?,
-            None => states.narrow(1, steps - self.horizon, self.horizon)?,
+            Some(upsample) => {
+                upsample.forward_over_steps(&self.encoder.forward(&features, train)?)?
+            }
+            None => self.encoder.forward_last(&features, self.horizon, train)?,
         };
         let features = input.append_futr_horizon(hidden)?;
         self.decoder.forward(&features, train)

@@ -54,16 +54,31 @@ pub(crate) fn product(
     rhs: Operand,
     what: &str,
 ) -> candle_core::Result<Vec<f32>> {
+    product_with_room(rows, cols, inner, lhs, rhs, 0, what)
+}
+
+/// [`product`] in a buffer with capacity for `room` more values after the product, so that
+/// what follows it is appended without moving it.
+pub(crate) fn product_with_room(
+    rows: usize,
+    cols: usize,
+    inner: usize,
+    lhs: Operand,
+    rhs: Operand,
+    room: usize,
+    what: &str,
+) -> candle_core::Result<Vec<f32>> {
     if !lhs.holds(rows, inner) || !rhs.holds(inner, cols) {
         candle_core::bail!(
             "{what}: operands smaller than a {rows}x{inner} by {inner}x{cols} product"
         );
     }
     let len = rows * cols;
+    let mut out = Vec::with_capacity(len + room);
     if inner == 0 {
-        return Ok(vec![0.0; len]);
+        out.resize(len, 0.0);
+        return Ok(out);
     }
-    let mut out = Vec::with_capacity(len);
     if len > 0 {
         // SAFETY: `out` has room for rows x cols values written with row stride `cols`; the
         // operands hold every index the product reads (checked above). Without `accumulate`

@@ -275,10 +275,42 @@ impl RecurrentEncoder {
         }
     }
 
-    /// [`RecurrentEncoder::forward`] on the fused recurrence, which runs time-major: `x` is
-    /// transposed to `[T, B, I]` once, the layers pass time-major sequences to each other, and
-    /// the last layer's output is transposed back.
+    /// The last `steps` of [`RecurrentEncoder::forward`]'s outputs, `[B, steps, O]`
+    /// (`steps <= T`). On the fused recurrence the time-major output is narrowed before it is
+    /// transposed back, so that only those steps are copied, in both passes.
+    pub fn forward_last(&self, x: &Tensor, steps: usize, train: bool) -> Result<Tensor> {
+        let all = x.dim(1)?;
+        if steps > all {
+            return Err(Error::Config(format!(
+                "the last {steps} outputs of a {all}-step sequence"
+            )));
+        }
+        match self.kernel_on(x) {
+            RecurrentKernel::Fused => Ok(self
+                .forward_time_major(x, train)?
+                .narrow(0, all - steps, steps)?
+                .transpose(0, 1)?
+                .contiguous()?),
+            RecurrentKernel::Generic => {
+                Ok(self
+                    .forward_generic(x, train)?
+                    .narrow(1, all - steps, steps)?)
+            }
+        }
+    }
+
+    /// [`RecurrentEncoder::forward`] on the fused recurrence, which runs time-major: the
+    /// output of [`RecurrentEncoder::forward_time_major`] transposed back.
     fn forward_fused(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(self
+            .forward_time_major(x, train)?
+            .transpose(0, 1)?
+            .contiguous()?)
+    }
+
+    /// The fused recurrence's outputs `[T, B, O]`: `x` is transposed to `[T, B, I]` once and the
+    /// layers pass time-major sequences to each other.
+    fn forward_time_major(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let mut sequence = x.transpose(0, 1)?.contiguous()?;
         for (l, layer) in self.layers.iter().enumerate() {
             let weights = Tensor::cat(&[&layer.w_ih, &layer.w_hh], 1)?;
@@ -295,7 +327,7 @@ impl RecurrentEncoder {
                 sequence = self.dropout.apply_time_major(&sequence, train)?;
             }
         }
-        Ok(sequence.transpose(0, 1)?.contiguous()?)
+        Ok(sequence)
     }
 
     /// The last layer's output at every step of `x: [B, T, I]` as `[B, T, O]`, starting from
@@ -831,6 +863,89 @@ mod tests {
                 assert_close(a, b, &format!("{cell:?}, tensor {i}"));
             }
         }
+    }
+
+    /// `forward_last` gives the last steps of `forward`'s outputs, and the same gradients of
+    /// the parameters and the input under a loss on those steps, on both kernels; more steps
+    /// than the sequence has are refused.
+    #[test]
+    fn the_last_outputs_are_the_whole_sequences_last_steps() {
+        let x = Var::from_tensor(&grid((3, 9, 2), |b, t, i| {
+            ((3 * b + t) as f64 * 0.7 + i as f64).cos()
+        }))
+        .unwrap();
+        let weights = grid((3, 4, 5), |b, t, h| ((b * 7 + t * 3 + h) as f64).sin());
+        for kernel in [RecurrentKernel::Fused, RecurrentKernel::Generic] {
+            for cell in [Cell::RnnTanh, Cell::Lstm, Cell::Gru] {
+                let run = |last: bool| {
+                    let mut store = ParamStore::new(7, &Device::Cpu);
+                    let layers = RecurrentLayers::new(cell, 2, 5, 2);
+                    let encoder =
+                        RecurrentEncoder::new(&mut store, "e", layers, 0.0, 1, kernel).unwrap();
+                    let out = match last {
+                        true => encoder.forward_last(x.as_tensor(), 4, true).unwrap(),
+                        false => encoder
+                            .forward(x.as_tensor(), true)
+                            .unwrap()
+                            .narrow(1, 5, 4)
+                            .unwrap(),
+                    };
+                    let grads = weighted_sum_gradients(&out, &weights);
+                    let varmap = store.into_varmap();
+                    let vars = varmap.data().lock().unwrap();
+                    let mut names: Vec<&String> = vars.keys().collect();
+                    names.sort();
+                    let mut all = vec![out.flatten_all().unwrap().to_vec1::<f32>().unwrap()];
+                    for name in names {
+                        let grad = grads.get(vars[name].as_tensor()).unwrap();
+                        all.push(grad.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+                    }
+                    let dx = grads.get(x.as_tensor()).unwrap();
+                    all.push(dx.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+                    all
+                };
+                let (last, whole) = (run(true), run(false));
+                assert_eq!(last[0].len(), 3 * 4 * 5);
+                assert_eq!(
+                    last.len(),
+                    10,
+                    "output, 8 parameters and the input's gradient"
+                );
+                for (i, (a, b)) in last.iter().zip(&whole).enumerate() {
+                    assert_close(a, b, &format!("{kernel:?} {cell:?}, tensor {i}"));
+                }
+            }
+            let mut store = ParamStore::new(7, &Device::Cpu);
+            let layers = RecurrentLayers::new(Cell::Lstm, 2, 5, 1);
+            let encoder = RecurrentEncoder::new(&mut store, "e", layers, 0.0, 1, kernel).unwrap();
+            let err = encoder
+                .forward_last(x.as_tensor(), 10, false)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("the last 10 outputs of a 9-step sequence"),
+                "{err}"
+            );
+        }
+    }
+
+    /// The fused layer keeps its activations for one backward pass, which consumes them: a
+    /// second backward pass over the same forward pass is an error that says so, not a
+    /// gradient from overwritten values.
+    #[test]
+    fn a_second_backward_pass_over_one_forward_pass_is_refused() {
+        let x = grid((2, 3, 2), |b, t, i| (b + t + i) as f64 * 0.1);
+        let mut store = ParamStore::new(3, &Device::Cpu);
+        let layers = RecurrentLayers::new(Cell::Lstm, 2, 4, 1);
+        let encoder =
+            RecurrentEncoder::new(&mut store, "e", layers, 0.0, 1, RecurrentKernel::Fused).unwrap();
+        let loss = encoder.forward(&x, true).unwrap().sum_all().unwrap();
+        loss.backward().unwrap();
+        let err = loss.backward().unwrap_err().to_string();
+        assert!(
+            err.contains("each forward pass supports one backward pass"),
+            "{err}"
+        );
     }
 
     /// From a given state, the fused kernel's outputs, last states and gradients (of the

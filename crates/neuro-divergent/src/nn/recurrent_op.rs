@@ -2,14 +2,16 @@
 //!
 //! Sequences are time-major (`[T, B, ·]`), so that each step's rows lie together in memory: the
 //! gate math streams through them, and the per-step products read and write one block. The
-//! input product `x W_ih^T` is one product over every step; at each step the step's projection
-//! with its bias `x_t W_ih^T + b_ih` and the recurrent term `h_{t-1} W_hh^T + b_hh` (one product)
-//! land in scratch buffers that stay in cache, and the gate math runs on them, keeping the
-//! activated gates (and the LSTM cell state, or GRU's recurrent new-gate term) for the backward
-//! pass. The backward pass walks the steps in reverse with one product per step
-//! for the gradient carried to the previous state, then forms the input gradient, `dW_ih` and
-//! `dW_hh` as one product each over all steps, and the biases' gradients as column sums. Candle
-//! sees one node per layer, and no `[T, B, G*H]` gradient passes through its graph.
+//! input product `x W_ih^T` is one product over every step, written straight into the buffer
+//! the gates are kept in; at each step the recurrent term `h_{t-1} W_hh^T` (one product) lands
+//! in a scratch buffer that stays in cache, and the gate math adds it and the biases to the
+//! step's block and activates the gates there, keeping them (and the LSTM cell state, or GRU's
+//! recurrent new-gate term) for the backward pass. The backward pass walks the steps in reverse,
+//! turning each step's kept gates into their gradients in place, with one product per step for
+//! the gradient carried to the previous state and the biases' gradients summed while the step's
+//! block is in cache; then it forms the input gradient, `dW_ih` and `dW_hh` as one product each
+//! over all steps. No buffer the size of the gates is zero-filled. Candle sees one node per
+//! layer, and no `[T, B, G*H]` gradient passes through its graph.
 
 use std::sync::Mutex;
 
@@ -17,13 +19,14 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
 use super::fast_math::{sigmoid, tanh};
 use super::product::{
-    add_rows, contiguous, f32_slice, matrix_dims, multiply_into, product, Operand,
+    add_rows, contiguous, f32_slice, matrix_dims, multiply_into, product, product_with_room,
+    Operand,
 };
 use super::Cell;
 
 /// What the forward pass keeps for the backward pass, `[T, B, ·]` like the output.
 struct Saved {
-    /// Activated gates, `[T, B, G*H]`.
+    /// Activated gates, `[T, B, G*H]` (the backward pass overwrites them with their gradients).
     gates: Vec<f32>,
     /// LSTM: the cell state; GRU: `W_hn h_{t-1} + b_hn`; `[T, B, H]` (empty for RNN cells).
     extra: Vec<f32>,
@@ -41,34 +44,35 @@ pub(crate) struct FusedRecurrence {
     saved: Mutex<Option<Saved>>,
 }
 
-/// One row of one forward step: the input projection `p` and the recurrent product with its
-/// bias `r` (`[G*H]` each), the previous step's hidden and extra state (zeros at the first
-/// step), and where the activated gates, the extra state and the new hidden state go.
+/// One row of one forward step: the gates, holding the input projection `x_t W_ih^T` on entry
+/// and the activated gates on return, the recurrent product `h_{t-1} W_hh^T` `r`, the biases
+/// (`[G*H]` each), the previous step's hidden and extra state (zeros at the first step), and
+/// where the extra state and the new hidden state go.
 struct ForwardRow<'a> {
-    p: &'a [f32],
+    gates: &'a mut [f32],
     r: &'a [f32],
+    b_ih: &'a [f32],
+    b_hh: &'a [f32],
     h_prev: &'a [f32],
     extra_prev: &'a [f32],
-    gates: &'a mut [f32],
     extra: &'a mut [f32],
     h: &'a mut [f32],
 }
 
 /// One row of one backward step: the hidden state's gradient `dh` (the output's plus the one
-/// carried from the next step), what the forward pass kept for the row and for the previous
-/// step, the carried cell-state gradient `dc` (updated for the previous step), and where the
-/// gradients of the input projection (`dp`) and, for GRU, of the recurrent product (`drec`;
-/// for the other cells it equals `dp`, which serves for both, and `drec` is empty) and of the
-/// previous state directly (`direct`) go.
+/// carried from the next step), the activated gates, which become the gradient of the input
+/// projection in place, what the forward pass kept for the row and for the previous step, the
+/// carried cell-state gradient `dc` (updated for the previous step), and where the gradients
+/// of, for GRU, the recurrent product (`drec`; for the other cells it equals the projection's,
+/// which serves for both, and `drec` is empty) and of the previous state directly (`direct`) go.
 struct BackwardRow<'a> {
     dh: &'a [f32],
-    gates: &'a [f32],
+    gates: &'a mut [f32],
     extra: &'a [f32],
     extra_prev: &'a [f32],
     h: &'a [f32],
     h_prev: &'a [f32],
     dc: &'a mut [f32],
-    dp: &'a mut [f32],
     drec: &'a mut [f32],
     direct: &'a mut [f32],
 }
@@ -159,19 +163,25 @@ impl FusedRecurrence {
     #[inline(always)]
     fn forward_row_portable(&self, n: usize, row: ForwardRow<'_>) {
         let ForwardRow {
-            p,
+            gates,
             r,
+            b_ih,
+            b_hh,
             h_prev,
             extra_prev,
-            gates,
             extra,
             h,
         } = row;
         let (h, h_prev) = (&mut h[..n], &h_prev[..n]);
+        // The pre-activation `(x_t W_ih^T + b_ih) + (b_hh + h_{t-1} W_hh^T)`, summed in the order
+        // the two linear maps of PyTorch's cells give.
+        let pre = |p: f32, r: f32, b_ih: f32, b_hh: f32| (p + b_ih) + (b_hh + r);
         match self.cell {
             Cell::RnnTanh | Cell::RnnRelu => {
-                for ((v, &a), &b) in h.iter_mut().zip(p).zip(r) {
-                    *v = a + b;
+                for ((((v, &p), &r), &bi), &bh) in
+                    h.iter_mut().zip(&*gates).zip(r).zip(b_ih).zip(b_hh)
+                {
+                    *v = pre(p, r, bi, bh);
                 }
                 if self.cell == Cell::RnnTanh {
                     h.iter_mut().for_each(|v| *v = tanh(*v));
@@ -182,8 +192,8 @@ impl FusedRecurrence {
             }
             Cell::Lstm => {
                 let gates = &mut gates[..4 * n];
-                for ((g, &a), &b) in gates.iter_mut().zip(p).zip(r) {
-                    *g = a + b;
+                for (((g, &r), &bi), &bh) in gates.iter_mut().zip(r).zip(b_ih).zip(b_hh) {
+                    *g = pre(*g, r, bi, bh);
                 }
                 let (sigmoid_gates, output) = gates.split_at_mut(3 * n);
                 let (input_forget, candidate) = sigmoid_gates.split_at_mut(2 * n);
@@ -207,20 +217,23 @@ impl FusedRecurrence {
             Cell::Gru => {
                 let gates = &mut gates[..3 * n];
                 let (reset_update, new) = gates.split_at_mut(2 * n);
-                for ((g, &a), &b) in reset_update.iter_mut().zip(p).zip(r) {
-                    *g = sigmoid(a + b);
+                for (((g, &r), &bi), &bh) in reset_update.iter_mut().zip(r).zip(b_ih).zip(b_hh) {
+                    *g = sigmoid(pre(*g, r, bi, bh));
                 }
                 let (reset, update) = reset_update.split_at(n);
-                let (p_new, r_new) = (&p[2 * n..3 * n], &r[2 * n..3 * n]);
-                extra[..n].copy_from_slice(r_new);
-                for ((((v, &a), &b), &reset), ((h, &z), &previous)) in new
+                // The new gate's recurrent term with its bias, `W_hn h_{t-1} + b_hn`, is kept.
+                let r_new = &mut extra[..n];
+                for ((v, &r), &bh) in r_new.iter_mut().zip(&r[2 * n..3 * n]).zip(&b_hh[2 * n..]) {
+                    *v = bh + r;
+                }
+                for ((((v, &bi), &b), &reset), ((h, &z), &previous)) in new
                     .iter_mut()
-                    .zip(p_new)
-                    .zip(r_new)
+                    .zip(&b_ih[2 * n..])
+                    .zip(&*r_new)
                     .zip(reset)
                     .zip(h.iter_mut().zip(update).zip(h_prev))
                 {
-                    *v = tanh(a + reset * b);
+                    *v = tanh((*v + bi) + reset * b);
                     *h = (1.0 - z) * *v + z * previous;
                 }
             }
@@ -238,48 +251,39 @@ impl FusedRecurrence {
             h,
             h_prev,
             dc,
-            dp,
             drec,
             direct,
         } = row;
         let width = self.cell.gates() * n;
-        let (dh, gates, dp) = (&dh[..n], &gates[..width], &mut dp[..width]);
+        let (dh, gates) = (&dh[..n], &mut gates[..width]);
         match self.cell {
             Cell::RnnTanh => {
-                for ((d, &g), &v) in dp.iter_mut().zip(dh).zip(&h[..n]) {
+                for ((d, &g), &v) in gates.iter_mut().zip(dh).zip(&h[..n]) {
                     *d = g * (1.0 - v * v);
                 }
             }
             Cell::RnnRelu => {
-                for ((d, &g), &v) in dp.iter_mut().zip(dh).zip(&h[..n]) {
+                for ((d, &g), &v) in gates.iter_mut().zip(dh).zip(&h[..n]) {
                     *d = if v > 0.0 { g } else { 0.0 };
                 }
             }
             Cell::Lstm => {
-                let (input, rest) = gates.split_at(n);
-                let (forget, rest) = rest.split_at(n);
-                let (candidate, output) = rest.split_at(n);
-                let (d_input, rest) = dp.split_at_mut(n);
-                let (d_forget, rest) = rest.split_at_mut(n);
-                let (d_candidate, d_output) = rest.split_at_mut(n);
-                for (
-                    (((d_i, d_f), d_g), d_o),
-                    ((((((&g_h, &i), &f), &g), &o), (&c, &c_prev)), dc),
-                ) in d_input
+                let (input, rest) = gates.split_at_mut(n);
+                let (forget, rest) = rest.split_at_mut(n);
+                let (candidate, output) = rest.split_at_mut(n);
+                for ((((d_i, d_f), d_g), d_o), (((&g_h, &c), &c_prev), dc)) in input
                     .iter_mut()
-                    .zip(d_forget.iter_mut())
-                    .zip(d_candidate.iter_mut())
-                    .zip(d_output.iter_mut())
+                    .zip(forget.iter_mut())
+                    .zip(candidate.iter_mut())
+                    .zip(output.iter_mut())
                     .zip(
                         dh.iter()
-                            .zip(input)
-                            .zip(forget)
-                            .zip(candidate)
-                            .zip(output)
-                            .zip(extra[..n].iter().zip(&extra_prev[..n]))
+                            .zip(&extra[..n])
+                            .zip(&extra_prev[..n])
                             .zip(dc[..n].iter_mut()),
                     )
                 {
+                    let (i, f, g, o) = (*d_i, *d_f, *d_g, *d_o);
                     let tanh_c = tanh(c);
                     let d_cell = g_h * o * (1.0 - tanh_c * tanh_c) + *dc;
                     *dc = d_cell * f;
@@ -290,35 +294,29 @@ impl FusedRecurrence {
                 }
             }
             Cell::Gru => {
-                let (reset, rest) = gates.split_at(n);
-                let (update, new) = rest.split_at(n);
-                let (d_reset, rest) = dp.split_at_mut(n);
-                let (d_update, d_new) = rest.split_at_mut(n);
-                for (((d_r, d_z), d_n), ((((((&g_h, &r), &z), &v), &r_new), &previous), direct)) in
-                    d_reset
-                        .iter_mut()
-                        .zip(d_update.iter_mut())
-                        .zip(d_new.iter_mut())
-                        .zip(
-                            dh.iter()
-                                .zip(reset)
-                                .zip(update)
-                                .zip(new)
-                                .zip(&extra[..n])
-                                .zip(&h_prev[..n])
-                                .zip(direct[..n].iter_mut()),
-                        )
+                let (reset, rest) = gates.split_at_mut(n);
+                let (update, new) = rest.split_at_mut(n);
+                let (drec_gates, drec_new) = drec[..width].split_at_mut(2 * n);
+                for ((((d_r, d_z), d_n), d_rec_n), (((&g_h, &r_new), &previous), direct)) in reset
+                    .iter_mut()
+                    .zip(update.iter_mut())
+                    .zip(new.iter_mut())
+                    .zip(drec_new.iter_mut())
+                    .zip(
+                        dh.iter()
+                            .zip(&extra[..n])
+                            .zip(&h_prev[..n])
+                            .zip(direct[..n].iter_mut()),
+                    )
                 {
+                    let (r, z, v) = (*d_r, *d_z, *d_n);
                     *d_n = g_h * (1.0 - z) * (1.0 - v * v);
                     *d_z = g_h * (previous - v) * z * (1.0 - z);
                     *direct = g_h * z;
                     *d_r = *d_n * r_new * r * (1.0 - r);
+                    *d_rec_n = *d_n * r;
                 }
-                let drec = &mut drec[..width];
-                drec[..2 * n].copy_from_slice(&dp[..2 * n]);
-                for ((d, &d_n), &r) in drec[2 * n..].iter_mut().zip(&dp[2 * n..]).zip(reset) {
-                    *d = d_n * r;
-                }
+                drec_gates.copy_from_slice(&gates[..2 * n]);
             }
         }
     }
@@ -399,11 +397,10 @@ impl CustomOp3 for FusedRecurrence {
         let (step_out, step_gates, step_extra) =
             (d.batch * hidden, d.batch * width, d.batch * extra_width);
         let mut out = Vec::with_capacity(steps * step_out);
-        let mut gates = Vec::with_capacity(steps * step_gates);
         let mut extra = Vec::with_capacity(steps * step_extra);
-        // x W_ih^T for every step at once (one product), then per step the projection with its
-        // bias, x_t W_ih^T + b_ih, and the recurrent term h_{t-1} W_hh^T + b_hh.
-        let input_product = product(
+        // x W_ih^T for every step at once (one product), each step's block then turned into
+        // that step's activated gates in place.
+        let mut gates = product(
             steps * d.batch,
             width,
             inputs,
@@ -414,18 +411,11 @@ impl CustomOp3 for FusedRecurrence {
         // W_hh^T as its own contiguous rows, read once per step: gemm packs a strided operand
         // more slowly (LSTM, 128 windows: 96 against 109 GFLOP/s per step's product).
         let recurrent_weights = contiguous(weights_transposed(w, inputs, d), hidden, width);
-        let mut projection = vec![0.0f32; step_gates];
+        // h_{t-1} W_hh^T; zero at the first step from zero states.
         let mut recurrent = vec![0.0f32; step_gates];
         let zeros = vec![0.0f32; step_out.max(step_extra)];
         let (h_0, c_0) = initial_state(initial, &zeros, step_out, step_extra);
         for t in 0..steps {
-            let rows_now = step_block(&input_product, t, step_gates).chunks_exact(width.max(1));
-            for (row, product_row) in projection.chunks_exact_mut(width.max(1)).zip(rows_now) {
-                for ((v, &a), &b) in row.iter_mut().zip(product_row).zip(b_ih) {
-                    *v = a + b;
-                }
-            }
-            fill_rows(&mut recurrent, b_hh);
             if t > 0 || self.carries_state {
                 multiply_into(
                     d.batch,
@@ -435,11 +425,10 @@ impl CustomOp3 for FusedRecurrence {
                     Operand::rows(&recurrent_weights, width),
                     &mut recurrent,
                     width,
-                    true,
+                    false,
                 )?;
             }
             out.resize((t + 1) * step_out, 0.0);
-            gates.resize((t + 1) * step_gates, 0.0);
             extra.resize((t + 1) * step_extra, 0.0);
             let (out_done, out_now) = out.split_at_mut(t * step_out);
             let (extra_done, extra_now) = extra.split_at_mut(t * step_extra);
@@ -455,11 +444,12 @@ impl CustomOp3 for FusedRecurrence {
                 self.forward_row(
                     hidden,
                     ForwardRow {
-                        p: &projection[row.clone()],
-                        r: &recurrent[row.clone()],
+                        gates: &mut gates_now[row.clone()],
+                        r: &recurrent[row],
+                        b_ih,
+                        b_hh,
                         h_prev: &h_prev[units.clone()],
                         extra_prev: &extra_prev[cells.clone()],
-                        gates: &mut gates_now[row],
                         extra: &mut extra_now[cells],
                         h: &mut out_now[units],
                     },
@@ -486,9 +476,17 @@ impl CustomOp3 for FusedRecurrence {
         out: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let saved = self.saved.lock().expect("recurrence state lock poisoned");
-        let Some(saved) = saved.as_ref() else {
-            candle_core::bail!("{}: backward pass before the forward pass", self.name());
+        // Taken: the backward pass turns the kept gates into their gradients in place.
+        let saved = self
+            .saved
+            .lock()
+            .expect("recurrence state lock poisoned")
+            .take();
+        let Some(saved) = saved else {
+            candle_core::bail!(
+                "{}: no forward pass to differentiate (each forward pass supports one backward pass)",
+                self.name()
+            );
         };
         // The weights and the initial state as values, read only when a backward pass runs
         // (not on every forward).
@@ -497,7 +495,7 @@ impl CustomOp3 for FusedRecurrence {
         let bias_values = biases.flatten_all()?.to_vec1::<f32>()?;
         let backward = RecurrenceBackward {
             op: self,
-            saved,
+            saved: Mutex::new(Some(saved)),
             weights: &weight_values,
             initial: &bias_values[(2 * gate_rows).min(bias_values.len())..],
         };
@@ -515,13 +513,6 @@ impl CustomOp3 for FusedRecurrence {
             .reshape(weights.shape())?;
         let d_biases = all.narrow(0, sizes[0] + sizes[1], sizes[2])?;
         Ok((Some(d_input), Some(d_weights), Some(d_biases)))
-    }
-}
-
-/// Sets every `row.len()`-wide row of `rows` to `row`.
-fn fill_rows(rows: &mut [f32], row: &[f32]) {
-    for r in rows.chunks_exact_mut(row.len().max(1)) {
-        r.copy_from_slice(row);
     }
 }
 
@@ -572,7 +563,8 @@ fn initial_state<'a>(
 /// value after the steps (LSTM), and `d[h_0, c_0]` follows the biases' gradient.
 struct RecurrenceBackward<'a> {
     op: &'a FusedRecurrence,
-    saved: &'a Saved,
+    /// What the forward pass kept, taken by the one call of the op.
+    saved: Mutex<Option<Saved>>,
     /// The layer's weights `[W_ih | W_hh]`, `[G*H, I+H]`.
     weights: &'a [f32],
     /// The initial state `h_0` (then `c_0` for LSTM); empty from zero states.
@@ -616,18 +608,29 @@ impl CustomOp3 for RecurrenceBackward<'_> {
             gates: self.op.cell.gates(),
         };
         let width = d.width();
-        let extra_width = self.saved.extra.len() / rows.max(1);
+        let Some(Saved {
+            gates: mut d_projection,
+            extra,
+        }) = self
+            .saved
+            .lock()
+            .expect("recurrence state lock poisoned")
+            .take()
+        else {
+            candle_core::bail!("{}: called twice for one forward pass", self.name());
+        };
+        let extra_width = extra.len() / rows.max(1);
         if grad.len() != out.len()
-            || self.saved.gates.len() != rows * width
+            || d_projection.len() != rows * width
             || w.len() != width * d.weight_row()
             || self.initial.len() != self.op.state_len(d)
         {
             candle_core::bail!("{}: saved state does not fit the output", self.name());
         }
-        let (gates, extra) = (&self.saved.gates, &self.saved.extra);
         let (step_out, step_gates, step_extra) =
             (batch * hidden, batch * width, batch * extra_width);
-        let mut d_projection = vec![0.0f32; rows * width];
+        // The biases' gradients, summed step by step while each step's block is in cache.
+        let (mut d_b_ih, mut d_b_hh) = (vec![0.0f32; width], vec![0.0f32; width]);
         // GRU's recurrent-product gradient differs from the projection's in its new gate; the
         // other cells use the projection's for both.
         let mut gru_recurrent = (self.op.cell == Cell::Gru).then(|| vec![0.0f32; rows * width]);
@@ -642,16 +645,16 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         let zeros = vec![0.0f32; step_out.max(step_extra)];
         let (h_0, c_0) = initial_state(self.initial, &zeros, step_out, step_extra);
         for t in (0..steps).rev() {
-            let (gates_now, extra_now, extra_prev) = (
-                step_block(gates, t, step_gates),
-                step_block(extra, t, step_extra),
-                previous_block(extra, t, step_extra, c_0),
+            let (extra_now, extra_prev) = (
+                step_block(&extra, t, step_extra),
+                previous_block(&extra, t, step_extra, c_0),
             );
             let (h_now, h_prev, grad_now) = (
                 step_block(out, t, step_out),
                 previous_block(out, t, step_out, h_0),
                 step_block(grad, t, step_out),
             );
+            // The step's activated gates, turned into their gradients row by row.
             let dp_now = &mut d_projection[t * step_gates..(t + 1) * step_gates];
             let mut drec_now = gru_recurrent
                 .as_mut()
@@ -673,13 +676,12 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                     hidden,
                     BackwardRow {
                         dh: &dh,
-                        gates: &gates_now[row.clone()],
+                        gates: &mut dp_now[row.clone()],
                         extra: &extra_now[cells.clone()],
                         extra_prev: &extra_prev[cells],
                         h: &h_now[units.clone()],
                         h_prev: &h_prev[units.clone()],
                         dc: &mut dc_carry[units.clone()],
-                        dp: &mut dp_now[row.clone()],
                         drec: match drec_now.as_deref_mut() {
                             Some(values) => &mut values[row],
                             None => &mut [],
@@ -687,6 +689,10 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                         direct: &mut direct[units],
                     },
                 );
+            }
+            add_rows(&mut d_b_ih, dp_now);
+            if let Some(values) = drec_now.as_deref() {
+                add_rows(&mut d_b_hh, values);
             }
             if t > 0 || self.op.carries_state {
                 // The gradient reaching h_{t-1} (h_0 at the first step): through W_hh, plus
@@ -713,13 +719,23 @@ impl CustomOp3 for RecurrenceBackward<'_> {
             }
         }
         let d_recurrent: &[f32] = gru_recurrent.as_deref().unwrap_or(&d_projection);
-        // [dx | dW | db | d(h_0, c_0)], every part written below (the weight gradient's two
+        // [dx | dW | db | d(h_0, c_0)]: dx = dP W_ih over all steps, one product written into a
+        // new buffer with room for the rest, which is written below (the weight gradient's two
         // column blocks by one product each; from zero states dW_hh stays zero for a single
         // step).
         let state_len = self.initial.len();
-        let mut result = vec![0.0f32; rows * inputs + w.len() + 2 * width + state_len];
-        let (d_input, rest) = result.split_at_mut(rows * inputs);
-        let (d_weights, rest) = rest.split_at_mut(w.len());
+        let rest_len = w.len() + 2 * width + state_len;
+        let mut result = product_with_room(
+            rows,
+            inputs,
+            width,
+            Operand::rows(&d_projection, width),
+            Operand::rows(w, d.weight_row()),
+            rest_len,
+            self.name(),
+        )?;
+        result.resize(rows * inputs + rest_len, 0.0);
+        let (d_weights, rest) = result[rows * inputs..].split_at_mut(w.len());
         let (d_biases, d_initial) = rest.split_at_mut(2 * width);
         if state_len > 0 {
             let (d_h0, d_c0) = d_initial.split_at_mut(step_out);
@@ -728,17 +744,6 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                 d_c0.copy_from_slice(&dc_carry);
             }
         }
-        // dx = dP W_ih over all steps.
-        multiply_into(
-            rows,
-            inputs,
-            width,
-            Operand::rows(&d_projection, width),
-            Operand::rows(w, d.weight_row()),
-            d_input,
-            inputs,
-            false,
-        )?;
         // dW_ih = dP^T x over all steps.
         multiply_into(
             width,
@@ -777,11 +782,11 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                 true,
             )?;
         }
-        let (d_b_ih, d_b_hh) = d_biases.split_at_mut(width);
-        add_rows(d_b_ih, &d_projection);
-        match &gru_recurrent {
-            Some(values) => add_rows(d_b_hh, values),
-            None => d_b_hh.copy_from_slice(d_b_ih),
+        let (biases_ih, biases_hh) = d_biases.split_at_mut(width);
+        biases_ih.copy_from_slice(&d_b_ih);
+        match gru_recurrent {
+            Some(_) => biases_hh.copy_from_slice(&d_b_hh),
+            None => biases_hh.copy_from_slice(&d_b_ih),
         }
         let len = result.len();
         Ok((CpuStorage::F32(result), Shape::from(len)))
@@ -851,7 +856,8 @@ impl CustomOp3 for FusedStep {
         let previous = f32_slice(state, state_layout, self.name())?;
         let mut next = vec![0.0f32; batch * state_width];
         let mut gates = vec![0.0f32; width];
-        let zeros = vec![0.0f32; hidden];
+        // `P` and `R` hold their biases already.
+        let zeros = vec![0.0f32; width.max(hidden)];
         // GRU keeps its recurrent new-gate term for a backward pass; a step has none, so it goes
         // to a scratch row.
         let mut scratch = vec![0.0f32; if cell == Cell::Gru { hidden } else { 0 }];
@@ -860,21 +866,23 @@ impl CustomOp3 for FusedStep {
             let (h_prev, extra_prev) = if cell == Cell::Lstm {
                 before.split_at(hidden)
             } else {
-                (before, &zeros[..])
+                (before, &zeros[..hidden])
             };
             let (h, extra) = if cell == Cell::Lstm {
                 row.split_at_mut(hidden)
             } else {
                 (row, &mut scratch[..])
             };
+            gates.copy_from_slice(&p[b * width..(b + 1) * width]);
             self.recurrence.forward_row(
                 hidden,
                 ForwardRow {
-                    p: &p[b * width..(b + 1) * width],
+                    gates: &mut gates,
                     r: &r[b * width..(b + 1) * width],
+                    b_ih: &zeros[..width],
+                    b_hh: &zeros[..width],
                     h_prev,
                     extra_prev,
-                    gates: &mut gates,
                     extra,
                     h,
                 },
