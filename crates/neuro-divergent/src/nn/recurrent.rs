@@ -929,6 +929,46 @@ mod tests {
         }
     }
 
+    /// On the fused kernel the first layer forms its input's gradient only for an input that
+    /// tracks one; either way the parameters' gradients are the same, bit for bit.
+    #[test]
+    fn parameter_gradients_do_not_depend_on_whether_the_input_is_data() {
+        let values = grid((3, 6, 2), |b, t, i| {
+            ((2 * b + t) as f64 * 0.3 + i as f64).sin()
+        });
+        let weights = grid((3, 6, 4), |b, t, h| ((b + 2 * t + 3 * h) as f64).cos());
+        for cell in [Cell::Lstm, Cell::Gru] {
+            let run = |x: &Tensor| {
+                let mut store = ParamStore::new(5, &Device::Cpu);
+                let layers = RecurrentLayers::new(cell, 2, 4, 2);
+                let encoder =
+                    RecurrentEncoder::new(&mut store, "e", layers, 0.0, 1, RecurrentKernel::Fused)
+                        .unwrap();
+                let grads = weighted_sum_gradients(&encoder.forward(x, true).unwrap(), &weights);
+                let varmap = store.into_varmap();
+                let vars = varmap.data().lock().unwrap();
+                let mut names: Vec<&String> = vars.keys().collect();
+                names.sort();
+                let parameters: Vec<Vec<f32>> = names
+                    .iter()
+                    .map(|name| {
+                        let grad = grads.get(vars[*name].as_tensor()).unwrap();
+                        grad.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+                    })
+                    .collect();
+                (parameters, grads.get(x).is_some())
+            };
+            let variable = Var::from_tensor(&values).unwrap();
+            let (with_variable, variable_has_gradient) = run(variable.as_tensor());
+            let (with_data, _) = run(&values);
+            assert!(variable_has_gradient, "{cell:?}");
+            assert_eq!(with_variable.len(), 8);
+            for (i, (a, b)) in with_data.iter().zip(&with_variable).enumerate() {
+                assert_eq!(a, b, "{cell:?}, parameter {i}");
+            }
+        }
+    }
+
     /// The fused layer keeps its activations for one backward pass, which consumes them: a
     /// second backward pass over the same forward pass is an error that says so, not a
     /// gradient from overwritten values.

@@ -493,26 +493,37 @@ impl CustomOp3 for FusedRecurrence {
         let weight_values = weights.flatten_all()?.to_vec1::<f32>()?;
         let (gate_rows, _) = weights.dims2()?;
         let bias_values = biases.flatten_all()?.to_vec1::<f32>()?;
+        // A first layer's input is data: its gradient, a product reading every step's gate
+        // gradients, would be thrown away.
+        let input_gradient = input.track_op();
         let backward = RecurrenceBackward {
             op: self,
             saved: Mutex::new(Some(saved)),
             weights: &weight_values,
             initial: &bias_values[(2 * gate_rows).min(bias_values.len())..],
+            input_gradient,
         };
         let all = grad
             .contiguous()?
             .apply_op3_no_bwd(out, &input.contiguous()?, &backward)?;
         let sizes = [
-            input.elem_count(),
+            if input_gradient {
+                input.elem_count()
+            } else {
+                0
+            },
             weights.elem_count(),
             biases.elem_count(),
         ];
-        let d_input = all.narrow(0, 0, sizes[0])?.reshape(input.shape())?;
+        let d_input = match input_gradient {
+            true => Some(all.narrow(0, 0, sizes[0])?.reshape(input.shape())?),
+            false => None,
+        };
         let d_weights = all
             .narrow(0, sizes[0], sizes[1])?
             .reshape(weights.shape())?;
         let d_biases = all.narrow(0, sizes[0] + sizes[1], sizes[2])?;
-        Ok((Some(d_input), Some(d_weights), Some(d_biases)))
+        Ok((d_input, Some(d_weights), Some(d_biases)))
     }
 }
 
@@ -559,7 +570,7 @@ fn initial_state<'a>(
 
 /// The backward pass of [`FusedRecurrence`] as a Candle op without a gradient:
 /// `(dh [T, B, H], h [T, B, H], x [T, B, I]) -> [dx, d[W_ih | W_hh], d[b_ih, b_hh]]` flattened
-/// into one vector; from a given state, `dh` and `h` hold the last cell state's gradient and
+/// into one vector (without `dx` when the input needs no gradient); from a given state, `dh` and `h` hold the last cell state's gradient and
 /// value after the steps (LSTM), and `d[h_0, c_0]` follows the biases' gradient.
 struct RecurrenceBackward<'a> {
     op: &'a FusedRecurrence,
@@ -569,6 +580,8 @@ struct RecurrenceBackward<'a> {
     weights: &'a [f32],
     /// The initial state `h_0` (then `c_0` for LSTM); empty from zero states.
     initial: &'a [f32],
+    /// Whether the input's gradient `dx` is formed (it leads the result when it is).
+    input_gradient: bool,
 }
 
 impl CustomOp3 for RecurrenceBackward<'_> {
@@ -725,17 +738,23 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         // step).
         let state_len = self.initial.len();
         let rest_len = w.len() + 2 * width + state_len;
-        let mut result = product_with_room(
-            rows,
-            inputs,
-            width,
-            Operand::rows(&d_projection, width),
-            Operand::rows(w, d.weight_row()),
-            rest_len,
-            self.name(),
-        )?;
-        result.resize(rows * inputs + rest_len, 0.0);
-        let (d_weights, rest) = result[rows * inputs..].split_at_mut(w.len());
+        let (mut result, dx_len) = match self.input_gradient {
+            true => (
+                product_with_room(
+                    rows,
+                    inputs,
+                    width,
+                    Operand::rows(&d_projection, width),
+                    Operand::rows(w, d.weight_row()),
+                    rest_len,
+                    self.name(),
+                )?,
+                rows * inputs,
+            ),
+            false => (Vec::with_capacity(rest_len), 0),
+        };
+        result.resize(dx_len + rest_len, 0.0);
+        let (d_weights, rest) = result[dx_len..].split_at_mut(w.len());
         let (d_biases, d_initial) = rest.split_at_mut(2 * width);
         if state_len > 0 {
             let (d_h0, d_c0) = d_initial.split_at_mut(step_out);
