@@ -24,6 +24,9 @@ use super::product::{
 };
 use super::Cell;
 
+/// Input widths below this (an AVX-512 vector's f32 lanes) have `dW_ih` formed transposed.
+const NARROW_INPUTS: usize = 16;
+
 /// What the forward pass keeps for the backward pass, `[T, B, ·]` like the output.
 struct Saved {
     /// Activated gates, `[T, B, G*H]` (the backward pass overwrites them with their gradients).
@@ -763,17 +766,36 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                 d_c0.copy_from_slice(&dc_carry);
             }
         }
-        // dW_ih = dP^T x over all steps.
-        multiply_into(
-            width,
-            inputs,
-            rows,
-            Operand::transposed(&d_projection, width),
-            Operand::rows(x, inputs),
-            d_weights,
-            d.weight_row(),
-            false,
-        )?;
+        // dW_ih = dP^T x over all steps. gemm's kernels run along the destination's rows, here
+        // `I` long: with fewer inputs than a vector holds (a first layer reads one to a few
+        // features) most lanes would idle, so the transpose `x^T dP`, with rows `G*H` long,
+        // is formed instead and copied in.
+        if inputs < NARROW_INPUTS {
+            let transposed = product(
+                inputs,
+                width,
+                rows,
+                Operand::transposed(x, inputs),
+                Operand::rows(&d_projection, width),
+                self.name(),
+            )?;
+            for (g, row) in d_weights.chunks_exact_mut(d.weight_row()).enumerate() {
+                for (i, value) in row[..inputs].iter_mut().enumerate() {
+                    *value = transposed[i * width + g];
+                }
+            }
+        } else {
+            multiply_into(
+                width,
+                inputs,
+                rows,
+                Operand::transposed(&d_projection, width),
+                Operand::rows(x, inputs),
+                d_weights,
+                d.weight_row(),
+                false,
+            )?;
+        }
         // dW_hh = sum over steps t >= 1 of drec(t)^T h(t - 1): time-major, the rows of steps
         // 1.. and of steps ..T-1 are each one block, so this is one product.
         if steps > 1 {
