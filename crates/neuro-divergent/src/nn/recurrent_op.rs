@@ -66,8 +66,9 @@ struct ForwardRow<'a> {
 /// carried from the next step), the activated gates, which become the gradient of the input
 /// projection in place, what the forward pass kept for the row and for the previous step, the
 /// carried cell-state gradient `dc` (updated for the previous step), and where the gradients
-/// of, for GRU, the recurrent product (`drec`; for the other cells it equals the projection's,
-/// which serves for both, and `drec` is empty) and of the previous state directly (`direct`) go.
+/// of, for GRU, the new gate's recurrent term `W_hn h_{t-1} + b_hn` (`drec`, `[H]`: the other
+/// gates' recurrent gradients equal the projection's, as all of them do for the other cells,
+/// whose `drec` is empty) and of the previous state directly (`direct`) go.
 struct BackwardRow<'a> {
     dh: &'a [f32],
     gates: &'a mut [f32],
@@ -299,12 +300,11 @@ impl FusedRecurrence {
             Cell::Gru => {
                 let (reset, rest) = gates.split_at_mut(n);
                 let (update, new) = rest.split_at_mut(n);
-                let (drec_gates, drec_new) = drec[..width].split_at_mut(2 * n);
                 for ((((d_r, d_z), d_n), d_rec_n), (((&g_h, &r_new), &previous), direct)) in reset
                     .iter_mut()
                     .zip(update.iter_mut())
                     .zip(new.iter_mut())
-                    .zip(drec_new.iter_mut())
+                    .zip(drec[..n].iter_mut())
                     .zip(
                         dh.iter()
                             .zip(&extra[..n])
@@ -319,7 +319,6 @@ impl FusedRecurrence {
                     *d_r = *d_n * r_new * r * (1.0 - r);
                     *d_rec_n = *d_n * r;
                 }
-                drec_gates.copy_from_slice(&gates[..2 * n]);
             }
         }
     }
@@ -646,10 +645,10 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         let (step_out, step_gates, step_extra) =
             (batch * hidden, batch * width, batch * extra_width);
         // The biases' gradients, summed step by step while each step's block is in cache.
-        let (mut d_b_ih, mut d_b_hh) = (vec![0.0f32; width], vec![0.0f32; width]);
-        // GRU's recurrent-product gradient differs from the projection's in its new gate; the
-        // other cells use the projection's for both.
-        let mut gru_recurrent = (self.op.cell == Cell::Gru).then(|| vec![0.0f32; rows * width]);
+        let (mut d_b_ih, mut d_b_hn) = (vec![0.0f32; width], vec![0.0f32; hidden]);
+        // GRU's recurrent-product gradient differs from the projection's in its new gate, kept
+        // here (`[T, B, H]`); the other cells use the projection's for all gates.
+        let mut gru_new = (self.op.cell == Cell::Gru).then(|| vec![0.0f32; rows * hidden]);
         let mut dh_carry = vec![0.0f32; step_out];
         // The last cell state's gradient, when the op returns it, starts the carried one.
         let mut dc_carry = match extra_blocks {
@@ -672,9 +671,9 @@ impl CustomOp3 for RecurrenceBackward<'_> {
             );
             // The step's activated gates, turned into their gradients row by row.
             let dp_now = &mut d_projection[t * step_gates..(t + 1) * step_gates];
-            let mut drec_now = gru_recurrent
+            let mut new_now = gru_new
                 .as_mut()
-                .map(|values| &mut values[t * step_gates..(t + 1) * step_gates]);
+                .map(|values| &mut values[t * step_out..(t + 1) * step_out]);
             for b in 0..batch {
                 let (units, cells, row) = (
                     b * hidden..(b + 1) * hidden,
@@ -698,8 +697,8 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                         h: &h_now[units.clone()],
                         h_prev: &h_prev[units.clone()],
                         dc: &mut dc_carry[units.clone()],
-                        drec: match drec_now.as_deref_mut() {
-                            Some(values) => &mut values[row],
+                        drec: match new_now.as_deref_mut() {
+                            Some(values) => &mut values[units.clone()],
                             None => &mut [],
                         },
                         direct: &mut direct[units],
@@ -707,26 +706,18 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                 );
             }
             add_rows(&mut d_b_ih, dp_now);
-            if let Some(values) = drec_now.as_deref() {
-                add_rows(&mut d_b_hh, values);
+            if let Some(values) = new_now.as_deref() {
+                add_rows(&mut d_b_hn, values);
             }
             if t > 0 || self.op.carries_state {
                 // The gradient reaching h_{t-1} (h_0 at the first step): through W_hh, plus
                 // GRU's direct path.
-                let d_recurrent = match drec_now.as_deref() {
-                    Some(values) => values,
-                    None => &*dp_now,
-                };
-                multiply_into(
-                    batch,
-                    hidden,
-                    width,
-                    Operand::rows(d_recurrent, width),
-                    Operand::rows(&w[inputs..], d.weight_row()),
-                    &mut dh_carry,
-                    hidden,
-                    false,
-                )?;
+                RecurrentGradient {
+                    dp: dp_now,
+                    new_gate: new_now.as_deref(),
+                    d,
+                }
+                .times_weights(batch, w, &mut dh_carry)?;
                 if self.op.cell == Cell::Gru {
                     for (c, d) in dh_carry.iter_mut().zip(&direct) {
                         *c += d;
@@ -734,7 +725,6 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                 }
             }
         }
-        let d_recurrent: &[f32] = gru_recurrent.as_deref().unwrap_or(&d_projection);
         // [dx | dW | db | d(h_0, c_0)]: dx = dP W_ih over all steps, one product written into a
         // new buffer with room for the rest, which is written below (the weight gradient's two
         // column blocks by one product each; from zero states dW_hh stays zero for a single
@@ -798,39 +788,108 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         }
         // dW_hh = sum over steps t >= 1 of drec(t)^T h(t - 1): time-major, the rows of steps
         // 1.. and of steps ..T-1 are each one block, so this is one product.
+        let d_recurrent = RecurrentGradient {
+            dp: &d_projection,
+            new_gate: gru_new.as_deref(),
+            d,
+        };
         if steps > 1 {
-            multiply_into(
-                width,
-                hidden,
+            d_recurrent.skip_steps(1).transposed_times(
                 (steps - 1) * batch,
-                Operand::transposed(&d_recurrent[step_gates..], width),
-                Operand::rows(&out[..(steps - 1) * step_out], hidden),
-                &mut d_weights[inputs..],
-                d.weight_row(),
+                &out[..(steps - 1) * step_out],
+                d_weights,
                 false,
             )?;
         }
         // The first step's term, drec(0)^T h_0, when the layer starts from a given state.
         if state_len > 0 && steps > 0 {
-            multiply_into(
-                width,
-                hidden,
-                batch,
-                Operand::transposed(&d_recurrent[..step_gates], width),
-                Operand::rows(h_0, hidden),
-                &mut d_weights[inputs..],
-                d.weight_row(),
-                true,
-            )?;
+            d_recurrent.transposed_times(batch, h_0, d_weights, true)?;
         }
         let (biases_ih, biases_hh) = d_biases.split_at_mut(width);
         biases_ih.copy_from_slice(&d_b_ih);
-        match gru_recurrent {
-            Some(_) => biases_hh.copy_from_slice(&d_b_hh),
-            None => biases_hh.copy_from_slice(&d_b_ih),
+        biases_hh.copy_from_slice(&d_b_ih);
+        if gru_new.is_some() {
+            biases_hh[width - hidden..].copy_from_slice(&d_b_hn);
         }
         let len = result.len();
         Ok((CpuStorage::F32(result), Shape::from(len)))
+    }
+}
+
+/// The gradient of the recurrent product `h W_hh^T` over a run of time-major rows, as blocks of
+/// gate rows: the projection's gradient `dp` (rows `G*H` apart) where the two are equal, and
+/// GRU's new gate's own (rows `H` apart) after it.
+#[derive(Clone, Copy)]
+struct RecurrentGradient<'a> {
+    dp: &'a [f32],
+    new_gate: Option<&'a [f32]>,
+    d: Dims,
+}
+
+impl<'a> RecurrentGradient<'a> {
+    /// `(first gate row, gate rows, values, row stride)` of each block.
+    fn blocks(self) -> Vec<(usize, usize, &'a [f32], usize)> {
+        let (width, hidden) = (self.d.width(), self.d.hidden);
+        match self.new_gate {
+            None => vec![(0, width, self.dp, width)],
+            Some(new_gate) => vec![
+                (0, width - hidden, self.dp, width),
+                (width - hidden, hidden, new_gate, hidden),
+            ],
+        }
+    }
+
+    /// The rows from step `t` on.
+    fn skip_steps(self, t: usize) -> RecurrentGradient<'a> {
+        let rows = t * self.d.batch;
+        RecurrentGradient {
+            dp: &self.dp[rows * self.d.width()..],
+            new_gate: self.new_gate.map(|values| &values[rows * self.d.hidden..]),
+            d: self.d,
+        }
+    }
+
+    /// `dst [rows, H] = self [rows, G*H] W_hh`, `w` the layer's `[W_ih | W_hh]`.
+    fn times_weights(self, rows: usize, w: &[f32], dst: &mut [f32]) -> candle_core::Result<()> {
+        let (row, hidden) = (self.d.weight_row(), self.d.hidden);
+        for (i, (first, gates, values, stride)) in self.blocks().into_iter().enumerate() {
+            multiply_into(
+                rows,
+                hidden,
+                gates,
+                Operand::rows(values, stride),
+                Operand::rows(&w[first * row + self.d.inputs..], row),
+                dst,
+                hidden,
+                i > 0,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `dW_hh = self^T [G*H, rows] states [rows, H]` (`+=` when `accumulate`), into the
+    /// layer's weight gradient `d_weights` (`d[W_ih | W_hh]`).
+    fn transposed_times(
+        self,
+        rows: usize,
+        states: &[f32],
+        d_weights: &mut [f32],
+        accumulate: bool,
+    ) -> candle_core::Result<()> {
+        let (row, hidden) = (self.d.weight_row(), self.d.hidden);
+        for (first, gates, values, stride) in self.blocks() {
+            multiply_into(
+                gates,
+                hidden,
+                rows,
+                Operand::transposed(values, stride),
+                Operand::rows(states, hidden),
+                &mut d_weights[first * row + self.d.inputs..],
+                row,
+                accumulate,
+            )?;
+        }
+        Ok(())
     }
 }
 
