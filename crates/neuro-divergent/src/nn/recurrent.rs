@@ -627,6 +627,21 @@ mod tests {
     use crate::nn::test_support::{assert_close, grid, values, weighted_sum_gradients};
     use candle_core::{Device, Var};
 
+    /// The gradient of every parameter of `store` in `grads`, in name order.
+    fn parameter_gradients(
+        store: ParamStore,
+        grads: &candle_core::backprop::GradStore,
+    ) -> Vec<Vec<f32>> {
+        let varmap = store.into_varmap();
+        let vars = varmap.data().lock().unwrap();
+        let mut names: Vec<&String> = vars.keys().collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| values(grads.get(vars[name].as_tensor()).unwrap()))
+            .collect()
+    }
+
     /// PyTorch's outputs and gradients for a 2-layer encoder of 4 units over 3 inputs, created
     /// after `torch.manual_seed(1)`, on `x[b, t, i] = sin(b + 2t + 3i)` (2 x 5 x 3), with the
     /// loss `sum(out * cos(b + t + h))`: the last step of both windows, the first step of the
@@ -844,17 +859,9 @@ mod tests {
                 .unwrap();
                 let out = encoder.forward(x.as_tensor(), true).unwrap();
                 let grads = weighted_sum_gradients(&out, &weights);
-                let varmap = store.into_varmap();
-                let vars = varmap.data().lock().unwrap();
-                let mut names: Vec<&String> = vars.keys().collect();
-                names.sort();
-                let mut all = vec![out.flatten_all().unwrap().to_vec1::<f32>().unwrap()];
-                for name in names {
-                    let grad = grads.get(vars[name].as_tensor()).unwrap();
-                    all.push(grad.flatten_all().unwrap().to_vec1::<f32>().unwrap());
-                }
-                let dx = grads.get(x.as_tensor()).unwrap();
-                all.push(dx.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+                let mut all = vec![values(&out)];
+                all.extend(parameter_gradients(store, &grads));
+                all.push(values(grads.get(x.as_tensor()).unwrap()));
                 all
             };
             let (fused, generic) = (run(RecurrentKernel::Fused), run(RecurrentKernel::Generic));
@@ -891,17 +898,9 @@ mod tests {
                             .unwrap(),
                     };
                     let grads = weighted_sum_gradients(&out, &weights);
-                    let varmap = store.into_varmap();
-                    let vars = varmap.data().lock().unwrap();
-                    let mut names: Vec<&String> = vars.keys().collect();
-                    names.sort();
-                    let mut all = vec![out.flatten_all().unwrap().to_vec1::<f32>().unwrap()];
-                    for name in names {
-                        let grad = grads.get(vars[name].as_tensor()).unwrap();
-                        all.push(grad.flatten_all().unwrap().to_vec1::<f32>().unwrap());
-                    }
-                    let dx = grads.get(x.as_tensor()).unwrap();
-                    all.push(dx.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+                    let mut all = vec![values(&out)];
+                    all.extend(parameter_gradients(store, &grads));
+                    all.push(values(grads.get(x.as_tensor()).unwrap()));
                     all
                 };
                 let (last, whole) = (run(true), run(false));
@@ -945,18 +944,7 @@ mod tests {
                     RecurrentEncoder::new(&mut store, "e", layers, 0.0, 1, RecurrentKernel::Fused)
                         .unwrap();
                 let grads = weighted_sum_gradients(&encoder.forward(x, true).unwrap(), &weights);
-                let varmap = store.into_varmap();
-                let vars = varmap.data().lock().unwrap();
-                let mut names: Vec<&String> = vars.keys().collect();
-                names.sort();
-                let parameters: Vec<Vec<f32>> = names
-                    .iter()
-                    .map(|name| {
-                        let grad = grads.get(vars[*name].as_tensor()).unwrap();
-                        grad.flatten_all().unwrap().to_vec1::<f32>().unwrap()
-                    })
-                    .collect();
-                (parameters, grads.get(x).is_some())
+                (parameter_gradients(store, &grads), grads.get(x).is_some())
             };
             let variable = Var::from_tensor(&values).unwrap();
             let (with_variable, variable_has_gradient) = run(variable.as_tensor());
@@ -1040,18 +1028,12 @@ mod tests {
                     }
                 }
                 let grads = loss.backward().unwrap();
-                let varmap = store.into_varmap();
-                let vars = varmap.data().lock().unwrap();
-                let mut names: Vec<&String> = vars.keys().collect();
-                names.sort();
                 let mut all = vec![values(&out)];
                 for layer in &last.layers {
                     all.push(values(&layer.h));
                     all.push(values(&layer.c));
                 }
-                for name in names {
-                    all.push(values(grads.get(vars[name].as_tensor()).unwrap()));
-                }
+                all.extend(parameter_gradients(store, &grads));
                 for start in [&x, &h0, &h1] {
                     all.push(values(grads.get(start.as_tensor()).unwrap()));
                 }
