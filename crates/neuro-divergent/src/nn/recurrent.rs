@@ -976,6 +976,43 @@ mod tests {
         );
     }
 
+    /// The fused kernel's gradients equal the generic kernel's on layers 16 units and more
+    /// wide, where `dW_ih` is one product rather than formed transposed (17 inputs) and the
+    /// products have whole vectors of rows.
+    #[test]
+    fn wide_layers_give_the_generic_kernels_gradients() {
+        let x = Var::from_tensor(&grid((4, 6, 17), |b, t, i| {
+            ((5 * b + 3 * t + i) as f64 * 0.37).sin()
+        }))
+        .unwrap();
+        let weights = grid((4, 6, 16), |b, t, h| {
+            ((b * 5 + t * 2 + h) as f64 * 0.3).cos()
+        });
+        for cell in [Cell::RnnTanh, Cell::Lstm, Cell::Gru] {
+            let run = |kernel| {
+                let mut store = ParamStore::new(11, &Device::Cpu);
+                let layers = RecurrentLayers::new(cell, 17, 16, 2);
+                let encoder =
+                    RecurrentEncoder::new(&mut store, "e", layers, 0.0, 1, kernel).unwrap();
+                let out = encoder.forward(x.as_tensor(), true).unwrap();
+                let grads = weighted_sum_gradients(&out, &weights);
+                let mut all = vec![values(&out)];
+                all.extend(parameter_gradients(store, &grads));
+                all.push(values(grads.get(x.as_tensor()).unwrap()));
+                all
+            };
+            let (fused, generic) = (run(RecurrentKernel::Fused), run(RecurrentKernel::Generic));
+            assert_eq!(
+                fused.len(),
+                10,
+                "output, 8 parameters and the input's gradient"
+            );
+            for (i, (a, b)) in fused.iter().zip(&generic).enumerate() {
+                assert_close(a, b, &format!("{cell:?}, tensor {i}"));
+            }
+        }
+    }
+
     /// From a given state, the fused kernel's outputs, last states and gradients (of the
     /// parameters, the input and the initial state, under a loss that reads the outputs and
     /// the last states) are the generic kernel's; from zero states it gives `forward`'s outputs.

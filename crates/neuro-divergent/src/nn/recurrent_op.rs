@@ -7,11 +7,13 @@
 //! in a scratch buffer that stays in cache, and the gate math adds it and the biases to the
 //! step's block and activates the gates there, keeping them (and the LSTM cell state, or GRU's
 //! recurrent new-gate term) for the backward pass. The backward pass walks the steps in reverse,
-//! turning each step's kept gates into their gradients in place, with one product per step for
-//! the gradient carried to the previous state and the biases' gradients summed while the step's
-//! block is in cache; then it forms the input gradient, `dW_ih` and `dW_hh` as one product each
-//! over all steps. No buffer the size of the gates is zero-filled. Candle sees one node per
-//! layer, and no `[T, B, G*H]` gradient passes through its graph.
+//! turning each step's kept gates into their gradients in place, with one product per step (two
+//! for GRU, whose new gate's recurrent gradient is kept apart) for the gradient carried to the
+//! previous state and the biases' gradients summed while the step's block is in cache; then it
+//! forms the input gradient (only for an input that tracks one), `dW_ih` and `dW_hh` as one
+//! product each (GRU's `dW_hh` two) over all steps. No buffer the size of the gates is
+//! zero-filled. Candle sees one node per layer, and no `[T, B, G*H]` gradient passes through its
+//! graph.
 
 use std::sync::Mutex;
 
@@ -572,8 +574,9 @@ fn initial_state<'a>(
 
 /// The backward pass of [`FusedRecurrence`] as a Candle op without a gradient:
 /// `(dh [T, B, H], h [T, B, H], x [T, B, I]) -> [dx, d[W_ih | W_hh], d[b_ih, b_hh]]` flattened
-/// into one vector (without `dx` when the input needs no gradient); from a given state, `dh` and `h` hold the last cell state's gradient and
-/// value after the steps (LSTM), and `d[h_0, c_0]` follows the biases' gradient.
+/// into one vector (without `dx` when the input needs no gradient); from a given state, `dh`
+/// and `h` hold the last cell state's gradient and value after the steps (LSTM), and
+/// `d[h_0, c_0]` follows the biases' gradient.
 struct RecurrenceBackward<'a> {
     op: &'a FusedRecurrence,
     /// What the forward pass kept, taken by the one call of the op.
@@ -645,10 +648,13 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         let (step_out, step_gates, step_extra) =
             (batch * hidden, batch * width, batch * extra_width);
         // The biases' gradients, summed step by step while each step's block is in cache.
-        let (mut d_b_ih, mut d_b_hn) = (vec![0.0f32; width], vec![0.0f32; hidden]);
+        let mut d_b_ih = vec![0.0f32; width];
         // GRU's recurrent-product gradient differs from the projection's in its new gate, kept
-        // here (`[T, B, H]`); the other cells use the projection's for all gates.
-        let mut gru_new = (self.op.cell == Cell::Gru).then(|| vec![0.0f32; rows * hidden]);
+        // here (`[T, B, H]`, and its bias's gradient `d_b_hn`); the other cells use the
+        // projection's for all gates.
+        let is_gru = self.op.cell == Cell::Gru;
+        let mut gru_new = is_gru.then(|| vec![0.0f32; rows * hidden]);
+        let mut d_b_hn = vec![0.0f32; if is_gru { hidden } else { 0 }];
         let mut dh_carry = vec![0.0f32; step_out];
         // The last cell state's gradient, when the op returns it, starts the carried one.
         let mut dc_carry = match extra_blocks {
@@ -725,10 +731,10 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                 }
             }
         }
-        // [dx | dW | db | d(h_0, c_0)]: dx = dP W_ih over all steps, one product written into a
-        // new buffer with room for the rest, which is written below (the weight gradient's two
-        // column blocks by one product each; from zero states dW_hh stays zero for a single
-        // step).
+        // [dx | dW | db | d(h_0, c_0)]: dx = dP W_ih over all steps (when the input tracks a
+        // gradient), one product written into a new buffer with room for the rest, which is
+        // written below (the weight gradient's two column blocks by products over all steps; from
+        // zero states dW_hh stays zero for a single step).
         let state_len = self.initial.len();
         let rest_len = w.len() + 2 * width + state_len;
         let (mut result, dx_len) = match self.input_gradient {
@@ -769,7 +775,10 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                 Operand::rows(&d_projection, width),
                 self.name(),
             )?;
-            for (g, row) in d_weights.chunks_exact_mut(d.weight_row()).enumerate() {
+            for (g, row) in d_weights
+                .chunks_exact_mut(d.weight_row().max(1))
+                .enumerate()
+            {
                 for (i, value) in row[..inputs].iter_mut().enumerate() {
                     *value = transposed[i * width + g];
                 }
