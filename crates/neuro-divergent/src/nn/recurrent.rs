@@ -833,6 +833,35 @@ mod tests {
         assert!(err.contains("only LSTM layers can be projected"), "{err}");
     }
 
+    /// Both kernels' outputs and gradients under the loss `sum(out * weights)`: the output, every
+    /// parameter's gradient in name order and the input's, for each cell, compared.
+    fn assert_kernels_agree(
+        layers: impl Fn(Cell) -> RecurrentLayers,
+        cells: &[Cell],
+        x: &Var,
+        weights: &Tensor,
+    ) {
+        for &cell in cells {
+            let run = |kernel| {
+                let mut store = ParamStore::new(7, &Device::Cpu);
+                let encoder =
+                    RecurrentEncoder::new(&mut store, "e", layers(cell), 0.0, 1, kernel).unwrap();
+                let out = encoder.forward(x.as_tensor(), true).unwrap();
+                let grads = weighted_sum_gradients(&out, weights);
+                let mut all = vec![values(&out)];
+                all.extend(parameter_gradients(store, &grads));
+                all.push(values(grads.get(x.as_tensor()).unwrap()));
+                all
+            };
+            let (fused, generic) = (run(RecurrentKernel::Fused), run(RecurrentKernel::Generic));
+            let parameters = layers(cell).n_layers * if layers(cell).bias { 4 } else { 2 };
+            assert_eq!(fused.len(), parameters + 2, "output, parameters and dx");
+            for (i, (a, b)) in fused.iter().zip(&generic).enumerate() {
+                assert_close(a, b, &format!("{cell:?}, tensor {i}"));
+            }
+        }
+    }
+
     /// Every gradient of the fused kernel (parameters and a computed input) equals the generic
     /// kernel's, without biases, over three layers and a longer sequence.
     #[test]
@@ -842,34 +871,12 @@ mod tests {
         }))
         .unwrap();
         let weights = grid((3, 9, 5), |b, t, h| ((b * 7 + t * 3 + h) as f64).sin());
-        for cell in [Cell::RnnTanh, Cell::RnnRelu, Cell::Lstm, Cell::Gru] {
-            let run = |kernel| {
-                let mut store = ParamStore::new(7, &Device::Cpu);
-                let encoder = RecurrentEncoder::new(
-                    &mut store,
-                    "e",
-                    RecurrentLayers {
-                        bias: false,
-                        ..RecurrentLayers::new(cell, 2, 5, 3)
-                    },
-                    0.0,
-                    1,
-                    kernel,
-                )
-                .unwrap();
-                let out = encoder.forward(x.as_tensor(), true).unwrap();
-                let grads = weighted_sum_gradients(&out, &weights);
-                let mut all = vec![values(&out)];
-                all.extend(parameter_gradients(store, &grads));
-                all.push(values(grads.get(x.as_tensor()).unwrap()));
-                all
-            };
-            let (fused, generic) = (run(RecurrentKernel::Fused), run(RecurrentKernel::Generic));
-            assert_eq!(fused.len(), 8, "output, 6 weights and the input's gradient");
-            for (i, (a, b)) in fused.iter().zip(&generic).enumerate() {
-                assert_close(a, b, &format!("{cell:?}, tensor {i}"));
-            }
-        }
+        let layers = |cell| RecurrentLayers {
+            bias: false,
+            ..RecurrentLayers::new(cell, 2, 5, 3)
+        };
+        let cells = [Cell::RnnTanh, Cell::RnnRelu, Cell::Lstm, Cell::Gru];
+        assert_kernels_agree(layers, &cells, &x, &weights);
     }
 
     /// `forward_last` gives the last steps of `forward`'s outputs, and the same gradients of
@@ -988,29 +995,13 @@ mod tests {
         let weights = grid((4, 6, 16), |b, t, h| {
             ((b * 5 + t * 2 + h) as f64 * 0.3).cos()
         });
-        for cell in [Cell::RnnTanh, Cell::Lstm, Cell::Gru] {
-            let run = |kernel| {
-                let mut store = ParamStore::new(11, &Device::Cpu);
-                let layers = RecurrentLayers::new(cell, 17, 16, 2);
-                let encoder =
-                    RecurrentEncoder::new(&mut store, "e", layers, 0.0, 1, kernel).unwrap();
-                let out = encoder.forward(x.as_tensor(), true).unwrap();
-                let grads = weighted_sum_gradients(&out, &weights);
-                let mut all = vec![values(&out)];
-                all.extend(parameter_gradients(store, &grads));
-                all.push(values(grads.get(x.as_tensor()).unwrap()));
-                all
-            };
-            let (fused, generic) = (run(RecurrentKernel::Fused), run(RecurrentKernel::Generic));
-            assert_eq!(
-                fused.len(),
-                10,
-                "output, 8 parameters and the input's gradient"
-            );
-            for (i, (a, b)) in fused.iter().zip(&generic).enumerate() {
-                assert_close(a, b, &format!("{cell:?}, tensor {i}"));
-            }
-        }
+        let layers = |cell| RecurrentLayers::new(cell, 17, 16, 2);
+        assert_kernels_agree(
+            layers,
+            &[Cell::RnnTanh, Cell::Lstm, Cell::Gru],
+            &x,
+            &weights,
+        );
     }
 
     /// From a given state, the fused kernel's outputs, last states and gradients (of the
