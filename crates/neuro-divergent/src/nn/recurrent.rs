@@ -833,6 +833,21 @@ mod tests {
         assert!(err.contains("only LSTM layers can be projected"), "{err}");
     }
 
+    /// The output's values, every parameter's gradient in name order and the input's, under the
+    /// loss `sum(out * weights)`.
+    fn output_and_gradients(
+        store: ParamStore,
+        out: &Tensor,
+        weights: &Tensor,
+        x: &Var,
+    ) -> Vec<Vec<f32>> {
+        let grads = weighted_sum_gradients(out, weights);
+        let mut all = vec![values(out)];
+        all.extend(parameter_gradients(store, &grads));
+        all.push(values(grads.get(x.as_tensor()).unwrap()));
+        all
+    }
+
     /// Both kernels' outputs and gradients under the loss `sum(out * weights)`: the output, every
     /// parameter's gradient in name order and the input's, for each cell, compared.
     fn assert_kernels_agree(
@@ -847,11 +862,7 @@ mod tests {
                 let encoder =
                     RecurrentEncoder::new(&mut store, "e", layers(cell), 0.0, 1, kernel).unwrap();
                 let out = encoder.forward(x.as_tensor(), true).unwrap();
-                let grads = weighted_sum_gradients(&out, weights);
-                let mut all = vec![values(&out)];
-                all.extend(parameter_gradients(store, &grads));
-                all.push(values(grads.get(x.as_tensor()).unwrap()));
-                all
+                output_and_gradients(store, &out, weights, x)
             };
             let (fused, generic) = (run(RecurrentKernel::Fused), run(RecurrentKernel::Generic));
             let parameters = layers(cell).n_layers * if layers(cell).bias { 4 } else { 2 };
@@ -904,11 +915,7 @@ mod tests {
                             .narrow(1, 5, 4)
                             .unwrap(),
                     };
-                    let grads = weighted_sum_gradients(&out, &weights);
-                    let mut all = vec![values(&out)];
-                    all.extend(parameter_gradients(store, &grads));
-                    all.push(values(grads.get(x.as_tensor()).unwrap()));
-                    all
+                    output_and_gradients(store, &out, &weights, &x)
                 };
                 let (last, whole) = (run(true), run(false));
                 assert_eq!(last[0].len(), 3 * 4 * 5);
