@@ -276,8 +276,8 @@ impl RecurrentEncoder {
     }
 
     /// The last `steps` of [`RecurrentEncoder::forward`]'s outputs, `[B, steps, O]`
-    /// (`steps <= T`). On the fused recurrence the time-major output is narrowed before it is
-    /// transposed back, so that only those steps are copied, in both passes.
+    /// (`steps <= T`). On the fused recurrence the last layer's op writes only those steps,
+    /// batch-major, and takes their gradient as it is (no `[T, B, O]` output or gradient).
     pub fn forward_last(&self, x: &Tensor, steps: usize, train: bool) -> Result<Tensor> {
         let all = x.dim(1)?;
         if steps > all {
@@ -286,16 +286,12 @@ impl RecurrentEncoder {
             )));
         }
         match self.kernel_on(x) {
-            RecurrentKernel::Fused => Ok(self
-                .forward_time_major(x, train)?
-                .narrow(0, all - steps, steps)?
-                .transpose(0, 1)?
-                .contiguous()?),
-            RecurrentKernel::Generic => {
-                Ok(self
-                    .forward_generic(x, train)?
-                    .narrow(1, all - steps, steps)?)
+            RecurrentKernel::Fused if !self.layers.is_empty() => {
+                self.forward_time_major(x, Some(steps), train)
             }
+            RecurrentKernel::Fused | RecurrentKernel::Generic => Ok(self
+                .forward_generic(x, train)?
+                .narrow(1, all - steps, steps)?),
         }
     }
 
@@ -303,14 +299,15 @@ impl RecurrentEncoder {
     /// output of [`RecurrentEncoder::forward_time_major`] transposed back.
     fn forward_fused(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         Ok(self
-            .forward_time_major(x, train)?
+            .forward_time_major(x, None, train)?
             .transpose(0, 1)?
             .contiguous()?)
     }
 
-    /// The fused recurrence's outputs `[T, B, O]`: `x` is transposed to `[T, B, I]` once and the
-    /// layers pass time-major sequences to each other.
-    fn forward_time_major(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+    /// The fused recurrence's outputs `[T, B, O]`, or with `last` the last steps' outputs
+    /// batch-major (`[B, last, O]`, formed by the last layer's op): `x` is transposed to
+    /// `[T, B, I]` once and the layers pass time-major sequences to each other.
+    fn forward_time_major(&self, x: &Tensor, last: Option<usize>, train: bool) -> Result<Tensor> {
         let mut sequence = x.transpose(0, 1)?.contiguous()?;
         for (l, layer) in self.layers.iter().enumerate() {
             let weights = Tensor::cat(&[&layer.w_ih, &layer.w_hh], 1)?;
@@ -321,7 +318,13 @@ impl RecurrentEncoder {
                 ],
                 0,
             )?;
-            sequence = sequence.apply_op3(&weights, &biases, FusedRecurrence::new(self.cell))?;
+            let op = match last {
+                Some(steps) if l + 1 == self.layers.len() => {
+                    FusedRecurrence::last_steps(self.cell, steps)
+                }
+                _ => FusedRecurrence::new(self.cell),
+            };
+            sequence = sequence.apply_op3(&weights, &biases, op)?;
             if l + 1 < self.layers.len() {
                 // Drawn window by window, as chunked training needs.
                 sequence = self.dropout.apply_time_major(&sequence, train)?;

@@ -21,13 +21,10 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
 use super::fast_math::{sigmoid, tanh};
 use super::product::{
-    add_rows, contiguous, f32_slice, matrix_dims, multiply_into, product, product_with_room,
-    Operand,
+    add_rows, contiguous, f32_slice, matrix_dims, multiply_into, multiply_into_transposed, product,
+    product_with_room, Operand,
 };
 use super::Cell;
-
-/// Input widths below this (an AVX-512 vector's f32 lanes) have `dW_ih` formed transposed.
-const NARROW_INPUTS: usize = 16;
 
 /// What the forward pass keeps for the backward pass, `[T, B, ·]` like the output.
 struct Saved {
@@ -35,6 +32,8 @@ struct Saved {
     gates: Vec<f32>,
     /// LSTM: the cell state; GRU: `W_hn h_{t-1} + b_hn`; `[T, B, H]` (empty for RNN cells).
     extra: Vec<f32>,
+    /// Every step's hidden state `[T, B, H]` when the output holds only the last steps.
+    states: Option<Vec<f32>>,
 }
 
 /// One layer over a time-major sequence:
@@ -42,10 +41,14 @@ struct Saved {
 /// states, or, made by [`FusedRecurrence::from_state`], from a given state that follows the
 /// biases in the third operand (`[b_ih, b_hh, h_0 [B*H]]`, and for LSTM `c_0 [B*H]` after it),
 /// an LSTM then also returning its last cell state as one more step block (`[T + 1, B, H]`).
-/// Gradients reach the initial state and the last cell state like any other operand.
+/// Gradients reach the initial state and the last cell state like any other operand. Made by
+/// [`FusedRecurrence::last_steps`], the output is only the last `K` hidden states, batch-major
+/// (`[B, K, H]`, what a forecaster's decoder reads).
 pub(crate) struct FusedRecurrence {
     cell: Cell,
     carries_state: bool,
+    /// `K` when the output is the last `K` steps, batch-major.
+    last_steps: Option<usize>,
     saved: Mutex<Option<Saved>>,
 }
 
@@ -111,7 +114,18 @@ impl FusedRecurrence {
         FusedRecurrence {
             cell,
             carries_state: false,
+            last_steps: None,
             saved: Mutex::new(None),
+        }
+    }
+
+    /// The op with `cell` from zero states whose output is the last `steps` hidden states,
+    /// batch-major (see [`FusedRecurrence`]): no `[T, B, H]` output to narrow and transpose, and
+    /// no gradient of that size to build from the last steps' in the backward pass.
+    pub(crate) fn last_steps(cell: Cell, steps: usize) -> FusedRecurrence {
+        FusedRecurrence {
+            last_steps: Some(steps),
+            ..FusedRecurrence::new(cell)
         }
     }
 
@@ -467,7 +481,28 @@ impl CustomOp3 for FusedRecurrence {
             };
             out.extend_from_slice(last_cells);
         }
-        *self.saved.lock().expect("recurrence state lock poisoned") = Some(Saved { gates, extra });
+        if let Some(kept) = self.last_steps {
+            let Some(first) = steps.checked_sub(kept) else {
+                candle_core::bail!("{}: the last {kept} of {steps} steps", self.name());
+            };
+            let mut last = Vec::with_capacity(d.batch * kept * hidden);
+            for b in 0..d.batch {
+                for t in first..steps {
+                    last.extend_from_slice(&step_block(&out, t, step_out)[b * hidden..][..hidden]);
+                }
+            }
+            *self.saved.lock().expect("recurrence state lock poisoned") = Some(Saved {
+                gates,
+                extra,
+                states: Some(out),
+            });
+            return Ok((CpuStorage::F32(last), Shape::from((d.batch, kept, hidden))));
+        }
+        *self.saved.lock().expect("recurrence state lock poisoned") = Some(Saved {
+            gates,
+            extra,
+            states: None,
+        });
         let blocks = steps + self.extra_blocks();
         Ok((CpuStorage::F32(out), Shape::from((blocks, d.batch, hidden))))
     }
@@ -604,20 +639,28 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         input_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let grad = f32_slice(grad, grad_layout, self.name())?;
-        let out = f32_slice(out, out_layout, self.name())?;
+        let output = f32_slice(out, out_layout, self.name())?;
         let x = f32_slice(input, input_layout, self.name())?;
         let w = self.weights;
-        let (blocks, hidden) = matrix_dims(out_layout);
+        let (_, hidden) = matrix_dims(out_layout);
         let extra_blocks = self.op.extra_blocks();
-        let (steps, batch, inputs) = match (out_layout.dims(), input_layout.dims()) {
-            (&[out_steps, batch, _], &[steps, x_batch, inputs])
-                if (steps + extra_blocks, x_batch) == (out_steps, batch) =>
-            {
-                (steps, batch, inputs)
-            }
-            (h, x) => candle_core::bail!("{}: output {h:?} for input {x:?}", self.name()),
+        let (steps, batch, inputs) = match input_layout.dims() {
+            &[steps, batch, inputs] => (steps, batch, inputs),
+            x => candle_core::bail!("{}: input {x:?}", self.name()),
         };
-        let rows = blocks - extra_blocks * batch;
+        let output_dims = match self.op.last_steps {
+            Some(kept) => [batch, kept, hidden],
+            None => [steps + extra_blocks, batch, hidden],
+        };
+        if out_layout.dims() != output_dims {
+            candle_core::bail!(
+                "{}: output {:?} for input {:?}",
+                self.name(),
+                out_layout.dims(),
+                input_layout.dims()
+            );
+        }
+        let rows = steps * batch;
         let d = Dims {
             batch,
             steps,
@@ -629,6 +672,7 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         let Some(Saved {
             gates: mut d_projection,
             extra,
+            states,
         }) = self
             .saved
             .lock()
@@ -637,8 +681,11 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         else {
             candle_core::bail!("{}: called twice for one forward pass", self.name());
         };
+        // Every step's hidden state: the output, or kept apart when it is the last steps.
+        let out = states.as_deref().unwrap_or(output);
         let extra_width = extra.len() / rows.max(1);
-        if grad.len() != out.len()
+        if grad.len() != output.len()
+            || out.len() != (rows + extra_blocks * batch) * hidden
             || d_projection.len() != rows * width
             || w.len() != width * d.weight_row()
             || self.initial.len() != self.op.state_len(d)
@@ -670,10 +717,9 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                 step_block(&extra, t, step_extra),
                 previous_block(&extra, t, step_extra, c_0),
             );
-            let (h_now, h_prev, grad_now) = (
+            let (h_now, h_prev) = (
                 step_block(out, t, step_out),
                 previous_block(out, t, step_out, h_0),
-                step_block(grad, t, step_out),
             );
             // The step's activated gates, turned into their gradients row by row.
             let dp_now = &mut d_projection[t * step_gates..(t + 1) * step_gates];
@@ -686,12 +732,13 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                     b * extra_width..(b + 1) * extra_width,
                     b * width..(b + 1) * width,
                 );
-                for ((d, &g), &c) in dh
-                    .iter_mut()
-                    .zip(&grad_now[units.clone()])
-                    .zip(&dh_carry[units.clone()])
-                {
-                    *d = g + c;
+                match self.output_gradient(grad, t, b, d) {
+                    Some(g) => {
+                        for ((d, &g), &c) in dh.iter_mut().zip(g).zip(&dh_carry[units.clone()]) {
+                            *d = g + c;
+                        }
+                    }
+                    None => dh.copy_from_slice(&dh_carry[units.clone()]),
                 }
                 self.op.backward_row(
                     hidden,
@@ -762,39 +809,19 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                 d_c0.copy_from_slice(&dc_carry);
             }
         }
-        // dW_ih = dP^T x over all steps. gemm's kernels run along the destination's rows, here
-        // `I` long: with fewer inputs than a vector holds (a first layer reads one to a few
-        // features) most lanes would idle, so the transpose `x^T dP`, with rows `G*H` long,
-        // is formed instead and copied in.
-        if inputs < NARROW_INPUTS {
-            let transposed = product(
-                inputs,
-                width,
-                rows,
-                Operand::transposed(x, inputs),
-                Operand::rows(&d_projection, width),
-                self.name(),
-            )?;
-            for (g, row) in d_weights
-                .chunks_exact_mut(d.weight_row().max(1))
-                .enumerate()
-            {
-                for (i, value) in row[..inputs].iter_mut().enumerate() {
-                    *value = transposed[i * width + g];
-                }
-            }
-        } else {
-            multiply_into(
-                width,
-                inputs,
-                rows,
-                Operand::transposed(&d_projection, width),
-                Operand::rows(x, inputs),
-                d_weights,
-                d.weight_row(),
-                false,
-            )?;
-        }
+        // dW_ih = dP^T x over all steps, formed as its transpose (see
+        // `multiply_into_transposed`): a first layer's one to a few features are then not the
+        // rows gemm's kernels run along, which would leave most vector lanes idle.
+        multiply_into_transposed(
+            width,
+            inputs,
+            rows,
+            Operand::transposed(&d_projection, width),
+            Operand::rows(x, inputs),
+            d_weights,
+            d.weight_row(),
+            false,
+        )?;
         // dW_hh = sum over steps t >= 1 of drec(t)^T h(t - 1): time-major, the rows of steps
         // 1.. and of steps ..T-1 are each one block, so this is one product.
         let d_recurrent = RecurrentGradient {
@@ -822,6 +849,27 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         }
         let len = result.len();
         Ok((CpuStorage::F32(result), Shape::from(len)))
+    }
+}
+
+impl RecurrenceBackward<'_> {
+    /// The output's gradient for row `b` at step `t` (`grad` shaped like the output), `None`
+    /// at a step before the last ones when the output is only those.
+    fn output_gradient<'g>(
+        &self,
+        grad: &'g [f32],
+        t: usize,
+        b: usize,
+        d: Dims,
+    ) -> Option<&'g [f32]> {
+        let hidden = d.hidden;
+        match self.op.last_steps {
+            None => Some(&grad[(t * d.batch + b) * hidden..][..hidden]),
+            Some(kept) => {
+                let first = d.steps - kept;
+                (t >= first).then(|| &grad[(b * kept + t - first) * hidden..][..hidden])
+            }
+        }
     }
 }
 
@@ -887,7 +935,7 @@ impl<'a> RecurrentGradient<'a> {
     ) -> candle_core::Result<()> {
         let (row, hidden) = (self.d.weight_row(), self.d.hidden);
         for (first, gates, values, stride) in self.blocks() {
-            multiply_into(
+            multiply_into_transposed(
                 gates,
                 hidden,
                 rows,
