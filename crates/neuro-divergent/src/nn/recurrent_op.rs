@@ -11,9 +11,10 @@
 //! for GRU, whose new gate's recurrent gradient is kept apart) for the gradient carried to the
 //! previous state and the biases' gradients summed while the step's block is in cache; then it
 //! forms the input gradient (only for an input that tracks one), `dW_ih` and `dW_hh` as one
-//! product each (GRU's `dW_hh` two) over all steps. No buffer the size of the gates is
-//! zero-filled. Candle sees one node per layer, and no `[T, B, G*H]` gradient passes through its
-//! graph.
+//! product each (GRU's `dW_hh` two) over all steps, the weight gradients formed as their
+//! transposes. No buffer the size of the gates is zero-filled. Candle sees one node per layer,
+//! and no `[T, B, G*H]` gradient passes through its graph; a last layer made to output only
+//! the last steps (batch-major, as a forecaster's decoder reads them) takes only their gradient.
 
 use std::sync::Mutex;
 
