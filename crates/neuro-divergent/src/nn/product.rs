@@ -159,7 +159,7 @@ pub(crate) fn multiply_into(
 /// the transpose it is `B`. The recurrence's `dW = dP^T h` gathers the states (`H` wide)
 /// instead of the gate gradients (`G*H` wide: 2 KiB rows for a 128-unit LSTM, whose reads
 /// alias in the L1 cache), and runs its kernels along `G*H` rows rather than `H` (GRU's 200
-/// units leave an 8-row remainder). Measured on the LSTM and GRU defaults: 4% and 1-2% of a
+/// units leave an 8-row remainder). Measured on the LSTM and GRU defaults: 2-4% of a
 /// training step.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn multiply_into_transposed(
