@@ -173,8 +173,10 @@ pub(crate) fn multiply_into_transposed(
     accumulate: bool,
 ) -> candle_core::Result<()> {
     let target = Operand::rows(dst, dst_row_stride);
-    if !target.holds(rows, cols) {
-        candle_core::bail!("a destination smaller than {rows}x{cols}");
+    if !target.holds(rows, cols) || (rows > 1 && cols > dst_row_stride) {
+        candle_core::bail!(
+            "a destination smaller than {rows}x{cols} with rows {dst_row_stride} apart"
+        );
     }
     let transposed = product(
         cols,
@@ -437,8 +439,6 @@ mod tests {
         assert_eq!(got, expected);
     }
 
-    /// A transposed operand whose columns lie a multiple of 1 KiB apart is multiplied from a
-    /// padded copy, with the same values as the schoolbook product; other shapes are not copied.
     /// The product formed as its transpose lands in a strided destination with the values of
     /// the direct one, overwriting or adding, and leaves the gaps between rows alone.
     #[test]
@@ -469,8 +469,15 @@ mod tests {
         let error =
             multiply_into_transposed(rows, cols, inner, lhs, rhs, &mut short, stride, false);
         assert!(error.unwrap_err().to_string().contains("smaller than 7x5"));
+        // Rows closer together than they are long overlap.
+        let mut overlapping = vec![0.0; rows * cols];
+        let error =
+            multiply_into_transposed(rows, cols, inner, lhs, rhs, &mut overlapping, 4, false);
+        assert!(error.unwrap_err().to_string().contains("rows 4 apart"));
     }
 
+    /// A transposed operand whose columns lie a multiple of 1 KiB apart is multiplied from a
+    /// padded copy, with the same values as the schoolbook product; other shapes are not copied.
     #[test]
     fn aliasing_transposed_operands_are_padded_and_multiply_the_same() {
         let (rows, cols, inner) = (9, 64, 256);

@@ -289,9 +289,13 @@ impl RecurrentEncoder {
             RecurrentKernel::Fused if !self.layers.is_empty() => {
                 self.forward_time_major(x, Some(steps), train)
             }
-            RecurrentKernel::Fused | RecurrentKernel::Generic => Ok(self
-                .forward_generic(x, train)?
-                .narrow(1, all - steps, steps)?),
+            RecurrentKernel::Fused | RecurrentKernel::Generic => {
+                let outputs = match self.layers.is_empty() {
+                    true => x.clone(),
+                    false => self.forward_generic(x, train)?,
+                };
+                Ok(outputs.narrow(1, all - steps, steps)?)
+            }
         }
     }
 
@@ -994,8 +998,7 @@ mod tests {
     }
 
     /// The fused kernel's gradients equal the generic kernel's on layers 16 units and more
-    /// wide, where `dW_ih` is one product rather than formed transposed (17 inputs) and the
-    /// products have whole vectors of rows.
+    /// wide (17 inputs), where the products have whole vectors of rows.
     #[test]
     fn wide_layers_give_the_generic_kernels_gradients() {
         let x = Var::from_tensor(&grid((4, 6, 17), |b, t, i| {

@@ -27,7 +27,7 @@ use super::product::{
 };
 use super::Cell;
 
-/// What the forward pass keeps for the backward pass, `[T, B, ·]` like the output.
+/// What the forward pass keeps for the backward pass, time-major (`[T, B, ·]`).
 struct Saved {
     /// Activated gates, `[T, B, G*H]` (the backward pass overwrites them with their gradients).
     gates: Vec<f32>,
@@ -47,10 +47,19 @@ struct Saved {
 /// (`[B, K, H]`, what a forecaster's decoder reads).
 pub(crate) struct FusedRecurrence {
     cell: Cell,
-    carries_state: bool,
-    /// `K` when the output is the last `K` steps, batch-major.
-    last_steps: Option<usize>,
+    form: Form,
     saved: Mutex<Option<Saved>>,
+}
+
+/// What a [`FusedRecurrence`] starts from and what it outputs.
+#[derive(Clone, Copy, PartialEq)]
+enum Form {
+    /// From zero states, every step's hidden state, `[T, B, H]`.
+    Sequence,
+    /// From the state after the biases, every step's hidden state and an LSTM's last cell state.
+    FromState,
+    /// From zero states, the last `K` steps' hidden states, batch-major `[B, K, H]`.
+    LastSteps(usize),
 }
 
 /// One row of one forward step: the gates, holding the input projection `x_t W_ih^T` on entry
@@ -114,8 +123,7 @@ impl FusedRecurrence {
     pub(crate) fn new(cell: Cell) -> FusedRecurrence {
         FusedRecurrence {
             cell,
-            carries_state: false,
-            last_steps: None,
+            form: Form::Sequence,
             saved: Mutex::new(None),
         }
     }
@@ -125,7 +133,7 @@ impl FusedRecurrence {
     /// no gradient of that size to build from the last steps' in the backward pass.
     pub(crate) fn last_steps(cell: Cell, steps: usize) -> FusedRecurrence {
         FusedRecurrence {
-            last_steps: Some(steps),
+            form: Form::LastSteps(steps),
             ..FusedRecurrence::new(cell)
         }
     }
@@ -134,8 +142,21 @@ impl FusedRecurrence {
     /// the last cell state after the outputs (see [`FusedRecurrence`]).
     pub(crate) fn from_state(cell: Cell) -> FusedRecurrence {
         FusedRecurrence {
-            carries_state: true,
+            form: Form::FromState,
             ..FusedRecurrence::new(cell)
+        }
+    }
+
+    /// True when the layer starts from a given state.
+    fn carries_state(&self) -> bool {
+        self.form == Form::FromState
+    }
+
+    /// `K` when the output is the last `K` steps.
+    fn kept_steps(&self) -> Option<usize> {
+        match self.form {
+            Form::LastSteps(kept) => Some(kept),
+            Form::Sequence | Form::FromState => None,
         }
     }
 
@@ -147,7 +168,7 @@ impl FusedRecurrence {
     /// Values of the initial state in the third operand: `h_0`, and `c_0` for LSTM (none
     /// from zero states).
     fn state_len(&self, d: Dims) -> usize {
-        match self.carries_state {
+        match self.carries_state() {
             true => d.batch * d.hidden * (1 + usize::from(self.has_cell_state())),
             false => 0,
         }
@@ -155,7 +176,7 @@ impl FusedRecurrence {
 
     /// Step blocks after the outputs: the last cell state of an LSTM started from a state.
     fn extra_blocks(&self) -> usize {
-        usize::from(self.carries_state && self.has_cell_state())
+        usize::from(self.carries_state() && self.has_cell_state())
     }
 
     fn dims(&self, input: &Layout, weights: &Layout) -> candle_core::Result<Dims> {
@@ -435,7 +456,7 @@ impl CustomOp3 for FusedRecurrence {
         let zeros = vec![0.0f32; step_out.max(step_extra)];
         let (h_0, c_0) = initial_state(initial, &zeros, step_out, step_extra);
         for t in 0..steps {
-            if t > 0 || self.carries_state {
+            if t > 0 || self.carries_state() {
                 multiply_into(
                     d.batch,
                     width,
@@ -482,7 +503,7 @@ impl CustomOp3 for FusedRecurrence {
             };
             out.extend_from_slice(last_cells);
         }
-        if let Some(kept) = self.last_steps {
+        if let Some(kept) = self.kept_steps() {
             let Some(first) = steps.checked_sub(kept) else {
                 candle_core::bail!("{}: the last {kept} of {steps} steps", self.name());
             };
@@ -612,7 +633,8 @@ fn initial_state<'a>(
 /// `(dh [T, B, H], h [T, B, H], x [T, B, I]) -> [dx, d[W_ih | W_hh], d[b_ih, b_hh]]` flattened
 /// into one vector (without `dx` when the input needs no gradient); from a given state, `dh`
 /// and `h` hold the last cell state's gradient and value after the steps (LSTM), and
-/// `d[h_0, c_0]` follows the biases' gradient.
+/// `d[h_0, c_0]` follows the biases' gradient; for the last `K` steps, `dh` and `h` are the
+/// output's `[B, K, H]` and every step's states come from what the forward pass kept.
 struct RecurrenceBackward<'a> {
     op: &'a FusedRecurrence,
     /// What the forward pass kept, taken by the one call of the op.
@@ -649,11 +671,12 @@ impl CustomOp3 for RecurrenceBackward<'_> {
             &[steps, batch, inputs] => (steps, batch, inputs),
             x => candle_core::bail!("{}: input {x:?}", self.name()),
         };
-        let output_dims = match self.op.last_steps {
+        let output_dims = match self.op.kept_steps() {
             Some(kept) => [batch, kept, hidden],
             None => [steps + extra_blocks, batch, hidden],
         };
-        if out_layout.dims() != output_dims {
+        let kept_too_many = self.op.kept_steps().is_some_and(|kept| kept > steps);
+        if out_layout.dims() != output_dims || kept_too_many {
             candle_core::bail!(
                 "{}: output {:?} for input {:?}",
                 self.name(),
@@ -763,7 +786,7 @@ impl CustomOp3 for RecurrenceBackward<'_> {
             if let Some(values) = new_now.as_deref() {
                 add_rows(&mut d_b_hn, values);
             }
-            if t > 0 || self.op.carries_state {
+            if t > 0 || self.op.carries_state() {
                 // The gradient reaching h_{t-1} (h_0 at the first step): through W_hh, plus
                 // GRU's direct path.
                 RecurrentGradient {
@@ -864,7 +887,7 @@ impl RecurrenceBackward<'_> {
         d: Dims,
     ) -> Option<&'g [f32]> {
         let hidden = d.hidden;
-        match self.op.last_steps {
+        match self.op.kept_steps() {
             None => Some(&grad[(t * d.batch + b) * hidden..][..hidden]),
             Some(kept) => {
                 let first = d.steps - kept;
