@@ -186,7 +186,12 @@ pub(crate) fn multiply_into_transposed(
         lhs.transpose(),
         "transposed product",
     )?;
-    for (i, row) in dst.chunks_mut(dst_row_stride.max(1)).take(rows).enumerate() {
+    // One row's stride is free (only rows after the first need it to be at least `cols`).
+    for (i, row) in dst
+        .chunks_mut(dst_row_stride.max(cols).max(1))
+        .take(rows)
+        .enumerate()
+    {
         let column = transposed.iter().skip(i).step_by(rows.max(1));
         if accumulate {
             row[..cols]
@@ -474,6 +479,12 @@ mod tests {
         let error =
             multiply_into_transposed(rows, cols, inner, lhs, rhs, &mut overlapping, 4, false);
         assert!(error.unwrap_err().to_string().contains("rows 4 apart"));
+        // A single row's stride is free.
+        let mut one_row = vec![0.0; cols];
+        multiply_into_transposed(1, cols, inner, lhs, rhs, &mut one_row, 1, false).unwrap();
+        let mut expected = vec![0.0; cols];
+        multiply_into(1, cols, inner, lhs, rhs, &mut expected, cols, false).unwrap();
+        assert_eq!(one_row, expected);
     }
 
     /// A transposed operand whose columns lie a multiple of 1 KiB apart is multiplied from a
