@@ -299,21 +299,27 @@ fn parallelism() -> gemm::Parallelism {
 }
 
 /// A `rows x cols` operand copied into a contiguous row-major buffer, tile by tile so that a
-/// transposed operand is read and written a few cache lines at a time.
+/// transposed operand is read and written a few cache lines at a time (a transposed operand's
+/// columns are read as contiguous runs).
 pub(crate) fn contiguous(operand: Operand, rows: usize, cols: usize) -> Vec<f32> {
-    const TILE: usize = 8;
+    const TILE: usize = 16;
     let mut out = vec![0.0f32; rows * cols];
+    if operand.row_stride != 1 || rows == 0 || cols == 0 {
+        for (i, row) in out.chunks_exact_mut(cols.max(1)).enumerate() {
+            for (j, value) in row.iter_mut().enumerate() {
+                *value = operand.values[i * operand.row_stride + j * operand.col_stride];
+            }
+        }
+        return out;
+    }
+    // Column j of a transposed operand is the run values[j * col_stride..][..rows].
     for i0 in (0..rows).step_by(TILE) {
+        let i1 = (i0 + TILE).min(rows);
         for j0 in (0..cols).step_by(TILE) {
-            for i in i0..(i0 + TILE).min(rows) {
-                let row = &mut out[i * cols..(i + 1) * cols];
-                for (j, value) in row
-                    .iter_mut()
-                    .enumerate()
-                    .take((j0 + TILE).min(cols))
-                    .skip(j0)
-                {
-                    *value = operand.values[i * operand.row_stride + j * operand.col_stride];
+            for j in j0..(j0 + TILE).min(cols) {
+                let column = &operand.values[j * operand.col_stride + i0..][..i1 - i0];
+                for (k, &value) in column.iter().enumerate() {
+                    out[(i0 + k) * cols + j] = value;
                 }
             }
         }
@@ -537,6 +543,15 @@ mod tests {
             for j in 0..11 {
                 assert_eq!(rows[i * 11 + j], values[i * 13 + 2 + j]);
                 assert_eq!(transposed[j * 3 + i], rows[i * 11 + j]);
+            }
+        }
+        // A transpose spanning several tiles each way, with partial tiles at both ends: the
+        // 37 x 21 transpose of a 21 x 37 block inside a 40-wide matrix.
+        let values: Vec<f32> = (0..21 * 40).map(|v| v as f32).collect();
+        let transposed = contiguous(Operand::transposed(&values[1..], 40), 37, 21);
+        for i in 0..37 {
+            for j in 0..21 {
+                assert_eq!(transposed[i * 21 + j], values[j * 40 + 1 + i], "({i}, {j})");
             }
         }
     }

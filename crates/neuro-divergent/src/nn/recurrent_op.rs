@@ -9,7 +9,7 @@
 //! recurrent new-gate term) for the backward pass. The backward pass walks the steps in reverse,
 //! turning each step's kept gates into their gradients in place, with one product per step (two
 //! for GRU, whose new gate's recurrent gradient is kept apart) for the gradient carried to the
-//! previous state and the biases' gradients summed while the step's block is in cache; then it
+//! previous state and the biases' gradients summed as each row's gradients are formed; then it
 //! forms the input gradient (only for an input that tracks one), `dW_ih` and `dW_hh` as one
 //! product each (GRU's `dW_hh` two) over all steps, the weight gradients formed as their
 //! transposes. No buffer the size of the gates is zero-filled. Candle sees one node per layer,
@@ -22,7 +22,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
 use super::fast_math::{sigmoid, tanh};
 use super::product::{
-    add_rows, contiguous, f32_slice, matrix_dims, multiply_into, multiply_into_transposed, product,
+    contiguous, f32_slice, matrix_dims, multiply_into, multiply_into_transposed, product,
     product_with_room, Operand,
 };
 use super::Cell;
@@ -94,6 +94,9 @@ struct BackwardRow<'a> {
     dc: &'a mut [f32],
     drec: &'a mut [f32],
     direct: &'a mut [f32],
+    /// The sums over rows of the gates' gradients (`[G*H]`) and of `drec` (GRU: `[H]`), which
+    /// the row's gradients are added to while in registers.
+    bias_sums: (&'a mut [f32], &'a mut [f32]),
 }
 
 /// The sizes of one call.
@@ -295,6 +298,7 @@ impl FusedRecurrence {
             dc,
             drec,
             direct,
+            bias_sums: (gate_sums, drec_sums),
         } = row;
         let width = self.cell.gates() * n;
         let (dh, gates) = (&dh[..n], &mut gates[..width]);
@@ -358,6 +362,12 @@ impl FusedRecurrence {
                     *d_rec_n = *d_n * r;
                 }
             }
+        }
+        for (sum, &g) in gate_sums.iter_mut().zip(&*gates) {
+            *sum += g;
+        }
+        for (sum, &g) in drec_sums.iter_mut().zip(&*drec) {
+            *sum += g;
         }
     }
 }
@@ -718,7 +728,7 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         }
         let (step_out, step_gates, step_extra) =
             (batch * hidden, batch * width, batch * extra_width);
-        // The biases' gradients, summed step by step while each step's block is in cache.
+        // The biases' gradients, summed row by row as the rows' gradients are formed.
         let mut d_b_ih = vec![0.0f32; width];
         // GRU's recurrent-product gradient differs from the projection's in its new gate, kept
         // here (`[T, B, H]`, and its bias's gradient `d_b_hn`); the other cells use the
@@ -779,12 +789,9 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                             None => &mut [],
                         },
                         direct: &mut direct[units],
+                        bias_sums: (&mut d_b_ih, &mut d_b_hn),
                     },
                 );
-            }
-            add_rows(&mut d_b_ih, dp_now);
-            if let Some(values) = new_now.as_deref() {
-                add_rows(&mut d_b_hn, values);
             }
             if t > 0 || self.op.carries_state() {
                 // The gradient reaching h_{t-1} (h_0 at the first step): through W_hh, plus
