@@ -95,7 +95,7 @@ struct BackwardRow<'a> {
     drec: &'a mut [f32],
     direct: &'a mut [f32],
     /// The sums over rows of the gates' gradients (`[G*H]`) and of `drec` (GRU: `[H]`), which
-    /// the row's gradients are added to while in registers.
+    /// the row's gradients are added to while in the L1 cache.
     bias_sums: (&'a mut [f32], &'a mut [f32]),
 }
 
