@@ -31,6 +31,7 @@ pub(crate) mod kernels;
 mod layer_norm;
 mod layer_norm_op;
 mod mixing;
+mod panel_product;
 mod params;
 pub(crate) mod pass;
 mod patching;

@@ -21,9 +21,9 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
 use super::fast_math::{sigmoid, tanh};
+use super::panel_product::PackedRight;
 use super::product::{
-    contiguous, f32_slice, matrix_dims, multiply_into, multiply_into_transposed, product,
-    product_with_room, Operand,
+    f32_slice, matrix_dims, multiply_into_transposed, product, product_with_room, Operand,
 };
 use super::Cell;
 
@@ -458,21 +458,18 @@ impl CustomOp3 for FusedRecurrence {
             weights_transposed(w, 0, d),
             self.name(),
         )?;
-        // W_hh^T as its own contiguous rows, read once per step: gemm packs a strided operand
-        // more slowly (LSTM, 128 windows: 96 against 109 GFLOP/s per step's product).
-        let recurrent_weights = contiguous(weights_transposed(w, inputs, d), hidden, width);
+        // W_hh^T packed once for every step's product (see `PackedRight`).
+        let recurrent_weights = PackedRight::new(weights_transposed(w, inputs, d), hidden, width)?;
         // h_{t-1} W_hh^T; zero at the first step from zero states.
         let mut recurrent = vec![0.0f32; step_gates];
         let zeros = vec![0.0f32; step_out.max(step_extra)];
         let (h_0, c_0) = initial_state(initial, &zeros, step_out, step_extra);
         for t in 0..steps {
             if t > 0 || self.carries_state() {
-                multiply_into(
+                recurrent_weights.multiply_into(
                     d.batch,
-                    width,
-                    hidden,
+                    0..hidden,
                     Operand::rows(previous_block(&out, t, step_out, h_0), hidden),
-                    Operand::rows(&recurrent_weights, width),
                     &mut recurrent,
                     width,
                     false,
@@ -746,6 +743,9 @@ impl CustomOp3 for RecurrenceBackward<'_> {
         let mut dh = vec![0.0f32; hidden];
         let zeros = vec![0.0f32; step_out.max(step_extra)];
         let (h_0, c_0) = initial_state(self.initial, &zeros, step_out, step_extra);
+        // W_hh [G*H, H] packed once for every step's `dh_{t-1} = drec_t W_hh`.
+        let recurrent_weights =
+            PackedRight::new(Operand::rows(&w[d.inputs..], d.weight_row()), width, hidden)?;
         for t in (0..steps).rev() {
             let (extra_now, extra_prev) = (
                 step_block(&extra, t, step_extra),
@@ -801,7 +801,7 @@ impl CustomOp3 for RecurrenceBackward<'_> {
                     new_gate: new_now.as_deref(),
                     d,
                 }
-                .times_weights(batch, w, &mut dh_carry)?;
+                .times_weights(batch, &recurrent_weights, &mut dh_carry)?;
                 if self.op.cell == Cell::Gru {
                     for (c, d) in dh_carry.iter_mut().zip(&direct) {
                         *c += d;
@@ -937,16 +937,19 @@ impl<'a> RecurrentGradient<'a> {
         }
     }
 
-    /// `dst [rows, H] = self [rows, G*H] W_hh`, `w` the layer's `[W_ih | W_hh]`.
-    fn times_weights(self, rows: usize, w: &[f32], dst: &mut [f32]) -> candle_core::Result<()> {
-        let (row, hidden) = (self.d.weight_row(), self.d.hidden);
+    /// `dst [rows, H] = self [rows, G*H] W_hh`, `w_hh` the layer's `W_hh [G*H, H]` packed.
+    fn times_weights(
+        self,
+        rows: usize,
+        w_hh: &PackedRight,
+        dst: &mut [f32],
+    ) -> candle_core::Result<()> {
+        let hidden = self.d.hidden;
         for (i, (first, gates, values, stride)) in self.blocks().into_iter().enumerate() {
-            multiply_into(
+            w_hh.multiply_into(
                 rows,
-                hidden,
-                gates,
+                first..first + gates,
                 Operand::rows(values, stride),
-                Operand::rows(&w[first * row + self.d.inputs..], row),
                 dst,
                 hidden,
                 i > 0,
