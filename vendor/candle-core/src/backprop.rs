@@ -740,6 +740,25 @@ impl GradStore {
                 entry.insert(sum);
             }
             Entry::Vacant(entry) => {
+                // The checks the addition to zeros made: a gradient of another shape, type or
+                // device is an error, not a stored gradient.
+                tensor.same_shape_binary_op(grad, "add")?;
+                if tensor.dtype() != grad.dtype() {
+                    Err(Error::DTypeMismatchBinaryOp {
+                        lhs: tensor.dtype(),
+                        rhs: grad.dtype(),
+                        op: "add",
+                    }
+                    .bt())?
+                }
+                if !tensor.device().same_device(grad.device()) {
+                    Err(Error::DeviceMismatchBinaryOp {
+                        lhs: tensor.device().location(),
+                        rhs: grad.device().location(),
+                        op: "add",
+                    }
+                    .bt())?
+                }
                 entry.insert(grad.contiguous()?);
             }
         }
