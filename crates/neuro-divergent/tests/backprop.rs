@@ -2,10 +2,15 @@
 //! gradient is stored as it is, later ones are added, and a gradient that does not fit its
 //! tensor is still refused.
 
-use candle_core::{CpuStorage, CustomOp1, Device, Layout, Shape, Tensor, Var};
+use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Shape, Tensor, Var};
 
-/// `x -> 2x`, whose backward returns a gradient of the wrong shape (flattened and one short).
-struct BadGradient;
+/// `x -> 2x`, whose backward returns a gradient that does not fit `x`.
+enum BadGradient {
+    /// One value short.
+    Shape,
+    /// f64 values.
+    Type,
+}
 
 impl CustomOp1 for BadGradient {
     fn name(&self) -> &'static str {
@@ -34,8 +39,11 @@ impl CustomOp1 for BadGradient {
         _res: &Tensor,
         _grad_res: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
-        let short = arg.elem_count() - 1;
-        Ok(Some(Tensor::zeros(short, arg.dtype(), arg.device())?))
+        let gradient = match self {
+            BadGradient::Shape => Tensor::zeros(arg.elem_count() - 1, arg.dtype(), arg.device())?,
+            BadGradient::Type => Tensor::zeros(arg.shape(), DType::F64, arg.device())?,
+        };
+        Ok(Some(gradient))
     }
 }
 
@@ -73,9 +81,14 @@ fn first_gradients_are_stored_and_later_ones_added() {
 }
 
 #[test]
-fn a_gradient_of_another_shape_is_refused() {
+fn a_gradient_of_another_shape_or_type_is_refused() {
     let x = Var::new(&[1f32, 2.0, 3.0], &Device::Cpu).unwrap();
-    let loss = x.apply_op1(BadGradient).unwrap().sum_all().unwrap();
-    let err = loss.backward().unwrap_err().to_string();
-    assert!(err.contains("shape mismatch in add"), "{err}");
+    for (op, message) in [
+        (BadGradient::Shape, "shape mismatch in add"),
+        (BadGradient::Type, "dtype mismatch in add"),
+    ] {
+        let loss = x.apply_op1(op).unwrap().sum_all().unwrap();
+        let err = loss.backward().unwrap_err().to_string();
+        assert!(err.contains(message), "{err}");
+    }
 }

@@ -1,10 +1,11 @@
 //! A dense layer, `act(x W^T + b)`, as one graph node with its own backward pass.
 //!
 //! Written with Candle's generic ops a dense layer is three nodes: the weight's transpose, the
-//! matrix product and the bias (with ReLU). In the backward pass Candle zero-fills and
-//! accumulates a gradient for each of them (the product's `[B, N]`, the transposed weight's, then
-//! the weight's through a strided transpose), and computes a gradient even for an input that
-//! needs none. Measured here those passes were a tenth of an N-HiTS training step. As one node the
+//! matrix product and the bias (with ReLU). In the backward pass Candle forms a gradient for
+//! each of them (the product's `[B, N]`, the transposed weight's, then the weight's through a
+//! strided transpose), and computes a gradient even for an input that needs none; before its
+//! backward pass was patched (`vendor/README.md`) it also zero-filled and added each one.
+//! Measured then, those passes were a tenth of an N-HiTS training step. As one node the
 //! forward writes the product and then adds the bias (and applies ReLU) in one pass over it, and
 //! the backward computes the masked output gradient `G` with its column sums (the bias gradient)
 //! in one pass, then `G W` and `G^T x` straight into new buffers.

@@ -119,7 +119,7 @@ impl Dropout {
 
 /// Dropout's `x ⊙ mask` as one graph node, the mask `scale` where `kept` is 1 and 0 elsewhere:
 /// its backward pass is the same product with the gradient. Candle's `mul` would read a float
-/// mask and also compute, zero-fill and accumulate a gradient for it.
+/// mask and also compute a gradient for it.
 #[derive(Clone)]
 pub(crate) struct KeptProduct {
     kept: Arc<[u8]>,

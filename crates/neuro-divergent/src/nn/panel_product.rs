@@ -20,9 +20,11 @@ use super::product::{contiguous, multiply_into, Operand};
 /// Columns of one panel: three 512-bit vectors of f32.
 const PANEL: usize = 48;
 /// Rows of the left operand one kernel call multiplies.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const ROWS: usize = 8;
 /// Inner-dimension values per pass over the panels: that much of a panel (`256 x 48` values,
 /// 48 KiB) stays in the L1 cache while every row block multiplies it.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const DEPTH: usize = 256;
 
 /// An `inner x cols` right operand, laid out once for repeated products.
@@ -42,9 +44,15 @@ enum Packing {
 }
 
 impl PackedRight {
-    /// Packs `rhs` (`inner x cols`) for the kernels this CPU runs.
+    /// Packs `rhs` (`inner x cols`) for the kernels this process runs: the AVX-512 kernel,
+    /// which runs on one thread, where the CPU has AVX-512F and Candle's products run on one
+    /// thread (as they do once `crate::threads::configure_threads` has run, which threads
+    /// across chunks instead); else gemm with Candle's threads.
+    /// The crate's unit tests run the kernel at any thread count, so that the recurrence's
+    /// tests check it (its own tests here check both layouts).
     pub(crate) fn new(rhs: Operand, inner: usize, cols: usize) -> candle_core::Result<Self> {
-        Self::packed_as(rhs, inner, cols, kernel_available())
+        let one_thread = cfg!(test) || candle_core::utils::get_num_threads() <= 1;
+        Self::packed_as(rhs, inner, cols, one_thread && kernel_available())
     }
 
     /// Packs `rhs` in panels (when `panels`, which needs AVX-512F) or as contiguous rows.
@@ -54,7 +62,8 @@ impl PackedRight {
         cols: usize,
         panels: bool,
     ) -> candle_core::Result<Self> {
-        if !holds(&rhs, inner, cols) {
+        debug_assert!(!panels || kernel_available(), "panels without AVX-512F");
+        if !rhs.holds(inner, cols) {
             candle_core::bail!("a packed operand smaller than {inner}x{cols}");
         }
         let values = if panels {
@@ -82,13 +91,16 @@ impl PackedRight {
         accumulate: bool,
     ) -> candle_core::Result<()> {
         let (cols, inner) = (self.cols, inner_rows.len());
-        if inner_rows.end > self.inner {
+        if inner_rows.start > inner_rows.end || inner_rows.end > self.inner {
             candle_core::bail!(
                 "rows {inner_rows:?} of a packed operand with {} rows",
                 self.inner
             );
         }
         check(rows, cols, inner, &lhs, dst, dst_row_stride)?;
+        if rows == 0 || cols == 0 {
+            return Ok(());
+        }
         match &self.values {
             Packing::Rows(values) => multiply_into(
                 rows,
@@ -131,13 +143,6 @@ fn kernel_available() -> bool {
     crate::cpu::KernelPath::current() == crate::cpu::KernelPath::Avx512
 }
 
-/// Whether `operand` holds every index of a `rows x cols` matrix.
-fn holds(operand: &Operand, rows: usize, cols: usize) -> bool {
-    rows == 0
-        || cols == 0
-        || (rows - 1) * operand.row_stride + (cols - 1) * operand.col_stride < operand.values.len()
-}
-
 /// Checks that `lhs` holds `rows x inner` and `dst` `rows x cols` without overlapping rows.
 fn check(
     rows: usize,
@@ -147,10 +152,12 @@ fn check(
     dst: &[f32],
     dst_row_stride: usize,
 ) -> candle_core::Result<()> {
-    if !holds(lhs, rows, inner)
-        || !holds(&Operand::rows(dst, dst_row_stride), rows, cols)
-        || (rows > 1 && cols > dst_row_stride)
-    {
+    if rows > 1 && cols > dst_row_stride {
+        candle_core::bail!(
+            "a {rows}x{cols} destination whose rows, {dst_row_stride} apart, overlap"
+        );
+    }
+    if !lhs.holds(rows, inner) || !Operand::rows(dst, dst_row_stride).holds(rows, cols) {
         candle_core::bail!("operands smaller than a {rows}x{inner} by {inner}x{cols} product");
     }
     Ok(())
@@ -173,8 +180,11 @@ fn panelled(rhs: Operand, inner: usize, cols: usize) -> Vec<f32> {
 /// Packed rows as the kernel reads them: column `j` of row `k` at `(j / PANEL) * panel_stride
 /// + k * PANEL + j % PANEL`.
 #[derive(Clone, Copy)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 struct Right<'a> {
+    /// The panels, from the first row the product reads.
     values: &'a [f32],
+    /// Values from one panel's start to the next one's.
     panel_stride: usize,
 }
 
@@ -188,14 +198,23 @@ mod kernel {
 
     /// Where one kernel call reads and writes.
     struct Tile {
+        /// Inner values multiplied (rows of the panel read).
         steps: usize,
+        /// The left operand's first value for this tile.
         lhs: *const f32,
+        /// Values from one left row to the next.
         lhs_row: usize,
+        /// Values from one left column (inner value) to the next.
         lhs_step: usize,
+        /// The panel's first row read.
         rhs: *const f32,
+        /// The destination's first value for this tile.
         dst: *mut f32,
+        /// Values from one destination row to the next.
         dst_stride: usize,
+        /// Whether the products are added to the destination.
         accumulate: bool,
+        /// The destination columns of each vector written (bit `i`: column `16 v + i`).
         masks: [u16; 3],
     }
 
@@ -350,7 +369,7 @@ mod tests {
 
     /// Product shapes `(rows, cols, inner)`: row and column remainders of every size class,
     /// more than one inner pass, an empty inner dimension.
-    const SHAPES: [(usize, usize, usize); 9] = [
+    const SHAPES: [(usize, usize, usize); 11] = [
         (1, 1, 1),
         (8, 48, 5),
         (9, 49, 7),
@@ -360,6 +379,8 @@ mod tests {
         (3, 96, 0),
         (24, 33, 64),
         (10, 40, 600),
+        (13, 100, 600),
+        (9, 200, 520),
     ];
 
     /// Checks `got` against `want` inside the `rows x cols` block and `start` in the gaps.
@@ -430,11 +451,16 @@ mod tests {
                 .multiply_into(3, 0..3, Operand::rows(&lhs, 3), &mut dst, 4, false)
                 .unwrap_err();
             assert!(err.to_string().contains("smaller"), "{err}");
-            // A destination whose rows overlap.
+            // A destination whose rows overlap, and rows out of order.
             let err = packed
                 .multiply_into(2, 0..3, Operand::rows(&lhs, 3), &mut dst, 3, false)
                 .unwrap_err();
-            assert!(err.to_string().contains("smaller"), "{err}");
+            assert!(err.to_string().contains("overlap"), "{err}");
+            #[allow(clippy::reversed_empty_ranges)]
+            let err = packed
+                .multiply_into(2, 2..1, Operand::rows(&lhs, 3), &mut dst, 4, false)
+                .unwrap_err();
+            assert!(err.to_string().contains("rows 2..1"), "{err}");
         }
     }
 }

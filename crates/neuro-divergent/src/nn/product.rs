@@ -47,7 +47,7 @@ impl<'a> Operand<'a> {
     }
 
     /// Whether a `rows x cols` matrix with these strides lies inside `values`.
-    fn holds(&self, rows: usize, cols: usize) -> bool {
+    pub(crate) fn holds(&self, rows: usize, cols: usize) -> bool {
         rows == 0
             || cols == 0
             || (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.values.len()
