@@ -15,10 +15,12 @@ use arrow_array::{
 use arrow_ipc::writer::FileWriter;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use chrono::NaiveDate;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumnWriter};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
 use serde_json::{Map, Number, Value};
 
 use crate::data::{DataFormat, DsStyle, Timestamp, ZoneSuffix};
@@ -84,9 +86,8 @@ impl Forecasts {
     /// The forecasts as a zstd-compressed Parquet file. Only the id and time columns, which
     /// repeat a few values, are dictionary-encoded: forecast values are nearly all distinct,
     /// and hashing each one into a dictionary the writer then gives up on was a fifth of
-    /// writing them.
+    /// writing them. Columns are encoded side by side ([`parquet_file`]).
     fn parquet_bytes(&self) -> Result<Vec<u8>> {
-        let batch = self.record_batch()?;
         let properties = ["unique_id", "ds", "cutoff"]
             .into_iter()
             .fold(WriterProperties::builder(), |builder, name| {
@@ -95,12 +96,7 @@ impl Forecasts {
             .set_dictionary_enabled(false)
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .build();
-        let mut bytes = Vec::new();
-        let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), Some(properties))
-            .map_err(columnar_error)?;
-        writer.write(&batch).map_err(columnar_error)?;
-        writer.close().map_err(columnar_error)?;
-        Ok(bytes)
+        parquet_file(&self.record_batch()?, properties)
     }
 
     /// Row `i` as a JSON object, columns in CSV order.
@@ -124,6 +120,82 @@ impl Forecasts {
         }
         Value::Object(record)
     }
+}
+
+/// `batch` as a Parquet file written with `properties`: the bytes `ArrowWriter` writes, in row
+/// groups of its size, each group's columns encoded and compressed side by side on the chunk
+/// workers (every column of every group at once).
+fn parquet_file(batch: &RecordBatch, properties: WriterProperties) -> Result<Vec<u8>> {
+    let group_rows = properties
+        .max_row_group_row_count()
+        .unwrap_or(usize::MAX)
+        .max(1);
+    let mut bytes = Vec::new();
+    // The Arrow writer sets up the file (its schema, with the Arrow schema in its metadata)
+    // and hands over the lower-level writers that encode columns separately.
+    let (mut file, groups) = ArrowWriter::try_new(&mut bytes, batch.schema(), Some(properties))
+        .and_then(ArrowWriter::into_serialized_writer)
+        .map_err(columnar_error)?;
+    let rows = batch.num_rows();
+    let mut parts = Vec::new();
+    for (index, start) in (0..rows).step_by(group_rows).enumerate() {
+        let part = batch.slice(start, group_rows.min(rows - start));
+        let writers = groups
+            .create_column_writers(index)
+            .map_err(columnar_error)?;
+        parts.push((part, writers));
+    }
+    for chunks in encoded_groups(parts)? {
+        let mut group = file.next_row_group().map_err(columnar_error)?;
+        for chunk in chunks {
+            chunk
+                .append_to_row_group(&mut group)
+                .map_err(columnar_error)?;
+        }
+        group.close().map_err(columnar_error)?;
+    }
+    file.close().map_err(columnar_error)?;
+    Ok(bytes)
+}
+
+/// Each row group's columns encoded by their writers (in schema order), every column of every
+/// group side by side on the chunk workers.
+fn encoded_groups(
+    groups: Vec<(RecordBatch, Vec<ArrowColumnWriter>)>,
+) -> Result<Vec<Vec<ArrowColumnChunk>>> {
+    let mut tasks = Vec::new();
+    let mut widths = Vec::with_capacity(groups.len());
+    for (batch, writers) in groups {
+        let schema = batch.schema();
+        let mut leaves = Vec::with_capacity(writers.len());
+        for (field, column) in schema.fields().iter().zip(batch.columns()) {
+            leaves.extend(compute_leaves(field, column).map_err(columnar_error)?);
+        }
+        if leaves.len() != writers.len() {
+            return Err(columnar_error(format!(
+                "{} column writers for {} leaf columns",
+                writers.len(),
+                leaves.len()
+            )));
+        }
+        widths.push(writers.len());
+        tasks.extend(writers.into_iter().zip(leaves));
+    }
+    let mut chunks = crate::threads::install(|| {
+        tasks
+            .into_par_iter()
+            .map(|(mut writer, leaf)| {
+                writer.write(&leaf)?;
+                writer.close()
+            })
+            .collect::<parquet::errors::Result<Vec<ArrowColumnChunk>>>()
+    })
+    .map_err(columnar_error)?
+    .into_iter();
+    Ok(widths
+        .into_iter()
+        .map(|width| chunks.by_ref().take(width).collect())
+        .collect())
 }
 
 /// A `ds`-like column as integers, dates or microsecond timestamps, and its type.
@@ -178,5 +250,54 @@ fn output_error(source: std::io::Error) -> Error {
     Error::Io {
         path: "<forecast output>".into(),
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `ArrowWriter` alone writes for `batch`.
+    fn arrow_writer_file(batch: &RecordBatch, properties: WriterProperties) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut writer =
+            ArrowWriter::try_new(&mut bytes, batch.schema(), Some(properties)).unwrap();
+        writer.write(batch).unwrap();
+        writer.close().unwrap();
+        bytes
+    }
+
+    #[test]
+    fn columns_encoded_side_by_side_write_the_arrow_writers_bytes() {
+        let ids: Vec<String> = (0..11).map(|i| format!("s{}", i / 4)).collect();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("unique_id", DataType::Utf8, false),
+            Field::new("ds", DataType::Int64, false),
+            Field::new("NHITS", DataType::Float64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from_iter_values(&ids)),
+                Arc::new(Int64Array::from_iter_values(0..11)),
+                Arc::new(Float64Array::from_iter_values(
+                    (0..11).map(|i| i as f64 / 3.0),
+                )),
+            ],
+        )
+        .unwrap();
+        // Row groups of 4 rows (three, the last one short), of more rows than the batch, and
+        // no rows at all.
+        for (rows, group) in [(11, 4), (11, 100), (0, 4)] {
+            let batch = batch.slice(0, rows);
+            let properties = || {
+                WriterProperties::builder()
+                    .set_max_row_group_row_count(Some(group))
+                    .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                    .build()
+            };
+            let ours = parquet_file(&batch, properties()).unwrap();
+            assert_eq!(ours, arrow_writer_file(&batch, properties()), "{rows} rows");
+        }
     }
 }
