@@ -37,6 +37,41 @@ fn explain_chunk(steps: usize) -> usize {
     ((1usize << 24) / (steps * steps).max(1)).clamp(1, 1024)
 }
 
+/// The id and time columns of `h` forecasts after each series' last time `last_ds`, series by
+/// series; built in parallel on the chunk workers (2.4 M rows of 100,000 series took a tenth of
+/// a whole-process `predict` on one thread).
+fn forecast_rows(
+    ids: &[&str],
+    last_ds: &[Timestamp],
+    freq: Freq,
+    h: usize,
+) -> Result<(Vec<String>, Vec<Timestamp>)> {
+    use rayon::prelude::*;
+    // A series whose last step leaves the representable times is reported first, at its first
+    // step that does (steps move time forward, so the others then all fit), as the rows are in
+    // order: the parallel pass below then has no errors, whose order it would not keep.
+    for &last in last_ds {
+        if freq.advance(last, h as i64).is_err() {
+            for step in 1..=h {
+                freq.advance(last, step as i64)?;
+            }
+        }
+    }
+    let rows = ids.len() * h;
+    crate::threads::install(|| {
+        let mut id_column = Vec::with_capacity(rows);
+        (0..rows)
+            .into_par_iter()
+            .map(|row| ids[row / h].to_owned())
+            .collect_into_vec(&mut id_column);
+        let ds_column = (0..rows)
+            .into_par_iter()
+            .map(|row| freq.advance(last_ds[row / h], (row % h + 1) as i64))
+            .collect::<Result<Vec<Timestamp>>>()?;
+        Ok((id_column, ds_column))
+    })
+}
+
 /// Options of [`NeuralForecast::fit`].
 #[derive(Debug, Clone, Default)]
 pub struct FitOptions {
@@ -810,14 +845,7 @@ impl NeuralForecast {
         let (panel, last_ds) = self.forecast_panel(state, &options)?;
         let cuts: Vec<(usize, usize)> = panel.y.iter().map(|y| y.len()).enumerate().collect();
         let values = self.forecast_windows(state, &panel, &cuts)?;
-        let mut ids = Vec::with_capacity(cuts.len() * h);
-        let mut ds = Vec::with_capacity(cuts.len() * h);
-        for (id, &last) in panel.ids.iter().zip(&last_ds) {
-            for step in 1..=h {
-                ids.push(id.to_string());
-                ds.push(state.freq.advance(last, step as i64)?);
-            }
-        }
+        let (ids, ds) = forecast_rows(&panel.ids, &last_ds, state.freq, h)?;
         let point = Forecasts {
             columns: self.columns.clone(),
             ids,

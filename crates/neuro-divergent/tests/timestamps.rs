@@ -177,3 +177,19 @@ fn bad_timestamps_are_refused_with_the_row() {
         "{err}"
     );
 }
+
+#[test]
+fn forecast_times_past_the_year_9999_are_refused() {
+    // Thirty hours ending at 9999-12-31 23:00: every forecast hour is in the year 10000, and
+    // the error names the first.
+    let frame = hourly(|hour| {
+        let (day, hour) = (30 + (18 + hour) / 24, (18 + hour) % 24);
+        format!("9999-12-{day:02} {hour:02}:00:00")
+    });
+    let err = fitted(&frame).predict(None).unwrap_err().to_string();
+    assert!(
+        err.contains("moving ds 9999-12-31 23:00:00 by 1 steps of frequency")
+            && err.contains("leaves the representable range"),
+        "{err}"
+    );
+}
