@@ -60,11 +60,18 @@ impl Forecasts {
         }
     }
 
-    /// The forecasts as one Arrow record batch with typed columns.
+    /// The forecasts as one Arrow record batch with typed columns (the id column built beside
+    /// the others, on the chunk workers).
     pub fn record_batch(&self) -> Result<RecordBatch> {
+        let (ids, ds) = crate::threads::install(|| {
+            rayon::join(
+                || StringArray::from_iter_values(&self.ids),
+                || time_column(&self.ds, self.ds_style),
+            )
+        });
         let mut fields = vec![Field::new("unique_id", DataType::Utf8, false)];
-        let mut columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(&self.ids))];
-        let (ds_type, ds) = time_column(&self.ds, self.ds_style)?;
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(ids)];
+        let (ds_type, ds) = ds?;
         fields.push(Field::new("ds", ds_type.clone(), false));
         columns.push(ds);
         if let Some(cutoff) = &self.cutoff {
