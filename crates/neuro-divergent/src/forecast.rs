@@ -38,8 +38,8 @@ fn explain_chunk(steps: usize) -> usize {
 }
 
 /// The id and time columns of `h` forecasts after each series' last time `last_ds`, series by
-/// series; built in parallel on the chunk workers (2.4 M rows of 100,000 series took a tenth of
-/// a whole-process `predict` on one thread).
+/// series; built in parallel on the chunk workers (one thread built the 2.4 M rows of 100,000
+/// series in about 0.17 s of a 2.6 s whole-process `predict`).
 fn forecast_rows(
     ids: &[&str],
     last_ds: &[Timestamp],

@@ -65,7 +65,7 @@ pub(crate) fn prefetched<T: Sync, R: Send, E>(
 }
 
 /// What a scoped thread returned; its panic, message and all, goes on here.
-fn joined<R>(handle: std::thread::ScopedJoinHandle<'_, R>) -> R {
+pub(crate) fn joined<R>(handle: std::thread::ScopedJoinHandle<'_, R>) -> R {
     handle
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
