@@ -76,6 +76,7 @@ fn forecast(args: &ModelArgs) -> CliResult<()> {
     if let Some(path) = &args.plot {
         crate::plotting::plot_forecasts(path, &frame, &forecasts)?;
     }
+    left_to_exit((forecasts, frame, nf));
     Ok(())
 }
 
@@ -166,7 +167,9 @@ fn predict(args: &PredictArgs) -> CliResult<()> {
     };
     let forecasts = nf.predict_with(options)?;
     write_forecasts(&forecasts, args.out.as_deref(), args.format.as_deref())?;
-    Ok(write_explanations(&nf, options, args.explain.as_deref())?)
+    write_explanations(&nf, options, args.explain.as_deref())?;
+    left_to_exit((forecasts, frame, nf));
+    Ok(())
 }
 
 fn cross_validate(args: &CvArgs) -> CliResult<()> {
@@ -200,6 +203,7 @@ fn cross_validate(args: &CvArgs) -> CliResult<()> {
     if let Some(publisher) = publisher {
         publisher.publish(&nf, cross_validation_scores(&nf, &forecasts))?;
     }
+    left_to_exit((forecasts, frame, nf));
     Ok(())
 }
 
@@ -615,6 +619,14 @@ fn write_forecasts(forecasts: &Forecasts, out: Option<&Path>, format: Option<&st
         let _ = writeln!(std::io::stderr(), "warning: {warning}");
     }
     output::write_with(path, |w| forecasts.write_as(format, w))
+}
+
+/// Leaves `value` to the end of the process instead of freeing it piece by piece: a command
+/// that forecast is done and the process exits next, handing its memory back whole. Freeing
+/// the forecasts of 100,000 series (2.4 M ids and rows) took about 40 ms of a 2.2 s `predict`.
+/// Only for plain memory: nothing in `value` may need its `Drop` to run (a file to flush).
+fn left_to_exit<T>(value: T) {
+    std::mem::forget(value);
 }
 
 /// The format named by a `--format` or `--data-format` option.

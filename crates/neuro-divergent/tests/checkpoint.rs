@@ -175,6 +175,66 @@ fn rewrite_body(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
     fs::write(&manifest, rewritten).unwrap();
 }
 
+/// Edits the tensors of the checkpoint in `dir` and writes them back with a matching checksum.
+fn rewrite_weights(
+    dir: &Path,
+    edit: impl FnOnce(&mut std::collections::HashMap<String, candle_core::Tensor>),
+) {
+    let weights = weights_file(dir);
+    let mut tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu).unwrap();
+    edit(&mut tensors);
+    candle_core::safetensors::save(&tensors, &weights).unwrap();
+    let sha: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(fs::read(&weights).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    rewrite_body(dir, |body| body["weights_sha256"] = sha.into());
+}
+
+#[test]
+fn missing_and_misshapen_parameters_are_named() {
+    let nf = fitted(1);
+    let dir = tempfile::tempdir().unwrap();
+    nf.save(dir.path()).unwrap();
+    let weights = weights_file(dir.path());
+    let tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu).unwrap();
+    // The first parameter of the first model (NHITS), as the weights file names it.
+    let key = tensors
+        .keys()
+        .filter(|k| k.starts_with("0."))
+        .min()
+        .unwrap()
+        .clone();
+    let parameter = key.strip_prefix("0.").unwrap().to_string();
+    let expected_shape = format!("{:?}", tensors[&key].dims());
+    rewrite_weights(dir.path(), |tensors| {
+        tensors.remove(&key);
+    });
+    let err = load_error(dir.path());
+    assert!(
+        err.contains(&format!(
+            "NHITS: the weights lack the parameter '{parameter}'"
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&weights.display().to_string()), "{err}");
+    rewrite_weights(dir.path(), |tensors| {
+        let wrong =
+            candle_core::Tensor::zeros(3, candle_core::DType::F32, &candle_core::Device::Cpu);
+        tensors.insert(key.clone(), wrong.unwrap());
+    });
+    let err = load_error(dir.path());
+    assert!(
+        err.contains(&format!(
+            "the weights' parameter '{parameter}' has shape [3], the model expects {expected_shape}"
+        )),
+        "{err}"
+    );
+}
+
 #[test]
 fn version_mismatch_is_explained() {
     let dir = tempfile::tempdir().unwrap();
@@ -258,20 +318,9 @@ fn series_tails_live_in_the_weights_and_version_2_manifests_still_load() {
     assert_eq!(loaded.predict(None).unwrap(), expected);
     // Version 3 without the tensors is refused, naming what is missing.
     rewrite_body(dir.path(), |body| body["format_version"] = 3.into());
-    let stripped: std::collections::HashMap<String, candle_core::Tensor> = tensors
-        .into_iter()
-        .filter(|(name, _)| !name.starts_with("tails."))
-        .collect();
-    let weights = weights_file(dir.path());
-    candle_core::safetensors::save(&stripped, &weights).unwrap();
-    let sha: String = {
-        use sha2::Digest;
-        sha2::Sha256::digest(fs::read(&weights).unwrap())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    };
-    rewrite_body(dir.path(), |body| body["weights_sha256"] = sha.into());
+    rewrite_weights(dir.path(), |tensors| {
+        tensors.retain(|name, _| !name.starts_with("tails."))
+    });
     let err = load_error(dir.path());
     assert!(
         err.contains("the weights lack the series tails' tensor 'tails.lengths'"),

@@ -1,7 +1,9 @@
 //! `ModelSpec`: everything needed to build and train one model, with hyperparameters settable
 //! by their NeuralForecast names.
 
-use candle_core::{Device, Tensor, Var};
+use std::collections::HashMap;
+
+use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -89,36 +91,15 @@ pub struct BuiltModel {
 impl BuiltModel {
     /// The model of `spec` built again on `device`, with this one's parameter values.
     pub fn moved_to(&self, spec: &ModelSpec, device: &Device) -> Result<BuiltModel> {
-        let moved = spec.build(device)?;
-        let source = self.varmap.data().lock().expect("parameter map lock");
-        moved.set_parameters(|name, _| {
-            let value = source.get(name).ok_or_else(|| {
-                Error::Config(format!(
-                    "{}: parameter '{name}' is missing from the model being moved",
-                    spec.display_name()
-                ))
-            })?;
-            Ok(value.as_tensor().to_device(device)?)
-        })?;
-        drop(source);
-        Ok(moved)
-    }
-
-    /// Sets every parameter (and buffer) to what `value` gives for its name and current value.
-    pub fn set_parameters(
-        &self,
-        mut value: impl FnMut(&str, &Var) -> Result<Tensor>,
-    ) -> Result<()> {
-        for (name, var) in self
+        let values = self
             .varmap
             .data()
             .lock()
             .expect("parameter map lock")
             .iter()
-        {
-            var.set(&value(name, var)?)?;
-        }
-        Ok(())
+            .map(|(name, var)| Ok((name.clone(), var.as_tensor().to_device(device)?)))
+            .collect::<Result<HashMap<String, Tensor>>>()?;
+        spec.build_with_values(device, values)
     }
 }
 
@@ -403,13 +384,31 @@ impl ModelSpec {
         let Some(weights) = config.pretrained_weights(device)? else {
             return self.build(device);
         };
-        let model_name = self.model_name();
+        self.build_with_values(device, weights)
+    }
+
+    /// Builds the model on `device` with its parameters (and buffers) taken from `values` by
+    /// name, drawing none: for pretrained weights and saved models. An error names a parameter
+    /// `values` lacks or holds in another shape; values the model has no parameter for are
+    /// left unread.
+    pub fn build_with_values(
+        &self,
+        device: &Device,
+        values: HashMap<String, Tensor>,
+    ) -> Result<BuiltModel> {
+        self.validate()?;
         let seed = self.train.random_seed;
-        let mut store = ParamStore::with_values(seed, device, weights);
-        let model = config.build(self.shape(), self.train.loss.n_outputs(), &mut store, seed)?;
+        let mut store = ParamStore::with_values(seed, device, values);
+        let model = self.architecture.config().build(
+            self.shape(),
+            self.train.loss.n_outputs(),
+            &mut store,
+            seed,
+        )?;
         if let Some(name) = store.drawn_without_value().first() {
             return Err(Error::Config(format!(
-                "{model_name}: the pretrained weights lack the parameter '{name}'"
+                "{}: the weights lack the parameter '{name}'",
+                self.model_name()
             )));
         }
         Ok(BuiltModel {

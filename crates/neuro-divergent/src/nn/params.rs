@@ -25,7 +25,7 @@ pub struct ParamStore {
     varmap: VarMap,
     rng: TorchGenerator,
     device: Device,
-    /// Values to take instead of drawing (pretrained weights), by name.
+    /// Values to take instead of drawing (pretrained weights, a saved model), by name.
     preset: Option<HashMap<String, Tensor>>,
     /// Parameters drawn although values were preset: the values lacked them.
     drawn: Vec<String>,
@@ -46,8 +46,8 @@ impl ParamStore {
         }
     }
 
-    /// A store whose parameters take the given `values` by name (pretrained weights), without
-    /// drawing; a parameter they lack is drawn from `seed` and listed by
+    /// A store whose parameters take the given `values` by name (pretrained weights, a saved
+    /// model), without drawing; a parameter they lack is drawn from `seed` and listed by
     /// [`ParamStore::drawn_without_value`].
     pub fn with_values(seed: u64, device: &Device, values: HashMap<String, Tensor>) -> ParamStore {
         ParamStore {
@@ -97,7 +97,7 @@ impl ParamStore {
         };
         if value.dims() != shape {
             return Err(Error::Config(format!(
-                "the pretrained parameter '{name}' has shape {:?}, the model expects {shape:?}",
+                "the weights' parameter '{name}' has shape {:?}, the model expects {shape:?}",
                 value.dims()
             )));
         }
