@@ -74,7 +74,8 @@ pub enum Command {
     /// Create, list and revoke the API keys of `serve --auth` (kept in the model store).
     Keys(KeysArgs),
     /// Read and validate a panel, then print what it holds as JSON (series, rows, frequency,
-    /// time span, extra columns, content hash, seconds to read and validate).
+    /// time span, extra columns, content hash, seconds to read and validate, and the seconds
+    /// of validation among them).
     Check(CheckArgs),
     /// Measure training throughput, prediction latency and memory (benchmark, not a test).
     Bench(BenchArgs),

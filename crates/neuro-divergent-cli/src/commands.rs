@@ -225,6 +225,7 @@ fn check(args: &CheckArgs) -> Result<()> {
         "extra_columns": frame.extra_names(),
         "sha256": fingerprint.sha256,
         "read_seconds": read_seconds,
+        "validate_seconds": frame.validation_seconds(),
     });
     let text = format!("{summary:#}\n");
     output::write_bytes(Path::new("-"), text.as_bytes())

@@ -1483,7 +1483,12 @@ fn check_summarises_a_panel_the_same_in_every_format() {
     let summary = |path: &Path| -> serde_json::Value {
         let out = run(&["check", "--data", path.to_str().unwrap()]);
         assert!(out.status.success(), "{}", stderr(&out));
-        serde_json::from_str(&stdout(&out)).unwrap()
+        let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        // Validation is part of the read.
+        let read = summary["read_seconds"].as_f64().unwrap();
+        let validate = summary["validate_seconds"].as_f64().unwrap();
+        assert!(validate > 0.0 && validate <= read, "{summary}");
+        summary
     };
     let csv = summary(&air_passengers());
     assert_eq!(

@@ -1,5 +1,7 @@
 //! Collecting rows into series and turning them into a validated [`TimeSeriesFrame`].
 
+use std::time::{Duration, Instant};
+
 use super::arrivals::{Arrivals, Gap};
 use super::id_index::IdIndex;
 use super::infer::infer_freq;
@@ -32,6 +34,8 @@ pub(crate) struct FrameBuilder {
     style: DsStyleVote,
     /// The style of typed (date or timestamp) `ds` columns, which have no text to vote with.
     typed_style: Option<DsStyle>,
+    /// Time spent validating so far, as the readers report it ([`FrameBuilder::validating`]).
+    validating: Duration,
 }
 
 impl FrameBuilder {
@@ -48,7 +52,18 @@ impl FrameBuilder {
             first_date: None,
             style: DsStyleVote::new(unit),
             typed_style: None,
+            validating: Duration::ZERO,
         }
+    }
+
+    /// Runs `validate` (a reader's checking and pushing of rows, apart from decoding them) on
+    /// this builder and counts its time as validation (see
+    /// [`TimeSeriesFrame::validation_seconds`]).
+    pub(crate) fn validating<T>(&mut self, validate: impl FnOnce(&mut Self) -> T) -> T {
+        let started = Instant::now();
+        let result = validate(self);
+        self.validating += started.elapsed();
+        result
     }
 
     /// True while no row has been added.
@@ -171,6 +186,8 @@ impl FrameBuilder {
     /// Sorts series by id and rows by `ds`, validates them, and settles the frequency
     /// (inferred when `freq` is `None`).
     pub(crate) fn finish(self, freq: Option<Freq>) -> Result<TimeSeriesFrame> {
+        let started = Instant::now();
+        let validating = self.validating;
         let source = self.source;
         if self.groups.is_empty() {
             return Err(Error::Data(format!("{source}: no rows")));
@@ -232,12 +249,13 @@ impl FrameBuilder {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(TimeSeriesFrame::assemble(
+        let frame = TimeSeriesFrame::assemble(
             source,
             series,
             self.extra_names,
             freq,
             self.typed_style.or(self.style.style()),
-        ))
+        );
+        Ok(frame.validated_in(validating + started.elapsed()))
     }
 }

@@ -85,7 +85,7 @@ where
     let mut first_row = 1u64;
     pipelined(threads::side_by_side(), produce, |columns| -> Result<()> {
         let columns = columns?;
-        columns.push_rows(source, first_row, &mut builder, &mut days)?;
+        builder.validating(|builder| columns.push_rows(source, first_row, builder, &mut days))?;
         first_row += columns.rows as u64;
         Ok(())
     })?;

@@ -49,23 +49,25 @@ pub fn read_csv_from<R: Read>(
         threads::side_by_side(),
         produce,
         |mut chunk| -> Result<()> {
-            for r in 0..chunk.len() {
-                let line = chunk.line(r);
-                let id = chunk.field(r, id_col);
-                check_id(source, "line", line, id)?;
-                let text = chunk.field(r, ds_col);
-                let (ds, style) = parse_ds_styled(source, ("line", line), id, text, &mut days)?;
-                builder.observe_style(line, &ds, style)?;
-                let y = parse_number(source, line, id, "y", chunk.field(r, y_col))?;
-                builder.push(
-                    line,
-                    id,
-                    ds,
-                    y,
-                    extra.indices.iter().map(|&i| chunk.field(r, i)),
-                )?;
-            }
-            chunk.take_error().map_or(Ok(()), Err)
+            builder.validating(|builder| {
+                for r in 0..chunk.len() {
+                    let line = chunk.line(r);
+                    let id = chunk.field(r, id_col);
+                    check_id(source, "line", line, id)?;
+                    let text = chunk.field(r, ds_col);
+                    let (ds, style) = parse_ds_styled(source, ("line", line), id, text, &mut days)?;
+                    builder.observe_style(line, &ds, style)?;
+                    let y = parse_number(source, line, id, "y", chunk.field(r, y_col))?;
+                    builder.push(
+                        line,
+                        id,
+                        ds,
+                        y,
+                        extra.indices.iter().map(|&i| chunk.field(r, i)),
+                    )?;
+                }
+                chunk.take_error().map_or(Ok(()), Err)
+            })
         },
     )?;
     if builder.is_empty() {

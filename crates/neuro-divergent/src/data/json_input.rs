@@ -147,7 +147,7 @@ impl<'a> RecordReader<'a> {
             }
         };
         let extra = extra_values((source, unit, number), &id, &record, &self.extra)?;
-        builder.push(number, &id, ds, y, extra)
+        builder.validating(|builder| builder.push(number, &id, ds, y, extra))
     }
 
     fn finish(self, freq: Option<Freq>) -> Result<TimeSeriesFrame> {
