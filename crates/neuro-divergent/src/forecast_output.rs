@@ -14,7 +14,6 @@ use arrow_array::{
 };
 use arrow_ipc::writer::FileWriter;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use chrono::NaiveDate;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumnWriter};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -217,23 +216,18 @@ fn time_column(values: &[Timestamp], style: DsStyle) -> Result<(DataType, ArrayR
             Arc::new(Int64Array::from_iter_values(ints)),
         ));
     }
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .unwrap_or_default();
-    let mut micros = Vec::with_capacity(values.len());
-    for t in values {
-        let Timestamp::DateTime(dt) = t else {
-            return Err(Error::Data(
-                "forecasts mix integer and date-time ds values".into(),
-            ));
-        };
-        let delta = *dt - epoch;
-        micros.push(delta.num_microseconds().ok_or_else(|| {
-            Error::Data(format!(
-                "ds {t} is too far from 1970 for a timestamp column"
-            ))
-        })?);
-    }
+    // Microseconds since 1970 cover every date-time `Timestamp` holds (years ±262,143), so
+    // only a mix of kinds fails.
+    let micros = crate::threads::install(|| {
+        values
+            .par_iter()
+            .map(|t| match t {
+                Timestamp::DateTime(dt) => Some(dt.and_utc().timestamp_micros()),
+                Timestamp::Int(_) => None,
+            })
+            .collect::<Option<Vec<i64>>>()
+    })
+    .ok_or_else(|| Error::Data("forecasts mix integer and date-time ds values".into()))?;
     if style.date_only {
         let days = micros.iter().map(|m| (m.div_euclid(86_400_000_000)) as i32);
         return Ok((
