@@ -317,12 +317,11 @@ impl NeuralForecast {
         })?;
         Self::decode(&manifest, &manifest_path, |body| {
             let path = dir.join(&body.weights_file);
-            let file = fs::File::open(&path).map_err(|e| {
-                checkpoint_error(&path, format!("cannot read the weights file: {e}"))
-            })?;
-            let bytes = WeightBytes::mapped(&file).map_err(|e| {
-                checkpoint_error(&path, format!("cannot read the weights file: {e}"))
-            })?;
+            let bytes = fs::File::open(&path)
+                .and_then(WeightBytes::of_file)
+                .map_err(|e| {
+                    checkpoint_error(&path, format!("cannot read the weights file: {e}"))
+                })?;
             Ok((bytes, path))
         })
     }
@@ -377,28 +376,36 @@ impl NeuralForecast {
     }
 }
 
-/// A weights file's bytes: borrowed from memory, or the file mapped into memory (no copy).
+/// A weights file's bytes: borrowed from memory, the file mapped into memory (no copy), or
+/// read into a buffer where it cannot be mapped.
 enum WeightBytes<'a> {
     /// Bytes held by the caller.
     Borrowed(&'a [u8]),
     /// A read-only mapping of the whole file.
     Mapped(memmap2::Mmap),
+    /// The file's bytes, read.
+    Read(Vec<u8>),
 }
 
 impl WeightBytes<'_> {
-    /// `file` mapped read-only, its pages read in at once: no copy out of the page cache into
-    /// a fresh buffer. A file cut short by another program while it is mapped would fault;
-    /// checkpoints are never rewritten in place (saves write a new file and rename), so that
-    /// takes a deliberate truncation of the file being loaded.
-    fn mapped(file: &fs::File) -> std::io::Result<WeightBytes<'static>> {
-        // An empty file has no pages to map (the checksum then rejects it).
-        if file.metadata()?.len() == 0 {
-            return Ok(WeightBytes::Borrowed(&[]));
+    /// The bytes of `file`: a regular file of some bytes mapped read-only, its pages read in
+    /// at once (no copy out of the page cache into a fresh buffer); anything else — an empty
+    /// file, which has no pages to map, a pipe, a file system that cannot map files — read.
+    /// A mapped file cut short by another program while it is mapped would fault; checkpoints
+    /// are never rewritten in place (saves write a new file and rename), so that takes a
+    /// deliberate truncation of the file being loaded.
+    fn of_file(mut file: fs::File) -> std::io::Result<WeightBytes<'static>> {
+        let metadata = file.metadata()?;
+        if metadata.is_file() && metadata.len() > 0 {
+            // SAFETY: the mapping is read-only and private to this load; see above for the one
+            // way it can fault.
+            if let Ok(map) = unsafe { memmap2::MmapOptions::new().populate().map(&file) } {
+                return Ok(WeightBytes::Mapped(map));
+            }
         }
-        // SAFETY: the mapping is read-only and private to this load; see above for the one way
-        // it can fault.
-        let map = unsafe { memmap2::MmapOptions::new().populate().map(file)? };
-        Ok(WeightBytes::Mapped(map))
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut bytes)?;
+        Ok(WeightBytes::Read(bytes))
     }
 }
 
@@ -409,6 +416,7 @@ impl std::ops::Deref for WeightBytes<'_> {
         match self {
             WeightBytes::Borrowed(bytes) => bytes,
             WeightBytes::Mapped(map) => map,
+            WeightBytes::Read(bytes) => bytes,
         }
     }
 }

@@ -121,12 +121,50 @@ fn truncated_weights_are_rejected() {
     fitted(1).save(dir.path()).unwrap();
     let weights = weights_file(dir.path());
     let bytes = fs::read(&weights).unwrap();
-    fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
-    let err = load_error(dir.path());
-    assert!(
-        err.contains("checksum mismatch: the weights are corrupt or truncated"),
-        "{err}"
-    );
+    // Cut in half, and cut to nothing (a file with no pages to map).
+    for kept in [bytes.len() / 2, 0] {
+        fs::write(&weights, &bytes[..kept]).unwrap();
+        let err = load_error(dir.path());
+        assert!(
+            err.contains("checksum mismatch: the weights are corrupt or truncated"),
+            "{kept} bytes: {err}"
+        );
+    }
+}
+
+/// A weights file that cannot be mapped (here a named pipe) is read instead.
+#[cfg(unix)]
+#[test]
+fn weights_that_cannot_be_mapped_are_read() {
+    let nf = fitted(1);
+    let expected = nf.predict(None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    nf.save(dir.path()).unwrap();
+    let weights = weights_file(dir.path());
+    let bytes = fs::read(&weights).unwrap();
+    fs::remove_file(&weights).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&weights)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = std::thread::spawn({
+        let weights = weights.clone();
+        move || fs::write(&weights, &bytes)
+    });
+    let loaded = NeuralForecast::load(dir.path());
+    if loaded.is_err() {
+        // A writer still waiting for a reader opens and fails, so the test fails, not hangs.
+        use std::os::unix::fs::OpenOptionsExt;
+        let reader = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&weights);
+        drop(reader);
+    }
+    let written = writer.join().unwrap();
+    assert_eq!(loaded.unwrap().predict(None).unwrap(), expected);
+    written.unwrap();
 }
 
 #[test]
