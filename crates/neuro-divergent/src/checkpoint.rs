@@ -447,39 +447,68 @@ fn parse_manifest(bytes: &[u8], at: &Path) -> Result<Body> {
             ),
         ));
     }
-    if sha256_hex(envelope.body.get().as_bytes()) != envelope.body_sha256 {
-        return Err(checkpoint_error(
-            at,
-            "checksum mismatch: the manifest is corrupt",
-        ));
-    }
-    let version: Version = serde_json::from_str(envelope.body.get())
-        .map_err(|e| checkpoint_error(at, format!("corrupt manifest: {e}")))?;
-    let found = version.format_version.unwrap_or(0);
-    if !(u64::from(OLDEST_READ_VERSION)..=u64::from(FORMAT_VERSION)).contains(&found) {
-        let writer = version.library_version.as_deref().unwrap_or("unknown");
-        // A newer format needs a newer library; an older one needs the models fitted again.
-        let remedy = match (found > u64::from(FORMAT_VERSION), &version.library_version) {
-            (true, Some(writer)) => {
-                format!("upgrade neuro-divergent to {writer} or newer to read it")
-            }
-            (true, None) => "upgrade neuro-divergent to read it".to_string(),
-            (false, _) => "refit the models and save them again".to_string(),
-        };
-        return Err(checkpoint_error(
-            at,
-            format!(
-                "checkpoint format version {found} (written by neuro-divergent {writer}) is not \
-                 supported: this is version {} and reads formats {OLDEST_READ_VERSION} to \
-                 {FORMAT_VERSION}; {remedy}",
-                env!("CARGO_PKG_VERSION")
-            ),
-        ));
-    }
+    let body = envelope.body.get();
+    let intact = || sha256_hex(body.as_bytes()) == envelope.body_sha256;
+    let corrupt = || checkpoint_error(at, "checksum mismatch: the manifest is corrupt");
+    let parse = || serde_json::from_str::<Body>(body);
+    // With a second thread free the checksum is computed beside the parse; either way a
+    // mismatch is reported first.
+    let parsed = if crate::threads::side_by_side() {
+        let (intact, parsed) = std::thread::scope(|scope| {
+            let sum = scope.spawn(intact);
+            let parsed = parse();
+            (joined(sum), parsed)
+        });
+        if !intact {
+            return Err(corrupt());
+        }
+        parsed
+    } else {
+        if !intact() {
+            return Err(corrupt());
+        }
+        parse()
+    };
+    // The version next: a body of another format may not read as this one's.
+    let (found, writer) = match &parsed {
+        Ok(body) => (
+            u64::from(body.format_version),
+            Some(body.library_version.clone()),
+        ),
+        Err(_) => {
+            let version: Version = serde_json::from_str(body)
+                .map_err(|e| checkpoint_error(at, format!("corrupt manifest: {e}")))?;
+            (version.format_version.unwrap_or(0), version.library_version)
+        }
+    };
+    check_format_version(found, writer.as_deref(), at)?;
     // The checksum held: what fails here is what this program cannot read (e.g. a model type
     // or loss it has not registered), not damage.
-    serde_json::from_str(envelope.body.get())
-        .map_err(|e| checkpoint_error(at, format!("the manifest cannot be read here: {e}")))
+    parsed.map_err(|e| checkpoint_error(at, format!("the manifest cannot be read here: {e}")))
+}
+
+/// Fails unless this library reads checkpoint format `found` (written by library version
+/// `writer`, when known), saying what to do instead.
+fn check_format_version(found: u64, writer: Option<&str>, at: &Path) -> Result<()> {
+    if (u64::from(OLDEST_READ_VERSION)..=u64::from(FORMAT_VERSION)).contains(&found) {
+        return Ok(());
+    }
+    // A newer format needs a newer library; an older one needs the models fitted again.
+    let remedy = match (found > u64::from(FORMAT_VERSION), writer) {
+        (true, Some(writer)) => format!("upgrade neuro-divergent to {writer} or newer to read it"),
+        (true, None) => "upgrade neuro-divergent to read it".to_string(),
+        (false, _) => "refit the models and save them again".to_string(),
+    };
+    Err(checkpoint_error(
+        at,
+        format!(
+            "checkpoint format version {found} (written by neuro-divergent {}) is not \
+             supported: this is version {} and reads formats {OLDEST_READ_VERSION} to \
+             {FORMAT_VERSION}; {remedy}",
+            writer.unwrap_or("unknown"),
+            env!("CARGO_PKG_VERSION")
+        ),
+    ))
 }
 
 /// Deletes weights files of earlier saves (best effort: a leftover file is harmless).
