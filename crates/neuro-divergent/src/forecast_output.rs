@@ -216,18 +216,23 @@ fn time_column(values: &[Timestamp], style: DsStyle) -> Result<(DataType, ArrayR
             Arc::new(Int64Array::from_iter_values(ints)),
         ));
     }
-    // Microseconds since 1970 cover every date-time `Timestamp` holds (years ±262,143), so
-    // only a mix of kinds fails.
-    let micros = crate::threads::install(|| {
+    if values.iter().any(|t| matches!(t, Timestamp::Int(_))) {
+        return Err(Error::Data(
+            "forecasts mix integer and date-time ds values".into(),
+        ));
+    }
+    // Microseconds since 1970 cover every date-time `Timestamp` holds (years ±262,143).
+    // Collected in place: no partial vectors joined afterwards.
+    let mut micros = Vec::with_capacity(values.len());
+    crate::threads::install(|| {
         values
             .par_iter()
             .map(|t| match t {
-                Timestamp::DateTime(dt) => Some(dt.and_utc().timestamp_micros()),
-                Timestamp::Int(_) => None,
+                Timestamp::DateTime(dt) => dt.and_utc().timestamp_micros(),
+                Timestamp::Int(v) => *v,
             })
-            .collect::<Option<Vec<i64>>>()
-    })
-    .ok_or_else(|| Error::Data("forecasts mix integer and date-time ds values".into()))?;
+            .collect_into_vec(&mut micros)
+    });
     if style.date_only {
         let days = micros.iter().map(|m| (m.div_euclid(86_400_000_000)) as i32);
         return Ok((
