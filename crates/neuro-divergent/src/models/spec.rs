@@ -397,20 +397,8 @@ impl ModelSpec {
         values: HashMap<String, Tensor>,
     ) -> Result<BuiltModel> {
         self.validate()?;
-        let seed = self.train.random_seed;
-        let mut store = ParamStore::with_values(seed, device, values);
-        let model = self.architecture.config().build(
-            self.shape(),
-            self.train.loss.n_outputs(),
-            &mut store,
-            seed,
-        )?;
-        if let Some(name) = store.drawn_without_value().first() {
-            return Err(Error::Config(format!(
-                "{}: the weights lack the parameter '{name}'",
-                self.model_name()
-            )));
-        }
+        let mut store = ParamStore::with_values(self.train.random_seed, device, values);
+        let model = self.build_in(&mut store, "the weights lack")?;
         Ok(BuiltModel {
             model,
             varmap: store.into_varmap(),
@@ -422,17 +410,24 @@ impl ModelSpec {
     /// [`ParamStore::frozen`]) but recording no autograd graph: for forecasting, where a graph
     /// would only keep every intermediate tensor alive until the output is dropped.
     pub fn build_frozen(&self, built: &BuiltModel) -> Result<Box<dyn Model>> {
-        let seed = self.train.random_seed;
-        let mut store = ParamStore::frozen(&built.varmap);
+        self.build_in(
+            &mut ParamStore::frozen(&built.varmap),
+            "the fitted model lacks",
+        )
+    }
+
+    /// The model built in `store`, seeded with `random_seed`; where `store` was given values,
+    /// an error names the first parameter they lack (`lacking`: whose values lack it).
+    fn build_in(&self, store: &mut ParamStore, lacking: &str) -> Result<Box<dyn Model>> {
         let model = self.architecture.config().build(
             self.shape(),
             self.train.loss.n_outputs(),
-            &mut store,
-            seed,
+            store,
+            self.train.random_seed,
         )?;
         if let Some(name) = store.drawn_without_value().first() {
             return Err(Error::Config(format!(
-                "{}: the fitted model lacks the parameter '{name}'",
+                "{}: {lacking} the parameter '{name}'",
                 self.model_name()
             )));
         }
@@ -443,14 +438,9 @@ impl ModelSpec {
     /// parameters initialised from `random_seed` (the same values on every device); a
     /// pretrained model's weights are set by [`ModelSpec::build_for_fit`] or a checkpoint.
     pub fn build(&self, device: &Device) -> Result<BuiltModel> {
-        let n_outputs = self.train.loss.n_outputs();
         self.validate()?;
-        let seed = self.train.random_seed;
-        let mut store = ParamStore::new(seed, device);
-        let model = self
-            .architecture
-            .config()
-            .build(self.shape(), n_outputs, &mut store, seed)?;
+        let mut store = ParamStore::new(self.train.random_seed, device);
+        let model = self.build_in(&mut store, "the model lacks")?;
         Ok(BuiltModel {
             model,
             varmap: store.into_varmap(),
