@@ -29,7 +29,7 @@ use crate::exog::StaticTable;
 use crate::forecast::{FittedModel, FittedState, NeuralForecast, SeriesTail};
 use crate::models::ModelSpec;
 use crate::output;
-use crate::pipeline::joined;
+use crate::pipeline::checked_beside;
 use crate::preprocess::FeatureConfig;
 use crate::tail_tensors;
 
@@ -124,27 +124,13 @@ fn verified_weights(
             })
             .collect()
     };
-    let mismatch = || {
-        checkpoint_error(
+    let intact = || sha256_hex(bytes) == expected;
+    checked_beside(crate::threads::side_by_side(), intact, decode).unwrap_or_else(|| {
+        Err(checkpoint_error(
             path,
             "checksum mismatch: the weights are corrupt or truncated",
-        )
-    };
-    if !crate::threads::side_by_side() {
-        if sha256_hex(bytes) != expected {
-            return Err(mismatch());
-        }
-        return decode();
-    }
-    let (sum, tensors) = std::thread::scope(|scope| {
-        let sum = scope.spawn(|| sha256_hex(bytes));
-        let tensors = decode();
-        (joined(sum), tensors)
-    });
-    if sum != expected {
-        return Err(mismatch());
-    }
-    tensors
+        ))
+    })
 }
 
 /// `tensors` named `{model}.{parameter}` split into one map per model (of `models`), by
@@ -449,26 +435,11 @@ fn parse_manifest(bytes: &[u8], at: &Path) -> Result<Body> {
     }
     let body = envelope.body.get();
     let intact = || sha256_hex(body.as_bytes()) == envelope.body_sha256;
-    let corrupt = || checkpoint_error(at, "checksum mismatch: the manifest is corrupt");
     let parse = || serde_json::from_str::<Body>(body);
     // With a second thread free the checksum is computed beside the parse; either way a
     // mismatch is reported first.
-    let parsed = if crate::threads::side_by_side() {
-        let (intact, parsed) = std::thread::scope(|scope| {
-            let sum = scope.spawn(intact);
-            let parsed = parse();
-            (joined(sum), parsed)
-        });
-        if !intact {
-            return Err(corrupt());
-        }
-        parsed
-    } else {
-        if !intact() {
-            return Err(corrupt());
-        }
-        parse()
-    };
+    let parsed = checked_beside(crate::threads::side_by_side(), intact, parse)
+        .ok_or_else(|| checkpoint_error(at, "checksum mismatch: the manifest is corrupt"))?;
     // The version next: a body of another format may not read as this one's.
     let (found, writer) = match &parsed {
         Ok(body) => (

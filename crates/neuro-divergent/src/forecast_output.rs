@@ -206,7 +206,11 @@ fn encoded_groups(
 
 /// A `ds`-like column as integers, dates or microsecond timestamps, and its type.
 fn time_column(values: &[Timestamp], style: DsStyle) -> Result<(DataType, ArrayRef)> {
-    if values.iter().all(|t| matches!(t, Timestamp::Int(_))) {
+    let int_count = values
+        .iter()
+        .filter(|t| matches!(t, Timestamp::Int(_)))
+        .count();
+    if int_count == values.len() {
         let ints = values.iter().map(|t| match t {
             Timestamp::Int(v) => *v,
             Timestamp::DateTime(_) => 0,
@@ -216,7 +220,7 @@ fn time_column(values: &[Timestamp], style: DsStyle) -> Result<(DataType, ArrayR
             Arc::new(Int64Array::from_iter_values(ints)),
         ));
     }
-    if values.iter().any(|t| matches!(t, Timestamp::Int(_))) {
+    if int_count > 0 {
         return Err(Error::Data(
             "forecasts mix integer and date-time ds values".into(),
         ));

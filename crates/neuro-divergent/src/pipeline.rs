@@ -1,7 +1,8 @@
 //! Two stages of a sequential job side by side, on a thread each, so that the job takes about
 //! the longer of the two instead of their sum: a reader's decoding (CSV records, Parquet and
 //! Arrow batches) beside its validation ([`pipelined`]), the next batch of forecast windows
-//! built while the current one is forecast ([`prefetched`]).
+//! built while the current one is forecast ([`prefetched`]), a checksum verified beside the
+//! decoding it guards ([`checked_beside`]).
 
 use std::sync::mpsc::sync_channel;
 
@@ -64,8 +65,28 @@ pub(crate) fn prefetched<T: Sync, R: Send, E>(
     })
 }
 
+/// `work`'s result when `check` holds, `None` when it fails. With `side_by_side` the check runs
+/// on a thread of its own while `work` runs here (so a job takes about the longer of the two;
+/// the work is wasted when the check fails); otherwise the check runs first and `work` only
+/// after it holds. A checksum verified beside the decoding it guards, for one.
+pub(crate) fn checked_beside<T>(
+    side_by_side: bool,
+    check: impl FnOnce() -> bool + Send,
+    work: impl FnOnce() -> T,
+) -> Option<T> {
+    if !side_by_side {
+        return check().then(work);
+    }
+    let (held, done) = std::thread::scope(|scope| {
+        let held = scope.spawn(check);
+        let done = work();
+        (joined(held), done)
+    });
+    held.then_some(done)
+}
+
 /// What a scoped thread returned; its panic, message and all, goes on here.
-pub(crate) fn joined<R>(handle: std::thread::ScopedJoinHandle<'_, R>) -> R {
+fn joined<R>(handle: std::thread::ScopedJoinHandle<'_, R>) -> R {
     handle
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -99,6 +120,18 @@ mod tests {
                 });
             assert_eq!(outcome, Ok(()));
             assert_eq!(seen, (0..1000).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn checked_work_is_kept_only_when_its_check_holds() {
+        for side_by_side in [false, true] {
+            assert_eq!(checked_beside(side_by_side, || true, || 7), Some(7));
+            let mut worked = false;
+            let kept = checked_beside(side_by_side, || false, || worked = true);
+            assert_eq!(kept, None);
+            // Beside the check the work runs anyway; after it, only once the check holds.
+            assert_eq!(worked, side_by_side);
         }
     }
 
