@@ -193,6 +193,15 @@ fn bit_flips_are_detected_in_weights_and_manifest() {
     );
 }
 
+/// The SHA-256 of `bytes` in lower-case hex, as manifests hold checksums.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Rewrites the body of the manifest in `dir` with `edit`, with a matching checksum.
 fn rewrite_body(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
     let manifest = dir.join("manifest.json");
@@ -200,13 +209,7 @@ fn rewrite_body(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
     let mut envelope: serde_json::Value = serde_json::from_str(&text).unwrap();
     edit(&mut envelope["body"]);
     let body = serde_json::to_string(&envelope["body"]).unwrap();
-    let digest: String = {
-        use sha2::Digest;
-        sha2::Sha256::digest(body.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    };
+    let digest = sha256_hex(body.as_bytes());
     let rewritten = format!(
         "{{\"format\":\"neuro-divergent-checkpoint\",\"body_sha256\":\"{digest}\",\"body\":{body}}}"
     );
@@ -222,13 +225,7 @@ fn rewrite_weights(
     let mut tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu).unwrap();
     edit(&mut tensors);
     candle_core::safetensors::save(&tensors, &weights).unwrap();
-    let sha: String = {
-        use sha2::Digest;
-        sha2::Sha256::digest(fs::read(&weights).unwrap())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    };
+    let sha = sha256_hex(&fs::read(&weights).unwrap());
     rewrite_body(dir, |body| body["weights_sha256"] = sha.into());
 }
 
